@@ -1,0 +1,64 @@
+// Global options (`config.update({...})`), also settable from the ADGEN_LOG environment variable
+// (e.g. ADGEN_LOG=compiles,cache-misses).
+
+export interface LogEvent {
+  kind: "compile" | "cache-miss" | "recompile-warning" | "nan" | "info";
+  message: string;
+  [key: string]: unknown;
+}
+
+export interface Config {
+  /** Log each compile with its trace/optimize/codegen times. */
+  logCompiles: boolean;
+  /** Log, for each jit cache miss, which key component changed. */
+  explainCacheMisses: boolean;
+  /** Check every result for NaN and name the first equation that produced one. */
+  debugNans: boolean;
+  /** Entries kept per jitted function (LRU). */
+  jitCacheSize: number;
+  /** Execution backend of compiled programs. */
+  backend: "js" | "interp";
+  /** Record the user's source line on every traced equation (costs a stack walk per op). */
+  captureSourceLines: boolean;
+  /** Receives log events; the default prints to stderr. */
+  logger: (e: LogEvent) => void;
+}
+
+function defaultLogger(e: LogEvent): void {
+  const line = `[adgen ${e.kind}] ${e.message}`;
+  if (typeof process !== "undefined" && process.stderr) process.stderr.write(line + "\n");
+  else console.warn(line);
+}
+
+export const config: Config = {
+  logCompiles: false,
+  explainCacheMisses: false,
+  debugNans: false,
+  jitCacheSize: 64,
+  backend: "js",
+  captureSourceLines: true,
+  logger: defaultLogger,
+};
+
+function readEnv(): void {
+  const env = typeof process !== "undefined" ? process.env?.["ADGEN_LOG"] : undefined;
+  if (!env) return;
+  for (const item of env.split(",").map((s) => s.trim())) {
+    if (item === "compiles") config.logCompiles = true;
+    else if (item === "cache-misses") config.explainCacheMisses = true;
+    else if (item === "nans") config.debugNans = true;
+    else if (item === "all") config.logCompiles = config.explainCacheMisses = true;
+  }
+}
+readEnv();
+
+export function updateConfig(opts: Partial<Config>): void {
+  for (const [k, v] of Object.entries(opts)) {
+    if (!(k in config)) throw new Error(`config.update: unknown option ${JSON.stringify(k)}`);
+    (config as any)[k] = v;
+  }
+}
+
+export function log(e: LogEvent): void {
+  config.logger(e);
+}

@@ -1,0 +1,84 @@
+// Element types: the four dtypes, their typed-array storage, and NumPy/JAX-style promotion
+// (including "weak" types for plain JS numbers, which adopt the dtype of the tensor they meet).
+
+export type DType = "float32" | "float64" | "int32" | "bool";
+
+export const DTYPES: readonly DType[] = ["bool", "int32", "float32", "float64"];
+
+export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+
+export function isDType(x: unknown): x is DType {
+  return typeof x === "string" && (DTYPES as readonly string[]).includes(x);
+}
+
+export function isFloat(d: DType): boolean {
+  return d === "float32" || d === "float64";
+}
+
+export function isInt(d: DType): boolean {
+  return d === "int32";
+}
+
+export function byteSize(d: DType): number {
+  return d === "float64" ? 8 : d === "bool" ? 1 : 4;
+}
+
+export function allocArray(d: DType, n: number): TypedArray {
+  switch (d) {
+    case "float32":
+      return new Float32Array(n);
+    case "float64":
+      return new Float64Array(n);
+    case "int32":
+      return new Int32Array(n);
+    case "bool":
+      return new Uint8Array(n);
+  }
+}
+
+/** Converts any array-like of numbers into storage for `d` (rounding/truncating like a cast). */
+export function toTypedArray(d: DType, src: ArrayLike<number>): TypedArray {
+  const out = allocArray(d, src.length);
+  if (d === "bool") for (let i = 0; i < src.length; i++) out[i] = src[i] ? 1 : 0;
+  else if (d === "int32") for (let i = 0; i < src.length; i++) out[i] = Math.trunc(src[i]!);
+  else out.set(src);
+  return out;
+}
+
+export function dtypeOfArray(a: TypedArray): DType {
+  if (a instanceof Float32Array) return "float32";
+  if (a instanceof Float64Array) return "float64";
+  if (a instanceof Int32Array) return "int32";
+  return "bool";
+}
+
+const RANK: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64: 3 };
+
+/**
+ * Result dtype of combining operands. A weak operand (a plain JS number) only decides the
+ * category: a weak float lifts bool/int to float32 and otherwise takes the strong float's width;
+ * a weak int never widens a strong dtype. Returns whether the result itself is weak.
+ */
+export function promoteTypes(
+  operands: readonly { dtype: DType; weak: boolean }[],
+): { dtype: DType; weak: boolean } {
+  const strong = operands.filter((o) => !o.weak);
+  const weak = operands.filter((o) => o.weak);
+  if (strong.length === 0) {
+    let best: DType = "bool";
+    for (const o of weak) if (RANK[o.dtype] > RANK[best]) best = o.dtype;
+    return { dtype: best, weak: true };
+  }
+  let best: DType = strong[0]!.dtype;
+  for (const o of strong) if (RANK[o.dtype] > RANK[best]) best = o.dtype;
+  for (const o of weak) {
+    if (isFloat(o.dtype) && !isFloat(best)) best = "float32";
+    else if (o.dtype === "int32" && best === "bool") best = "int32";
+  }
+  return { dtype: best, weak: false };
+}
+
+/** The float dtype an operation on `d` produces when it must be float (e.g. exp of an int). */
+export function floatOf(d: DType): DType {
+  return d === "float64" ? "float64" : "float32";
+}

@@ -1,0 +1,44 @@
+// Typed errors. Each says what went wrong (naming the primitive, shapes and dtypes), where (the
+// user's source line), and how to fix it when there is a known fix.
+
+import { userSourceLine } from "./source.js";
+
+export class AdgenError extends Error {
+  /** "path:line:col" of the user's code that led to the error, when it could be found. */
+  readonly sourceLine: string | undefined;
+
+  constructor(message: string, sourceLine?: string) {
+    const where = sourceLine ?? userSourceLine();
+    super(where ? `${message}\n  at ${where} (your code)` : message);
+    this.name = new.target.name;
+    this.sourceLine = where;
+  }
+}
+
+/** Operand shapes are incompatible with an operation. */
+export class ShapeError extends AdgenError {}
+
+/** Operand dtypes are incompatible with an operation. */
+export class DTypeError extends AdgenError {}
+
+/** A traced value was converted to a concrete JS value (boolean, number) inside a transformation. */
+export class ConcretizationError extends AdgenError {}
+
+/** A tracer was used outside the transformation that created it. */
+export class EscapedTracerError extends AdgenError {}
+
+/** A pytree (nested arrays/objects of tensors) does not have the expected structure. */
+export class TreeStructureError extends AdgenError {}
+
+/** An argument to an API function is invalid (wrong kind, out of range, ...). */
+export class ArgumentError extends AdgenError {}
+
+/** A differentiation request cannot be satisfied (non-scalar output, integer input, ...). */
+export class GradError extends AdgenError {}
+
+/** A broken invariant inside adgen: a bug, never the user's fault. */
+export class InternalError extends AdgenError {
+  constructor(message: string) {
+    super(`internal error (please report): ${message}`);
+  }
+}

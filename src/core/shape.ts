@@ -1,0 +1,160 @@
+// Shapes and dimensions. A dimension is a non-negative integer or a symbolic polynomial over
+// named dimensions ("B", "2*B", "B*T+1") so that one program can serve many sizes.
+
+export type Dim = number | SymDim;
+export type Shape = readonly Dim[];
+
+/** An integer polynomial over named dimensions, kept in a canonical form (sorted monomials). */
+export class SymDim {
+  /** monomial key ("B*T", "" for the constant) -> coefficient; never holds a zero coefficient */
+  readonly terms: ReadonlyMap<string, number>;
+
+  private constructor(terms: Map<string, number>) {
+    this.terms = terms;
+  }
+
+  static symbol(name: string): SymDim {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw new Error(`invalid symbolic dimension name ${JSON.stringify(name)}`);
+    }
+    return new SymDim(new Map([[name, 1]]));
+  }
+
+  /** Builds a dim from terms, collapsing to a plain number when no symbol remains. */
+  static fromTerms(terms: Map<string, number>): Dim {
+    for (const [k, v] of [...terms]) if (v === 0) terms.delete(k);
+    if (terms.size === 0) return 0;
+    if (terms.size === 1 && terms.has("")) return terms.get("")!;
+    return new SymDim(new Map([...terms].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+  }
+
+  symbols(): string[] {
+    const s = new Set<string>();
+    for (const k of this.terms.keys()) for (const f of k.split("*")) if (f) s.add(f);
+    return [...s].sort();
+  }
+
+  evaluate(env: Readonly<Record<string, number>>): number {
+    let total = 0;
+    for (const [mono, coef] of this.terms) {
+      let v = coef;
+      for (const f of mono.split("*")) {
+        if (!f) continue;
+        const x = env[f];
+        if (x === undefined) throw new Error(`symbolic dimension ${f} has no value`);
+        v *= x;
+      }
+      total += v;
+    }
+    return total;
+  }
+
+  toString(): string {
+    const parts: string[] = [];
+    for (const [mono, coef] of this.terms) {
+      if (mono === "") parts.push(String(coef));
+      else if (coef === 1) parts.push(mono);
+      else if (coef === -1) parts.push(`-${mono}`);
+      else parts.push(`${coef}*${mono}`);
+    }
+    return parts.join("+").replace(/\+-/g, "-");
+  }
+}
+
+function termsOf(d: Dim): Map<string, number> {
+  return typeof d === "number" ? new Map(d === 0 ? [] : [["", d]]) : new Map(d.terms);
+}
+
+export function isSymbolic(d: Dim): d is SymDim {
+  return typeof d !== "number";
+}
+
+export function dimAdd(a: Dim, b: Dim): Dim {
+  if (typeof a === "number" && typeof b === "number") return a + b;
+  const t = termsOf(a);
+  for (const [k, v] of termsOf(b)) t.set(k, (t.get(k) ?? 0) + v);
+  return SymDim.fromTerms(t);
+}
+
+export function dimMul(a: Dim, b: Dim): Dim {
+  if (typeof a === "number" && typeof b === "number") return a * b;
+  const t = new Map<string, number>();
+  for (const [ka, va] of termsOf(a)) {
+    for (const [kb, vb] of termsOf(b)) {
+      const key = [...ka.split("*"), ...kb.split("*")].filter(Boolean).sort().join("*");
+      t.set(key, (t.get(key) ?? 0) + va * vb);
+    }
+  }
+  return SymDim.fromTerms(t);
+}
+
+export function dimEq(a: Dim, b: Dim): boolean {
+  if (typeof a === "number" || typeof b === "number") return a === b;
+  return a.toString() === b.toString();
+}
+
+export function shapeEq(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => dimEq(d, b[i]!));
+}
+
+export function dimToString(d: Dim): string {
+  return typeof d === "number" ? String(d) : d.toString();
+}
+
+export function shapeToString(s: Shape): string {
+  return `[${s.map(dimToString).join(",")}]`;
+}
+
+export function isConcreteShape(s: Shape): s is readonly number[] {
+  return s.every((d) => typeof d === "number");
+}
+
+/** Number of elements; symbolic when any dimension is. */
+export function shapeSize(s: Shape): Dim {
+  let n: Dim = 1;
+  for (const d of s) n = dimMul(n, d);
+  return n;
+}
+
+export function concreteSize(s: readonly number[]): number {
+  let n = 1;
+  for (const d of s) n *= d;
+  return n;
+}
+
+/** Row-major strides of a concrete shape. */
+export function stridesOf(s: readonly number[]): number[] {
+  const st = new Array<number>(s.length);
+  let acc = 1;
+  for (let i = s.length - 1; i >= 0; i--) {
+    st[i] = acc;
+    acc *= s[i]!;
+  }
+  return st;
+}
+
+/** Normalizes a possibly negative axis; returns -1 when out of range. */
+export function normalizeAxis(axis: number, ndim: number): number {
+  const a = axis < 0 ? axis + ndim : axis;
+  return Number.isInteger(a) && a >= 0 && a < ndim ? a : -1;
+}
+
+/**
+ * NumPy broadcasting of two or more shapes. Returns null when they are incompatible.
+ * Symbolic dims broadcast only against 1 or an equal dim.
+ */
+export function broadcastShapes(...shapes: Shape[]): Dim[] | null {
+  const nd = Math.max(0, ...shapes.map((s) => s.length));
+  const out: Dim[] = new Array(nd).fill(1);
+  for (const s of shapes) {
+    const off = nd - s.length;
+    for (let i = 0; i < s.length; i++) {
+      const d = s[i]!;
+      const cur = out[off + i]!;
+      if (cur === 1) out[off + i] = d;
+      else if (d === 1) continue;
+      else if (!dimEq(cur, d)) return null;
+    }
+  }
+  return out;
+}

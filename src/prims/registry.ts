@@ -1,0 +1,42 @@
+// The primitive registry: every primitive by name (used by the IR deserializer, the verifier and
+// the per-primitive test table). Adding a primitive: define it in its family file, list it here.
+
+import { binaryPrims } from "./binary.js";
+import { compareP, logicalP, notP, selectP } from "./compare.js";
+import { dotGeneralP } from "./dot.js";
+import type { Primitive } from "./primitive.js";
+import { argmaxP, argminP, reduceMaxP, reduceMinP, reduceProdP, reduceSumP } from "./reduce.js";
+import { broadcastInDimP, concatenateP, padP, reshapeP, revP, sliceP, transposeP } from "./shape.js";
+import { convertP, negP, stopGradientP, unaryPrims } from "./unary.js";
+
+const list: Primitive<any>[] = [
+  ...Object.values(unaryPrims),
+  negP,
+  stopGradientP,
+  convertP,
+  ...Object.values(binaryPrims),
+  compareP,
+  logicalP,
+  notP,
+  selectP,
+  reduceSumP,
+  reduceMaxP,
+  reduceMinP,
+  reduceProdP,
+  argmaxP,
+  argminP,
+  dotGeneralP,
+  reshapeP,
+  transposeP,
+  broadcastInDimP,
+  concatenateP,
+  padP,
+  sliceP,
+  revP,
+];
+
+export const primitives: ReadonlyMap<string, Primitive<any>> = new Map(list.map((p) => [p.name, p]));
+
+export function lookupPrimitive(name: string): Primitive<any> | undefined {
+  return primitives.get(name);
+}

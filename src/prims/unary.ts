@@ -1,0 +1,150 @@
+// Elementwise unary primitives (exp, log, sin, tanh, ...), the dtype cast and stop_gradient.
+// Each is one table row: dtype class, scalar function, JS expression (for code generation) and
+// its derivative as a function of input x, output y and tangent t.
+
+import { ShapedArray } from "../core/aval.js";
+import { type DType, isFloat } from "../core/dtype.js";
+import { DTypeError } from "../core/errors.js";
+import type { Tensor } from "../core/tensor.js";
+import { type DTypeClass, elementwiseAval, mapUnary } from "../rules/elementwise.js";
+import { scalarLike } from "../rules/helpers.js";
+import { Zero, isZero } from "../rules/zero.js";
+import { add, div, mul, sub } from "./binary.js";
+import { type Primitive, definePrimitive } from "./primitive.js";
+
+/** Scalar semantics of each unary op: the reference function and a JS expression template. */
+export interface UnarySpec {
+  cls: DTypeClass;
+  f: (a: number) => number;
+  js: (a: string) => string;
+  /** d out = tangentOut(x, y, t); null: the derivative is zero everywhere it exists. */
+  jvp: ((x: Tensor, y: Tensor, t: Tensor) => Tensor) | null;
+}
+
+function roundHalfEven(a: number): number {
+  const r = Math.round(a);
+  return Math.abs(a % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+function logisticScalar(a: number): number {
+  if (a >= 0) return 1 / (1 + Math.exp(-a));
+  const e = Math.exp(a);
+  return e / (1 + e);
+}
+
+const one = (x: Tensor) => scalarLike(x, 1);
+
+export const UNARY: Record<string, UnarySpec> = {
+  exp: { cls: "float", f: Math.exp, js: (a) => `Math.exp(${a})`, jvp: (_x, y, t) => mul(t, y) },
+  log: { cls: "float", f: Math.log, js: (a) => `Math.log(${a})`, jvp: (x, _y, t) => div(t, x) },
+  log1p: { cls: "float", f: Math.log1p, js: (a) => `Math.log1p(${a})`, jvp: (x, _y, t) => div(t, add(x, one(x))) },
+  expm1: { cls: "float", f: Math.expm1, js: (a) => `Math.expm1(${a})`, jvp: (_x, y, t) => mul(t, add(y, one(y))) },
+  sin: { cls: "float", f: Math.sin, js: (a) => `Math.sin(${a})`, jvp: (x, _y, t) => mul(t, cos(x)) },
+  cos: { cls: "float", f: Math.cos, js: (a) => `Math.cos(${a})`, jvp: (x, _y, t) => mul(t, neg(sin(x))) },
+  tan: { cls: "float", f: Math.tan, js: (a) => `Math.tan(${a})`, jvp: (_x, y, t) => mul(t, add(one(y), mul(y, y))) },
+  tanh: { cls: "float", f: Math.tanh, js: (a) => `Math.tanh(${a})`, jvp: (_x, y, t) => mul(t, sub(one(y), mul(y, y))) },
+  logistic: {
+    cls: "float",
+    f: logisticScalar,
+    js: (a) => `(${a} >= 0 ? 1 / (1 + Math.exp(-${a})) : Math.exp(${a}) / (1 + Math.exp(${a})))`,
+    jvp: (_x, y, t) => mul(t, mul(y, sub(one(y), y))),
+  },
+  sqrt: { cls: "float", f: Math.sqrt, js: (a) => `Math.sqrt(${a})`, jvp: (_x, y, t) => div(t, mul(scalarLike(y, 2), y)) },
+  abs: { cls: "numeric", f: Math.abs, js: (a) => `Math.abs(${a})`, jvp: (x, _y, t) => mul(t, sign(x)) },
+  sign: { cls: "numeric", f: Math.sign, js: (a) => `Math.sign(${a})`, jvp: null },
+  floor: { cls: "float", f: Math.floor, js: (a) => `Math.floor(${a})`, jvp: null },
+  ceil: { cls: "float", f: Math.ceil, js: (a) => `Math.ceil(${a})`, jvp: null },
+  round: { cls: "float", f: roundHalfEven, js: (a) => `$roundHalfEven(${a})`, jvp: null },
+};
+
+function unaryPrim(name: string, spec: UnarySpec): Primitive {
+  const p: Primitive = definePrimitive({
+    name,
+    traits: { elementwise: true },
+    abstractEval: (ins) => elementwiseAval(name, ins, spec.cls),
+    impl: ([x], _p, [o]) => [mapUnary(x!, o!, spec.f)],
+    jvp: ([x], [t]) => {
+      const y = p.bind1([x!], {});
+      if (!spec.jvp || isZero(t)) return [[y], [new Zero(y.aval.strong())]];
+      return [[y], [spec.jvp(x!, y, t!)]];
+    },
+    batch: ([x], [d]) => [[p.bind1([x!], {})], [d!]],
+  });
+  return p;
+}
+
+export const unaryPrims: Record<string, Primitive> = Object.fromEntries(
+  Object.entries(UNARY).map(([name, spec]) => [name, unaryPrim(name, spec)]),
+);
+
+export const negP = definePrimitive({
+  name: "neg",
+  traits: { elementwise: true },
+  linear: true,
+  abstractEval: (ins) => elementwiseAval("neg", ins, "numeric"),
+  impl: ([x], _p, [o]) => [mapUnary(x!, o!, (a) => -a)],
+  jvp: ([x], [t]) => [[neg(x!)], [isZero(t) ? t : neg(t!)]],
+  transpose: ([ct]) => [isZero(ct) ? ct : neg(ct!)],
+  batch: ([x], [d]) => [[neg(x!)], [d!]],
+});
+
+/** Identity whose derivative is zero. */
+export const stopGradientP = definePrimitive({
+  name: "stop_gradient",
+  traits: { elementwise: true },
+  abstractEval: ([x]) => [x!],
+  impl: ([x]) => [x!.data.slice()],
+  jvp: ([x]) => [[stopGradient(x!)], [new Zero(x!.aval.strong())]],
+  batch: ([x], [d]) => [[stopGradient(x!)], [d!]],
+});
+
+export interface ConvertParams {
+  dtype: DType;
+}
+
+/** Dtype conversion. Linear between float dtypes; other conversions have zero derivative. */
+export const convertP: Primitive<ConvertParams> = definePrimitive<ConvertParams>({
+  name: "convert_element_type",
+  traits: { elementwise: true },
+  linear: true,
+  abstractEval: ([x], { dtype }) => [new ShapedArray(x!.shape, dtype, false)],
+  impl: ([x], { dtype }, [o]) => [
+    mapUnary(x!, o!, dtype === "bool" ? (a) => (a !== 0 ? 1 : 0) : dtype === "int32" ? Math.trunc : (a) => a),
+  ],
+  jvp: ([x], [t], { dtype }) => {
+    const y = convert(x!, dtype);
+    if (isZero(t) || !isFloat(dtype) || !isFloat(x!.dtype)) return [[y], [new Zero(y.aval)]];
+    return [[y], [convert(t!, dtype)]];
+  },
+  transpose: ([ct], [x]) => {
+    if (!isFloat(x!.aval.dtype)) throw new DTypeError(`convert_element_type: cannot transpose from ${x!.aval.dtype}`);
+    return [isZero(ct) ? new Zero(x!.aval) : convert(ct!, x!.aval.dtype)];
+  },
+  batch: ([x], [d], p) => [[convertP.bind1([x!], p)], [d!]],
+});
+
+// ----- typed wrappers (the lax-level API used by rules and by np) -----
+export const exp = (x: Tensor) => unaryPrims["exp"]!.bind1([x], {});
+export const log = (x: Tensor) => unaryPrims["log"]!.bind1([x], {});
+export const log1p = (x: Tensor) => unaryPrims["log1p"]!.bind1([x], {});
+export const expm1 = (x: Tensor) => unaryPrims["expm1"]!.bind1([x], {});
+export const sin = (x: Tensor) => unaryPrims["sin"]!.bind1([x], {});
+export const cos = (x: Tensor) => unaryPrims["cos"]!.bind1([x], {});
+export const tan = (x: Tensor) => unaryPrims["tan"]!.bind1([x], {});
+export const tanh = (x: Tensor) => unaryPrims["tanh"]!.bind1([x], {});
+export const logistic = (x: Tensor) => unaryPrims["logistic"]!.bind1([x], {});
+export const sqrt = (x: Tensor) => unaryPrims["sqrt"]!.bind1([x], {});
+export const abs = (x: Tensor) => unaryPrims["abs"]!.bind1([x], {});
+export const sign = (x: Tensor) => unaryPrims["sign"]!.bind1([x], {});
+export const floor = (x: Tensor) => unaryPrims["floor"]!.bind1([x], {});
+export const ceil = (x: Tensor) => unaryPrims["ceil"]!.bind1([x], {});
+export const round = (x: Tensor) => unaryPrims["round"]!.bind1([x], {});
+export function neg(x: Tensor): Tensor {
+  return negP.bind1([x], {});
+}
+export function stopGradient(x: Tensor): Tensor {
+  return stopGradientP.bind1([x], {});
+}
+export function convert(x: Tensor, dtype: DType): Tensor {
+  return x.aval.dtype === dtype && !x.aval.weak ? x : convertP.bind1([x], { dtype });
+}

@@ -1,0 +1,61 @@
+// Transposition of a linear Program: walks the equations backwards, handing each primitive's
+// transpose rule the cotangents of its outputs and accumulating cotangents of its linear inputs.
+// The computation goes through `bind`, so it runs eagerly or is staged by an enclosing jit.
+
+import { InternalError } from "../core/errors.js";
+import type { Tensor } from "../core/tensor.js";
+import { type Atom, Literal, type Program, Var } from "../ir/program.js";
+import { addTangents, scalar } from "../rules/helpers.js";
+import { LinearIn, type Tangent, Zero, isZero } from "../rules/zero.js";
+
+/**
+ * Given cotangents for `program.outputs`, returns cotangents for `program.inputs` (the linear
+ * inputs). `program.consts` (the residuals) are bound to `residuals` — non-linear values.
+ */
+export function transposeProgram(program: Program, residuals: Tensor[], cts: Tangent[]): Tangent[] {
+  const linear = new Set<Var>(program.inputs);
+  const values = new Map<Var, Tensor>();
+  program.consts.forEach((v, i) => values.set(v, residuals[i]!));
+
+  const valueOf = (a: Atom): Tensor => {
+    if (a instanceof Literal) return scalar(a.value, a.aval.dtype, a.aval.weak);
+    const v = values.get(a);
+    if (!v) throw new InternalError("transpose: a non-linear value is undefined");
+    return v;
+  };
+
+  // Split: equations with no linear input are evaluated forward first (they only use residuals).
+  const linearEqns = [];
+  for (const eqn of program.equations) {
+    const isLin = eqn.inputs.some((a) => a instanceof Var && linear.has(a));
+    if (isLin) {
+      for (const o of eqn.outs) linear.add(o);
+      linearEqns.push(eqn);
+    } else {
+      const outs = eqn.prim.bind(eqn.inputs.map(valueOf), eqn.params);
+      eqn.outs.forEach((o, i) => values.set(o, outs[i]!));
+    }
+  }
+
+  const ctEnv = new Map<Var, Tangent>();
+  const addCt = (a: Atom, ct: Tangent | null) => {
+    if (ct === null || !(a instanceof Var) || !linear.has(a)) return;
+    const prev = ctEnv.get(a);
+    ctEnv.set(a, prev ? addTangents(prev, ct) : ct);
+  };
+  program.outputs.forEach((a, i) => addCt(a, cts[i]!));
+
+  for (let k = linearEqns.length - 1; k >= 0; k--) {
+    const eqn = linearEqns[k]!;
+    const outCts = eqn.outs.map((o) => ctEnv.get(o) ?? new Zero(o.aval));
+    for (const o of eqn.outs) ctEnv.delete(o); // free as we go
+    if (outCts.every(isZero)) continue;
+    if (!eqn.prim.transpose) {
+      throw new InternalError(`transpose: primitive ${eqn.prim.name} is not linear but appears in a linear program`);
+    }
+    const ins = eqn.inputs.map((a) => (a instanceof Var && linear.has(a) ? new LinearIn(a.aval) : valueOf(a)));
+    const inCts = eqn.prim.transpose(outCts, ins, eqn.params);
+    eqn.inputs.forEach((a, i) => addCt(a, inCts[i] ?? null));
+  }
+  return program.inputs.map((v) => ctEnv.get(v) ?? new Zero(v.aval));
+}

@@ -1,0 +1,162 @@
+// Reverse mode: vjp = linearize + transpose, and the user-facing vjp, grad and valueAndGrad.
+// The split is explicit: linearizing computes the primal outputs and the residuals; the pullback
+// transposes the linear program against those residuals, as many times as it is called.
+
+import { leafToTensor } from "../core/convert.js";
+import { isFloat } from "../core/dtype.js";
+import { ArgumentError, DTypeError, GradError, ShapeError } from "../core/errors.js";
+import { Tensor } from "../core/tensor.js";
+import { type TreeDef, checkStructure, flatten, treedefToString, unflatten } from "../core/tree.js";
+import { convert } from "../prims/unary.js";
+import { instantiate, scalar, zerosLike } from "../rules/helpers.js";
+import { type Tangent, Zero, isZero } from "../rules/zero.js";
+import { type Linearized, linearizeFlat } from "./linearize.js";
+import { transposeProgram } from "./transpose.js";
+
+export interface VjpResult {
+  outs: Tensor[];
+  /** cotangents of the active inputs, given cotangents of all outputs */
+  pullback: (cts: Tangent[]) => Tangent[];
+  lin: Linearized;
+}
+
+export function vjpFlat(fn: (xs: Tensor[]) => Tensor[], primals: Tensor[], active: boolean[]): VjpResult {
+  const lin = linearizeFlat(fn, primals, active);
+  const resVals = lin.residuals.map((r) => r.value);
+  const pullback = (cts: Tangent[]): Tangent[] => {
+    const nonZero = cts.filter((_, i) => !lin.outZero[i]);
+    return transposeProgram(lin.linear, resVals, nonZero);
+  };
+  return { outs: lin.outs, pullback, lin };
+}
+
+/** Cotangent leaves checked against the outputs they belong to. */
+function checkCotangents(what: string, outs: Tensor[], def: TreeDef, ct: unknown): Tangent[] {
+  const leaves = checkStructure(`${what}: cotangent vs output`, def, ct);
+  return leaves.map((l, i) => {
+    const o = outs[i]!;
+    let t = leafToTensor(l, `${what}: cotangent ${i}`);
+    if (t.aval.weak && t.aval.dtype !== o.aval.dtype) t = convert(t, o.aval.dtype);
+    if (t.aval.dtype !== o.aval.dtype) {
+      throw new DTypeError(`${what}: cotangent ${i} has dtype ${t.aval.dtype} but the output is ${o.aval}`);
+    }
+    if (t.aval.shape.length !== o.aval.shape.length || !t.aval.equals(o.aval.strong())) {
+      throw new ShapeError(`${what}: cotangent ${i} is ${t.aval} but the output is ${o.aval}`);
+    }
+    return t;
+  });
+}
+
+/** `vjp(f, ...primals) -> [out, pullback]`; `pullback(outBar)` returns one cotangent per primal. */
+export function vjp(f: (...args: any[]) => any, ...primals: any[]): [any, (outBar: any) => any[]] {
+  const [pLeaves, pDef] = flatten(primals);
+  const ps = pLeaves.map((x, i) => leafToTensor(x, `vjp: primal ${i}`));
+  const active = ps.map((p) => isFloat(p.aval.dtype));
+  let outDef: TreeDef | undefined;
+  const { outs, pullback } = vjpFlat(
+    (xs) => {
+      const [leaves, def] = flatten(f(...unflatten(pDef, xs)));
+      outDef = def;
+      return leaves.map((l, i) => leafToTensor(l, `vjp: output ${i}`));
+    },
+    ps,
+    active,
+  );
+  const pb = (outBar: any): any[] => {
+    const cts = checkCotangents("vjp pullback", outs, outDef!, outBar);
+    const inCts = pullback(cts);
+    let k = 0;
+    const full = ps.map((p, i) => (active[i] ? instantiate(inCts[k++]!) : zerosLike(p.aval)));
+    return unflatten(pDef, full);
+  };
+  return [unflatten(outDef!, outs), pb];
+}
+
+export interface GradOptions {
+  argnums?: number | number[];
+  hasAux?: boolean;
+}
+
+function normalizeArgnums(name: string, argnums: number | number[] | undefined, nargs: number): number[] {
+  const list = argnums === undefined ? [0] : Array.isArray(argnums) ? argnums : [argnums];
+  for (const a of list) {
+    if (!Number.isInteger(a) || a < 0 || a >= nargs) {
+      throw new ArgumentError(`${name}: argnums ${a} is out of range for a call with ${nargs} argument(s)`);
+    }
+  }
+  return list;
+}
+
+/** Shared by grad and valueAndGrad: returns [value (or [value, aux]), grads]. */
+function valueAndGradImpl(name: string, f: (...args: any[]) => any, opts: GradOptions, args: any[]): [any, any] {
+  const argnums = normalizeArgnums(name, opts.argnums, args.length);
+  const [leaves, def] = flatten(argnums.map((i) => args[i]));
+  const ps = leaves.map((x, i) => leafToTensor(x, `${name}: argument leaf ${i}`));
+  ps.forEach((p, i) => {
+    if (!isFloat(p.aval.dtype)) {
+      throw new GradError(
+        `${name}: cannot differentiate with respect to an input of dtype ${p.aval.dtype} ` +
+          `(argument ${describeLeaf(argnums, def, i)}, ${p.aval}); only float32/float64 inputs have ` +
+          `gradients. Cast it with .astype("float32") or leave it out of argnums.`,
+      );
+    }
+  });
+  let aux: unknown;
+  let outAval: string | undefined;
+  const { outs, pullback } = vjpFlat(
+    (xs) => {
+      const chosen = unflatten(def, xs) as unknown[];
+      const callArgs = [...args];
+      argnums.forEach((a, k) => (callArgs[a] = chosen[k]));
+      let out = f(...callArgs);
+      if (opts.hasAux) {
+        if (!Array.isArray(out) || out.length !== 2) {
+          throw new ArgumentError(`${name}: with hasAux the function must return [value, aux]`);
+        }
+        [out, aux] = out;
+      }
+      const y = leafToTensor(out, `${name}: function output`);
+      outAval = String(y.aval);
+      if (y.aval.shape.length !== 0) {
+        throw new GradError(
+          `${name}: the function must return a scalar (shape []), got ${y.aval}. ` +
+            `Use vjp or jacrev for non-scalar outputs, or reduce it (e.g. .sum()).`,
+        );
+      }
+      if (!isFloat(y.aval.dtype)) throw new GradError(`${name}: the function must return a float scalar, got ${y.aval}`);
+      const auxLeaves = opts.hasAux ? flatten(aux)[0].filter((l): l is Tensor => l instanceof Tensor) : [];
+      return [y, ...auxLeaves];
+    },
+    ps,
+    ps.map(() => true),
+  );
+  const y = outs[0]!;
+  const cts: Tangent[] = outs.map((o, i) => (i === 0 ? scalar(1, y.aval.dtype) : new Zero(o.aval)));
+  const grads = pullback(cts).map((g, i) => (isZero(g) ? zerosLike(ps[i]!.aval) : g));
+  void outAval;
+  const tree = unflatten(def, grads) as unknown[];
+  const result = Array.isArray(opts.argnums) ? tree : tree[0];
+  if (!opts.hasAux) return [y, result];
+  // aux values come back as the primal values computed during linearization
+  const auxTensors = outs.slice(1);
+  const [auxLeaves, auxDef] = flatten(aux);
+  let k = 0;
+  const auxOut = unflatten(auxDef, auxLeaves.map((l) => (l instanceof Tensor ? auxTensors[k++] : l)));
+  return [[y, auxOut], result];
+}
+
+function describeLeaf(argnums: number[], def: TreeDef, leaf: number): string {
+  if (def.kind === "array" && def.children.every((c) => c.kind === "leaf")) return String(argnums[leaf]);
+  return `leaf ${leaf} of ${treedefToString(def)}`;
+}
+
+export function grad(f: (...args: any[]) => any, opts: GradOptions = {}): (...args: any[]) => any {
+  return (...args) => {
+    const [value, g] = valueAndGradImpl("grad", f, opts, args);
+    return opts.hasAux ? [g, value[1]] : g;
+  };
+}
+
+export function valueAndGrad(f: (...args: any[]) => any, opts: GradOptions = {}): (...args: any[]) => [any, any] {
+  return (...args) => valueAndGradImpl("valueAndGrad", f, opts, args);
+}
