@@ -1,6 +1,15 @@
 // adgen: automatic differentiation for TypeScript as program generation. Public entry point.
+
 import "./trace/eval.js";
+import { installMethods } from "./api/methods.js";
+
+installMethods();
+
 export { Tensor } from "./core/tensor.js";
+export type { TensorLike } from "./core/tensor.js";
+export type { DType } from "./core/dtype.js";
+export * from "./core/errors.js";
+export * as np from "./api/np/index.js";
 export { jvp } from "./transforms/jvp.js";
 export { vjp, grad, valueAndGrad } from "./transforms/vjp.js";
 export { vmap } from "./transforms/vmap.js";

@@ -1,0 +1,134 @@
+// How np functions accept their arguments: converting JS numbers, booleans and nested arrays to
+// tensors, NumPy/JAX dtype promotion (plain numbers are weakly typed) and NumPy broadcasting.
+// Every np function goes through these, so error messages are uniform.
+
+import { ShapedArray } from "../../core/aval.js";
+import { type DType, allocArray, floatOf, isDType, isFloat, promoteTypes } from "../../core/dtype.js";
+import { ArgumentError, DTypeError, ShapeError } from "../../core/errors.js";
+import { type Shape, broadcastShapes, shapeEq, shapeToString } from "../../core/shape.js";
+import { Tensor, type TensorLike } from "../../core/tensor.js";
+import { broadcastInDim } from "../../prims/shape.js";
+import { convert } from "../../prims/unary.js";
+
+/** What np functions accept as array data: tensors, numbers, booleans, nested arrays, typed arrays. */
+export type ArrayInput = TensorLike | readonly ArrayInput[] | Float32Array | Float64Array | Int32Array | Uint8Array;
+type Indexable = { readonly length: number; readonly [i: number]: unknown };
+
+function inferShape(data: unknown): number[] {
+  const shape: number[] = [];
+  let cur: unknown = data;
+  while (Array.isArray(cur) || ArrayBuffer.isView(cur)) {
+    const len = (cur as Indexable).length;
+    shape.push(len);
+    if (len === 0) break;
+    cur = (cur as Indexable)[0];
+  }
+  return shape;
+}
+
+/** Builds a concrete tensor from nested JS arrays / typed arrays / scalars. */
+export function arrayFromData(data: unknown, dtype?: DType, what = "array"): Tensor {
+  if (dtype !== undefined && !isDType(dtype)) throw new ArgumentError(`${what}: unknown dtype ${JSON.stringify(dtype)}`);
+  if (data instanceof Tensor) return dtype && dtype !== data.dtype ? convert(data, dtype) : data;
+  const shape = inferShape(data);
+  const flat: number[] = [];
+  let sawBool = false;
+  let sawNumber = false;
+  const rec = (x: unknown, axis: number): void => {
+    if (axis === shape.length) {
+      if (typeof x === "boolean") {
+        sawBool = true;
+        flat.push(x ? 1 : 0);
+      } else if (typeof x === "number") {
+        sawNumber = true;
+        flat.push(x);
+      } else if (x instanceof Tensor && x.size === 1 && x.isConcrete) {
+        sawNumber = true;
+        flat.push(x.item());
+      } else {
+        throw new ArgumentError(`${what}: ragged or non-numeric data (found ${typeof x} at depth ${axis})`);
+      }
+      return;
+    }
+    const xs = x as Indexable;
+    if (!(Array.isArray(xs) || ArrayBuffer.isView(xs)) || xs.length !== shape[axis]) {
+      throw new ArgumentError(`${what}: ragged nested arrays (expected length ${shape[axis]} at depth ${axis})`);
+    }
+    for (let i = 0; i < xs.length; i++) rec(xs[i], axis + 1);
+  };
+  rec(data, 0);
+  let dt: DType = dtype ?? (sawBool && !sawNumber ? "bool" : "float32");
+  if (!dtype && ArrayBuffer.isView(data)) {
+    dt = data instanceof Float64Array ? "float64" : data instanceof Int32Array ? "int32" : data instanceof Uint8Array ? "bool" : "float32";
+  }
+  const arr = allocArray(dt, flat.length);
+  for (let i = 0; i < flat.length; i++) arr[i] = dt === "bool" ? (flat[i] ? 1 : 0) : dt === "int32" ? Math.trunc(flat[i]!) : flat[i]!;
+  return new Tensor(new ShapedArray(shape, dt), arr);
+}
+
+/** A rank-0 tensor holding `v` with dtype `dtype` (weak when it stands for a plain JS number). */
+export function scalarTensor(v: number | boolean, dtype: DType, weak = false): Tensor {
+  const a = allocArray(dtype, 1);
+  a[0] = typeof v === "boolean" ? (v ? 1 : 0) : dtype === "int32" ? Math.trunc(v) : v;
+  return new Tensor(new ShapedArray([], dtype, weak), a);
+}
+
+/** Any accepted argument as a tensor (plain numbers become weak float32 scalars). */
+export function asTensor(x: unknown, what: string): Tensor {
+  if (x instanceof Tensor) return x;
+  if (typeof x === "number") return scalarTensor(x, "float32", true);
+  if (typeof x === "boolean") return scalarTensor(x, "bool");
+  if (Array.isArray(x) || ArrayBuffer.isView(x)) return arrayFromData(x, undefined, what);
+  throw new ArgumentError(`${what}: expected a Tensor, number, boolean or nested array, got ${x === null ? "null" : typeof x}`);
+}
+
+function weakInfo(x: unknown): { dtype: DType; weak: boolean } {
+  if (typeof x === "number") return { dtype: Number.isInteger(x) ? "int32" : "float32", weak: true };
+  if (typeof x === "boolean") return { dtype: "bool", weak: true };
+  const t = x as Tensor;
+  return { dtype: t.aval.dtype, weak: t.aval.weak };
+}
+
+/**
+ * Converts operands to tensors of one promoted dtype. Plain numbers are created directly in the
+ * target dtype (no float32 rounding of a number combined with float64 tensors).
+ */
+export function promote(name: string, args: unknown[], minimum?: "float" | "int"): Tensor[] {
+  const pre = args.map((x) => (typeof x === "number" || typeof x === "boolean" || x instanceof Tensor ? x : asTensor(x, name)));
+  let { dtype } = promoteTypes(pre.map(weakInfo));
+  const allWeak = pre.every((x) => !(x instanceof Tensor) || x.aval.weak);
+  if (minimum === "float" && !isFloat(dtype)) dtype = floatOf(dtype);
+  if (minimum === "int" && dtype === "bool") dtype = "int32";
+  return pre.map((x) => {
+    if (!(x instanceof Tensor)) return scalarTensor(x as number | boolean, dtype, allWeak);
+    return x.aval.dtype === dtype ? x : convert(x, dtype);
+  });
+}
+
+/** Broadcasts `x` to `shape` following NumPy rules (rank-0 tensors are left as scalars). */
+export function broadcastTo(name: string, x: Tensor, shape: Shape, keepScalars = true): Tensor {
+  const xs = x.aval.shape;
+  if (shapeEq(xs, shape) || (keepScalars && xs.length === 0)) return x;
+  const b = broadcastShapes(xs, shape);
+  if (!b || !shapeEq(b, shape)) {
+    throw new ShapeError(`${name}: cannot broadcast shape ${shapeToString(xs)} to ${shapeToString(shape)}`);
+  }
+  const off = shape.length - xs.length;
+  return broadcastInDim(x, shape, xs.map((_, i) => i + off));
+}
+
+/** Promotes and broadcasts operands of an elementwise op; returns them and the result shape. */
+export function elementwiseArgs(name: string, args: unknown[], minimum?: "float" | "int"): Tensor[] {
+  const ts = promote(name, args, minimum);
+  const shape = broadcastShapes(...ts.map((t) => t.aval.shape));
+  if (!shape) {
+    throw new ShapeError(
+      `${name}: shapes ${ts.map((t) => shapeToString(t.aval.shape)).join(" and ")} cannot be broadcast together`,
+    );
+  }
+  return ts.map((t) => broadcastTo(name, t, shape));
+}
+
+export function checkFloat(name: string, x: Tensor): void {
+  if (!isFloat(x.aval.dtype)) throw new DTypeError(`${name}: expected a float tensor, got ${x.aval}`);
+}

@@ -1,0 +1,96 @@
+// np elementwise functions: arithmetic, transcendental functions, comparisons and logic, with
+// NumPy broadcasting and JAX-style dtype promotion (see coerce.ts).
+
+import type { Tensor } from "../../core/tensor.js";
+import { add as laxAdd, div, max, min, mul, pow, sub } from "../../prims/binary.js";
+import { type CompareOp, compare, logical, not, select } from "../../prims/compare.js";
+import * as u from "../../prims/unary.js";
+import { ShapeError } from "../../core/errors.js";
+import { broadcastShapes, shapeToString } from "../../core/shape.js";
+import { asTensor, broadcastTo, elementwiseArgs, promote } from "./coerce.js";
+
+type T = Tensor | number | boolean;
+
+const bin =
+  (name: string, f: (a: Tensor, b: Tensor) => Tensor, minimum?: "float" | "int") =>
+  (x: T, y: T): Tensor => {
+    const [a, b] = elementwiseArgs(name, [x, y], minimum);
+    return f(a!, b!);
+  };
+
+const unary =
+  (name: string, f: (a: Tensor) => Tensor, minimum?: "float" | "int") =>
+  (x: T): Tensor => {
+    const [a] = promote(name, [asTensor(x, name)], minimum);
+    return f(a!);
+  };
+
+export const add = bin("add", laxAdd, "int");
+export const subtract = bin("subtract", sub, "int");
+export const multiply = bin("multiply", mul, "int");
+/** True division: integer operands give a float result. */
+export const divide = bin("divide", div, "float");
+export const power = bin("power", pow, "float");
+export const maximum = bin("maximum", max);
+export const minimum = bin("minimum", min);
+
+export const negative = unary("negative", u.neg, "int");
+export const exp = unary("exp", u.exp, "float");
+export const log = unary("log", u.log, "float");
+export const log1p = unary("log1p", u.log1p, "float");
+export const expm1 = unary("expm1", u.expm1, "float");
+export const sin = unary("sin", u.sin, "float");
+export const cos = unary("cos", u.cos, "float");
+export const tan = unary("tan", u.tan, "float");
+export const tanh = unary("tanh", u.tanh, "float");
+export const sqrt = unary("sqrt", u.sqrt, "float");
+export const abs = unary("abs", u.abs, "int");
+export const sign = unary("sign", u.sign, "int");
+export const floor = unary("floor", u.floor, "float");
+export const ceil = unary("ceil", u.ceil, "float");
+export const round = unary("round", u.round, "float");
+export const sigmoid = unary("sigmoid", u.logistic, "float");
+export const square = unary("square", (a) => mul(a, a), "int");
+export const reciprocal = unary("reciprocal", (a) => div(promote("reciprocal", [1, a])[0]!, a), "float");
+
+const cmp = (name: string, op: CompareOp) => bin(name, (a, b) => compare(a, b, op));
+export const equal = cmp("equal", "eq");
+export const notEqual = cmp("notEqual", "ne");
+export const less = cmp("less", "lt");
+export const lessEqual = cmp("lessEqual", "le");
+export const greater = cmp("greater", "gt");
+export const greaterEqual = cmp("greaterEqual", "ge");
+
+const toBool = (name: string, x: T): Tensor => {
+  const t = asTensor(x, name);
+  return t.aval.dtype === "bool" ? t : notEqual(t, 0);
+};
+export function logicalAnd(x: T, y: T): Tensor {
+  return bin("logicalAnd", (a, b) => logical(a, b, "and"))(toBool("logicalAnd", x), toBool("logicalAnd", y));
+}
+export function logicalOr(x: T, y: T): Tensor {
+  return bin("logicalOr", (a, b) => logical(a, b, "or"))(toBool("logicalOr", x), toBool("logicalOr", y));
+}
+export function logicalNot(x: T): Tensor {
+  return not(toBool("logicalNot", x));
+}
+
+/** where(cond, x, y): elementwise choice, broadcasting all three. */
+export function where(cond: T, x: T, y: T): Tensor {
+  const c = toBool("where", cond);
+  const [a, b] = promote("where", [x, y]);
+  const shape = broadcastShapes(c.aval.shape, a!.aval.shape, b!.aval.shape);
+  if (!shape) {
+    const s = [c, a!, b!].map((t) => shapeToString(t.aval.shape)).join(", ");
+    throw new ShapeError(`where: shapes ${s} cannot be broadcast together`);
+  }
+  return select(broadcastTo("where", c, shape), broadcastTo("where", a!, shape), broadcastTo("where", b!, shape));
+}
+
+/** clip(x, lo, hi): max(lo, min(x, hi)); either bound may be null. */
+export function clip(x: T, lo: T | null, hi: T | null): Tensor {
+  let r = asTensor(x, "clip");
+  if (hi !== null && hi !== undefined) r = minimum(r, hi);
+  if (lo !== null && lo !== undefined) r = maximum(r, lo);
+  return r;
+}
