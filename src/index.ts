@@ -2,8 +2,9 @@
 
 import "./trace/eval.js";
 import { installMethods } from "./api/methods.js";
+import { backward } from "./eager/tape.js";
 
-installMethods();
+installMethods({ backward });
 
 export { Tensor } from "./core/tensor.js";
 export type { TensorLike } from "./core/tensor.js";
@@ -13,3 +14,9 @@ export * as np from "./api/np/index.js";
 export { jvp } from "./transforms/jvp.js";
 export { vjp, grad, valueAndGrad } from "./transforms/vjp.js";
 export { vmap } from "./transforms/vmap.js";
+export { jacfwd, jacrev, hessian } from "./transforms/jac.js";
+export { variable, noGrad } from "./eager/tape.js";
+export { makeProgram } from "./trace/make-program.js";
+export { spec, ArgSpec } from "./core/spec.js";
+export { Program } from "./ir/program.js";
+export { stopGradient } from "./prims/unary.js";

@@ -158,3 +158,34 @@ export function broadcastShapes(...shapes: Shape[]): Dim[] | null {
   }
   return out;
 }
+
+/** Parses a dimension expression such as "B", "2*B", "B*T+1" or "7". */
+export function parseDim(text: string): Dim {
+  const tokens = text.replace(/\s+/g, "").match(/[A-Za-z_][A-Za-z0-9_]*|\d+|[+*-]/g);
+  if (!tokens || tokens.join("") !== text.replace(/\s+/g, "")) throw new Error(`invalid dimension ${JSON.stringify(text)}`);
+  let i = 0;
+  const factor = (): Dim => {
+    const t = tokens[i++];
+    if (t === undefined) throw new Error(`invalid dimension ${JSON.stringify(text)}`);
+    if (/^\d+$/.test(t)) return Number(t);
+    if (/^[A-Za-z_]/.test(t)) return SymDim.symbol(t);
+    throw new Error(`invalid dimension ${JSON.stringify(text)}`);
+  };
+  const term = (): Dim => {
+    let v = factor();
+    while (tokens[i] === "*") {
+      i++;
+      v = dimMul(v, factor());
+    }
+    return v;
+  };
+  let v: Dim = tokens[0] === "-" ? (i++, dimMul(-1, term())) : term();
+  while (i < tokens.length) {
+    const op = tokens[i++];
+    const t = term();
+    if (op === "+") v = dimAdd(v, t);
+    else if (op === "-") v = dimAdd(v, dimMul(-1, t));
+    else throw new Error(`invalid dimension ${JSON.stringify(text)}`);
+  }
+  return v;
+}

@@ -20,8 +20,26 @@ function frameLocation(line: string): string {
   return loc;
 }
 
+let override: string | undefined;
+
+/**
+ * Runs `fn` with the user source line fixed to `src` (used when re-tracing a staged equation, so
+ * that derived equations keep the line of the user code that produced the original).
+ */
+export function withSource<T>(src: string | undefined, fn: () => T): T {
+  if (src === undefined) return fn();
+  const prev = override;
+  override = src;
+  try {
+    return fn();
+  } finally {
+    override = prev;
+  }
+}
+
 /** The first stack frame outside adgen, as "path:line:col", or undefined if none is found. */
 export function userSourceLine(): string | undefined {
+  if (override !== undefined) return override;
   const prev = Error.stackTraceLimit;
   Error.stackTraceLimit = 64;
   const stack = new Error().stack ?? "";
@@ -29,7 +47,9 @@ export function userSourceLine(): string | undefined {
   const lines = stack.split("\n").slice(1);
   for (const line of lines) {
     if (!line.includes(" at ") || isOwnFrame(line)) continue;
-    return frameLocation(line);
+    const loc = frameLocation(line);
+    if (!/:\d+:\d+$/.test(loc)) continue; // "<anonymous>", native frames
+    return loc;
   }
   return undefined;
 }

@@ -6,6 +6,7 @@
 import { ShapedArray } from "../core/aval.js";
 import type { Tensor } from "../core/tensor.js";
 import type { Primitive } from "../prims/primitive.js";
+import { printProgram } from "./printer.js";
 
 let nextVarId = 0;
 
@@ -52,6 +53,10 @@ export class Program {
 
   get outAvals(): ShapedArray[] {
     return this.outputs.map((a) => a.aval);
+  }
+
+  toString(): string {
+    return printProgram(this);
   }
 
   /** The same program with its constants turned into leading inputs. */

@@ -7,8 +7,11 @@ import { Tensor } from "../core/tensor.js";
 import type { Primitive } from "../prims/primitive.js";
 import { Trace, checkNotEscaped, setRootTrace } from "./trace.js";
 
-/** Set by eager/tape.ts: records an applied primitive when any input is tracked. */
-export type TapeHook = (prim: Primitive<any>, inputs: Tensor[], params: any, outs: Tensor[]) => void;
+/**
+ * Set by eager/tape.ts: applies a primitive some of whose inputs are tracked by the eager tape,
+ * recording how to pull cotangents back through it. Returns null when recording is off.
+ */
+export type TapeHook = (prim: Primitive<any>, inputs: Tensor[], params: any) => Tensor[] | null;
 let tapeHook: TapeHook | null = null;
 export function installTapeHook(h: TapeHook): void {
   tapeHook = h;
@@ -27,9 +30,11 @@ export class EvalTrace extends Trace {
       checkNotEscaped(x, this, prim.name);
       if (x._tape) tracked = true;
     }
-    const outs = applyConcrete(prim, inputs, params);
-    if (tracked && tapeHook) tapeHook(prim, inputs, params, outs);
-    return outs;
+    if (tracked && tapeHook) {
+      const outs = tapeHook(prim, inputs, params);
+      if (outs) return outs;
+    }
+    return applyConcrete(prim, inputs, params);
   }
 }
 

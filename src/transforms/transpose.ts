@@ -3,6 +3,7 @@
 // The computation goes through `bind`, so it runs eagerly or is staged by an enclosing jit.
 
 import { InternalError } from "../core/errors.js";
+import { withSource } from "../core/source.js";
 import type { Tensor } from "../core/tensor.js";
 import { type Atom, Literal, type Program, Var } from "../ir/program.js";
 import { addTangents, scalar } from "../rules/helpers.js";
@@ -54,8 +55,8 @@ export function transposeProgram(program: Program, residuals: Tensor[], cts: Tan
       throw new InternalError(`transpose: primitive ${eqn.prim.name} is not linear but appears in a linear program`);
     }
     const ins = eqn.inputs.map((a) => (a instanceof Var && linear.has(a) ? new LinearIn(a.aval) : valueOf(a)));
-    const inCts = eqn.prim.transpose(outCts, ins, eqn.params);
-    eqn.inputs.forEach((a, i) => addCt(a, inCts[i] ?? null));
+    const inCts = withSource(eqn.source, () => eqn.prim.transpose!(outCts, ins, eqn.params));
+    withSource(eqn.source, () => eqn.inputs.forEach((a, i) => addCt(a, inCts[i] ?? null)));
   }
   return program.inputs.map((v) => ctEnv.get(v) ?? new Zero(v.aval));
 }

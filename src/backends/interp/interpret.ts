@@ -1,0 +1,44 @@
+// The interpreter backend: runs a Program equation by equation with each primitive's reference
+// implementation on typed arrays. It is the oracle every other backend is tested against, and
+// with `debugNans` it names the first equation (and user line) that produced a NaN.
+
+import { config } from "../../core/config.js";
+import { AdgenError } from "../../core/errors.js";
+import { isFloat } from "../../core/dtype.js";
+import type { Tensor } from "../../core/tensor.js";
+import { type Atom, type Equation, Literal, type Program, type Var } from "../../ir/program.js";
+import { scalar } from "../../rules/helpers.js";
+import { applyConcrete } from "../../trace/eval.js";
+
+/** Raised under config.debugNans when a NaN first appears. */
+export class NanError extends AdgenError {}
+
+function hasNan(t: Tensor): boolean {
+  if (!isFloat(t.dtype)) return false;
+  const d = t.data;
+  for (let i = 0; i < d.length; i++) if (d[i] !== d[i]) return true;
+  return false;
+}
+
+export function checkNans(e: Equation, outs: Tensor[], inputs: Tensor[]): void {
+  if (!outs.some(hasNan) || inputs.some(hasNan)) return;
+  throw new NanError(
+    `debugNans: ${e.prim.name} produced a NaN from NaN-free inputs (${inputs.map((x) => x.aval).join(", ")})`,
+    e.source,
+  );
+}
+
+export function interpret(p: Program, args: Tensor[]): Tensor[] {
+  const env = new Map<Var, Tensor>();
+  p.consts.forEach((v, i) => env.set(v, p.constValues[i]!));
+  p.inputs.forEach((v, i) => env.set(v, args[i]!));
+  const read = (a: Atom): Tensor => (a instanceof Literal ? scalar(a.value, a.aval.dtype, a.aval.weak) : env.get(a)!);
+  const debug = config.debugNans;
+  for (const e of p.equations) {
+    const ins = e.inputs.map(read);
+    const outs = applyConcrete(e.prim, ins, e.params);
+    if (debug) checkNans(e, outs, ins);
+    e.outs.forEach((o, i) => env.set(o, outs[i]!));
+  }
+  return p.outputs.map(read);
+}

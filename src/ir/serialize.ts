@@ -1,0 +1,175 @@
+// JSON serialization of Programs that round-trips: variables are renumbered in definition order,
+// constants are stored as base64, sub-programs and symbolic dimensions are tagged objects.
+// The structural hash is a hash of this canonical form without source lines.
+
+import { ShapedArray } from "../core/aval.js";
+import { type DType, type TypedArray, allocArray, isDType } from "../core/dtype.js";
+import { ArgumentError } from "../core/errors.js";
+import { type Dim, SymDim, parseDim } from "../core/shape.js";
+import { Tensor } from "../core/tensor.js";
+import type { Primitive } from "../prims/primitive.js";
+import { type Atom, type Equation, Literal, Program, Var } from "./program.js";
+
+export const IR_FORMAT = "adgen-ir";
+export const IR_VERSION = 1;
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+interface AvalJson {
+  shape: (number | string)[];
+  dtype: DType;
+  weak?: boolean;
+}
+
+function avalToJson(a: ShapedArray): AvalJson {
+  const j: AvalJson = { shape: a.shape.map((d) => (typeof d === "number" ? d : d.toString())), dtype: a.dtype };
+  if (a.weak) j.weak = true;
+  return j;
+}
+
+function avalFromJson(j: AvalJson): ShapedArray {
+  if (!isDType(j.dtype)) throw new ArgumentError(`IR: unknown dtype ${JSON.stringify(j.dtype)}`);
+  return new ShapedArray(j.shape.map((d): Dim => (typeof d === "number" ? d : parseDim(d))), j.dtype, !!j.weak);
+}
+
+export function bytesToBase64(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+export function base64ToBytes(b64: string): Uint8Array {
+  const s = atob(b64);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+function dataToBase64(d: TypedArray): string {
+  return bytesToBase64(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+}
+
+function dataFromBase64(dtype: DType, b64: string): TypedArray {
+  const bytes = base64ToBytes(b64);
+  const out = allocArray(dtype, bytes.length / (allocArray(dtype, 0).BYTES_PER_ELEMENT || 1));
+  new Uint8Array(out.buffer).set(bytes);
+  return out;
+}
+
+function paramToJson(v: unknown, opts: { sources: boolean }): Json {
+  if (v instanceof Program) return { $program: programToJson(v, opts) as unknown as Json };
+  if (v instanceof SymDim) return { $dim: v.toString() };
+  if (v instanceof ShapedArray) return { $aval: avalToJson(v) as unknown as Json };
+  if (typeof v === "number" && !Number.isFinite(v)) return { $num: String(v) };
+  if (Array.isArray(v)) return v.map((x) => paramToJson(x, opts));
+  if (typeof v === "function") throw new ArgumentError("IR: a program holding a JS function (custom rule) cannot be serialized");
+  if (v !== null && typeof v === "object") {
+    const o: { [k: string]: Json } = {};
+    for (const [k, x] of Object.entries(v)) o[k] = paramToJson(x, opts);
+    return o;
+  }
+  return v as Json;
+}
+
+function paramFromJson(j: Json, lookup: (name: string) => Primitive<any> | undefined): unknown {
+  if (Array.isArray(j)) return j.map((x) => paramFromJson(x, lookup));
+  if (j !== null && typeof j === "object") {
+    if ("$program" in j) return programFromJson(j["$program"] as any, lookup);
+    if ("$dim" in j) return parseDim(j["$dim"] as string);
+    if ("$aval" in j) return avalFromJson(j["$aval"] as any);
+    if ("$num" in j) return Number(j["$num"]);
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(j)) o[k] = paramFromJson(x, lookup);
+    return o;
+  }
+  return j;
+}
+
+export interface ProgramJson {
+  consts: { aval: AvalJson; data: string }[];
+  inputs: AvalJson[];
+  eqns: { prim: string; in: (number | { lit: number | string; aval: AvalJson })[]; params: Json; out: AvalJson[]; src?: string }[];
+  outputs: (number | { lit: number | string; aval: AvalJson })[];
+}
+
+export function programToJson(p: Program, opts: { sources: boolean } = { sources: true }): ProgramJson {
+  const ids = new Map<Var, number>();
+  const def = (v: Var) => ids.set(v, ids.size);
+  const atom = (a: Atom) =>
+    a instanceof Literal ? { lit: Number.isFinite(a.value) ? a.value : String(a.value), aval: avalToJson(a.aval) } : ids.get(a)!;
+  p.consts.forEach(def);
+  p.inputs.forEach(def);
+  const eqns = p.equations.map((e: Equation) => {
+    const j: ProgramJson["eqns"][number] = {
+      prim: e.prim.name,
+      in: e.inputs.map(atom),
+      params: paramToJson(e.params ?? {}, opts),
+      out: e.outs.map((o) => avalToJson(o.aval)),
+    };
+    e.outs.forEach(def);
+    if (opts.sources && e.source) j.src = e.source;
+    return j;
+  });
+  return {
+    consts: p.consts.map((v, i) => ({ aval: avalToJson(v.aval), data: dataToBase64(p.constValues[i]!.data) })),
+    inputs: p.inputs.map((v) => avalToJson(v.aval)),
+    eqns,
+    outputs: p.outputs.map(atom),
+  };
+}
+
+export function programFromJson(j: ProgramJson, lookup: (name: string) => Primitive<any> | undefined): Program {
+  const vars: Var[] = [];
+  const mk = (a: AvalJson) => {
+    const v = new Var(avalFromJson(a));
+    vars.push(v);
+    return v;
+  };
+  const atom = (a: number | { lit: number | string; aval: AvalJson }): Atom => {
+    if (typeof a === "number") {
+      const v = vars[a];
+      if (!v) throw new ArgumentError(`IR: reference to undefined variable ${a}`);
+      return v;
+    }
+    return new Literal(Number(a.lit), avalFromJson(a.aval));
+  };
+  const consts = j.consts.map((c) => mk(c.aval));
+  const constValues = j.consts.map((c, i) => new Tensor(consts[i]!.aval, dataFromBase64(consts[i]!.aval.dtype, c.data)));
+  const inputs = j.inputs.map(mk);
+  const equations: Equation[] = j.eqns.map((e) => {
+    const prim = lookup(e.prim);
+    if (!prim) throw new ArgumentError(`IR: unknown primitive ${JSON.stringify(e.prim)}`);
+    const ins = e.in.map(atom);
+    const params = paramFromJson(e.params, lookup);
+    return { prim, inputs: ins, params, outs: e.out.map(mk), source: e.src };
+  });
+  return new Program(inputs, consts, constValues, equations, j.outputs.map(atom));
+}
+
+export function serializeProgram(p: Program): string {
+  return JSON.stringify({ format: IR_FORMAT, version: IR_VERSION, program: programToJson(p) });
+}
+
+export function deserializeProgram(text: string, lookup: (name: string) => Primitive<any> | undefined): Program {
+  const j = JSON.parse(text);
+  if (j?.format !== IR_FORMAT || j?.version !== IR_VERSION) {
+    throw new ArgumentError(`IR: not an ${IR_FORMAT} v${IR_VERSION} document`);
+  }
+  return programFromJson(j.program, lookup);
+}
+
+/** 64-bit FNV-1a over a string, as 16 hex digits (two 32-bit lanes; no BigInt on the hot path). */
+export function hashString(s: string): string {
+  let h1 = 0x811c9dc5 | 0;
+  let h2 = 0xcbf29ce4 | 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c ^ (h1 >>> 16), 0x01000193);
+  }
+  return (h1 >>> 0).toString(16).padStart(8, "0") + (h2 >>> 0).toString(16).padStart(8, "0");
+}
+
+/** Structural hash: equal for programs that differ only in variable identities and source lines. */
+export function programHash(p: Program): string {
+  return hashString(JSON.stringify(programToJson(p, { sources: false })));
+}
