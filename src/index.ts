@@ -14,6 +14,8 @@ export * as np from "./api/np/index.js";
 export { jvp } from "./transforms/jvp.js";
 export { vjp, grad, valueAndGrad } from "./transforms/vjp.js";
 export { vmap } from "./transforms/vmap.js";
+export { linearize } from "./transforms/linearize.js";
+export { linearTranspose } from "./transforms/transpose.js";
 export { jacfwd, jacrev, hessian } from "./transforms/jac.js";
 export { variable, noGrad } from "./eager/tape.js";
 export { makeProgram } from "./trace/make-program.js";

@@ -8,6 +8,10 @@ import type { Primitive } from "./primitive.js";
 import { argmaxP, argminP, reduceMaxP, reduceMinP, reduceProdP, reduceSumP } from "./reduce.js";
 import { broadcastInDimP, concatenateP, padP, reshapeP, revP, sliceP, transposeP } from "./shape.js";
 import { convertP, negP, stopGradientP, unaryPrims } from "./unary.js";
+// indexing, special functions and random numbers (api/np indexing, nn, random)
+import { gatherP, scatterAddP } from "./gather.js";
+import { erfP } from "./special.js";
+import { randomBitsP, randomFoldInP, randomSplitP } from "./random.js";
 
 const list: Primitive<any>[] = [
   ...Object.values(unaryPrims),
@@ -33,6 +37,13 @@ const list: Primitive<any>[] = [
   padP,
   sliceP,
   revP,
+  // indexing, special functions and random numbers
+  gatherP,
+  scatterAddP,
+  erfP,
+  randomBitsP,
+  randomSplitP,
+  randomFoldInP,
 ];
 
 export const primitives: ReadonlyMap<string, Primitive<any>> = new Map(list.map((p) => [p.name, p]));

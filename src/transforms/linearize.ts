@@ -13,6 +13,12 @@ import type { Primitive } from "../prims/primitive.js";
 import { type Tangent, isZero } from "../rules/zero.js";
 import { Trace, Tracer, checkNotEscaped, currentTrace, withTrace } from "../trace/trace.js";
 import { JVPTrace, JVPTracer } from "./jvp.js";
+import { leafToTensor } from "../core/convert.js";
+import { isFloat } from "../core/dtype.js";
+import { ShapeError } from "../core/errors.js";
+import { type TreeDef, checkStructure, flatten, unflatten } from "../core/tree.js";
+import { zerosLike } from "../rules/helpers.js";
+import { evalProgram } from "../trace/make-program.js";
 
 /** An unknown (staged) value of a partial evaluation. */
 export class PETracer extends Tracer {
@@ -129,4 +135,44 @@ export function linearizeFlat(fn: (xs: Tensor[]) => Tensor[], primals: Tensor[],
     producedBy: pe.producers.get(value) ?? (primals.includes(value) ? "input" : "constant"),
   }));
   return { outs: primalOuts, linear, outZero, residuals };
+}
+
+/**
+ * `linearize(f, ...primals) -> [out, fLinear]` (public API): evaluates f once and returns its
+ * linear tangent map as a function that can be applied to many tangents.
+ */
+export function linearize(f: (...args: any[]) => any, ...primals: any[]): [any, (...tangents: any[]) => any] {
+  const [pLeaves, pDef] = flatten(primals);
+  const ps = pLeaves.map((x, i) => leafToTensor(x, `linearize: primal ${i}`));
+  const active = ps.map((p) => isFloat(p.aval.dtype));
+  let outDef: TreeDef | undefined;
+  const lin = linearizeFlat(
+    (xs) => {
+      const [leaves, def] = flatten(f(...unflatten(pDef, xs)));
+      outDef = def;
+      return leaves.map((l, i) => leafToTensor(l, `linearize: output ${i}`));
+    },
+    ps,
+    active,
+  );
+  const fLinear = (...tangents: any[]) => {
+    const tLeaves = checkStructure("linearize: tangents vs primals", pDef, tangents);
+    const ts = tLeaves.map((t, i) => leafToTensor(t, `linearize: tangent ${i}`)).filter((_, i) => active[i]);
+    ts.forEach((t, i) => {
+      const p = ps.filter((_, k) => active[k])[i]!;
+      if (!t.aval.strong().equals(p.aval.strong())) {
+        throw new ShapeError(`linearize: tangent ${i} is ${t.aval} but its primal is ${p.aval}`);
+      }
+    });
+    const outTs = evalProgramWith(lin.linear, lin.residuals.map((r) => r.value), ts);
+    let k = 0;
+    const full = lin.outs.map((o, i) => (lin.outZero[i] ? zerosLike(o.aval.strong()) : outTs[k++]!));
+    return unflatten(outDef!, full);
+  };
+  return [unflatten(outDef!, lin.outs), fLinear];
+}
+
+/** Evaluates a program whose constants are given explicitly (they may be tracers). */
+function evalProgramWith(p: Program, consts: Tensor[], args: Tensor[]): Tensor[] {
+  return evalProgram(new Program([...p.consts, ...p.inputs], [], [], p.equations, p.outputs), [...consts, ...args]);
 }

@@ -2,11 +2,14 @@
 // transpose rule the cotangents of its outputs and accumulating cotangents of its linear inputs.
 // The computation goes through `bind`, so it runs eagerly or is staged by an enclosing jit.
 
-import { InternalError } from "../core/errors.js";
+import { InternalError, ShapeError } from "../core/errors.js";
+import { leafToTensor } from "../core/convert.js";
+import { checkStructure, flatten, unflatten } from "../core/tree.js";
+import { traceFlat } from "../trace/make-program.js";
 import { withSource } from "../core/source.js";
 import type { Tensor } from "../core/tensor.js";
-import { type Atom, Literal, type Program, Var } from "../ir/program.js";
-import { addTangents, scalar } from "../rules/helpers.js";
+import { type Atom, Literal, Program, Var } from "../ir/program.js";
+import { addTangents, instantiate, scalar } from "../rules/helpers.js";
 import { LinearIn, type Tangent, Zero, isZero } from "../rules/zero.js";
 
 /**
@@ -59,4 +62,29 @@ export function transposeProgram(program: Program, residuals: Tensor[], cts: Tan
     withSource(eqn.source, () => eqn.inputs.forEach((a, i) => addCt(a, inCts[i] ?? null)));
   }
   return program.inputs.map((v) => ctEnv.get(v) ?? new Zero(v.aval));
+}
+
+/**
+ * `linearTranspose(f, ...primals)` (public API): the transpose of a linear function f, traced at
+ * the given example arguments (only their shapes and dtypes matter). Returns `ct => inputCts`.
+ */
+export function linearTranspose(f: (...args: any[]) => any, ...primals: any[]): (ct: any) => any[] {
+  const [leaves, inDef] = flatten(primals);
+  const avals = leaves.map((l, i) => leafToTensor(l, `linearTranspose: argument leaf ${i}`).aval.strong());
+  const { program, tracerConsts, outTree } = traceFlat((xs) => f(...(unflatten(inDef, xs) as unknown[])), avals);
+  const nIn = avals.length;
+  // captured outer tracers are extra (non-linear) inputs: move them to constants
+  const closed = new Program(program.inputs.slice(0, nIn), [...program.consts, ...program.inputs.slice(nIn)], [...program.constValues, ...tracerConsts], program.equations, program.outputs);
+  return (ct: any) => {
+    const outAvals = closed.outAvals;
+    const cts = checkStructure("linearTranspose: cotangent vs output", outTree, ct).map((c, i) => {
+      const t = leafToTensor(c, `linearTranspose: cotangent ${i}`);
+      if (!t.aval.strong().equals(outAvals[i]!.strong())) {
+        throw new ShapeError(`linearTranspose: cotangent ${i} is ${t.aval} but the output is ${outAvals[i]}`);
+      }
+      return t;
+    });
+    const res = transposeProgram(closed, closed.constValues, cts);
+    return unflatten(inDef, res.map(instantiate));
+  };
 }

@@ -1,0 +1,165 @@
+// np creation functions: array, zeros/ones/full, the *Like variants, arange, linspace, eye.
+// They build concrete tensors directly (no primitive), except the *Like functions on a traced
+// value, which stage a broadcast of a scalar literal so they cost nothing inside a trace.
+
+import { ShapedArray } from "../../core/aval.js";
+import { type DType, allocArray } from "../../core/dtype.js";
+import { ArgumentError } from "../../core/errors.js";
+import { isConcreteShape } from "../../core/shape.js";
+import { Tensor } from "../../core/tensor.js";
+import { broadcastInDim } from "../../prims/shape.js";
+import { convert } from "../../prims/unary.js";
+import { scalar } from "../../rules/helpers.js";
+import { type ArrayInput, arrayFromData, asTensor, broadcastTo } from "./coerce.js";
+import { dtypeArg, intArg, shapeArg } from "./args.js";
+
+export interface DTypeOpt {
+  dtype?: DType;
+}
+
+/** A tensor from nested JS arrays, typed arrays, numbers or booleans (float32 for numbers). */
+export function array(data: ArrayInput, opts: DTypeOpt = {}): Tensor {
+  return arrayFromData(data, dtypeArg("array", opts.dtype), "array");
+}
+
+/** Alias of array (NumPy's asarray: tensors are returned as they are). */
+export function asarray(data: ArrayInput, opts: DTypeOpt = {}): Tensor {
+  return array(data, opts);
+}
+
+function filled(shape: number[], dtype: DType, value: number): Tensor {
+  let n = 1;
+  for (const d of shape) n *= d;
+  const data = allocArray(dtype, n);
+  const v = dtype === "bool" ? (value ? 1 : 0) : dtype === "int32" ? Math.trunc(value) : value;
+  if (v !== 0) data.fill(v);
+  return new Tensor(new ShapedArray(shape, dtype), data);
+}
+
+export function zeros(shape: number | number[], opts: DTypeOpt = {}): Tensor {
+  return filled(shapeArg("zeros", shape), dtypeArg("zeros", opts.dtype) ?? "float32", 0);
+}
+
+export function ones(shape: number | number[], opts: DTypeOpt = {}): Tensor {
+  return filled(shapeArg("ones", shape), dtypeArg("ones", opts.dtype) ?? "float32", 1);
+}
+
+/** The dtype JAX infers for a fill value: bool, int32 for integers, float32 otherwise. */
+function dtypeOfValue(v: number | boolean): DType {
+  return typeof v === "boolean" ? "bool" : Number.isInteger(v) ? "int32" : "float32";
+}
+
+/**
+ * full(shape, value, {dtype?}): a tensor filled with `value`. A number value gives int32 when it
+ * is an integer and float32 otherwise (as JAX); a tensor value is broadcast to `shape`.
+ */
+export function full(shape: number | number[], value: number | boolean | Tensor, opts: DTypeOpt = {}): Tensor {
+  const s = shapeArg("full", shape);
+  const dtype = dtypeArg("full", opts.dtype);
+  if (value instanceof Tensor) {
+    const v = dtype ? convert(value, dtype) : value;
+    return broadcastTo("full", v, s, false);
+  }
+  if (typeof value !== "number" && typeof value !== "boolean") {
+    throw new ArgumentError(`full: value must be a number, boolean or Tensor, got ${typeof value}`);
+  }
+  return filled(s, dtype ?? dtypeOfValue(value), Number(value));
+}
+
+function like(name: string, x: unknown, value: number, dtypeOpt: DType | undefined): Tensor {
+  const t = asTensor(x, name);
+  const dtype = dtypeArg(name, dtypeOpt) ?? t.aval.dtype;
+  if (t.isConcrete && isConcreteShape(t.aval.shape)) return filled(t.aval.shape.slice(), dtype, value);
+  // traced (or symbolic) shape: a broadcast literal, which a trace stages for free
+  const s = scalar(dtype === "int32" ? Math.trunc(value) : dtype === "bool" ? Number(value !== 0) : value, dtype);
+  return t.aval.shape.length === 0 ? s : broadcastInDim(s, t.aval.shape, []);
+}
+
+export function zerosLike(x: Tensor | ArrayInput, opts: DTypeOpt = {}): Tensor {
+  return like("zerosLike", x, 0, opts.dtype);
+}
+
+export function onesLike(x: Tensor | ArrayInput, opts: DTypeOpt = {}): Tensor {
+  return like("onesLike", x, 1, opts.dtype);
+}
+
+export function fullLike(x: Tensor | ArrayInput, value: number | boolean, opts: DTypeOpt = {}): Tensor {
+  if (typeof value !== "number" && typeof value !== "boolean") {
+    throw new ArgumentError(`fullLike: value must be a number or boolean, got ${typeof value}`);
+  }
+  return like("fullLike", x, Number(value), opts.dtype);
+}
+
+function finiteArg(name: string, what: string, v: unknown): number {
+  if (typeof v !== "number" || !Number.isFinite(v)) throw new ArgumentError(`${name}: ${what} must be a finite number, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/**
+ * arange(stop), arange(start, stop), arange(start, stop, step), each optionally followed by
+ * {dtype}: evenly spaced values in [start, stop). int32 when every argument is an integer and no
+ * dtype is given (as JAX), float32 otherwise.
+ */
+export function arange(...args: (number | DTypeOpt | undefined)[]): Tensor {
+  let opts: DTypeOpt = {};
+  const last = args[args.length - 1];
+  if (typeof last === "object" && last !== null) {
+    opts = last;
+    args = args.slice(0, -1);
+  }
+  while (args.length && args[args.length - 1] === undefined) args = args.slice(0, -1);
+  if (args.length < 1 || args.length > 3) throw new ArgumentError(`arange: expected 1 to 3 numbers (start, stop, step), got ${args.length}`);
+  const nums = args.map((a, i) => finiteArg("arange", ["start", "stop", "step"][i]!, a));
+  const [start, stop, step] = nums.length === 1 ? [0, nums[0]!, 1] : [nums[0]!, nums[1]!, nums[2] ?? 1];
+  if (step === 0) throw new ArgumentError("arange: step must not be zero");
+  const dtype = dtypeArg("arange", opts.dtype) ?? (nums.every(Number.isInteger) ? "int32" : "float32");
+  const n = Math.max(0, Math.ceil((stop - start) / step));
+  const data = allocArray(dtype, n);
+  for (let i = 0; i < n; i++) data[i] = start + i * step;
+  return new Tensor(new ShapedArray([n], dtype), data);
+}
+
+export interface LinspaceOpts extends DTypeOpt {
+  endpoint?: boolean;
+}
+
+/** `num` evenly spaced values from start to stop (inclusive unless endpoint is false). */
+export function linspace(start: number, stop: number, num = 50, opts: LinspaceOpts = {}): Tensor {
+  finiteArg("linspace", "start", start);
+  finiteArg("linspace", "stop", stop);
+  intArg("linspace", "num", num, 0);
+  const dtype = dtypeArg("linspace", opts.dtype) ?? "float32";
+  const endpoint = opts.endpoint ?? true;
+  const div = endpoint ? num - 1 : num;
+  const step = div > 0 ? (stop - start) / div : 0;
+  const data = allocArray(dtype, num);
+  for (let i = 0; i < num; i++) {
+    const v = endpoint && i === num - 1 && num > 1 ? stop : start + i * step;
+    data[i] = dtype === "int32" ? Math.floor(v) : v; // NumPy floors for integer dtypes
+  }
+  return new Tensor(new ShapedArray([num], dtype), data);
+}
+
+export interface EyeOpts extends DTypeOpt {
+  /** index of the diagonal: 0 main, > 0 above, < 0 below */
+  k?: number;
+}
+
+/** An n x m matrix (m defaults to n) with ones on the k-th diagonal. */
+export function eye(n: number, m?: number | null, opts: EyeOpts = {}): Tensor {
+  intArg("eye", "n", n, 0);
+  const cols = m === undefined || m === null ? n : intArg("eye", "m", m, 0);
+  const k = intArg("eye", "k", opts.k ?? 0);
+  const t = filled([n, cols], dtypeArg("eye", opts.dtype) ?? "float32", 0);
+  const d = t.data;
+  for (let i = 0; i < n; i++) {
+    const j = i + k;
+    if (j >= 0 && j < cols) d[i * cols + j] = 1;
+  }
+  return t;
+}
+
+/** The n x n identity matrix. */
+export function identity(n: number, opts: DTypeOpt = {}): Tensor {
+  return eye(n, n, opts);
+}

@@ -1,0 +1,162 @@
+// np shape functions that rearrange or relabel axes without choosing elements: reshape (with one
+// inferred -1), transpose, expandDims, squeeze, broadcastTo, ravel/flatten, moveaxis, swapaxes,
+// flip, astype, and the ndim/shape/size accessors. Each lowers to one data-movement primitive.
+
+import type { DType } from "../../core/dtype.js";
+import { ArgumentError, ShapeError } from "../../core/errors.js";
+import { type Dim, SymDim, dimEq, shapeSize, shapeToString } from "../../core/shape.js";
+import type { Axis, Tensor } from "../../core/tensor.js";
+import { reshape as laxReshape, rev, transpose as laxTranspose } from "../../prims/shape.js";
+import { convert } from "../../prims/unary.js";
+import { type ArrayInput, asTensor, broadcastTo as coerceBroadcast } from "./coerce.js";
+import { axesArg, axisArg, dtypeArg, range, shapeArg } from "./args.js";
+
+type X = Tensor | ArrayInput;
+
+const desc = (x: Tensor) => `an array of shape ${shapeToString(x.aval.shape)}`;
+
+/**
+ * reshape(x, shape): the same elements in a new shape; one entry may be -1 (inferred from the
+ * others). Throws a ShapeError naming both shapes when the sizes differ.
+ */
+export function reshape(x: X, shape: number | readonly number[]): Tensor {
+  const t = asTensor(x, "reshape");
+  const list = typeof shape === "number" ? [shape] : [...shape];
+  if (!list.every((d) => Number.isInteger(d) && d >= -1)) {
+    throw new ArgumentError(`reshape: shape must be a list of non-negative integers (and at most one -1), got ${JSON.stringify(shape)}`);
+  }
+  const holes = list.filter((d) => d === -1).length;
+  if (holes > 1) throw new ArgumentError(`reshape: can only specify one unknown dimension (-1), got ${JSON.stringify(shape)}`);
+  const total = shapeSize(t.aval.shape);
+  const bad = () =>
+    new ShapeError(`reshape: cannot reshape ${desc(t)} (${total} elements) into shape ${shapeToString(list)}`);
+  const known = list.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
+  let out: Dim[] = list;
+  if (holes === 1) {
+    let fill: Dim;
+    if (typeof total === "number") {
+      if (known === 0 || total % known !== 0) throw bad();
+      fill = total / known;
+    } else if (known === 1) fill = total;
+    else {
+      throw new ShapeError(`reshape: cannot infer -1 in ${shapeToString(list)} for ${desc(t)}: give the dimensions explicitly`);
+    }
+    out = list.map((d) => (d === -1 ? fill : d));
+  } else if (!dimEq(known, total)) throw bad();
+  return laxReshape(t, out);
+}
+
+/** A flat 1-D view of all elements (row-major). */
+export function ravel(x: X): Tensor {
+  const t = asTensor(x, "ravel");
+  return laxReshape(t, [shapeSize(t.aval.shape)]);
+}
+export const flatten = ravel;
+
+/** transpose(x, axes?): permutes axes (default: reversed). Negative axes count from the end. */
+export function transpose(x: X, axes?: readonly number[] | null): Tensor {
+  const t = asTensor(x, "transpose");
+  const n = t.aval.ndim;
+  if (axes === undefined || axes === null) return laxTranspose(t, range(n).reverse());
+  if (!Array.isArray(axes) || axes.length !== n) {
+    throw new ShapeError(`transpose: axes ${JSON.stringify(axes)} must list each of the ${n} axes of ${desc(t)} once`);
+  }
+  const perm = axesArg("transpose", axes, n, desc(t));
+  return laxTranspose(t, perm);
+}
+
+/** Permuted dims as NumPy's `x.T` on a matrix; alias of transpose with default axes. */
+export function permuteDims(x: X, axes?: readonly number[]): Tensor {
+  return transpose(x, axes);
+}
+
+/** moveaxis(x, source, destination): moves axes to new positions, keeping the others' order. */
+export function moveaxis(x: X, source: Axis, destination: Axis): Tensor {
+  const t = asTensor(x, "moveaxis");
+  const n = t.aval.ndim;
+  const src = axesArg("moveaxis", source, n, desc(t));
+  const dst = axesArg("moveaxis", destination, n, desc(t));
+  if (src.length !== dst.length) {
+    throw new ArgumentError(`moveaxis: source ${JSON.stringify(source)} and destination ${JSON.stringify(destination)} differ in length`);
+  }
+  const order = range(n).filter((i) => !src.includes(i));
+  const pairs = dst.map((d, i) => [d, src[i]!] as const).sort((a, b) => a[0] - b[0]);
+  for (const [d, s] of pairs) order.splice(d, 0, s);
+  return laxTranspose(t, order);
+}
+
+export function swapaxes(x: X, axis1: number, axis2: number): Tensor {
+  const t = asTensor(x, "swapaxes");
+  const a = axisArg("swapaxes", axis1, t.aval.ndim, desc(t));
+  const b = axisArg("swapaxes", axis2, t.aval.ndim, desc(t));
+  const perm = range(t.aval.ndim);
+  perm[a] = b;
+  perm[b] = a;
+  return laxTranspose(t, perm);
+}
+
+/** expandDims(x, axis | axes): inserts size-1 axes at the given positions of the result. */
+export function expandDims(x: X, axis: Axis): Tensor {
+  const t = asTensor(x, "expandDims");
+  const list = Array.isArray(axis) ? axis : [axis];
+  const outRank = t.aval.ndim + list.length;
+  const axes = axesArg("expandDims", list, outRank, `a result of rank ${outRank} (input ${desc(t)})`);
+  const out: Dim[] = [];
+  let k = 0;
+  for (let i = 0; i < outRank; i++) out.push(axes.includes(i) ? 1 : t.aval.shape[k++]!);
+  return laxReshape(t, out);
+}
+
+/** squeeze(x, axis?): removes size-1 axes (all of them, or the given ones, which must be size 1). */
+export function squeeze(x: X, axis?: Axis | null): Tensor {
+  const t = asTensor(x, "squeeze");
+  const s = t.aval.shape;
+  let axes: number[];
+  if (axis === undefined || axis === null) axes = range(s.length).filter((i) => s[i] === 1);
+  else {
+    axes = axesArg("squeeze", axis, s.length, desc(t));
+    for (const a of axes) {
+      if (s[a] !== 1) {
+        throw new ShapeError(`squeeze: cannot squeeze axis ${a} of ${desc(t)}: its size is ${String(s[a])}, not 1`);
+      }
+    }
+  }
+  return laxReshape(t, s.filter((_, i) => !axes.includes(i)));
+}
+
+/** broadcastTo(x, shape): NumPy broadcasting of x to exactly `shape`. */
+export function broadcastTo(x: X, shape: number | readonly number[]): Tensor {
+  const t = asTensor(x, "broadcastTo");
+  return coerceBroadcast("broadcastTo", t, shapeArg("broadcastTo", shape), false);
+}
+
+/** flip(x, axis?): reverses the order of elements along the given axes (default: all). */
+export function flip(x: X, axis?: Axis | null): Tensor {
+  const t = asTensor(x, "flip");
+  const axes = axis === undefined || axis === null ? range(t.aval.ndim) : axesArg("flip", axis, t.aval.ndim, desc(t));
+  return rev(t, axes);
+}
+
+/** Reverses rows (axis 0) / columns (axis 1). */
+export const flipud = (x: X): Tensor => flip(x, 0);
+export const fliplr = (x: X): Tensor => flip(x, 1);
+
+/** astype(x, dtype): elementwise conversion (float -> int truncates toward zero). */
+export function astype(x: X, dtype: DType): Tensor {
+  const d = dtypeArg("astype", dtype);
+  if (!d) throw new ArgumentError("astype: a dtype is required");
+  return convert(asTensor(x, "astype"), d);
+}
+
+export function ndim(x: X): number {
+  return asTensor(x, "ndim").aval.ndim;
+}
+
+/** The shape as a list (symbolic dimensions inside jit appear as their SymDim). */
+export function shape(x: X): (number | SymDim)[] {
+  return [...asTensor(x, "shape").aval.shape];
+}
+
+export function size(x: X): number | SymDim {
+  return shapeSize(asTensor(x, "size").aval.shape);
+}

@@ -1,0 +1,116 @@
+// The per-primitive test table: one row per primitive (several for primitives with variants).
+// Each row says how to call the primitive and where its inputs may be drawn from; the drivers in
+// prims.test.ts turn every row into gradient, second-order, vmap, eager-tape and backend checks.
+
+import type { Tensor } from "../src/index.js";
+import * as b from "../src/prims/binary.js";
+import * as c from "../src/prims/compare.js";
+import { dotGeneral } from "../src/prims/dot.js";
+import * as r from "../src/prims/reduce.js";
+import * as s from "../src/prims/shape.js";
+import * as u from "../src/prims/unary.js";
+
+export interface ArgSpec {
+  shape: number[];
+  lo?: number;
+  hi?: number;
+  dtype?: "float64" | "int32" | "bool";
+}
+
+export interface Row {
+  /** primitive name as registered */
+  prim: string;
+  /** distinguishes several rows of one primitive */
+  variant?: string;
+  args: ArgSpec[];
+  fn: (...xs: Tensor[]) => Tensor;
+  /** zero derivative everywhere (comparisons, argmax, rounding, ...): only value checks */
+  nondiff?: boolean;
+  /** looser tolerance for the finite-difference check (kinks nearby etc.) */
+  rtol?: number;
+  /** finite-difference step (larger for functions that round, e.g. through float32) */
+  eps?: number;
+}
+
+const f = (shape: number[], lo = -1, hi = 1): ArgSpec => ({ shape, lo, hi });
+const pos = (shape: number[]) => f(shape, 0.5, 2);
+
+export const ROWS: Row[] = [
+  // unary
+  { prim: "neg", args: [f([3, 4])], fn: u.neg },
+  { prim: "exp", args: [f([3, 4])], fn: u.exp },
+  { prim: "log", args: [pos([3, 4])], fn: u.log },
+  { prim: "log1p", args: [pos([5])], fn: u.log1p },
+  { prim: "expm1", args: [f([5])], fn: u.expm1 },
+  { prim: "sin", args: [f([2, 3])], fn: u.sin },
+  { prim: "cos", args: [f([2, 3])], fn: u.cos },
+  { prim: "tan", args: [f([4])], fn: u.tan },
+  { prim: "tanh", args: [f([2, 3])], fn: u.tanh },
+  { prim: "logistic", args: [f([2, 3], -3, 3)], fn: u.logistic },
+  { prim: "sqrt", args: [pos([2, 3])], fn: u.sqrt },
+  { prim: "abs", args: [f([6])], fn: u.abs },
+  { prim: "sign", args: [f([6])], fn: u.sign, nondiff: true },
+  { prim: "floor", args: [f([6], -3, 3)], fn: u.floor, nondiff: true },
+  { prim: "ceil", args: [f([6], -3, 3)], fn: u.ceil, nondiff: true },
+  { prim: "round", args: [f([6], -3, 3)], fn: u.round, nondiff: true },
+  { prim: "stop_gradient", args: [f([3])], fn: u.stopGradient, nondiff: true },
+  { prim: "convert_element_type", args: [f([3, 2])], fn: (x) => u.convert(u.convert(x, "float32"), "float64"), rtol: 1e-4, eps: 1e-2 },
+  // binary
+  { prim: "add", args: [f([2, 3]), f([2, 3])], fn: b.add },
+  { prim: "add", variant: "scalar operand", args: [f([2, 3]), f([])], fn: b.add },
+  { prim: "sub", args: [f([2, 3]), f([2, 3])], fn: b.sub },
+  { prim: "sub", variant: "scalar operand", args: [f([]), f([4])], fn: b.sub },
+  { prim: "mul", args: [f([2, 3]), f([2, 3])], fn: b.mul },
+  { prim: "mul", variant: "scalar operand", args: [f([3]), f([])], fn: b.mul },
+  { prim: "div", args: [f([2, 3]), pos([2, 3])], fn: b.div },
+  { prim: "div", variant: "scalar denominator", args: [f([3]), pos([])], fn: b.div },
+  { prim: "pow", args: [pos([2, 3]), f([2, 3])], fn: b.pow },
+  { prim: "max", args: [f([8]), f([8])], fn: b.max },
+  { prim: "min", args: [f([8]), f([8])], fn: b.min },
+  // comparisons and logic
+  { prim: "compare", variant: "lt", args: [f([5]), f([5])], fn: (x, y) => c.compare(x, y, "lt"), nondiff: true },
+  { prim: "compare", variant: "eq", args: [f([5]), f([])], fn: (x, y) => c.compare(x, y, "eq"), nondiff: true },
+  {
+    prim: "logical",
+    args: [f([5]), f([5])],
+    fn: (x, y) => c.logical(c.compare(x, u.neg(x), "gt"), c.compare(y, u.neg(y), "gt"), "and"),
+    nondiff: true,
+  },
+  { prim: "not", args: [f([5])], fn: (x) => c.not(c.compare(x, u.neg(x), "gt")), nondiff: true },
+  { prim: "select", args: [f([6]), f([6]), f([6])], fn: (p, x, y) => c.select(c.compare(p, u.neg(p), "gt"), x, y) },
+  // reductions
+  { prim: "reduce_sum", args: [f([3, 4, 2])], fn: (x) => r.reduceSum(x, [0, 2]) },
+  { prim: "reduce_max", args: [f([3, 4])], fn: (x) => r.reduceMax(x, [1]) },
+  { prim: "reduce_min", args: [f([3, 4])], fn: (x) => r.reduceMin(x, [0]) },
+  { prim: "reduce_prod", args: [f([3, 5])], fn: (x) => r.reduceProd(x, [1]) },
+  { prim: "reduce_prod", variant: "all axes", args: [f([2, 3])], fn: (x) => r.reduceProd(x, [0, 1]) },
+  { prim: "argmax", args: [f([3, 4])], fn: (x) => r.argmax(x, 1), nondiff: true },
+  { prim: "argmin", args: [f([3, 4])], fn: (x) => r.argmin(x, 0), nondiff: true },
+  // contraction
+  {
+    prim: "dot_general",
+    variant: "matmul",
+    args: [f([3, 4]), f([4, 2])],
+    fn: (x, y) => dotGeneral(x, y, { lhsContract: [1], rhsContract: [0], lhsBatch: [], rhsBatch: [] }),
+  },
+  {
+    prim: "dot_general",
+    variant: "batched, transposed operands",
+    args: [f([2, 4, 3]), f([5, 2, 4])],
+    fn: (x, y) => dotGeneral(x, y, { lhsContract: [1], rhsContract: [2], lhsBatch: [0], rhsBatch: [1] }),
+  },
+  {
+    prim: "dot_general",
+    variant: "inner product",
+    args: [f([5]), f([5])],
+    fn: (x, y) => dotGeneral(x, y, { lhsContract: [0], rhsContract: [0], lhsBatch: [], rhsBatch: [] }),
+  },
+  // data movement
+  { prim: "reshape", args: [f([2, 6])], fn: (x) => s.reshape(x, [3, 4]) },
+  { prim: "transpose", args: [f([2, 3, 4])], fn: (x) => s.transpose(x, [2, 0, 1]) },
+  { prim: "broadcast_in_dim", args: [f([3, 1])], fn: (x) => s.broadcastInDim(x, [2, 3, 4], [1, 2]) },
+  { prim: "concatenate", args: [f([2, 3]), f([4, 3])], fn: (x, y) => s.concatenate([x, y], 0) },
+  { prim: "pad", args: [f([2, 3])], fn: (x) => s.pad(x, [1, 0], [0, 2], [1, 1], 0.5) },
+  { prim: "slice", args: [f([5, 6])], fn: (x) => s.slice(x, [1, 0], [5, 6], [2, 3]) },
+  { prim: "rev", args: [f([3, 4])], fn: (x) => s.rev(x, [1]) },
+];
