@@ -1,0 +1,244 @@
+/**
+ * TensorFlow.js peers: "tfjs-wasm" (XNNPACK, SIMD; single-threaded in Node) and "tfjs-cpu"
+ * (plain JS kernels). Both use the same code; `activate()` switches the global backend before each
+ * setup, and every timed call reads its results back with dataSync() and disposes them.
+ *
+ * Node specifics: @tensorflow/tfjs-backend-wasm must be told where its .wasm files are
+ * (setWasmPaths(<node_modules/@tensorflow/tfjs-backend-wasm/dist/>)) before the backend is
+ * initialised. tfjs has no jit: the jit rows are n/a, and its plain rows are eager.
+ */
+import { createRequire } from "node:module";
+import path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import type { SetupFactory, TimedSetup } from "../harness.js";
+import { unavailable } from "../harness.js";
+import { CHAIN, chainInput, chainReference, checkChainGrad, type ChainOp } from "../workloads/chain.js";
+import {
+  checkMatmul,
+  checkMlpGrads,
+  checkMlpLoss,
+  checkTiny,
+  matmulInputs,
+  MLP,
+  mlpData,
+  TINY_INPUT,
+} from "../workloads/data.js";
+import { pkgVersion, rssSetup } from "./child.js";
+import type { Peer } from "./types.js";
+
+const require = createRequire(import.meta.url);
+export const TFJS_WASM_DIR =
+  path.dirname(require.resolve("@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm")) + path.sep;
+
+let wasmPathsSet = false;
+function ensureWasmPaths(): void {
+  if (!wasmPathsSet) {
+    setWasmPaths(TFJS_WASM_DIR);
+    wasmPathsSet = true;
+  }
+}
+
+/** Wrap a setup so that the number of live tensors is checked after teardown (leak detector). */
+function leakChecked(make: () => TimedSetup & { tensors: tf.Tensor[] }): TimedSetup {
+  const before = tf.memory().numTensors;
+  const s = make();
+  return {
+    ...s,
+    teardown: () => {
+      s.teardown?.();
+      tf.dispose(s.tensors);
+      const leaked = tf.memory().numTensors - before;
+      if (leaked !== 0) console.error(`tfjs(${tf.getBackend()}): ${leaked} tensors leaked`);
+    },
+  };
+}
+
+function readAll(ts: tf.Tensor[]): Float32Array[] {
+  const out = ts.map((t) => t.dataSync() as Float32Array);
+  tf.dispose(ts);
+  return out;
+}
+
+function matmulSetup(n: number): SetupFactory {
+  return () =>
+    leakChecked(() => {
+      const { a: ad, b: bd } = matmulInputs(n);
+      const a = tf.tensor2d(ad, [n, n]);
+      const b = tf.tensor2d(bd, [n, n]);
+      const run = () => readAll([tf.matMul(a, b)])[0]!;
+      return { tensors: [a, b], fn: run, verify: () => checkMatmul(ad, bd, n, run()) };
+    });
+}
+
+/**
+ * MLP in tfjs. `explicitTranspose`: matmul gradients via tf.customGrad with tf.transpose + plain
+ * matMul instead of matMul's transposeA/transposeB flags (the transposed-operand kernels of the
+ * wasm backend are much slower than the plain one).
+ */
+function mlpModel(batch: number, explicitTranspose = false) {
+  const d = mlpData(batch);
+  const { nIn, nHidden: H, nOut: K } = MLP;
+  const x = tf.tensor2d(d.x, [batch, nIn]);
+  const y = tf.tensor2d(d.y, [batch, K]);
+  const w1 = tf.tensor2d(d.w1, [nIn, H]);
+  const b1 = tf.tensor1d(d.b1);
+  const w2 = tf.tensor2d(d.w2, [H, K]);
+  const b2 = tf.tensor1d(d.b2);
+  const mm = explicitTranspose
+    ? tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
+        const [a, b, save] = inputs as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+        save([a, b]);
+        return {
+          value: tf.matMul(a, b),
+          gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+            const [sa, sb] = saved as [tf.Tensor2D, tf.Tensor2D];
+            return [tf.matMul(dy as tf.Tensor2D, tf.transpose(sb)), tf.matMul(tf.transpose(sa), dy as tf.Tensor2D)];
+          },
+        };
+      })
+    : (a: tf.Tensor, b: tf.Tensor) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D);
+  const loss = (pw1: tf.Tensor, pb1: tf.Tensor, pw2: tf.Tensor, pb2: tf.Tensor): tf.Scalar => {
+    const h = tf.relu(tf.add(mm(x, pw1), pb1));
+    const logits = tf.add(mm(h, pw2), pb2);
+    return tf.div(tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(logits)))), batch) as tf.Scalar;
+  };
+  const vg = tf.valueAndGrads(loss);
+  const fwd = () => {
+    const l = tf.tidy(() => loss(w1, b1, w2, b2));
+    return readAll([l])[0]![0]!;
+  };
+  const step = () => {
+    const outs = tf.tidy(() => {
+      const { value, grads } = vg([w1, b1, w2, b2]);
+      return [value, ...grads];
+    });
+    const [l, g1, gb1, g2, gb2] = readAll(outs);
+    return { loss: l![0]!, w1: g1!, b1: gb1!, w2: g2!, b2: gb2! };
+  };
+  return { d, tensors: [x, y, w1, b1, w2, b2], fwd, step };
+}
+
+const CHAIN_C = { a: 1.001, b: 0.1 };
+function chainSetup(n: number): SetupFactory {
+  return () =>
+    leakChecked(() => {
+      const x0d = chainInput(n);
+      const x0 = tf.tensor1d(x0d);
+      // Constants created once (idiomatic code would pass numbers, which allocates scalars per op).
+      const ca = tf.scalar(CHAIN_C.a);
+      const cb = tf.scalar(CHAIN_C.b);
+      const apply = (op: ChainOp, x: tf.Tensor): tf.Tensor => {
+        switch (op) {
+          case "sin":
+            return tf.sin(x);
+          case "tanh":
+            return tf.tanh(x);
+          case "affine":
+            return tf.add(tf.mul(x, ca), cb);
+          case "xsinx":
+            return tf.mul(x, tf.sin(x));
+          case "exp":
+            return tf.exp(x);
+          case "square":
+            return tf.mul(x, x);
+          case "log1psq":
+            return tf.log1p(tf.mul(x, x));
+          case "cos":
+            return tf.cos(x);
+        }
+      };
+      const f = (x: tf.Tensor): tf.Scalar => {
+        for (const op of CHAIN) x = apply(op, x);
+        return tf.sum(x);
+      };
+      const g = tf.grad(f);
+      const run = () => readAll([tf.tidy(() => g(x0))])[0]!;
+      return {
+        tensors: [x0, ca, cb],
+        fn: run,
+        verify: () => checkChainGrad(run(), chainReference(x0d).grad),
+      };
+    });
+}
+
+const NO_JIT = "tfjs has no jit";
+const EAGER_ONLY = "tfjs is eager-only: see the row without -eager";
+
+function makePeer(backend: "wasm" | "cpu"): Peer {
+  const name = `tfjs-${backend}`;
+  const rssCode =
+    backend === "wasm"
+      ? `import * as tf from "@tensorflow/tfjs"; import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+         setWasmPaths(${JSON.stringify(TFJS_WASM_DIR)}); await tf.setBackend("wasm"); await tf.ready();`
+      : `import * as tf from "@tensorflow/tfjs"; await tf.setBackend("cpu"); await tf.ready();`;
+  return {
+    name,
+    version: `@tensorflow/tfjs ${pkgVersion("@tensorflow/tfjs")}` +
+      (backend === "wasm" ? `, tfjs-backend-wasm ${pkgVersion("@tensorflow/tfjs-backend-wasm")}` : ""),
+    init: async () => {
+      if (backend === "wasm") ensureWasmPaths();
+      if (!(await tf.setBackend(backend))) throw new Error(`tf.setBackend("${backend}") failed`);
+      await tf.ready();
+    },
+    activate: async () => {
+      if (tf.getBackend() !== backend) {
+        if (!(await tf.setBackend(backend))) throw new Error(`tf.setBackend("${backend}") failed`);
+        await tf.ready();
+      }
+    },
+    info: () => {
+      const i: Record<string, unknown> = { backend };
+      if (backend === "wasm") {
+        i.simd = tf.env().getBool("WASM_HAS_SIMD_SUPPORT");
+        i.multithread = tf.env().getBool("WASM_HAS_MULTITHREAD_SUPPORT");
+      }
+      return i;
+    },
+    impls: {
+      "matmul-512": matmulSetup(512),
+      "matmul-1024": matmulSetup(1024),
+      "mlp-fwd": () =>
+        leakChecked(() => {
+          const m = mlpModel(MLP.batch);
+          return { tensors: m.tensors, fn: m.fwd, verify: () => checkMlpLoss(m.d, m.fwd()) };
+        }),
+      "mlp-step": () =>
+        leakChecked(() => {
+          const m = mlpModel(MLP.batch);
+          return { tensors: m.tensors, fn: m.step, verify: () => checkMlpGrads(m.d, m.step()) };
+        }),
+      "mlp-step-xposed": () =>
+        leakChecked(() => {
+          const m = mlpModel(MLP.batch, true);
+          return { tensors: m.tensors, fn: m.step, verify: () => checkMlpGrads(m.d, m.step()) };
+        }),
+      "mlp-fwd-eager": () => unavailable(EAGER_ONLY),
+      "mlp-step-eager": () => unavailable(EAGER_ONLY),
+      "chain-10": chainSetup(10),
+      "chain-1000": chainSetup(1000),
+      "chain-10-eager": () => unavailable(EAGER_ONLY),
+      "chain-1000-eager": () => unavailable(EAGER_ONLY),
+      "tiny-call": () =>
+        leakChecked(() => {
+          const x = tf.tensor1d(TINY_INPUT);
+          const two = tf.scalar(2);
+          const one = tf.scalar(1);
+          const run = () => readAll([tf.tidy(() => tf.add(tf.mul(x, two), one))])[0]!;
+          return {
+            tensors: [x, two, one],
+            fn: run,
+            verify: () => checkTiny(run()),
+            note: "no jit: eager x.mul(2).add(1) + dataSync",
+          };
+        }),
+      "jit-first-call-mlp": () => unavailable(NO_JIT),
+      "jit-first-call-mlp-warm": () => unavailable(NO_JIT),
+      "jit-new-batch-mlp": () => unavailable(NO_JIT),
+      "rss-import": rssSetup(rssCode, 'import "@tensorflow/tfjs" (whole package) + backend ready'),
+    },
+  };
+}
+
+export const tfjsWasmPeer = makePeer("wasm");
+export const tfjsCpuPeer = makePeer("cpu");
