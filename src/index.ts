@@ -22,3 +22,7 @@ export { makeProgram } from "./trace/make-program.js";
 export { spec, ArgSpec } from "./core/spec.js";
 export { Program } from "./ir/program.js";
 export { stopGradient } from "./prims/unary.js";
+export { jit } from "./jit/jit.js";
+export type { Jitted, JitOptions, CacheInfo } from "./jit/jit.js";
+export { Lowered } from "./jit/lowered.js";
+export { config } from "./core/config.js";

@@ -1,6 +1,8 @@
 // Global options (`config.update({...})`), also settable from the ADGEN_LOG environment variable
 // (e.g. ADGEN_LOG=compiles,cache-misses).
 
+import { ArgumentError } from "./errors.js";
+
 export interface LogEvent {
   kind: "compile" | "cache-miss" | "recompile-warning" | "nan" | "info";
   message: string;
@@ -20,6 +22,12 @@ export interface Config {
   backend: "js" | "interp";
   /** Record the user's source line on every traced equation (costs a stack walk per op). */
   captureSourceLines: boolean;
+  /** Tiering: a program with less work than this (elements touched) starts in the interpreter. */
+  interpretBelowWork: number;
+  /** Tiering: an interpreted program is compiled after this many calls. */
+  hotCalls: number;
+  /** Warn once when one jitted function has been compiled this many times. */
+  recompileWarnAfter: number;
   /** Receives log events; the default prints to stderr. */
   logger: (e: LogEvent) => void;
 }
@@ -30,14 +38,20 @@ function defaultLogger(e: LogEvent): void {
   else console.warn(line);
 }
 
-export const config: Config = {
+export const config: Config & { update(opts: Partial<Config>): void } = {
   logCompiles: false,
   explainCacheMisses: false,
   debugNans: false,
   jitCacheSize: 64,
   backend: "js",
   captureSourceLines: true,
+  interpretBelowWork: 4096,
+  hotCalls: 3,
+  recompileWarnAfter: 5,
   logger: defaultLogger,
+  update(opts: Partial<Config>): void {
+    updateConfig(opts);
+  },
 };
 
 function readEnv(): void {
@@ -54,7 +68,7 @@ readEnv();
 
 export function updateConfig(opts: Partial<Config>): void {
   for (const [k, v] of Object.entries(opts)) {
-    if (!(k in config)) throw new Error(`config.update: unknown option ${JSON.stringify(k)}`);
+    if (!(k in config) || k === "update") throw new ArgumentError(`config.update: unknown option ${JSON.stringify(k)}`);
     (config as any)[k] = v;
   }
 }

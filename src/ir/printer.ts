@@ -40,6 +40,13 @@ function formatParam(v: unknown, indent: string, opts: PrintOptions): string {
   return typeof v === "string" ? v : String(v);
 }
 
+/** The printed name of every variable of `p` (top level), as printProgram names them. */
+export function varNames(p: Program): Map<Var, string> {
+  const names = new Map<Var, string>();
+  for (const v of [...p.consts, ...p.inputs, ...p.equations.flatMap((e) => e.outs)]) names.set(v, varName(names.size));
+  return names;
+}
+
 export function printProgram(p: Program, opts: PrintOptions = {}, indent = ""): string {
   const names = new Map<Var, string>();
   const define = (v: Var) => {

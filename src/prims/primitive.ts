@@ -45,6 +45,22 @@ export type BatchRule<P> = (args: Tensor[], dims: BatchDim[], params: P, size: n
  */
 export type TransposeRule<P> = (cts: Tangent[], inputs: (Tensor | LinearIn)[], params: P) => (Tangent | null)[];
 
+/** What a partial-evaluation rule may do with the linearize trace it runs in. */
+export interface PartialEvalContext {
+  /** true for values that depend on the unknown (tangent) inputs */
+  isUnknown(x: Tensor): boolean;
+  /** stages an equation whose inputs may be unknown; returns its (unknown) outputs */
+  stage(prim: Primitive<any>, inputs: Tensor[], params: any): Tensor[];
+  /** computes with known values (the trace below linearize) */
+  known<T>(fn: () => T): T;
+}
+
+/**
+ * Partial evaluation of a higher-order primitive under linearize, when some inputs are unknown:
+ * compute what is known now and stage only the rest (default: stage the whole equation).
+ */
+export type PartialEvalRule<P> = (ctx: PartialEvalContext, inputs: Tensor[], params: P) => Tensor[];
+
 interface BaseDef<P> {
   name: string;
   traits?: Traits;
@@ -52,6 +68,7 @@ interface BaseDef<P> {
   impl: ImplRule<P>;
   jvp: JvpRule<P>;
   batch: BatchRule<P>;
+  partialEval?: PartialEvalRule<P>;
 }
 interface LinearDef<P> extends BaseDef<P> {
   /** May appear in tangent programs: linear in some inputs given the others. */
@@ -73,6 +90,7 @@ export class Primitive<P = Record<string, never>> {
   readonly jvp: JvpRule<P>;
   readonly batch: BatchRule<P>;
   readonly transpose: TransposeRule<P> | undefined;
+  readonly partialEval: PartialEvalRule<P> | undefined;
 
   constructor(def: PrimitiveDef<P>) {
     this.name = def.name;
@@ -83,6 +101,7 @@ export class Primitive<P = Record<string, never>> {
     this.jvp = def.jvp;
     this.batch = def.batch;
     this.transpose = def.transpose;
+    this.partialEval = def.partialEval;
   }
 
   /** Applies the primitive through the current trace. */

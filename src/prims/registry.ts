@@ -8,6 +8,7 @@ import type { Primitive } from "./primitive.js";
 import { argmaxP, argminP, reduceMaxP, reduceMinP, reduceProdP, reduceSumP } from "./reduce.js";
 import { broadcastInDimP, concatenateP, padP, reshapeP, revP, sliceP, transposeP } from "./shape.js";
 import { convertP, negP, stopGradientP, unaryPrims } from "./unary.js";
+import { jitCallP } from "../jit/jit-call.js";
 // indexing, special functions and random numbers (api/np indexing, nn, random)
 import { gatherP, scatterAddP } from "./gather.js";
 import { erfP } from "./special.js";
@@ -44,6 +45,8 @@ const list: Primitive<any>[] = [
   randomBitsP,
   randomSplitP,
   randomFoldInP,
+  // higher-order
+  jitCallP,
 ];
 
 export const primitives: ReadonlyMap<string, Primitive<any>> = new Map(list.map((p) => [p.name, p]));

@@ -9,7 +9,7 @@ import { InternalError } from "../core/errors.js";
 import { userSourceLine } from "../core/source.js";
 import type { Tensor } from "../core/tensor.js";
 import { type Atom, type Equation, Literal, Program, Var } from "../ir/program.js";
-import type { Primitive } from "../prims/primitive.js";
+import type { PartialEvalContext, Primitive } from "../prims/primitive.js";
 import { type Tangent, isZero } from "../rules/zero.js";
 import { Trace, Tracer, checkNotEscaped, currentTrace, withTrace } from "../trace/trace.js";
 import { JVPTrace, JVPTracer } from "./jvp.js";
@@ -30,13 +30,18 @@ export class PETracer extends Tracer {
   }
 }
 
-export class PartialEvalTrace extends Trace {
+export class PartialEvalTrace extends Trace implements PartialEvalContext {
   readonly kind = "linearize";
   readonly equations: Equation[] = [];
   /** known values used by staged equations, and their variables in the linear program */
   readonly residuals = new Map<Tensor, Var>();
   /** which primitive produced a known value (for the residual report) */
   readonly producers = new WeakMap<Tensor, string>();
+
+  /** True when x is an unknown value of this trace. */
+  owns(x: Tensor): x is PETracer {
+    return x instanceof PETracer && x.trace === this;
+  }
 
   newUnknown(aval: ShapedArray): PETracer {
     return new PETracer(this, new Var(aval));
@@ -54,6 +59,14 @@ export class PartialEvalTrace extends Trace {
     return v;
   }
 
+  isUnknown(x: Tensor): boolean {
+    return this.owns(x);
+  }
+
+  known<T>(fn: () => T): T {
+    return withTrace(this.parent!, fn);
+  }
+
   processPrimitive(prim: Primitive<any>, inputs: Tensor[], params: any): Tensor[] {
     if (!inputs.some((x) => x instanceof PETracer && x.trace === this)) {
       for (const x of inputs) checkNotEscaped(x, this, prim.name);
@@ -61,6 +74,11 @@ export class PartialEvalTrace extends Trace {
       for (const o of outs) this.producers.set(o, prim.name);
       return outs;
     }
+    if (prim.partialEval) return prim.partialEval(this, inputs, params);
+    return this.stage(prim, inputs, params);
+  }
+
+  stage(prim: Primitive<any>, inputs: Tensor[], params: any): Tensor[] {
     const atoms = inputs.map((x) => this.atomOf(x, prim.name));
     const outAvals = prim.abstractEval(atoms.map((a) => a.aval), params);
     const outs = outAvals.map((a) => new Var(a));
@@ -75,6 +93,9 @@ export interface Residual {
   aval: ShapedArray;
   producedBy: string;
 }
+
+/** Observers of every linearization (jit uses this to report the residuals of a traced step). */
+export const residualObservers = new Set<(r: Residual[]) => void>();
 
 export interface Linearized {
   /** primal outputs (values of the trace that was current) */
@@ -134,6 +155,7 @@ export function linearizeFlat(fn: (xs: Tensor[]) => Tensor[], primals: Tensor[],
     aval: value.aval,
     producedBy: pe.producers.get(value) ?? (primals.includes(value) ? "input" : "constant"),
   }));
+  for (const obs of residualObservers) obs(residuals);
   return { outs: primalOuts, linear, outZero, residuals };
 }
 

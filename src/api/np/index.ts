@@ -1,7 +1,13 @@
 // The `np` namespace: NumPy-like functions over tensors (creation, elementwise, reductions,
-// linear algebra, shape manipulation and indexing).
+// linear algebra, shape manipulation, joining/splitting, indexing and statistics).
 
+export * from "./creation.js";
 export * from "./elementwise.js";
 export * from "./reductions.js";
 export * from "./linalg.js";
+export * from "./shape.js";
+export * from "./join.js";
+export * from "./indexing.js";
+export * from "./stats.js";
 export { arrayFromData } from "./coerce.js";
+export type { ArrayInput } from "./coerce.js";

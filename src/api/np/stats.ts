@@ -1,0 +1,144 @@
+// np composites built from other np functions: var/std, cumulative sums/products, all/any, the
+// float classification tests (isnan, isinf, isfinite), isclose/allclose, and erf. None of them
+// needs a primitive of its own (erf is the `erf` primitive of prims/special.ts).
+
+import { ArgumentError } from "../../core/errors.js";
+import { isFloat } from "../../core/dtype.js";
+import type { Axis, Tensor } from "../../core/tensor.js";
+import { add, mul } from "../../prims/binary.js";
+import { compare } from "../../prims/compare.js";
+import { pad as laxPad, slice as laxSlice } from "../../prims/shape.js";
+import { erf as laxErf } from "../../prims/special.js";
+import { convert } from "../../prims/unary.js";
+import { type ArrayInput, asTensor, promote } from "./coerce.js";
+import * as ew from "./elementwise.js";
+import { abs, equal, lessEqual, logicalAnd, logicalNot, logicalOr, subtract, multiply, divide, sqrt, where } from "./elementwise.js";
+import { mean, normalizeAxes, sum } from "./reductions.js";
+import { axisArg } from "./args.js";
+import { ravel } from "./shape.js";
+
+type X = Tensor | ArrayInput;
+
+export interface VarOpts {
+  axis?: Axis | null;
+  keepdims?: boolean;
+  /** delta degrees of freedom: the divisor is N - ddof (0: population variance, 1: sample) */
+  ddof?: number;
+}
+
+/** var(x, {axis?, keepdims?, ddof = 0}): mean squared deviation from the mean. */
+export function variance(x: X, opts: VarOpts = {}): Tensor {
+  const [t] = promote("var", [asTensor(x, "var")], "float");
+  const axes = normalizeAxes("var", opts.axis, t!.aval.ndim);
+  const ddof = opts.ddof ?? 0;
+  if (typeof ddof !== "number" || !Number.isFinite(ddof)) throw new ArgumentError(`var: ddof must be a number, got ${JSON.stringify(ddof)}`);
+  let n = 1;
+  for (const a of axes) n *= t!.aval.shape[a] as number;
+  const d = subtract(t!, mean(t!, { axis: axes, keepdims: true }));
+  return divide(sum(multiply(d, d), { axis: axes, keepdims: opts.keepdims }), n - ddof);
+}
+export { variance as var };
+
+/** std(x, {axis?, keepdims?, ddof = 0}): square root of var. */
+export function std(x: X, opts: VarOpts = {}): Tensor {
+  return sqrt(variance(x, opts));
+}
+
+/**
+ * Inclusive scan along `axis` by log-step doubling (Hillis-Steele): after step k every element
+ * holds the combination of the 2^k elements ending at it. Built from pad/slice/add (or mul), so
+ * it is differentiable and batchable with no primitive of its own.
+ */
+function scan(name: string, x: X, axis: number | null | undefined, combine: (a: Tensor, b: Tensor) => Tensor, identity: number): Tensor {
+  let t = asTensor(x, name);
+  if (t.aval.dtype === "bool") t = convert(t, "int32");
+  if (axis === undefined || axis === null) t = ravel(t);
+  const a = axisArg(name, axis ?? 0, t.aval.ndim);
+  const s = t.aval.shape as number[];
+  const n = s[a]!;
+  const zeros = s.map(() => 0);
+  for (let k = 1; k < n; k *= 2) {
+    const lo = zeros.map((_, i) => (i === a ? k : 0));
+    const shifted = laxSlice(laxPad(t, lo, zeros, undefined, identity), zeros, s);
+    t = combine(t, shifted);
+  }
+  return t;
+}
+
+/** cumsum(x, {axis?}): running sums along axis (of the flattened array when omitted). */
+export function cumsum(x: X, opts: { axis?: number | null } = {}): Tensor {
+  return scan("cumsum", x, opts.axis, add, 0);
+}
+
+/** cumprod(x, {axis?}): running products along axis (of the flattened array when omitted). */
+export function cumprod(x: X, opts: { axis?: number | null } = {}): Tensor {
+  return scan("cumprod", x, opts.axis, mul, 1);
+}
+
+const truthy = (name: string, x: X) => {
+  const t = asTensor(x, name);
+  return t.aval.dtype === "bool" ? t : ew.notEqual(t, 0);
+};
+
+/** all(x, {axis?, keepdims?}): whether every element is true (non-zero). */
+export function all(x: X, opts: { axis?: Axis | null; keepdims?: boolean } = {}): Tensor {
+  return equal(sum(logicalNot(truthy("all", x)), opts), 0);
+}
+
+/** any(x, {axis?, keepdims?}): whether some element is true (non-zero). */
+export function any(x: X, opts: { axis?: Axis | null; keepdims?: boolean } = {}): Tensor {
+  return ew.greater(sum(truthy("any", x), opts), 0);
+}
+
+/** isnan(x): elementwise x != x (always false for integers and booleans). */
+export function isnan(x: X): Tensor {
+  const t = asTensor(x, "isnan");
+  return compare(t, t, "ne");
+}
+
+/** isinf(x): elementwise |x| == infinity. */
+export function isinf(x: X): Tensor {
+  const t = asTensor(x, "isinf");
+  if (!isFloat(t.aval.dtype)) return compare(t, t, "ne");
+  return equal(abs(t), Infinity);
+}
+
+/** isfinite(x): neither infinite nor NaN (|x| < infinity is false for NaN). */
+export function isfinite(x: X): Tensor {
+  const t = asTensor(x, "isfinite");
+  if (!isFloat(t.aval.dtype)) return compare(t, t, "eq");
+  return ew.less(abs(t), Infinity);
+}
+
+export interface CloseOpts {
+  rtol?: number;
+  atol?: number;
+  equalNan?: boolean;
+}
+
+/** isclose(a, b, {rtol = 1e-5, atol = 1e-8, equalNan = false}): |a - b| <= atol + rtol * |b| elementwise. */
+export function isclose(a: X, b: X, opts: CloseOpts = {}): Tensor {
+  const { rtol = 1e-5, atol = 1e-8, equalNan = false } = opts;
+  const [x, y] = promote("isclose", [asTensor(a, "isclose"), asTensor(b, "isclose")], "float");
+  const finite = logicalAnd(isfinite(x!), isfinite(y!));
+  const within = lessEqual(abs(subtract(x!, y!)), ew.add(atol, multiply(rtol, abs(y!))));
+  // infinities are close only to themselves
+  let close = where(finite, within, equal(x!, y!));
+  if (equalNan) close = logicalOr(close, logicalAnd(isnan(x!), isnan(y!)));
+  return close;
+}
+
+/**
+ * allclose(a, b, opts): whether all elements are close, as a JS boolean (NumPy's contract; it
+ * reads the values, so it raises a ConcretizationError inside a transformation: use
+ * all(isclose(a, b)) there).
+ */
+export function allclose(a: X, b: X, opts: CloseOpts = {}): boolean {
+  return all(isclose(a, b, opts)).item() !== 0;
+}
+
+/** erf(x): the error function, elementwise (float). */
+export function erf(x: X): Tensor {
+  const [t] = promote("erf", [asTensor(x, "erf")], "float");
+  return laxErf(t!);
+}

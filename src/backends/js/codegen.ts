@@ -1,0 +1,295 @@
+// JavaScript code generation from the kernel IR. The whole program becomes one function: each
+// kernel is an inlined loop nest over typed arrays (no per-op dispatch, no per-element
+// allocation). Loop dimensions that are contiguous for every access are collapsed, and every
+// subexpression is computed at the outermost loop level it depends on (loop-invariant hoisting
+// and common-subexpression elimination in one step). All names come from numeric ids.
+
+import type { DType } from "../../core/dtype.js";
+import type { CallKernel, DotKernel, Expr, Kernel, LoweredProgram, MapKernel, ReduceKernel, View } from "../../lower/kernel-ir.js";
+import { JS_PRELUDE, jsNumber, jsScalarOp } from "./scalar.js";
+
+const ARRAY: Record<DType, string> = { float32: "Float32Array", float64: "Float64Array", int32: "Int32Array", bool: "Uint8Array" };
+
+/** Merges adjacent loop dims that every view (and the contiguous output) walks contiguously. */
+function collapse(shape: number[], views: View[], guardDims: Set<number>, boundary: number): number[][] {
+  const groups: number[][] = [];
+  for (let d = 0; d < shape.length; d++) {
+    const g = groups[groups.length - 1];
+    const prev = g ? g[g.length - 1]! : -1;
+    const ok =
+      g !== undefined &&
+      d !== boundary &&
+      !guardDims.has(d) &&
+      !guardDims.has(prev) &&
+      views.every((v) => v.strides[prev] === v.strides[d]! * shape[d]!);
+    if (ok) g!.push(d);
+    else groups.push([d]);
+  }
+  return groups;
+}
+
+function collectViews(e: Expr, out: View[], guards: Set<number>): void {
+  if (e.k === "load") out.push(e.view);
+  else if (e.k === "op") e.args.forEach((a) => collectViews(a, out, guards));
+  else if (e.k === "guard") {
+    guards.add(e.dim);
+    collectViews(e.body, out, guards);
+    collectViews(e.other, out, guards);
+  }
+}
+
+/** Rewrites views and guard dims of `e` for collapsed loop groups. */
+function regroup(e: Expr, groups: number[][]): Expr {
+  const dimOf = new Map<number, number>();
+  groups.forEach((g, i) => g.forEach((d) => dimOf.set(d, i)));
+  const rec = (x: Expr): Expr => {
+    switch (x.k) {
+      case "const":
+        return x;
+      case "load":
+        return { ...x, view: { ...x.view, strides: groups.map((g) => x.view.strides[g[g.length - 1]!]!) } };
+      case "op":
+        return { ...x, args: x.args.map(rec) };
+      case "guard":
+        return { ...x, dim: dimOf.get(x.dim)!, body: rec(x.body), other: rec(x.other) };
+    }
+  };
+  return rec(e);
+}
+
+/** Emits one expression tree as let-bindings placed at the loop level each node depends on. */
+class ExprEmitter {
+  /** per loop level (0 = before all loops), the declarations to emit there */
+  readonly decls: string[][];
+  private readonly names = new Map<string, { name: string; level: number }>();
+  private n = 0;
+
+  constructor(
+    readonly prefix: string,
+    readonly nLoops: number,
+    readonly bufName: (id: number) => string,
+  ) {
+    this.decls = Array.from({ length: nLoops + 1 }, () => []);
+  }
+
+  /** Returns [js expression, level]. */
+  emit(e: Expr): [string, number] {
+    if (e.k === "const") return [jsNumber(e.value), 0];
+    const key = JSON.stringify(e);
+    const hit = this.names.get(key);
+    if (hit) return [hit.name, hit.level];
+    let js: string;
+    let level: number;
+    if (e.k === "load") {
+      const st = e.view.strides;
+      level = 0;
+      const terms: string[] = e.view.offset !== 0 ? [String(e.view.offset)] : [];
+      st.forEach((s, i) => {
+        if (s === 0) return;
+        level = Math.max(level, i + 1);
+        terms.push(s === 1 ? `i${i}` : `i${i} * ${s}`);
+      });
+      js = `${this.bufName(e.view.buf)}[${terms.length ? terms.join(" + ") : "0"}]`;
+    } else if (e.k === "op") {
+      const args = e.args.map((a) => this.emit(a));
+      level = Math.max(0, ...args.map((a) => a[1]));
+      js = jsScalarOp(e.op, args.map((a) => a[0]), e.dtype, e.args.map((a) => a.dtype));
+    } else {
+      const [b, lb] = this.emit(e.body);
+      const [o, lo] = this.emit(e.other);
+      level = Math.max(e.dim + 1, lb, lo);
+      js = `(i${e.dim} >= ${e.lo} && i${e.dim} < ${e.hi} ? ${b} : ${o})`;
+    }
+    const name = `${this.prefix}${this.n++}`;
+    this.decls[level]!.push(`const ${name} = ${js};`);
+    this.names.set(key, { name, level });
+    return [name, level];
+  }
+}
+
+function indent(lines: string[], depth: number): string[] {
+  const pad = "  ".repeat(depth);
+  return lines.map((l) => pad + l);
+}
+
+function emitLoops(shape: number[], em: ExprEmitter, inner: string[]): string[] {
+  const lines: string[] = [...em.decls[0]!];
+  const close: string[] = [];
+  shape.forEach((n, d) => {
+    lines.push(...indent([`for (let i${d} = 0; i${d} < ${n}; i${d}++) {`], d));
+    lines.push(...indent(em.decls[d + 1]!, d + 1));
+    close.unshift("  ".repeat(d) + "}");
+  });
+  lines.push(...indent(inner, shape.length));
+  return [...lines, ...close];
+}
+
+function emitMap(k: MapKernel, i: number, buf: (id: number) => string): string[] {
+  const views: View[] = [];
+  const guards = new Set<number>();
+  collectViews(k.expr, views, guards);
+  const out: View = { buf: k.out, offset: 0, strides: contiguous(k.shape) };
+  const groups = collapse(k.shape, [...views, out], guards, -1);
+  const shape = groups.map((g) => g.reduce((n, d) => n * k.shape[d]!, 1));
+  const expr = regroup(k.expr, groups);
+  const em = new ExprEmitter(`k${i}_`, shape.length, buf);
+  const [root] = em.emit(expr);
+  return [`let o${i} = 0;`, ...emitLoops(shape, em, [`${buf(k.out)}[o${i}++] = ${root};`])];
+}
+
+function emitReduce(k: ReduceKernel, i: number, buf: (id: number) => string): string[] {
+  const full = [...k.outShape, ...k.redShape];
+  const views: View[] = [];
+  const guards = new Set<number>();
+  collectViews(k.expr, views, guards);
+  const nOut = k.outShape.length;
+  // the output advances with the outer dims only: give it zero strides on the reduced dims
+  const out: View = { buf: k.out, offset: 0, strides: [...contiguous(k.outShape), ...k.redShape.map(() => 0)] };
+  const groups = collapse(full, [...views, out], guards, nOut);
+  const shape = groups.map((g) => g.reduce((n, d) => n * full[d]!, 1));
+  const nOuterGroups = groups.filter((g) => g[0]! < nOut).length;
+  const expr = regroup(k.expr, groups);
+  const em = new ExprEmitter(`k${i}_`, shape.length, buf);
+  const [root] = em.emit(expr);
+  const init = { sum: "0", prod: "1", max: "-Infinity", min: "Infinity" }[k.op];
+  const combine = {
+    sum: `acc${i} += ${root};`,
+    prod: `acc${i} *= ${root};`,
+    max: `if (${root} > acc${i} || ${root} !== ${root}) acc${i} = ${root};`,
+    min: `if (${root} < acc${i} || ${root} !== ${root}) acc${i} = ${root};`,
+  }[k.op];
+  // outer loops, accumulator, inner (reduced) loops, store
+  const lines: string[] = [`let o${i} = 0;`, ...em.decls[0]!];
+  const open = (d: number) => {
+    lines.push(...indent([`for (let i${d} = 0; i${d} < ${shape[d]}; i${d}++) {`], d));
+    lines.push(...indent(em.decls[d + 1]!, d + 1));
+  };
+  for (let d = 0; d < nOuterGroups; d++) open(d);
+  lines.push(...indent([`let acc${i} = ${init};`], nOuterGroups));
+  for (let d = nOuterGroups; d < shape.length; d++) open(d);
+  lines.push(...indent([combine], shape.length));
+  for (let d = shape.length - 1; d >= nOuterGroups; d--) lines.push("  ".repeat(d) + "}");
+  lines.push(...indent([`${buf(k.out)}[o${i}++] = acc${i};`], nOuterGroups));
+  for (let d = nOuterGroups - 1; d >= 0; d--) lines.push("  ".repeat(d) + "}");
+  return lines;
+}
+
+function emitDot(k: DotKernel, i: number, buf: (id: number) => string, scratch: (n: number) => string): string[] {
+  const { B, M, N, K, lhs, rhs } = k;
+  const [lb, lm, lk] = lhs.strides as [number, number, number];
+  const [rb, rk, rn] = rhs.strides as [number, number, number];
+  const L = buf(lhs.buf);
+  const R = buf(rhs.buf);
+  const O = buf(k.out);
+  const acc = [0, 1, 2, 3].map(() => scratch(N));
+  const rIdx = (n: string) => (rn === 1 ? `rb + ${n}` : `rb + ${n} * ${rn}`);
+  // Rows are processed four at a time so each loaded rhs element feeds four accumulators; every
+  // output element still sums over k in increasing order in float64, like the interpreter.
+  const lines = [
+    `for (let b = 0; b < ${B}; b++) {`,
+    `  const lbase = ${lhs.offset} + b * ${lb}, rbase = ${rhs.offset} + b * ${rb}, obase = b * ${M * N};`,
+    `  let m = 0;`,
+    `  for (; m + 4 <= ${M}; m += 4) {`,
+    `    ${acc[0]}.fill(0); ${acc[1]}.fill(0); ${acc[2]}.fill(0); ${acc[3]}.fill(0);`,
+    `    for (let kk = 0; kk < ${K}; kk++) {`,
+    `      const la = lbase + m * ${lm} + kk * ${lk};`,
+    `      const a0 = ${L}[la], a1 = ${L}[la + ${lm}], a2 = ${L}[la + ${2 * lm}], a3 = ${L}[la + ${3 * lm}];`,
+    `      const rb = rbase + kk * ${rk};`,
+    `      for (let n = 0; n < ${N}; n++) {`,
+    `        const bv = ${R}[${rIdx("n")}];`,
+    `        ${acc[0]}[n] += a0 * bv; ${acc[1]}[n] += a1 * bv; ${acc[2]}[n] += a2 * bv; ${acc[3]}[n] += a3 * bv;`,
+    `      }`,
+    `    }`,
+    `    const ob = obase + m * ${N};`,
+    `    for (let n = 0; n < ${N}; n++) { ${O}[ob + n] = ${acc[0]}[n]; ${O}[ob + ${N} + n] = ${acc[1]}[n]; ${O}[ob + ${2 * N} + n] = ${acc[2]}[n]; ${O}[ob + ${3 * N} + n] = ${acc[3]}[n]; }`,
+    `  }`,
+    `  for (; m < ${M}; m++) {`,
+    `    ${acc[0]}.fill(0);`,
+    `    for (let kk = 0; kk < ${K}; kk++) {`,
+    `      const a0 = ${L}[lbase + m * ${lm} + kk * ${lk}];`,
+    `      const rb = rbase + kk * ${rk};`,
+    `      for (let n = 0; n < ${N}; n++) ${acc[0]}[n] += a0 * ${R}[${rIdx("n")}];`,
+    `    }`,
+    `    const ob = obase + m * ${N};`,
+    `    for (let n = 0; n < ${N}; n++) ${O}[ob + n] = ${acc[0]}[n];`,
+    `  }`,
+    `}`,
+  ];
+  return lines;
+}
+
+function emitCall(k: CallKernel, i: number, buf: (id: number) => string): string[] {
+  return [`calls[${i}](${[...k.ins, ...k.outs].map(buf).join(", ")});`];
+}
+
+function contiguous(shape: number[]): number[] {
+  const st = new Array<number>(shape.length);
+  let acc = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    st[d] = acc;
+    acc *= shape[d]!;
+  }
+  return st;
+}
+
+function describe(k: Kernel, lp: LoweredProgram): string {
+  const b = lp.buffers[k.kind === "call" ? k.outs[0]! : k.out]!;
+  switch (k.kind) {
+    case "map":
+      return `map ${b.dtype}[${k.shape}]`;
+    case "reduce":
+      return `reduce_${k.op} ${b.dtype}[${k.outShape}] over [${k.redShape}]`;
+    case "dot":
+      return `dot ${b.dtype} B=${k.B} M=${k.M} N=${k.N} K=${k.K}`;
+    case "call":
+      return `call ${k.prim.name}`;
+  }
+}
+
+/**
+ * The JS source of a factory `(consts, temps, calls) => run`, where `run(inputs)` returns the
+ * output arrays (one per buffer output, in buffer-id order of lp.outputs).
+ */
+export function generateJs(lp: LoweredProgram, name = "program"): string {
+  const buf = (id: number) => `b${id}`;
+  const scratchDecls: string[] = [];
+  let nScratch = 0;
+  const scratch = (n: number) => {
+    const s = `s${nScratch++}`;
+    scratchDecls.push(`const ${s} = new Float64Array(${n});`);
+    return s;
+  };
+  const body: string[] = [];
+  lp.kernels.forEach((k, i) => {
+    body.push(`// kernel ${i}: ${describe(k, lp)}${k.eqns.length ? ` (equations ${k.eqns.join(",")})` : ""}`);
+    const lines =
+      k.kind === "map"
+        ? emitMap(k, i, buf)
+        : k.kind === "reduce"
+          ? emitReduce(k, i, buf)
+          : k.kind === "dot"
+            ? emitDot(k, i, buf, scratch)
+            : emitCall(k, i, buf);
+    body.push("{", ...indent(lines, 1), "}");
+  });
+  const closure: string[] = [];
+  lp.consts.forEach((c, i) => closure.push(`const ${buf(c.buf)} = consts[${i}];`));
+  lp.buffers.forEach((b) => {
+    if (b.kind === "temp") closure.push(`const ${buf(b.id)} = temps[${b.id}];`);
+  });
+  const inputs = lp.inputs.map((b, i) => `const ${buf(b)} = inputs[${i}];`);
+  const outs = lp.buffers.filter((b) => b.kind === "output");
+  const allocs = outs.map((b) => `const ${buf(b.id)} = new ${ARRAY[b.dtype]}(${b.size});`);
+  const ret = `return [${outs.map((b) => buf(b.id)).join(", ")}];`;
+  return [
+    `// adgen generated code: ${name} (${lp.kernels.length} kernels, arena ${lp.arenaBytes} bytes)`,
+    `"use strict";`,
+    JS_PRELUDE,
+    ...closure,
+    ...scratchDecls,
+    `return function run(inputs) {`,
+    ...indent([...inputs, ...allocs, ...body, ret], 1),
+    `};`,
+  ].join("\n");
+}
+

@@ -1,0 +1,59 @@
+// JavaScript syntax for the backend-neutral scalar ops of the kernel IR, with the rounding each
+// dtype needs so that results are bit-identical to the interpreter (float32 ops are rounded with
+// Math.fround after every operation, int32 ops wrap with `| 0`, bools are 0/1).
+
+import type { DType } from "../../core/dtype.js";
+import { BINARY } from "../../prims/binary.js";
+import { COMPARE, type CompareOp, LOGICAL, type LogicalOp } from "../../prims/compare.js";
+import { UNARY } from "../../prims/unary.js";
+
+/** Helper functions the generated code may call (declared once per module). */
+export const JS_PRELUDE = `const $f = Math.fround;
+function $max(a, b) { return a !== a || b !== b ? NaN : a > b ? a : b; }
+function $min(a, b) { return a !== a || b !== b ? NaN : a < b ? a : b; }
+function $roundHalfEven(a) { const r = Math.round(a); return Math.abs(a % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r; }`;
+
+/** A numeric literal in JS syntax (NaN, Infinity and -0 included). */
+export function jsNumber(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  if (v === Infinity) return "Infinity";
+  if (v === -Infinity) return "-Infinity";
+  if (Object.is(v, -0)) return "-0";
+  return String(v);
+}
+
+/** Rounds a JS expression to the storage semantics of `dtype`. */
+export function roundTo(expr: string, dtype: DType): string {
+  switch (dtype) {
+    case "float32":
+      return `$f(${expr})`;
+    case "int32":
+      return `(${expr} | 0)`;
+    default:
+      return expr;
+  }
+}
+
+/** The JS expression for scalar op `op` applied to argument expressions. */
+export function jsScalarOp(op: string, args: string[], dtype: DType, argDTypes: DType[]): string {
+  const [a, b, c] = args as [string, string, string];
+  const u = UNARY[op];
+  if (u) return roundTo(u.js(a), dtype);
+  const bin = BINARY[op];
+  if (bin) {
+    const js = dtype === "int32" && bin.jsInt ? bin.jsInt : bin.js;
+    return roundTo(js(a, b), dtype);
+  }
+  if (op === "neg") return roundTo(`(-${a})`, dtype);
+  if (op === "select") return `(${a} ? ${b} : ${c})`;
+  if (op === "not") return argDTypes[0] === "bool" ? `(${a} ? 0 : 1)` : `(~${a})`;
+  if (op.startsWith("cmp:")) return `(${a} ${COMPARE[op.slice(4) as CompareOp].js} ${b} ? 1 : 0)`;
+  if (op.startsWith("logical:")) return `(${a} ${LOGICAL[op.slice(8) as LogicalOp].js} ${b})`;
+  if (op.startsWith("convert:")) {
+    const to = op.slice(8) as DType;
+    if (to === "bool") return `(${a} !== 0 ? 1 : 0)`;
+    if (to === "int32") return `(${a} | 0)`;
+    return roundTo(`(+${a})`, to);
+  }
+  throw new Error(`js backend: no syntax for scalar op ${op}`);
+}

@@ -1,0 +1,63 @@
+// The compile half of the pipeline for one traced Program: optimize (named passes) -> lower
+// (fusion, kernel IR, memory plan) -> emit JS -> executable. Records how long each stage took.
+
+import { config } from "../core/config.js";
+import type { Tensor } from "../core/tensor.js";
+import { interpret } from "../backends/interp/interpret.js";
+import { type Executable, compileJs } from "../backends/js/compile.js";
+import type { Program } from "../ir/program.js";
+import { lowerProgram } from "../lower/fuse.js";
+import { optimize } from "../passes/pipeline.js";
+
+export interface StageTimes {
+  traceMs: number;
+  optimizeMs: number;
+  codegenMs: number;
+}
+
+export interface Compiled {
+  optimized: Program;
+  /** null when the program runs in the interpreter (tier 0 or backend "interp") */
+  exec: Executable | null;
+  times: StageTimes;
+  run(args: Tensor[]): Tensor[];
+}
+
+const now = () => (typeof performance !== "undefined" ? performance.now() : Date.now());
+
+export function optimizeForBackend(p: Program): Program {
+  return optimize(p, { verify: false });
+}
+
+/** Generates code for an optimized program. */
+export function codegen(optimized: Program, name: string): Executable {
+  return compileJs(lowerProgram(optimized), name);
+}
+
+/**
+ * Compiles a program. With `interpretOnly` (or config.backend "interp") the optimized program is
+ * run by the interpreter and no code is generated (the cold tier of jit).
+ */
+export function compileProgram(p: Program, name: string, opts: { traceMs?: number; interpretOnly?: boolean } = {}): Compiled {
+  const t0 = now();
+  const optimized = optimizeForBackend(p);
+  const t1 = now();
+  const useInterp = opts.interpretOnly || config.backend === "interp";
+  const exec = useInterp ? null : codegen(optimized, name);
+  const t2 = now();
+  return {
+    optimized,
+    exec,
+    times: { traceMs: opts.traceMs ?? 0, optimizeMs: t1 - t0, codegenMs: t2 - t1 },
+    run: exec ? (args) => exec.run(args) : (args) => interpret(optimized, args),
+  };
+}
+
+const executables = new WeakMap<Program, Compiled>();
+
+/** The (cached) compiled form of a closed program, used when jit_call runs eagerly. */
+export function compiledFor(p: Program, name: string): Compiled {
+  let c = executables.get(p);
+  if (!c) executables.set(p, (c = compileProgram(p, name)));
+  return c;
+}

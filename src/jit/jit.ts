@@ -1,0 +1,230 @@
+// jit(f): trace on first call, specialize on dtypes/shapes/static arguments, optimize, compile,
+// cache (LRU), and explain every recompile. Cold, cheap programs start in the interpreter and
+// are compiled once hot. Inside another transformation a jitted function becomes one jit_call
+// equation, so grad(jit(f)), vmap(jit(f)) and jit(jit(f)) keep the program compiled.
+
+import { config, log } from "../core/config.js";
+import { leafToTensor } from "../core/convert.js";
+import { ArgumentError } from "../core/errors.js";
+import { isFloat } from "../core/dtype.js";
+import { userSourceLine } from "../core/source.js";
+import type { Tensor } from "../core/tensor.js";
+import { type TreeDef, flatten, unflatten } from "../core/tree.js";
+import { NanError, interpret } from "../backends/interp/interpret.js";
+import type { Program } from "../ir/program.js";
+import { evalTrace } from "../trace/eval.js";
+import { traceFlat } from "../trace/make-program.js";
+import { currentTrace } from "../trace/trace.js";
+import { type Residual, residualObservers } from "../transforms/linearize.js";
+import { type Compiled, compileProgram } from "./compile.js";
+import { jitCallP } from "./jit-call.js";
+import { type KeyParts, avalKey, explainDifference, keyString, leafPaths, staticKey, treeKey } from "./key.js";
+import { Lowered } from "./lowered.js";
+
+export interface JitOptions {
+  staticArgnums?: number[];
+  name?: string;
+}
+
+export interface CacheInfo {
+  hits: number;
+  misses: number;
+  traces: number;
+  size: number;
+  lastMiss?: { reason: string };
+}
+
+interface Entry {
+  parts: KeyParts;
+  program: Program;
+  outTree: TreeDef;
+  compiled: Compiled;
+  calls: number;
+  residuals: Residual[];
+}
+
+export interface Jitted {
+  (...args: any[]): any;
+  lower(...args: any[]): Lowered;
+  cacheInfo(): CacheInfo;
+  clearCache(): void;
+}
+
+const now = () => (typeof performance !== "undefined" ? performance.now() : Date.now());
+
+/** Estimated work of a program in elements touched (matmuls count multiply-adds). */
+function programWork(p: Program): number {
+  let w = 0;
+  for (const e of p.equations) {
+    for (const o of e.outs) w += (o.aval.shape as number[]).reduce((a, b) => a * b, 1);
+    if (e.prim.name === "dot_general") {
+      const x = e.inputs[0]!.aval.shape as number[];
+      const k = (e.params.lhsContract as number[]).reduce((a, d) => a * x[d]!, 1);
+      w += (e.outs[0]!.aval.shape as number[]).reduce((a, b) => a * b, 1) * k;
+    }
+  }
+  return w;
+}
+
+export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
+  if (typeof f !== "function") throw new ArgumentError(`jit: expected a function, got ${typeof f}`);
+  const name = opts.name ?? (f.name || "anonymous");
+  const statics = new Set(opts.staticArgnums ?? []);
+  for (const s of statics) {
+    if (!Number.isInteger(s) || s < 0) throw new ArgumentError(`jit(${name}): staticArgnums entry ${s} is not a valid argument index`);
+  }
+  const cache = new Map<string, Entry>();
+  let hits = 0;
+  let misses = 0;
+  let traces = 0;
+  let warned = false;
+  let lastMiss: { reason: string } | undefined;
+  let lastParts: KeyParts | null = null;
+  /** traced programs for calls inside other transformations, by key */
+  const innerPrograms = new Map<string, { program: Program; outTree: TreeDef; consts: Tensor[] }>();
+
+  const split = (args: unknown[]) => {
+    const dyn = args.map((a, i) => (statics.has(i) ? null : a));
+    const [leaves, def] = flatten(dyn);
+    const tensors = leaves.map((l, i) => leafToTensor(l, `jit(${name}): argument leaf ${i}`));
+    const paths = leafPaths(def);
+    const parts: KeyParts = {
+      tree: treeKey(def),
+      leaves: tensors.map((t, i) => [paths[i] ?? `leaf ${i}`, avalKey(t.aval)]),
+      statics: [...statics].sort((a, b) => a - b).map((i) => [i, staticKey(args[i])]),
+      backend: config.backend,
+      options: `interpretBelow=${config.interpretBelowWork}`,
+    };
+    return { tensors, def, parts };
+  };
+
+  /** Rebuilds the user's argument list with traced leaves in place of the dynamic ones. */
+  const rebuild = (args: unknown[], def: TreeDef, xs: Tensor[]) => {
+    const dyn = unflatten(def, xs) as unknown[];
+    return args.map((a, i) => (statics.has(i) ? a : dyn[i]));
+  };
+
+  const trace = (args: unknown[], def: TreeDef, tensors: Tensor[]) => {
+    traces++;
+    const residuals: Residual[] = [];
+    const obs = (r: Residual[]) => residuals.push(...r);
+    residualObservers.add(obs);
+    const t0 = now();
+    try {
+      const t = traceFlat((xs) => f(...rebuild(args, def, xs)), tensors.map((x) => x.aval), `jit(${name})`);
+      return { ...t, residuals, traceMs: now() - t0 };
+    } finally {
+      residualObservers.delete(obs);
+    }
+  };
+
+  const miss = (parts: KeyParts): void => {
+    misses++;
+    const reason = lastParts ? explainDifference(lastParts, parts) ?? "evicted from the cache" : "first call";
+    lastMiss = { reason };
+    if (lastParts && config.explainCacheMisses) {
+      const at = userSourceLine();
+      log({ kind: "cache-miss", message: `jit(${name}) recompiling because ${reason}${at ? ` (called at ${at})` : ""}`, reason });
+    }
+    if (lastParts && misses > config.recompileWarnAfter && !warned) {
+      warned = true;
+      const advice = reason.startsWith("static arg")
+        ? "a static argument keeps changing value: pass it as a regular (traced) argument instead"
+        : reason.includes("shape")
+          ? "an argument's shape keeps changing: pad inputs to a few fixed sizes, or declare the dimension symbolic"
+          : "mark configuration values as static (staticArgnums) and keep array shapes/dtypes stable";
+      log({ kind: "recompile-warning", message: `jit(${name}) has been compiled ${misses} times; last change: ${reason}. Advice: ${advice}.` });
+    }
+    lastParts = parts;
+  };
+
+  const build = (args: unknown[], def: TreeDef, tensors: Tensor[], parts: KeyParts): Entry => {
+    const t = trace(args, def, tensors);
+    const cold = programWork(t.program) < config.interpretBelowWork;
+    const compiled = compileProgram(t.program, name, { traceMs: t.traceMs, interpretOnly: cold });
+    if (config.logCompiles) logCompile(name, t.program, compiled, cold);
+    return { parts, program: t.program, outTree: t.outTree, compiled, calls: 0, residuals: t.residuals };
+  };
+
+  const jitted = ((...args: unknown[]) => {
+    if (currentTrace() !== evalTrace) return callInside(args);
+    const { tensors, def, parts } = split(args);
+    const key = keyString(parts);
+    let e = cache.get(key);
+    if (e) {
+      hits++;
+      cache.delete(key);
+      cache.set(key, e); // most recently used last
+    } else {
+      miss(parts);
+      e = build(args, def, tensors, parts);
+      cache.set(key, e);
+      while (cache.size > Math.max(1, config.jitCacheSize)) cache.delete(cache.keys().next().value!);
+    }
+    e.calls++;
+    if (!e.compiled.exec && config.backend !== "interp" && e.calls >= config.hotCalls) {
+      // promote a hot interpreted program to generated code (same results)
+      const c = compileProgram(e.program, name, { traceMs: e.compiled.times.traceMs });
+      if (config.logCompiles) logCompile(name, e.program, c, false, "hot");
+      e.compiled = c;
+    }
+    const outs = e.compiled.run(tensors);
+    if (config.debugNans) checkNans(e, tensors, outs);
+    return unflatten(e.outTree, outs);
+  }) as Jitted;
+
+  /** Inside another transformation: stage one jit_call equation over the traced program. */
+  const callInside = (args: unknown[]) => {
+    const { tensors, def, parts } = split(args);
+    const key = keyString(parts);
+    let t = innerPrograms.get(key);
+    if (!t) {
+      const r = trace(args, def, tensors.map((x) => x));
+      t = { program: r.program, outTree: r.outTree, consts: r.tracerConsts };
+      // programs that close over outer tracers are specific to that trace: do not keep them
+      if (!r.tracerConsts.length) innerPrograms.set(key, t);
+    }
+    const outs = jitCallP.bind([...tensors, ...t.consts], { program: t.program, name });
+    return unflatten(t.outTree, outs);
+  };
+
+  jitted.lower = (...args: unknown[]) => {
+    const { tensors, def } = split(args);
+    const t = trace(args, def, tensors);
+    return new Lowered(name, t.program, t.residuals, tensors.map((x) => x.aval));
+  };
+  jitted.cacheInfo = () => ({ hits, misses, traces, size: cache.size, ...(lastMiss ? { lastMiss } : {}) });
+  jitted.clearCache = () => {
+    cache.clear();
+    innerPrograms.clear();
+    lastParts = null;
+  };
+  return jitted;
+}
+
+function logCompile(name: string, p: Program, c: Compiled, cold: boolean, why = "miss"): void {
+  const t = c.times;
+  const kernels = c.exec ? `${c.exec.lowered.kernels.length} kernels, arena ${c.exec.lowered.arenaBytes} bytes` : "interpreted (cold tier)";
+  log({
+    kind: "compile",
+    message:
+      `jit(${name}) [${why}]: traced ${p.equations.length} equations in ${t.traceMs.toFixed(1)} ms, ` +
+      `optimized to ${c.optimized.equations.length} in ${t.optimizeMs.toFixed(1)} ms, ` +
+      `${cold ? kernels : `generated ${kernels} in ${t.codegenMs.toFixed(1)} ms`}`,
+    times: t,
+  });
+}
+
+function checkNans(e: Entry, args: Tensor[], outs: Tensor[]): void {
+  const nan = (t: Tensor) => isFloat(t.dtype) && t.data.some((v) => v !== v);
+  if (!outs.some(nan)) return;
+  if (args.some(nan)) throw new NanError("debugNans: an input already contains NaN");
+  const prev = config.debugNans;
+  try {
+    config.debugNans = true;
+    interpret(e.compiled.optimized, args); // throws NanError naming the first equation
+  } finally {
+    config.debugNans = prev;
+  }
+  throw new NanError("debugNans: the compiled program produced NaN but the interpreter did not");
+}

@@ -1,0 +1,155 @@
+// What `jit(f).lower(...args)` returns: every stage of the pipeline for one specialization, as
+// text (traced, jvp, linearized, transposed, optimized, kernels, js), the residuals a traced
+// gradient saves between its forward and backward halves, and which equations were fused into
+// which kernel.
+
+import { ShapedArray } from "../core/aval.js";
+import { ArgumentError } from "../core/errors.js";
+import { byteSize, isFloat } from "../core/dtype.js";
+import { concreteSize, shapeToString } from "../core/shape.js";
+import { type Executable, compileJs } from "../backends/js/compile.js";
+import { printProgram, varNames } from "../ir/printer.js";
+import type { Program } from "../ir/program.js";
+import type { LoweredProgram } from "../lower/kernel-ir.js";
+import { lowerProgram } from "../lower/fuse.js";
+import { optimize } from "../passes/pipeline.js";
+import { StagingTracer } from "../trace/staging.js";
+import type { Residual } from "../transforms/linearize.js";
+import { jvpProgram, partialEvalProgram, transposedProgram } from "../transforms/program.js";
+
+export type Stage = "traced" | "jvp" | "linearized" | "transposed" | "optimized" | "kernels" | "js";
+export const STAGES: readonly Stage[] = ["traced", "jvp", "linearized", "transposed", "optimized", "kernels", "js"];
+
+export interface ResidualInfo {
+  name: string;
+  dtype: string;
+  shape: number[];
+  bytes: number;
+  producedBy: string;
+}
+
+export interface FusedKernel {
+  kernel: number;
+  kind: string;
+  equations: { index: number; primitive: string; source?: string }[];
+}
+
+export class Lowered {
+  private optimizedP: Program | null = null;
+  private exec: Executable | null = null;
+
+  constructor(
+    readonly name: string,
+    readonly program: Program,
+    private readonly saved: Residual[],
+    readonly inAvals: ShapedArray[],
+  ) {}
+
+  get optimized(): Program {
+    return (this.optimizedP ??= optimize(this.program));
+  }
+
+  get lowered(): LoweredProgram {
+    return this.executable.lowered;
+  }
+
+  get executable(): Executable {
+    return (this.exec ??= compileJs(lowerProgram(this.optimized), this.name));
+  }
+
+  text(stage: Stage = "traced"): string {
+    switch (stage) {
+      case "traced":
+        return printProgram(this.program);
+      case "optimized":
+        return printProgram(this.optimized);
+      case "jvp":
+        return printProgram(this.jvp().program);
+      case "linearized":
+        return printProgram(this.linearized().unknown);
+      case "transposed": {
+        const lin = this.linearized();
+        const nRes = lin.numResiduals;
+        const linear = lin.unknown.inputs.map((_, i) => i >= nRes);
+        return printProgram(transposedProgram(lin.unknown, linear));
+      }
+      case "kernels":
+        return this.kernelListing();
+      case "js":
+        return this.executable.source;
+      default:
+        throw new ArgumentError(`lower(...).text: unknown stage ${JSON.stringify(stage)}; stages are ${STAGES.join(", ")}`);
+    }
+  }
+
+  private floatMask(): boolean[] {
+    return this.program.inAvals.map((a) => isFloat(a.dtype));
+  }
+
+  private jvp() {
+    return jvpProgram(this.program, this.floatMask());
+  }
+
+  private linearized() {
+    const mask = this.floatMask();
+    const n = this.program.inputs.length;
+    const unknown = [...new Array(n).fill(false), ...mask.filter(Boolean).map(() => true)];
+    return partialEvalProgram(this.jvp().program, unknown);
+  }
+
+  /** Values saved by reverse-mode differentiation inside the traced function (JAX's saved residuals). */
+  residuals(): ResidualInfo[] {
+    const names = varNames(this.program);
+    const defs = new Map(this.program.equations.flatMap((e) => e.outs.map((o) => [o, e] as const)));
+    const seen = new Set<unknown>();
+    const out: ResidualInfo[] = [];
+    for (const r of this.saved) {
+      const ci = this.program.constValues.indexOf(r.value);
+      const v = r.value instanceof StagingTracer ? r.value.v : ci >= 0 ? this.program.consts[ci]! : null;
+      if (seen.has(v ?? r.value)) continue;
+      seen.add(v ?? r.value);
+      const shape = r.aval.shape as number[];
+      const eqn = v ? defs.get(v) : undefined;
+      const isInput = v ? this.program.inputs.includes(v) : false;
+      out.push({
+        name: v ? (names.get(v) ?? "?") : "constant",
+        dtype: r.aval.dtype,
+        shape,
+        bytes: concreteSize(shape) * byteSize(r.aval.dtype),
+        producedBy: eqn ? `${eqn.prim.name}${eqn.source ? ` at ${eqn.source}` : ""}` : isInput ? "input" : ci >= 0 ? "captured constant" : r.producedBy,
+      });
+    }
+    return out;
+  }
+
+  /** Which traced-and-optimized equations each kernel computes. */
+  fusion(): FusedKernel[] {
+    const eqns = this.optimized.equations;
+    return this.lowered.kernels.map((k, i) => ({
+      kernel: i,
+      kind: k.kind === "call" ? `call ${k.prim.name}` : k.kind,
+      equations: [...new Set(k.eqns)].sort((a, b) => a - b).map((index) => ({
+        index,
+        primitive: eqns[index]!.prim.name,
+        ...(eqns[index]!.source ? { source: eqns[index]!.source } : {}),
+      })),
+    }));
+  }
+
+  private kernelListing(): string {
+    const lp = this.lowered;
+    const lines = [`${lp.kernels.length} kernels, arena ${lp.arenaBytes} bytes`];
+    this.fusion().forEach((f) => {
+      const k = lp.kernels[f.kernel]!;
+      const out = lp.buffers[k.kind === "call" ? k.outs[0]! : k.out]!;
+      const what = k.kind === "map" ? `[${k.shape}]` : k.kind === "reduce" ? `[${k.outShape}] over [${k.redShape}]` : k.kind === "dot" ? ` B=${k.B} M=${k.M} N=${k.N} K=${k.K}` : "";
+      const eq = f.equations.map((e) => `${e.primitive}#${e.index}`).join(" ");
+      lines.push(`  kernel ${f.kernel}: ${f.kind} ${out.dtype}${what} -> ${out.kind} b${out.id}   fuses: ${eq || "(copy)"}`);
+    });
+    return lines.join("\n");
+  }
+
+  toString(): string {
+    return `Lowered(${this.name}: ${this.inAvals.map((a) => `${a.dtype}${shapeToString(a.shape)}`).join(", ")})`;
+  }
+}

@@ -1,0 +1,108 @@
+// The kernel IR: what code generators consume. A lowered program is a list of buffers (inputs,
+// constants, arena temporaries, outputs) and a list of kernels, each one loop nest writing one
+// buffer. Kernels read buffers through strided views, so transposes, broadcasts, slices and
+// reversals cost nothing; fused elementwise work is a scalar expression tree.
+
+import type { ShapedArray } from "../core/aval.js";
+import type { DType } from "../core/dtype.js";
+import type { Tensor } from "../core/tensor.js";
+import type { Primitive } from "../prims/primitive.js";
+
+export type BufferKind = "input" | "const" | "temp" | "output";
+
+export interface Buffer {
+  id: number;
+  kind: BufferKind;
+  dtype: DType;
+  /** number of elements */
+  size: number;
+  /** input/const/output position */
+  index: number;
+  /** for temps: byte offset in the arena (set by the memory planner) */
+  offset?: number;
+}
+
+/** A read of buffer `buf` at `offset + sum_i strides[i] * loop[i]` over a kernel's loop space. */
+export interface View {
+  buf: number;
+  offset: number;
+  strides: number[];
+}
+
+/**
+ * Scalar expressions over a kernel's loop index. A guard picks `body` when loop index `dim` is in
+ * [lo, hi) and `other` otherwise (pad and concatenate); the untaken side is never read.
+ */
+export type Expr =
+  | { k: "load"; view: View; dtype: DType }
+  | { k: "const"; value: number; dtype: DType }
+  | { k: "op"; op: string; args: Expr[]; dtype: DType }
+  | { k: "guard"; dim: number; lo: number; hi: number; body: Expr; other: Expr; dtype: DType };
+
+/** out[loop] = expr, over `shape`, output contiguous. */
+export interface MapKernel {
+  kind: "map";
+  out: number;
+  shape: number[];
+  expr: Expr;
+  /** equations fused into this kernel (for the fusion report) */
+  eqns: number[];
+}
+
+/** out[outer] = reduce over inner of expr, looping shape = [...outShape, ...redShape]. */
+export interface ReduceKernel {
+  kind: "reduce";
+  out: number;
+  outShape: number[];
+  redShape: number[];
+  op: "sum" | "max" | "min" | "prod";
+  expr: Expr;
+  eqns: number[];
+}
+
+/** Batched matrix product out[b, m, n] = sum_k lhs[b, m, k] * rhs[b, k, n] over strided views. */
+export interface DotKernel {
+  kind: "dot";
+  out: number;
+  B: number;
+  M: number;
+  N: number;
+  K: number;
+  dtype: DType;
+  /** views over loop space [B, M, K] and [B, K, N] */
+  lhs: View;
+  rhs: View;
+  eqns: number[];
+}
+
+/** Fallback: run the primitive's reference implementation on whole buffers. */
+export interface CallKernel {
+  kind: "call";
+  prim: Primitive<any>;
+  params: unknown;
+  ins: number[];
+  inAvals: ShapedArray[];
+  outs: number[];
+  outAvals: ShapedArray[];
+  eqns: number[];
+}
+
+export type Kernel = MapKernel | ReduceKernel | DotKernel | CallKernel;
+
+/** Where each program output comes from. */
+export type OutputSource =
+  | { kind: "buffer"; buf: number }
+  | { kind: "input"; index: number }
+  | { kind: "const"; value: Tensor }
+  | { kind: "literal"; value: number; dtype: DType };
+
+export interface LoweredProgram {
+  buffers: Buffer[];
+  kernels: Kernel[];
+  inputs: number[];
+  consts: { buf: number; value: Tensor }[];
+  outputs: OutputSource[];
+  outAvals: ShapedArray[];
+  /** arena size in bytes (after memory planning) */
+  arenaBytes: number;
+}

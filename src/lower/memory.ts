@@ -1,0 +1,120 @@
+// Static memory planning: every temporary buffer of a lowered program gets a byte offset in one
+// arena, reusing space by liveness (a buffer's block is free again after its last reader). A map
+// kernel that reads a dying buffer element-for-element may write its result in place.
+
+import { type DType, byteSize } from "../core/dtype.js";
+import type { Expr, Kernel, LoweredProgram, View } from "./kernel-ir.js";
+import { contiguousStrides } from "./views.js";
+
+const ALIGN = 16;
+const align = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
+
+function exprViews(e: Expr, out: View[]): View[] {
+  if (e.k === "load") out.push(e.view);
+  else if (e.k === "op") e.args.forEach((a) => exprViews(a, out));
+  else if (e.k === "guard") {
+    exprViews(e.body, out);
+    exprViews(e.other, out);
+  }
+  return out;
+}
+
+/** Buffers a kernel reads. */
+export function kernelReads(k: Kernel): number[] {
+  switch (k.kind) {
+    case "map":
+    case "reduce":
+      return exprViews(k.expr, []).map((v) => v.buf);
+    case "dot":
+      return [k.lhs.buf, k.rhs.buf];
+    case "call":
+      return k.ins;
+  }
+}
+
+export function kernelWrites(k: Kernel): number[] {
+  return k.kind === "call" ? k.outs : [k.out];
+}
+
+/** Assigns arena offsets to temporaries; returns the arena size in bytes. */
+export function planMemory(lp: LoweredProgram): number {
+  const isTemp = (b: number) => lp.buffers[b]!.kind === "temp";
+  const bytes = (b: number) => align(lp.buffers[b]!.size * byteSize(lp.buffers[b]!.dtype));
+  const lastUse = new Map<number, number>();
+  lp.kernels.forEach((k, i) => kernelReads(k).forEach((b) => isTemp(b) && lastUse.set(b, i)));
+
+  let free: { offset: number; size: number }[] = [];
+  let end = 0;
+  const alloc = (size: number): number => {
+    let best = -1;
+    free.forEach((blk, i) => {
+      if (blk.size >= size && (best < 0 || blk.size < free[best]!.size)) best = i;
+    });
+    if (best < 0) {
+      const off = end;
+      end += size;
+      return off;
+    }
+    const blk = free[best]!;
+    const off = blk.offset;
+    if (blk.size === size) free.splice(best, 1);
+    else free[best] = { offset: blk.offset + size, size: blk.size - size };
+    return off;
+  };
+  const release = (offset: number, size: number) => {
+    free.push({ offset, size });
+    // merge adjacent blocks
+    free.sort((a, b) => a.offset - b.offset);
+    const merged: typeof free = [];
+    for (const b of free) {
+      const last = merged[merged.length - 1];
+      if (last && last.offset + last.size === b.offset) last.size += b.size;
+      else merged.push({ ...b });
+    }
+    free = merged;
+  };
+
+  lp.kernels.forEach((k, i) => {
+    const handedOver = new Set<number>();
+    for (const out of kernelWrites(k)) {
+      if (!isTemp(out)) continue;
+      const donor = k.kind === "map" ? inPlaceDonor(lp, k.expr, k.shape, i, lastUse, bytes(out), handedOver, lp.buffers[out]!.dtype) : -1;
+      if (donor >= 0) {
+        lp.buffers[out]!.offset = lp.buffers[donor]!.offset;
+        handedOver.add(donor);
+      } else lp.buffers[out]!.offset = alloc(bytes(out));
+    }
+    for (const b of new Set(kernelReads(k))) {
+      if (isTemp(b) && lastUse.get(b) === i && !handedOver.has(b)) release(lp.buffers[b]!.offset!, bytes(b));
+    }
+    // written but never read (should not happen after DCE): free at once
+    for (const out of kernelWrites(k)) if (isTemp(out) && !lastUse.has(out)) release(lp.buffers[out]!.offset!, bytes(out));
+  });
+  lp.arenaBytes = end;
+  return end;
+}
+
+/** A temp that dies here and is only read element-for-element by this map kernel. */
+function inPlaceDonor(
+  lp: LoweredProgram,
+  expr: Expr,
+  shape: number[],
+  k: number,
+  lastUse: Map<number, number>,
+  need: number,
+  taken: Set<number>,
+  outDType: DType,
+): number {
+  const views = exprViews(expr, []);
+  const cs = contiguousStrides(shape);
+  const identity = (v: View) => v.offset === 0 && v.strides.every((s, i) => s === cs[i] || shape[i] === 1);
+  for (const v of views) {
+    const b = v.buf;
+    const buf = lp.buffers[b]!;
+    if (buf.kind !== "temp" || lastUse.get(b) !== k || taken.has(b)) continue;
+    // same element width, so output element i only overlaps input element i (already read)
+    const sameWidth = byteSize(buf.dtype) === byteSize(outDType);
+    if (sameWidth && views.filter((w) => w.buf === b).every(identity) && align(buf.size * byteSize(buf.dtype)) >= need) return b;
+  }
+  return -1;
+}

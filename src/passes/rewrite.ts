@@ -1,0 +1,88 @@
+// Shared machinery for Program -> Program passes: substituting atoms for variables, recognizing
+// constants, comparing abstract values exactly, and rebuilding programs and equations without
+// ever mutating the input (equations that do not change are shared, never edited).
+
+import type { ShapedArray } from "../core/aval.js";
+import type { Tensor } from "../core/tensor.js";
+import { type Atom, type Equation, Literal, Program, Var, subPrograms } from "../ir/program.js";
+
+/** A Program -> Program transformation; the input is never mutated. */
+export type Pass = (p: Program) => Program;
+
+/** A variable -> atom substitution, applied to equation inputs and program outputs. */
+export class Subst {
+  private readonly map = new Map<Var, Atom>();
+
+  /** Replaces `v` by `a` from now on (`a` is resolved first, so chains never form). */
+  set(v: Var, a: Atom): void {
+    this.map.set(v, this.atom(a));
+  }
+
+  atom(a: Atom): Atom {
+    return a instanceof Var ? (this.map.get(a) ?? a) : a;
+  }
+
+  atoms(as: readonly Atom[]): Atom[] {
+    return as.map((a) => this.atom(a));
+  }
+
+  /** The equation with substituted inputs: the same object when nothing changed. */
+  eqn(e: Equation): Equation {
+    const ins = this.atoms(e.inputs);
+    return ins.every((a, i) => a === e.inputs[i]) ? e : { ...e, inputs: ins };
+  }
+}
+
+/** Shape, dtype and weak-type flag all equal (stricter than ShapedArray.equals). */
+export function sameAval(a: ShapedArray, b: ShapedArray): boolean {
+  return a.equals(b) && a.weak === b.weak;
+}
+
+/** Equations of higher-order primitives are only ever kept, dropped or merged as a whole. */
+export function isHigherOrder(e: Equation): boolean {
+  return e.prim.traits.higherOrder === true || subPrograms(e).length > 0;
+}
+
+/** Each constant variable of a program and its tensor. */
+export function constTable(p: Program): Map<Var, Tensor> {
+  return new Map(p.consts.map((v, i) => [v, p.constValues[i]!]));
+}
+
+/** A copy of `p` with some parts replaced; the inputs are always kept. */
+export function rebuild(
+  p: Program,
+  parts: { consts?: Var[]; constValues?: Tensor[]; equations?: Equation[]; outputs?: Atom[] },
+): Program {
+  return new Program(
+    p.inputs.slice(),
+    (parts.consts ?? p.consts).slice(),
+    (parts.constValues ?? p.constValues).slice(),
+    (parts.equations ?? p.equations).slice(),
+    (parts.outputs ?? p.outputs).slice(),
+  );
+}
+
+/**
+ * The equation with `f` applied to every sub-program found in its params (the same places
+ * `subPrograms` looks: param values and arrays of them). `f` must keep each sub-program's
+ * signature; returns the same equation object when no sub-program changed.
+ */
+export function mapSubPrograms(e: Equation, f: (p: Program) => Program): Equation {
+  let changed = false;
+  const visit = (v: unknown): unknown => {
+    if (v instanceof Program) {
+      const r = f(v);
+      if (r !== v) changed = true;
+      return r;
+    }
+    return Array.isArray(v) ? v.map(visit) : v;
+  };
+  const params: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(e.params ?? {})) params[k] = visit(v);
+  return changed ? { ...e, params } : e;
+}
+
+/** A rank-0 literal's value, or undefined for anything else. */
+export function literalValue(a: Atom | undefined): number | undefined {
+  return a instanceof Literal ? a.value : undefined;
+}
