@@ -85,7 +85,6 @@ function dotImpl([x, y]: Tensor[], p: DotParams, [o]: ShapedArray[]) {
       acc.fill(0);
       for (let k = 0; k < K; k++) {
         const av = a[aOff + i * K + k]!;
-        if (av === 0) continue;
         const row = bOff + k * N;
         for (let j = 0; j < N; j++) acc[j] += av * b[row + j]!;
       }
@@ -108,21 +107,30 @@ function rangesLike(...lens: number[]): number[][] {
 const argsort = (xs: number[]) => range(xs.length).sort((i, j) => xs[i]! - xs[j]!);
 
 /** Cotangent of the lhs: contract g with y over y's free axes, then put axes in x's order. */
-function transposeLhs(g: Tensor, x: ShapedArray, y: Tensor, p: DotParams, swapAns: boolean): Tensor {
+function transposeLhs(g: Tensor, x: ShapedArray, y: Tensor, p: DotParams): Tensor {
   const xKept = freeAxes(x.ndim, p.lhsContract, p.lhsBatch);
   const yKept = freeAxes(y.aval.ndim, p.rhsContract, p.rhsBatch);
-  let ansBatch: number[];
-  let ansY: number[];
-  if (swapAns) [ansBatch, ansY] = rangesLike(p.lhsBatch.length, yKept.length, xKept.length) as [number[], number[]];
-  else {
-    const r = rangesLike(p.lhsBatch.length, xKept.length, yKept.length);
-    ansBatch = r[0]!;
-    ansY = r[2]!;
-  }
+  const [ansBatch, , ansY] = rangesLike(p.lhsBatch.length, xKept.length, yKept.length) as [number[], number[], number[]];
   const dims: DotParams = { lhsContract: ansY, rhsContract: yKept, lhsBatch: ansBatch, rhsBatch: p.rhsBatch };
   const contractSortedByY = argsort(p.rhsContract).map((i) => p.lhsContract[i]!);
   const outAxes = argsort([...p.lhsBatch, ...xKept, ...contractSortedByY]);
   return transpose(dotGeneral(g, y, dims), outAxes);
+}
+
+/**
+ * Cotangent of the rhs: contract x with g over x's free axes, so the result comes out as
+ * [batch, y's contracting axes, y's free axes] -- already in y's order for a plain matmul,
+ * which is why x^T g needs no transposed copy of anything.
+ */
+function transposeRhs(g: Tensor, x: Tensor, y: ShapedArray, p: DotParams): Tensor {
+  const xKept = freeAxes(x.aval.ndim, p.lhsContract, p.lhsBatch);
+  const yKept = freeAxes(y.ndim, p.rhsContract, p.rhsBatch);
+  const [ansBatch, ansX] = rangesLike(p.lhsBatch.length, xKept.length, yKept.length) as [number[], number[]];
+  const dims: DotParams = { lhsContract: xKept, rhsContract: ansX, lhsBatch: p.lhsBatch, rhsBatch: ansBatch };
+  // result axes, named by the y axis each one is
+  const xContractSorted = [...p.lhsContract].sort((a, b) => a - b);
+  const yAxisOfResult = [...p.rhsBatch, ...xContractSorted.map((c) => p.rhsContract[p.lhsContract.indexOf(c)]!), ...yKept];
+  return transpose(dotGeneral(x, g, dims), argsort(yAxisOfResult));
 }
 
 export const dotGeneralP: Primitive<DotParams> = definePrimitive<DotParams>({
@@ -138,15 +146,9 @@ export const dotGeneralP: Primitive<DotParams> = definePrimitive<DotParams>({
   },
   transpose: ([ct], [x, y], p) => {
     if (isLinearIn(x) && isLinearIn(y)) throw new InternalError("dot_general: both operands linear");
-    if (isLinearIn(x)) return [isZero(ct) ? new Zero(x.aval) : transposeLhs(ct!, x.aval, y as Tensor, p, false), null];
-    const swapped: DotParams = {
-      lhsContract: p.rhsContract,
-      rhsContract: p.lhsContract,
-      lhsBatch: p.rhsBatch,
-      rhsBatch: p.lhsBatch,
-    };
+    if (isLinearIn(x)) return [isZero(ct) ? new Zero(x.aval) : transposeLhs(ct!, x.aval, y as Tensor, p), null];
     const ya = (y as { aval: ShapedArray }).aval;
-    return [null, isZero(ct) ? new Zero(ya) : transposeLhs(ct!, ya, x as Tensor, swapped, true)];
+    return [null, isZero(ct) ? new Zero(ya) : transposeRhs(ct!, x as Tensor, ya, p)];
   },
   batch: ([x, y], [dx, dy], p) => {
     const shift = (axes: number[]) => axes.map((a) => a + 1);
