@@ -98,7 +98,7 @@ function stableShift(t: Tensor, axis: Axis | null | undefined): Tensor {
 /** softmax(x, {axis = -1}): exp(x) / sum(exp(x)) along axis, computed stably. */
 export function softmax(x: X, opts: AxisOpts = {}): Tensor {
   const t = floatArg("softmax", x);
-  const axis = opts.axis === undefined ? -1 : opts.axis;
+  const axis = np.normalizeAxes("softmax", opts.axis === undefined ? -1 : opts.axis, t.aval.ndim);
   const e = np.exp(np.subtract(t, stableShift(t, axis)));
   return np.divide(e, np.sum(e, { axis, keepdims: true }));
 }
@@ -106,7 +106,7 @@ export function softmax(x: X, opts: AxisOpts = {}): Tensor {
 /** logSoftmax(x, {axis = -1}): x - logsumexp(x) along axis, computed stably. */
 export function logSoftmax(x: X, opts: AxisOpts = {}): Tensor {
   const t = floatArg("logSoftmax", x);
-  const axis = opts.axis === undefined ? -1 : opts.axis;
+  const axis = np.normalizeAxes("logSoftmax", opts.axis === undefined ? -1 : opts.axis, t.aval.ndim);
   const shifted = np.subtract(t, stableShift(t, axis));
   return np.subtract(shifted, np.log(np.sum(np.exp(shifted), { axis, keepdims: true })));
 }
@@ -120,11 +120,10 @@ export interface LogsumexpOpts {
 /** logsumexp(x, {axis?, keepdims?}): log(sum(exp(x))), stable; its gradient is softmax(x). */
 export function logsumexp(x: X, opts: LogsumexpOpts = {}): Tensor {
   const t = floatArg("logsumexp", x);
-  const m = stableShift(t, opts.axis);
-  const out = np.add(np.log(np.sum(np.exp(np.subtract(t, m)), { axis: opts.axis, keepdims: true })), m);
-  if (opts.keepdims) return out;
   const axes = np.normalizeAxes("logsumexp", opts.axis, t.aval.ndim);
-  return np.squeeze(out, axes);
+  const m = stableShift(t, axes);
+  const out = np.add(np.log(np.sum(np.exp(np.subtract(t, m)), { axis: axes, keepdims: true })), m);
+  return opts.keepdims ? out : np.squeeze(out, axes);
 }
 
 export interface OneHotOpts {

@@ -4,8 +4,9 @@
 // prims/random.ts; distributions are composites of np functions, so they work under jit and
 // vmap (a batch of keys [B, 2] gives a batch of draws [B, ...shape]).
 //
-// Bit compatibility with JAX (jax_threefry_partitionable, the default since JAX 0.5): key(seed),
-// split, foldIn, bits and float32 uniform reproduce JAX's values. float64 uniforms use 53 random
+// Bit compatibility: key(seed), split, foldIn, bits and float32 uniform follow JAX's
+// partitionable Threefry scheme (jax_threefry_partitionable, the default since JAX 0.5; the tests
+// check them against jax-js, which implements the same scheme). float64 uniforms use 53 random
 // bits (JAX: 52); normal uses Box-Muller on two split keys (JAX: inverse erf), so its values
 // differ from JAX's while having the same distribution.
 

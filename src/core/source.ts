@@ -20,13 +20,42 @@ function frameLocation(line: string): string {
   return loc;
 }
 
-let override: string | undefined;
+/**
+ * A source location captured cheaply at trace time and resolved to "path:line:col" only when
+ * printed (formatting a JS stack is the expensive part, especially with source maps).
+ */
+export class LazySource {
+  private text: string | null = null;
+  constructor(private err: Error | null) {}
+  toString(): string {
+    if (this.text === null) {
+      this.text = this.err ? firstUserFrame(this.err.stack ?? "") ?? "" : "";
+      this.err = null;
+    }
+    return this.text;
+  }
+}
+
+/** An equation's source: a resolved string, or a lazily resolved capture. */
+export type SourceRef = string | LazySource;
+
+let override: SourceRef | undefined;
+
+/** Captures the current user source location without formatting the stack. */
+export function captureSource(): SourceRef {
+  if (override !== undefined) return override;
+  const prev = Error.stackTraceLimit;
+  Error.stackTraceLimit = 64;
+  const err = new Error();
+  Error.stackTraceLimit = prev;
+  return new LazySource(err);
+}
 
 /**
  * Runs `fn` with the user source line fixed to `src` (used when re-tracing a staged equation, so
  * that derived equations keep the line of the user code that produced the original).
  */
-export function withSource<T>(src: string | undefined, fn: () => T): T {
+export function withSource<T>(src: SourceRef | undefined, fn: () => T): T {
   if (src === undefined) return fn();
   const prev = override;
   override = src;
@@ -39,11 +68,15 @@ export function withSource<T>(src: string | undefined, fn: () => T): T {
 
 /** The first stack frame outside adgen, as "path:line:col", or undefined if none is found. */
 export function userSourceLine(): string | undefined {
-  if (override !== undefined) return override;
+  if (override !== undefined) return String(override) || undefined;
   const prev = Error.stackTraceLimit;
   Error.stackTraceLimit = 64;
   const stack = new Error().stack ?? "";
   Error.stackTraceLimit = prev;
+  return firstUserFrame(stack);
+}
+
+function firstUserFrame(stack: string): string | undefined {
   const lines = stack.split("\n").slice(1);
   for (const line of lines) {
     if (!line.includes(" at ") || isOwnFrame(line)) continue;

@@ -64,7 +64,8 @@ export function printProgram(p: Program, opts: PrintOptions = {}, indent = ""): 
       .map(([k, v]) => `${k}=${formatParam(v, indent, opts)}`)
       .join(" ");
     const outs = e.outs.map(define).join(" ");
-    const src = opts.sources !== false && e.source ? `    # ${e.source}` : "";
+    const at = opts.sources !== false && e.source ? String(e.source) : "";
+    const src = at ? `    # ${at}` : "";
     lines.push(`${indent}    ${outs} = ${e.prim.name}${params ? `[${params}]` : ""} ${args}${src}`);
   }
   lines.push(`${indent}  in (${p.outputs.map(use).join(", ")}) }`);

@@ -6,6 +6,7 @@
 import { ShapedArray } from "../core/aval.js";
 import type { Tensor } from "../core/tensor.js";
 import type { Primitive } from "../prims/primitive.js";
+import type { SourceRef } from "../core/source.js";
 import { printProgram } from "./printer.js";
 
 let nextVarId = 0;
@@ -34,7 +35,7 @@ export interface Equation {
   params: any;
   outs: Var[];
   /** "path:line:col" of the user's code that produced this equation */
-  source?: string | undefined;
+  source?: SourceRef | undefined;
 }
 
 export class Program {

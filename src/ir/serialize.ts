@@ -106,7 +106,7 @@ export function programToJson(p: Program, opts: { sources: boolean } = { sources
       out: e.outs.map((o) => avalToJson(o.aval)),
     };
     e.outs.forEach(def);
-    if (opts.sources && e.source) j.src = e.source;
+    if (opts.sources && e.source && String(e.source)) j.src = String(e.source);
     return j;
   });
   return {

@@ -116,7 +116,7 @@ export class Lowered {
         dtype: r.aval.dtype,
         shape,
         bytes: concreteSize(shape) * byteSize(r.aval.dtype),
-        producedBy: eqn ? `${eqn.prim.name}${eqn.source ? ` at ${eqn.source}` : ""}` : isInput ? "input" : ci >= 0 ? "captured constant" : r.producedBy,
+        producedBy: eqn ? `${eqn.prim.name}${eqn.source && String(eqn.source) ? ` at ${eqn.source}` : ""}` : isInput ? "input" : ci >= 0 ? "captured constant" : r.producedBy,
       });
     }
     return out;
@@ -131,7 +131,7 @@ export class Lowered {
       equations: [...new Set(k.eqns)].sort((a, b) => a - b).map((index) => ({
         index,
         primitive: eqns[index]!.prim.name,
-        ...(eqns[index]!.source ? { source: eqns[index]!.source } : {}),
+        ...(eqns[index]!.source && String(eqns[index]!.source) ? { source: String(eqns[index]!.source) } : {}),
       })),
     }));
   }

@@ -104,11 +104,6 @@ export const erfP: Primitive = definePrimitive({
   batch: ([x], [d]) => [[erf(x!)], [d!]],
 });
 
-/** Scalar semantics for code generators: the reference function and the JS helper name it needs. */
-export const SPECIAL_UNARY: Record<string, { f: (a: number) => number; js: (a: string) => string }> = {
-  erf: { f: erfScalar, js: (a) => `$erf(${a})` },
-};
-
 export function erf(x: Tensor): Tensor {
   return erfP.bind1([x], {});
 }

@@ -3,7 +3,7 @@
 // and every transformation that needs a program rather than a value.
 
 import { ShapedArray } from "../core/aval.js";
-import { userSourceLine } from "../core/source.js";
+import { captureSource } from "../core/source.js";
 import { Tensor } from "../core/tensor.js";
 import { type Atom, Literal, Program, Var, type Equation } from "../ir/program.js";
 import type { Primitive } from "../prims/primitive.js";
@@ -50,7 +50,7 @@ export class StagingTrace extends Trace {
 
   processPrimitive(prim: Primitive<any>, inputs: Tensor[], params: any): Tensor[] {
     const atoms = inputs.map((x) => this.atomOf(x, prim.name));
-    const source = config.captureSourceLines ? userSourceLine() : undefined;
+    const source = config.captureSourceLines ? captureSource() : undefined;
     const outAvals = prim.abstractEval(atoms.map((a) => a.aval), params);
     const outs = outAvals.map((a) => new Var(a));
     this.equations.push({ prim, inputs: atoms, params, outs, source });

@@ -6,7 +6,7 @@
 import type { ShapedArray } from "../core/aval.js";
 import { config } from "../core/config.js";
 import { InternalError } from "../core/errors.js";
-import { userSourceLine } from "../core/source.js";
+import { captureSource } from "../core/source.js";
 import type { Tensor } from "../core/tensor.js";
 import { type Atom, type Equation, Literal, Program, Var } from "../ir/program.js";
 import type { PartialEvalContext, Primitive } from "../prims/primitive.js";
@@ -82,7 +82,7 @@ export class PartialEvalTrace extends Trace implements PartialEvalContext {
     const atoms = inputs.map((x) => this.atomOf(x, prim.name));
     const outAvals = prim.abstractEval(atoms.map((a) => a.aval), params);
     const outs = outAvals.map((a) => new Var(a));
-    const source = config.captureSourceLines ? userSourceLine() : undefined;
+    const source = config.captureSourceLines ? captureSource() : undefined;
     this.equations.push({ prim, inputs: atoms, params, outs, source });
     return outs.map((v) => new PETracer(this, v));
   }

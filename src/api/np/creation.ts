@@ -100,6 +100,9 @@ function finiteArg(name: string, what: string, v: unknown): number {
  * {dtype}: evenly spaced values in [start, stop). int32 when every argument is an integer and no
  * dtype is given (as JAX), float32 otherwise.
  */
+export function arange(stop: number, opts?: DTypeOpt): Tensor;
+export function arange(start: number, stop: number, opts?: DTypeOpt): Tensor;
+export function arange(start: number, stop: number, step: number, opts?: DTypeOpt): Tensor;
 export function arange(...args: (number | DTypeOpt | undefined)[]): Tensor {
   let opts: DTypeOpt = {};
   const last = args[args.length - 1];

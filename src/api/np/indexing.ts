@@ -19,7 +19,7 @@
 // ("raise" default, "clip", "wrap") follows np.take.
 
 import { ArgumentError, DTypeError, ShapeError } from "../../core/errors.js";
-import { broadcastShapes, shapeToString } from "../../core/shape.js";
+import { type Dim, broadcastShapes, shapeToString } from "../../core/shape.js";
 import { Tensor } from "../../core/tensor.js";
 import { add, div, mul, sub } from "../../prims/binary.js";
 import { compare, select } from "../../prims/compare.js";
@@ -101,7 +101,7 @@ export function index(x: X, spec: IndexItem | readonly IndexItem[]): Tensor {
   const limit: number[] = [];
   const strides: number[] = [];
   const revAxes: number[] = [];
-  const outShape: (number | (typeof shape)[number])[] = [];
+  const outShape: Dim[] = [];
   let advanced: { idx: unknown; inAxis: number; outAxis: number } | null = null;
   let ax = 0;
   let needSlice = false;
@@ -118,7 +118,7 @@ export function index(x: X, spec: IndexItem | readonly IndexItem[]): Tensor {
         advanced = { idx: it, inAxis: ax, outAxis: outShape.length };
       }
       start.push(0);
-      limit.push(d as number);
+      limit.push(typeof d === "number" ? d : NaN); // NaN: a symbolic axis that must not be sliced
       strides.push(1);
       outShape.push(d);
       ax++;
@@ -158,7 +158,10 @@ export function index(x: X, spec: IndexItem | readonly IndexItem[]): Tensor {
     ax++;
   }
   let y = rev(t, revAxes);
-  if (needSlice) y = laxSlice(y, start, limit, strides);
+  if (needSlice) {
+    if (limit.some(Number.isNaN)) throw new ArgumentError(`index: cannot slice ${desc(t)} while it has symbolic axes; index those with ":" only in a separate call`);
+    y = laxSlice(y, start, limit, strides);
+  }
   y = laxReshape(y, outShape);
   if (!advanced) return y;
   const n = shape[advanced.inAxis]!;
@@ -210,7 +213,7 @@ export type TakeMode = "raise" | "clip" | "wrap";
  * and wraps negative traced ones once (the gather then clamps); "wrap" takes them modulo n;
  * "clip" leaves them to the gather's clamping (NumPy's clip: negative indices become 0).
  */
-function normalizeIndices(name: string, idx: Tensor, n: number | unknown, mode: TakeMode, axis: number, x: Tensor): Tensor {
+function normalizeIndices(name: string, idx: Tensor, n: Dim, mode: TakeMode, axis: number, x: Tensor): Tensor {
   if (mode !== "raise" && mode !== "clip" && mode !== "wrap") {
     throw new ArgumentError(`${name}: mode must be "raise", "clip" or "wrap", got ${JSON.stringify(mode)}`);
   }

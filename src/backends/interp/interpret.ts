@@ -24,7 +24,7 @@ export function checkNans(e: Equation, outs: Tensor[], inputs: Tensor[]): void {
   if (!outs.some(hasNan) || inputs.some(hasNan)) return;
   throw new NanError(
     `debugNans: ${e.prim.name} produced a NaN from NaN-free inputs (${inputs.map((x) => x.aval).join(", ")})`,
-    e.source,
+    e.source ? String(e.source) || undefined : undefined,
   );
 }
 

@@ -114,13 +114,19 @@ export function hasRelaxedSimd(): boolean {
 
 // ---- emission helpers ----
 
-/** `for (; i < hi; i += step) body()` with the test at the bottom (i, hi: i32 locals). */
-function forLoop(c: Code, i: number, hi: number, step: number, body: () => void): void {
+/**
+ * `for (; i < hi; i += step) body()` with the test at the bottom (i, hi: i32 locals; step: a
+ * constant, or the index of an i32 local when given as `{ local }`).
+ */
+function forLoop(c: Code, i: number, hi: number, step: number | { local: number }, body: () => void): void {
   const exit = c.block();
   c.localGet(i).localGet(hi).i32GeS().brIf(exit);
   const top = c.loop();
   body();
-  c.localGet(i).i32Const(step).i32Add().localTee(i).localGet(hi).i32LtS().brIf(top);
+  c.localGet(i);
+  if (typeof step === "number") c.i32Const(step);
+  else c.localGet(step.local);
+  c.i32Add().localTee(i).localGet(hi).i32LtS().brIf(top);
   c.end();
   c.end();
 }
@@ -133,9 +139,13 @@ function countDown(c: Code, n: number, body: (top: Label) => void): void {
   c.end();
 }
 
-/** local dst = min(const k, local a - local b). */
-function setMinRemaining(c: Code, dst: number, k: number, a: number, b: number): void {
-  c.i32Const(k).localGet(a).localGet(b).i32Sub().localTee(dst).i32Const(k).localGet(dst).i32LtS().select().localSet(dst);
+/** local dst = min(k, local a - local b), k a constant or `{ local }`. */
+function setMinRemaining(c: Code, dst: number, k: number | { local: number }, a: number, b: number): void {
+  const pushK = () => (typeof k === "number" ? c.i32Const(k) : c.localGet(k.local));
+  pushK();
+  c.localGet(a).localGet(b).i32Sub().localTee(dst);
+  pushK();
+  c.localGet(dst).i32LtS().select().localSet(dst);
 }
 
 function load(c: Code, s: Spec, offset = 0): Code {
@@ -327,7 +337,7 @@ function emitDriver(f: FuncBuilder, s: Spec, fn: GemmFuncs, scratchGlobal: numbe
     { length: 17 },
     v,
   ) as number[] as [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
-  const [tileBuf, aPack, bPack, cp, i] = [v(), v(), v(), v(), v()];
+  const [tileBuf, aPack, bPack, cp, i, kStep] = [v(), v(), v(), v(), v(), v()];
   const lay = scratchLayout(s);
   const E = s.e;
 
@@ -359,12 +369,18 @@ function emitDriver(f: FuncBuilder, s: Spec, fn: GemmFuncs, scratchGlobal: numbe
   c.globalGet(scratchGlobal).localTee(tileBuf).i32Const(lay.a).i32Add().localSet(aPack);
   c.localGet(tileBuf).i32Const(lay.b).i32Add().localSet(bPack);
 
+  // Balanced K blocks: ceil(K / KC) blocks of equal depth (rounded up to ku), so that no block is
+  // a thin remainder (each K block re-reads and re-writes C).
+  c.localGet(K).i32Const(s.kc - 1).i32Add().i32Const(s.kc).i32DivU().localSet(i);
+  c.localGet(K).localGet(i).i32Add().i32Const(1).i32Sub().localGet(i).i32DivU();
+  c.i32Const(s.ku - 1).i32Add().i32Const(-s.ku).i32And().localSet(kStep);
+
   c.i32Const(0).localSet(jc);
   forLoop(c, jc, N, s.nc, () => {
     setMinRemaining(c, nc, s.nc, N, jc);
     c.i32Const(0).localSet(pc);
-    forLoop(c, pc, K, s.kc, () => {
-      setMinRemaining(c, kc, s.kc, K, pc);
+    forLoop(c, pc, K, { local: kStep }, () => {
+      setMinRemaining(c, kc, { local: kStep }, K, pc);
       c.localGet(kc).i32Const(s.ku - 1).i32Add().i32Const(-s.ku).i32And().localSet(kcPad);
       c.localGet(accumulate).localGet(pc).i32Or().localSet(beta);
       // pack B block: lanes = columns j (stride csB), depth p (stride rsB)
