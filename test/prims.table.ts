@@ -9,6 +9,10 @@ import { dotGeneral } from "../src/prims/dot.js";
 import * as r from "../src/prims/reduce.js";
 import * as s from "../src/prims/shape.js";
 import * as u from "../src/prims/unary.js";
+import { jit, np } from "../src/index.js";
+import { gather, scatterAdd } from "../src/prims/gather.js";
+import { erf } from "../src/prims/special.js";
+import * as rnd from "../src/prims/random.js";
 
 export interface ArgSpec {
   shape: number[];
@@ -34,6 +38,8 @@ export interface Row {
 
 const f = (shape: number[], lo = -1, hi = 1): ArgSpec => ({ shape, lo, hi });
 const pos = (shape: number[]) => f(shape, 0.5, 2);
+const key = (): ArgSpec => f([2], -1e6, 1e6);
+const toInt = (x: Tensor) => u.convert(x, "int32");
 
 export const ROWS: Row[] = [
   // unary
@@ -113,4 +119,40 @@ export const ROWS: Row[] = [
   { prim: "pad", args: [f([2, 3])], fn: (x) => s.pad(x, [1, 0], [0, 2], [1, 1], 0.5) },
   { prim: "slice", args: [f([5, 6])], fn: (x) => s.slice(x, [1, 0], [5, 6], [2, 3]) },
   { prim: "rev", args: [f([3, 4])], fn: (x) => s.rev(x, [1]) },
+  // indexing: index and key operands are drawn as floats and truncated to int32 inside the row,
+  // so every driver (including grad over all inputs) can treat them as ordinary inputs
+  { prim: "gather", args: [f([4, 3]), f([2, 3], 0, 4)], fn: (x, i) => gather(x, toInt(i), { axis: 0, batchDims: 0 }) },
+  {
+    prim: "gather",
+    variant: "batchDims 1",
+    args: [f([2, 4, 3]), f([2, 5], 0, 4)],
+    fn: (x, i) => gather(x, toInt(i), { axis: 1, batchDims: 1 }),
+  },
+  {
+    prim: "scatter_add",
+    args: [f([2, 3, 2]), f([3], 0, 4)],
+    fn: (up, i) => scatterAdd(up, toInt(i), { axis: 1, batchDims: 0, size: 4 }),
+  },
+  {
+    prim: "scatter_add",
+    variant: "batchDims 1",
+    args: [f([2, 3]), f([2, 3], 0, 4)],
+    fn: (up, i) => scatterAdd(up, toInt(i), { axis: 1, batchDims: 1, size: 4 }),
+  },
+  // special functions
+  { prim: "erf", args: [f([2, 3], -3, 3)], fn: erf },
+  // random numbers
+  { prim: "random_bits", args: [key()], fn: (k) => rnd.randomBits(toInt(k), [3], "float64"), nondiff: true },
+  { prim: "random_bits", variant: "int32 words", args: [key()], fn: (k) => rnd.randomBits(toInt(k), [2, 2], "int32"), nondiff: true },
+  { prim: "random_split", args: [key()], fn: (k) => rnd.randomSplit(toInt(k), 3), nondiff: true },
+  {
+    prim: "random_fold_in",
+    args: [key(), f([], -100, 100)],
+    fn: (k, d) => rnd.randomFoldIn(toInt(k), toInt(d)),
+    nondiff: true,
+  },
+  // higher-order: inside a transformation a jitted function is one jit_call equation
+  { prim: "jit_call", args: [f([2, 3]), f([3])], fn: (x, y) => jitted(x, y) },
 ];
+
+const jitted = jit((x: Tensor, y: Tensor) => np.multiply(np.sin(x), np.add(y, np.tanh(x))));

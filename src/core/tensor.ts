@@ -174,6 +174,8 @@ export class Tensor {
   flip(axis?: Axis): Tensor { return call("flip", this, axis); }
   take(indices: TensorLike | number[], opts?: { axis?: number }): Tensor { return call("take", this, indices, opts); }
   astype(dtype: DType): Tensor { return call("astype", this, dtype); }
+  /** NumPy basic/integer-array indexing, like x[spec] (see np.index). */
+  index(spec: unknown): Tensor { return call("index", this, spec); }
 
   // ----- eager tape (PyTorch style; see eager/tape.ts) -----
   /** Gradient accumulated by `backward()` on a `variable`, or null. */

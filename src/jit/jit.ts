@@ -149,6 +149,8 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
   const jitted = ((...args: unknown[]) => {
     if (currentTrace() !== evalTrace) return callInside(args);
     const { tensors, def, parts } = split(args);
+    // tensors tracked by the eager tape: apply as one jit_call so the tape records it
+    if (tensors.some((t) => t._tape)) return callInside(args);
     const key = keyString(parts);
     let e = cache.get(key);
     if (e) {
