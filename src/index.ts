@@ -15,6 +15,7 @@ export * as nn from "./api/nn.js";
 export * as random from "./api/random.js";
 export * as optim from "./api/optim.js";
 export * as tree from "./api/tree.js";
+export * as lax from "./api/lax.js";
 export { jvp } from "./transforms/jvp.js";
 export { vjp, grad, valueAndGrad } from "./transforms/vjp.js";
 export { vmap } from "./transforms/vmap.js";

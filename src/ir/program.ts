@@ -80,3 +80,14 @@ export function subPrograms(eqn: Equation): Program[] {
   for (const v of Object.values(eqn.params ?? {})) visit(v);
   return out;
 }
+
+/** The same program with inputs and outputs rearranged: new input i is old input inOrder[i]. */
+export function reorderProgram(p: Program, inOrder: number[], outOrder?: number[]): Program {
+  return new Program(
+    inOrder.map((i) => p.inputs[i]!),
+    p.consts,
+    p.constValues,
+    p.equations,
+    outOrder ? outOrder.map((i) => p.outputs[i]!) : p.outputs,
+  );
+}

@@ -8,6 +8,7 @@ import { type Executable, compileJs } from "../backends/js/compile.js";
 import type { Program } from "../ir/program.js";
 import { lowerProgram } from "../lower/fuse.js";
 import { optimize } from "../passes/pipeline.js";
+import { installProgramRunner } from "../backends/runner.js";
 
 export interface StageTimes {
   traceMs: number;
@@ -42,7 +43,8 @@ export function compileProgram(p: Program, name: string, opts: { traceMs?: numbe
   const t0 = now();
   const optimized = optimizeForBackend(p);
   const t1 = now();
-  const useInterp = opts.interpretOnly || config.backend === "interp";
+  // programs with symbolic (run-time) shapes cannot be laid out statically: interpret them
+  const useInterp = opts.interpretOnly || config.backend === "interp" || hasSymbolicShapes(optimized);
   const exec = useInterp ? null : codegen(optimized, name);
   const t2 = now();
   return {
@@ -53,7 +55,13 @@ export function compileProgram(p: Program, name: string, opts: { traceMs?: numbe
   };
 }
 
+function hasSymbolicShapes(p: Program): boolean {
+  const sym = (v: { aval: { shape: readonly unknown[] } }) => v.aval.shape.some((d) => typeof d !== "number");
+  return p.inputs.some(sym) || p.equations.some((e) => e.outs.some(sym));
+}
+
 const executables = new WeakMap<Program, Compiled>();
+installProgramRunner((p, args) => compiledFor(p, "sub-program").run(args));
 
 /** The (cached) compiled form of a closed program, used when jit_call runs eagerly. */
 export function compiledFor(p: Program, name: string): Compiled {

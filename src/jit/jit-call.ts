@@ -34,6 +34,7 @@ export const jitCallP: Primitive<JitCallParams> = definePrimitive<JitCallParams>
     return program.outAvals;
   },
   impl: (ins, { program, name }) => compiledFor(program, name).run(ins).map((t) => t.data),
+  // (compiledFor also backs runProgram, which control-flow primitives use for their bodies)
   jvp: (primals, tangents, { program, name }) => {
     const nonZero = tangents.map((t) => !isZero(t));
     const { program: jp, outNonZero } = jvpProgram(program, nonZero);

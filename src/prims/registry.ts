@@ -9,6 +9,9 @@ import { argmaxP, argminP, reduceMaxP, reduceMinP, reduceProdP, reduceSumP } fro
 import { broadcastInDimP, concatenateP, padP, reshapeP, revP, sliceP, transposeP } from "./shape.js";
 import { convertP, negP, stopGradientP, unaryPrims } from "./unary.js";
 import { jitCallP } from "../jit/jit-call.js";
+import { scanP } from "./scan.js";
+import { condP } from "./cond.js";
+import { whileP, whileStackP } from "./while.js";
 // indexing, special functions and random numbers (api/np indexing, nn, random)
 import { gatherP, scatterAddP } from "./gather.js";
 import { erfP } from "./special.js";
@@ -47,6 +50,10 @@ const list: Primitive<any>[] = [
   randomFoldInP,
   // higher-order
   jitCallP,
+  scanP,
+  condP,
+  whileP,
+  whileStackP,
 ];
 
 export const primitives: ReadonlyMap<string, Primitive<any>> = new Map(list.map((p) => [p.name, p]));

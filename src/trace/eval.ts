@@ -1,7 +1,9 @@
 // The root trace: applies primitives immediately with their reference implementations on
 // concrete tensors (eager mode). The eager tape hooks in here to record operations on variables.
 
-import type { ShapedArray } from "../core/aval.js";
+import { ShapedArray } from "../core/aval.js";
+import { InternalError } from "../core/errors.js";
+import { isConcreteShape } from "../core/shape.js";
 import type { TypedArray } from "../core/dtype.js";
 import { Tensor } from "../core/tensor.js";
 import type { Primitive } from "../prims/primitive.js";
@@ -45,7 +47,22 @@ export function applyConcrete(prim: Primitive<any>, inputs: Tensor[], params: an
     params,
   );
   const datas: TypedArray[] = prim.impl(inputs, params, outAvals);
-  return outAvals.map((a, i) => new Tensor(a, datas[i]!));
+  return outAvals.map((a, i) => new Tensor(isConcreteShape(a.shape) ? a : resolveShape(a, datas[i]!.length), datas[i]!));
+}
+
+/**
+ * An output whose shape has one symbolic dimension (a run-time trip count, say) gets it from
+ * the length of the data the implementation produced.
+ */
+function resolveShape(a: ShapedArray, length: number): ShapedArray {
+  const known = a.shape.reduce<number>((n, d) => (typeof d === "number" ? n * d : n), 1);
+  const symbolic = a.shape.filter((d) => typeof d !== "number").length;
+  if (symbolic !== 1) throw new InternalError(`cannot resolve the run-time shape ${a} from ${length} elements`);
+  return new ShapedArray(
+    a.shape.map((d) => (typeof d === "number" ? d : known === 0 ? 0 : length / known)),
+    a.dtype,
+    a.weak,
+  );
 }
 
 export const evalTrace = new EvalTrace();

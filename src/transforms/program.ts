@@ -37,15 +37,21 @@ export interface JvpProgram {
   outNonZero: boolean[];
 }
 
-export function jvpProgram(p: Program, nonZero: boolean[]): JvpProgram {
-  return cached(p, `jvp:${nonZero.map(Number).join("")}`, () => {
+/**
+ * JVP of a program. `nonZero[i]`: input i has a tangent. `forceTangent[j]`: output j always gets a
+ * tangent (materialized zeros if it would be a symbolic zero) — loops need fixed tangent sets.
+ */
+export function jvpProgram(p: Program, nonZero: boolean[], forceTangent?: boolean[]): JvpProgram {
+  const key = `jvp:${nonZero.map(Number).join("")}:${(forceTangent ?? []).map(Number).join("")}`;
+  return cached(p, key, () => {
     let outNonZero: boolean[] = [];
     const avals = [...p.inAvals, ...p.inAvals.filter((_, i) => nonZero[i]).map((a) => a.strong())];
     const t = traceFlat((xs) => {
       const n = p.inputs.length;
       let k = n;
       const ts: Tangent[] = p.inAvals.map((a, i) => (nonZero[i] ? xs[k++]! : new Zero(a.strong())));
-      const [outs, outTs] = jvpFlat((ys) => evalProgram(p, ys), xs.slice(0, n), ts);
+      const [outs, rawTs] = jvpFlat((ys) => evalProgram(p, ys), xs.slice(0, n), ts);
+      const outTs = rawTs.map((t, j) => (forceTangent?.[j] ? instantiate(t) : t));
       outNonZero = outTs.map((o) => !isZero(o));
       return [...outs, ...outTs.filter((o) => !isZero(o))];
     }, avals, "jvp");

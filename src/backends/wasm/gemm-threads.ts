@@ -26,6 +26,11 @@ export interface ThreadedGemmOptions {
   threads?: number;
   /** Problems below this many flops (2·M·N·K) run on the calling thread only. Default 2^22. */
   minFlops?: number;
+  /**
+   * How long an idle worker polls for the next job before parking in Atomics.wait (ms, default 1).
+   * Polling keeps back-to-back calls fast; it burns the worker's core meanwhile.
+   */
+  spinMs?: number;
   /** Maximum size of the shared memory in 64 KiB pages (default 16384 = 1 GiB). */
   maximumPages?: number;
   blocking?: WasmGemmOptions["blocking"];
@@ -50,7 +55,15 @@ function start(msg, signalReady) {
   signalReady();
   let seen = 0;
   for (;;) {
-    Atomics.wait(I, ${SEQ}, seen);
+    // Spin briefly before parking: a futex wake-up costs tens of microseconds and tends to put
+    // the woken thread on the waker's core, serialising short jobs.
+    const until = performance.now() + msg.spinMs;
+    for (let i = 0; Atomics.load(I, ${SEQ}) === seen; i++) {
+      if ((i & 255) === 0 && performance.now() > until) {
+        Atomics.wait(I, ${SEQ}, seen);
+        break;
+      }
+    }
     seen = Atomics.load(I, ${SEQ});
     const op = I[${OP}];
     if (op === -1) return;
@@ -177,7 +190,7 @@ export class ThreadedGemm {
         const h = await spawnWorker();
         if (!h) break;
         const ctrlOff = w * CTRL_BYTES;
-        h.post({ module, memory, scratch: ctrlBytes + (w + 1) * scratch, ctrl: ctrlOff });
+        h.post({ module, memory, scratch: ctrlBytes + (w + 1) * scratch, ctrl: ctrlOff, spinMs: opts.spinMs ?? 1 });
         await h.ready;
         workers.push(h);
         ctrl.push(new Int32Array(memory.buffer, ctrlOff, 16));

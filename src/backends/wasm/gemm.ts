@@ -156,15 +156,17 @@ function store(c: Code, s: Spec, offset = 0): Code {
 }
 
 /**
- * Micro-kernel (n, ap, bp, cp, ldc, beta): C tile (MR×NR at byte offset cp, row stride ldc bytes)
- * = [C +] Ap·Bp over n·ku steps of k. Ap: k-major, MR values per k; Bp: k-major, NR values per k.
+ * Micro-kernel (n, ap, bp, cp, ldc, beta): C tile (rows×vecs·lanes at byte offset cp, row stride
+ * ldc bytes) = [C +] Ap·Bp over n·ku steps of k. Ap: k-major, MR values per k; Bp: k-major, NR
+ * values per k. The full kernel has rows = MR, vecs = nv; smaller ones (same packed layout, they
+ * just skip the padding) serve the M/N edge tiles.
  */
-function emitKernel(f: FuncBuilder, s: Spec, fma: boolean): void {
+function emitKernel(f: FuncBuilder, s: Spec, fma: boolean, rows = s.mr, vecs = s.nv): void {
   const c = f.code;
   const [n, ap, bp, cp, ldc, beta] = [0, 1, 2, 3, 4, 5];
   const acc: number[][] = [];
-  for (let r = 0; r < s.mr; r++) acc.push(Array.from({ length: s.nv }, () => f.local("v128")));
-  const b = Array.from({ length: s.nv }, () => f.local("v128"));
+  for (let r = 0; r < rows; r++) acc.push(Array.from({ length: vecs }, () => f.local("v128")));
+  const b = Array.from({ length: vecs }, () => f.local("v128"));
   const a = f.local("v128");
   const row = f.local("i32");
   const splat = (off: number) => (s.e === 4 ? c.v128Load32Splat(off) : c.v128Load64Splat(off));
@@ -175,11 +177,11 @@ function emitKernel(f: FuncBuilder, s: Spec, fma: boolean): void {
   // Accumulators start at zero (wasm zero-initialises locals).
   countDown(c, n, () => {
     for (let u = 0; u < s.ku; u++) {
-      for (let v = 0; v < s.nv; v++) c.localGet(bp).v128Load((u * s.nr + v * s.lanes) * s.e, 0).localSet(b[v]!);
-      for (let r = 0; r < s.mr; r++) {
+      for (let v = 0; v < vecs; v++) c.localGet(bp).v128Load((u * s.nr + v * s.lanes) * s.e, 0).localSet(b[v]!);
+      for (let r = 0; r < rows; r++) {
         c.localGet(ap);
         splat((u * s.mr + r) * s.e).localSet(a);
-        for (let v = 0; v < s.nv; v++) {
+        for (let v = 0; v < vecs; v++) {
           const acc_ = acc[r]![v]!;
           if (fma) c.localGet(a).localGet(b[v]!).localGet(acc_), madd();
           else c.localGet(acc_).localGet(a).localGet(b[v]!), mul(), add();
@@ -194,13 +196,13 @@ function emitKernel(f: FuncBuilder, s: Spec, fma: boolean): void {
   // Store (adding the old C when beta).
   const rowsLoop = (withC: boolean) => {
     c.localGet(cp).localSet(row);
-    for (let r = 0; r < s.mr; r++) {
-      for (let v = 0; v < s.nv; v++) {
+    for (let r = 0; r < rows; r++) {
+      for (let v = 0; v < vecs; v++) {
         c.localGet(row).localGet(acc[r]![v]!);
         if (withC) c.localGet(row).v128Load(v * 16, 0), add();
         c.v128Store(v * 16, 0);
       }
-      if (r + 1 < s.mr) c.localGet(row).localGet(ldc).i32Add().localSet(row);
+      if (r + 1 < rows) c.localGet(row).localGet(ldc).i32Add().localSet(row);
     }
   };
   c.localGet(beta).if_();
@@ -242,7 +244,16 @@ function emitPack(f: FuncBuilder, s: Spec, W: number): void {
         c.localGet(dst).i32Const(rowBytes).i32Add().localSet(dst);
       });
       c.else_();
+      // Contiguous along depth instead (A not transposed, B transposed): transpose lanes×lanes
+      // blocks in registers; the remaining kc % lanes depths go through the scalar loop below.
+      c.localGet(sp).i32Const(s.e).i32Eq().if_();
+      c.localGet(p).i32Const(s.lanes).i32DivU().localTee(l).if_();
+      countDown(c, l, () => emitTransposeBlock(f, s, W, sp_, sw, dst));
+      c.end();
+      c.localGet(p).i32Const(s.lanes - 1).i32And().localSet(p);
+      c.end();
     }
+    c.localGet(p).if_();
     countDown(c, p, () => {
       c.localGet(sp_).localSet(q);
       for (let w = 0; w < W; w++) {
@@ -254,6 +265,7 @@ function emitPack(f: FuncBuilder, s: Spec, W: number): void {
       c.localGet(sp_).localGet(sp).i32Add().localSet(sp_);
       c.localGet(dst).i32Const(rowBytes).i32Add().localSet(dst);
     });
+    c.end();
     if (contiguous) c.end();
     // Zero depth padding.
     c.localGet(dst).i32Const(0).localGet(kcPad).localGet(kc).i32Sub().i32Const(rowBytes).i32Mul().memoryFill();
@@ -286,6 +298,54 @@ function emitPack(f: FuncBuilder, s: Spec, W: number): void {
   c.br(panels);
   c.end();
   c.end();
+}
+
+/**
+ * One step of packing a panel whose source is contiguous along depth: for each group of `lanes`
+ * panel lanes, load `lanes` depths of each (one v128 per lane), transpose the lanes×lanes block
+ * with shuffles, store one v128 per depth. Advances `src` by lanes depths and `dst` by lanes rows.
+ */
+function emitTransposeBlock(f: FuncBuilder, s: Spec, W: number, src: number, sw: number, dst: number): void {
+  const c = f.code;
+  const L = s.lanes;
+  const q = f.local("i32");
+  const rows = Array.from({ length: L }, () => f.local("v128"));
+  const tmp = Array.from({ length: L }, () => f.local("v128"));
+  /** i8x16.shuffle of (x, y) picking element lanes `idx` (0..L-1 from x, L..2L-1 from y). */
+  const shuffle = (x: number, y: number, idx: number[], out: number) => {
+    const bytes = idx.flatMap((i) => Array.from({ length: s.e }, (_, b) => i * s.e + b));
+    c.localGet(x).localGet(y).i8x16Shuffle(bytes).localSet(out);
+  };
+  c.localGet(src).localSet(q);
+  for (let g = 0; g < W / L; g++) {
+    for (let r = 0; r < L; r++) {
+      c.localGet(q).v128Load(0, 0).localSet(rows[r]!);
+      c.localGet(q).localGet(sw).i32Add().localSet(q);
+    }
+    let out: number[];
+    if (L === 4) {
+      // unpacklo/hi pairs, then 64-bit halves: out[d] = [r0[d], r1[d], r2[d], r3[d]]
+      const [r0, r1, r2, r3] = rows as [number, number, number, number];
+      const [t0, t1, t2, t3] = tmp as [number, number, number, number];
+      shuffle(r0, r1, [0, 4, 1, 5], t0);
+      shuffle(r0, r1, [2, 6, 3, 7], t1);
+      shuffle(r2, r3, [0, 4, 1, 5], t2);
+      shuffle(r2, r3, [2, 6, 3, 7], t3);
+      shuffle(t0, t2, [0, 1, 4, 5], r0);
+      shuffle(t0, t2, [2, 3, 6, 7], r1);
+      shuffle(t1, t3, [0, 1, 4, 5], r2);
+      shuffle(t1, t3, [2, 3, 6, 7], r3);
+      out = [r0, r1, r2, r3];
+    } else {
+      const [r0, r1] = rows as [number, number];
+      shuffle(r0, r1, [0, 2], tmp[0]!);
+      shuffle(r0, r1, [1, 3], tmp[1]!);
+      out = tmp;
+    }
+    for (let d = 0; d < L; d++) c.localGet(dst).localGet(out[d]!).v128Store((d * W + g * L) * s.e, 0);
+  }
+  c.localGet(src).i32Const(L * s.e).i32Add().localSet(src);
+  c.localGet(dst).i32Const(L * W * s.e).i32Add().localSet(dst);
 }
 
 /** Edge merge (t, cp, ldc, mr, nr, beta): C[i, j] = T[i, j] (+ C[i, j]) for i < mr, j < nr. */
@@ -323,6 +383,8 @@ function emitEdge(f: FuncBuilder, s: Spec): void {
 
 interface GemmFuncs {
   kernel: number;
+  /** edgeKernels[(rows - 1) * nv + vecs - 1]: kernel for a rows × vecs·lanes tile. */
+  edgeKernels: number[];
   packA: number;
   packB: number;
   edge: number;
@@ -412,8 +474,16 @@ function emitDriver(f: FuncBuilder, s: Spec, fn: GemmFuncs, scratchGlobal: numbe
             kernelArgs();
             c.localGet(cp).localGet(ldcB).localGet(beta).call(fn.kernel);
             c.else_();
-            kernelArgs();
-            c.localGet(tileBuf).i32Const(s.nr * E).i32Const(0).call(fn.kernel);
+            // Edge tile: the smallest kernel covering mr rows × nr columns, into the tile buffer.
+            c.localGet(mr).i32Const(1).i32Sub().i32Const(s.nv).i32Mul();
+            c.localGet(nr).i32Const(s.lanes - 1).i32Add().i32Const(s.lanes).i32DivU().i32Add().i32Const(1).i32Sub();
+            c.localSet(i);
+            fn.edgeKernels.forEach((k, idx) => {
+              c.localGet(i).i32Const(idx).i32Eq().if_();
+              kernelArgs();
+              c.localGet(tileBuf).i32Const(s.nr * E).i32Const(0).call(k);
+              c.end();
+            });
             c.localGet(tileBuf).localGet(cp).localGet(ldcB).localGet(mr).localGet(nr).localGet(beta).call(fn.edge);
             c.end();
           });
@@ -437,12 +507,20 @@ export function gemmModuleBytes(config: Partial<GemmConfig> = {}): Uint8Array {
     const packA = m.func(undefined, [I, I, I, I, I, I, I], []);
     const packB = m.func(undefined, [I, I, I, I, I, I, I], []);
     const edge = m.func(undefined, [I, I, I, I, I, I], []);
+    const edgeKernels: number[] = [];
+    for (let rows = 1; rows <= s.mr; rows++)
+      for (let vecs = 1; vecs <= s.nv; vecs++) {
+        const k = m.func(undefined, [I, I, I, I, I, I], []);
+        emitKernel(k, s, cfg.fma, rows, vecs);
+        edgeKernels.push(k.index);
+      }
     const driver = m.func(dtype === "f32" ? "sgemm" : "dgemm", Array(12).fill(I), []);
     emitKernel(kernel, s, cfg.fma);
     emitPack(packA, s, s.mr);
     emitPack(packB, s, s.nr);
     emitEdge(edge, s);
-    emitDriver(driver, s, { kernel: kernel.index, packA: packA.index, packB: packB.index, edge: edge.index }, scratch);
+    const fns = { kernel: kernel.index, edgeKernels, packA: packA.index, packB: packB.index, edge: edge.index };
+    emitDriver(driver, s, fns, scratch);
   }
   return m.build();
 }

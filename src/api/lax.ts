@@ -1,0 +1,183 @@
+// `lax`: structured control flow that can be traced, compiled and differentiated: cond/switch,
+// whileLoop, foriLoop and scan. Each traces its function arguments into Programs once (values
+// captured from enclosing transformations become explicit operands) and binds one primitive.
+
+import { ShapedArray } from "../core/aval.js";
+import { leafToTensor } from "../core/convert.js";
+import { ArgumentError, DTypeError, ShapeError } from "../core/errors.js";
+import { Tensor } from "../core/tensor.js";
+import { type TreeDef, flatten, treedefEqual, treedefToString, unflatten } from "../core/tree.js";
+import { type Program, reorderProgram } from "../ir/program.js";
+import { condP, predicateIndex } from "../prims/cond.js";
+import { scanP } from "../prims/scan.js";
+import { whileP } from "../prims/while.js";
+import { scalar } from "../rules/helpers.js";
+import { evalProgram, traceFlat } from "../trace/make-program.js";
+import { convert } from "../prims/unary.js";
+import { arange } from "./np/creation.js";
+
+interface TracedFn {
+  program: Program;
+  consts: Tensor[];
+  outTree: TreeDef;
+}
+
+/** Traces fn at `avals`; captured outer values become leading inputs (consts first). */
+function traceWithConsts(fn: (xs: Tensor[]) => unknown, avals: ShapedArray[], what: string): TracedFn {
+  const t = traceFlat(fn, avals, what);
+  const n = avals.length;
+  const nc = t.tracerConsts.length;
+  const order = [...Array.from({ length: nc }, (_, i) => n + i), ...Array.from({ length: n }, (_, i) => i)];
+  return { program: reorderProgram(t.program, order), consts: t.tracerConsts, outTree: t.outTree };
+}
+
+const leaves = (tree: unknown, what: string) => {
+  const [ls, def] = flatten(tree);
+  return { xs: ls.map((l, i) => leafToTensor(l, `${what} leaf ${i}`)), def };
+};
+
+function checkSameTypes(what: string, got: ShapedArray[], want: ShapedArray[], gotName: string, wantName: string): void {
+  got.forEach((a, i) => {
+    if (!a.strong().equals(want[i]!.strong())) {
+      const Err = a.dtype !== want[i]!.dtype ? DTypeError : ShapeError;
+      throw new Err(`${what}: ${gotName} ${i} is ${a} but ${wantName} ${i} is ${want[i]}; they must have the same shape and dtype`);
+    }
+  });
+}
+
+/** Makes a branch program take [operands, all consts], ignoring the consts of other branches. */
+function widen(t: TracedFn, allConsts: Tensor[], nOps: number, avals: ShapedArray[]): Program {
+  const own = t.consts;
+  return traceFlat(
+    (xs) => {
+      const ops = xs.slice(0, nOps);
+      const cs = own.map((c) => xs[nOps + allConsts.indexOf(c)]!);
+      return evalProgram(t.program, [...cs, ...ops]);
+    },
+    [...avals, ...allConsts.map((c) => c.aval)],
+    "cond",
+  ).program;
+}
+
+/** `lax.switch(index, branches, ...operands)`: run branches[index] (index clamped). */
+export function switch_(index: Tensor | number, branches: ((...ops: any[]) => unknown)[], ...operands: unknown[]): any {
+  if (branches.length === 0) throw new ArgumentError("lax.switch: at least one branch is needed");
+  const idx = typeof index === "number" ? scalar(index, "int32") : index;
+  if (idx.aval.dtype !== "int32" || idx.aval.ndim !== 0) throw new DTypeError(`lax.switch: the index must be an int32 scalar, got ${idx.aval}`);
+  const { xs: ops, def } = leaves(operands, "lax.switch operand");
+  const avals = ops.map((x) => x.aval);
+  const traced = branches.map((b, k) => traceWithConsts((xs) => b(...(unflatten(def, xs) as unknown[])), avals, `lax.cond branch ${k}`));
+  traced.forEach((t, k) => {
+    if (!treedefEqual(t.outTree, traced[0]!.outTree)) {
+      throw new ShapeError(`lax.cond: branch ${k} returns structure ${treedefToString(t.outTree)} but branch 0 returns ${treedefToString(traced[0]!.outTree)}`);
+    }
+    checkSameTypes("lax.cond", t.program.outAvals, traced[0]!.program.outAvals, `branch ${k} output`, "branch 0 output");
+  });
+  const allConsts = [...new Set(traced.flatMap((t) => t.consts))];
+  const progs = traced.map((t) => widen(t, allConsts, ops.length, avals));
+  const outs = condP.bind([idx, ...ops, ...allConsts], { branches: progs });
+  return unflatten(traced[0]!.outTree, outs);
+}
+
+/** `lax.cond(pred, trueFn, falseFn, ...operands)`. */
+export function cond(pred: Tensor | boolean, trueFn: (...ops: any[]) => unknown, falseFn: (...ops: any[]) => unknown, ...operands: unknown[]): any {
+  const p = typeof pred === "boolean" ? scalar(pred ? 1 : 0, "bool") : pred;
+  if (!(p instanceof Tensor)) throw new ArgumentError("lax.cond: the predicate must be a boolean or a scalar tensor");
+  return switch_(predicateIndex(p), [falseFn, trueFn], ...operands);
+}
+
+/** `lax.whileLoop(condFn, bodyFn, init)`: differentiable in forward and reverse mode. */
+export function whileLoop(condFn: (carry: any) => unknown, bodyFn: (carry: any) => unknown, init: unknown): any {
+  const { xs: carry, def } = leaves(init, "lax.whileLoop init");
+  const avals = carry.map((x) => x.aval.strong());
+  const c = traceWithConsts((xs) => condFn(unflatten(def, xs)), avals, "lax.whileLoop cond");
+  const pred = c.program.outAvals;
+  if (pred.length !== 1 || pred[0]!.dtype !== "bool" || pred[0]!.ndim !== 0) {
+    throw new DTypeError(`lax.whileLoop: condFn must return a bool scalar, got ${pred.join(", ")}`);
+  }
+  const b = traceWithConsts((xs) => bodyFn(unflatten(def, xs)), avals, "lax.whileLoop body");
+  if (!treedefEqual(b.outTree, def)) {
+    throw new ShapeError(`lax.whileLoop: bodyFn returns structure ${treedefToString(b.outTree)} but the carry is ${treedefToString(def)}`);
+  }
+  checkSameTypes("lax.whileLoop", b.program.outAvals, avals, "bodyFn output", "initial carry");
+  const outs = whileP.bind([...c.consts, ...b.consts, ...carry.map((x, i) => (x.aval.weak ? convertStrong(x, avals[i]!) : x))], {
+    cond: c.program,
+    body: b.program,
+    numCondConsts: c.consts.length,
+    numBodyConsts: b.consts.length,
+  });
+  return unflatten(def, outs);
+}
+
+/** A weakly typed initial carry (a JS number) takes the dtype the loop body settled on. */
+function convertStrong(x: Tensor, a: ShapedArray): Tensor {
+  return convert(x, a.dtype);
+}
+
+export interface ScanOptions {
+  length?: number;
+  reverse?: boolean;
+}
+
+/** `lax.scan(f, init, xs, {length?, reverse?}) -> [carry, ys]` with f(carry, x) -> [carry, y]. */
+export function scan(f: (carry: any, x: any) => [unknown, unknown], init: unknown, xs: unknown, opts: ScanOptions = {}): [any, any] {
+  const { xs: carry, def: carryDef } = leaves(init, "lax.scan init");
+  const { xs: xsLeaves, def: xsDef } = leaves(xs ?? null, "lax.scan xs");
+  let length = opts.length;
+  for (const [i, x] of xsLeaves.entries()) {
+    if (x.aval.ndim === 0) throw new ShapeError(`lax.scan: xs leaf ${i} is a scalar (${x.aval}); xs need a leading axis to scan over`);
+    const n = x.aval.shape[0] as number;
+    if (length !== undefined && n !== length) throw new ShapeError(`lax.scan: xs leaf ${i} has leading length ${n} but the scan length is ${length}`);
+    length = n;
+  }
+  if (length === undefined) throw new ArgumentError("lax.scan: give xs or {length}");
+  const carryAvals = carry.map((x) => x.aval.strong());
+  const xAvals = xsLeaves.map((x) => new ShapedArray(x.aval.shape.slice(1), x.aval.dtype));
+  let yDef: TreeDef | undefined;
+  const t = traceWithConsts(
+    (ins) => {
+      const out = f(unflatten(carryDef, ins.slice(0, carry.length)), unflatten(xsDef, ins.slice(carry.length)));
+      if (!Array.isArray(out) || out.length !== 2) throw new ArgumentError("lax.scan: f must return [carry, y]");
+      const [c, y] = out;
+      const [cl, cd] = flatten(c);
+      if (!treedefEqual(cd, carryDef)) {
+        throw new ShapeError(`lax.scan: f returns carry structure ${treedefToString(cd)} but init is ${treedefToString(carryDef)}`);
+      }
+      const [yl, yd] = flatten(y);
+      yDef = yd;
+      return [...cl, ...yl];
+    },
+    [...carryAvals, ...xAvals],
+    "lax.scan body",
+  );
+  checkSameTypes("lax.scan", t.program.outAvals.slice(0, carry.length), carryAvals, "carry returned by f", "init carry");
+  const outs = scanP.bind([...t.consts, ...carry.map((x, i) => (x.aval.weak ? convertStrong(x, carryAvals[i]!) : x)), ...xsLeaves], {
+    body: t.program,
+    length,
+    reverse: !!opts.reverse,
+    numConsts: t.consts.length,
+    numCarry: carry.length,
+  });
+  return [unflatten(carryDef, outs.slice(0, carry.length)), unflatten(yDef!, outs.slice(carry.length))];
+}
+
+/** `lax.foriLoop(lower, upper, body(i, carry), init)`: a scan for static bounds, else a while loop. */
+export function foriLoop(lower: number | Tensor, upper: number | Tensor, body: (i: Tensor, carry: any) => unknown, init: unknown): any {
+  const lo = typeof lower === "number" ? lower : lower.isConcrete ? lower.item() : null;
+  const hi = typeof upper === "number" ? upper : upper.isConcrete ? upper.item() : null;
+  if (lo !== null && hi !== null) {
+    if (!Number.isInteger(lo) || !Number.isInteger(hi)) throw new ArgumentError(`lax.foriLoop: bounds must be integers, got ${lo} and ${hi}`);
+    if (hi <= lo) return init;
+    const [carry] = scan((c, i) => [body(i as Tensor, c), null], init, arange(lo, hi, 1, { dtype: "int32" }));
+    return carry;
+  }
+  const l = typeof lower === "number" ? scalar(lower, "int32") : lower;
+  const u = typeof upper === "number" ? scalar(upper, "int32") : upper;
+  const [, out] = whileLoop(
+    ([i]: [Tensor, unknown]) => i.less(u),
+    ([i, c]: [Tensor, unknown]) => [i.add(scalar(1, "int32")), body(i, c)],
+    [l, init],
+  );
+  return out;
+}
+export { switch_ as switch };
