@@ -41,7 +41,10 @@ function stack(ts: Tensor[]): Tensor {
 describe("primitive table", () => {
   it("covers every registered primitive", () => {
     const covered = new Set(ROWS.map((r) => r.prim));
-    const missing = [...primitives.keys()].filter((p) => !covered.has(p));
+    // while_stack is the known half of a differentiated while loop: it is exercised (and only
+    // reachable) through the gradient checks of the "while" row
+    const internal = new Set(["while_stack"]);
+    const missing = [...primitives.keys()].filter((p) => !covered.has(p) && !internal.has(p));
     expect(missing).toEqual([]);
   });
 
@@ -55,7 +58,7 @@ describe("primitive table", () => {
           checkGradients(row.fn, xs, { rtol: row.rtol, eps: row.eps, dotRtol: row.eps ? 1e-6 : undefined });
         });
 
-        it("second order: jvp and vjp of grad", () => {
+        it.skipIf(!!row.firstOrderOnly)("second order: jvp and vjp of grad", () => {
           const g = scalarized(row, 3);
           const gradFirst = (...a: Tensor[]) => grad(g, { argnums: 0 })(...a) as Tensor;
           checkGradients(gradFirst, xs, { rtol: row.rtol ?? 1e-4, atol: 1e-6 });

@@ -61,17 +61,22 @@ function widen(t: TracedFn, allConsts: Tensor[], nOps: number, avals: ShapedArra
 
 /** `lax.switch(index, branches, ...operands)`: run branches[index] (index clamped). */
 export function switch_(index: Tensor | number, branches: ((...ops: any[]) => unknown)[], ...operands: unknown[]): any {
+  return switchNamed(index, branches, branches.map((_, k) => `branch ${k}`), operands);
+}
+
+function switchNamed(index: Tensor | number, branches: ((...ops: any[]) => unknown)[], names: string[], operands: unknown[]): any {
   if (branches.length === 0) throw new ArgumentError("lax.switch: at least one branch is needed");
   const idx = typeof index === "number" ? scalar(index, "int32") : index;
   if (idx.aval.dtype !== "int32" || idx.aval.ndim !== 0) throw new DTypeError(`lax.switch: the index must be an int32 scalar, got ${idx.aval}`);
   const { xs: ops, def } = leaves(operands, "lax.switch operand");
   const avals = ops.map((x) => x.aval);
-  const traced = branches.map((b, k) => traceWithConsts((xs) => b(...(unflatten(def, xs) as unknown[])), avals, `lax.cond branch ${k}`));
+  const traced = branches.map((b, k) => traceWithConsts((xs) => b(...(unflatten(def, xs) as unknown[])), avals, `lax.cond ${names[k]}`));
+  const first = traced[0]!;
   traced.forEach((t, k) => {
-    if (!treedefEqual(t.outTree, traced[0]!.outTree)) {
-      throw new ShapeError(`lax.cond: branch ${k} returns structure ${treedefToString(t.outTree)} but branch 0 returns ${treedefToString(traced[0]!.outTree)}`);
+    if (!treedefEqual(t.outTree, first.outTree)) {
+      throw new ShapeError(`lax.cond: the ${names[k]} returns structure ${treedefToString(t.outTree)} but the ${names[0]} returns ${treedefToString(first.outTree)}`);
     }
-    checkSameTypes("lax.cond", t.program.outAvals, traced[0]!.program.outAvals, `branch ${k} output`, "branch 0 output");
+    checkSameTypes("lax.cond", t.program.outAvals, first.program.outAvals, `${names[k]} output`, `${names[0]} output`);
   });
   const allConsts = [...new Set(traced.flatMap((t) => t.consts))];
   const progs = traced.map((t) => widen(t, allConsts, ops.length, avals));
@@ -83,7 +88,7 @@ export function switch_(index: Tensor | number, branches: ((...ops: any[]) => un
 export function cond(pred: Tensor | boolean, trueFn: (...ops: any[]) => unknown, falseFn: (...ops: any[]) => unknown, ...operands: unknown[]): any {
   const p = typeof pred === "boolean" ? scalar(pred ? 1 : 0, "bool") : pred;
   if (!(p instanceof Tensor)) throw new ArgumentError("lax.cond: the predicate must be a boolean or a scalar tensor");
-  return switch_(predicateIndex(p), [falseFn, trueFn], ...operands);
+  return switchNamed(predicateIndex(p), [falseFn, trueFn], ["false branch", "true branch"], operands);
 }
 
 /** `lax.whileLoop(condFn, bodyFn, init)`: differentiable in forward and reverse mode. */

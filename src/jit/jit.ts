@@ -36,6 +36,8 @@ export interface CacheInfo {
 
 interface Entry {
   parts: KeyParts;
+  /** captured values passed as trailing inputs (eager-tape variables the function closes over) */
+  consts: Tensor[];
   program: Program;
   outTree: TreeDef;
   compiled: Compiled;
@@ -143,7 +145,7 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
     const cold = programWork(t.program) < config.interpretBelowWork;
     const compiled = compileProgram(t.program, name, { traceMs: t.traceMs, interpretOnly: cold });
     if (config.logCompiles) logCompile(name, t.program, compiled, cold);
-    return { parts, program: t.program, outTree: t.outTree, compiled, calls: 0, residuals: t.residuals };
+    return { parts, consts: t.tracerConsts, program: t.program, outTree: t.outTree, compiled, calls: 0, residuals: t.residuals };
   };
 
   const jitted = ((...args: unknown[]) => {
@@ -170,7 +172,8 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
       if (config.logCompiles) logCompile(name, e.program, c, false, "hot");
       e.compiled = c;
     }
-    const outs = e.compiled.run(tensors);
+    if (e.consts.some((c) => c._tape)) return callInside(args);
+    const outs = e.compiled.run(e.consts.length ? [...tensors, ...e.consts] : tensors);
     if (config.debugNans) checkNans(e, tensors, outs);
     return unflatten(e.outTree, outs);
   }) as Jitted;

@@ -39,7 +39,7 @@ export class StagingTrace extends Trace {
   atomOf(x: Tensor, primName: string): Atom {
     if (x instanceof StagingTracer && x.trace === this) return x.v;
     checkNotEscaped(x, this, primName);
-    if (x.isConcrete && x.aval.shape.length === 0) return new Literal(x.data[0]!, x.aval);
+    if (x.isConcrete && x.aval.shape.length === 0 && !x._tape) return new Literal(x.data[0]!, x.aval);
     let v = this.constVars.get(x);
     if (!v) {
       v = new Var(x.aval);
@@ -59,7 +59,8 @@ export class StagingTrace extends Trace {
 
   /**
    * Finishes the program. Captured concrete tensors become constants; captured tracers of outer
-   * traces are returned in `tracerConsts` and appended, in order, as extra trailing inputs.
+   * traces (and tensors tracked by the eager tape) are returned in `tracerConsts` and appended,
+   * in order, as extra trailing inputs.
    */
   build(inputs: Tracer[], outputs: Tensor[]): { program: Program; tracerConsts: Tensor[] } {
     const outAtoms = outputs.map((x) => this.atomOf(x, "output"));
@@ -68,7 +69,8 @@ export class StagingTrace extends Trace {
     const tracerVars: Var[] = [];
     const tracerConsts: Tensor[] = [];
     for (const [value, v] of this.constVars) {
-      if (value.isConcrete) {
+      // tensors tracked by the eager tape stay explicit operands, so the tape sees the dependence
+      if (value.isConcrete && !value._tape) {
         consts.push(v);
         constValues.push(value);
       } else {
