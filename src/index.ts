@@ -27,6 +27,8 @@ export { makeProgram } from "./trace/make-program.js";
 export { spec, ArgSpec } from "./core/spec.js";
 export { Program } from "./ir/program.js";
 export { stopGradient } from "./prims/unary.js";
+export { customJvp, customVjp } from "./transforms/custom.js";
+export { checkpoint } from "./transforms/checkpoint.js";
 export { jit } from "./jit/jit.js";
 export type { Jitted, JitOptions, CacheInfo } from "./jit/jit.js";
 export { Lowered } from "./jit/lowered.js";

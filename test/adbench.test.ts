@@ -10,7 +10,18 @@ import { dataPath, readBa, readGmm, readLstm, truncateLstm } from "../examples/a
 import type { BaData, GmmData } from "../examples/adbench/io.js";
 import { baJacobian, baObjective, gmmGradient, gmmObjective as handGmm, lstmGradient, lstmObjective as handLstm } from "../examples/adbench/hand.js";
 import { flatGmmGradient, gmmGrad, gmmGradJit, gmmObjective, gmmObjectiveJit, gmmTensors } from "../examples/adbench/gmm.js";
-import { flatLstmGradient, lstmGrad, lstmGradJit, lstmObjective, lstmObjectiveJit, lstmTensors } from "../examples/adbench/lstm.js";
+import {
+  flatLstmGradient,
+  lstmGrad,
+  lstmGradJit,
+  lstmGradScan,
+  lstmGradScanJit,
+  lstmObjective,
+  lstmObjectiveJit,
+  lstmObjectiveScan,
+  lstmObjectiveScanJit,
+  lstmTensors,
+} from "../examples/adbench/lstm.js";
 import { baJacobianAd, baJacobianBlocksRaw, baResiduals, baTensors, firstObservations } from "../examples/adbench/ba.js";
 import { Tensor } from "../src/index.js";
 
@@ -79,6 +90,14 @@ describe(`adgen LSTM vs hand-written (l2 c1024, first ${LSTM_C} characters)`, ()
     expect(eager.map((x) => x.shape)).toEqual([[2 * data.l, 4 * data.b], [3, data.b]]);
     expect(maxRelErr(flatLstmGradient(eager), hand)).toBeLessThan(TOL);
     expect(maxRelErr(flatLstmGradient(lstmGradJit(...args)), hand)).toBeLessThan(TOL);
+  });
+
+  it("lax.scan variant: objective and gradient (eager and jit)", () => {
+    expect(relErr(lstmObjectiveScan(...args).item(), handLstm(data))).toBeLessThan(TOL);
+    expect(relErr(lstmObjectiveScanJit(...args).item(), handLstm(data))).toBeLessThan(TOL);
+    const hand = lstmGradient(data);
+    expect(maxRelErr(flatLstmGradient(lstmGradScan(...args)), hand)).toBeLessThan(TOL);
+    expect(maxRelErr(flatLstmGradient(lstmGradScanJit(...args)), hand)).toBeLessThan(TOL);
   });
 
   it("gradient spot check against central finite differences (16 parameters)", () => {

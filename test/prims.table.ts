@@ -9,7 +9,7 @@ import { dotGeneral } from "../src/prims/dot.js";
 import * as r from "../src/prims/reduce.js";
 import * as s from "../src/prims/shape.js";
 import * as u from "../src/prims/unary.js";
-import { jit, lax, np } from "../src/index.js";
+import { checkpoint, customJvp, customVjp, jit, lax, np } from "../src/index.js";
 import { gather, scatterAdd } from "../src/prims/gather.js";
 import { erf } from "../src/prims/special.js";
 import * as rnd from "../src/prims/random.js";
@@ -36,6 +36,8 @@ export interface Row {
   eps?: number;
   /** why second-order checks are skipped (a documented limitation), if they are */
   firstOrderOnly?: string;
+  /** no forward mode (customVjp): first-order checks compare the vjp with central differences */
+  reverseOnly?: boolean;
 }
 
 const f = (shape: number[], lo = -1, hi = 1): ArgSpec => ({ shape, lo, hi });
@@ -186,6 +188,25 @@ export const ROWS: Row[] = [
       )[1],
     firstOrderOnly: "reverse mode through whileLoop is first order (while_stack has no JVP)",
   },
+  { prim: "custom_jvp_call", args: [f([4], -2, 2)], fn: (x) => softplus(x) },
+  {
+    prim: "custom_vjp_call",
+    args: [f([4]), f([4])],
+    fn: (x, y) => mulVjp(x, y),
+    reverseOnly: true,
+    firstOrderOnly: "the table's second-order check uses forward-over-reverse, which a customVjp rule does not support",
+  },
+  { prim: "checkpoint", args: [f([3]), f([3])], fn: (x, y) => checkpoint((a: Tensor, b: Tensor) => np.sin(np.multiply(np.sin(a), b)))(x, y) },
 ];
+
+// a custom JVP with the exact derivative, and a custom VJP with the exact pullback, so the table's
+// numerical checks apply unchanged
+const softplus = customJvp((x: Tensor) => np.log1p(np.exp(x)), {
+  jvp: ([x], [t]) => [np.log1p(np.exp(x)), np.multiply(t, np.sigmoid(x))],
+});
+const mulVjp = customVjp((x: Tensor, y: Tensor) => np.multiply(np.sin(x), y), {
+  fwd: (x: Tensor, y: Tensor) => [np.multiply(np.sin(x), y), [x, y]],
+  bwd: ([x, y]: Tensor[], g: Tensor) => [np.multiply(g, np.multiply(np.cos(x!), y!)), np.multiply(g, np.sin(x!))],
+});
 
 const jitted = jit((x: Tensor, y: Tensor) => np.multiply(np.sin(x), np.add(y, np.tanh(x))));

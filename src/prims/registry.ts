@@ -12,6 +12,8 @@ import { jitCallP } from "../jit/jit-call.js";
 import { scanP } from "./scan.js";
 import { condP } from "./cond.js";
 import { whileP, whileStackP } from "./while.js";
+import { customJvpCallP, customLinP, customVjpCallP } from "./custom.js";
+import { checkpointP } from "./checkpoint.js";
 // indexing, special functions and random numbers (api/np indexing, nn, random)
 import { gatherP, scatterAddP } from "./gather.js";
 import { erfP } from "./special.js";
@@ -54,6 +56,10 @@ const list: Primitive<any>[] = [
   condP,
   whileP,
   whileStackP,
+  customJvpCallP,
+  customVjpCallP,
+  customLinP,
+  checkpointP,
 ];
 
 export const primitives: ReadonlyMap<string, Primitive<any>> = new Map(list.map((p) => [p.name, p]));

@@ -27,8 +27,10 @@ export interface ThreadedGemmOptions {
   /** Problems below this many flops (2·M·N·K) run on the calling thread only. Default 2^22. */
   minFlops?: number;
   /**
-   * How long an idle worker polls for the next job before parking in Atomics.wait (ms, default 1).
-   * Polling keeps back-to-back calls fast; it burns the worker's core meanwhile.
+   * How long an idle worker polls for the next job before parking in Atomics.wait (ms, default
+   * 0.25; the caller polls for completion at most min(spinMs, 0.05) ms). Polling keeps
+   * back-to-back calls fast (a futex wake-up costs tens of microseconds and tends to run the woken
+   * thread on the waker's core) but burns the polling core; keep it short on shared machines.
    */
   spinMs?: number;
   /** Maximum size of the shared memory in 64 KiB pages (default 16384 = 1 GiB). */
@@ -142,7 +144,13 @@ export class ThreadedGemm {
   private readonly mr: Record<GemmDtype, number>;
   private readonly nr: Record<GemmDtype, number>;
 
-  private constructor(local: WasmGemm, workers: WorkerHandle[], ctrl: Int32Array[], minFlops: number) {
+  private constructor(
+    local: WasmGemm,
+    workers: WorkerHandle[],
+    ctrl: Int32Array[],
+    minFlops: number,
+    private readonly spinMs: number,
+  ) {
     this.local = local;
     this.workers = workers;
     this.ctrl = ctrl;
@@ -167,9 +175,10 @@ export class ThreadedGemm {
   static async create(opts: ThreadedGemmOptions = {}): Promise<ThreadedGemm> {
     const threads = Math.max(1, Math.floor(opts.threads ?? 2));
     const minFlops = opts.minFlops ?? 2 ** 22;
+    const spinMs = opts.spinMs ?? 0.25;
     const base: WasmGemmOptions = { fma: opts.fma, blocking: opts.blocking };
     const shared = typeof SharedArrayBuffer !== "undefined" && threads > 1;
-    if (!shared) return new ThreadedGemm(await WasmGemm.create(base), [], [], minFlops);
+    if (!shared) return new ThreadedGemm(await WasmGemm.create(base), [], [], minFlops, spinMs);
 
     const wa = wasmApi();
     const nWorkers = threads - 1;
@@ -190,7 +199,7 @@ export class ThreadedGemm {
         const h = await spawnWorker();
         if (!h) break;
         const ctrlOff = w * CTRL_BYTES;
-        h.post({ module, memory, scratch: ctrlBytes + (w + 1) * scratch, ctrl: ctrlOff, spinMs: opts.spinMs ?? 1 });
+        h.post({ module, memory, scratch: ctrlBytes + (w + 1) * scratch, ctrl: ctrlOff, spinMs });
         await h.ready;
         workers.push(h);
         ctrl.push(new Int32Array(memory.buffer, ctrlOff, 16));
@@ -198,7 +207,7 @@ export class ThreadedGemm {
     } catch {
       // No usable workers here: the threads we did start still work; the rest stays local.
     }
-    return new ThreadedGemm(local, workers, ctrl, minFlops);
+    return new ThreadedGemm(local, workers, ctrl, minFlops, spinMs);
   }
 
   /**
@@ -255,8 +264,10 @@ export class ThreadedGemm {
     let failed = false;
     for (const I of started) {
       const seq = Atomics.load(I, SEQ);
-      for (let d = Atomics.load(I, DONE); d !== seq; d = Atomics.load(I, DONE)) {
-        if (this.blocking) Atomics.wait(I, DONE, d);
+      // Poll first (the workers usually finish within microseconds of us), then park if allowed.
+      const until = performance.now() + Math.min(this.spinMs, 0.05);
+      for (let i = 0, d = Atomics.load(I, DONE); d !== seq; i++, d = Atomics.load(I, DONE)) {
+        if (this.blocking && (i & 255) === 0 && performance.now() > until) Atomics.wait(I, DONE, d);
       }
       failed ||= I[ERR] !== 0;
     }

@@ -6,32 +6,36 @@
  * Exported signature (all i32):
  *   sgemm(M, N, K, aOff, lda, aTrans, bOff, ldb, bTrans, cOff, ldc, accumulate)
  *   dgemm(same)
- *   - aOff, bOff, cOff: BYTE offsets into the memory (no alignment needed, 4/8-aligned is best);
+ *   - aOff, bOff, cOff: BYTE offsets into the memory (any alignment; element-aligned is best);
  *   - lda, ldb, ldc: leading dimensions in ELEMENTS (row strides of the stored row-major arrays);
  *   - op(A) is M×K: A[i*lda + p] when aTrans = 0, A[p*lda + i] when aTrans = 1 (A stored K×M);
  *     op(B) is K×N: B[p*ldb + j] when bTrans = 0, B[j*ldb + p] when bTrans = 1 (B stored N×K);
  *     so X^T·G and G·W^T (the reverse-mode matmul gradients) need no transposed copies;
  *   - accumulate = 1 adds into C, 0 overwrites it. C must not overlap A or B.
  * Every instance also imports `env.scratch` (i32): the byte offset of a private scratch region of
- * `gemmScratchBytes(config)` bytes (about 1.2 MB with the defaults) used for packed panels.
+ * `gemmScratchBytes(blocking)` bytes (1,310,848 = 1.25 MiB with the defaults) for packed panels.
  *
- * Blocking scheme (Goto/BLIS):
- *   for jc in N step NC:                       B block  KC×NC, packed once, stays in L2/L3
- *     for pc in K step KC:
- *       pack op(B)[pc:pc+KC, jc:jc+NC] into NR-wide micro-panels (each KC×NR, row p = NR values)
- *       for ic in M step MC:                   A block  MC×KC, packed, stays in L2
- *         pack op(A)[ic:ic+MC, pc:pc+KC] into MR-tall micro-panels (each KC×MR, column p = MR values)
- *         for jr in NC step NR:                B micro-panel KC×NR stays in L1 ...
+ * Blocking scheme (Goto/BLIS), defaults f32 MR×NR = 4×8, KC = 256, MC = 128, NC = 1024:
+ *   for jc in N step NC:                       B block KC×NC (1 MiB f32), packed once per jc, pc
+ *     for pc in K step KC':                    KC' = K split in equal blocks of <= KC (no thin tail)
+ *       pack op(B)[pc:pc+KC', jc:jc+NC] into NR-wide micro-panels (each KC'×NR, k-major)
+ *       for ic in M step MC:                   A block MC×KC' (128 KiB f32), stays in L2
+ *         pack op(A)[ic:ic+MC, pc:pc+KC'] into MR-tall micro-panels (each KC'×MR, k-major)
+ *         for jr in NC step NR:                B micro-panel KC'×NR (8 KiB) stays in L1 ...
  *           for ir in MC step MR:              ... while the A micro-panels stream from L2
- *             micro-kernel: MR×NR tile of C in registers, KC rank-1 updates
- * The micro-kernel keeps MR × (NR/lanes) v128 accumulators; per k it loads NR/lanes vectors of B
- * and broadcasts MR scalars of A with load32_splat / load64_splat (a plain broadcast load, no
- * shuffle port), then does mul+add (or relaxed_madd when the engine has relaxed SIMD).
- * Packing pads panels with zeros (to MR/NR and to a multiple of the k-unroll), so the kernel never
- * has edge cases; partial tiles at the M/N edges are written to a small tile buffer and merged.
- * The first K block overwrites C (unless accumulate), later K blocks add into it.
+ *             micro-kernel: MR×NR tile of C in registers, KC' rank-1 updates
+ * The micro-kernel (gemm-kernels.ts, which explains the tile choice) keeps MR·NR/lanes v128
+ * accumulators; per k it loads NR/lanes vectors of B and broadcasts MR scalars of A with
+ * load32_splat / load64_splat, then mul+add (or relaxed_madd when the engine has relaxed SIMD).
+ * Packing copies contiguous rows with v128 loads, transposes depth-contiguous sources 4×4 (2×2)
+ * in registers, and zero-pads panels to MR/NR and to the k-unroll, so kernels have no edge cases.
+ * Edge tiles (mr < MR or nr < NR) run the smallest kernel covering them into a tile buffer that
+ * is merged into C. The first K block overwrites C (unless accumulate), later ones add into it.
+ * Kernels are separate wasm functions: V8 tiers a hot function up to TurboFan between calls, so
+ * even the first large call switches to optimized kernels part-way through.
  */
-import { Code, type FuncBuilder, type Label, ModuleBuilder } from "./encoder.js";
+import { Code, type FuncBuilder, ModuleBuilder } from "./encoder.js";
+import { emitEdge, emitKernel, emitPack, type Spec, specOf } from "./gemm-kernels.js";
 import { wasmApi } from "./wasm-api.js";
 
 export type GemmDtype = "f32" | "f64";
@@ -66,24 +70,6 @@ export const DEFAULT_BLOCKING: { f32: GemmBlocking; f64: GemmBlocking } = {
   f64: { mr: 4, nv: 2, ku: 1, kc: 256, mc: 128, nc: 512 },
 };
 
-interface Spec extends GemmBlocking {
-  dtype: GemmDtype;
-  /** Element bytes. */
-  e: number;
-  /** Lanes per v128. */
-  lanes: number;
-  /** NR = nv * lanes. */
-  nr: number;
-}
-
-function specOf(dtype: GemmDtype, b: GemmBlocking): Spec {
-  const e = dtype === "f32" ? 4 : 8;
-  const lanes = 16 / e;
-  const nr = b.nv * lanes;
-  if (b.kc % b.ku !== 0 || b.mc % b.mr !== 0 || b.nc % nr !== 0)
-    throw new Error(`gemm ${dtype}: kc must be a multiple of ku, mc of mr, nc of NR (${JSON.stringify(b)})`);
-  return { ...b, dtype, e, lanes, nr };
-}
 
 const align64 = (n: number) => Math.ceil(n / 64) * 64;
 
@@ -131,14 +117,6 @@ function forLoop(c: Code, i: number, hi: number, step: number | { local: number 
   c.end();
 }
 
-/** `do { body() } while (--n !== 0)` (n: i32 local, must start >= 1). */
-function countDown(c: Code, n: number, body: (top: Label) => void): void {
-  const top = c.loop();
-  body(top);
-  c.localGet(n).i32Const(1).i32Sub().localTee(n).brIf(top);
-  c.end();
-}
-
 /** local dst = min(k, local a - local b), k a constant or `{ local }`. */
 function setMinRemaining(c: Code, dst: number, k: number | { local: number }, a: number, b: number): void {
   const pushK = () => (typeof k === "number" ? c.i32Const(k) : c.localGet(k.local));
@@ -146,239 +124,6 @@ function setMinRemaining(c: Code, dst: number, k: number | { local: number }, a:
   c.localGet(a).localGet(b).i32Sub().localTee(dst);
   pushK();
   c.localGet(dst).i32LtS().select().localSet(dst);
-}
-
-function load(c: Code, s: Spec, offset = 0): Code {
-  return s.e === 4 ? c.f32Load(offset) : c.f64Load(offset);
-}
-function store(c: Code, s: Spec, offset = 0): Code {
-  return s.e === 4 ? c.f32Store(offset) : c.f64Store(offset);
-}
-
-/**
- * Micro-kernel (n, ap, bp, cp, ldc, beta): C tile (rows×vecs·lanes at byte offset cp, row stride
- * ldc bytes) = [C +] Ap·Bp over n·ku steps of k. Ap: k-major, MR values per k; Bp: k-major, NR
- * values per k. The full kernel has rows = MR, vecs = nv; smaller ones (same packed layout, they
- * just skip the padding) serve the M/N edge tiles.
- */
-function emitKernel(f: FuncBuilder, s: Spec, fma: boolean, rows = s.mr, vecs = s.nv): void {
-  const c = f.code;
-  const [n, ap, bp, cp, ldc, beta] = [0, 1, 2, 3, 4, 5];
-  const acc: number[][] = [];
-  for (let r = 0; r < rows; r++) acc.push(Array.from({ length: vecs }, () => f.local("v128")));
-  const b = Array.from({ length: vecs }, () => f.local("v128"));
-  const a = f.local("v128");
-  const row = f.local("i32");
-  const splat = (off: number) => (s.e === 4 ? c.v128Load32Splat(off) : c.v128Load64Splat(off));
-  const mul = () => (s.e === 4 ? c.f32x4Mul() : c.f64x2Mul());
-  const add = () => (s.e === 4 ? c.f32x4Add() : c.f64x2Add());
-  const madd = () => (s.e === 4 ? c.f32x4RelaxedMadd() : c.f64x2RelaxedMadd());
-
-  // Accumulators start at zero (wasm zero-initialises locals).
-  countDown(c, n, () => {
-    for (let u = 0; u < s.ku; u++) {
-      for (let v = 0; v < vecs; v++) c.localGet(bp).v128Load((u * s.nr + v * s.lanes) * s.e, 0).localSet(b[v]!);
-      for (let r = 0; r < rows; r++) {
-        c.localGet(ap);
-        splat((u * s.mr + r) * s.e).localSet(a);
-        for (let v = 0; v < vecs; v++) {
-          const acc_ = acc[r]![v]!;
-          if (fma) c.localGet(a).localGet(b[v]!).localGet(acc_), madd();
-          else c.localGet(acc_).localGet(a).localGet(b[v]!), mul(), add();
-          c.localSet(acc_);
-        }
-      }
-    }
-    c.localGet(ap).i32Const(s.ku * s.mr * s.e).i32Add().localSet(ap);
-    c.localGet(bp).i32Const(s.ku * s.nr * s.e).i32Add().localSet(bp);
-  });
-
-  // Store (adding the old C when beta).
-  const rowsLoop = (withC: boolean) => {
-    c.localGet(cp).localSet(row);
-    for (let r = 0; r < rows; r++) {
-      for (let v = 0; v < vecs; v++) {
-        c.localGet(row).localGet(acc[r]![v]!);
-        if (withC) c.localGet(row).v128Load(v * 16, 0), add();
-        c.v128Store(v * 16, 0);
-      }
-      if (r + 1 < rows) c.localGet(row).localGet(ldc).i32Add().localSet(row);
-    }
-  };
-  c.localGet(beta).if_();
-  rowsLoop(true);
-  c.else_();
-  rowsLoop(false);
-  c.end();
-}
-
-/**
- * Pack (dst, src, n, kc, kcPad, sw, sp): op(X) element (lane w, depth p) at src + w*sw + p*sp
- * (byte strides) into ceil(n/W) panels of kcPad×W (W = panel width, a generation-time constant),
- * zero-filling lanes >= n and depths >= kc.
- */
-function emitPack(f: FuncBuilder, s: Spec, W: number): void {
-  const c = f.code;
-  const [dst, src, n, kc, kcPad, sw, sp] = [0, 1, 2, 3, 4, 5, 6];
-  const p = f.local("i32");
-  const q = f.local("i32");
-  const sp_ = f.local("i32");
-  const l = f.local("i32");
-  const d = f.local("i32");
-  const rowBytes = W * s.e;
-  const done = c.block();
-  const panels = c.loop();
-  c.localGet(n).i32Const(0).i32LeS().brIf(done);
-  c.localGet(src).localSet(sp_);
-  c.localGet(kc).localSet(p);
-
-  c.localGet(n).i32Const(W).i32GeS().if_();
-  {
-    // Full panel.
-    const contiguous = W % s.lanes === 0;
-    if (contiguous) {
-      c.localGet(sw).i32Const(s.e).i32Eq().if_();
-      countDown(c, p, () => {
-        for (let v = 0; v < W / s.lanes; v++) c.localGet(dst).localGet(sp_).v128Load(v * 16, 0).v128Store(v * 16, 0);
-        c.localGet(sp_).localGet(sp).i32Add().localSet(sp_);
-        c.localGet(dst).i32Const(rowBytes).i32Add().localSet(dst);
-      });
-      c.else_();
-      // Contiguous along depth instead (A not transposed, B transposed): transpose lanes×lanes
-      // blocks in registers; the remaining kc % lanes depths go through the scalar loop below.
-      c.localGet(sp).i32Const(s.e).i32Eq().if_();
-      c.localGet(p).i32Const(s.lanes).i32DivU().localTee(l).if_();
-      countDown(c, l, () => emitTransposeBlock(f, s, W, sp_, sw, dst));
-      c.end();
-      c.localGet(p).i32Const(s.lanes - 1).i32And().localSet(p);
-      c.end();
-    }
-    c.localGet(p).if_();
-    countDown(c, p, () => {
-      c.localGet(sp_).localSet(q);
-      for (let w = 0; w < W; w++) {
-        c.localGet(dst).localGet(q);
-        load(c, s);
-        store(c, s, w * s.e);
-        if (w + 1 < W) c.localGet(q).localGet(sw).i32Add().localSet(q);
-      }
-      c.localGet(sp_).localGet(sp).i32Add().localSet(sp_);
-      c.localGet(dst).i32Const(rowBytes).i32Add().localSet(dst);
-    });
-    c.end();
-    if (contiguous) c.end();
-    // Zero depth padding.
-    c.localGet(dst).i32Const(0).localGet(kcPad).localGet(kc).i32Sub().i32Const(rowBytes).i32Mul().memoryFill();
-    c.localGet(dst).localGet(kcPad).localGet(kc).i32Sub().i32Const(rowBytes).i32Mul().i32Add().localSet(dst);
-  }
-  c.else_();
-  {
-    // Partial (last) panel: zero it, then copy the n valid lanes.
-    c.localGet(dst).i32Const(0).localGet(kcPad).i32Const(rowBytes).i32Mul().memoryFill();
-    c.localGet(dst).localSet(d);
-    countDown(c, p, () => {
-      c.localGet(sp_).localSet(q);
-      c.localGet(n).localSet(l);
-      c.localGet(d).localSet(dst);
-      countDown(c, l, () => {
-        c.localGet(dst).localGet(q);
-        load(c, s);
-        store(c, s);
-        c.localGet(q).localGet(sw).i32Add().localSet(q);
-        c.localGet(dst).i32Const(s.e).i32Add().localSet(dst);
-      });
-      c.localGet(sp_).localGet(sp).i32Add().localSet(sp_);
-      c.localGet(d).i32Const(rowBytes).i32Add().localSet(d);
-    });
-    c.br(done);
-  }
-  c.end();
-  c.localGet(src).localGet(sw).i32Const(W).i32Mul().i32Add().localSet(src);
-  c.localGet(n).i32Const(W).i32Sub().localSet(n);
-  c.br(panels);
-  c.end();
-  c.end();
-}
-
-/**
- * One step of packing a panel whose source is contiguous along depth: for each group of `lanes`
- * panel lanes, load `lanes` depths of each (one v128 per lane), transpose the lanes×lanes block
- * with shuffles, store one v128 per depth. Advances `src` by lanes depths and `dst` by lanes rows.
- */
-function emitTransposeBlock(f: FuncBuilder, s: Spec, W: number, src: number, sw: number, dst: number): void {
-  const c = f.code;
-  const L = s.lanes;
-  const q = f.local("i32");
-  const rows = Array.from({ length: L }, () => f.local("v128"));
-  const tmp = Array.from({ length: L }, () => f.local("v128"));
-  /** i8x16.shuffle of (x, y) picking element lanes `idx` (0..L-1 from x, L..2L-1 from y). */
-  const shuffle = (x: number, y: number, idx: number[], out: number) => {
-    const bytes = idx.flatMap((i) => Array.from({ length: s.e }, (_, b) => i * s.e + b));
-    c.localGet(x).localGet(y).i8x16Shuffle(bytes).localSet(out);
-  };
-  c.localGet(src).localSet(q);
-  for (let g = 0; g < W / L; g++) {
-    for (let r = 0; r < L; r++) {
-      c.localGet(q).v128Load(0, 0).localSet(rows[r]!);
-      c.localGet(q).localGet(sw).i32Add().localSet(q);
-    }
-    let out: number[];
-    if (L === 4) {
-      // unpacklo/hi pairs, then 64-bit halves: out[d] = [r0[d], r1[d], r2[d], r3[d]]
-      const [r0, r1, r2, r3] = rows as [number, number, number, number];
-      const [t0, t1, t2, t3] = tmp as [number, number, number, number];
-      shuffle(r0, r1, [0, 4, 1, 5], t0);
-      shuffle(r0, r1, [2, 6, 3, 7], t1);
-      shuffle(r2, r3, [0, 4, 1, 5], t2);
-      shuffle(r2, r3, [2, 6, 3, 7], t3);
-      shuffle(t0, t2, [0, 1, 4, 5], r0);
-      shuffle(t0, t2, [2, 3, 6, 7], r1);
-      shuffle(t1, t3, [0, 1, 4, 5], r2);
-      shuffle(t1, t3, [2, 3, 6, 7], r3);
-      out = [r0, r1, r2, r3];
-    } else {
-      const [r0, r1] = rows as [number, number];
-      shuffle(r0, r1, [0, 2], tmp[0]!);
-      shuffle(r0, r1, [1, 3], tmp[1]!);
-      out = tmp;
-    }
-    for (let d = 0; d < L; d++) c.localGet(dst).localGet(out[d]!).v128Store((d * W + g * L) * s.e, 0);
-  }
-  c.localGet(src).i32Const(L * s.e).i32Add().localSet(src);
-  c.localGet(dst).i32Const(L * W * s.e).i32Add().localSet(dst);
-}
-
-/** Edge merge (t, cp, ldc, mr, nr, beta): C[i, j] = T[i, j] (+ C[i, j]) for i < mr, j < nr. */
-function emitEdge(f: FuncBuilder, s: Spec): void {
-  const c = f.code;
-  const [t, cp, ldc, mr, nr, beta] = [0, 1, 2, 3, 4, 5];
-  const j = f.local("i32");
-  const q = f.local("i32");
-  const cq = f.local("i32");
-  countDown(c, mr, () => {
-    c.localGet(t).localSet(q);
-    c.localGet(cp).localSet(cq);
-    c.localGet(nr).localSet(j);
-    countDown(c, j, () => {
-      // (an `if` block cannot consume outer stack values, so each branch does its own store)
-      c.localGet(beta).if_();
-      c.localGet(cq).localGet(q);
-      load(c, s);
-      c.localGet(cq);
-      load(c, s);
-      s.e === 4 ? c.f32Add() : c.f64Add();
-      store(c, s);
-      c.else_();
-      c.localGet(cq).localGet(q);
-      load(c, s);
-      store(c, s);
-      c.end();
-      c.localGet(q).i32Const(s.e).i32Add().localSet(q);
-      c.localGet(cq).i32Const(s.e).i32Add().localSet(cq);
-    });
-    c.localGet(t).i32Const(s.nr * s.e).i32Add().localSet(t);
-    c.localGet(cp).localGet(ldc).i32Add().localSet(cp);
-  });
 }
 
 interface GemmFuncs {

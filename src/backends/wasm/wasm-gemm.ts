@@ -5,7 +5,7 @@
  * `matmul` convenience. Compiled programs call `sgemm`/`dgemm` directly on arena byte offsets.
  *
  * Memory layout when WasmGemm creates the memory:
- *   [scratchOffset, scratchOffset + scratchBytes)  packing scratch (gemmScratchBytes(), ~1.2 MB)
+ *   [scratchOffset, scratchOffset + scratchBytes)  packing scratch (gemmScratchBytes(), 1.25 MiB)
  *   [heapStart, ...)                               bump-allocated operands (alloc/reset)
  */
 import {
