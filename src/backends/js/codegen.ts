@@ -7,6 +7,7 @@
 import type { DType } from "../../core/dtype.js";
 import type { CallKernel, DotKernel, Expr, Kernel, LoweredProgram, MapKernel, ReduceKernel, View } from "../../lower/kernel-ir.js";
 import { JS_PRELUDE, jsNumber, jsScalarOp } from "./scalar.js";
+import { kernelReads, kernelWrites } from "../../lower/memory.js";
 
 const ARRAY: Record<DType, string> = { float32: "Float32Array", float64: "Float64Array", int32: "Int32Array", bool: "Uint8Array" };
 
@@ -246,9 +247,13 @@ function describe(k: Kernel, lp: LoweredProgram): string {
   }
 }
 
+/** Generated lines per function: V8 optimizes small functions, and huge ones overflow the stack. */
+const PART_LINES = 400;
+
 /**
  * The JS source of a factory `(consts, temps, calls) => run`, where `run(inputs)` returns the
- * output arrays (one per buffer output, in buffer-id order of lp.outputs).
+ * output arrays (one per buffer output, in buffer-id order of lp.outputs). Kernels are grouped
+ * into functions of bounded size; inputs and outputs are passed to them as parameters.
  */
 export function generateJs(lp: LoweredProgram, name = "program"): string {
   const buf = (id: number) => `b${id}`;
@@ -259,9 +264,10 @@ export function generateJs(lp: LoweredProgram, name = "program"): string {
     scratchDecls.push(`const ${s} = new Float64Array(${n});`);
     return s;
   };
-  const body: string[] = [];
+  const perCall = new Set(lp.buffers.filter((b) => b.kind === "input" || b.kind === "output").map((b) => b.id));
+  const parts: { lines: string[]; params: Set<number> }[] = [];
+  let part = { lines: [] as string[], params: new Set<number>() };
   lp.kernels.forEach((k, i) => {
-    body.push(`// kernel ${i}: ${describe(k, lp)}${k.eqns.length ? ` (equations ${k.eqns.join(",")})` : ""}`);
     const lines =
       k.kind === "map"
         ? emitMap(k, i, buf)
@@ -270,13 +276,25 @@ export function generateJs(lp: LoweredProgram, name = "program"): string {
           : k.kind === "dot"
             ? emitDot(k, i, buf, scratch)
             : emitCall(k, i, buf);
-    body.push("{", ...indent(lines, 1), "}");
+    if (part.lines.length && part.lines.length + lines.length > PART_LINES) {
+      parts.push(part);
+      part = { lines: [], params: new Set() };
+    }
+    part.lines.push(`// kernel ${i}: ${describe(k, lp)}${k.eqns.length ? ` (equations ${k.eqns.join(",")})` : ""}`);
+    part.lines.push("{", ...indent(lines, 1), "}");
+    for (const b of [...kernelReads(k), ...kernelWrites(k)]) if (perCall.has(b)) part.params.add(b);
   });
+  if (part.lines.length) parts.push(part);
   const closure: string[] = [];
   lp.consts.forEach((c, i) => closure.push(`const ${buf(c.buf)} = consts[${i}];`));
   lp.buffers.forEach((b) => {
     if (b.kind === "temp") closure.push(`const ${buf(b.id)} = temps[${b.id}];`);
   });
+  const fns = parts.flatMap((pt, i) => {
+    const params = [...pt.params].sort((a, b) => a - b).map(buf).join(", ");
+    return [`function part${i}(${params}) {`, ...indent(pt.lines, 1), `}`];
+  });
+  const calls = parts.map((pt, i) => `part${i}(${[...pt.params].sort((a, b) => a - b).map(buf).join(", ")});`);
   const inputs = lp.inputs.map((b, i) => `const ${buf(b)} = inputs[${i}];`);
   const outs = lp.buffers.filter((b) => b.kind === "output");
   const allocs = outs.map((b) => `const ${buf(b.id)} = new ${ARRAY[b.dtype]}(${b.size});`);
@@ -287,9 +305,9 @@ export function generateJs(lp: LoweredProgram, name = "program"): string {
     JS_PRELUDE,
     ...closure,
     ...scratchDecls,
+    ...fns,
     `return function run(inputs) {`,
-    ...indent([...inputs, ...allocs, ...body, ret], 1),
+    ...indent([...inputs, ...allocs, ...calls, ret], 1),
     `};`,
   ].join("\n");
 }
-

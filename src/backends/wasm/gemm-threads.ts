@@ -24,7 +24,7 @@ import { type WasmMemory, type WasmModule, wasmApi } from "./wasm-api.js";
 export interface ThreadedGemmOptions {
   /** Threads including the caller (default 2). */
   threads?: number;
-  /** Problems below this many flops (2·M·N·K) run on the calling thread only. Default 2^22. */
+  /** Problems below this many flops (2·M·N·K) run on the calling thread only. Default 2^21. */
   minFlops?: number;
   /**
    * How long an idle worker polls for the next job before parking in Atomics.wait (ms, default
@@ -61,10 +61,7 @@ function start(msg, signalReady) {
     // the woken thread on the waker's core, serialising short jobs.
     const until = performance.now() + msg.spinMs;
     for (let i = 0; Atomics.load(I, ${SEQ}) === seen; i++) {
-      if ((i & 255) === 0 && performance.now() > until) {
-        Atomics.wait(I, ${SEQ}, seen);
-        break;
-      }
+      if ((i & 255) === 0 && performance.now() > until) Atomics.wait(I, ${SEQ}, seen);
     }
     seen = Atomics.load(I, ${SEQ});
     const op = I[${OP}];
@@ -101,7 +98,7 @@ async function spawnWorker(): Promise<WorkerHandle | undefined> {
     w.unref(); // a parked worker must not keep the process alive
     const ready = new Promise<void>((res, rej) => {
       w.once("message", () => res());
-      w.once("error", rej);
+      w.on("error", rej); // kept: an unhandled worker 'error' event would crash the process
     });
     return { post: (m) => w.postMessage(m), ready, terminate: () => w.terminate() };
   }
@@ -174,7 +171,7 @@ export class ThreadedGemm {
 
   static async create(opts: ThreadedGemmOptions = {}): Promise<ThreadedGemm> {
     const threads = Math.max(1, Math.floor(opts.threads ?? 2));
-    const minFlops = opts.minFlops ?? 2 ** 22;
+    const minFlops = opts.minFlops ?? 2 ** 21;
     const spinMs = opts.spinMs ?? 0.25;
     const base: WasmGemmOptions = { fma: opts.fma, blocking: opts.blocking };
     const shared = typeof SharedArrayBuffer !== "undefined" && threads > 1;
