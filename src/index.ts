@@ -33,3 +33,4 @@ export { jit } from "./jit/jit.js";
 export type { Jitted, JitOptions, CacheInfo } from "./jit/jit.js";
 export { Lowered } from "./jit/lowered.js";
 export { config } from "./core/config.js";
+export type { Config, LogEvent } from "./core/config.js";

@@ -194,9 +194,9 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
   };
 
   jitted.lower = (...args: unknown[]) => {
-    const { tensors, def } = split(args);
+    const { tensors, def, parts } = split(args);
     const t = trace(args, def, tensors);
-    return new Lowered(name, t.program, t.residuals, tensors.map((x) => x.aval));
+    return new Lowered(name, t.program, t.residuals, tensors.map((x) => x.aval), parts.leaves.map((l) => l[0]));
   };
   jitted.cacheInfo = () => ({ hits, misses, traces, size: cache.size, ...(lastMiss ? { lastMiss } : {}) });
   jitted.clearCache = () => {

@@ -43,6 +43,8 @@ export class Lowered {
     readonly program: Program,
     private readonly saved: Residual[],
     readonly inAvals: ShapedArray[],
+    /** argument paths of the program inputs ("arg 0", "arg 1.W", ...) */
+    private readonly inputNames: string[] = [],
   ) {}
 
   get optimized(): Program {
@@ -110,13 +112,20 @@ export class Lowered {
       seen.add(v ?? r.value);
       const shape = r.aval.shape as number[];
       const eqn = v ? defs.get(v) : undefined;
-      const isInput = v ? this.program.inputs.includes(v) : false;
+      const inputIndex = v ? this.program.inputs.indexOf(v) : -1;
+      const isInput = inputIndex >= 0;
       out.push({
         name: v ? (names.get(v) ?? "?") : "constant",
         dtype: r.aval.dtype,
         shape,
         bytes: concreteSize(shape) * byteSize(r.aval.dtype),
-        producedBy: eqn ? `${eqn.prim.name}${eqn.source && String(eqn.source) ? ` at ${eqn.source}` : ""}` : isInput ? "input" : ci >= 0 ? "captured constant" : r.producedBy,
+        producedBy: eqn
+          ? `${eqn.prim.name}${eqn.source && String(eqn.source) ? ` at ${eqn.source}` : ""}`
+          : isInput
+            ? `input ${this.inputNames[inputIndex] ?? ""}`.trim()
+            : ci >= 0
+              ? "captured constant"
+              : r.producedBy,
       });
     }
     return out;

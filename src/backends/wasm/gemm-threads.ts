@@ -1,21 +1,24 @@
 /**
  * Multi-threaded GEMM: the generated module (gemm.ts) instantiated once on the calling thread and
  * once in each worker, all importing ONE shared WebAssembly.Memory (SharedArrayBuffer-backed).
- * A call splits op(A)·op(B) into row blocks (M) or column blocks (N), tile-aligned, one per
- * thread; the calling thread computes block 0 itself. Each instance has its own scratch region,
- * so every thread packs its own panels (the duplicated packing of the shared operand costs
- * O(K·N) or O(M·K), small next to the O(M·N·K) compute).
+ * A call splits op(A)·op(B) into tile-aligned row chunks (M) or column chunks (N), about 4 per
+ * thread, which the calling thread and the workers claim from a shared atomic counter (so a slow
+ * or descheduled thread only delays its current chunk). Each instance has its own scratch
+ * region, so every chunk packs its own panels (the duplicated packing of the shared operand
+ * costs O(K·N) or O(M·K) per chunk, small next to its O(chunk·K·N) compute).
  *
- * Signalling is by Atomics on a per-worker control block in the shared memory (no postMessage on
- * the hot path): the caller writes the arguments, bumps `seq` and notifies; the worker (blocked in
- * Atomics.wait) runs its block, stores `done = seq` and notifies. The caller waits with
- * Atomics.wait where blocking is allowed (Node main thread, workers) and spins otherwise (browser
- * main thread).
+ * Signalling is by Atomics on a control region in the shared memory (no postMessage on the hot
+ * path): the caller writes the chunk table, publishes it, bumps each worker's `SEQ` and notifies;
+ * workers (polling for `spinMs`, then parked in Atomics.wait) claim chunks and count them in
+ * `FINISHED`. The caller runs chunks too, then polls briefly and waits (Atomics.wait where
+ * blocking is allowed: Node main thread, workers; polling on a browser main thread) until every
+ * chunk is finished. Calls are synchronous, like the single-threaded exports, so a compiled
+ * program can use either.
  *
  * Fallback: without SharedArrayBuffer (e.g. a page that is not cross-origin isolated), without a
  * worker API, or with threads = 1, `ThreadedGemm` runs everything on the calling thread.
  *
- * Memory layout: [control blocks: 64 B per worker][scratch per thread][heap (local.alloc)].
+ * Memory layout: [job block + 64 B per worker][scratch per thread][heap (local.alloc)].
  */
 import { type GemmDtype, type GemmFn, gemmScratchBytes } from "./gemm.js";
 import { type MatmulOptions, resolveGemmConfig, WasmGemm, type WasmGemmOptions } from "./wasm-gemm.js";
@@ -39,42 +42,77 @@ export interface ThreadedGemmOptions {
   fma?: WasmGemmOptions["fma"];
 }
 
-/** Control block words (Int32, per worker). */
-const SEQ = 0, // bumped by the caller to start a job
-  DONE = 1, // set to SEQ by the worker when finished
-  OP = 2, // 0 = sgemm, 1 = dgemm, -1 = quit
-  ARGS = 3, // 12 gemm arguments
-  ERR = 15; // 1 if the worker's gemm threw
-const CTRL_BYTES = 64;
+/**
+ * Shared control region: one job block, then one 64-byte block per worker (word SEQ: bumped by
+ * the caller to wake that worker). Job block (Int32 words):
+ *   NEXT      (generation << 8) | next chunk index, claimed by compare-exchange; index 255 =
+ *             "job being written". A claim succeeds only while NEXT is unchanged since it was
+ *             read, so a late thread can never take a chunk of a job that has been replaced.
+ *   COUNT     chunks in the job;  OP: 0 = sgemm, 1 = dgemm, -1 = quit
+ *   FINISHED  chunks completed (the caller waits for COUNT);  ERR: 1 if a chunk threw
+ *   from JOB_TABLE: the 12 gemm arguments of each chunk.
+ */
+const NEXT = 0,
+  COUNT = 1,
+  OP = 2,
+  FINISHED = 3,
+  ERR = 4,
+  JOB_TABLE = 16;
+const MAX_CHUNKS = 16;
+const NOT_READY = 255;
+const JOB_BYTES = (JOB_TABLE + 12 * MAX_CHUNKS) * 4; // 832
+const SEQ = 0;
+const WORKER_BYTES = 64;
 
-/** Worker body (our own constant code, no user input): runs gemm jobs until told to quit. */
+/** Claim the next chunk of the current job, or -1 (shared by the caller and the worker body). */
+function claim(J: Int32Array): number {
+  for (;;) {
+    const v = Atomics.load(J, NEXT);
+    const idx = v & 255;
+    if (idx >= Atomics.load(J, COUNT)) return -1;
+    if (Atomics.compareExchange(J, NEXT, v, v + 1) === v) return idx;
+  }
+}
+
+/**
+ * Worker body (our own constant code, no user input): each time its SEQ changes, claims and runs
+ * chunks until none are left. Polls for `spinMs` before parking in Atomics.wait.
+ */
 const WORKER_MAIN = `
+function claim(J) { // the same as claim() above (kept as text: no Function.toString tricks)
+  for (;;) {
+    const v = Atomics.load(J, ${NEXT});
+    const idx = v & 255;
+    if (idx >= Atomics.load(J, ${COUNT})) return -1;
+    if (Atomics.compareExchange(J, ${NEXT}, v, v + 1) === v) return idx;
+  }
+}
 function start(msg, signalReady) {
-  const { module, memory, scratch, ctrl } = msg;
+  const { module, memory, scratch, job, ctrl, spinMs } = msg;
   const g = new WebAssembly.Global({ value: "i32" }, scratch);
   const ex = new WebAssembly.Instance(module, { env: { memory, scratch: g } }).exports;
-  const I = new Int32Array(memory.buffer, ctrl, 16);
+  const J = new Int32Array(memory.buffer, job, ${JOB_BYTES / 4});
+  const I = new Int32Array(memory.buffer, ctrl, ${WORKER_BYTES / 4});
   signalReady();
   let seen = 0;
   for (;;) {
-    // Spin briefly before parking: a futex wake-up costs tens of microseconds and tends to put
-    // the woken thread on the waker's core, serialising short jobs.
-    const until = performance.now() + msg.spinMs;
+    const until = performance.now() + spinMs;
     for (let i = 0; Atomics.load(I, ${SEQ}) === seen; i++) {
       if ((i & 255) === 0 && performance.now() > until) Atomics.wait(I, ${SEQ}, seen);
     }
     seen = Atomics.load(I, ${SEQ});
-    const op = I[${OP}];
-    if (op === -1) return;
-    try {
-      const a = I.subarray(${ARGS}, ${ARGS + 12});
-      (op === 0 ? ex.sgemm : ex.dgemm)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
-      I[${ERR}] = 0;
-    } catch (e) {
-      I[${ERR}] = 1;
+    if (Atomics.load(J, ${OP}) === -1) return;
+    for (let c = claim(J); c >= 0; c = claim(J)) {
+      const a = ${JOB_TABLE} + 12 * c;
+      try {
+        (J[${OP}] === 0 ? ex.sgemm : ex.dgemm)(J[a], J[a + 1], J[a + 2], J[a + 3], J[a + 4], J[a + 5],
+          J[a + 6], J[a + 7], J[a + 8], J[a + 9], J[a + 10], J[a + 11]);
+      } catch (e) {
+        Atomics.store(J, ${ERR}, 1);
+      }
+      Atomics.add(J, ${FINISHED}, 1);
+      Atomics.notify(J, ${FINISHED});
     }
-    Atomics.store(I, ${DONE}, seen);
-    Atomics.notify(I, ${DONE});
   }
 }`;
 const NODE_WORKER = `${WORKER_MAIN}
@@ -135,21 +173,26 @@ export class ThreadedGemm {
   readonly minFlops: number;
   readonly sgemm: GemmFn;
   readonly dgemm: GemmFn;
+  /** Job block and per-worker blocks (views on the shared memory). */
+  private readonly job: Int32Array;
   private readonly ctrl: Int32Array[];
   private readonly workers: WorkerHandle[];
   private readonly blocking: boolean;
   private readonly mr: Record<GemmDtype, number>;
+  private gen = 0;
   private readonly nr: Record<GemmDtype, number>;
 
   private constructor(
     local: WasmGemm,
     workers: WorkerHandle[],
+    job: Int32Array,
     ctrl: Int32Array[],
     minFlops: number,
     private readonly spinMs: number,
   ) {
     this.local = local;
     this.workers = workers;
+    this.job = job;
     this.ctrl = ctrl;
     this.minFlops = minFlops;
     this.blocking = workers.length > 0 && canBlock();
@@ -175,11 +218,11 @@ export class ThreadedGemm {
     const spinMs = opts.spinMs ?? 0.25;
     const base: WasmGemmOptions = { fma: opts.fma, blocking: opts.blocking };
     const shared = typeof SharedArrayBuffer !== "undefined" && threads > 1;
-    if (!shared) return new ThreadedGemm(await WasmGemm.create(base), [], [], minFlops, spinMs);
+    if (!shared) return new ThreadedGemm(await WasmGemm.create(base), [], new Int32Array(0), [], minFlops, spinMs);
 
     const wa = wasmApi();
     const nWorkers = threads - 1;
-    const ctrlBytes = Math.ceil((nWorkers * CTRL_BYTES) / 64) * 64;
+    const ctrlBytes = Math.ceil((JOB_BYTES + nWorkers * WORKER_BYTES) / 64) * 64;
     const scratch = gemmScratchBytes(resolveGemmConfig(base));
     const heapStart = ctrlBytes + threads * scratch;
     const memory = new wa.Memory({
@@ -195,21 +238,28 @@ export class ThreadedGemm {
       for (let w = 0; w < nWorkers; w++) {
         const h = await spawnWorker();
         if (!h) break;
-        const ctrlOff = w * CTRL_BYTES;
-        h.post({ module, memory, scratch: ctrlBytes + (w + 1) * scratch, ctrl: ctrlOff, spinMs });
+        const ctrlOff = JOB_BYTES + w * WORKER_BYTES;
+        h.post({ module, memory, scratch: ctrlBytes + (w + 1) * scratch, job: 0, ctrl: ctrlOff, spinMs });
         await h.ready;
         workers.push(h);
-        ctrl.push(new Int32Array(memory.buffer, ctrlOff, 16));
+        ctrl.push(new Int32Array(memory.buffer, ctrlOff, WORKER_BYTES / 4));
       }
     } catch {
       // No usable workers here: the threads we did start still work; the rest stays local.
     }
-    return new ThreadedGemm(local, workers, ctrl, minFlops, spinMs);
+    const job = new Int32Array(memory.buffer, 0, JOB_BYTES / 4);
+    return new ThreadedGemm(local, workers, job, ctrl, minFlops, spinMs);
   }
 
   /**
    * Same arguments and units as the exported sgemm/dgemm (byte offsets, element leading dims);
-   * synchronous: returns when every thread has finished its block.
+   * synchronous: returns when every chunk is done.
+   *
+   * Work split: the longer of M and N is cut into tile-aligned chunks of at least 64 rows/columns
+   * (each chunk re-packs the other operand, so tiny chunks would cost packing), about 4 per
+   * thread; every thread claims chunks from a shared counter until none are left. The caller
+   * only waits for chunks a worker has actually started: a worker that is descheduled (a busy
+   * machine) or slow to wake costs nothing, the caller simply takes the remaining chunks.
    */
   gemm(
     dtype: GemmDtype,
@@ -230,45 +280,46 @@ export class ThreadedGemm {
     const T = this.workers.length + 1;
     if (T === 1 || 2 * M * N * K < this.minFlops) return f(M, N, K, aOff, lda, aT, bOff, ldb, bT, cOff, ldc, acc);
     const E = dtype === "f32" ? 4 : 8;
-    // Split the longer of M and N into T tile-aligned blocks.
     const splitM = M >= N;
     const unit = splitM ? this.mr[dtype] : this.nr[dtype];
     const len = splitM ? M : N;
-    const chunk = Math.ceil(len / T / unit) * unit;
-    const jobs: number[][] = [];
-    for (let t = 0; t * chunk < len; t++) {
-      const s = t * chunk;
-      const n = Math.min(chunk, len - s);
-      if (splitM) {
-        const a = aOff + s * (aT ? 1 : lda) * E;
-        jobs.push([n, N, K, a, lda, aT, bOff, ldb, bT, cOff + s * ldc * E, ldc, acc]);
-      } else {
-        const b = bOff + s * (bT ? ldb : 1) * E;
-        jobs.push([M, n, K, aOff, lda, aT, b, ldb, bT, cOff + s * E, ldc, acc]);
-      }
+    const count = Math.max(1, Math.min(MAX_CHUNKS, 4 * T, Math.floor(len / 64)));
+    const chunk = Math.ceil(len / count / unit) * unit;
+    const J = this.job;
+    this.gen = (this.gen + 1) & 0x7fffff;
+    Atomics.store(J, NEXT, (this.gen << 8) | NOT_READY); // invalidates claims of the last job
+    let n = 0;
+    for (let s = 0; s < len; s += chunk, n++) {
+      const w = Math.min(chunk, len - s);
+      const args = splitM
+        ? [w, N, K, aOff + s * (aT ? 1 : lda) * E, lda, aT, bOff, ldb, bT, cOff + s * ldc * E, ldc, acc]
+        : [M, w, K, aOff, lda, aT, bOff + s * (bT ? ldb : 1) * E, ldb, bT, cOff + s * E, ldc, acc];
+      J.set(args, JOB_TABLE + 12 * n);
     }
-    const started: Int32Array[] = [];
-    for (let t = 1; t < jobs.length; t++) {
-      const I = this.ctrl[t - 1]!;
-      I[OP] = dtype === "f32" ? 0 : 1;
-      I.set(jobs[t]!, ARGS);
+    J[COUNT] = n;
+    J[OP] = dtype === "f32" ? 0 : 1;
+    J[ERR] = 0;
+    Atomics.store(J, FINISHED, 0);
+    Atomics.store(J, NEXT, this.gen << 8); // publish
+    for (const I of this.ctrl.slice(0, n - 1)) {
       Atomics.add(I, SEQ, 1);
       Atomics.notify(I, SEQ);
-      started.push(I);
     }
-    const j0 = jobs[0]!;
-    f(j0[0]!, j0[1]!, j0[2]!, j0[3]!, j0[4]!, j0[5]!, j0[6]!, j0[7]!, j0[8]!, j0[9]!, j0[10]!, j0[11]!);
-    let failed = false;
-    for (const I of started) {
-      const seq = Atomics.load(I, SEQ);
-      // Poll first (the workers usually finish within microseconds of us), then park if allowed.
-      const until = performance.now() + Math.min(this.spinMs, 0.05);
-      for (let i = 0, d = Atomics.load(I, DONE); d !== seq; i++, d = Atomics.load(I, DONE)) {
-        if (this.blocking && (i & 255) === 0 && performance.now() > until) Atomics.wait(I, DONE, d);
+    for (let c = claim(J); c >= 0; c = claim(J)) {
+      const a = JOB_TABLE + 12 * c;
+      try {
+        f(J[a]!, J[a + 1]!, J[a + 2]!, J[a + 3]!, J[a + 4]!, J[a + 5]!, J[a + 6]!, J[a + 7]!, J[a + 8]!, J[a + 9]!, J[a + 10]!, J[a + 11]!);
+      } catch {
+        Atomics.store(J, ERR, 1);
       }
-      failed ||= I[ERR] !== 0;
+      Atomics.add(J, FINISHED, 1);
     }
-    if (failed) throw new Error("ThreadedGemm: a worker's gemm trapped (operands out of memory bounds?)");
+    // Wait for the chunks still running on workers: poll briefly, then park where allowed.
+    const until = performance.now() + Math.min(this.spinMs, 0.05);
+    for (let i = 0, d = Atomics.load(J, FINISHED); d !== n; i++, d = Atomics.load(J, FINISHED)) {
+      if (this.blocking && (i & 255) === 0 && performance.now() > until) Atomics.wait(J, FINISHED, d);
+    }
+    if (J[ERR] !== 0) throw new Error("ThreadedGemm: a gemm chunk trapped (operands out of memory bounds?)");
   }
 
   /** Copy-in/copy-out convenience like WasmGemm.matmul, computed on all threads. */
@@ -278,9 +329,12 @@ export class ThreadedGemm {
 
   /** Stop the workers (the instance stays usable, single-threaded). */
   async close(): Promise<void> {
+    if (this.workers.length > 0) {
+      Atomics.store(this.job, NEXT, NOT_READY);
+      Atomics.store(this.job, OP, -1);
+    }
     for (let w = 0; w < this.workers.length; w++) {
       const I = this.ctrl[w]!;
-      I[OP] = -1;
       Atomics.add(I, SEQ, 1);
       Atomics.notify(I, SEQ);
     }

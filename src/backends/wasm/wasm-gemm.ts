@@ -24,7 +24,10 @@ import { WASM_PAGE, type WasmMemory, type WasmModule, wasmApi } from "./wasm-api
 export interface WasmGemmOptions {
   /** Memory to import (shared or not). Default: a fresh non-shared memory. */
   memory?: WasmMemory;
-  /** Byte offset of this instance's scratch region (64-byte aligned). Default 0. */
+  /**
+   * Byte offset of this instance's scratch region (64-byte aligned, gemmScratchBytes() long).
+   * Default 0: when passing your own memory, reserve the region and pass its offset.
+   */
   scratchOffset?: number;
   /** Where `alloc` starts. Default: right after the scratch region. */
   heapStart?: number;
