@@ -35,7 +35,9 @@ export interface MeasureOptions {
   maxRuns: number;
   /** ...and stop once this much time was spent (after at least one sample). */
   maxTimeMs: number;
-  /** Warm-up time budget. */
+  /** Keep warming up (after `warmup` calls) until this much time was spent... */
+  minWarmupMs: number;
+  /** ...but stop warming up after this much time (once at least one call was made). */
   maxWarmupMs: number;
   /**
    * Calls faster than this are batched: one sample = `inner` back-to-back calls, and the sample is
@@ -54,6 +56,7 @@ export interface Stats {
   runs: number;
   /** Calls per sample (batching of very fast functions). */
   inner: number;
+  /** Warm-up calls, including the caller's `prewarmed` calls (run.ts: the verify() call). */
   warmupRuns: number;
 }
 
@@ -126,7 +129,12 @@ function summarize(samples: number[], inner: number, warmupRuns: number): Stats 
 export async function measure(
   name: string,
   fn: () => unknown,
-  options: Partial<MeasureOptions> & { inner?: number; log?: (msg: string) => void } = {},
+  options: Partial<MeasureOptions> & {
+    inner?: number;
+    log?: (msg: string) => void;
+    /** Warm-up calls the caller already made (counted against `warmup`; saves slow calls). */
+    prewarmed?: number;
+  } = {},
 ): Promise<Stats> {
   const o: MeasureOptions = { ...FULL_OPTIONS, ...options };
   // First call: tells us whether fn is async.
@@ -137,23 +145,44 @@ export async function measure(
   let last = now() - t0;
   const call = isAsync ? async () => void (await fn()) : () => void fn();
 
-  // Warm-up (the first call counts as a warm-up call when warmup >= 1).
+  // Warm-up (the first call counts as a warm-up call when warmup >= 1, and so do the caller's
+  // `prewarmed` calls, e.g. run.ts's verify() call). Warm-up lasts at least `warmup` calls and
+  // `minWarmupMs` of steady calls (JS engines tier generated code up only after some hundreds of
+  // calls; a call 10x slower than the fastest so far and > 20 ms, e.g. a lazy compile, restarts
+  // that window; shorter outliers are GC pauses), and at most `maxWarmupMs` in total.
   const warmStart = t0;
   const firstSamples: number[] = [];
-  let warmupRuns = 1;
+  const pre = o.warmup > 0 ? Math.max(0, options.prewarmed ?? 0) : 0;
+  let warmupRuns = 1 + pre;
+  let fastest = last;
+  let steadyStart = now();
+  const willBatch =
+    options.inner === undefined ? o.targetSampleMs > 0 && o.warmup > 0 && last < o.targetSampleMs : options.inner > 1;
   if (o.warmup <= 0) firstSamples.push(last);
-  while (warmupRuns < o.warmup && now() - warmStart < o.maxWarmupMs) {
+  else if (pre > 0 && pre >= o.warmup && !willBatch && last >= o.minWarmupMs) {
+    // Enough warm-up happened before this call: a slow first call is already a valid sample.
+    firstSamples.push(last);
+    warmupRuns = pre;
+  }
+  const warmEnough = () =>
+    warmupRuns >= o.warmup && (last >= o.minWarmupMs || now() - steadyStart >= o.minWarmupMs);
+  while (o.warmup > 0 && !warmEnough() && now() - warmStart < o.maxWarmupMs) {
     t0 = now();
     if (isAsync) await call();
     else call();
     last = now() - t0;
+    if (last > 10 * fastest && last > 20) {
+      steadyStart = now();
+      fastest = last;
+    } else fastest = Math.min(fastest, last);
     warmupRuns++;
   }
   if (o.warmup <= 0) warmupRuns = 0;
 
   // Batching of fast calls.
   let inner = options.inner ?? 1;
-  if (options.inner === undefined && o.targetSampleMs > 0 && o.warmup > 0 && last < o.targetSampleMs) {
+  // (decided on the fastest warm-up call: one GC pause must not turn batching off)
+  if (options.inner === undefined && o.targetSampleMs > 0 && o.warmup > 0 && fastest < o.targetSampleMs) {
     // Re-estimate with a short batch: single-call timings of microsecond functions are noisy.
     let k = 1;
     let el = 0;
@@ -213,6 +242,7 @@ export const FULL_OPTIONS: MeasureOptions = {
   minTimeMs: 1500,
   maxRuns: 200,
   maxTimeMs: 10_000,
+  minWarmupMs: 250,
   maxWarmupMs: 3000,
   targetSampleMs: 2,
 };
@@ -223,6 +253,7 @@ export const QUICK_OPTIONS: MeasureOptions = {
   minTimeMs: 250,
   maxRuns: 50,
   maxTimeMs: 1000,
+  minWarmupMs: 150,
   maxWarmupMs: 500,
   targetSampleMs: 1,
 };

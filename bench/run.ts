@@ -8,7 +8,7 @@
  * one process, prints a table (median (min-max), and cost ratios against the reference column) and
  * writes bench/results/<YYYY-MM-DD>-<quick|full>.json. Progress goes to stderr, the table to stdout.
  *
- *   --quick   fewer runs and a shorter time budget per cell (whole suite ~1 min on 2 cores)
+ *   --quick   fewer runs and a shorter time budget per cell (whole suite ~1-1.5 min on 2 cores)
  *   --only    keep workloads whose id contains one of the substrings (e.g. --only mlp,chain-1000)
  *   --peers   keep only these peer columns (e.g. --peers jax-js,hand)
  *   --ref     reference column for the ratios (default: adgen if it has any result, else hand)
@@ -140,15 +140,18 @@ async function main() {
     byId.set(w.id, wr);
     if (w.derived) continue;
     for (const [name, peer] of peers) {
+      const c0 = performance.now();
       const cell = await runCell(name, peer);
+      const took = `${((performance.now() - c0) / 1000).toFixed(1)} s`;
       wr.results[name] = cell;
       if (cell.status === "ok") {
         log(
           `[${w.id}] ${name}: ${cell.median.toPrecision(4)} ${w.unit} (${cell.runs} runs` +
             (cell.inner > 1 ? ` x${cell.inner}` : "") +
-            `)${cell.verifyError ? " WRONG: " + cell.verifyError : ""}`,
+            `; ${took})${cell.verifyError ? " WRONG: " + cell.verifyError : ""}`,
         );
-      } else if (cell.status === "error") log(`[${w.id}] ${name}: ERROR ${cell.error}`);
+      } else if (cell.status === "error") log(`[${w.id}] ${name}: ERROR ${cell.error} (${took})`);
+      else if (cell.reason !== "not implemented" && performance.now() - c0 > 500) log(`[${w.id}] ${name}: n/a ${cell.reason} (${took})`);
     }
 
     async function runCell(name: string, peer: Peer | { loadError: string }): Promise<CellResult> {
@@ -181,6 +184,8 @@ async function main() {
           stats = await measure(`${w.id}/${name}`, setup.fn, {
             ...mopts,
             ...(setup.inner !== undefined ? { inner: setup.inner } : {}),
+            // verify() ran the same computation: it counts as one warm-up call.
+            prewarmed: setup.verify && !verifyAfter ? 1 : 0,
           });
           if (setup.verify && verifyAfter) verifyError = (await setup.verify()) || undefined;
         }

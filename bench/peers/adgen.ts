@@ -1,41 +1,214 @@
 /**
- * adgen peer: THE PLACE TO PLUG adgen INTO THE BENCHMARK.
+ * adgen peer (this workspace's library, imported from src/ through tsx).
  *
- * Every workload currently returns { unavailable: "not yet implemented" }. To implement one,
- * replace its entry in `impls` with a SetupFactory (see bench/harness.ts) that:
- *   1. builds the inputs outside the timed region from the shared data in bench/workloads/
- *      (matmulInputs(n), mlpData(), chainInput(n) + CHAIN, TINY_INPUT), e.g. with np.array(...);
- *   2. returns { fn, verify?, teardown? } where fn() does one full call INCLUDING reading the
- *      results back (`.dataSync()`), so lazy execution cannot hide the compute;
- *   3. verify() runs fn's computation once and returns checkMatmul / checkMlpLoss /
- *      checkMlpGrads / checkChainGrad / checkTiny(...) (undefined = correct).
- * Row semantics are in bench/workloads/index.ts: plain rows use jit (`jit(valueAndGrad(loss))`),
- * "-eager" rows use no jit, "jit-first-call-mlp" runs a child script in a fresh process per
- * sample (childSampleSetup from ./child.ts; template: ./jaxjs-first-call.ts),
- * "jit-first-call-mlp-warm" creates a fresh jit per sample in-process, "jit-new-batch-mlp" calls a
- * warm jit at a never-seen batch size, and "rss-import" uses
- * rssSetup(`import ... from "<built adgen entry>"`) from ./child.ts (that child runs plain node, so
- * it must import built JS, e.g. "./dist/src/index.js" after `npm run build`, not src/*.ts).
- * The peer jax-js (./jaxjs.ts) is the closest template: same API style (np, nn, grad, jit).
+ * Row semantics (bench/workloads/index.ts): plain rows use jit (`jit(valueAndGrad(loss))`,
+ * `jit(grad(chain))`, `jit(np.matmul)`), "-eager" rows call the same functions without jit
+ * (eager evaluation, one primitive at a time), "mlp-step-tape" uses the PyTorch-style tape
+ * (variable() leaves, loss.backward(), .grad). adgen tensors are garbage collected (no dispose)
+ * and evaluated eagerly/synchronously; every timed call still reads its results back
+ * (`dataSync()` / `item()`), except the eager-op rows, which measure the op alone (adgen is not
+ * lazy: the result's data exists when the op returns).
  *
- * When adgen has any result, run.ts uses it as the reference column of the ratio columns.
+ * Rows that run plain node in a child process (jit-first-call-mlp, rss-import) use the BUILT
+ * library in dist/: ./adgen-dist.ts rebuilds it (`npm run build`) when src/ is newer.
+ *
+ * Defaults are measured as a user gets them (config untouched: tiering, cache size, source lines).
+ * adgen's jit has no symbolic dimensions yet, so jit-new-batch-mlp measures a full retrace +
+ * recompile per new batch size.
  */
-import { unavailable, type SetupFactory } from "../harness.js";
-import { WORKLOADS, type WorkloadId } from "../workloads/index.js";
+import { grad, jit, np, valueAndGrad, variable, type Tensor } from "../../src/index.js";
+import * as adgen from "../../src/index.js";
+import type { SetupFactory, TimedSetup } from "../harness.js";
+import { unavailable } from "../harness.js";
+import { chainInput, chainReference, checkChainGrad } from "../workloads/chain.js";
+import {
+  checkEagerOp,
+  checkMatmul,
+  checkMlpGrads,
+  checkMlpLoss,
+  checkTiny,
+  eagerOpInputs,
+  matmulInputs,
+  MLP,
+  mlpData,
+  sink,
+  TINY_INPUT,
+  type EagerOp,
+} from "../workloads/data.js";
+import { ADGEN_DIST_URL, ensureDist } from "./adgen-dist.js";
+import { arr, chainFn, mlpLoss, mlpTensors, readStep, type Lib, type MlpTensors, type Params, type StepFn } from "./adgen-model.js";
+import { childSampleSetup, rssSetup } from "./child.js";
 import type { Peer } from "./types.js";
 
-const notYet: SetupFactory = () => unavailable("not yet implemented");
+const lib = adgen as Lib;
+const f32 = (data: Float32Array, shape: number[]) => arr(lib, data, shape);
 
-const impls: Partial<Record<WorkloadId, SetupFactory>> = Object.fromEntries(
-  WORKLOADS.filter((w) => !w.derived).map((w) => [w.id, notYet]),
-);
-// Example, once adgen exists:
-// impls["matmul-512"] = () => { const { a, b } = matmulInputs(512); const A = np.array(a).reshape([512, 512]); ...
-//   return { fn: () => np.matmul(A, B).dataSync(), verify: () => checkMatmul(a, b, 512, np.matmul(A, B).dataSync()) }; };
-impls["mlp-step-xposed"] = () => unavailable("tfjs-specific workaround row");
+function matmulSetup(n: number, useJit: boolean): SetupFactory {
+  return (): TimedSetup => {
+    const { a: ad, b: bd } = matmulInputs(n);
+    const a = f32(ad, [n, n]);
+    const b = f32(bd, [n, n]);
+    const mm = useJit ? jit((x: Tensor, y: Tensor) => np.matmul(x, y), { name: "matmul" }) : np.matmul;
+    const run = () => (mm(a, b) as Tensor).dataSync();
+    return { fn: run, verify: () => checkMatmul(ad, bd, n, run()) };
+  };
+}
+
+function mlpFwdSetup(useJit: boolean): SetupFactory {
+  return (): TimedSetup => {
+    const m = mlpTensors(lib, mlpData());
+    const loss = mlpLoss(lib);
+    const f = useJit ? jit(loss, { name: "mlp_loss" }) : loss;
+    const run = () => (f(m.p, m.x, m.y) as Tensor).item();
+    return { fn: run, verify: () => checkMlpLoss(m.d, run()) };
+  };
+}
+
+function mlpStepSetup(useJit: boolean): SetupFactory {
+  return (): TimedSetup => {
+    const m = mlpTensors(lib, mlpData());
+    const vg = valueAndGrad(mlpLoss(lib)) as StepFn;
+    const f = (useJit ? jit(vg, { name: "mlp_step" }) : vg) as StepFn;
+    const run = () => readStep(f(m.p, m.x, m.y));
+    return { fn: run, verify: () => checkMlpGrads(m.d, run()) };
+  };
+}
+
+/** Eager tape: parameters are variables (created once); each step zeroes their grads first. */
+function mlpTapeSetup(): TimedSetup {
+  const m = mlpTensors(lib, mlpData());
+  const vp: Params = { W1: variable(m.p.W1), b1: variable(m.p.b1), W2: variable(m.p.W2), b2: variable(m.p.b2) };
+  const vs = [vp.W1, vp.b1, vp.W2, vp.b2];
+  const loss = mlpLoss(lib);
+  const run = () => {
+    for (const v of vs) v.zeroGrad();
+    const l = loss(vp, m.x, m.y);
+    l.backward();
+    const g = (v: Tensor) => {
+      if (!v.grad) throw new Error("variable has no .grad after backward()");
+      return v.grad.dataSync();
+    };
+    return { loss: l.item(), w1: g(vp.W1), b1: g(vp.b1), w2: g(vp.W2), b2: g(vp.b2) };
+  };
+  return { fn: run, verify: () => checkMlpGrads(m.d, run()) };
+}
+
+/** In-process: a fresh jit of the MLP step + first call, per sample. */
+function jitFirstCallWarmSetup(): TimedSetup {
+  const m = mlpTensors(lib, mlpData());
+  const loss = mlpLoss(lib);
+  const run = () => readStep((jit(valueAndGrad(loss), { name: "mlp_step" }) as StepFn)(m.p, m.x, m.y));
+  return { fn: run, verify: () => checkMlpGrads(m.d, run()) };
+}
+
+/** A jitted step warm at batch 128, then called at batch 129, 130, ... (one new size per sample). */
+function jitNewBatchSetup(): TimedSetup {
+  const base = mlpTensors(lib, mlpData());
+  const jf = jit(valueAndGrad(mlpLoss(lib)), { name: "mlp_step" });
+  const f = jf as StepFn;
+  readStep(f(base.p, base.x, base.y));
+  readStep(f(base.p, base.x, base.y));
+  let next = MLP.batch + 1;
+  const prepared = new Map<number, MlpTensors>();
+  for (let b = next; b < next + 32; b++) prepared.set(b, mlpTensors(lib, mlpData(b)));
+  const run = () => {
+    const b = next++;
+    const m = prepared.get(b) ?? mlpTensors(lib, mlpData(b));
+    prepared.delete(b);
+    // The parameters are the batch-128 tensors (same values for every batch size).
+    return { m, out: readStep(f(base.p, m.x, m.y)) };
+  };
+  return {
+    fn: run,
+    verify: () => {
+      const { m, out } = run();
+      return checkMlpGrads(m.d, out);
+    },
+    // read after timing: shows that every new batch size was a cache miss (retrace + recompile)
+    get note() {
+      const c = jf.cacheInfo();
+      return (
+        `no symbolic batch dim yet: each new batch size retraces + recompiles (cacheInfo after the row: ` +
+        `${c.misses} misses, ${c.hits} hits; last miss: "${c.lastMiss?.reason}"); ` +
+        "data prepared before timing"
+      );
+    },
+  };
+}
+
+function chainSetup(n: number, useJit: boolean): SetupFactory {
+  return (): TimedSetup => {
+    const x0d = chainInput(n);
+    const x0 = f32(x0d, [n]);
+    const g = grad(chainFn(lib));
+    const f = useJit ? jit(g, { name: "chain_grad" }) : g;
+    const run = () => (f(x0) as Tensor).dataSync();
+    return { fn: run, verify: () => checkChainGrad(run(), chainReference(x0d).grad) };
+  };
+}
+
+function eagerOpSetup(op: EagerOp, n: number): SetupFactory {
+  return (): TimedSetup => {
+    const { a: ad, b: bd } = eagerOpInputs(n);
+    const a = f32(ad, [n]);
+    const b = f32(bd, [n]);
+    const apply = op === "add" ? () => np.add(a, b) : () => np.exp(a);
+    return {
+      fn: () => {
+        sink.v = apply();
+      },
+      verify: () => checkEagerOp(op, ad, bd, apply().dataSync()),
+    };
+  };
+}
+
+/** Rows that need dist/: build it first if stale, then defer to the child-process setup. */
+function withDist(make: (note?: string) => SetupFactory): SetupFactory {
+  return async () => {
+    const note = await ensureDist();
+    return make(note)();
+  };
+}
 
 export const adgenPeer: Peer = {
   name: "adgen",
-  version: "workspace",
-  impls,
+  version: "workspace (src/ via tsx; child-process rows: dist/)",
+  info: () => ({ backend: adgen.config.backend, interpretBelowWork: adgen.config.interpretBelowWork, hotCalls: adgen.config.hotCalls }),
+  impls: {
+    "matmul-512": matmulSetup(512, true),
+    "matmul-1024": matmulSetup(1024, true),
+    "matmul-512-eager": matmulSetup(512, false),
+    "matmul-1024-eager": matmulSetup(1024, false),
+    "mlp-fwd": mlpFwdSetup(true),
+    "mlp-step": mlpStepSetup(true),
+    "mlp-step-xposed": () => unavailable("tfjs-specific workaround row"),
+    "mlp-fwd-eager": mlpFwdSetup(false),
+    "mlp-step-eager": mlpStepSetup(false),
+    "mlp-step-tape": mlpTapeSetup,
+    "chain-10": chainSetup(10, true),
+    "chain-1000": chainSetup(1000, true),
+    "chain-10-eager": chainSetup(10, false),
+    "chain-1000-eager": chainSetup(1000, false),
+    "tiny-call": (): TimedSetup => {
+      const x = f32(TINY_INPUT, [4]);
+      const f = jit((v: Tensor) => v.mul(2).add(1), { name: "tiny" });
+      const run = () => (f(x) as Tensor).dataSync();
+      return { fn: run, verify: () => checkTiny(run()) };
+    },
+    "eager-op-add": eagerOpSetup("add", 16),
+    "eager-op-exp": eagerOpSetup("exp", 16),
+    "eager-op-1k-add": eagerOpSetup("add", 1000),
+    "eager-op-1k-exp": eagerOpSetup("exp", 1000),
+    "jit-first-call-mlp": withDist((note) =>
+      childSampleSetup("bench/peers/adgen-first-call.ts", [], note ? `built dist/: ${note}` : undefined),
+    ),
+    "jit-first-call-mlp-warm": jitFirstCallWarmSetup,
+    "jit-new-batch-mlp": jitNewBatchSetup,
+    "rss-import": withDist((note) =>
+      rssSetup(
+        `const a = await import(${JSON.stringify(ADGEN_DIST_URL)}); a.np.ones([4]).add(1).dataSync();`,
+        "import dist/src/index.js + one tiny eager op" + (note ? `; ${note}` : ""),
+      ),
+    ),
+  },
 };

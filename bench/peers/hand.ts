@@ -13,14 +13,18 @@ import type { SetupFactory } from "../harness.js";
 import { unavailable } from "../harness.js";
 import { CHAIN, chainInput, chainReference, checkChainGrad, type ChainOp } from "../workloads/chain.js";
 import {
+  checkEagerOp,
   checkMatmul,
   checkMlpGrads,
   checkMlpLoss,
   checkTiny,
+  eagerOpInputs,
   matmulInputs,
   MLP,
   mlpData,
+  sink,
   TINY_INPUT,
+  type EagerOp,
   type MlpData,
 } from "../workloads/data.js";
 import type { Peer } from "./types.js";
@@ -260,6 +264,25 @@ function chainSetup(n: number): SetupFactory {
 
 // ---------------------------------------------------------------------------------------------
 
+/** The floor of the eager-op rows: a fresh Float32Array and one loop (what an op must at least do). */
+function eagerOpSetup(op: EagerOp, n: number): SetupFactory {
+  return () => {
+    const { a, b } = eagerOpInputs(n);
+    const apply = (): Float32Array => {
+      const out = new Float32Array(a.length);
+      if (op === "add") for (let i = 0; i < out.length; i++) out[i] = a[i]! + b[i]!;
+      else for (let i = 0; i < out.length; i++) out[i] = Math.exp(a[i]!);
+      return out;
+    };
+    return {
+      fn: () => {
+        sink.v = apply();
+      },
+      verify: () => checkEagerOp(op, a, b, apply()),
+    };
+  };
+}
+
 const NO_JIT = "no jit: hand-written code is already specialised";
 const NOT_EAGER = "not applicable (no jit/eager distinction; see the row without -eager)";
 
@@ -269,6 +292,8 @@ export const handPeer: Peer = {
   impls: {
     "matmul-512": () => mmSetup(512),
     "matmul-1024": () => mmSetup(1024),
+    "matmul-512-eager": () => unavailable(NOT_EAGER),
+    "matmul-1024-eager": () => unavailable(NOT_EAGER),
     "mlp-fwd": () => {
       const d = mlpData();
       const buf = mlpBuffers(d.batch);
@@ -289,6 +314,7 @@ export const handPeer: Peer = {
     "mlp-step-xposed": () => unavailable("tfjs-specific workaround row"),
     "mlp-fwd-eager": () => unavailable(NOT_EAGER),
     "mlp-step-eager": () => unavailable(NOT_EAGER),
+    "mlp-step-tape": () => unavailable(NOT_EAGER),
     "chain-10": chainSetup(10),
     "chain-1000": chainSetup(1000),
     "chain-10-eager": () => unavailable(NOT_EAGER),
@@ -302,6 +328,10 @@ export const handPeer: Peer = {
       };
       return { fn: f, verify: () => checkTiny(f()) };
     },
+    "eager-op-add": eagerOpSetup("add", 16),
+    "eager-op-exp": eagerOpSetup("exp", 16),
+    "eager-op-1k-add": eagerOpSetup("add", 1000),
+    "eager-op-1k-exp": eagerOpSetup("exp", 1000),
     "jit-first-call-mlp": () => unavailable(NO_JIT),
     "jit-first-call-mlp-warm": () => unavailable(NO_JIT),
     "jit-new-batch-mlp": () => unavailable(NO_JIT),

@@ -17,14 +17,18 @@ import type { SetupFactory, TimedSetup } from "../harness.js";
 import { unavailable } from "../harness.js";
 import { CHAIN, chainInput, chainReference, checkChainGrad, type ChainOp } from "../workloads/chain.js";
 import {
+  checkEagerOp,
   checkMatmul,
   checkMlpGrads,
   checkMlpLoss,
   checkTiny,
+  eagerOpInputs,
   matmulInputs,
   MLP,
   mlpData,
+  sink,
   TINY_INPUT,
+  type EagerOp,
   type MlpData,
 } from "../workloads/data.js";
 import { childSampleSetup, pkgVersion, rssSetup } from "./child.js";
@@ -34,19 +38,46 @@ type Params = { W1: np.Array; b1: np.Array; W2: np.Array; b2: np.Array };
 
 const arr = (data: Float32Array, shape: number[]): np.Array => np.array(data, { shape, dtype: np.float32 });
 
-function matmulSetup(n: number): SetupFactory {
+function matmulSetup(n: number, useJit: boolean): SetupFactory {
   return (): TimedSetup => {
     const { a: ad, b: bd } = matmulInputs(n);
     const a = arr(ad, [n, n]);
     const b = arr(bd, [n, n]);
-    const run = () => np.matmul(a.ref, b.ref).dataSync() as Float32Array;
+    const mj = useJit ? jit((x: np.Array, y: np.Array) => np.matmul(x, y)) : undefined;
+    const mm = mj ?? np.matmul;
+    const run = () => mm(a.ref, b.ref).dataSync() as Float32Array;
     return {
       fn: run,
       verify: () => checkMatmul(ad, bd, n, run()),
       teardown: () => {
+        mj?.dispose();
         a.dispose();
         b.dispose();
       },
+    };
+  };
+}
+
+/**
+ * Per-op overhead of eager execution. jax-js is lazy (ops are recorded and dispatched when a result
+ * is needed), so the timed call must include dataSync() (realise + copy out of the [n] result).
+ */
+function eagerOpSetup(op: EagerOp, n: number): SetupFactory {
+  return (): TimedSetup => {
+    const { a: ad, b: bd } = eagerOpInputs(n);
+    const a = arr(ad, [n]);
+    const b = arr(bd, [n]);
+    const run = () => (op === "add" ? np.add(a.ref, b.ref) : np.exp(a.ref)).dataSync() as Float32Array;
+    return {
+      fn: () => {
+        sink.v = run();
+      },
+      verify: () => checkEagerOp(op, ad, bd, run()),
+      teardown: () => {
+        a.dispose();
+        b.dispose();
+      },
+      note: "lazy: timed call includes dataSync() to force execution (plus a copy of the result)",
     };
   };
 }
@@ -255,12 +286,15 @@ export const jaxjsPeer: Peer = {
   },
   info: () => ({ device: defaultDevice(), threads: typeof (globalThis as { Worker?: unknown }).Worker === "undefined" ? 1 : "workers" }),
   impls: {
-    "matmul-512": matmulSetup(512),
-    "matmul-1024": matmulSetup(1024),
+    "matmul-512": matmulSetup(512, true),
+    "matmul-1024": matmulSetup(1024, true),
+    "matmul-512-eager": matmulSetup(512, false),
+    "matmul-1024-eager": matmulSetup(1024, false),
     "mlp-fwd": mlpFwdSetup(true),
     "mlp-step": mlpStepSetup(true),
     "mlp-fwd-eager": mlpFwdSetup(false),
     "mlp-step-eager": mlpStepSetup(false),
+    "mlp-step-tape": () => unavailable("no eager tape API (jax-js is functional: see mlp-step-eager)"),
     "chain-10": chainSetup(10, true),
     "chain-1000": chainSetup(1000, true),
     "chain-10-eager": chainSetup(10, false),
@@ -278,6 +312,10 @@ export const jaxjsPeer: Peer = {
         },
       };
     },
+    "eager-op-add": eagerOpSetup("add", 16),
+    "eager-op-exp": eagerOpSetup("exp", 16),
+    "eager-op-1k-add": eagerOpSetup("add", 1000),
+    "eager-op-1k-exp": eagerOpSetup("exp", 1000),
     "jit-first-call-mlp": childSampleSetup("bench/peers/jaxjs-first-call.ts"),
     "jit-first-call-mlp-warm": jitFirstCallWarmSetup,
     "jit-new-batch-mlp": jitNewBatchSetup,

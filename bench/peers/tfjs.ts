@@ -15,14 +15,18 @@ import type { SetupFactory, TimedSetup } from "../harness.js";
 import { unavailable } from "../harness.js";
 import { CHAIN, chainInput, chainReference, checkChainGrad, type ChainOp } from "../workloads/chain.js";
 import {
+  checkEagerOp,
   checkMatmul,
   checkMlpGrads,
   checkMlpLoss,
   checkTiny,
+  eagerOpInputs,
   matmulInputs,
   MLP,
   mlpData,
+  sink,
   TINY_INPUT,
+  type EagerOp,
 } from "../workloads/data.js";
 import { pkgVersion, rssSetup } from "./child.js";
 import type { Peer } from "./types.js";
@@ -162,6 +166,31 @@ function chainSetup(n: number): SetupFactory {
     });
 }
 
+/**
+ * Per-op overhead of eager execution. tfjs executes kernels synchronously when the op is called
+ * (both the wasm and cpu backends), so no dataSync() is needed; the timed call includes dispose()
+ * of the result (manual memory management is part of using tfjs).
+ */
+function eagerOpSetup(op: EagerOp, n: number): SetupFactory {
+  return () =>
+    leakChecked(() => {
+      const { a: ad, b: bd } = eagerOpInputs(n);
+      const a = tf.tensor1d(ad);
+      const b = tf.tensor1d(bd);
+      const apply = () => (op === "add" ? tf.add(a, b) : tf.exp(a));
+      return {
+        tensors: [a, b],
+        fn: () => {
+          const r = apply();
+          sink.v = r;
+          r.dispose();
+        },
+        verify: () => checkEagerOp(op, ad, bd, readAll([apply()])[0]!),
+        note: "synchronous kernels: op + dispose(), no readback",
+      };
+    });
+}
+
 const NO_JIT = "tfjs has no jit";
 const EAGER_ONLY = "tfjs is eager-only: see the row without -eager";
 
@@ -198,6 +227,8 @@ function makePeer(backend: "wasm" | "cpu"): Peer {
     impls: {
       "matmul-512": matmulSetup(512),
       "matmul-1024": matmulSetup(1024),
+      "matmul-512-eager": () => unavailable(EAGER_ONLY),
+      "matmul-1024-eager": () => unavailable(EAGER_ONLY),
       "mlp-fwd": () =>
         leakChecked(() => {
           const m = mlpModel(MLP.batch);
@@ -215,6 +246,7 @@ function makePeer(backend: "wasm" | "cpu"): Peer {
         }),
       "mlp-fwd-eager": () => unavailable(EAGER_ONLY),
       "mlp-step-eager": () => unavailable(EAGER_ONLY),
+      "mlp-step-tape": () => unavailable("tfjs gradients are tape-based already: see mlp-step"),
       "chain-10": chainSetup(10),
       "chain-1000": chainSetup(1000),
       "chain-10-eager": () => unavailable(EAGER_ONLY),
@@ -232,6 +264,10 @@ function makePeer(backend: "wasm" | "cpu"): Peer {
             note: "no jit: eager x.mul(2).add(1) + dataSync",
           };
         }),
+      "eager-op-add": eagerOpSetup("add", 16),
+      "eager-op-exp": eagerOpSetup("exp", 16),
+      "eager-op-1k-add": eagerOpSetup("add", 1000),
+      "eager-op-1k-exp": eagerOpSetup("exp", 1000),
       "jit-first-call-mlp": () => unavailable(NO_JIT),
       "jit-first-call-mlp-warm": () => unavailable(NO_JIT),
       "jit-new-batch-mlp": () => unavailable(NO_JIT),

@@ -210,3 +210,28 @@ export function checkTiny(out: ArrayLike<number>): string | undefined {
   for (let i = 0; i < 4; i++) if (out[i] !== want[i]) return `tiny f(x) = [${Array.from(out)}], expected [${want}]`;
   return out.length === 4 ? undefined : `tiny f(x) has length ${out.length}`;
 }
+
+// ---------------------------------------------------------------------------------------------
+// eager per-op overhead
+
+export type EagerOp = "add" | "exp";
+
+/** Inputs of the eager-op rows: two float32 vectors of n values, uniform in [-1, 1). */
+export function eagerOpInputs(n: number): { a: Float32Array; b: Float32Array } {
+  const r = rng(3000 + n);
+  return { a: uniform(n, -1, 1, r), b: uniform(n, -1, 1, r) };
+}
+
+/** add must be exact in float32; exp within 1e-5 relative (jax-js's wasm exp is approximate). */
+export function checkEagerOp(op: EagerOp, a: Float32Array, b: Float32Array, out: ArrayLike<number>): string | undefined {
+  if (out.length !== a.length) return `${op}: length ${out.length}, expected ${a.length}`;
+  for (let i = 0; i < a.length; i++) {
+    const want = op === "add" ? Math.fround(a[i]! + b[i]!) : Math.exp(a[i]!);
+    const ok = op === "add" ? out[i] === want : Math.abs(out[i]! - want) <= 1e-5 * Math.abs(want);
+    if (!ok) return `${op}: out[${i}] = ${out[i]}, expected ${want}`;
+  }
+  return undefined;
+}
+
+/** Results of timed calls are stored here so that no JS engine can drop the work as dead code. */
+export const sink: { v: unknown } = { v: undefined };

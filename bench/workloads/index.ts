@@ -13,18 +13,25 @@ import { MLP } from "./data.js";
 export type WorkloadId =
   | "matmul-512"
   | "matmul-1024"
+  | "matmul-512-eager"
+  | "matmul-1024-eager"
   | "mlp-fwd"
   | "mlp-step"
   | "mlp-step-xposed"
   | "mlp-grad/fwd"
   | "mlp-fwd-eager"
   | "mlp-step-eager"
+  | "mlp-step-tape"
   | "mlp-grad/fwd-eager"
   | "chain-10"
   | "chain-1000"
   | "chain-10-eager"
   | "chain-1000-eager"
   | "tiny-call"
+  | "eager-op-add"
+  | "eager-op-exp"
+  | "eager-op-1k-add"
+  | "eager-op-1k-exp"
   | "jit-first-call-mlp"
   | "jit-first-call-mlp-warm"
   | "jit-new-batch-mlp"
@@ -39,11 +46,21 @@ export interface WorkloadSpec {
   derived?: { num: WorkloadId; den: WorkloadId };
 }
 
-const mm = (n: number): WorkloadSpec => ({
-  id: `matmul-${n}` as WorkloadId,
-  description: `float32 [${n},${n}] @ [${n},${n}], result read back; GFLOP/s = 2n^3/time`,
+const mm = (n: number, eager = false): WorkloadSpec => ({
+  id: `matmul-${n}${eager ? "-eager" : ""}` as WorkloadId,
+  description: eager
+    ? `matmul-${n} without jit (eager np.matmul; jit libraries only)`
+    : `float32 [${n},${n}] @ [${n},${n}], result read back; GFLOP/s = 2n^3/time; jit where available`,
   unit: "GFLOP/s",
   flops: 2 * n ** 3,
+});
+
+const eagerOp = (op: "add" | "exp", n: number): WorkloadSpec => ({
+  id: `eager-op${n === 16 ? "" : "-1k"}-${op}` as WorkloadId,
+  description:
+    `per-op overhead of eager execution: one ${op === "add" ? "add of two" : "exp of one"} float32 [${n}] ` +
+    "tensor(s), no jit, no readback unless the library is lazy (see the notes); hand = typed-array loop",
+  unit: "us",
 });
 
 const mlpShape = `batch ${MLP.batch}, ${MLP.nIn}-${MLP.nHidden}-${MLP.nOut}, relu, softmax cross-entropy`;
@@ -51,6 +68,8 @@ const mlpShape = `batch ${MLP.batch}, ${MLP.nIn}-${MLP.nHidden}-${MLP.nOut}, rel
 export const WORKLOADS: WorkloadSpec[] = [
   mm(512),
   mm(1024),
+  mm(512, true),
+  mm(1024, true),
   { id: "mlp-fwd", description: `MLP loss only (${mlpShape}); jit where available`, unit: "ms" },
   {
     id: "mlp-step",
@@ -72,6 +91,12 @@ export const WORKLOADS: WorkloadSpec[] = [
   },
   { id: "mlp-fwd-eager", description: "mlp-fwd without jit (jit libraries only)", unit: "ms" },
   { id: "mlp-step-eager", description: "mlp-step without jit (jit libraries only)", unit: "ms" },
+  {
+    id: "mlp-step-tape",
+    description:
+      "mlp-step with a PyTorch-style eager tape (variable() params, zero grads, loss.backward(), read .grad)",
+    unit: "ms",
+  },
   {
     id: "mlp-grad/fwd-eager",
     description: "mlp-step-eager median / mlp-fwd-eager median",
@@ -95,6 +120,10 @@ export const WORKLOADS: WorkloadSpec[] = [
     description: "per-call time of f(x) = x*2+1 on 4 floats incl. readback (cached jit where available)",
     unit: "us",
   },
+  eagerOp("add", 16),
+  eagerOp("exp", 16),
+  eagerOp("add", 1000),
+  eagerOp("exp", 1000),
   {
     id: "jit-first-call-mlp",
     description:
