@@ -1,6 +1,7 @@
 // adgen: automatic differentiation for TypeScript as program generation. Public entry point.
 
 import "./trace/eval.js";
+import "./backends/wasm/matmul.js";
 import { installMethods } from "./api/methods.js";
 import { backward } from "./eager/tape.js";
 

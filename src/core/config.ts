@@ -28,6 +28,8 @@ export interface Config {
   hotCalls: number;
   /** Warn once when one jitted function has been compiled this many times. */
   recompileWarnAfter: number;
+  /** Float matrix products with at least this many multiply-adds use the WebAssembly GEMM. */
+  fastMatmulMinWork: number;
   /** Receives log events; the default prints to stderr. */
   logger: (e: LogEvent) => void;
 }
@@ -48,6 +50,7 @@ export const config: Config & { update(opts: Partial<Config>): void } = {
   interpretBelowWork: 4096,
   hotCalls: 3,
   recompileWarnAfter: 5,
+  fastMatmulMinWork: 32768,
   logger: defaultLogger,
   update(opts: Partial<Config>): void {
     updateConfig(opts);

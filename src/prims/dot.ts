@@ -4,14 +4,15 @@
 // transposed copies of a matrix for a plain matmul.
 
 import { ShapedArray } from "../core/aval.js";
-import { allocArray } from "../core/dtype.js";
+import { type TypedArray, allocArray, isFloat } from "../core/dtype.js";
 import { DTypeError, InternalError, ShapeError } from "../core/errors.js";
-import { concreteSize, dimEq } from "../core/shape.js";
+import { concreteSize, dimEq, stridesOf } from "../core/shape.js";
 import type { Tensor } from "../core/tensor.js";
 import { addTangents } from "../rules/helpers.js";
 import { Zero, isLinearIn, isZero } from "../rules/zero.js";
 import { definePrimitive, type Primitive } from "./primitive.js";
 import { permuteData } from "./ref/strided.js";
+import { matmul } from "./ref/matmul.js";
 import { moveAxis, transpose } from "./shape.js";
 
 export interface DotParams {
@@ -55,14 +56,30 @@ function dotAval([x, y]: ShapedArray[], p: DotParams): ShapedArray {
   return new ShapedArray(shape, x!.dtype, x!.weak && y!.weak);
 }
 
-/** Lays out an operand as [batch, rows, cols] where rows/cols are the given axis groups. */
-function asMatrix(x: Tensor, batch: number[], rows: number[], cols: number[]): Float64Array | Float32Array | Int32Array {
+/** Strides of a group of axes read as one flattened axis, or null when they do not flatten. */
+function groupStride(shape: number[], strides: number[], axes: number[]): number | null {
+  const live = axes.filter((a) => shape[a] !== 1);
+  for (let i = 0; i + 1 < live.length; i++) {
+    if (strides[live[i]!] !== strides[live[i + 1]!]! * shape[live[i + 1]!]!) return null;
+  }
+  return live.length ? strides[live[live.length - 1]!]! : 0;
+}
+
+/** An operand as (data, offset, strides of [batch, rows, cols]), permuting a copy only if needed. */
+function asMatrix(x: Tensor, batch: number[], rows: number[], cols: number[]): { data: TypedArray; strides: [number, number, number] } {
   const s = x.aval.shape as number[];
+  const st = stridesOf(s);
+  const g = [batch, rows, cols].map((axes) => groupStride(s, st, axes));
+  if (g.every((v) => v !== null)) return { data: x.data, strides: g as [number, number, number] };
   const perm = [...batch, ...rows, ...cols];
-  if (perm.every((p, i) => p === i)) return x.data as Float32Array;
   const out = allocArray(x.dtype, x.data.length);
   permuteData(x.data, s, perm, out);
-  return out as Float32Array;
+  const ps = perm.map((p) => s[p]!);
+  const pst = stridesOf(ps);
+  const nb = batch.length;
+  const nr = rows.length;
+  const pick = (from: number, n: number) => (n ? pst[from + n - 1]! : 0);
+  return { data: out, strides: [pick(0, nb), pick(nb, nr), pick(nb + nr, cols.length)] };
 }
 
 function dotImpl([x, y]: Tensor[], p: DotParams, [o]: ShapedArray[]) {
@@ -77,20 +94,8 @@ function dotImpl([x, y]: Tensor[], p: DotParams, [o]: ShapedArray[]) {
   const a = asMatrix(x!, p.lhsBatch, xFree, p.lhsContract); // [B, M, K]
   const b = asMatrix(y!, p.rhsBatch, p.rhsContract, yFree); // [B, K, N]
   const out = allocArray(o!.dtype, B * M * N);
-  const acc = new Float64Array(N);
-  for (let bi = 0; bi < B; bi++) {
-    const aOff = bi * M * K;
-    const bOff = bi * K * N;
-    for (let i = 0; i < M; i++) {
-      acc.fill(0);
-      for (let k = 0; k < K; k++) {
-        const av = a[aOff + i * K + k]!;
-        const row = bOff + k * N;
-        for (let j = 0; j < N; j++) acc[j] += av * b[row + j]!;
-      }
-      out.set(acc, (bi * M + i) * N);
-    }
-  }
+  const f = isFloat(o!.dtype);
+  matmul({ f64: o!.dtype === "float64", B, M, N, K, a: a.data, aOff: 0, aStrides: a.strides, b: b.data, bOff: 0, bStrides: b.strides, out, outOff: 0 }, f);
   return [out];
 }
 

@@ -8,6 +8,7 @@ import type { DType } from "../../core/dtype.js";
 import type { CallKernel, DotKernel, Expr, Kernel, LoweredProgram, MapKernel, ReduceKernel, View } from "../../lower/kernel-ir.js";
 import { JS_PRELUDE, jsNumber, jsScalarOp } from "./scalar.js";
 import { kernelReads, kernelWrites } from "../../lower/memory.js";
+import { useFastMatmul } from "../../prims/ref/matmul.js";
 
 const ARRAY: Record<DType, string> = { float32: "Float32Array", float64: "Float64Array", int32: "Int32Array", bool: "Uint8Array" };
 
@@ -177,6 +178,16 @@ function emitReduce(k: ReduceKernel, i: number, buf: (id: number) => string): st
 
 function emitDot(k: DotKernel, i: number, buf: (id: number) => string, scratch: (n: number) => string): string[] {
   const { B, M, N, K, lhs, rhs } = k;
+  if ((k.dtype === "float32" || k.dtype === "float64") && useFastMatmul(M, N, K, B)) {
+    // large float products: the shared GEMM kernel (WebAssembly SIMD), same as eager evaluation
+    const args = [
+      `f64: ${k.dtype === "float64"}, B: ${B}, M: ${M}, N: ${N}, K: ${K}`,
+      `a: ${buf(lhs.buf)}, aOff: ${lhs.offset}, aStrides: [${lhs.strides.join(", ")}]`,
+      `b: ${buf(rhs.buf)}, bOff: ${rhs.offset}, bStrides: [${rhs.strides.join(", ")}]`,
+      `out: ${buf(k.out)}, outOff: 0`,
+    ];
+    return [`matmul({ ${args.join(", ")} }, true);`];
+  }
   const [lb, lm, lk] = lhs.strides as [number, number, number];
   const [rb, rk, rn] = rhs.strides as [number, number, number];
   const L = buf(lhs.buf);

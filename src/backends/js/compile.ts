@@ -7,6 +7,7 @@ import { Tensor } from "../../core/tensor.js";
 import type { LoweredProgram } from "../../lower/kernel-ir.js";
 import { planMemory } from "../../lower/memory.js";
 import { generateJs } from "./codegen.js";
+import { matmul } from "../../prims/ref/matmul.js";
 
 export interface Executable {
   /** runs on concrete tensors, returns one tensor per program output */
@@ -31,10 +32,11 @@ function arrayView(buffer: ArrayBuffer, dtype: string, offset: number, size: num
 export function compileJs(lp: LoweredProgram, name = "program"): Executable {
   planMemory(lp);
   const source = generateJs(lp, name);
-  const factory = new Function("consts", "temps", "calls", source) as (
+  const factory = new Function("consts", "temps", "calls", "matmul", source) as (
     consts: TypedArray[],
     temps: TypedArray[],
     calls: ((...a: TypedArray[]) => void)[],
+    mm: typeof matmul,
   ) => (inputs: TypedArray[]) => TypedArray[];
   const arena = new ArrayBuffer(Math.max(8, lp.arenaBytes));
   const temps: TypedArray[] = [];
@@ -48,7 +50,7 @@ export function compileJs(lp: LoweredProgram, name = "program"): Executable {
       res.forEach((r, j) => arrays[k.ins.length + j]!.set(r));
     };
   });
-  const run = factory(lp.consts.map((c) => c.value.data), temps, calls);
+  const run = factory(lp.consts.map((c) => c.value.data), temps, calls, matmul);
   const outBufs = lp.buffers.filter((b) => b.kind === "output").map((b) => b.id);
   const outPos = new Map(outBufs.map((id, i) => [id, i]));
   const outAvals = lp.outAvals.map((a) => new ShapedArray(a.shape, a.dtype, a.weak));

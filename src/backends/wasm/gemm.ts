@@ -140,11 +140,10 @@ function emitDriver(f: FuncBuilder, s: Spec, fn: GemmFuncs, scratchGlobal: numbe
   const c = f.code;
   const [M, N, K, aOff, lda, aT, bOff, ldb, bT, cOff, ldc, accumulate] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
   const v = () => f.local("i32");
-  const [rsA, csA, rsB, csB, ldcB, jc, nc, pc, kc, kcPad, ic, mc, jr, nr, ir, mr, beta] = Array.from(
-    { length: 17 },
-    v,
-  ) as number[] as [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
-  const [tileBuf, aPack, bPack, cp, i, kStep] = [v(), v(), v(), v(), v(), v()];
+  // Byte strides of op(A) and op(B), C row stride in bytes, and the five loop levels' state.
+  const [rsA, csA, rsB, csB, ldcB] = [v(), v(), v(), v(), v()];
+  const [jc, nc, pc, kc, kcPad, kStep, ic, mc, jr, nr, ir, mr] = [v(), v(), v(), v(), v(), v(), v(), v(), v(), v(), v(), v()];
+  const [beta, tileBuf, aPack, bPack, cp, i] = [v(), v(), v(), v(), v(), v()];
   const lay = scratchLayout(s);
   const E = s.e;
 

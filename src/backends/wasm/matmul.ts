@@ -1,0 +1,68 @@
+// Installs the WebAssembly SIMD GEMM as the fast matrix-multiply kernel (see prims/ref/matmul.ts):
+// operands are copied into one process-wide wasm memory (only the rows/columns a strided view
+// touches), sgemm/dgemm run on them with the right transpose flags, and the result is copied out.
+// Views whose inner strides are not unit on either axis are declined (the JS loop handles them).
+
+import type { TypedArray } from "../../core/dtype.js";
+import { type MatmulArgs, installMatmulKernel } from "../../prims/ref/matmul.js";
+import { WasmGemm } from "./wasm-gemm.js";
+
+let gemm: WasmGemm | null | undefined;
+
+function instance(): WasmGemm | null {
+  if (gemm === undefined) {
+    try {
+      gemm = new WasmGemm();
+    } catch {
+      gemm = null; // no WebAssembly SIMD here: keep the JS kernel
+    }
+  }
+  return gemm;
+}
+
+/** How a strided [rows, cols] operand maps to a GEMM operand: leading dimension and transpose. */
+function layout(rows: number, cols: number, rs: number, cs: number): { ld: number; trans: 0 | 1; extent: number } | null {
+  if (cs === 1 || cols === 1) {
+    const ld = rows === 1 ? cols : rs;
+    if (ld < cols) return null;
+    return { ld, trans: 0, extent: (rows - 1) * ld + cols };
+  }
+  if (rs === 1 || rows === 1) {
+    const ld = cols === 1 ? rows : cs;
+    if (ld < rows) return null;
+    return { ld, trans: 1, extent: (cols - 1) * ld + rows };
+  }
+  return null;
+}
+
+function wasmMatmul(p: MatmulArgs): boolean {
+  const g = instance();
+  if (!g) return false;
+  const { B, M, N, K } = p;
+  if (M === 0 || N === 0 || K === 0) return false;
+  const la = layout(M, K, p.aStrides[1], p.aStrides[2]);
+  const lb = layout(K, N, p.bStrides[1], p.bStrides[2]);
+  if (!la || !lb) return false;
+  const E = p.f64 ? 8 : 4;
+  const mark = g.mark();
+  try {
+    const aPtr = g.alloc(la.extent * E);
+    const bPtr = g.alloc(lb.extent * E);
+    const cPtr = g.alloc(M * N * E);
+    const view = (off: number, n: number): TypedArray => (p.f64 ? g.f64(off, n) : g.f32(off, n));
+    const fn = p.f64 ? g.dgemm : g.sgemm;
+    for (let b = 0; b < B; b++) {
+      const ab = p.aOff + b * p.aStrides[0];
+      const bb = p.bOff + b * p.bStrides[0];
+      view(aPtr, la.extent).set(p.a.subarray(ab, ab + la.extent));
+      view(bPtr, lb.extent).set(p.b.subarray(bb, bb + lb.extent));
+      fn(M, N, K, aPtr, la.ld, la.trans, bPtr, lb.ld, lb.trans, cPtr, N, 0);
+      p.out.set(view(cPtr, M * N), p.outOff + b * M * N);
+    }
+    return true;
+  } finally {
+    g.reset(mark);
+  }
+}
+
+installMatmulKernel(wasmMatmul);
