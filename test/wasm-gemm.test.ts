@@ -213,12 +213,15 @@ describe("threaded gemm", () => {
   it("splits across workers (or falls back) and matches the single-threaded result", async () => {
     const t = await ThreadedGemm.create({ threads: 2, minFlops: 0 });
     try {
+      if (typeof SharedArrayBuffer !== "undefined") expect(t.threads).toBe(2);
       const r = rng(9);
       for (const [M, N, K, tA, tB] of [
         [67, 45, 33, false, false],
         [130, 70, 100, true, true],
         [1, 90, 7, false, true],
         [3, 2, 5, true, false],
+        [300, 200, 50, false, false], // 4 row chunks
+        [64, 520, 20, true, true], // 8 column chunks
       ] as const) {
         const a = Float64Array.from({ length: M * K }, () => r() - 0.5);
         const b = Float64Array.from({ length: K * N }, () => r() - 0.5);
@@ -230,8 +233,17 @@ describe("threaded gemm", () => {
           t.local.matmul(a32, b32, M, N, K, { transA: tA, transB: tB }),
         );
       }
+      // A trapping chunk (operands beyond the memory) is reported, and the instance stays usable.
+      const mark = t.local.mark();
+      const bc = t.local.alloc(2 * 256 * 256 * 4);
+      expect(() => t.sgemm(256, 256, 256, 2 ** 31, 256, 0, bc, 256, 0, bc + 256 * 256 * 4, 256, 0)).toThrow(/trapped/);
+      t.local.reset(mark);
+      const a = Float32Array.from({ length: 200 * 90 }, () => r());
+      const b = Float32Array.from({ length: 90 * 300 }, () => r());
+      expect(t.matmul(a, b, 200, 300, 90)).toEqual(t.local.matmul(a, b, 200, 300, 90));
     } finally {
       await t.close();
     }
+    expect(t.threads).toBe(1);
   });
 });

@@ -179,8 +179,9 @@ export class ThreadedGemm {
   private readonly workers: WorkerHandle[];
   private readonly blocking: boolean;
   private readonly mr: Record<GemmDtype, number>;
-  private gen = 0;
   private readonly nr: Record<GemmDtype, number>;
+  /** Job generation (see NEXT). */
+  private gen = 0;
 
   private constructor(
     local: WasmGemm,
@@ -279,12 +280,13 @@ export class ThreadedGemm {
   ): void {
     const f = this.local.gemm(dtype);
     const T = this.workers.length + 1;
-    if (T === 1 || 2 * M * N * K < this.minFlops) return f(M, N, K, aOff, lda, aT, bOff, ldb, bT, cOff, ldc, acc);
-    const E = dtype === "f32" ? 4 : 8;
     const splitM = M >= N;
-    const unit = splitM ? this.mr[dtype] : this.nr[dtype];
     const len = splitM ? M : N;
-    const count = Math.max(1, Math.min(MAX_CHUNKS, 2 * T, Math.floor(len / 64)));
+    const count = Math.min(MAX_CHUNKS, 2 * T, Math.floor(len / 64));
+    if (T === 1 || count < 2 || 2 * M * N * K < this.minFlops)
+      return f(M, N, K, aOff, lda, aT, bOff, ldb, bT, cOff, ldc, acc);
+    const E = dtype === "f32" ? 4 : 8;
+    const unit = splitM ? this.mr[dtype] : this.nr[dtype];
     const chunk = Math.ceil(len / count / unit) * unit;
     const J = this.job;
     this.gen = (this.gen + 1) & 0x7fffff;
@@ -308,9 +310,9 @@ export class ThreadedGemm {
     }
     for (let c = claim(J); c >= 0; c = claim(J)) {
       const a = JOB_TABLE + 12 * c;
-      const [m, n, k, aO, la, at, bO, lb, bt, cO, lc, ac] = J.subarray(a, a + 12) as unknown as number[];
+      const [m_, n_, k_, aO, la, at, bO, lb, bt, cO, lc, ac] = J.subarray(a, a + 12) as unknown as number[];
       try {
-        f(m!, n!, k!, aO!, la!, at!, bO!, lb!, bt!, cO!, lc!, ac!);
+        f(m_!, n_!, k_!, aO!, la!, at!, bO!, lb!, bt!, cO!, lc!, ac!);
       } catch {
         Atomics.store(J, ERR, 1);
       }
