@@ -30,6 +30,8 @@ export interface Config {
   recompileWarnAfter: number;
   /** Float matrix products with at least this many multiply-adds use the WebAssembly GEMM. */
   fastMatmulMinWork: number;
+  /** Threads for large matrix products (worker threads sharing one wasm memory); 1 disables. */
+  matmulThreads: number;
   /** Receives log events; the default prints to stderr. */
   logger: (e: LogEvent) => void;
 }
@@ -51,6 +53,7 @@ export const config: Config & { update(opts: Partial<Config>): void } = {
   hotCalls: 3,
   recompileWarnAfter: 5,
   fastMatmulMinWork: 32768,
+  matmulThreads: 2,
   logger: defaultLogger,
   update(opts: Partial<Config>): void {
     updateConfig(opts);

@@ -5,19 +5,42 @@
 
 import type { TypedArray } from "../../core/dtype.js";
 import { type MatmulArgs, installMatmulKernel } from "../../prims/ref/matmul.js";
+import { config } from "../../core/config.js";
+import type { GemmFn } from "./gemm.js";
+import { ThreadedGemm } from "./gemm-threads.js";
 import { WasmGemm } from "./wasm-gemm.js";
 
 let gemm: WasmGemm | null | undefined;
+let threaded: ThreadedGemm | null = null;
+let threadsRequested = false;
 
+/** The single-threaded instance, created on first use (null: no WebAssembly SIMD here). */
 function instance(): WasmGemm | null {
   if (gemm === undefined) {
     try {
       gemm = new WasmGemm();
     } catch {
-      gemm = null; // no WebAssembly SIMD here: keep the JS kernel
+      gemm = null; // keep the JS kernel
     }
   }
   return gemm;
+}
+
+/**
+ * Worker threads start in the background on the first large product (never blocking it); once
+ * they are up, products run on config.matmulThreads threads. Threads split the output in
+ * tile-aligned chunks, so every element is computed exactly as on one thread.
+ */
+function startThreads(): void {
+  if (threadsRequested || config.matmulThreads <= 1) return;
+  threadsRequested = true;
+  ThreadedGemm.create({ threads: config.matmulThreads })
+    .then((t) => {
+      if (t.threads > 1) threaded = t;
+    })
+    .catch(() => {
+      /* stay single-threaded */
+    });
 }
 
 /** How a strided [rows, cols] operand maps to a GEMM operand: leading dimension and transpose. */
@@ -36,7 +59,9 @@ function layout(rows: number, cols: number, rs: number, cs: number): { ld: numbe
 }
 
 function wasmMatmul(p: MatmulArgs): boolean {
-  const g = instance();
+  startThreads();
+  const t = config.matmulThreads > 1 ? threaded : null;
+  const g = t ? t.local : instance();
   if (!g) return false;
   const { B, M, N, K } = p;
   if (M === 0 || N === 0 || K === 0) return false;
@@ -50,7 +75,7 @@ function wasmMatmul(p: MatmulArgs): boolean {
     const bPtr = g.alloc(lb.extent * E);
     const cPtr = g.alloc(M * N * E);
     const view = (off: number, n: number): TypedArray => (p.f64 ? g.f64(off, n) : g.f32(off, n));
-    const fn = p.f64 ? g.dgemm : g.sgemm;
+    const fn: GemmFn = t ? (p.f64 ? t.dgemm : t.sgemm) : p.f64 ? g.dgemm : g.sgemm;
     for (let b = 0; b < B; b++) {
       const ab = p.aOff + b * p.aStrides[0];
       const bb = p.bOff + b * p.bStrides[0];
