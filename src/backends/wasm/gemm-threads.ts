@@ -157,6 +157,38 @@ interface WebWorkerLike {
   onerror: ((e: unknown) => void) | null;
 }
 
+/**
+ * Spawns a worker without awaiting anything (Node: via process.getBuiltinModule, Node >= 20.16;
+ * browsers: a Blob-URL Worker). The worker joins in whenever it has started: chunks are claimed
+ * from a shared counter, so the caller never waits for a worker that is not running yet.
+ */
+function spawnWorkerSync(): WorkerHandle | undefined {
+  const g = globalThis as {
+    process?: { versions?: { node?: string }; getBuiltinModule?: (id: string) => unknown };
+    Worker?: new (url: string) => WebWorkerLike;
+  };
+  if (g.process?.versions?.node) {
+    const wt = g.process.getBuiltinModule?.("node:worker_threads") as typeof import("node:worker_threads") | undefined;
+    if (!wt) return undefined;
+    const w = new wt.Worker(NODE_WORKER, { eval: true });
+    w.unref(); // a parked worker must not keep the process alive
+    const ready = new Promise<void>((res) => {
+      w.once("message", () => res());
+      w.on("error", () => res()); // a failed worker simply never claims a chunk
+    });
+    return { post: (m) => w.postMessage(m), ready, terminate: () => w.terminate() };
+  }
+  const Blob_ = (globalThis as { Blob?: new (parts: string[], o: { type: string }) => object }).Blob;
+  const URL_ = (globalThis as { URL?: { createObjectURL?(b: object): string } }).URL;
+  if (!g.Worker || !Blob_ || !URL_?.createObjectURL) return undefined;
+  const w = new g.Worker(URL_.createObjectURL(new Blob_([WEB_WORKER], { type: "text/javascript" })));
+  const ready = new Promise<void>((res) => {
+    w.onmessage = () => res();
+    w.onerror = () => res();
+  });
+  return { post: (m) => w.postMessage(m), ready, terminate: () => w.terminate() };
+}
+
 /** Can this thread block in Atomics.wait? (Not on a browser main thread.) */
 function canBlock(): boolean {
   try {
@@ -247,6 +279,44 @@ export class ThreadedGemm {
       }
     } catch {
       // No usable workers here: the threads we did start still work; the rest stays local.
+    }
+    const job = new Int32Array(memory.buffer, 0, JOB_BYTES / 4);
+    return new ThreadedGemm(local, workers, job, ctrl, minFlops, spinMs);
+  }
+
+  /**
+   * Synchronous construction: the module is compiled on this thread and workers are spawned
+   * without waiting for them (they start claiming chunks as soon as they are up). Falls back to
+   * one thread where shared memory or workers are unavailable.
+   */
+  static createSync(opts: ThreadedGemmOptions = {}): ThreadedGemm {
+    const threads = Math.max(1, Math.floor(opts.threads ?? 2));
+    const minFlops = opts.minFlops ?? 2 ** 21;
+    const spinMs = opts.spinMs ?? 0.25;
+    const base: WasmGemmOptions = { fma: opts.fma, blocking: opts.blocking };
+    const shared = typeof SharedArrayBuffer !== "undefined" && threads > 1;
+    if (!shared) return new ThreadedGemm(new WasmGemm(base), [], new Int32Array(0), [], minFlops, spinMs);
+    const wa = wasmApi();
+    const nWorkers = threads - 1;
+    const ctrlBytes = Math.ceil((JOB_BYTES + nWorkers * WORKER_BYTES) / 64) * 64;
+    const scratch = gemmScratchBytes(resolveGemmConfig(base));
+    const heapStart = ctrlBytes + threads * scratch;
+    const memory = new wa.Memory({ initial: Math.ceil(heapStart / 65536) + 16, maximum: opts.maximumPages ?? 16384, shared: true });
+    const local = new WasmGemm({ ...base, memory, scratchOffset: ctrlBytes, heapStart });
+    const workers: WorkerHandle[] = [];
+    const ctrl: Int32Array[] = [];
+    for (let w = 0; w < nWorkers; w++) {
+      let h: WorkerHandle | undefined;
+      try {
+        h = spawnWorkerSync();
+      } catch {
+        h = undefined;
+      }
+      if (!h) break;
+      const ctrlOff = JOB_BYTES + w * WORKER_BYTES;
+      h.post({ module: local.module, memory, scratch: ctrlBytes + (w + 1) * scratch, job: 0, ctrl: ctrlOff, spinMs });
+      workers.push(h);
+      ctrl.push(new Int32Array(memory.buffer, ctrlOff, WORKER_BYTES / 4));
     }
     const job = new Int32Array(memory.buffer, 0, JOB_BYTES / 4);
     return new ThreadedGemm(local, workers, job, ctrl, minFlops, spinMs);

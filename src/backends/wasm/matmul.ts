@@ -27,20 +27,20 @@ function instance(): WasmGemm | null {
 }
 
 /**
- * Worker threads start in the background on the first large product (never blocking it); once
- * they are up, products run on config.matmulThreads threads. Threads split the output in
+ * Worker threads are spawned on the first large product without waiting for them: chunks of each
+ * product are claimed from a shared counter, so until a worker is up the caller simply computes
+ * every chunk itself (this works in fully synchronous loops). Threads split the output in
  * tile-aligned chunks, so every element is computed exactly as on one thread.
  */
 function startThreads(): void {
   if (threadsRequested || config.matmulThreads <= 1) return;
   threadsRequested = true;
-  ThreadedGemm.create({ threads: config.matmulThreads })
-    .then((t) => {
-      if (t.threads > 1) threaded = t;
-    })
-    .catch(() => {
-      /* stay single-threaded */
-    });
+  try {
+    const t = ThreadedGemm.createSync({ threads: config.matmulThreads });
+    if (t.threads > 1) threaded = t;
+  } catch {
+    /* stay single-threaded */
+  }
 }
 
 /** How a strided [rows, cols] operand maps to a GEMM operand: leading dimension and transpose. */
