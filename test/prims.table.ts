@@ -9,6 +9,7 @@ import { dotGeneral } from "../src/prims/dot.js";
 import * as r from "../src/prims/reduce.js";
 import * as s from "../src/prims/shape.js";
 import * as u from "../src/prims/unary.js";
+import { dimValueP } from "../src/prims/dim.js";
 import { checkpoint, customJvp, customVjp, jit, lax, np } from "../src/index.js";
 import { gather, scatterAdd } from "../src/prims/gather.js";
 import { erf } from "../src/prims/special.js";
@@ -188,6 +189,8 @@ export const ROWS: Row[] = [
       )[1],
     firstOrderOnly: "reverse mode through whileLoop is first order (while_stack has no JVP)",
   },
+  // (with a symbolic dimension its value comes from the run-time binding; see test/shapes.test.ts)
+  { prim: "dim_value", args: [f([3])], fn: (x) => b.mul(x, u.convert(dimValueP.bind1([], { dim: 5 }), "float64")) },
   { prim: "custom_jvp_call", args: [f([4], -2, 2)], fn: (x) => softplus(x) },
   {
     prim: "custom_vjp_call",

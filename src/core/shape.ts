@@ -49,6 +49,17 @@ export class SymDim {
     return total;
   }
 
+  /**
+   * A symbolic dimension has no JS number value while a program is traced: arithmetic such as
+   * `x.shape[0] * 2` would silently produce NaN, so it throws instead.
+   */
+  valueOf(): number {
+    throw new TypeError(
+      `dimension ${this.toString()} is symbolic (its size is known only at run time): pass it to np functions ` +
+        `(e.g. np.divide(x, x.shape[0])) instead of using it in JS arithmetic`,
+    );
+  }
+
   toString(): string {
     const parts: string[] = [];
     for (const [mono, coef] of this.terms) {
@@ -86,6 +97,43 @@ export function dimMul(a: Dim, b: Dim): Dim {
     }
   }
   return SymDim.fromTerms(t);
+}
+
+/** Exact division a / b (b a positive number or a dimension that divides a), else null. */
+export function dimDiv(a: Dim, b: Dim): Dim | null {
+  if (typeof b === "number") {
+    if (b === 0) return null;
+    if (typeof a === "number") return a % b === 0 ? a / b : null;
+    const t = new Map<string, number>();
+    for (const [k, v] of a.terms) {
+      if (v % b !== 0) return null;
+      t.set(k, v / b);
+    }
+    return SymDim.fromTerms(t);
+  }
+  if (typeof a === "number") return null;
+  if (a.toString() === b.toString()) return 1;
+  // b a single monomial c*m: divide every term of a by it
+  if (b.terms.size !== 1) return null;
+  const [[bm, bc]] = [...b.terms];
+  const bf = bm.split("*").filter(Boolean);
+  const t = new Map<string, number>();
+  for (const [k, v] of a.terms) {
+    const f = k.split("*").filter(Boolean);
+    for (const s of bf) {
+      const i = f.indexOf(s);
+      if (i < 0) return null;
+      f.splice(i, 1);
+    }
+    if (v % bc! !== 0) return null;
+    t.set(f.sort().join("*"), v / bc!);
+  }
+  return SymDim.fromTerms(t);
+}
+
+/** Evaluates a dimension under a binding of its symbols. */
+export function evalDim(d: Dim, env: Readonly<Record<string, number>>): number {
+  return typeof d === "number" ? d : d.evaluate(env);
 }
 
 export function dimEq(a: Dim, b: Dim): boolean {

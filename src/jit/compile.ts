@@ -2,6 +2,7 @@
 // (fusion, kernel IR, memory plan) -> emit JS -> executable. Records how long each stage took.
 
 import { config } from "../core/config.js";
+import type { Dim } from "../core/shape.js";
 import type { Tensor } from "../core/tensor.js";
 import { interpret } from "../backends/interp/interpret.js";
 import { type Executable, compileJs } from "../backends/js/compile.js";
@@ -55,9 +56,14 @@ export function compileProgram(p: Program, name: string, opts: { traceMs?: numbe
   };
 }
 
+/**
+ * True when some intermediate shape depends on a symbol the inputs do not bind (a run-time trip
+ * count of a differentiated while loop): such programs cannot be laid out and are interpreted.
+ */
 function hasSymbolicShapes(p: Program): boolean {
-  const sym = (v: { aval: { shape: readonly unknown[] } }) => v.aval.shape.some((d) => typeof d !== "number");
-  return p.inputs.some(sym) || p.equations.some((e) => e.outs.some(sym));
+  const bound = new Set(p.inputs.flatMap((v) => v.aval.shape.flatMap((d) => (typeof d === "number" ? [] : d.symbols()))));
+  const unbound = (v: { aval: { shape: readonly Dim[] } }) => v.aval.shape.some((d) => typeof d !== "number" && d.symbols().some((s) => !bound.has(s)));
+  return p.equations.some((e) => e.outs.some(unbound));
 }
 
 const executables = new WeakMap<Program, Compiled>();

@@ -7,6 +7,7 @@ import { config, log } from "../core/config.js";
 import { leafToTensor } from "../core/convert.js";
 import { ArgumentError } from "../core/errors.js";
 import { isFloat } from "../core/dtype.js";
+import type { Dim } from "../core/shape.js";
 import { userSourceLine } from "../core/source.js";
 import type { Tensor } from "../core/tensor.js";
 import { type TreeDef, flatten, unflatten } from "../core/tree.js";
@@ -56,13 +57,15 @@ const now = () => (typeof performance !== "undefined" ? performance.now() : Date
 
 /** Estimated work of a program in elements touched (matmuls count multiply-adds). */
 function programWork(p: Program): number {
+  // a symbolic dimension counts as large: such programs are worth compiling
+  const n = (d: Dim) => (typeof d === "number" ? d : 1024);
+  const size = (s: readonly Dim[]) => s.reduce<number>((a, b) => a * n(b), 1);
   let w = 0;
   for (const e of p.equations) {
-    for (const o of e.outs) w += (o.aval.shape as number[]).reduce((a, b) => a * b, 1);
+    for (const o of e.outs) w += size(o.aval.shape);
     if (e.prim.name === "dot_general") {
-      const x = e.inputs[0]!.aval.shape as number[];
-      const k = (e.params.lhsContract as number[]).reduce((a, d) => a * x[d]!, 1);
-      w += (e.outs[0]!.aval.shape as number[]).reduce((a, b) => a * b, 1) * k;
+      const x = e.inputs[0]!.aval.shape;
+      w += size(e.outs[0]!.aval.shape) * size((e.params.lhsContract as number[]).map((d) => x[d]!));
     }
   }
   return w;

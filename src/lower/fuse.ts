@@ -6,7 +6,7 @@
 
 import { ShapedArray } from "../core/aval.js";
 import type { Tensor } from "../core/tensor.js";
-import { concreteSize, isConcreteShape } from "../core/shape.js";
+import { type Dim, dimAdd, dimEq, dimMul, shapeSize } from "../core/shape.js";
 import { InternalError } from "../core/errors.js";
 import { type Atom, type Equation, Literal, type Program, type Var } from "../ir/program.js";
 import type { DotParams } from "../prims/dot.js";
@@ -24,8 +24,8 @@ import { type DimMap, contiguousStrides, exprCost, identityMap, isFlatAffine, ma
 import { scalarOpName } from "./scalar-ops.js";
 
 type Lazy =
-  | { kind: "buffer"; buf: number; shape: number[] }
-  | { kind: "expr"; shape: number[]; expr: Expr; eqns: number[] }
+  | { kind: "buffer"; buf: number; shape: Dim[] }
+  | { kind: "expr"; shape: Dim[]; expr: Expr; eqns: number[] }
   | { kind: "literal"; value: number; aval: ShapedArray };
 
 /** Values used more than once are materialized when recomputing them costs more than this. */
@@ -57,9 +57,8 @@ class Lowerer {
   }
 
   newBuffer(kind: BufferKind, a: ShapedArray, index = -1): number {
-    if (!isConcreteShape(a.shape)) throw new InternalError(`lowering needs concrete shapes, got ${a}`);
     const id = this.buffers.length;
-    this.buffers.push({ id, kind, dtype: a.dtype, size: concreteSize(a.shape), index });
+    this.buffers.push({ id, kind, dtype: a.dtype, size: shapeSize(a.shape), index });
     return id;
   }
 
@@ -72,12 +71,12 @@ class Lowerer {
     countUses(p);
     const inputs = p.inputs.map((v, i) => {
       const b = this.newBuffer("input", v.aval, i);
-      this.env.set(v, { kind: "buffer", buf: b, shape: v.aval.shape as number[] });
+      this.env.set(v, { kind: "buffer", buf: b, shape: v.aval.shape as Dim[] });
       return b;
     });
     const consts = p.consts.map((v, i) => {
       const b = this.newBuffer("const", v.aval, i);
-      this.env.set(v, { kind: "buffer", buf: b, shape: v.aval.shape as number[] });
+      this.env.set(v, { kind: "buffer", buf: b, shape: v.aval.shape as Dim[] });
       return { buf: b, value: p.constValues[i]! };
     });
     this.lowerEquations(p, p.equations.map((_, i) => i));
@@ -96,7 +95,10 @@ class Lowerer {
       consts: [...consts, ...this.constExtra],
       outputs,
       outAvals: p.outAvals,
+      inShapes: p.inputs.map((v) => [...v.aval.shape]),
       arenaBytes: 0,
+      offsets: [],
+      symbols: [...new Set(p.inputs.flatMap((v) => v.aval.shape.flatMap((d) => (typeof d === "number" ? [] : d.symbols()))))].sort(),
     };
   }
 
@@ -145,7 +147,7 @@ class Lowerer {
       }
       return this.outputBuf.get(v) ?? l.buf;
     }
-    const shape = v.aval.shape as number[];
+    const shape = v.aval.shape as Dim[];
     const kind: BufferKind = this.outputVars.has(v) ? "output" : "temp";
     const out = this.newBuffer(kind, v.aval, kind === "output" ? this.nOut++ : -1);
     if (kind === "output") this.outputBuf.set(v, out);
@@ -157,7 +159,7 @@ class Lowerer {
 
   /** Records a lazily computed var, materializing it right away when that is cheaper. */
   defineExpr(v: Var, expr: Expr, eqns: number[]): void {
-    const shape = v.aval.shape as number[];
+    const shape = v.aval.shape as Dim[];
     this.env.set(v, { kind: "expr", shape, expr, eqns });
     const cost = exprCost(expr);
     if (((this.uses.get(v) ?? 0) > 1 && cost > REUSE_COST) || cost > MAX_EXPR_COST) this.materialize(v);
@@ -171,7 +173,7 @@ class Lowerer {
   lowerEquation(e: Equation, id: number): void {
     const name = e.prim.name;
     const out = e.outs[0]!;
-    const outShape = out.aval.shape as number[];
+    const outShape = out.aval.shape as Dim[];
     const rank = outShape.length;
     const fused = (extra: Atom[]) => [...extra.flatMap((a) => this.eqnsOf(a)), id];
 
@@ -182,7 +184,7 @@ class Lowerer {
       sub.consts.forEach((v, i) => {
         const b = this.newBuffer("const", v.aval, -1);
         this.constExtra.push({ buf: b, value: sub.constValues[i]! });
-        this.env.set(v, { kind: "buffer", buf: b, shape: v.aval.shape as number[] });
+        this.env.set(v, { kind: "buffer", buf: b, shape: v.aval.shape as Dim[] });
       });
       for (const se of sub.equations) for (const a of se.inputs) if (!(a instanceof Literal)) this.uses.set(a, (this.uses.get(a) ?? 0) + 1);
       for (const a of sub.outputs) if (!(a instanceof Literal)) this.uses.set(a, (this.uses.get(a) ?? 0) + 1);
@@ -206,6 +208,9 @@ class Lowerer {
     }
 
     switch (name) {
+      case "dim_value":
+        this.defineExpr(out, { k: "dim", dim: e.params.dim as Dim, dtype: out.aval.dtype }, [id]);
+        return;
       case "reshape": {
         const src = e.inputs[0]!;
         const l = this.lazy(src);
@@ -233,7 +238,7 @@ class Lowerer {
       }
       case "broadcast_in_dim": {
         const dims = e.params.dims as number[];
-        const inShape = e.inputs[0]!.aval.shape as number[];
+        const inShape = e.inputs[0]!.aval.shape as Dim[];
         const map: DimMap[] = dims.map((d, j) =>
           inShape[j] === 1 && outShape[d] !== 1 ? { loop: -1, offset: 0 } : { loop: d, scale: 1, offset: 0 },
         );
@@ -248,18 +253,18 @@ class Lowerer {
       }
       case "rev": {
         const axes = e.params.axes as number[];
-        const map: DimMap[] = outShape.map((d, i) => (axes.includes(i) ? { loop: i, scale: -1, offset: d - 1 } : { loop: i, scale: 1, offset: 0 }));
+        const map: DimMap[] = outShape.map((d, i) => (axes.includes(i) ? { loop: i, scale: -1, offset: dimAdd(d, -1) } : { loop: i, scale: 1, offset: 0 }));
         this.defineExpr(out, this.readOrMaterialize(e.inputs[0]!, map, rank), fused([e.inputs[0]!]));
         return;
       }
       case "pad": {
         const { lo, interior, value } = e.params as { lo: number[]; interior: number[]; value: number };
         if (interior.some((v) => v !== 0)) break;
-        const inShape = e.inputs[0]!.aval.shape as number[];
+        const inShape = e.inputs[0]!.aval.shape as Dim[];
         let expr = this.readOrMaterialize(e.inputs[0]!, lo.map((l, i) => ({ loop: i, scale: 1, offset: -l })), rank);
         const fill: Expr = { k: "const", value, dtype: out.aval.dtype };
         lo.forEach((l, i) => {
-          if (l !== 0 || inShape[i] !== outShape[i]) expr = { k: "guard", dim: i, lo: l, hi: l + inShape[i]!, body: expr, other: fill, dtype: out.aval.dtype };
+          if (l !== 0 || !dimEq(inShape[i]!, outShape[i]!)) expr = { k: "guard", dim: i, lo: l, hi: dimAdd(l, inShape[i]!), body: expr, other: fill, dtype: out.aval.dtype };
         });
         this.defineExpr(out, expr, fused([e.inputs[0]!]));
         return;
@@ -287,7 +292,7 @@ class Lowerer {
       case "reduce_min":
       case "reduce_prod": {
         const axes = e.params.axes as number[];
-        const inShape = e.inputs[0]!.aval.shape as number[];
+        const inShape = e.inputs[0]!.aval.shape as Dim[];
         const kept = inShape.map((_, i) => i).filter((i) => !axes.includes(i));
         const red = [...axes].sort((a, b) => a - b);
         const order = [...kept, ...red];
@@ -329,13 +334,13 @@ class Lowerer {
     if (l.kind === "buffer") view = { buf: l.buf, offset: 0, strides: contiguousStrides(l.shape) };
     else if (l.kind === "expr" && l.expr.k === "load") view = l.expr.view;
     else return null;
-    const shape = a.aval.shape as number[];
-    const strides: number[] = [];
+    const shape = a.aval.shape as Dim[];
+    const strides: Dim[] = [];
     for (const g of groups) {
       // dims in g (in order) must be mergeable: stride[i] = stride[i+1] * size[i+1]
       const live = g.filter((d) => shape[d] !== 1);
       for (let i = 0; i + 1 < live.length; i++) {
-        if (view.strides[live[i]!] !== view.strides[live[i + 1]!]! * shape[live[i + 1]!]!) return null;
+        if (!dimEq(view.strides[live[i]!]!, dimMul(view.strides[live[i + 1]!]!, shape[live[i + 1]!]!))) return null;
       }
       strides.push(live.length ? view.strides[live[live.length - 1]!]! : 0);
     }
@@ -345,11 +350,11 @@ class Lowerer {
   lowerDot(e: Equation, id: number): boolean {
     const p = e.params as DotParams;
     const [x, y] = e.inputs as [Atom, Atom];
-    const xs = x.aval.shape as number[];
-    const ys = y.aval.shape as number[];
+    const xs = x.aval.shape as Dim[];
+    const ys = y.aval.shape as Dim[];
     const xFree = xs.map((_, i) => i).filter((i) => !p.lhsContract.includes(i) && !p.lhsBatch.includes(i));
     const yFree = ys.map((_, i) => i).filter((i) => !p.rhsContract.includes(i) && !p.rhsBatch.includes(i));
-    const size = (s: number[], d: number[]) => d.reduce((n, i) => n * s[i]!, 1);
+    const size = (s: Dim[], d: number[]): Dim => shapeSize(d.map((i) => s[i]!));
     const fusedEqns: number[] = [];
     const view = (a: Atom, groups: number[][]): View => {
       const v = this.groupedView(a, groups);
@@ -359,7 +364,7 @@ class Lowerer {
       }
       // materialize in the needed order, then it is contiguous
       const order = groups.flat();
-      const shape = a.aval.shape as number[];
+      const shape = a.aval.shape as Dim[];
       const map: DimMap[] = new Array(shape.length);
       order.forEach((d, pos) => (map[d] = { loop: pos, scale: 1, offset: 0 }));
       const permShape = order.map((d) => shape[d]!);
@@ -367,7 +372,7 @@ class Lowerer {
       const buf = this.newBuffer("temp", new ShapedArray(permShape, a.aval.dtype), -1);
       this.kernels.push({ kind: "map", out: buf, shape: permShape, expr, eqns: this.eqnsOf(a) });
       const cs = contiguousStrides(permShape);
-      const strides = groups.map((g, gi) => {
+      const strides: Dim[] = groups.map((g, gi) => {
         const lastPos = groups.slice(0, gi + 1).flat().length - 1;
         return g.length ? cs[lastPos]! : 0;
       });
@@ -391,7 +396,7 @@ class Lowerer {
       rhs,
       eqns: [...fusedEqns, id],
     });
-    this.env.set(out, { kind: "buffer", buf, shape: out.aval.shape as number[] });
+    this.env.set(out, { kind: "buffer", buf, shape: out.aval.shape as Dim[] });
     return true;
   }
 
@@ -408,7 +413,7 @@ class Lowerer {
       const kind: "output" | "temp" = this.outputVars.has(o) ? "output" : "temp";
       const b = this.newBuffer(kind, o.aval, kind === "output" ? this.nOut++ : -1);
       if (kind === "output") this.outputBuf.set(o, b);
-      this.env.set(o, { kind: "buffer", buf: b, shape: o.aval.shape as number[] });
+      this.env.set(o, { kind: "buffer", buf: b, shape: o.aval.shape as Dim[] });
       return b;
     });
     const k: CallKernel = {

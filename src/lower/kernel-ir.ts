@@ -1,10 +1,13 @@
 // The kernel IR: what code generators consume. A lowered program is a list of buffers (inputs,
 // constants, arena temporaries, outputs) and a list of kernels, each one loop nest writing one
 // buffer. Kernels read buffers through strided views, so transposes, broadcasts, slices and
-// reversals cost nothing; fused elementwise work is a scalar expression tree.
+// reversals cost nothing; fused elementwise work is a scalar expression tree. Sizes, loop
+// bounds, offsets and strides are dimensions: numbers, or polynomials of symbolic dimensions
+// (a batch size B) whose values the generated code receives at run time.
 
 import type { ShapedArray } from "../core/aval.js";
 import type { DType } from "../core/dtype.js";
+import type { Dim } from "../core/shape.js";
 import type { Tensor } from "../core/tensor.js";
 import type { Primitive } from "../prims/primitive.js";
 
@@ -15,18 +18,16 @@ export interface Buffer {
   kind: BufferKind;
   dtype: DType;
   /** number of elements */
-  size: number;
+  size: Dim;
   /** input/const/output position */
   index: number;
-  /** for temps: byte offset in the arena (set by the memory planner) */
-  offset?: number;
 }
 
 /** A read of buffer `buf` at `offset + sum_i strides[i] * loop[i]` over a kernel's loop space. */
 export interface View {
   buf: number;
-  offset: number;
-  strides: number[];
+  offset: Dim;
+  strides: Dim[];
 }
 
 /**
@@ -36,14 +37,15 @@ export interface View {
 export type Expr =
   | { k: "load"; view: View; dtype: DType }
   | { k: "const"; value: number; dtype: DType }
+  | { k: "dim"; dim: Dim; dtype: DType }
   | { k: "op"; op: string; args: Expr[]; dtype: DType }
-  | { k: "guard"; dim: number; lo: number; hi: number; body: Expr; other: Expr; dtype: DType };
+  | { k: "guard"; dim: number; lo: Dim; hi: Dim; body: Expr; other: Expr; dtype: DType };
 
 /** out[loop] = expr, over `shape`, output contiguous. */
 export interface MapKernel {
   kind: "map";
   out: number;
-  shape: number[];
+  shape: Dim[];
   expr: Expr;
   /** equations fused into this kernel (for the fusion report) */
   eqns: number[];
@@ -53,8 +55,8 @@ export interface MapKernel {
 export interface ReduceKernel {
   kind: "reduce";
   out: number;
-  outShape: number[];
-  redShape: number[];
+  outShape: Dim[];
+  redShape: Dim[];
   op: "sum" | "max" | "min" | "prod";
   expr: Expr;
   eqns: number[];
@@ -64,10 +66,10 @@ export interface ReduceKernel {
 export interface DotKernel {
   kind: "dot";
   out: number;
-  B: number;
-  M: number;
-  N: number;
-  K: number;
+  B: Dim;
+  M: Dim;
+  N: Dim;
+  K: Dim;
   dtype: DType;
   /** views over loop space [B, M, K] and [B, K, N] */
   lhs: View;
@@ -103,6 +105,12 @@ export interface LoweredProgram {
   consts: { buf: number; value: Tensor }[];
   outputs: OutputSource[];
   outAvals: ShapedArray[];
-  /** arena size in bytes (after memory planning) */
+  /** declared (possibly symbolic) shapes of the inputs, to bind symbols at run time */
+  inShapes: Dim[][];
+  /** arena size in bytes of a static program (after memory planning; 0 when sizes are symbolic) */
   arenaBytes: number;
+  /** arena byte offset of each temp buffer, for static programs (by buffer id) */
+  offsets: number[];
+  /** the symbols sizes depend on, in the order the generated code receives their values */
+  symbols: string[];
 }

@@ -1,8 +1,10 @@
-// Static memory planning: every temporary buffer of a lowered program gets a byte offset in one
-// arena, reusing space by liveness (a buffer's block is free again after its last reader). A map
-// kernel that reads a dying buffer element-for-element may write its result in place.
+// Memory planning: every temporary buffer of a lowered program gets a byte offset in one arena,
+// reusing space by liveness (a buffer's block is free again after its last reader). A map kernel
+// that reads a dying buffer element-for-element may write its result in place. Static programs
+// are planned once at compile time; shape-polymorphic ones once per binding of their symbols.
 
-import { type DType, byteSize } from "../core/dtype.js";
+import { byteSize } from "../core/dtype.js";
+import { type Dim, dimEq } from "../core/shape.js";
 import type { Expr, Kernel, LoweredProgram, View } from "./kernel-ir.js";
 import { contiguousStrides } from "./views.js";
 
@@ -36,10 +38,17 @@ export function kernelWrites(k: Kernel): number[] {
   return k.kind === "call" ? k.outs : [k.out];
 }
 
-/** Assigns arena offsets to temporaries; returns the arena size in bytes. */
-export function planMemory(lp: LoweredProgram): number {
+export interface MemoryPlan {
+  /** byte offset of each temp buffer, by buffer id */
+  offsets: number[];
+  arenaBytes: number;
+}
+
+/** Assigns arena offsets to temporaries given every buffer's element count (by buffer id). */
+export function planMemory(lp: LoweredProgram, sizes: readonly number[]): MemoryPlan {
+  const offsets: number[] = [];
   const isTemp = (b: number) => lp.buffers[b]!.kind === "temp";
-  const bytes = (b: number) => align(lp.buffers[b]!.size * byteSize(lp.buffers[b]!.dtype));
+  const bytes = (b: number) => align(sizes[b]! * byteSize(lp.buffers[b]!.dtype));
   const lastUse = new Map<number, number>();
   lp.kernels.forEach((k, i) => kernelReads(k).forEach((b) => isTemp(b) && lastUse.set(b, i)));
 
@@ -78,43 +87,43 @@ export function planMemory(lp: LoweredProgram): number {
     const handedOver = new Set<number>();
     for (const out of kernelWrites(k)) {
       if (!isTemp(out)) continue;
-      const donor = k.kind === "map" ? inPlaceDonor(lp, k.expr, k.shape, i, lastUse, bytes(out), handedOver, lp.buffers[out]!.dtype) : -1;
+      const donor = k.kind === "map" ? inPlaceDonor(lp, k.expr, k.shape, i, lastUse, bytes, out, handedOver) : -1;
       if (donor >= 0) {
-        lp.buffers[out]!.offset = lp.buffers[donor]!.offset;
+        offsets[out] = offsets[donor]!;
         handedOver.add(donor);
-      } else lp.buffers[out]!.offset = alloc(bytes(out));
+      } else offsets[out] = alloc(bytes(out));
     }
     for (const b of new Set(kernelReads(k))) {
-      if (isTemp(b) && lastUse.get(b) === i && !handedOver.has(b)) release(lp.buffers[b]!.offset!, bytes(b));
+      if (isTemp(b) && lastUse.get(b) === i && !handedOver.has(b)) release(offsets[b]!, bytes(b));
     }
     // written but never read (should not happen after DCE): free at once
-    for (const out of kernelWrites(k)) if (isTemp(out) && !lastUse.has(out)) release(lp.buffers[out]!.offset!, bytes(out));
+    for (const out of kernelWrites(k)) if (isTemp(out) && !lastUse.has(out)) release(offsets[out]!, bytes(out));
   });
-  lp.arenaBytes = end;
-  return end;
+  return { offsets, arenaBytes: end };
 }
 
 /** A temp that dies here and is only read element-for-element by this map kernel. */
 function inPlaceDonor(
   lp: LoweredProgram,
   expr: Expr,
-  shape: number[],
+  shape: Dim[],
   k: number,
   lastUse: Map<number, number>,
-  need: number,
+  bytes: (b: number) => number,
+  out: number,
   taken: Set<number>,
-  outDType: DType,
 ): number {
   const views = exprViews(expr, []);
   const cs = contiguousStrides(shape);
-  const identity = (v: View) => v.offset === 0 && v.strides.every((s, i) => s === cs[i] || shape[i] === 1);
+  const identity = (v: View) => v.offset === 0 && v.strides.every((s, i) => dimEq(s, cs[i]!) || shape[i] === 1);
+  const outDType = lp.buffers[out]!.dtype;
   for (const v of views) {
     const b = v.buf;
     const buf = lp.buffers[b]!;
     if (buf.kind !== "temp" || lastUse.get(b) !== k || taken.has(b)) continue;
     // same element width, so output element i only overlaps input element i (already read)
     const sameWidth = byteSize(buf.dtype) === byteSize(outDType);
-    if (sameWidth && views.filter((w) => w.buf === b).every(identity) && align(buf.size * byteSize(buf.dtype)) >= need) return b;
+    if (sameWidth && views.filter((w) => w.buf === b).every(identity) && bytes(b) >= bytes(out)) return b;
   }
   return -1;
 }

@@ -1,18 +1,22 @@
 // Index maps between loop spaces. A DimMap says, for each dimension of a value, which loop
 // dimension indexes it (with a scale and offset) or that it is fixed. Transpose, broadcast, slice,
 // reverse and pad are all DimMaps, and composing one with a strided view or a guard stays in the
-// same form, which is what lets data movement fuse into the kernels that read it.
+// same form, which is what lets data movement fuse into the kernels that read it. Offsets and
+// strides are dimensions (possibly symbolic).
 
+import { type Dim, dimAdd, dimEq, dimMul } from "../core/shape.js";
 import type { Expr, View } from "./kernel-ir.js";
 
-export type DimMap = { loop: number; scale: number; offset: number } | { loop: -1; offset: number };
+export type DimMap = { loop: number; scale: number; offset: Dim } | { loop: -1; offset: Dim };
 
-export function contiguousStrides(shape: readonly number[]): number[] {
-  const st = new Array<number>(shape.length);
-  let acc = 1;
+const neg = (d: Dim) => dimMul(-1, d);
+
+export function contiguousStrides(shape: readonly Dim[]): Dim[] {
+  const st = new Array<Dim>(shape.length);
+  let acc: Dim = 1;
   for (let i = shape.length - 1; i >= 0; i--) {
     st[i] = acc;
-    acc *= shape[i]!;
+    acc = dimMul(acc, shape[i]!);
   }
   return st;
 }
@@ -25,24 +29,13 @@ export function identityMap(n: number): DimMap[] {
 /** A view over a value's own index space, re-expressed over the loop space of `map`. */
 export function mapView(v: View, map: DimMap[], loopRank: number): View {
   let offset = v.offset;
-  const strides = new Array<number>(loopRank).fill(0);
+  const strides = new Array<Dim>(loopRank).fill(0);
   map.forEach((m, j) => {
     const s = v.strides[j]!;
-    offset += s * m.offset;
-    if (m.loop >= 0) strides[m.loop]! += s * (m as { scale: number }).scale;
+    offset = dimAdd(offset, dimMul(s, m.offset));
+    if (m.loop >= 0) strides[m.loop] = dimAdd(strides[m.loop]!, dimMul(s, (m as { scale: number }).scale));
   });
   return { buf: v.buf, offset, strides };
-}
-
-/** Composes maps: `outer` maps a value's dims to an intermediate space, `inner` that space to loops. */
-export function composeMaps(outer: DimMap[], inner: DimMap[]): DimMap[] {
-  return outer.map((m) => {
-    if (m.loop < 0) return m;
-    const im = inner[m.loop]!;
-    const sc = (m as { scale: number }).scale;
-    if (im.loop < 0) return { loop: -1, offset: m.offset + sc * im.offset };
-    return { loop: im.loop, scale: sc * (im as { scale: number }).scale, offset: m.offset + sc * im.offset };
-  });
 }
 
 /**
@@ -52,6 +45,7 @@ export function composeMaps(outer: DimMap[], inner: DimMap[]): DimMap[] {
 export function mapExpr(e: Expr, map: DimMap[], loopRank: number): Expr | null {
   switch (e.k) {
     case "const":
+    case "dim":
       return e;
     case "load":
       return { ...e, view: mapView(e.view, map, loopRank) };
@@ -67,7 +61,8 @@ export function mapExpr(e: Expr, map: DimMap[], loopRank: number): Expr | null {
     case "guard": {
       const m = map[e.dim]!;
       if (m.loop < 0) {
-        // the guarded index is fixed: decide statically
+        // the guarded index is fixed: decide statically when possible
+        if (typeof m.offset !== "number" || typeof e.lo !== "number" || typeof e.hi !== "number") return null;
         return mapExpr(m.offset >= e.lo && m.offset < e.hi ? e.body : e.other, map, loopRank);
       }
       const sc = (m as { scale: number }).scale;
@@ -76,39 +71,39 @@ export function mapExpr(e: Expr, map: DimMap[], loopRank: number): Expr | null {
       const other = mapExpr(e.other, map, loopRank);
       if (!body || !other) return null;
       // index = offset + sc * i  in [lo, hi)
-      const lo = sc === 1 ? e.lo - m.offset : m.offset - e.hi + 1;
-      const hi = sc === 1 ? e.hi - m.offset : m.offset - e.lo + 1;
+      const lo = sc === 1 ? dimAdd(e.lo, neg(m.offset)) : dimAdd(dimAdd(m.offset, neg(e.hi)), 1);
+      const hi = sc === 1 ? dimAdd(e.hi, neg(m.offset)) : dimAdd(dimAdd(m.offset, neg(e.lo)), 1);
       return { k: "guard", dim: m.loop, lo, hi, body, other, dtype: e.dtype };
     }
   }
 }
 
 /** True when every load's strides are c * contiguous (or all zero) and there are no guards. */
-export function isFlatAffine(e: Expr, shape: readonly number[]): boolean {
+export function isFlatAffine(e: Expr, shape: readonly Dim[]): boolean {
   const cs = contiguousStrides(shape);
   const ok = (x: Expr): boolean => {
-    if (x.k === "const") return true;
+    if (x.k === "const" || x.k === "dim") return true;
     if (x.k === "guard") return false;
     if (x.k === "op") return x.args.every(ok);
     const s = x.view.strides;
     if (s.every((v) => v === 0)) return true;
     const last = shape.length ? s[shape.length - 1]! : 0;
-    return s.every((v, i) => shape[i] === 1 || v === last * cs[i]!);
+    return s.every((v, i) => shape[i] === 1 || dimEq(v, dimMul(last, cs[i]!)));
   };
   return ok(e);
 }
 
 /** Re-indexes a flat-affine expression (see isFlatAffine) for a new shape of the same size. */
-export function reshapeExpr(e: Expr, oldShape: readonly number[], newShape: readonly number[]): Expr {
+export function reshapeExpr(e: Expr, oldShape: readonly Dim[], newShape: readonly Dim[]): Expr {
   const cs = contiguousStrides(newShape);
   const rec = (x: Expr): Expr => {
-    if (x.k === "const") return x;
+    if (x.k === "const" || x.k === "dim") return x;
     if (x.k === "op") return { ...x, args: x.args.map(rec) };
     if (x.k === "guard") throw new Error("reshapeExpr: guards are not flat-affine");
     const s = x.view.strides;
     const c = oldShape.length ? s[oldShape.length - 1]! : 0;
     const zero = s.every((v) => v === 0);
-    return { ...x, view: { buf: x.view.buf, offset: x.view.offset, strides: cs.map((v) => (zero ? 0 : v * c)) } };
+    return { ...x, view: { buf: x.view.buf, offset: x.view.offset, strides: cs.map((v) => (zero ? 0 : dimMul(v, c))) } };
   };
   return rec(e);
 }
@@ -118,6 +113,7 @@ export function exprCost(e: Expr): number {
   switch (e.k) {
     case "load":
     case "const":
+    case "dim":
       return 0;
     case "guard":
       return 1 + exprCost(e.body) + exprCost(e.other);

@@ -14,6 +14,7 @@ import { condP } from "./cond.js";
 import { whileP, whileStackP } from "./while.js";
 import { customJvpCallP, customLinP, customVjpCallP } from "./custom.js";
 import { checkpointP } from "./checkpoint.js";
+import { dimValueP } from "./dim.js";
 // indexing, special functions and random numbers (api/np indexing, nn, random)
 import { gatherP, scatterAddP } from "./gather.js";
 import { erfP } from "./special.js";
@@ -50,6 +51,7 @@ const list: Primitive<any>[] = [
   randomBitsP,
   randomSplitP,
   randomFoldInP,
+  dimValueP,
   // higher-order
   jitCallP,
   scanP,

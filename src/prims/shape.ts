@@ -5,7 +5,7 @@
 import { ShapedArray } from "../core/aval.js";
 import { allocArray } from "../core/dtype.js";
 import { DTypeError, ShapeError } from "../core/errors.js";
-import { type Dim, type Shape, concreteSize, dimEq, shapeEq, shapeSize, shapeToString, stridesOf } from "../core/shape.js";
+import { type Dim, type Shape, concreteSize, dimAdd, dimEq, shapeEq, shapeSize, shapeToString, stridesOf } from "../core/shape.js";
 import type { Tensor } from "../core/tensor.js";
 import { moveBatchAxis } from "../rules/helpers.js";
 import { Zero, isLinearIn, isZero } from "../rules/zero.js";
@@ -133,7 +133,7 @@ export const concatenateP: Primitive<ConcatParams> = definePrimitive<ConcatParam
       if (!ok || axis < 0 || axis >= first.ndim) {
         throw new ShapeError(`concatenate: shapes ${xs.map(String).join(", ")} do not match except on axis ${axis}`);
       }
-      total = (total as number) + (x.shape[axis] as number);
+      total = dimAdd(total, x.shape[axis]!);
     }
     const shape = [...first.shape];
     shape[axis] = total;

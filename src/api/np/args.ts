@@ -1,14 +1,19 @@
 // Validation of the non-tensor arguments np functions take (shapes, axes, dtypes, integers), so
 // that every function reports bad input the same way: a typed error naming the function.
 
+import { SymDim } from "../../core/shape.js";
 import { type DType, isDType } from "../../core/dtype.js";
 import { ArgumentError, ShapeError } from "../../core/errors.js";
 import { normalizeAxis } from "../../core/shape.js";
 
 /** A shape given as a number or a list of non-negative integers. */
+/**
+ * A shape argument: non-negative integers, or symbolic dimensions taken from a traced tensor's
+ * shape (shape-polymorphic programs). Typed as number[] because that is what users pass.
+ */
 export function shapeArg(name: string, shape: unknown): number[] {
-  const list = typeof shape === "number" ? [shape] : shape;
-  if (!Array.isArray(list) || !list.every((d) => Number.isInteger(d) && d >= 0)) {
+  const list = typeof shape === "number" || shape instanceof SymDim ? [shape] : shape;
+  if (!Array.isArray(list) || !list.every((d) => d instanceof SymDim || (Number.isInteger(d) && d >= 0))) {
     throw new ArgumentError(`${name}: shape must be a non-negative integer or a list of them, got ${JSON.stringify(shape)}`);
   }
   return list.slice();

@@ -5,7 +5,8 @@
 import { ShapedArray } from "../../core/aval.js";
 import { type DType, allocArray, floatOf, isDType, isFloat, promoteTypes } from "../../core/dtype.js";
 import { ArgumentError, DTypeError, ShapeError } from "../../core/errors.js";
-import { type Shape, broadcastShapes, shapeEq, shapeToString } from "../../core/shape.js";
+import { type Shape, SymDim, broadcastShapes, shapeEq, shapeToString } from "../../core/shape.js";
+import { dimValue } from "../../prims/dim.js";
 import { Tensor, type TensorLike } from "../../core/tensor.js";
 import { broadcastInDim } from "../../prims/shape.js";
 import { convert } from "../../prims/unary.js";
@@ -76,6 +77,7 @@ export function scalarTensor(v: number | boolean, dtype: DType, weak = false): T
 /** Any accepted argument as a tensor (plain numbers become weak float32 scalars). */
 export function asTensor(x: unknown, what: string): Tensor {
   if (x instanceof Tensor) return x;
+  if (x instanceof SymDim) return dimValue(x);
   if (typeof x === "number") return scalarTensor(x, "float32", true);
   if (typeof x === "boolean") return scalarTensor(x, "bool");
   if (Array.isArray(x) || ArrayBuffer.isView(x)) return arrayFromData(x, undefined, what);
@@ -83,6 +85,7 @@ export function asTensor(x: unknown, what: string): Tensor {
 }
 
 function weakInfo(x: unknown): { dtype: DType; weak: boolean } {
+  if (x instanceof SymDim) return { dtype: "int32", weak: true };
   if (typeof x === "number") return { dtype: Number.isInteger(x) ? "int32" : "float32", weak: true };
   if (typeof x === "boolean") return { dtype: "bool", weak: true };
   const t = x as Tensor;
@@ -94,7 +97,9 @@ function weakInfo(x: unknown): { dtype: DType; weak: boolean } {
  * target dtype (no float32 rounding of a number combined with float64 tensors).
  */
 export function promote(name: string, args: unknown[], minimum?: "float" | "int"): Tensor[] {
-  const pre = args.map((x) => (typeof x === "number" || typeof x === "boolean" || x instanceof Tensor ? x : asTensor(x, name)));
+  const pre = args.map((x) =>
+    typeof x === "number" || typeof x === "boolean" || x instanceof Tensor ? x : x instanceof SymDim ? dimValue(x) : asTensor(x, name),
+  );
   let { dtype } = promoteTypes(pre.map(weakInfo));
   const allWeak = pre.every((x) => !(x instanceof Tensor) || x.aval.weak);
   if (minimum === "float" && !isFloat(dtype)) dtype = floatOf(dtype);

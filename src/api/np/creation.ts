@@ -28,6 +28,11 @@ export function asarray(data: ArrayInput, opts: DTypeOpt = {}): Tensor {
 }
 
 function filled(shape: number[], dtype: DType, value: number): Tensor {
+  if (!isConcreteShape(shape)) {
+    // a symbolic shape (inside a shape-polymorphic trace): a staged broadcast of the value
+    const v = dtype === "bool" ? (value ? 1 : 0) : dtype === "int32" ? Math.trunc(value) : value;
+    return broadcastInDim(scalar(v, dtype), shape, []);
+  }
   let n = 1;
   for (const d of shape) n *= d;
   const data = allocArray(dtype, n);

@@ -7,6 +7,7 @@ import { div } from "../../prims/binary.js";
 import * as r from "../../prims/reduce.js";
 import { reshape } from "../../prims/shape.js";
 import { convert } from "../../prims/unary.js";
+import { dimValue } from "../../prims/dim.js";
 import { asTensor, promote, scalarTensor } from "./coerce.js";
 
 type T = Tensor | number | boolean;
@@ -57,8 +58,10 @@ function checkNonEmpty(name: string, f: (x: Tensor, axes: number[]) => Tensor) {
 export function mean(x: T, opts: ReduceOpts = {}): Tensor {
   const [t] = promote("mean", [asTensor(x, "mean")], "float");
   const axes = normalizeAxes("mean", opts.axis, t!.aval.ndim);
-  const count = shapeSize(axes.map((a) => t!.aval.shape[a]!)) as number;
-  const s = div(r.reduceSum(t!, axes), scalarTensor(count, t!.aval.dtype));
+  const count = shapeSize(axes.map((a) => t!.aval.shape[a]!));
+  // a symbolic count (shape-polymorphic batch) is read at run time
+  const n = typeof count === "number" ? scalarTensor(count, t!.aval.dtype) : convert(dimValue(count), t!.aval.dtype);
+  const s = div(r.reduceSum(t!, axes), n);
   return keep(t!, s, axes, opts.keepdims);
 }
 

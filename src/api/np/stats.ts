@@ -2,6 +2,7 @@
 // float classification tests (isnan, isinf, isfinite), isclose/allclose, and erf. None of them
 // needs a primitive of its own (erf is the `erf` primitive of prims/special.ts).
 
+import { dimAdd, shapeSize } from "../../core/shape.js";
 import { ArgumentError } from "../../core/errors.js";
 import { isFloat } from "../../core/dtype.js";
 import type { Axis, Tensor } from "../../core/tensor.js";
@@ -32,10 +33,10 @@ export function variance(x: X, opts: VarOpts = {}): Tensor {
   const axes = normalizeAxes("var", opts.axis, t!.aval.ndim);
   const ddof = opts.ddof ?? 0;
   if (typeof ddof !== "number" || !Number.isFinite(ddof)) throw new ArgumentError(`var: ddof must be a number, got ${JSON.stringify(ddof)}`);
-  let n = 1;
-  for (const a of axes) n *= t!.aval.shape[a] as number;
+  // N - ddof, read at run time when N is a symbolic (shape-polymorphic) dimension
+  const n = dimAdd(shapeSize(axes.map((a) => t!.aval.shape[a]!)), -ddof);
   const d = subtract(t!, mean(t!, { axis: axes, keepdims: true }));
-  return divide(sum(multiply(d, d), { axis: axes, keepdims: opts.keepdims }), n - ddof);
+  return divide(sum(multiply(d, d), { axis: axes, keepdims: opts.keepdims }), n as number);
 }
 export { variance as var };
 

@@ -1,19 +1,46 @@
-// JavaScript code generation from the kernel IR. The whole program becomes one function: each
-// kernel is an inlined loop nest over typed arrays (no per-op dispatch, no per-element
-// allocation). Loop dimensions that are contiguous for every access are collapsed, and every
+// JavaScript code generation from the kernel IR. Each kernel is an inlined loop nest over typed
+// arrays (no per-op dispatch, no per-element allocation), grouped into functions of bounded
+// size. Loop dimensions that are contiguous for every access are collapsed, and every
 // subexpression is computed at the outermost loop level it depends on (loop-invariant hoisting
-// and common-subexpression elimination in one step). All names come from numeric ids.
+// and common-subexpression elimination in one step). Symbolic dimensions become run-time values
+// ($s0, $s1, ... in the order of lp.symbols). All names come from numeric ids.
 
 import type { DType } from "../../core/dtype.js";
+import { type Dim, dimEq, dimMul, shapeSize } from "../../core/shape.js";
 import type { CallKernel, DotKernel, Expr, Kernel, LoweredProgram, MapKernel, ReduceKernel, View } from "../../lower/kernel-ir.js";
-import { JS_PRELUDE, jsNumber, jsScalarOp } from "./scalar.js";
 import { kernelReads, kernelWrites } from "../../lower/memory.js";
+import { contiguousStrides } from "../../lower/views.js";
 import { useFastMatmul } from "../../prims/ref/matmul.js";
+import { JS_PRELUDE, jsNumber, jsScalarOp } from "./scalar.js";
 
-const ARRAY: Record<DType, string> = { float32: "Float32Array", float64: "Float64Array", int32: "Int32Array", bool: "Uint8Array" };
+export const ARRAY: Record<DType, string> = { float32: "Float32Array", float64: "Float64Array", int32: "Int32Array", bool: "Uint8Array" };
+
+/** Turns dimensions into JS expressions over the symbol variables. */
+export class DimJs {
+  private readonly index: Map<string, number>;
+  constructor(symbols: readonly string[]) {
+    this.index = new Map(symbols.map((s, i) => [s, i]));
+  }
+  sym(name: string): string {
+    return `$s${this.index.get(name)}`;
+  }
+  js(d: Dim): string {
+    if (typeof d === "number") return jsNumber(d);
+    const parts = [...d.terms].map(([mono, coef]) => {
+      const f = mono ? mono.split("*").map((s) => this.sym(s)) : [];
+      return coef === 1 && f.length ? f.join(" * ") : [jsNumber(coef), ...f].join(" * ");
+    });
+    return `(${parts.join(" + ")})`;
+  }
+}
+
+interface Ctx {
+  buf: (id: number) => string;
+  d: DimJs;
+}
 
 /** Merges adjacent loop dims that every view (and the contiguous output) walks contiguously. */
-function collapse(shape: number[], views: View[], guardDims: Set<number>, boundary: number): number[][] {
+function collapse(shape: Dim[], views: View[], guardDims: Set<number>, boundary: number): number[][] {
   const groups: number[][] = [];
   for (let d = 0; d < shape.length; d++) {
     const g = groups[groups.length - 1];
@@ -23,7 +50,7 @@ function collapse(shape: number[], views: View[], guardDims: Set<number>, bounda
       d !== boundary &&
       !guardDims.has(d) &&
       !guardDims.has(prev) &&
-      views.every((v) => v.strides[prev] === v.strides[d]! * shape[d]!);
+      views.every((v) => dimEq(v.strides[prev]!, dimMul(v.strides[d]!, shape[d]!)));
     if (ok) g!.push(d);
     else groups.push([d]);
   }
@@ -47,6 +74,7 @@ function regroup(e: Expr, groups: number[][]): Expr {
   const rec = (x: Expr): Expr => {
     switch (x.k) {
       case "const":
+      case "dim":
         return x;
       case "load":
         return { ...x, view: { ...x.view, strides: groups.map((g) => x.view.strides[g[g.length - 1]!]!) } };
@@ -59,6 +87,8 @@ function regroup(e: Expr, groups: number[][]): Expr {
   return rec(e);
 }
 
+const groupSizes = (shape: Dim[], groups: number[][]): Dim[] => groups.map((g) => shapeSize(g.map((d) => shape[d]!)));
+
 /** Emits one expression tree as let-bindings placed at the loop level each node depends on. */
 class ExprEmitter {
   /** per loop level (0 = before all loops), the declarations to emit there */
@@ -69,7 +99,7 @@ class ExprEmitter {
   constructor(
     readonly prefix: string,
     readonly nLoops: number,
-    readonly bufName: (id: number) => string,
+    readonly ctx: Ctx,
   ) {
     this.decls = Array.from({ length: nLoops + 1 }, () => []);
   }
@@ -77,21 +107,22 @@ class ExprEmitter {
   /** Returns [js expression, level]. */
   emit(e: Expr): [string, number] {
     if (e.k === "const") return [jsNumber(e.value), 0];
+    if (e.k === "dim") return [this.ctx.d.js(e.dim), 0];
     const key = JSON.stringify(e);
     const hit = this.names.get(key);
     if (hit) return [hit.name, hit.level];
+    const d = this.ctx.d;
     let js: string;
     let level: number;
     if (e.k === "load") {
-      const st = e.view.strides;
       level = 0;
-      const terms: string[] = e.view.offset !== 0 ? [String(e.view.offset)] : [];
-      st.forEach((s, i) => {
+      const terms: string[] = e.view.offset !== 0 ? [d.js(e.view.offset)] : [];
+      e.view.strides.forEach((s, i) => {
         if (s === 0) return;
         level = Math.max(level, i + 1);
-        terms.push(s === 1 ? `i${i}` : `i${i} * ${s}`);
+        terms.push(s === 1 ? `i${i}` : `i${i} * ${d.js(s)}`);
       });
-      js = `${this.bufName(e.view.buf)}[${terms.length ? terms.join(" + ") : "0"}]`;
+      js = `${this.ctx.buf(e.view.buf)}[${terms.length ? terms.join(" + ") : "0"}]`;
     } else if (e.k === "op") {
       const args = e.args.map((a) => this.emit(a));
       level = Math.max(0, ...args.map((a) => a[1]));
@@ -100,7 +131,7 @@ class ExprEmitter {
       const [b, lb] = this.emit(e.body);
       const [o, lo] = this.emit(e.other);
       level = Math.max(e.dim + 1, lb, lo);
-      js = `(i${e.dim} >= ${e.lo} && i${e.dim} < ${e.hi} ? ${b} : ${o})`;
+      js = `(i${e.dim} >= ${d.js(e.lo)} && i${e.dim} < ${d.js(e.hi)} ? ${b} : ${o})`;
     }
     const name = `${this.prefix}${this.n++}`;
     this.decls[level]!.push(`const ${name} = ${js};`);
@@ -114,11 +145,11 @@ function indent(lines: string[], depth: number): string[] {
   return lines.map((l) => pad + l);
 }
 
-function emitLoops(shape: number[], em: ExprEmitter, inner: string[]): string[] {
+function emitLoops(shape: Dim[], em: ExprEmitter, inner: string[]): string[] {
   const lines: string[] = [...em.decls[0]!];
   const close: string[] = [];
   shape.forEach((n, d) => {
-    lines.push(...indent([`for (let i${d} = 0; i${d} < ${n}; i${d}++) {`], d));
+    lines.push(...indent([`for (let i${d} = 0; i${d} < ${em.ctx.d.js(n)}; i${d}++) {`], d));
     lines.push(...indent(em.decls[d + 1]!, d + 1));
     close.unshift("  ".repeat(d) + "}");
   });
@@ -126,33 +157,31 @@ function emitLoops(shape: number[], em: ExprEmitter, inner: string[]): string[] 
   return [...lines, ...close];
 }
 
-function emitMap(k: MapKernel, i: number, buf: (id: number) => string): string[] {
+function emitMap(k: MapKernel, i: number, ctx: Ctx): string[] {
   const views: View[] = [];
   const guards = new Set<number>();
   collectViews(k.expr, views, guards);
-  const out: View = { buf: k.out, offset: 0, strides: contiguous(k.shape) };
+  const out: View = { buf: k.out, offset: 0, strides: contiguousStrides(k.shape) };
   const groups = collapse(k.shape, [...views, out], guards, -1);
-  const shape = groups.map((g) => g.reduce((n, d) => n * k.shape[d]!, 1));
-  const expr = regroup(k.expr, groups);
-  const em = new ExprEmitter(`k${i}_`, shape.length, buf);
-  const [root] = em.emit(expr);
-  return [`let o${i} = 0;`, ...emitLoops(shape, em, [`${buf(k.out)}[o${i}++] = ${root};`])];
+  const shape = groupSizes(k.shape, groups);
+  const em = new ExprEmitter(`k${i}_`, shape.length, ctx);
+  const [root] = em.emit(regroup(k.expr, groups));
+  return [`let o${i} = 0;`, ...emitLoops(shape, em, [`${ctx.buf(k.out)}[o${i}++] = ${root};`])];
 }
 
-function emitReduce(k: ReduceKernel, i: number, buf: (id: number) => string): string[] {
+function emitReduce(k: ReduceKernel, i: number, ctx: Ctx): string[] {
   const full = [...k.outShape, ...k.redShape];
   const views: View[] = [];
   const guards = new Set<number>();
   collectViews(k.expr, views, guards);
   const nOut = k.outShape.length;
   // the output advances with the outer dims only: give it zero strides on the reduced dims
-  const out: View = { buf: k.out, offset: 0, strides: [...contiguous(k.outShape), ...k.redShape.map(() => 0)] };
+  const out: View = { buf: k.out, offset: 0, strides: [...contiguousStrides(k.outShape), ...k.redShape.map(() => 0)] };
   const groups = collapse(full, [...views, out], guards, nOut);
-  const shape = groups.map((g) => g.reduce((n, d) => n * full[d]!, 1));
+  const shape = groupSizes(full, groups);
   const nOuterGroups = groups.filter((g) => g[0]! < nOut).length;
-  const expr = regroup(k.expr, groups);
-  const em = new ExprEmitter(`k${i}_`, shape.length, buf);
-  const [root] = em.emit(expr);
+  const em = new ExprEmitter(`k${i}_`, shape.length, ctx);
+  const [root] = em.emit(regroup(k.expr, groups));
   const init = { sum: "0", prod: "1", max: "-Infinity", min: "Infinity" }[k.op];
   const combine = {
     sum: `acc${i} += ${root};`,
@@ -163,7 +192,7 @@ function emitReduce(k: ReduceKernel, i: number, buf: (id: number) => string): st
   // outer loops, accumulator, inner (reduced) loops, store
   const lines: string[] = [`let o${i} = 0;`, ...em.decls[0]!];
   const open = (d: number) => {
-    lines.push(...indent([`for (let i${d} = 0; i${d} < ${shape[d]}; i${d}++) {`], d));
+    lines.push(...indent([`for (let i${d} = 0; i${d} < ${ctx.d.js(shape[d]!)}; i${d}++) {`], d));
     lines.push(...indent(em.decls[d + 1]!, d + 1));
   };
   for (let d = 0; d < nOuterGroups; d++) open(d);
@@ -171,33 +200,42 @@ function emitReduce(k: ReduceKernel, i: number, buf: (id: number) => string): st
   for (let d = nOuterGroups; d < shape.length; d++) open(d);
   lines.push(...indent([combine], shape.length));
   for (let d = shape.length - 1; d >= nOuterGroups; d--) lines.push("  ".repeat(d) + "}");
-  lines.push(...indent([`${buf(k.out)}[o${i}++] = acc${i};`], nOuterGroups));
+  lines.push(...indent([`${ctx.buf(k.out)}[o${i}++] = acc${i};`], nOuterGroups));
   for (let d = nOuterGroups - 1; d >= 0; d--) lines.push("  ".repeat(d) + "}");
   return lines;
 }
 
-function emitDot(k: DotKernel, i: number, buf: (id: number) => string, scratch: (n: number) => string): string[] {
+function emitDot(k: DotKernel, ctx: Ctx, scratch: (n: number) => string): string[] {
   const { B, M, N, K, lhs, rhs } = k;
-  if ((k.dtype === "float32" || k.dtype === "float64") && useFastMatmul(M, N, K, B)) {
-    // large float products: the shared GEMM kernel (WebAssembly SIMD), same as eager evaluation
-    const args = [
-      `f64: ${k.dtype === "float64"}, B: ${B}, M: ${M}, N: ${N}, K: ${K}`,
-      `a: ${buf(lhs.buf)}, aOff: ${lhs.offset}, aStrides: [${lhs.strides.join(", ")}]`,
-      `b: ${buf(rhs.buf)}, bOff: ${rhs.offset}, bStrides: [${rhs.strides.join(", ")}]`,
-      `out: ${buf(k.out)}, outOff: 0`,
-    ];
-    return [`matmul({ ${args.join(", ")} }, true);`];
+  const isFloatDot = k.dtype === "float32" || k.dtype === "float64";
+  const concrete = [B, M, N, K].every((d) => typeof d === "number");
+  if (concrete && !(isFloatDot && useFastMatmul(M as number, N as number, K as number, B as number))) {
+    return emitJsDot(k, ctx, scratch);
   }
-  const [lb, lm, lk] = lhs.strides as [number, number, number];
-  const [rb, rk, rn] = rhs.strides as [number, number, number];
-  const L = buf(lhs.buf);
-  const R = buf(rhs.buf);
-  const O = buf(k.out);
+  // large (or run-time sized) products: the shared kernel, the same one eager evaluation uses
+  // (WebAssembly SIMD GEMM for large float products, decided from the run-time sizes)
+  const j = (d: Dim) => ctx.d.js(d);
+  const args = [
+    `f64: ${k.dtype === "float64"}, B: ${j(B)}, M: ${j(M)}, N: ${j(N)}, K: ${j(K)}`,
+    `a: ${ctx.buf(lhs.buf)}, aOff: ${j(lhs.offset)}, aStrides: [${lhs.strides.map(j).join(", ")}]`,
+    `b: ${ctx.buf(rhs.buf)}, bOff: ${j(rhs.offset)}, bStrides: [${rhs.strides.map(j).join(", ")}]`,
+    `out: ${ctx.buf(k.out)}, outOff: 0`,
+  ];
+  return [`matmul({ ${args.join(", ")} }, ${isFloatDot});`];
+}
+
+/** A static JS matrix product: rows four at a time, every output summed over k in order in float64. */
+function emitJsDot(k: DotKernel, ctx: Ctx, scratch: (n: number) => string): string[] {
+  const [B, M, N, K] = [k.B, k.M, k.N, k.K] as number[] as [number, number, number, number];
+  const { lhs, rhs } = k;
+  const [lb, lm, lk] = lhs.strides as number[] as [number, number, number];
+  const [rb, rk, rn] = rhs.strides as number[] as [number, number, number];
+  const L = ctx.buf(lhs.buf);
+  const R = ctx.buf(rhs.buf);
+  const O = ctx.buf(k.out);
   const acc = [0, 1, 2, 3].map(() => scratch(N));
   const rIdx = (n: string) => (rn === 1 ? `rb + ${n}` : `rb + ${n} * ${rn}`);
-  // Rows are processed four at a time so each loaded rhs element feeds four accumulators; every
-  // output element still sums over k in increasing order in float64, like the interpreter.
-  const lines = [
+  return [
     `for (let b = 0; b < ${B}; b++) {`,
     `  const lbase = ${lhs.offset} + b * ${lb}, rbase = ${rhs.offset} + b * ${rb}, obase = b * ${M * N};`,
     `  let m = 0;`,
@@ -227,21 +265,10 @@ function emitDot(k: DotKernel, i: number, buf: (id: number) => string, scratch: 
     `  }`,
     `}`,
   ];
-  return lines;
 }
 
-function emitCall(k: CallKernel, i: number, buf: (id: number) => string): string[] {
-  return [`calls[${i}](${[...k.ins, ...k.outs].map(buf).join(", ")});`];
-}
-
-function contiguous(shape: number[]): number[] {
-  const st = new Array<number>(shape.length);
-  let acc = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    st[d] = acc;
-    acc *= shape[d]!;
-  }
-  return st;
+function emitCall(k: CallKernel, i: number, ctx: Ctx): string[] {
+  return [`calls[${i}](S, ${[...k.ins, ...k.outs].map(ctx.buf).join(", ")});`];
 }
 
 function describe(k: Kernel, lp: LoweredProgram): string {
@@ -262,12 +289,13 @@ function describe(k: Kernel, lp: LoweredProgram): string {
 const PART_LINES = 400;
 
 /**
- * The JS source of a factory `(consts, temps, calls) => run`, where `run(inputs)` returns the
- * output arrays (one per buffer output, in buffer-id order of lp.outputs). Kernels are grouped
- * into functions of bounded size; inputs and outputs are passed to them as parameters.
+ * The JS source of a factory `(consts, calls, matmul) => run`, where `run(inputs, temps, S)`
+ * takes the input arrays, the arena views of the temps (by buffer id) and the symbol values, and
+ * returns the output arrays (the buffer outputs, in buffer-id order). Kernels are grouped into
+ * functions of bounded size; every buffer a group uses is passed to it as a parameter.
  */
 export function generateJs(lp: LoweredProgram, name = "program"): string {
-  const buf = (id: number) => `b${id}`;
+  const ctx: Ctx = { buf: (id) => `b${id}`, d: new DimJs(lp.symbols) };
   const scratchDecls: string[] = [];
   let nScratch = 0;
   const scratch = (n: number) => {
@@ -275,18 +303,18 @@ export function generateJs(lp: LoweredProgram, name = "program"): string {
     scratchDecls.push(`const ${s} = new Float64Array(${n});`);
     return s;
   };
-  const perCall = new Set(lp.buffers.filter((b) => b.kind === "input" || b.kind === "output").map((b) => b.id));
+  const perCall = new Set(lp.buffers.filter((b) => b.kind !== "const").map((b) => b.id));
   const parts: { lines: string[]; params: Set<number> }[] = [];
   let part = { lines: [] as string[], params: new Set<number>() };
   lp.kernels.forEach((k, i) => {
     const lines =
       k.kind === "map"
-        ? emitMap(k, i, buf)
+        ? emitMap(k, i, ctx)
         : k.kind === "reduce"
-          ? emitReduce(k, i, buf)
+          ? emitReduce(k, i, ctx)
           : k.kind === "dot"
-            ? emitDot(k, i, buf, scratch)
-            : emitCall(k, i, buf);
+            ? emitDot(k, ctx, scratch)
+            : emitCall(k, i, ctx);
     if (part.lines.length && part.lines.length + lines.length > PART_LINES) {
       parts.push(part);
       part = { lines: [], params: new Set() };
@@ -296,29 +324,24 @@ export function generateJs(lp: LoweredProgram, name = "program"): string {
     for (const b of [...kernelReads(k), ...kernelWrites(k)]) if (perCall.has(b)) part.params.add(b);
   });
   if (part.lines.length) parts.push(part);
-  const closure: string[] = [];
-  lp.consts.forEach((c, i) => closure.push(`const ${buf(c.buf)} = consts[${i}];`));
-  lp.buffers.forEach((b) => {
-    if (b.kind === "temp") closure.push(`const ${buf(b.id)} = temps[${b.id}];`);
-  });
-  const fns = parts.flatMap((pt, i) => {
-    const params = [...pt.params].sort((a, b) => a - b).map(buf).join(", ");
-    return [`function part${i}(${params}) {`, ...indent(pt.lines, 1), `}`];
-  });
-  const calls = parts.map((pt, i) => `part${i}(${[...pt.params].sort((a, b) => a - b).map(buf).join(", ")});`);
-  const inputs = lp.inputs.map((b, i) => `const ${buf(b)} = inputs[${i}];`);
+  const symDecls = lp.symbols.map((s, i) => `const ${ctx.d.sym(s)} = S[${i}];`);
+  const paramList = (pt: { params: Set<number> }) => ["S", ...[...pt.params].sort((a, b) => a - b).map(ctx.buf)].join(", ");
+  const fns = parts.flatMap((pt, i) => [`function part${i}(${paramList(pt)}) {`, ...indent([...symDecls, ...pt.lines], 1), `}`]);
+  const calls = parts.map((pt, i) => `part${i}(${paramList(pt)});`);
+  const inputs = lp.inputs.map((b, i) => `const ${ctx.buf(b)} = inputs[${i}];`);
+  const temps = lp.buffers.filter((b) => b.kind === "temp").map((b) => `const ${ctx.buf(b.id)} = temps[${b.id}];`);
   const outs = lp.buffers.filter((b) => b.kind === "output");
-  const allocs = outs.map((b) => `const ${buf(b.id)} = new ${ARRAY[b.dtype]}(${b.size});`);
-  const ret = `return [${outs.map((b) => buf(b.id)).join(", ")}];`;
+  const allocs = outs.map((b) => `const ${ctx.buf(b.id)} = new ${ARRAY[b.dtype]}(${ctx.d.js(b.size)});`);
+  const ret = `return [${outs.map((b) => ctx.buf(b.id)).join(", ")}];`;
   return [
-    `// adgen generated code: ${name} (${lp.kernels.length} kernels, arena ${lp.arenaBytes} bytes)`,
+    `// adgen generated code: ${name} (${lp.kernels.length} kernels${lp.symbols.length ? `, symbolic dims ${lp.symbols.join(", ")}` : `, arena ${lp.arenaBytes} bytes`})`,
     `"use strict";`,
     JS_PRELUDE,
-    ...closure,
+    ...lp.consts.map((c, i) => `const ${ctx.buf(c.buf)} = consts[${i}];`),
     ...scratchDecls,
     ...fns,
-    `return function run(inputs) {`,
-    ...indent([...inputs, ...allocs, ...calls, ret], 1),
+    `return function run(inputs, temps, S) {`,
+    ...indent([...symDecls, ...inputs, ...temps, ...allocs, ...calls, ret], 1),
     `};`,
   ].join("\n");
 }

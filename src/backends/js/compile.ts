@@ -1,22 +1,31 @@
-// Turns a lowered program into a callable: plans the arena, generates the JS source, compiles it
-// with `new Function` (the source is built only from the kernel IR) and wraps inputs/outputs.
+// Turns a lowered program into a callable: generates the JS source, compiles it with
+// `new Function` (the source is built only from the kernel IR), binds symbolic dimensions from the
+// arguments' shapes, plans the arena (once for static programs, once per binding of the symbols
+// for shape-polymorphic ones, cached) and wraps inputs/outputs.
 
 import { ShapedArray } from "../../core/aval.js";
-import { type TypedArray, allocArray } from "../../core/dtype.js";
+import { type DType, type TypedArray, allocArray } from "../../core/dtype.js";
+import { evalDim, isConcreteShape } from "../../core/shape.js";
+import { type Binding, bindSymbols, instantiateParams } from "../../core/symbols.js";
 import { Tensor } from "../../core/tensor.js";
 import type { LoweredProgram } from "../../lower/kernel-ir.js";
-import { planMemory } from "../../lower/memory.js";
-import { generateJs } from "./codegen.js";
+import { type MemoryPlan, planMemory } from "../../lower/memory.js";
 import { matmul } from "../../prims/ref/matmul.js";
+import { generateJs } from "./codegen.js";
 
 export interface Executable {
   /** runs on concrete tensors, returns one tensor per program output */
   run(args: Tensor[]): Tensor[];
   readonly source: string;
   readonly lowered: LoweredProgram;
+  /** the memory plan of a static program (null when sizes are symbolic) */
+  readonly plan: MemoryPlan | null;
 }
 
-function arrayView(buffer: ArrayBuffer, dtype: string, offset: number, size: number): TypedArray {
+type RunFn = (inputs: TypedArray[], temps: TypedArray[], S: number[]) => TypedArray[];
+type CallFn = (S: number[], ...arrays: TypedArray[]) => void;
+
+function arrayView(buffer: ArrayBuffer, dtype: DType, offset: number, size: number): TypedArray {
   switch (dtype) {
     case "float32":
       return new Float32Array(buffer, offset, size);
@@ -29,40 +38,75 @@ function arrayView(buffer: ArrayBuffer, dtype: string, offset: number, size: num
   }
 }
 
-export function compileJs(lp: LoweredProgram, name = "program"): Executable {
-  planMemory(lp);
-  const source = generateJs(lp, name);
-  const factory = new Function("consts", "temps", "calls", "matmul", source) as (
-    consts: TypedArray[],
-    temps: TypedArray[],
-    calls: ((...a: TypedArray[]) => void)[],
-    mm: typeof matmul,
-  ) => (inputs: TypedArray[]) => TypedArray[];
-  const arena = new ArrayBuffer(Math.max(8, lp.arenaBytes));
+/** Arena views of the temps for one set of buffer sizes. */
+function tempsFor(lp: LoweredProgram, sizes: number[]): { plan: MemoryPlan; temps: TypedArray[] } {
+  const plan = planMemory(lp, sizes);
+  const arena = new ArrayBuffer(Math.max(8, plan.arenaBytes));
   const temps: TypedArray[] = [];
-  for (const b of lp.buffers) if (b.kind === "temp") temps[b.id] = arrayView(arena, b.dtype, b.offset!, b.size);
-  const calls: ((...a: TypedArray[]) => void)[] = [];
+  for (const b of lp.buffers) if (b.kind === "temp") temps[b.id] = arrayView(arena, b.dtype, plan.offsets[b.id]!, sizes[b.id]!);
+  return { plan, temps };
+}
+
+const MAX_PLANS = 8;
+
+export function compileJs(lp: LoweredProgram, name = "program"): Executable {
+  const symbolic = lp.symbols.length > 0;
+  const sizesOf = (env: Binding) => lp.buffers.map((b) => evalDim(b.size, env));
+  const staticTemps = symbolic ? null : tempsFor(lp, sizesOf({}));
+  if (staticTemps) lp.arenaBytes = staticTemps.plan.arenaBytes;
+  if (staticTemps) lp.offsets = staticTemps.plan.offsets;
+  const source = generateJs(lp, name);
+  const factory = new Function("consts", "calls", "matmul", source) as (
+    consts: TypedArray[],
+    calls: CallFn[],
+    mm: typeof matmul,
+  ) => RunFn;
+  const calls: CallFn[] = [];
   lp.kernels.forEach((k, i) => {
     if (k.kind !== "call") return;
-    calls[i] = (...arrays: TypedArray[]) => {
-      const ins = k.inAvals.map((a, j) => new Tensor(a, arrays[j]!));
-      const res = k.prim.impl(ins, k.params, k.outAvals);
+    calls[i] = (S: number[], ...arrays: TypedArray[]) => {
+      const env: Record<string, number> = {};
+      lp.symbols.forEach((s, j) => (env[s] = S[j]!));
+      const concrete = (a: ShapedArray) => (isConcreteShape(a.shape) ? a : new ShapedArray(a.shape.map((d) => evalDim(d, env)), a.dtype, a.weak));
+      const ins = k.inAvals.map((a, j) => new Tensor(concrete(a), arrays[j]!));
+      const params = symbolic ? instantiateParams(k.params, env) : k.params;
+      const res = k.prim.impl(ins, params, k.outAvals.map(concrete));
       res.forEach((r, j) => arrays[k.ins.length + j]!.set(r));
     };
   });
-  const run = factory(lp.consts.map((c) => c.value.data), temps, calls, matmul);
+  const run = factory(lp.consts.map((c) => c.value.data), calls, matmul);
   const outBufs = lp.buffers.filter((b) => b.kind === "output").map((b) => b.id);
   const outPos = new Map(outBufs.map((id, i) => [id, i]));
-  const outAvals = lp.outAvals.map((a) => new ShapedArray(a.shape, a.dtype, a.weak));
+  const plans = new Map<string, TypedArray[]>();
+  const noSymbols: number[] = [];
   return {
     source,
     lowered: lp,
+    plan: staticTemps?.plan ?? null,
     run(args: Tensor[]): Tensor[] {
-      const outs = run(args.map((a) => a.data));
+      let S = noSymbols;
+      let temps: TypedArray[];
+      let env: Binding = {};
+      if (staticTemps) temps = staticTemps.temps;
+      else {
+        env = bindSymbols(lp.inShapes, args.map((a) => a.aval.shape as number[]), (i) => `argument ${i}`);
+        S = lp.symbols.map((s) => env[s]!);
+        const key = S.join(",");
+        let t = plans.get(key);
+        if (!t) {
+          t = tempsFor(lp, sizesOf(env)).temps;
+          if (plans.size >= MAX_PLANS) plans.delete(plans.keys().next().value!);
+          plans.set(key, t);
+        }
+        temps = t;
+      }
+      const outs = run(args.map((a) => a.data), temps, S);
       return lp.outputs.map((o, i) => {
+        const a = lp.outAvals[i]!;
+        const aval = isConcreteShape(a.shape) ? a : new ShapedArray(a.shape.map((d) => evalDim(d, env)), a.dtype, a.weak);
         switch (o.kind) {
           case "buffer":
-            return new Tensor(outAvals[i]!, outs[outPos.get(o.buf)!]!);
+            return new Tensor(aval, outs[outPos.get(o.buf)!]!);
           case "input":
             return args[o.index]!;
           case "const":
@@ -70,10 +114,11 @@ export function compileJs(lp: LoweredProgram, name = "program"): Executable {
           case "literal": {
             const d = allocArray(o.dtype, 1);
             d[0] = o.value;
-            return new Tensor(outAvals[i]!, d);
+            return new Tensor(aval, d);
           }
         }
       });
     },
   };
 }
+
