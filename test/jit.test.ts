@@ -14,7 +14,7 @@ const saved = { ...config };
 let events: LogEvent[] = [];
 beforeEach(() => {
   events = [];
-  config.update({ interpretBelowWork: 0, logger: (e) => events.push(e) });
+  config.update({ interpretBelowWork: 0, autoGeneralizeShapes: false, logger: (e) => events.push(e) });
 });
 afterEach(() => {
   const { update: _u, ...rest } = saved;
@@ -229,5 +229,52 @@ describe("diagnostics", () => {
     expect(err).toBeInstanceOf(NanError);
     expect((err as Error).message).toMatch(/debugNans: log produced a NaN/);
     expect((err as NanError).sourceLine).toMatch(/test\/jit\.test\.ts/);
+  });
+});
+
+describe("shape polymorphism", () => {
+  const loss = (x: Tensor, y: Tensor) => np.mean(np.square(np.subtract(np.tanh(np.matmul(x, W)), y)));
+  const W = rand([4, 3], 1);
+  const batch = (b: number) => [rand([b, 4], b), rand([b, 3], b + 100)] as const;
+
+  it("declared symbolic dims: one trace and one compile serve every batch size", () => {
+    const step = jit(grad(loss), { shapes: [["B", 4], ["B", 3]] });
+    for (const b of [1, 7, 128, 3]) {
+      const [x, y] = batch(b);
+      assertClose((step(x, y) as Tensor).data, (grad(loss)(x, y) as Tensor).data, { rtol: 1e-12 });
+    }
+    expect(step.cacheInfo()).toMatchObject({ misses: 1, traces: 1, hits: 3 });
+    expect(step.lower(...batch(5)).text("traced")).toMatch(/f64\[B,4\]/);
+  });
+
+  it("learns a symbolic dimension on the second miss and explains it", () => {
+    config.update({ autoGeneralizeShapes: true, explainCacheMisses: true });
+    const step = jit(grad(loss), { name: "step" });
+    for (const b of [64, 17, 5, 200]) {
+      const [x, y] = batch(b);
+      assertClose((step(x, y) as Tensor).data, (grad(loss)(x, y) as Tensor).data, { rtol: 1e-12 });
+    }
+    expect(step.cacheInfo()).toMatchObject({ misses: 2, traces: 2, hits: 2 });
+    const msg = events.find((e) => e.kind === "cache-miss")!.message;
+    expect(msg).toMatch(/recompiling because arg 0 shape \[64,4\] -> \[17,4\]; generalizing arg 0 axis 0, arg 1 axis 0 as symbol D\d+: one program now serves every size/);
+  });
+
+  it("inconsistent sizes for one symbol get their own specialization", () => {
+    const step = jit((x: Tensor, y: Tensor) => np.add(np.sum(x), np.sum(y)), { shapes: [["B"], ["B"]] });
+    expect((step(rand([3], 1), rand([3], 2)) as Tensor).shape).toEqual([]);
+    expect((step(rand([3], 1), rand([5], 2)) as Tensor).shape).toEqual([]);
+    expect(step.cacheInfo().misses).toBe(2);
+  });
+
+  it("falls back to concrete sizes when the function needs them", () => {
+    config.update({ autoGeneralizeShapes: true });
+    const f = jit((x: Tensor) => {
+      let acc = np.sum(x);
+      for (let i = 0; i < x.shape[0]!; i++) acc = np.add(acc, 1); // a JS loop over a size
+      return acc;
+    });
+    expect((f(rand([2], 1)) as Tensor).item()).toBeCloseTo(np.sum(rand([2], 1)).item() + 2, 12);
+    expect((f(rand([3], 1)) as Tensor).item()).toBeCloseTo(np.sum(rand([3], 1)).item() + 3, 12);
+    expect((f(rand([4], 1)) as Tensor).item()).toBeCloseTo(np.sum(rand([4], 1)).item() + 4, 12);
   });
 });

@@ -28,6 +28,8 @@ export interface Config {
   hotCalls: number;
   /** Warn once when one jitted function has been compiled this many times. */
   recompileWarnAfter: number;
+  /** After a cache miss caused only by changed sizes, retrace with those dimensions symbolic. */
+  autoGeneralizeShapes: boolean;
   /** Float matrix products with at least this many multiply-adds use the WebAssembly GEMM. */
   fastMatmulMinWork: number;
   /** Threads for large matrix products (worker threads sharing one wasm memory); 1 disables. */
@@ -52,6 +54,7 @@ export const config: Config & { update(opts: Partial<Config>): void } = {
   interpretBelowWork: 4096,
   hotCalls: 3,
   recompileWarnAfter: 5,
+  autoGeneralizeShapes: true,
   fastMatmulMinWork: 32768,
   matmulThreads: 2,
   logger: defaultLogger,

@@ -21,10 +21,18 @@ import { type Compiled, compileProgram } from "./compile.js";
 import { jitCallP } from "./jit-call.js";
 import { type KeyParts, avalKey, explainDifference, keyString, leafPaths, staticKey, treeKey } from "./key.js";
 import { Lowered } from "./lowered.js";
+import { type ShapeSpec, ShapePolicy } from "./polymorphism.js";
+import type { ShapedArray } from "../core/aval.js";
 
 export interface JitOptions {
   staticArgnums?: number[];
   name?: string;
+  /**
+   * Symbolic dimensions, one entry per argument: for a tensor argument a list with a symbol
+   * name, a size or null per axis (e.g. ["B", 784]); for a pytree argument the same structure
+   * with such lists at its leaves; null for arguments without symbolic dimensions.
+   */
+  shapes?: unknown[];
 }
 
 export interface CacheInfo {
@@ -88,19 +96,28 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
   /** traced programs for calls inside other transformations, by key */
   const innerPrograms = new Map<string, { program: Program; outTree: TreeDef; consts: Tensor[] }>();
 
+  let policy: ShapePolicy | null = null;
+  let declared: ShapeSpec[] = [];
+  let lastShapes: number[][] | null = null;
+
   const split = (args: unknown[]) => {
     const dyn = args.map((a, i) => (statics.has(i) ? null : a));
     const [leaves, def] = flatten(dyn);
     const tensors = leaves.map((l, i) => leafToTensor(l, `jit(${name}): argument leaf ${i}`));
+    if (!policy) {
+      declared = declaredLeafSpecs(name, opts.shapes, dyn);
+      policy = new ShapePolicy(declared);
+    }
+    const avals = policy.abstract(tensors) ?? tensors.map((t) => t.aval);
     const paths = leafPaths(def);
     const parts: KeyParts = {
       tree: treeKey(def),
-      leaves: tensors.map((t, i) => [paths[i] ?? `leaf ${i}`, avalKey(t.aval)]),
+      leaves: avals.map((a, i) => [paths[i] ?? `leaf ${i}`, avalKey(a)]),
       statics: [...statics].sort((a, b) => a - b).map((i) => [i, staticKey(args[i])]),
       backend: config.backend,
       options: `interpretBelow=${config.interpretBelowWork}`,
     };
-    return { tensors, def, parts };
+    return { tensors, def, parts, avals, paths };
   };
 
   /** Rebuilds the user's argument list with traced leaves in place of the dynamic ones. */
@@ -109,27 +126,28 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
     return args.map((a, i) => (statics.has(i) ? a : dyn[i]));
   };
 
-  const trace = (args: unknown[], def: TreeDef, tensors: Tensor[]) => {
+  const trace = (args: unknown[], def: TreeDef, avals: ShapedArray[]) => {
     traces++;
     const residuals: Residual[] = [];
     const obs = (r: Residual[]) => residuals.push(...r);
     residualObservers.add(obs);
     const t0 = now();
     try {
-      const t = traceFlat((xs) => f(...rebuild(args, def, xs)), tensors.map((x) => x.aval), `jit(${name})`);
+      const t = traceFlat((xs) => f(...rebuild(args, def, xs)), avals, `jit(${name})`);
       return { ...t, residuals, traceMs: now() - t0 };
     } finally {
       residualObservers.delete(obs);
     }
   };
 
-  const miss = (parts: KeyParts): void => {
+  const miss = (parts: KeyParts, generalized?: string): void => {
     misses++;
     const reason = lastParts ? explainDifference(lastParts, parts) ?? "evicted from the cache" : "first call";
     lastMiss = { reason };
     if (lastParts && config.explainCacheMisses) {
       const at = userSourceLine();
-      log({ kind: "cache-miss", message: `jit(${name}) recompiling because ${reason}${at ? ` (called at ${at})` : ""}`, reason });
+      const g = generalized ? `; generalizing ${generalized}: one program now serves every size` : "";
+      log({ kind: "cache-miss", message: `jit(${name}) recompiling because ${reason}${g}${at ? ` (called at ${at})` : ""}`, reason });
     }
     if (lastParts && misses > config.recompileWarnAfter && !warned) {
       warned = true;
@@ -143,8 +161,8 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
     lastParts = parts;
   };
 
-  const build = (args: unknown[], def: TreeDef, tensors: Tensor[], parts: KeyParts): Entry => {
-    const t = trace(args, def, tensors);
+  const build = (args: unknown[], def: TreeDef, avals: ShapedArray[], parts: KeyParts): Entry => {
+    const t = trace(args, def, avals);
     const cold = programWork(t.program) < config.interpretBelowWork;
     const compiled = compileProgram(t.program, name, { traceMs: t.traceMs, interpretOnly: cold });
     if (config.logCompiles) logCompile(name, t.program, compiled, cold);
@@ -153,20 +171,42 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
 
   const jitted = ((...args: unknown[]) => {
     if (currentTrace() !== evalTrace) return callInside(args);
-    const { tensors, def, parts } = split(args);
+    let { tensors, def, parts, avals, paths } = split(args);
     // tensors tracked by the eager tape: apply as one jit_call so the tape records it
     if (tensors.some((t) => t._tape)) return callInside(args);
-    const key = keyString(parts);
+    let key = keyString(parts);
     let e = cache.get(key);
     if (e) {
       hits++;
       cache.delete(key);
       cache.set(key, e); // most recently used last
     } else {
-      miss(parts);
-      e = build(args, def, tensors, parts);
-      cache.set(key, e);
-      while (cache.size > Math.max(1, config.jitCacheSize)) cache.delete(cache.keys().next().value!);
+      const shapes = tensors.map((t) => t.aval.shape as number[]);
+      const missParts = parts;
+      let generalized: string | undefined;
+      if (config.autoGeneralizeShapes && lastShapes && lastParts && onlySizesChanged(lastParts, parts)) {
+        generalized = policy!.generalize(lastShapes, shapes, (i) => paths[i] ?? `leaf ${i}`) ?? undefined;
+        if (generalized) ({ tensors, def, parts, avals, paths } = split(args));
+        key = keyString(parts);
+      }
+      lastShapes = shapes;
+      e = cache.get(key);
+      if (e) hits++;
+      else {
+        miss(missParts, generalized);
+        try {
+          e = build(args, def, avals, parts);
+        } catch (err) {
+          if (!generalized) throw err;
+          // the function needs concrete sizes (e.g. JS loops over x.shape[0]): stay concrete
+          policy!.pinLearned(declared);
+          ({ tensors, def, parts, avals, paths } = split(args));
+          key = keyString(parts);
+          e = build(args, def, avals, parts);
+        }
+        cache.set(key, e);
+        while (cache.size > Math.max(1, config.jitCacheSize)) cache.delete(cache.keys().next().value!);
+      }
     }
     e.calls++;
     if (!e.compiled.exec && config.backend !== "interp" && e.calls >= config.hotCalls) {
@@ -187,7 +227,7 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
     const key = keyString(parts);
     let t = innerPrograms.get(key);
     if (!t) {
-      const r = trace(args, def, tensors.map((x) => x));
+      const r = trace(args, def, tensors.map((x) => x.aval));
       t = { program: r.program, outTree: r.outTree, consts: r.tracerConsts };
       // programs that close over outer tracers are specific to that trace: do not keep them
       if (!r.tracerConsts.length) innerPrograms.set(key, t);
@@ -197,17 +237,48 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
   };
 
   jitted.lower = (...args: unknown[]) => {
-    const { tensors, def, parts } = split(args);
-    const t = trace(args, def, tensors);
-    return new Lowered(name, t.program, t.residuals, tensors.map((x) => x.aval), parts.leaves.map((l) => l[0]));
+    const { def, parts, avals } = split(args);
+    const t = trace(args, def, avals);
+    return new Lowered(name, t.program, t.residuals, avals, parts.leaves.map((l) => l[0]));
   };
   jitted.cacheInfo = () => ({ hits, misses, traces, size: cache.size, ...(lastMiss ? { lastMiss } : {}) });
   jitted.clearCache = () => {
     cache.clear();
     innerPrograms.clear();
     lastParts = null;
+    lastShapes = null;
   };
   return jitted;
+}
+
+/** True when two keys differ only in the sizes of same-rank, same-dtype leaves. */
+function onlySizesChanged(a: KeyParts, b: KeyParts): boolean {
+  if (a.tree !== b.tree || a.backend !== b.backend || a.options !== b.options) return false;
+  if (a.statics.some((s, i) => s[1] !== b.statics[i]?.[1])) return false;
+  const dtypeRank = (k: string) => k.replace(/\[.*\]/, (m) => `[rank ${m === "[]" ? 0 : m.split(",").length}]`);
+  return a.leaves.every((l, i) => dtypeRank(l[1]) === dtypeRank(b.leaves[i]![1]));
+}
+
+/** Resolves `jit(f, {shapes})` into one spec per dynamic leaf. */
+function declaredLeafSpecs(name: string, shapes: unknown[] | undefined, dyn: unknown[]): ShapeSpec[] {
+  if (!shapes) return [];
+  const isSpec = (x: unknown) => Array.isArray(x) && x.every((d) => d === null || typeof d === "string" || typeof d === "number");
+  const out: ShapeSpec[] = [];
+  const walk = (spec: unknown, value: unknown): void => {
+    const [leaves] = flatten(value);
+    if (spec === null || spec === undefined) {
+      leaves.forEach(() => out.push(null));
+    } else if (isSpec(spec)) {
+      if (leaves.length !== 1) throw new ArgumentError(`jit(${name}): a shape spec was given for a pytree argument; give one per leaf`);
+      out.push(spec as ShapeSpec);
+    } else if (Array.isArray(spec) && Array.isArray(value) && spec.length === value.length) {
+      spec.forEach((s, i) => walk(s, value[i]));
+    } else if (typeof spec === "object" && value && typeof value === "object") {
+      for (const k of Object.keys(value)) walk((spec as Record<string, unknown>)[k], (value as Record<string, unknown>)[k]);
+    } else throw new ArgumentError(`jit(${name}): shapes ${JSON.stringify(spec)} does not match the argument structure`);
+  };
+  dyn.forEach((v, i) => walk(shapes[i], v));
+  return out;
 }
 
 function logCompile(name: string, p: Program, c: Compiled, cold: boolean, why = "miss"): void {
