@@ -35,3 +35,5 @@ export type { Jitted, JitOptions, CacheInfo } from "./jit/jit.js";
 export { Lowered } from "./jit/lowered.js";
 export { config } from "./core/config.js";
 export type { Config, LogEvent } from "./core/config.js";
+export { exportFunction, exportVjp, exportJvp, Exported } from "./aot/export.js";
+export type { Manifest } from "./aot/manifest.js";

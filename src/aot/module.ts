@@ -1,0 +1,237 @@
+// Assembles the source of a standalone exported ES module from lowered programs: the embedded
+// runtime, the constants (base64), each program's generated kernels, and for each exported
+// function a wrapper that converts and checks its arguments (dtype, rank, sizes, symbolic
+// dimensions consistent across arguments, each symbol >= 1), plans the arena and builds pytree
+// results of {data, shape, dtype}. All generated names come from indices; user strings (names of
+// object keys, the function name) only ever appear inside JSON string literals.
+
+import type { ShapedArray } from "../core/aval.js";
+import { type Dim, shapeToString } from "../core/shape.js";
+import { ArgumentError } from "../core/errors.js";
+import type { Tensor } from "../core/tensor.js";
+import { type TreeDef, numLeaves } from "../core/tree.js";
+import { ARRAY, DimJs, generateJs } from "../backends/js/codegen.js";
+import { bytesToBase64 } from "../ir/serialize.js";
+import type { LoweredProgram } from "../lower/kernel-ir.js";
+import { kernelReads, kernelWrites, planMemory } from "../lower/memory.js";
+import { config } from "../core/config.js";
+import { RUNTIME_CORE, matmulRuntime } from "./runtime.js";
+
+/** One input group of an exported function: a pytree argument and the leaves' declared types. */
+export interface ArgGroup {
+  /** "x", "params", "residuals", ... (used in error messages) */
+  label: string;
+  tree: TreeDef;
+  leaves: ShapedArray[];
+}
+
+export interface ModuleFunction {
+  /** exported JS name (validated identifier) */
+  name: string;
+  lowered: LoweredProgram;
+  args: ArgGroup[];
+  /** the result tree; its leaves are the program outputs in order */
+  outTree: TreeDef;
+  /** wrap the result as {out, residuals} with this many trailing residual outputs */
+  residualOutputs?: number;
+}
+
+const js = (v: unknown) => JSON.stringify(v);
+
+/** Access paths of every leaf of a tree value held in `root` (e.g. a0["W1"], a1[0]). */
+function leafAccess(def: TreeDef, root: string): { expr: string; path: string; checks: string[] }[] {
+  const out: { expr: string; path: string; checks: string[] }[] = [];
+  const rec = (d: TreeDef, expr: string, path: string, checks: string[]) => {
+    switch (d.kind) {
+      case "leaf":
+        out.push({ expr, path, checks });
+        return;
+      case "none":
+        return;
+      case "array": {
+        const c = `if (!Array.isArray(${expr}) || ${expr}.length !== ${d.children.length}) $fail(${js(`${path}: expected an array of ${d.children.length}`)});`;
+        d.children.forEach((ch, i) => rec(ch, `${expr}[${i}]`, `${path}[${i}]`, [...checks, c]));
+        return;
+      }
+      case "object": {
+        const c = `if (${expr} === null || typeof ${expr} !== "object") $fail(${js(`${path}: expected an object`)});`;
+        d.keys.forEach((k, i) => rec(d.children[i]!, `${expr}[${js(k)}]`, `${path}.${k}`, [...checks, c]));
+        return;
+      }
+    }
+  };
+  rec(def, root, "", []);
+  return out;
+}
+
+/** JS building a pytree from leaf expressions. */
+function buildTree(def: TreeDef, leaves: string[]): string {
+  let i = 0;
+  const rec = (d: TreeDef): string => {
+    switch (d.kind) {
+      case "leaf":
+        return leaves[i++]!;
+      case "none":
+        return String(d.value);
+      case "array":
+        return `[${d.children.map(rec).join(", ")}]`;
+      case "object":
+        return `{ ${d.keys.map((k, j) => `${js(k)}: ${rec(d.children[j]!)}`).join(", ")} }`;
+    }
+  };
+  return rec(def);
+}
+
+/** Statements that bind each symbol from argument shapes and check every declared dimension. */
+function shapeChecks(specs: { what: string; shape: readonly Dim[]; sh: string }[], d: DimJs, symbols: string[]): string[] {
+  const lines: string[] = symbols.map((s) => `let ${d.sym(s)} = -1;`);
+  // $fail("<what> should have shape <decl>, got [..]" + <why> [+ <value expression>])
+  const fail = (sp: { what: string; shape: readonly Dim[]; sh: string }, why: string, value?: string) =>
+    `$fail(${js(`${sp.what} should have shape ${shapeToString(sp.shape)}, got `)} + $shapeStr(${sp.sh}) + ${js(why)}${value ? ` + ${value}` : ""})`;
+  const isSymbol = (dim: Dim) => typeof dim !== "number" && dim.terms.size === 1 && [...dim.terms.values()][0] === 1 && !dim.toString().includes("*");
+  for (const sp of specs) {
+    lines.push(`if (${sp.sh}.length !== ${sp.shape.length}) ${fail(sp, ` (rank ${sp.shape.length} expected)`)};`);
+    sp.shape.forEach((dim, k) => {
+      if (!isSymbol(dim)) return;
+      const v = d.sym(dim.toString());
+      lines.push(`if (${v} < 0) { ${v} = ${sp.sh}[${k}]; if (${v} < 1) ${fail(sp, `: ${dim} must be >= 1`)}; }`);
+      lines.push(`else if (${sp.sh}[${k}] !== ${v}) ${fail(sp, `: axis ${k} is ${dim}, which an earlier argument set to `, v)};`);
+    });
+  }
+  for (const sp of specs) {
+    sp.shape.forEach((dim, k) => {
+      if (isSymbol(dim)) return;
+      const why = typeof dim === "number" ? `: axis ${k} should be ${dim}` : `: axis ${k} should be ${dim} = `;
+      lines.push(`if (${sp.sh}[${k}] !== ${d.js(dim)}) ${fail(sp, why, typeof dim === "number" ? undefined : d.js(dim))};`);
+    });
+  }
+  return lines;
+}
+
+/** Arena set-up for one program: static (planned now) or per binding of its symbols. */
+function arenaCode(lp: LoweredProgram, id: string, d: DimJs): { decls: string[]; get: string } {
+  const temps = lp.buffers.filter((b) => b.kind === "temp");
+  const views = (arena: string, off: (bid: number) => string, size: (bid: number) => string) =>
+    `const t = []; ${temps.map((b) => `t[${b.id}] = new ${ARRAY[b.dtype]}(${arena}, ${off(b.id)}, ${size(b.id)});`).join(" ")} return t;`;
+  if (lp.symbols.length === 0) {
+    const plan = planMemory(lp, lp.buffers.map((b) => b.size as number));
+    return {
+      decls: [`const $T${id} = (() => { const arena = new ArrayBuffer(${Math.max(8, plan.arenaBytes)}); ${views("arena", (b) => String(plan.offsets[b]), (b) => String(lp.buffers[b]!.size))} })();`],
+      get: `$T${id}`,
+    };
+  }
+  // live ranges by kernel index, sizes as expressions of the symbols
+  const first = new Map<number, number>();
+  const last = new Map<number, number>();
+  lp.kernels.forEach((k, i) => {
+    for (const b of kernelWrites(k)) if (!first.has(b)) first.set(b, i);
+    for (const b of kernelReads(k)) last.set(b, i);
+  });
+  const bytes = temps.map((b) => `Math.ceil(${d.js(b.size)} * ${ARRAY[b.dtype] === "Float64Array" ? 8 : ARRAY[b.dtype] === "Uint8Array" ? 1 : 4} / 16) * 16`);
+  const sym = lp.symbols.map((s, i) => `const ${d.sym(s)} = S[${i}];`).join(" ");
+  return {
+    decls: [
+      `const $P${id} = new Map();`,
+      `function $temps${id}(S) {`,
+      `  const key = S.join(",");`,
+      `  let t = $P${id}.get(key);`,
+      `  if (t) return t;`,
+      `  ${sym}`,
+      `  const p = $plan([${bytes.join(", ")}], ${js(temps.map((b) => first.get(b.id) ?? 0))}, ${js(temps.map((b) => last.get(b.id) ?? first.get(b.id) ?? 0))});`,
+      `  const arena = new ArrayBuffer(Math.max(8, p.end));`,
+      `  const off = ${js(temps.map((b) => b.id))};`,
+      `  t = (() => { ${views("arena", (b) => `p.offsets[off.indexOf(${b})]`, (b) => d.js(lp.buffers[b]!.size))} })();`,
+      `  if ($P${id}.size >= 8) $P${id}.delete($P${id}.keys().next().value);`,
+      `  $P${id}.set(key, t);`,
+      `  return t;`,
+      `}`,
+    ],
+    get: `$temps${id}(S)`,
+  };
+}
+
+function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => number): string[] {
+  const lp = f.lowered;
+  if (lp.kernels.some((k) => k.kind === "call")) {
+    const prims = [...new Set(lp.kernels.flatMap((k) => (k.kind === "call" ? [k.prim.name] : [])))];
+    throw new ArgumentError(`export: ${prims.join(", ")} cannot be compiled into a standalone module yet (no code generator for ${prims.length > 1 ? "these primitives" : "this primitive"})`);
+  }
+  const d = new DimJs(lp.symbols);
+  const factory = generateJs(lp, f.name);
+  const lines = [
+    `// ---- ${f.name}: ${lp.kernels.length} kernels ----`,
+    `const $run${idx} = (function (consts, calls, matmul) {`,
+    ...factory.split("\n").map((l) => "  " + l),
+    `})([${lp.consts.map((c) => `$C${constIds(c.value)}`).join(", ")}], [], matmul);`,
+  ];
+  const arena = arenaCode(lp, String(idx), d);
+  lines.push(...arena.decls);
+  const params = f.args.map((_, i) => `a${i}`);
+  const body: string[] = [`if (arguments.length !== ${f.args.length}) $fail(${js(`${f.name} takes ${f.args.length} argument(s), got `)} + arguments.length);`];
+  const specs: { what: string; shape: readonly Dim[]; sh: string }[] = [];
+  const datas: string[] = [];
+  let leaf = 0;
+  f.args.forEach((g, gi) => {
+    const acc = leafAccess(g.tree, `a${gi}`);
+    if (acc.length !== numLeaves(g.tree)) throw new Error("export: argument tree mismatch");
+    const seen = new Set<string>();
+    acc.forEach((a, li) => {
+      for (const c of a.checks) if (!seen.has(c)) (seen.add(c), body.push(c));
+      const aval = g.leaves[li]!;
+      const what = `argument ${g.label}${a.path} (${aval.dtype})`;
+      body.push(`const [d${leaf}, sh${leaf}] = $toArray(${a.expr}, ${js(aval.dtype)}, ${js(`argument ${g.label}${a.path}`)});`);
+      specs.push({ what, shape: aval.shape, sh: `sh${leaf}` });
+      datas.push(`d${leaf}`);
+      leaf++;
+    });
+  });
+  body.push(...shapeChecks(specs, d, lp.symbols));
+  body.push(`const S = [${lp.symbols.map((s) => d.sym(s)).join(", ")}];`);
+  body.push(`const outs = $run${idx}([${datas.join(", ")}], ${arena.get}, S);`);
+  // outputs: buffers come back in buffer-id order; inputs/constants/literals are wrapped here
+  const outBufs = lp.buffers.filter((b) => b.kind === "output").map((b) => b.id);
+  const results = lp.outputs.map((o, i) => {
+    const a = lp.outAvals[i]!;
+    const shape = `[${a.shape.map((x) => d.js(x)).join(", ")}]`;
+    const data =
+      o.kind === "buffer"
+        ? `outs[${outBufs.indexOf(o.buf)}]`
+        : o.kind === "input"
+          ? `d${o.index}.slice()`
+          : o.kind === "const"
+            ? `$C${constIds(o.value)}.slice()`
+            : `${ARRAY[o.dtype]}.of(${o.value})`;
+    return `$result(${data}, ${shape}, ${js(a.dtype)})`;
+  });
+  const nRes = f.residualOutputs ?? 0;
+  const outLeaves = results.slice(0, results.length - nRes);
+  const ret = nRes
+    ? `{ out: ${buildTree(f.outTree, outLeaves)}, residuals: [${results.slice(results.length - nRes).join(", ")}] }`
+    : buildTree(f.outTree, outLeaves);
+  body.push(`return ${ret};`);
+  lines.push(`export function ${f.name}(${params.join(", ")}) {`, ...body.map((l) => "  " + l), `}`);
+  return lines;
+}
+
+/** The complete module source. `header` lines become a leading comment. */
+export function moduleSource(name: string, header: string[], fns: ModuleFunction[], defaultExport: string | null): string {
+  const consts: Tensor[] = [];
+  const constIds = (t: Tensor) => {
+    let i = consts.indexOf(t);
+    if (i < 0) i = consts.push(t) - 1;
+    return i;
+  };
+  const bodies = fns.map((f, i) => functionCode(f, i, constIds));
+  const usesMatmul = fns.some((f) => f.lowered.kernels.some((k) => k.kind === "dot"));
+  const withWasm = fns.some((f) => f.lowered.kernels.some((k) => k.kind === "dot" && (k.dtype === "float32" || k.dtype === "float64")));
+  return [
+    ...header.map((h) => `// ${h}`),
+    `const $NAME = ${js(name)};`,
+    RUNTIME_CORE,
+    usesMatmul ? matmulRuntime(config.fastMatmulMinWork, withWasm) : "",
+    ...consts.map((c, i) => `const $C${i} = $decode(${js(bytesToBase64(new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength)))}, ${js(c.dtype)});`),
+    ...bodies.flat(),
+    defaultExport ? `export default ${defaultExport};` : "",
+    "",
+  ].join("\n");
+}

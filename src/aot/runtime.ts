@@ -1,0 +1,167 @@
+// The small runtime embedded (as text) in every exported module: argument conversion and
+// checking, a memory planner for shape-polymorphic programs, and the matrix-multiply kernel (a
+// JS loop, plus the WebAssembly SIMD GEMM whose bytes the module carries). It is constant code
+// written here, never derived from user input; modules stay standalone (no imports).
+
+import { gemmModuleBytes, gemmScratchBytes } from "../backends/wasm/gemm.js";
+import { bytesToBase64 } from "../ir/serialize.js";
+
+/** Runtime helpers every module needs (argument conversion, errors, arena planning). */
+export const RUNTIME_CORE = String.raw`const $ARRAYS = { float32: Float32Array, float64: Float64Array, int32: Int32Array, bool: Uint8Array };
+class AdgenModuleError extends Error {}
+AdgenModuleError.prototype.name = "AdgenModuleError";
+function $fail(msg) { throw new AdgenModuleError($NAME + ": " + msg); }
+function $shapeStr(s) { return "[" + s.join(",") + "]"; }
+function $decode(b64, dtype) {
+  const s = atob(b64);
+  const u8 = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) u8[i] = s.charCodeAt(i);
+  return new $ARRAYS[dtype](u8.buffer);
+}
+function $dtypeOfArray(a) {
+  return a instanceof Float32Array ? "float32" : a instanceof Float64Array ? "float64" : a instanceof Int32Array ? "int32" : a instanceof Uint8Array ? "bool" : null;
+}
+// An argument as [typed array, shape]: an adgen Tensor (duck-typed), {data, shape}, or nested arrays.
+function $toArray(x, dtype, what) {
+  let data, shape;
+  if (x !== null && typeof x === "object" && typeof x.dataSync === "function" && Array.isArray(x.shape)) {
+    if (x.dtype !== dtype) $fail(what + " has dtype " + x.dtype + ", expected " + dtype);
+    data = x.dataSync();
+    shape = x.shape.slice();
+  } else if (x !== null && typeof x === "object" && ArrayBuffer.isView(x.data) && Array.isArray(x.shape)) {
+    const got = $dtypeOfArray(x.data);
+    if (got !== dtype) $fail(what + " has a " + (got === null ? x.data.constructor.name : got + " array") + ", expected " + dtype + " (" + $ARRAYS[dtype].name + ")");
+    data = x.data;
+    shape = x.shape.slice();
+  } else if (Array.isArray(x) || typeof x === "number" || typeof x === "boolean") {
+    shape = [];
+    for (let c = x; Array.isArray(c); c = c[0]) shape.push(c.length);
+    const flat = [];
+    const rec = (v, d) => {
+      if (d === shape.length) {
+        if (typeof v !== "number" && typeof v !== "boolean") $fail(what + ": nested arrays hold a " + typeof v);
+        flat.push(Number(v));
+        return;
+      }
+      if (!Array.isArray(v) || v.length !== shape[d]) $fail(what + ": ragged nested arrays at depth " + d);
+      for (const e of v) rec(e, d + 1);
+    };
+    rec(x, 0);
+    data = $ARRAYS[dtype].from(flat);
+  } else {
+    $fail(what + ": expected a Tensor, a {data, shape} object or nested arrays, got " + (x === null ? "null" : typeof x));
+  }
+  if (!shape.every((d) => Number.isInteger(d) && d >= 0)) $fail(what + ": invalid shape " + JSON.stringify(shape));
+  let n = 1;
+  for (const d of shape) n *= d;
+  if (data.length !== n) $fail(what + ": " + data.length + " elements do not fill shape " + $shapeStr(shape));
+  return [data, shape];
+}
+function $result(data, shape, dtype) { return { data, shape, dtype }; }
+// First-fit arena planning from byte sizes and live ranges (shape-polymorphic programs).
+function $plan(bytes, first, last) {
+  const offsets = new Array(bytes.length);
+  let free = [];
+  let end = 0;
+  const order = bytes.map((_, i) => i).sort((a, b) => first[a] - first[b] || a - b);
+  const live = [];
+  for (const i of order) {
+    for (let k = live.length - 1; k >= 0; k--) {
+      const j = live[k];
+      if (last[j] < first[i]) {
+        free.push([offsets[j], bytes[j]]);
+        live.splice(k, 1);
+      }
+    }
+    free.sort((a, b) => a[0] - b[0]);
+    const merged = [];
+    for (const f of free) {
+      const m = merged[merged.length - 1];
+      if (m && m[0] + m[1] === f[0]) m[1] += f[1];
+      else merged.push([f[0], f[1]]);
+    }
+    free = merged;
+    const need = bytes[i];
+    let best = -1;
+    for (let k = 0; k < free.length; k++) if (free[k][1] >= need && (best < 0 || free[k][1] < free[best][1])) best = k;
+    if (best < 0) {
+      offsets[i] = end;
+      end += need;
+    } else {
+      offsets[i] = free[best][0];
+      free[best] = [free[best][0] + need, free[best][1] - need];
+    }
+    live.push(i);
+  }
+  return { offsets, end };
+}`;
+
+/** The matrix-multiply kernel with the same signature as adgen's shared one (no threads). */
+function runtimeMatmul(minWork: number, wasmBase64: string | null, scratchBytes: number): string {
+  return String.raw`const $MATMUL_MIN_WORK = ${minWork};
+let $gemm = null;
+function $gemmInstance() {
+  if ($gemm !== null) return $gemm || null;
+  $gemm = false;
+  if (${wasmBase64 === null ? "true" : "false"} || typeof WebAssembly === "undefined") return null;
+  try {
+    const bytes = Uint8Array.from(atob("${wasmBase64 ?? ""}"), (c) => c.charCodeAt(0));
+    const memory = new WebAssembly.Memory({ initial: Math.ceil(${scratchBytes} / 65536) + 16 });
+    const scratch = new WebAssembly.Global({ value: "i32" }, 0);
+    const ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory, scratch } }).exports;
+    $gemm = { memory, sgemm: ex.sgemm, dgemm: ex.dgemm, heap: ${scratchBytes} };
+  } catch (e) {
+    $gemm = false;
+  }
+  return $gemm || null;
+}
+function $layout(rows, cols, rs, cs) {
+  if (cs === 1 || cols === 1) { const ld = rows === 1 ? cols : rs; return ld < cols ? null : { ld, trans: 0, extent: (rows - 1) * ld + cols }; }
+  if (rs === 1 || rows === 1) { const ld = cols === 1 ? rows : cs; return ld < rows ? null : { ld, trans: 1, extent: (cols - 1) * ld + rows }; }
+  return null;
+}
+function $wasmMatmul(p) {
+  const g = $gemmInstance();
+  if (!g || p.M === 0 || p.N === 0 || p.K === 0) return false;
+  const la = $layout(p.M, p.K, p.aStrides[1], p.aStrides[2]);
+  const lb = $layout(p.K, p.N, p.bStrides[1], p.bStrides[2]);
+  if (!la || !lb) return false;
+  const E = p.f64 ? 8 : 4;
+  const A = (x) => Math.ceil(x / 64) * 64;
+  const aPtr = g.heap, bPtr = A(aPtr + la.extent * E), cPtr = A(bPtr + lb.extent * E), end = cPtr + p.M * p.N * E;
+  if (end > g.memory.buffer.byteLength) g.memory.grow(Math.ceil((end - g.memory.buffer.byteLength) / 65536));
+  const T = p.f64 ? Float64Array : Float32Array;
+  const view = (off, n) => new T(g.memory.buffer, off, n);
+  const fn = p.f64 ? g.dgemm : g.sgemm;
+  for (let b = 0; b < p.B; b++) {
+    const ab = p.aOff + b * p.aStrides[0], bb = p.bOff + b * p.bStrides[0];
+    view(aPtr, la.extent).set(p.a.subarray(ab, ab + la.extent));
+    view(bPtr, lb.extent).set(p.b.subarray(bb, bb + lb.extent));
+    fn(p.M, p.N, p.K, aPtr, la.ld, la.trans, bPtr, lb.ld, lb.trans, cPtr, p.N, 0);
+    p.out.set(view(cPtr, p.M * p.N), p.outOff + b * p.M * p.N);
+  }
+  return true;
+}
+function matmul(p, isFloat) {
+  if (isFloat && p.B * p.M * p.N * p.K >= $MATMUL_MIN_WORK && $wasmMatmul(p)) return;
+  const acc = new Float64Array(p.N);
+  const [as0, as1, as2] = p.aStrides, [bs0, bs1, bs2] = p.bStrides;
+  for (let bi = 0; bi < p.B; bi++) {
+    for (let i = 0; i < p.M; i++) {
+      acc.fill(0);
+      const ab = p.aOff + bi * as0 + i * as1;
+      for (let k = 0; k < p.K; k++) {
+        const av = p.a[ab + k * as2], row = p.bOff + bi * bs0 + k * bs1;
+        for (let j = 0; j < p.N; j++) acc[j] += av * p.b[row + j * bs2];
+      }
+      p.out.set(acc, p.outOff + (bi * p.M + i) * p.N);
+    }
+  }
+}`;
+}
+
+/** The matmul runtime, embedding the GEMM module only when the program multiplies floats. */
+export function matmulRuntime(minWork: number, withWasm: boolean): string {
+  if (!withWasm) return runtimeMatmul(minWork, null, 0);
+  return runtimeMatmul(minWork, bytesToBase64(gemmModuleBytes({ fma: false, shared: false })), gemmScratchBytes());
+}
