@@ -39,7 +39,7 @@ export interface ModuleFunction {
 const js = (v: unknown) => JSON.stringify(v);
 
 /** Access paths of every leaf of a tree value held in `root` (e.g. a0["W1"], a1[0]). */
-function leafAccess(def: TreeDef, root: string): { expr: string; path: string; checks: string[] }[] {
+function leafAccess(def: TreeDef, root: string, label: string): { expr: string; path: string; checks: string[] }[] {
   const out: { expr: string; path: string; checks: string[] }[] = [];
   const rec = (d: TreeDef, expr: string, path: string, checks: string[]) => {
     switch (d.kind) {
@@ -49,12 +49,12 @@ function leafAccess(def: TreeDef, root: string): { expr: string; path: string; c
       case "none":
         return;
       case "array": {
-        const c = `if (!Array.isArray(${expr}) || ${expr}.length !== ${d.children.length}) $fail(${js(`${path}: expected an array of ${d.children.length}`)});`;
+        const c = `if (!Array.isArray(${expr}) || ${expr}.length !== ${d.children.length}) $fail(${js(`argument ${label}${path}: expected an array of ${d.children.length}`)});`;
         d.children.forEach((ch, i) => rec(ch, `${expr}[${i}]`, `${path}[${i}]`, [...checks, c]));
         return;
       }
       case "object": {
-        const c = `if (${expr} === null || typeof ${expr} !== "object") $fail(${js(`${path}: expected an object`)});`;
+        const c = `if (${expr} === null || typeof ${expr} !== "object") $fail(${js(`argument ${label}${path}: expected an object`)});`;
         d.keys.forEach((k, i) => rec(d.children[i]!, `${expr}[${js(k)}]`, `${path}.${k}`, [...checks, c]));
         return;
       }
@@ -172,7 +172,7 @@ function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => n
   const datas: string[] = [];
   let leaf = 0;
   f.args.forEach((g, gi) => {
-    const acc = leafAccess(g.tree, `a${gi}`);
+    const acc = leafAccess(g.tree, `a${gi}`, g.label);
     if (acc.length !== numLeaves(g.tree)) throw new Error("export: argument tree mismatch");
     const seen = new Set<string>();
     acc.forEach((a, li) => {
@@ -228,7 +228,7 @@ export function moduleSource(name: string, header: string[], fns: ModuleFunction
     ...header.map((h) => `// ${h}`),
     `const $NAME = ${js(name)};`,
     RUNTIME_CORE,
-    usesMatmul ? matmulRuntime(config.fastMatmulMinWork, withWasm) : "",
+    usesMatmul ? matmulRuntime(config.fastMatmulMinWork, withWasm) : "const matmul = null;",
     ...consts.map((c, i) => `const $C${i} = $decode(${js(bytesToBase64(new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength)))}, ${js(c.dtype)});`),
     ...bodies.flat(),
     defaultExport ? `export default ${defaultExport};` : "",
