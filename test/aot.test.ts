@@ -171,7 +171,17 @@ describe("exported modules", () => {
   });
 
   it("names unsupported primitives instead of producing a broken module", () => {
-    expect(() => exportFunction((x: Tensor) => np.argmax(x), [spec("float32", [4])], { name: "am" })).toThrow(/argmax cannot be compiled into a standalone module yet/);
+    expect(() => exportFunction((x: Tensor) => np.erf(x), [spec("float32", [4])], { name: "e" })).toThrow(/erf cannot be compiled into a standalone module yet/);
+  });
+
+  it("exports gathers, scatters and argmax (integer-label cross-entropy and its gradient)", async () => {
+    const f = (logits: Tensor, labels: Tensor) => np.mean(nn.softmaxCrossEntropyWithIntegerLabels(logits, labels));
+    const m = await load(exportFunction(grad(f), [spec("float32", ["B", 4]), spec("int32", ["B"])], { name: "xent" }));
+    const m2 = await load(exportFunction((x: Tensor) => np.argmax(x, { axis: -1 }), [spec("float32", ["B", 4])], { name: "am" }));
+    const logits = np.array(rnd(5 * 4, 9)).reshape([5, 4]);
+    const labels = np.array([0, 3, 1, 2, 3], { dtype: "int32" });
+    assertClose(m.default(logits, labels).data, (grad(f)(logits, labels) as Tensor).data, { rtol: 1e-6, atol: 1e-8 });
+    expect(Array.from(m2.default(logits).data)).toEqual(Array.from(np.argmax(logits, { axis: -1 }).data));
   });
 });
 

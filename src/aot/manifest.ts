@@ -72,7 +72,9 @@ export function buildManifest(name: string, kind: string, irHash: string, fns: M
             ? `reduce_${k.op} ${shapeToString(k.outShape)} over ${shapeToString(k.redShape)}`
             : k.kind === "dot"
               ? `dot ${k.dtype} M=${k.M} N=${k.N} K=${k.K}${k.B === 1 ? "" : ` B=${k.B}`}`
-              : `call ${k.prim.name}`,
+              : k.kind === "scatter"
+                ? `scatter_add ${shapeToString(k.shape)}`
+                : `call ${k.prim.name}`,
       ),
       arenaBytes: f.lowered.symbols.length ? ("per binding" as const) : f.lowered.arenaBytes,
     })),

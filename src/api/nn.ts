@@ -3,6 +3,7 @@
 // The softmax family subtracts a stop-gradient maximum for numerical stability, so the gradient
 // of logsumexp is exactly softmax and no derivative flows through the shift.
 
+import { shapeEq } from "../core/shape.js";
 import { ArgumentError } from "../core/errors.js";
 import type { Axis, Tensor } from "../core/tensor.js";
 import { stopGradient } from "../prims/unary.js";
@@ -167,7 +168,7 @@ export function softmaxCrossEntropyWithIntegerLabels(logits: X, labels: X, opts:
   const axis = np.normalizeAxes("softmaxCrossEntropyWithIntegerLabels", opts.axis ?? -1, lp.aval.ndim)[0]!;
   const l = asTensor(labels, "softmaxCrossEntropyWithIntegerLabels");
   const expected = lp.aval.shape.filter((_, i) => i !== axis);
-  if (l.aval.ndim !== expected.length || !l.aval.shape.every((d, i) => d === expected[i])) {
+  if (!shapeEq(l.aval.shape, expected)) {
     throw new ArgumentError(
       `softmaxCrossEntropyWithIntegerLabels: labels ${l.aval} must have the shape of logits ${lp.aval} without axis ${axis}`,
     );

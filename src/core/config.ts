@@ -4,7 +4,7 @@
 import { ArgumentError } from "./errors.js";
 
 export interface LogEvent {
-  kind: "compile" | "cache-miss" | "recompile-warning" | "nan" | "info";
+  kind: "compile" | "cache-miss" | "recompile-warning" | "nan" | "info" | "disk-cache";
   message: string;
   [key: string]: unknown;
 }
@@ -34,6 +34,22 @@ export interface Config {
   fastMatmulMinWork: number;
   /** Threads for large matrix products (worker threads sharing one wasm memory); 1 disables. */
   matmulThreads: number;
+  /**
+   * Directory of the persistent jit compile cache (Node only; null = off, the default). A warm
+   * process start loads compiled specializations from here instead of optimizing and generating
+   * code again. Anyone who can write to this directory can run code in the process: keep it private.
+   */
+  cacheDir: string | null;
+  /** Size bound of cacheDir in bytes; least recently used entries are deleted beyond it. */
+  cacheMaxBytes: number;
+  /**
+   * Skip tracing on a disk-cache hit, trusting that equal function source text (plus jit name,
+   * creation site and argument key) means an equal program. CAVEAT: values the function closes
+   * over (captured tensors, numbers, other functions, e.g. the loss inside grad(loss)) are not
+   * part of the source text; if one changed between processes the stale program is run. The
+   * default (false) re-traces and compares the traced program's hash with the cached one.
+   */
+  cacheTrustSource: boolean;
   /** Receives log events; the default prints to stderr. */
   logger: (e: LogEvent) => void;
 }
@@ -57,6 +73,9 @@ export const config: Config & { update(opts: Partial<Config>): void } = {
   autoGeneralizeShapes: true,
   fastMatmulMinWork: 32768,
   matmulThreads: 2,
+  cacheDir: null,
+  cacheMaxBytes: 256 * 2 ** 20,
+  cacheTrustSource: false,
   logger: defaultLogger,
   update(opts: Partial<Config>): void {
     updateConfig(opts);

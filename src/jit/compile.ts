@@ -15,6 +15,8 @@ export interface StageTimes {
   traceMs: number;
   optimizeMs: number;
   codegenMs: number;
+  /** set instead of optimize/codegen times when the compiled form was read from the disk cache */
+  loadMs?: number;
 }
 
 export interface Compiled {

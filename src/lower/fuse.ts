@@ -315,11 +315,70 @@ class Lowerer {
         this.env.set(out, { kind: "buffer", buf, shape: outShape });
         return;
       }
+      case "argmax":
+      case "argmin": {
+        const axis = e.params.axis as number;
+        const inShape = e.inputs[0]!.aval.shape as Dim[];
+        const kept = inShape.map((_, i) => i).filter((i) => i !== axis);
+        const map: DimMap[] = new Array(inShape.length);
+        [...kept, axis].forEach((d, pos) => (map[d] = { loop: pos, scale: 1, offset: 0 }));
+        const expr = this.readOrMaterialize(e.inputs[0]!, map, inShape.length);
+        const buf = this.outBuffer(out);
+        this.kernels.push({ kind: "reduce", out: buf, outShape: kept.map((d) => inShape[d]!), redShape: [inShape[axis]!], op: name, expr, eqns: fused([e.inputs[0]!]) });
+        this.env.set(out, { kind: "buffer", buf, shape: outShape });
+        return;
+      }
+      case "gather": {
+        const { axis, batchDims } = e.params as { axis: number; batchDims: number };
+        const [x, idx] = e.inputs as [Atom, Atom];
+        const xb = this.materialize(x as Var);
+        const xs = x.aval.shape as Dim[];
+        const ni = idx.aval.shape.length - batchDims;
+        const cs = contiguousStrides(xs);
+        // x dims before the axis are loop dims 0..axis-1; after it, they follow the index dims
+        const view: View = { buf: xb, offset: 0, strides: new Array<Dim>(rank).fill(0) };
+        xs.forEach((_, j) => {
+          if (j < axis) view.strides[j] = cs[j]!;
+          else if (j > axis) view.strides[axis + ni + (j - axis - 1)] = cs[j]!;
+        });
+        const idxMap: DimMap[] = idx.aval.shape.map((_, k) => ({ loop: k < batchDims ? k : axis + (k - batchDims), scale: 1, offset: 0 }));
+        const index = this.readOrMaterialize(idx, idxMap, rank);
+        this.defineExpr(out, { k: "gather", view, index, stride: cs[axis]!, size: xs[axis]!, dtype: out.aval.dtype }, fused([idx]));
+        return;
+      }
+      case "scatter_add": {
+        const { axis, batchDims, size } = e.params as { axis: number; batchDims: number; size: Dim };
+        const [upd, idx] = e.inputs as [Atom, Atom];
+        const us = upd.aval.shape as Dim[];
+        const ni = idx.aval.shape.length - batchDims;
+        const cs = contiguousStrides(outShape);
+        const base: View = { buf: -1, offset: 0, strides: new Array<Dim>(us.length).fill(0) };
+        outShape.forEach((_, j) => {
+          if (j < axis) base.strides[j] = cs[j]!;
+          else if (j > axis) base.strides[axis + ni + (j - axis - 1)] = cs[j]!;
+        });
+        const value = this.readOrMaterialize(upd, identityMap(us.length), us.length);
+        const idxMap: DimMap[] = idx.aval.shape.map((_, k) => ({ loop: k < batchDims ? k : axis + (k - batchDims), scale: 1, offset: 0 }));
+        const index = this.readOrMaterialize(idx, idxMap, us.length);
+        const buf = this.outBuffer(out);
+        base.buf = buf;
+        this.kernels.push({ kind: "scatter", out: buf, shape: us, value, index, base, stride: cs[axis]!, size, eqns: fused([upd, idx]) });
+        this.env.set(out, { kind: "buffer", buf, shape: outShape });
+        return;
+      }
       case "dot_general":
         if (this.lowerDot(e, id)) return;
         break;
     }
     this.lowerCall(e, id);
+  }
+
+  /** A fresh buffer for an equation output (an output buffer when the program returns it). */
+  outBuffer(v: Var): number {
+    const kind: "output" | "temp" = this.outputVars.has(v) ? "output" : "temp";
+    const buf = this.newBuffer(kind, v.aval, kind === "output" ? this.nOut++ : -1);
+    if (kind === "output") this.outputBuf.set(v, buf);
+    return buf;
   }
 
   maybeMaterializeAfterInline(v: Var): void {

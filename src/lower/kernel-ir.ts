@@ -39,7 +39,9 @@ export type Expr =
   | { k: "const"; value: number; dtype: DType }
   | { k: "dim"; dim: Dim; dtype: DType }
   | { k: "op"; op: string; args: Expr[]; dtype: DType }
-  | { k: "guard"; dim: number; lo: Dim; hi: Dim; body: Expr; other: Expr; dtype: DType };
+  | { k: "guard"; dim: number; lo: Dim; hi: Dim; body: Expr; other: Expr; dtype: DType }
+  /** view.buf[view(loop) + clamp(index, 0, size - 1) * stride]: a gather along one axis */
+  | { k: "gather"; view: View; index: Expr; stride: Dim; size: Dim; dtype: DType };
 
 /** out[loop] = expr, over `shape`, output contiguous. */
 export interface MapKernel {
@@ -57,7 +59,8 @@ export interface ReduceKernel {
   out: number;
   outShape: Dim[];
   redShape: Dim[];
-  op: "sum" | "max" | "min" | "prod";
+  /** argmax/argmin reduce one axis to the int32 index of the first extremum (or first NaN) */
+  op: "sum" | "max" | "min" | "prod" | "argmax" | "argmin";
   expr: Expr;
   eqns: number[];
 }
@@ -89,7 +92,20 @@ export interface CallKernel {
   eqns: number[];
 }
 
-export type Kernel = MapKernel | ReduceKernel | DotKernel | CallKernel;
+/** out = 0; for every loop index: out[base(loop) + clamp(index, 0, size - 1) * stride] += value. */
+export interface ScatterKernel {
+  kind: "scatter";
+  out: number;
+  shape: Dim[];
+  value: Expr;
+  index: Expr;
+  base: View;
+  stride: Dim;
+  size: Dim;
+  eqns: number[];
+}
+
+export type Kernel = MapKernel | ReduceKernel | DotKernel | CallKernel | ScatterKernel;
 
 /** Where each program output comes from. */
 export type OutputSource =

@@ -17,6 +17,9 @@ function exprViews(e: Expr, out: View[]): View[] {
   else if (e.k === "guard") {
     exprViews(e.body, out);
     exprViews(e.other, out);
+  } else if (e.k === "gather") {
+    out.push(e.view);
+    exprViews(e.index, out);
   }
   return out;
 }
@@ -27,6 +30,8 @@ export function kernelReads(k: Kernel): number[] {
     case "map":
     case "reduce":
       return exprViews(k.expr, []).map((v) => v.buf);
+    case "scatter":
+      return [...exprViews(k.value, []), ...exprViews(k.index, [])].map((v) => v.buf);
     case "dot":
       return [k.lhs.buf, k.rhs.buf];
     case "call":

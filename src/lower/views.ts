@@ -49,6 +49,10 @@ export function mapExpr(e: Expr, map: DimMap[], loopRank: number): Expr | null {
       return e;
     case "load":
       return { ...e, view: mapView(e.view, map, loopRank) };
+    case "gather": {
+      const index = mapExpr(e.index, map, loopRank);
+      return index ? { ...e, view: mapView(e.view, map, loopRank), index } : null;
+    }
     case "op": {
       const args: Expr[] = [];
       for (const a of e.args) {
@@ -83,7 +87,7 @@ export function isFlatAffine(e: Expr, shape: readonly Dim[]): boolean {
   const cs = contiguousStrides(shape);
   const ok = (x: Expr): boolean => {
     if (x.k === "const" || x.k === "dim") return true;
-    if (x.k === "guard") return false;
+    if (x.k === "guard" || x.k === "gather") return false;
     if (x.k === "op") return x.args.every(ok);
     const s = x.view.strides;
     if (s.every((v) => v === 0)) return true;
@@ -99,7 +103,7 @@ export function reshapeExpr(e: Expr, oldShape: readonly Dim[], newShape: readonl
   const rec = (x: Expr): Expr => {
     if (x.k === "const" || x.k === "dim") return x;
     if (x.k === "op") return { ...x, args: x.args.map(rec) };
-    if (x.k === "guard") throw new Error("reshapeExpr: guards are not flat-affine");
+    if (x.k === "guard" || x.k === "gather") throw new Error("reshapeExpr: not flat-affine");
     const s = x.view.strides;
     const c = oldShape.length ? s[oldShape.length - 1]! : 0;
     const zero = s.every((v) => v === 0);
@@ -117,6 +121,8 @@ export function exprCost(e: Expr): number {
       return 0;
     case "guard":
       return 1 + exprCost(e.body) + exprCost(e.other);
+    case "gather":
+      return 2 + exprCost(e.index);
     case "op":
       return (EXPENSIVE.has(e.op) ? 8 : 1) + e.args.reduce((n, a) => n + exprCost(a), 0);
   }

@@ -7,7 +7,7 @@
 
 import type { DType } from "../../core/dtype.js";
 import { type Dim, dimEq, dimMul, shapeSize } from "../../core/shape.js";
-import type { CallKernel, DotKernel, Expr, Kernel, LoweredProgram, MapKernel, ReduceKernel, View } from "../../lower/kernel-ir.js";
+import type { CallKernel, DotKernel, Expr, Kernel, LoweredProgram, MapKernel, ReduceKernel, ScatterKernel, View } from "../../lower/kernel-ir.js";
 import { kernelReads, kernelWrites } from "../../lower/memory.js";
 import { contiguousStrides } from "../../lower/views.js";
 import { useFastMatmul } from "../../prims/ref/matmul.js";
@@ -64,6 +64,9 @@ function collectViews(e: Expr, out: View[], guards: Set<number>): void {
     guards.add(e.dim);
     collectViews(e.body, out, guards);
     collectViews(e.other, out, guards);
+  } else if (e.k === "gather") {
+    out.push(e.view);
+    collectViews(e.index, out, guards);
   }
 }
 
@@ -77,7 +80,9 @@ function regroup(e: Expr, groups: number[][]): Expr {
       case "dim":
         return x;
       case "load":
-        return { ...x, view: { ...x.view, strides: groups.map((g) => x.view.strides[g[g.length - 1]!]!) } };
+        return { ...x, view: regroupView(x.view, groups) };
+      case "gather":
+        return { ...x, view: regroupView(x.view, groups), index: rec(x.index) };
       case "op":
         return { ...x, args: x.args.map(rec) };
       case "guard":
@@ -86,6 +91,8 @@ function regroup(e: Expr, groups: number[][]): Expr {
   };
   return rec(e);
 }
+
+const regroupView = (v: View, groups: number[][]): View => ({ ...v, strides: groups.map((g) => v.strides[g[g.length - 1]!]!) });
 
 const groupSizes = (shape: Dim[], groups: number[][]): Dim[] => groups.map((g) => shapeSize(g.map((d) => shape[d]!)));
 
@@ -104,6 +111,19 @@ class ExprEmitter {
     this.decls = Array.from({ length: nLoops + 1 }, () => []);
   }
 
+  /** The flat index of a view at the current loop indices: [js, level it depends on]. */
+  indexOf(v: View): [string, number] {
+    const d = this.ctx.d;
+    let level = 0;
+    const terms: string[] = v.offset !== 0 ? [d.js(v.offset)] : [];
+    v.strides.forEach((s, i) => {
+      if (s === 0) return;
+      level = Math.max(level, i + 1);
+      terms.push(s === 1 ? `i${i}` : `i${i} * ${d.js(s)}`);
+    });
+    return [terms.length ? terms.join(" + ") : "0", level];
+  }
+
   /** Returns [js expression, level]. */
   emit(e: Expr): [string, number] {
     if (e.k === "const") return [jsNumber(e.value), 0];
@@ -115,14 +135,15 @@ class ExprEmitter {
     let js: string;
     let level: number;
     if (e.k === "load") {
-      level = 0;
-      const terms: string[] = e.view.offset !== 0 ? [d.js(e.view.offset)] : [];
-      e.view.strides.forEach((s, i) => {
-        if (s === 0) return;
-        level = Math.max(level, i + 1);
-        terms.push(s === 1 ? `i${i}` : `i${i} * ${d.js(s)}`);
-      });
-      js = `${this.ctx.buf(e.view.buf)}[${terms.length ? terms.join(" + ") : "0"}]`;
+      const [idx, l] = this.indexOf(e.view);
+      level = l;
+      js = `${this.ctx.buf(e.view.buf)}[${idx}]`;
+    } else if (e.k === "gather") {
+      const [base, lb] = this.indexOf(e.view);
+      const [ix, li] = this.emit(e.index);
+      level = Math.max(lb, li);
+      const clamped = `(${ix} < 0 ? 0 : ${ix} > ${d.js(e.size)} - 1 ? ${d.js(e.size)} - 1 : ${ix})`;
+      js = `${this.ctx.buf(e.view.buf)}[${base} + ${clamped} * ${d.js(e.stride)}]`;
     } else if (e.k === "op") {
       const args = e.args.map((a) => this.emit(a));
       level = Math.max(0, ...args.map((a) => a[1]));
@@ -182,12 +203,18 @@ function emitReduce(k: ReduceKernel, i: number, ctx: Ctx): string[] {
   const nOuterGroups = groups.filter((g) => g[0]! < nOut).length;
   const em = new ExprEmitter(`k${i}_`, shape.length, ctx);
   const [root] = em.emit(regroup(k.expr, groups));
-  const init = { sum: "0", prod: "1", max: "-Infinity", min: "Infinity" }[k.op];
+  // argmax/argmin keep the first extremum, or the first NaN (as the reference implementation)
+  const arg = k.op === "argmax" ? ">" : "<";
+  const init = { sum: "0", prod: "1", max: "-Infinity", min: "Infinity", argmax: "-1", argmin: "-1" }[k.op];
+  const inner = `i${shape.length - 1}`;
+  const argCombine = `if (acc${i} < 0) { acc${i} = ${inner}; best${i} = ${root}; } else if (best${i} === best${i} && (${root} ${arg} best${i} || ${root} !== ${root})) { acc${i} = ${inner}; best${i} = ${root}; }`;
   const combine = {
     sum: `acc${i} += ${root};`,
     prod: `acc${i} *= ${root};`,
     max: `if (${root} > acc${i} || ${root} !== ${root}) acc${i} = ${root};`,
     min: `if (${root} < acc${i} || ${root} !== ${root}) acc${i} = ${root};`,
+    argmax: argCombine,
+    argmin: argCombine,
   }[k.op];
   // outer loops, accumulator, inner (reduced) loops, store
   const lines: string[] = [`let o${i} = 0;`, ...em.decls[0]!];
@@ -196,7 +223,7 @@ function emitReduce(k: ReduceKernel, i: number, ctx: Ctx): string[] {
     lines.push(...indent(em.decls[d + 1]!, d + 1));
   };
   for (let d = 0; d < nOuterGroups; d++) open(d);
-  lines.push(...indent([`let acc${i} = ${init};`], nOuterGroups));
+  lines.push(...indent([`let acc${i} = ${init};${k.op.startsWith("arg") ? ` let best${i} = NaN;` : ""}`], nOuterGroups));
   for (let d = nOuterGroups; d < shape.length; d++) open(d);
   lines.push(...indent([combine], shape.length));
   for (let d = shape.length - 1; d >= nOuterGroups; d--) lines.push("  ".repeat(d) + "}");
@@ -267,6 +294,16 @@ function emitJsDot(k: DotKernel, ctx: Ctx, scratch: (n: number) => string): stri
   ];
 }
 
+function emitScatter(k: ScatterKernel, i: number, ctx: Ctx): string[] {
+  const em = new ExprEmitter(`k${i}_`, k.shape.length, ctx);
+  const [v] = em.emit(k.value);
+  const [ix] = em.emit(k.index);
+  const [base] = em.indexOf(k.base);
+  const d = ctx.d;
+  const clamped = `(${ix} < 0 ? 0 : ${ix} > ${d.js(k.size)} - 1 ? ${d.js(k.size)} - 1 : ${ix})`;
+  return [`${ctx.buf(k.out)}.fill(0);`, ...emitLoops(k.shape, em, [`${ctx.buf(k.out)}[${base} + ${clamped} * ${d.js(k.stride)}] += ${v};`])];
+}
+
 function emitCall(k: CallKernel, i: number, ctx: Ctx): string[] {
   return [`calls[${i}](S, ${[...k.ins, ...k.outs].map(ctx.buf).join(", ")});`];
 }
@@ -282,6 +319,8 @@ function describe(k: Kernel, lp: LoweredProgram): string {
       return `dot ${b.dtype} B=${k.B} M=${k.M} N=${k.N} K=${k.K}`;
     case "call":
       return `call ${k.prim.name}`;
+    case "scatter":
+      return `scatter_add ${b.dtype}, updates [${k.shape}]`;
   }
 }
 
@@ -314,7 +353,9 @@ export function generateJs(lp: LoweredProgram, name = "program"): string {
           ? emitReduce(k, i, ctx)
           : k.kind === "dot"
             ? emitDot(k, ctx, scratch)
-            : emitCall(k, i, ctx);
+            : k.kind === "scatter"
+              ? emitScatter(k, i, ctx)
+              : emitCall(k, i, ctx);
     if (part.lines.length && part.lines.length + lines.length > PART_LINES) {
       parts.push(part);
       part = { lines: [], params: new Set() };

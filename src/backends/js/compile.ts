@@ -39,8 +39,7 @@ function arrayView(buffer: ArrayBuffer, dtype: DType, offset: number, size: numb
 }
 
 /** Arena views of the temps for one set of buffer sizes. */
-function tempsFor(lp: LoweredProgram, sizes: number[]): { plan: MemoryPlan; temps: TypedArray[] } {
-  const plan = planMemory(lp, sizes);
+function tempsFor(lp: LoweredProgram, sizes: number[], plan = planMemory(lp, sizes)): { plan: MemoryPlan; temps: TypedArray[] } {
   const arena = new ArrayBuffer(Math.max(8, plan.arenaBytes));
   const temps: TypedArray[] = [];
   for (const b of lp.buffers) if (b.kind === "temp") temps[b.id] = arrayView(arena, b.dtype, plan.offsets[b.id]!, sizes[b.id]!);
@@ -49,13 +48,20 @@ function tempsFor(lp: LoweredProgram, sizes: number[]): { plan: MemoryPlan; temp
 
 const MAX_PLANS = 8;
 
-export function compileJs(lp: LoweredProgram, name = "program"): Executable {
+/** Output of an earlier compile of the same lowered program (the jit disk cache): skips codegen. */
+export interface PrebuiltJs {
+  source: string;
+  /** the memory plan of a static program */
+  plan: MemoryPlan | null;
+}
+
+export function compileJs(lp: LoweredProgram, name = "program", prebuilt?: PrebuiltJs): Executable {
   const symbolic = lp.symbols.length > 0;
   const sizesOf = (env: Binding) => lp.buffers.map((b) => evalDim(b.size, env));
-  const staticTemps = symbolic ? null : tempsFor(lp, sizesOf({}));
+  const staticTemps = symbolic ? null : tempsFor(lp, sizesOf({}), prebuilt?.plan ?? undefined);
   if (staticTemps) lp.arenaBytes = staticTemps.plan.arenaBytes;
   if (staticTemps) lp.offsets = staticTemps.plan.offsets;
-  const source = generateJs(lp, name);
+  const source = prebuilt?.source ?? generateJs(lp, name);
   const factory = new Function("consts", "calls", "matmul", source) as (
     consts: TypedArray[],
     calls: CallFn[],

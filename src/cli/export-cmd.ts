@@ -1,0 +1,182 @@
+// `adgen export <module> --fn <name> --arg <spec>...`: imports the user's module, exports one of
+// its functions (its value, its gradient, its split VJP or its JVP) at the given argument specs
+// with adgen's AOT export, writes the module, its .d.mts and manifest, and prints a summary.
+
+import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { Manifest } from "../aot/manifest.js";
+import { CliError, UsageError } from "./errors.js";
+import { fmtBytes, signature, sumBytes } from "./inspect-cmd.js";
+import { SpecError, parseSpec } from "./spec-parse.js";
+
+export type ExportMode = "value" | "grad" | "vjp" | "jvp";
+
+export interface ExportArgs {
+  module: string;
+  fn: string;
+  args: string[];
+  mode: ExportMode;
+  out: string;
+  name?: string;
+}
+
+type Api = Pick<typeof import("../index.js"), "exportFunction" | "exportVjp" | "exportJvp" | "grad" | "spec">;
+type Fn = (...args: any[]) => unknown;
+
+const MODULE_EXT = /\.(m?js|cjs|m?ts|cts)$/;
+const TS_EXT = /\.(m?ts|cts)$/;
+
+/** Lets Node import TypeScript: nothing to do when the CLI itself runs under tsx, else tsx's loader. */
+async function enableTypeScript(file: string): Promise<void> {
+  if (import.meta.url.endsWith(".ts")) return;
+  const candidates = ["tsx/esm/api"];
+  try {
+    candidates.push(pathToFileURL(createRequire(file).resolve("tsx/esm/api")).href);
+  } catch {
+    /* not installed next to the module either */
+  }
+  for (const c of candidates) {
+    try {
+      const tsx = (await import(c)) as { register?: () => unknown };
+      if (typeof tsx.register === "function") {
+        tsx.register();
+        return;
+      }
+    } catch {
+      /* try the next one */
+    }
+  }
+  if ((process.features as { typescript?: unknown }).typescript) return; // Node strips types itself
+  throw new CliError(
+    `adgen export: ${path.basename(file)} is TypeScript and tsx is not installed: npm i -D tsx (then rerun), or compile it to .js (tsc) and export that`,
+  );
+}
+
+/** The root of the adgen package this CLI belongs to. */
+function ownRoot(): string | undefined {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pj = path.join(dir, "package.json");
+    if (existsSync(pj) && (JSON.parse(readFileSync(pj, "utf8")) as { name?: string }).name === "adgen") return realpathSync(dir);
+    const up = path.dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
+
+/**
+ * The adgen instance the user's module uses: tracing works only when the function's np calls and
+ * the export run in the same copy of adgen. When the module's directory resolves another
+ * installation of "adgen" (say a project-local one while this CLI is global), that one is used.
+ */
+async function adgenFor(file: string): Promise<Api> {
+  try {
+    const pj = createRequire(file).resolve("adgen/package.json");
+    const root = realpathSync(path.dirname(pj));
+    if (root !== ownRoot()) {
+      const pkg = JSON.parse(readFileSync(pj, "utf8")) as { main?: string; exports?: { ".": { import?: string } } };
+      const entry = pkg.exports?.["."]?.import ?? pkg.main;
+      if (entry) {
+        const api = (await import(pathToFileURL(path.join(root, entry)).href)) as Partial<Api>;
+        if (api.exportFunction && api.exportVjp && api.exportJvp && api.grad && api.spec) return api as Api;
+      }
+    }
+  } catch {
+    /* no other installation: use ours */
+  }
+  return (await import("../index.js")) as Api;
+}
+
+function oneLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.split("\n").map((l) => l.trim()).filter(Boolean).join(" ");
+}
+
+async function loadUserFunction(a: ExportArgs): Promise<{ f: Fn; api: Api }> {
+  const st = (() => {
+    try {
+      return statSync(a.module);
+    } catch {
+      return null;
+    }
+  })();
+  if (!st) throw new CliError(`adgen: no such file: ${a.module}`);
+  if (st.isDirectory()) throw new CliError(`adgen export: ${a.module} is a directory; give the module file (.js, .mjs, .ts, .mts)`);
+  if (!MODULE_EXT.test(a.module)) throw new CliError(`adgen export: ${a.module} is not a JavaScript or TypeScript module (.js, .mjs, .cjs, .ts, .mts, .cts)`);
+  const file = path.resolve(a.module);
+  if (TS_EXT.test(file)) await enableTypeScript(file);
+  const api = await adgenFor(file);
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (e) {
+    throw new CliError(`adgen export: cannot load ${a.module}: ${oneLine(e)}`);
+  }
+  const fns = Object.keys(mod).filter((k) => typeof mod[k] === "function" && k !== "default");
+  const list = fns.length ? `exports: ${fns.join(", ")}` : "it exports no functions";
+  if (!(a.fn in mod)) throw new CliError(`adgen export: ${a.module} has no export named ${JSON.stringify(a.fn)} (${list})`);
+  const f = mod[a.fn];
+  if (typeof f !== "function") throw new CliError(`adgen export: export ${JSON.stringify(a.fn)} of ${a.module} is a ${f === null ? "null" : typeof f}, not a function (${list})`);
+  return { f: f as Fn, api };
+}
+
+function defaultName(a: ExportArgs, f: Fn): string {
+  const valid = (n: string) => /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(n) && n !== "default";
+  let base = a.fn;
+  if (!valid(base)) base = valid(f.name) ? f.name : path.basename(a.module).replace(/\..*$/, "").replace(/[^A-Za-z0-9_$]/g, "_").replace(/^(?=\d)/, "_") || "exported";
+  return a.mode === "value" ? base : `${base}_${a.mode}`;
+}
+
+export async function runExport(a: ExportArgs, print: (line: string) => void, warn: (line: string) => void): Promise<void> {
+  if (a.name !== undefined && (!/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(a.name) || a.name === "default")) {
+    throw new UsageError(`adgen export: bad --name ${JSON.stringify(a.name)}: not a valid JavaScript identifier`);
+  }
+  const parsed = a.args.map((text) => {
+    try {
+      return parseSpec(text);
+    } catch (e) {
+      if (e instanceof SpecError) throw new UsageError(`adgen export: bad --arg ${JSON.stringify(text)}: ${e.message}`);
+      throw e;
+    }
+  });
+  const { f, api } = await loadUserFunction(a);
+  if (parsed.length === 0 && f.length > 0) {
+    throw new UsageError(`adgen export: missing --arg: ${a.fn} takes ${f.length} argument${f.length > 1 ? "s" : ""}; give one --arg <spec> per argument, e.g. --arg "float32[B,784]"`);
+  }
+  if (parsed.length < f.length) warn(`adgen export: warning: ${a.fn} declares ${f.length} parameters but ${parsed.length} --arg ${parsed.length === 1 ? "was" : "were"} given`);
+  const specs = parsed.map((p) => api.spec(p.dtype, p.shape));
+  const name = a.name ?? defaultName(a, f);
+  let e: { manifest: Manifest; write(dir: string): Promise<string[]> };
+  let note = "";
+  try {
+    if (a.mode === "value") e = api.exportFunction(f, specs, { name });
+    else if (a.mode === "vjp") e = api.exportVjp(f, specs, { name });
+    else if (a.mode === "jvp") e = api.exportJvp(f, specs, { name });
+    else {
+      const argnums = parsed.flatMap((p, i) => (p.dtype === "float32" || p.dtype === "float64" ? [i] : []));
+      if (argnums.length === 0) throw new CliError(`adgen export: --grad needs at least one float argument (all --arg specs are ${[...new Set(parsed.map((p) => p.dtype))].join("/")})`);
+      if (argnums.length < parsed.length) note = `gradient with respect to argument${argnums.length > 1 ? "s" : ""} ${argnums.join(", ")} (the non-float ones are not differentiated)`;
+      e = api.exportFunction(api.grad(f, { argnums }), specs, { name });
+    }
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    throw new CliError(`adgen export: ${oneLine(err)}`);
+  }
+  let paths: string[];
+  try {
+    paths = await e.write(a.out);
+  } catch (err) {
+    throw new CliError(`adgen export: cannot write to ${a.out}: ${oneLine(err)}`);
+  }
+  const m = e.manifest;
+  print(`exported ${m.name} (${m.kind}${a.mode === "grad" ? ": gradient" : ""}) from ${a.module}#${a.fn}, adgen ${m.adgenVersion}, IR hash ${m.irHash}`);
+  if (note) print(`  ${note}`);
+  for (const p of paths) print(`  wrote ${p}  ${fmtBytes(statSync(p).size)}`);
+  for (const fn of m.functions) print(`  ${signature(fn)}`);
+  print(`  symbolic dims: ${m.symbolicDims.length ? m.symbolicDims.map((d) => `${d.name} (${d.constraints.join(", ")})`).join(", ") : "none"}`);
+  if (m.kind === "vjp") print(`  residuals: ${m.residuals.length}, ${sumBytes(m.residuals.map((r) => r.bytes))} (adgen inspect ${a.out} for the table)`);
+  const exported = m.functions.length === 1 ? `${m.name}` : m.functions.map((fn) => fn.name).join(", ");
+  print(`  use: import { ${exported} } from "./${path.join(a.out, m.files.module).split(path.sep).join("/").replace(/^\.\//, "")}";`);
+}
