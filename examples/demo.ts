@@ -3,12 +3,15 @@
 // jit(valueAndGrad(loss)) and optim.adam on minibatches; shows a live progress bar, a terminal
 // loss curve and an SVG of it (out/loss.svg), the test accuracy, what the compiler did (compile
 // and cache-miss log events, cacheInfo(), kernels, saved residuals), and then trains the same
-// model with the eager tape (variable / backward / .grad) and checks it agrees with jit.
+// model with the eager tape (variable / backward / .grad) and checks it agrees with jit. Along the
+// way it exports the trained model's gradient ahead of time as a standalone module (out/), loads
+// it and checks it against jit.
 // Helpers live in examples/demo/.
 
-import { isAbsolute, relative } from "node:path";
-import { fileURLToPath } from "node:url";
-import { config, jit, noGrad, np, optim, random, tree, valueAndGrad, variable, type Tensor } from "../src/index.js";
+import { statSync } from "node:fs";
+import { isAbsolute, join, relative } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { config, exportFunction, jit, noGrad, np, optim, random, spec, tree, valueAndGrad, variable, type Tensor } from "../src/index.js";
 import { SPECIES, batch, loadPenguins } from "./demo/data.js";
 import { type Params, accuracy, countParams, initMlp, loss } from "./demo/model.js";
 import { movingAverage, writeLossSvg } from "./demo/svg.js";
@@ -22,6 +25,7 @@ const LR = 0.005;
 const SMOOTH = 10; // steps in the moving average of the plotted loss
 const EAGER_STEPS = 12;
 const SVG_PATH = fileURLToPath(new URL("../out/loss.svg", import.meta.url));
+const EXPORT_DIR = fileURLToPath(new URL("../out/export", import.meta.url));
 
 const t0 = performance.now();
 const heading = (s: string) => say(`\n${bold(s)}`);
@@ -140,6 +144,32 @@ for (const r of [...res].sort((a, b) => b.bytes - a.bytes).slice(0, 3)) {
   say(dim(`      ${r.name} ${r.dtype}[${r.shape.join(",")}] ${bytes(r.bytes)} from ${r.producedBy}`));
 }
 say(dim(`    .text("traced" | "optimized" | "js") prints other stages of the pipeline`));
+
+// ---- ahead-of-time export of the gradient, run without adgen
+heading("Ahead-of-time export: the gradient as a standalone module");
+const paramSpecs = params.map((l) => ({ w: spec("float32", l.w.shape), b: spec("float32", l.b.shape) }));
+const exported = exportFunction(valueAndGrad(loss), [paramSpecs, spec("float32", ["B", 4]), spec("int32", ["B"])], {
+  name: "penguinLossAndGrad",
+});
+await exported.write(EXPORT_DIR);
+const modPath = join(EXPORT_DIR, exported.manifest.files.module);
+const fn = exported.manifest.functions[0]!;
+say(`  exportFunction(valueAndGrad(loss), [params, spec("float32", ["B", 4]), spec("int32", ["B"])])`);
+say(`    wrote ${cyan(show(modPath))} (${bytes(statSync(modPath).size)}, imports nothing) + .d.mts + manifest`);
+say(`    ${fn.kernels.length} kernels; symbolic dims: ${exported.manifest.symbolicDims.map((d) => `${d.name} (${d.constraints.join(", ")})`).join(", ")}`);
+const mod = await import(pathToFileURL(modPath).href);
+for (const rows of [sample, rest]) {
+  const [vExp, gExp] = mod.default(params, rows.x, rows.y);
+  const [vJit, gJit] = lossAndGrad(params, rows.x, rows.y);
+  // exported results are {data, shape, dtype} objects in the same pytree structure
+  type Out = { data: Float32Array };
+  const flatExp = (gExp as { w: Out; b: Out }[]).flatMap((l) => [l.w.data, l.b.data]);
+  const flatJit = (gJit as Params).flatMap((l) => [l.w.data, l.b.data]);
+  const diff = Math.max(Math.abs(vExp.data[0] - vJit.item()), ...flatExp.map((d, i) => Math.max(...d.map((v, k) => Math.abs(v - flatJit[i]![k]!)))));
+  const good = diff <= 1e-5;
+  say(`    batch of ${rows.x.shape[0]}: loss ${vExp.data[0].toFixed(4)}, max |exported - jit| ${(good ? green : red)(diff === 0 ? "0, bitwise equal" : diff.toExponential(2))} ${good ? green("✓") : red("✗")}`);
+}
+say(dim(`    inspect it with: npx adgen inspect ${show(EXPORT_DIR)}`));
 
 // ---- the same model with the eager tape (PyTorch style)
 heading("The same model on the eager tape: variable(), loss.backward(), p.grad");

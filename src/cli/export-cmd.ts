@@ -91,7 +91,7 @@ async function adgenFor(file: string): Promise<Api> {
 
 function oneLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
-  return msg.split("\n").map((l) => l.trim()).filter(Boolean).join(" ");
+  return msg.replace(/\s+/g, " ").trim();
 }
 
 async function loadUserFunction(a: ExportArgs): Promise<{ f: Fn; api: Api }> {
@@ -145,7 +145,7 @@ export async function runExport(a: ExportArgs, print: (line: string) => void, wa
   if (parsed.length === 0 && f.length > 0) {
     throw new UsageError(`adgen export: missing --arg: ${a.fn} takes ${f.length} argument${f.length > 1 ? "s" : ""}; give one --arg <spec> per argument, e.g. --arg "float32[B,784]"`);
   }
-  if (parsed.length < f.length) warn(`adgen export: warning: ${a.fn} declares ${f.length} parameters but ${parsed.length} --arg ${parsed.length === 1 ? "was" : "were"} given`);
+  const fewer = parsed.length < f.length ? `${a.fn} declares ${f.length} parameters but ${parsed.length} --arg ${parsed.length === 1 ? "was" : "were"} given` : "";
   const specs = parsed.map((p) => api.spec(p.dtype, p.shape));
   const name = a.name ?? defaultName(a, f);
   let e: { manifest: Manifest; write(dir: string): Promise<string[]> };
@@ -162,8 +162,9 @@ export async function runExport(a: ExportArgs, print: (line: string) => void, wa
     }
   } catch (err) {
     if (err instanceof CliError) throw err;
-    throw new CliError(`adgen export: ${oneLine(err)}`);
+    throw new CliError(`adgen export: ${oneLine(err)}${fewer ? ` (note: ${fewer})` : ""}`);
   }
+  if (fewer) warn(`adgen export: warning: ${fewer}`);
   let paths: string[];
   try {
     paths = await e.write(a.out);
@@ -171,12 +172,14 @@ export async function runExport(a: ExportArgs, print: (line: string) => void, wa
     throw new CliError(`adgen export: cannot write to ${a.out}: ${oneLine(err)}`);
   }
   const m = e.manifest;
-  print(`exported ${m.name} (${m.kind}${a.mode === "grad" ? ": gradient" : ""}) from ${a.module}#${a.fn}, adgen ${m.adgenVersion}, IR hash ${m.irHash}`);
+  const what = { value: "", grad: "gradient of ", vjp: "split VJP of ", jvp: "JVP of " }[a.mode];
+  print(`exported ${m.name}: ${what}${a.module}#${a.fn} (${m.kind} export, adgen ${m.adgenVersion}, IR hash ${m.irHash})`);
   if (note) print(`  ${note}`);
   for (const p of paths) print(`  wrote ${p}  ${fmtBytes(statSync(p).size)}`);
   for (const fn of m.functions) print(`  ${signature(fn)}`);
   print(`  symbolic dims: ${m.symbolicDims.length ? m.symbolicDims.map((d) => `${d.name} (${d.constraints.join(", ")})`).join(", ") : "none"}`);
   if (m.kind === "vjp") print(`  residuals: ${m.residuals.length}, ${sumBytes(m.residuals.map((r) => r.bytes))} (adgen inspect ${a.out} for the table)`);
   const exported = m.functions.length === 1 ? `${m.name}` : m.functions.map((fn) => fn.name).join(", ");
-  print(`  use: import { ${exported} } from "./${path.join(a.out, m.files.module).split(path.sep).join("/").replace(/^\.\//, "")}";`);
+  const mod = path.join(a.out, m.files.module).split(path.sep).join("/");
+  print(`  use: import { ${exported} } from "${path.isAbsolute(mod) || mod.startsWith("../") ? mod : `./${mod}`}";`);
 }

@@ -75,7 +75,7 @@ export async function loadManifest(target: string): Promise<{ file: string; mani
   try {
     data = JSON.parse(await readFile(file, "utf8"));
   } catch (e) {
-    throw new CliError(`adgen inspect: ${file} is not an adgen manifest (not JSON: ${(e as Error).message.split("\n")[0]})`);
+    throw new CliError(`adgen inspect: ${file} is not an adgen manifest (not JSON: ${(e as Error).message.replace(/\s+/g, " ")})`);
   }
   const m = data as Partial<Manifest> | null;
   if (!m || typeof m !== "object" || m.format !== MANIFEST_FORMAT) {

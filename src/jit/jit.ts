@@ -237,7 +237,9 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
   };
 
   jitted.lower = (...args: unknown[]) => {
-    const { def, parts, avals } = split(args);
+    // lowered at the arguments' own (concrete) shapes, whatever symbolic dims jit has learned
+    const { def, parts, tensors } = split(args);
+    const avals = tensors.map((t) => t.aval);
     const t = trace(args, def, avals);
     return new Lowered(name, t.program, t.residuals, avals, parts.leaves.map((l) => l[0]));
   };
@@ -283,7 +285,9 @@ function declaredLeafSpecs(name: string, shapes: unknown[] | undefined, dyn: unk
 
 function logCompile(name: string, p: Program, c: Compiled, cold: boolean, why = "miss"): void {
   const t = c.times;
-  const kernels = c.exec ? `${c.exec.lowered.kernels.length} kernels, arena ${c.exec.lowered.arenaBytes} bytes` : "interpreted (cold tier)";
+  const lp = c.exec?.lowered;
+  const arena = lp && lp.symbols.length ? `arena planned per ${lp.symbols.join(",")}` : `arena ${lp?.arenaBytes ?? 0} bytes`;
+  const kernels = lp ? `${lp.kernels.length} kernels, ${arena}` : "interpreted (cold tier)";
   log({
     kind: "compile",
     message:

@@ -147,7 +147,7 @@ export class Lowered {
 
   private kernelListing(): string {
     const lp = this.lowered;
-    const lines = [`${lp.kernels.length} kernels, arena ${lp.arenaBytes} bytes`];
+    const lines = [`${lp.kernels.length} kernels, ${lp.symbols.length ? `arena planned per ${lp.symbols.join(",")}` : `arena ${lp.arenaBytes} bytes`}`];
     this.fusion().forEach((f) => {
       const k = lp.kernels[f.kernel]!;
       const out = lp.buffers[k.kind === "call" ? k.outs[0]! : k.out]!;

@@ -1,0 +1,184 @@
+#!/usr/bin/env node
+// The `adgen` command: `adgen export` (ahead-of-time export of a function from a module) and
+// `adgen inspect` (print an export's manifest). A small flag parser, help texts, and error
+// reporting: one line on stderr, exit code 2 for usage errors and 1 for failures (ADGEN_DEBUG=1
+// adds the stack trace). The commands are loaded on demand so that --help stays fast.
+
+import { ADGEN_VERSION } from "../core/version.js";
+import { CliError, UsageError } from "./errors.js";
+import type { ExportMode } from "./export-cmd.js";
+
+const HELP = `adgen ${ADGEN_VERSION}: automatic differentiation for TypeScript, ahead-of-time export
+
+Usage:
+  adgen export <module> --fn <name> --arg <spec>... [--grad | --vjp | --jvp | --value] --out <dir> [--name <id>]
+  adgen inspect <dir | manifest.json>
+  adgen <command> --help
+  adgen --version
+
+Commands:
+  export    compile a function of a module (or its gradient, VJP, JVP) to a standalone ES module
+  inspect   print the signature, symbolic dims, residuals, kernels and files of an export
+
+Examples:
+  adgen export model.mjs --fn loss --arg "float32[784,10]" --arg "float32[B,784]" --grad --out build/
+  adgen inspect build/
+
+Set ADGEN_DEBUG=1 to see stack traces of errors.`;
+
+const EXPORT_HELP = `Usage: adgen export <module> --fn <name> --arg <spec>... [mode] --out <dir> [--name <id>]
+
+Imports <module> (.js/.mjs; .ts/.mts when tsx is installed), traces its export <name> at the
+argument specs and writes <id>.mjs (a standalone ES module: it imports nothing), <id>.d.mts and
+<id>.manifest.json into <dir>.
+
+Options:
+  --fn <name>      the exported function of the module to export ("default" for the default export)
+  --arg <spec>     one per argument, in order: a dtype and a bracketed shape, e.g.
+                     float32[B,784]   float64[3]   int32[]   float32[2*B,T+1]
+                   dtypes: float32, float64, int32, bool; dimensions: integers or symbolic
+                   expressions of named dims (B, 2*B, T+1, B*T) bound when the module is called.
+                   Each --arg is one tensor (pytree arguments need the exportFunction API).
+  --out <dir>      output directory (created if needed; files of the same name are replaced)
+  --name <id>      module and function name (default: <name>, <name>_grad, <name>_vjp, <name>_jvp)
+Mode (one of):
+  --value          the function itself (default)
+  --grad           its gradient with respect to every float argument (returns one per argument)
+  --vjp            split reverse mode: forward(...args) -> {out, residuals}, backward(residuals, outBar)
+  --jvp            forward mode: f(...primals, ...tangents) -> {out, tangents}
+
+Examples:
+  adgen export model.mjs --fn predict --arg "float32[784,10]" --arg "float32[B,784]" --out build/
+  adgen export model.mjs --fn loss --arg "float32[784,10]" --arg "float32[B,784]" --vjp --out build/
+  adgen export src/model.ts --fn loss --arg "float64[3]" --grad --name lossGrad --out build/`;
+
+const INSPECT_HELP = `Usage: adgen inspect <dir | manifest.json | module.mjs>
+
+Prints an export's name, kind, adgen version and IR hash, each function's signature (inputs and
+outputs with dtypes and shapes), the symbolic dims and their constraints, the residual ABI (name,
+dtype, shape, bytes, producedBy) of a --vjp export, the kernels, the arena size and the sizes of
+the files. A directory must hold exactly one *.manifest.json.
+
+Example:
+  adgen inspect build/loss_vjp.manifest.json`;
+
+type Kind = "bool" | "string" | "list";
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+/** Parses `--flag value`, `--flag=value`, repeated list flags, booleans and positionals (`--` ends flags). */
+function parseFlags(cmd: string, argv: string[], flags: Record<string, Kind>): { positional: string[]; values: Values } {
+  const positional: string[] = [];
+  const values: Values = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--") {
+      positional.push(...argv.slice(i + 1));
+      break;
+    }
+    if (a === "-h") {
+      values.help = true;
+      continue;
+    }
+    if (!a.startsWith("-") || a === "-") {
+      positional.push(a);
+      continue;
+    }
+    const eq = a.indexOf("=");
+    const name = a.startsWith("--") ? a.slice(2, eq < 0 ? undefined : eq) : "";
+    const kind = flags[name];
+    if (!kind) throw new UsageError(`adgen ${cmd}: unknown flag ${JSON.stringify(eq < 0 ? a : a.slice(0, eq))} (see adgen ${cmd} --help)`);
+    if (kind === "bool") {
+      if (eq >= 0) throw new UsageError(`adgen ${cmd}: --${name} takes no value`);
+      values[name] = true;
+      continue;
+    }
+    let v: string | undefined = eq >= 0 ? a.slice(eq + 1) : argv[++i];
+    if (v === undefined || (eq < 0 && v.startsWith("--"))) throw new UsageError(`adgen ${cmd}: --${name} needs a value`);
+    if (kind === "list") values[name] = [...((values[name] as string[] | undefined) ?? []), v];
+    else if (values[name] !== undefined) throw new UsageError(`adgen ${cmd}: --${name} given twice`);
+    else values[name] = v;
+  }
+  return { positional, values };
+}
+
+function onePositional(cmd: string, positional: string[], what: string): string {
+  if (positional.length === 0) throw new UsageError(`adgen ${cmd}: missing ${what} (see adgen ${cmd} --help)`);
+  if (positional.length > 1) throw new UsageError(`adgen ${cmd}: unexpected argument ${JSON.stringify(positional[1])} (one ${what} only)`);
+  return positional[0]!;
+}
+
+const print = (line: string) => void process.stdout.write(line + "\n");
+const warn = (line: string) => void process.stderr.write(line + "\n");
+
+async function exportCommand(argv: string[]): Promise<void> {
+  const flags: Record<string, Kind> = { fn: "string", arg: "list", out: "string", name: "string", grad: "bool", vjp: "bool", jvp: "bool", value: "bool", help: "bool" };
+  const { positional, values: v } = parseFlags("export", argv, flags);
+  if (v.help) return print(EXPORT_HELP);
+  const module = onePositional("export", positional, "<module>");
+  const modes = (["value", "grad", "vjp", "jvp"] as const).filter((m) => v[m]);
+  if (modes.length > 1) throw new UsageError(`adgen export: choose one of ${modes.map((m) => `--${m}`).join(", ")}`);
+  if (v.fn === undefined) throw new UsageError(`adgen export: missing --fn <name> (the function to export)`);
+  if (v.out === undefined) throw new UsageError(`adgen export: missing --out <dir> (where to write the module)`);
+  const { runExport } = await import("./export-cmd.js");
+  const mode: ExportMode = modes[0] ?? "value";
+  await runExport({ module, fn: v.fn as string, args: (v.arg as string[] | undefined) ?? [], mode, out: v.out as string, name: v.name as string | undefined }, print, warn);
+}
+
+async function inspectCommand(argv: string[]): Promise<void> {
+  const { positional, values: v } = parseFlags("inspect", argv, { help: "bool" });
+  if (v.help) return print(INSPECT_HELP);
+  const target = onePositional("inspect", positional, "<dir | manifest.json>");
+  const { runInspect } = await import("./inspect-cmd.js");
+  await runInspect(target, print);
+}
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = { export: exportCommand, inspect: inspectCommand };
+
+function suggestion(word: string): string {
+  const dist = (a: string, b: string): number => {
+    const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+    for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+    for (let i = 1; i <= a.length; i++)
+      for (let j = 1; j <= b.length; j++) d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    return d[a.length]![b.length]!;
+  };
+  const best = Object.keys(COMMANDS).find((c) => dist(word, c) <= 2);
+  return best ? ` (did you mean "${best}"?)` : ` (commands: ${Object.keys(COMMANDS).join(", ")})`;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined) throw new UsageError(`adgen: missing command (export or inspect; see adgen --help)`);
+  if (cmd === "--help" || cmd === "-h" || cmd === "help") {
+    const sub = rest[0];
+    return print(sub === "export" ? EXPORT_HELP : sub === "inspect" ? INSPECT_HELP : HELP);
+  }
+  if (cmd === "--version" || cmd === "-v" || cmd === "-V") return print(ADGEN_VERSION);
+  const run = COMMANDS[cmd];
+  if (!run) {
+    if (cmd.startsWith("-")) throw new UsageError(`adgen: unknown flag ${JSON.stringify(cmd)} (see adgen --help)`);
+    throw new UsageError(`adgen: unknown command ${JSON.stringify(cmd)}${suggestion(cmd)}`);
+  }
+  await run(rest);
+}
+
+async function exit(code: number): Promise<never> {
+  await new Promise<void>((r) => process.stdout.write("", () => r()));
+  await new Promise<void>((r) => process.stderr.write("", () => r()));
+  process.exit(code);
+}
+
+try {
+  await main(process.argv.slice(2));
+  await exit(0);
+} catch (e) {
+  const debug = process.env.ADGEN_DEBUG === "1";
+  if (e instanceof CliError) warn(e.message);
+  else {
+    const msg = e instanceof Error ? e.message : String(e);
+    const line = msg.replace(/\s+/g, " ").trim();
+    warn(`adgen: ${e instanceof Error && e.name !== "Error" ? `${e.name}: ` : ""}${line}${debug ? "" : " (set ADGEN_DEBUG=1 for the stack trace)"}`);
+  }
+  if (debug && e instanceof Error && e.stack) warn(e.stack);
+  await exit(e instanceof CliError ? e.exitCode : 1);
+}
