@@ -237,9 +237,10 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
   };
 
   jitted.lower = (...args: unknown[]) => {
-    // lowered at the arguments' own (concrete) shapes, whatever symbolic dims jit has learned
-    const { def, parts, tensors } = split(args);
-    const avals = tensors.map((t) => t.aval);
+    // lowered at the declared symbolic shapes (jit(f, {shapes})), else at the arguments' own
+    // concrete shapes, whatever symbolic dims jit may have learned
+    const { def, parts, tensors, avals: polyAvals } = split(args);
+    const avals = opts.shapes ? polyAvals : tensors.map((t) => t.aval);
     const t = trace(args, def, avals);
     return new Lowered(name, t.program, t.residuals, avals, parts.leaves.map((l) => l[0]));
   };

@@ -1,0 +1,345 @@
+// The persistent jit compile cache (config.cacheDir, Node only): one file per compiled
+// specialization, named by the hash of its key, so that a warm process start loads generated code
+// instead of optimizing, lowering and generating it again.
+//
+// Key: the function's source text (hashed), the jit name and creation site, every KeyParts
+// component, the options that change generated code, and the adgen version. Captured values are
+// not in the source text, so by default a warm start still traces and compares the traced
+// program's structural hash (which covers captured constants and literals) with the stored one;
+// with config.cacheTrustSource it skips tracing too.
+//
+// Files: written to a temp file in the same directory, then renamed (atomic, so concurrent
+// writers and readers in several processes are safe). Read back: magic, format, versions, key,
+// length and a SHA-256 of the content are checked; anything else is ignored (and overwritten by
+// the recompiled entry), never trusted. LRU by file mtime (touched on every hit), bounded by
+// config.cacheMaxBytes. node:fs is loaded lazily (process.getBuiltinModule), so the library still
+// loads in a browser, where the option is ignored with one log event.
+
+import { config, log } from "../core/config.js";
+import { type SourceRef, captureSource } from "../core/source.js";
+import type { TreeDef } from "../core/tree.js";
+import { ADGEN_VERSION } from "../core/version.js";
+import { useFastMatmul } from "../prims/ref/matmul.js";
+import { type LoadedArtifact, NotCacheable, decodeArtifact, encodeArtifact } from "./artifact.js";
+import type { Compiled } from "./compile.js";
+import type { KeyParts } from "./key.js";
+
+type Fs = typeof import("node:fs");
+
+interface NodeApi {
+  fs: Fs;
+  crypto: typeof import("node:crypto");
+  path: typeof import("node:path");
+  pid: number;
+}
+
+let node: NodeApi | null | undefined;
+function nodeApi(): NodeApi | null {
+  if (node !== undefined) return node;
+  const p = (globalThis as { process?: { pid?: number; getBuiltinModule?: (id: string) => unknown } }).process;
+  const get = (id: string) => p?.getBuiltinModule?.(id);
+  const fs = get("node:fs") as Fs | undefined;
+  const crypto = get("node:crypto") as NodeApi["crypto"] | undefined;
+  const path = get("node:path") as NodeApi["path"] | undefined;
+  node = fs && crypto && path ? { fs, crypto, path, pid: p?.pid ?? 0 } : null;
+  return node;
+}
+
+const MAGIC = "adgen-jit-cache\n";
+const CONTAINER = "adgen-jit-cache";
+const CACHE_VERSION = 1;
+export const ENTRY_SUFFIX = ".adgc";
+/** temp files older than this are left over by a crashed writer and deleted */
+const STALE_TEMP_MS = 10 * 60 * 1000;
+
+/** What happened to the last specialization looked up on disk. */
+export type DiskPath = "loaded" | "trusted" | "stale" | "ignored" | "absent" | "stored" | "uncacheable";
+
+export interface DiskInfo {
+  /** entries loaded from disk (trace-checked or trusted) */
+  loads: number;
+  /** entries found stale (the traced program differs) and recompiled */
+  stale: number;
+  /** corrupt or foreign files ignored */
+  ignored: number;
+  writes: number;
+  last?: DiskPath;
+}
+
+const now = () => (typeof performance !== "undefined" ? performance.now() : Date.now());
+
+function debug(message: string): void {
+  if (config.logCompiles) log({ kind: "disk-cache", level: "debug", message });
+}
+
+let warnedNoFs = false;
+
+/** True for static argument values whose key is the same in every process (no identities). */
+function portable(v: unknown): boolean {
+  if (v === null || v === undefined) return true;
+  const t = typeof v;
+  if (t === "number" || t === "string" || t === "boolean" || t === "bigint") return true;
+  if (t !== "object") return false;
+  if (Array.isArray(v)) return v.every(portable);
+  const proto = Object.getPrototypeOf(v);
+  return (proto === Object.prototype || proto === null) && Object.values(v as object).every(portable);
+}
+
+/** Options that change generated code without appearing in KeyParts. */
+function codegenOptions(): string {
+  const wasmGemm = useFastMatmul(2 ** 20, 2 ** 20, 2 ** 20);
+  return `fastMatmulMinWork=${config.fastMatmulMinWork};wasmGemm=${wasmGemm}`;
+}
+
+/** The disk cache of one jitted function. */
+export class JitDiskCache {
+  /** where jit() was called: two jits of identical wrapper source (grad(f), grad(g)) differ here */
+  private readonly site: SourceRef;
+  private sourceHash: string | null = null;
+  readonly info: DiskInfo = { loads: 0, stale: 0, ignored: 0, writes: 0 };
+
+  constructor(
+    private readonly f: (...args: any[]) => unknown,
+    readonly name: string,
+  ) {
+    this.site = captureSource();
+  }
+
+  /** The disk entry for one specialization; null when the disk cache is off or cannot hold it. */
+  entry(parts: KeyParts, statics: [number, unknown][]): DiskEntry | null {
+    const dir = config.cacheDir;
+    if (dir === null || dir === undefined || dir === "") return null;
+    const api = nodeApi();
+    if (!api) {
+      if (!warnedNoFs) {
+        warnedNoFs = true;
+        log({ kind: "info", message: "config.cacheDir is ignored: the jit disk cache needs Node >= 20.16 (a synchronous file system)" });
+      }
+      return null;
+    }
+    const bad = statics.find(([, v]) => !portable(v));
+    if (bad) {
+      this.info.last = "uncacheable";
+      debug(`jit(${this.name}) not cached on disk: static argument ${bad[0]} is keyed by identity (a function or object), which differs between processes`);
+      return null;
+    }
+    this.sourceHash ??= sha256(api, this.f.toString());
+    const key = JSON.stringify({
+      cache: CACHE_VERSION,
+      adgen: ADGEN_VERSION,
+      name: this.name,
+      site: String(this.site),
+      source: this.sourceHash,
+      parts,
+      codegen: codegenOptions(),
+    });
+    return new DiskEntry(this, api, dir, key);
+  }
+}
+
+function sha256(api: NodeApi, data: string | Uint8Array): string {
+  return api.crypto.createHash("sha256").update(data).digest("hex");
+}
+
+interface Header {
+  format: string;
+  version: number;
+  adgen: string;
+  key: string;
+  programHash: string;
+  body: number;
+  blob: number;
+  sha256: string;
+}
+
+/** One specialization's file. */
+export class DiskEntry {
+  readonly file: string;
+  private readonly keyHash: string;
+  /** what load() found */
+  path: DiskPath = "absent";
+
+  constructor(
+    private readonly owner: JitDiskCache,
+    private readonly api: NodeApi,
+    private readonly dir: string,
+    private readonly key: string,
+  ) {
+    this.keyHash = sha256(api, key).slice(0, 40);
+    this.file = api.path.join(dir, this.keyHash + ENTRY_SUFFIX);
+  }
+
+  private set(p: DiskPath): void {
+    this.path = p;
+    this.owner.info.last = p;
+  }
+
+  /**
+   * The stored specialization, or null. With `programHash` (trace mode) an entry for a different
+   * traced program is stale; with null (cacheTrustSource) the source text is trusted.
+   */
+  load(programHash: string | null): LoadedArtifact | null {
+    const t0 = now();
+    const { fs } = this.api;
+    let buf: Buffer;
+    try {
+      buf = fs.readFileSync(this.file);
+    } catch {
+      this.set("absent"); // missing, or evicted by another process a moment ago
+      return null;
+    }
+    let loaded: LoadedArtifact;
+    try {
+      const h = this.parseHeader(buf);
+      if (programHash !== null && h.header.programHash !== programHash) {
+        this.owner.info.stale++;
+        this.set("stale");
+        debug(`jit(${this.owner.name}) disk entry ${this.keyHash} is stale: the traced program changed (captured values?)`);
+        return null;
+      }
+      const bodyEnd = h.start + h.header.body;
+      if (sha256(this.api, buf.subarray(h.start)) !== h.header.sha256) throw new Error("checksum mismatch");
+      const body = buf.toString("utf8", h.start, bodyEnd);
+      loaded = decodeArtifact({ body, blob: buf.subarray(bodyEnd) }, this.key);
+      if (programHash !== null && loaded.programHash !== programHash) throw new Error("header and body disagree");
+    } catch (err) {
+      this.owner.info.ignored++;
+      this.set("ignored");
+      debug(`jit(${this.owner.name}) ignored disk entry ${this.file}: ${(err as Error).message}`);
+      return null;
+    }
+    this.owner.info.loads++;
+    this.set(programHash === null ? "trusted" : "loaded");
+    this.touch();
+    loaded.compiled.times.loadMs = now() - t0;
+    return loaded;
+  }
+
+  private parseHeader(buf: Buffer): { header: Header; start: number } {
+    if (buf.length < MAGIC.length || buf.toString("latin1", 0, MAGIC.length) !== MAGIC) throw new Error("not an adgen cache file");
+    const nl = buf.indexOf(10, MAGIC.length);
+    if (nl < 0) throw new Error("truncated header");
+    const h = JSON.parse(buf.toString("utf8", MAGIC.length, nl)) as Header;
+    if (h?.format !== CONTAINER || h.version !== CACHE_VERSION) throw new Error(`unknown format ${JSON.stringify(h?.format)} v${h?.version}`);
+    if (h.adgen !== ADGEN_VERSION) throw new Error(`written by adgen ${h.adgen}`);
+    if (h.key !== this.keyHash) throw new Error("written for a different key");
+    const start = nl + 1;
+    if (!Number.isInteger(h.body) || !Number.isInteger(h.blob) || start + h.body + h.blob !== buf.length) throw new Error("truncated or padded content");
+    return { header: h, start };
+  }
+
+  /** Marks the entry most recently used (LRU by mtime). */
+  private touch(): void {
+    const t = new Date();
+    try {
+      this.api.fs.utimesSync(this.file, t, t);
+    } catch {
+      // replaced or evicted concurrently: nothing to mark
+    }
+  }
+
+  /** Writes the specialization (atomically), then trims the directory to config.cacheMaxBytes. */
+  store(programHash: string, outTree: TreeDef, compiled: Compiled): void {
+    let bytes: Buffer;
+    try {
+      const a = encodeArtifact({ key: this.key, name: this.owner.name, programHash, outTree, compiled });
+      const body = Buffer.from(a.body, "utf8");
+      const content = Buffer.concat([body, a.blob]);
+      const header: Header = {
+        format: CONTAINER,
+        version: CACHE_VERSION,
+        adgen: ADGEN_VERSION,
+        key: this.keyHash,
+        programHash,
+        body: body.length,
+        blob: a.blob.length,
+        sha256: sha256(this.api, content),
+      };
+      bytes = Buffer.concat([Buffer.from(MAGIC + JSON.stringify(header) + "\n", "utf8"), content]);
+    } catch (err) {
+      if (!(err instanceof NotCacheable)) throw err;
+      this.set("uncacheable");
+      debug(`jit(${this.owner.name}) not cached on disk: ${err.message}`);
+      return;
+    }
+    const { fs } = this.api;
+    const tmp = `${this.file}.${this.api.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    try {
+      fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      fs.writeFileSync(tmp, bytes);
+      fs.renameSync(tmp, this.file); // atomic: readers see the old file or the new one
+    } catch (err) {
+      try {
+        fs.unlinkSync(tmp);
+      } catch {
+        // never written
+      }
+      debug(`jit(${this.owner.name}) could not write ${this.file}: ${(err as Error).message}`);
+      return;
+    }
+    this.owner.info.writes++;
+    if (this.path !== "stale" && this.path !== "ignored") this.set("stored");
+    evict(this.api, this.dir, config.cacheMaxBytes);
+  }
+}
+
+/** Deletes least recently used entries until the directory holds at most `maxBytes`. */
+export function evict(api: NodeApi, dir: string, maxBytes: number): void {
+  const { fs, path } = api;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  const entries: { file: string; size: number; mtime: number }[] = [];
+  let total = 0;
+  const wall = Date.now();
+  for (const n of names) {
+    const file = path.join(dir, n);
+    const st = fs.statSync(file, { throwIfNoEntry: false });
+    if (!st?.isFile()) continue;
+    if (n.endsWith(".tmp")) {
+      if (wall - st.mtimeMs > STALE_TEMP_MS) unlinkQuiet(fs, file);
+    } else if (n.endsWith(ENTRY_SUFFIX)) {
+      entries.push({ file, size: st.size, mtime: st.mtimeMs });
+      total += st.size;
+    }
+  }
+  if (total <= maxBytes) return;
+  entries.sort((a, b) => a.mtime - b.mtime || (a.file < b.file ? -1 : 1));
+  for (const e of entries) {
+    if (total <= maxBytes) break;
+    unlinkQuiet(fs, e.file);
+    total -= e.size;
+    debug(`disk cache over ${maxBytes} bytes: evicted ${e.file} (${e.size} bytes)`);
+  }
+}
+
+function unlinkQuiet(fs: Fs, file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch {
+    // already deleted by another process
+  }
+}
+
+/** One line for the compile log: which disk-cache path a miss took. */
+export function describeDiskPath(p: DiskPath | undefined): string {
+  switch (p) {
+    case "loaded":
+      return "loaded from disk cache";
+    case "trusted":
+      return "loaded from disk cache without tracing (cacheTrustSource)";
+    case "stale":
+      return "disk cache stale: recompiled";
+    case "ignored":
+      return "disk cache entry corrupt or foreign: recompiled";
+    case "stored":
+      return "written to disk cache";
+    case "uncacheable":
+      return "not cacheable on disk";
+    default:
+      return "";
+  }
+}
