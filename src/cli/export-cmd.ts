@@ -28,30 +28,56 @@ type Fn = (...args: any[]) => unknown;
 const MODULE_EXT = /\.(m?js|cjs|m?ts|cts)$/;
 const TS_EXT = /\.(m?ts|cts)$/;
 
-/** Lets Node import TypeScript: nothing to do when the CLI itself runs under tsx, else tsx's loader. */
+/**
+ * Lets Node import TypeScript: nothing to do when the CLI itself runs under tsx; else tsx's ESM
+ * and CommonJS loaders (a .ts file outside a "type": "module" package is CommonJS to tsx).
+ */
 async function enableTypeScript(file: string): Promise<void> {
   if (import.meta.url.endsWith(".ts")) return;
-  const candidates = ["tsx/esm/api"];
-  try {
-    candidates.push(pathToFileURL(createRequire(file).resolve("tsx/esm/api")).href);
-  } catch {
-    /* not installed next to the module either */
-  }
-  for (const c of candidates) {
+  const from = (spec: string): string[] => {
+    const out = [spec];
     try {
-      const tsx = (await import(c)) as { register?: () => unknown };
-      if (typeof tsx.register === "function") {
-        tsx.register();
-        return;
-      }
+      out.push(pathToFileURL(createRequire(file).resolve(spec)).href);
     } catch {
-      /* try the next one */
+      /* not installed next to the module */
+    }
+    return out;
+  };
+  let ok = false;
+  for (const api of ["tsx/esm/api", "tsx/cjs/api"]) {
+    for (const c of from(api)) {
+      try {
+        const tsx = (await import(c)) as { register?: () => unknown };
+        if (typeof tsx.register !== "function") continue;
+        tsx.register();
+        ok = true;
+        break;
+      } catch {
+        /* try the next candidate */
+      }
     }
   }
-  if ((process.features as { typescript?: unknown }).typescript) return; // Node strips types itself
+  if (ok || (process.features as { typescript?: unknown }).typescript) return; // or Node strips types itself
   throw new CliError(
     `adgen export: ${path.basename(file)} is TypeScript and tsx is not installed: npm i -D tsx (then rerun), or compile it to .js (tsc) and export that`,
   );
+}
+
+/** Whether the nearest package.json above `dir` says "type": "module". */
+function isEsmPackage(dir: string): boolean {
+  for (;;) {
+    const pj = path.join(dir, "package.json");
+    if (existsSync(pj)) {
+      try {
+        return (JSON.parse(readFileSync(pj, "utf8")) as { type?: string }).type === "module";
+      } catch {
+        return false;
+      }
+    }
+    const up = path.dirname(dir);
+    if (up === dir) return false;
+    dir = up;
+  }
 }
 
 /** The root of the adgen package this CLI belongs to. */
@@ -112,7 +138,8 @@ async function loadUserFunction(a: ExportArgs): Promise<{ f: Fn; api: Api }> {
   try {
     mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (e) {
-    throw new CliError(`adgen export: cannot load ${a.module}: ${oneLine(e)}`);
+    const hint = /\.ts$/.test(file) && !isEsmPackage(path.dirname(file)) ? ` (note: a .ts file outside a "type": "module" package loads as CommonJS; rename it to .mts or add "type": "module" to package.json)` : "";
+    throw new CliError(`adgen export: cannot load ${a.module}: ${oneLine(e)}${hint}`);
   }
   const fns = Object.keys(mod).filter((k) => typeof mod[k] === "function" && k !== "default");
   const list = fns.length ? `exports: ${fns.join(", ")}` : "it exports no functions";
@@ -162,7 +189,9 @@ export async function runExport(a: ExportArgs, print: (line: string) => void, wa
     }
   } catch (err) {
     if (err instanceof CliError) throw err;
-    throw new CliError(`adgen export: ${oneLine(err)}${fewer ? ` (note: ${fewer})` : ""}`);
+    const msg = oneLine(err);
+    const dual = /expected a Tensor.*got object/.test(msg) ? " (note: does the module import another copy of adgen than this command? run the adgen installed next to it)" : "";
+    throw new CliError(`adgen export: ${msg}${fewer ? ` (note: ${fewer})` : ""}${dual}`);
   }
   if (fewer) warn(`adgen export: warning: ${fewer}`);
   let paths: string[];

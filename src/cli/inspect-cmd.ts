@@ -48,7 +48,7 @@ export function sumBytes(sizes: (JsonDim | undefined)[]): string {
       else other.push(s);
     }
   }
-  const parts = [...(n || (!sym.size && !other.length) ? [n.toLocaleString("en-US")] : []), ...[...sym].map(([k, c]) => `${c}*${k}`), ...other];
+  const parts = [...(n || (!sym.size && !other.length) ? [String(n)] : []), ...[...sym].map(([k, c]) => `${c}*${k}`), ...other];
   return `${parts.join(" + ")} bytes`;
 }
 
