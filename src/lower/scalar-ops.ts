@@ -14,6 +14,7 @@ export function scalarOpName(e: Equation): string | null {
     case "neg":
     case "not":
     case "select":
+    case "erf":
       return n;
     case "stop_gradient":
       return "id";

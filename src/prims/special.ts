@@ -11,81 +11,59 @@ import { mul } from "./binary.js";
 import { definePrimitive, type Primitive } from "./primitive.js";
 import { exp, neg } from "./unary.js";
 
-// |x| <= 0.5: erf(x) = x * P(x^2) / Q(x^2)
-const A = [3.1611237438705656, 113.86415415105016, 377.485237685302021, 3209.37758913846947, 0.185777706184603153];
-const B = [23.6012909523441209, 244.024637934444173, 1282.61652607737228, 2844.23683343917062];
-// 0.5 < |x| <= 4: erfc(x) = exp(-x^2) * P(x) / Q(x)
-const C = [
-  0.564188496988670089, 8.88314979438837594, 66.1191906371416295, 298.635138197400131, 881.95222124176909,
-  1712.04761263407058, 2051.07837782607147, 1230.33935479799725, 2.15311535474403846e-8,
-];
-const D = [
-  15.7449261107098347, 117.693950891312499, 537.181101862009858, 1621.38957456669019, 3290.79923573345963,
-  4362.61909014324716, 3439.36767414372164, 1230.33935480374942,
-];
-// |x| > 4: erfc(x) = exp(-x^2) / x * (1/sqrt(pi) + P(1/x^2) / (x^2 Q(1/x^2)))
-const P = [0.305326634961232344, 0.360344899949804439, 0.125781726111229246, 0.0160837851487422766, 6.58749161529837803e-4, 0.0163153871373020978];
-const Q = [2.56852019228982242, 1.87295284992346725, 0.527905102951428412, 0.0605183413124413191, 0.00233520497626869185];
-const SQRPI = 0.56418958354775628695; // 1/sqrt(pi)
-const THRESH = 0.46875;
-
-/** exp(-y^2) computed as exp(-ysq^2) * exp(-(y - ysq)(y + ysq)) with ysq = y rounded to 1/16, which avoids cancellation. */
-function expNegSquare(y: number): number {
-  const ysq = Math.trunc(y * 16) / 16;
-  const del = (y - ysq) * (y + ysq);
-  return Math.exp(-ysq * ysq) * Math.exp(-del);
-}
-
-/** erfc(y) for y > THRESH (Cody's second and third intervals). */
-function erfcPositive(y: number): number {
+/**
+ * erf and erfc as JavaScript source text: the single definition used both by the reference
+ * implementation (compiled once below) and by generated code (jit and exported modules embed this
+ * text), so all of them compute bit-identical values. Constant code, never user input.
+ */
+export const ERF_JS = String.raw`const $ERF_A = [3.1611237438705656, 113.86415415105016, 377.485237685302021, 3209.37758913846947, 0.185777706184603153];
+const $ERF_B = [23.6012909523441209, 244.024637934444173, 1282.61652607737228, 2844.23683343917062];
+const $ERF_C = [0.564188496988670089, 8.88314979438837594, 66.1191906371416295, 298.635138197400131, 881.95222124176909, 1712.04761263407058, 2051.07837782607147, 1230.33935479799725, 2.15311535474403846e-8];
+const $ERF_D = [15.7449261107098347, 117.693950891312499, 537.181101862009858, 1621.38957456669019, 3290.79923573345963, 4362.61909014324716, 3439.36767414372164, 1230.33935480374942];
+const $ERF_P = [0.305326634961232344, 0.360344899949804439, 0.125781726111229246, 0.0160837851487422766, 6.58749161529837803e-4, 0.0163153871373020978];
+const $ERF_Q = [2.56852019228982242, 1.87295284992346725, 0.527905102951428412, 0.0605183413124413191, 0.00233520497626869185];
+// exp(-y^2) as exp(-ysq^2) * exp(-(y - ysq)(y + ysq)), ysq = y rounded to 1/16: no cancellation
+function $expNegSquare(y) { const ysq = Math.trunc(y * 16) / 16; return Math.exp(-ysq * ysq) * Math.exp(-(y - ysq) * (y + ysq)); }
+// erfc(y) for y > 0.46875 (Cody's second and third intervals)
+function $erfcPositive(y) {
   if (y <= 4) {
-    let xnum = C[8]! * y;
-    let xden = y;
-    for (let i = 0; i < 7; i++) {
-      xnum = (xnum + C[i]!) * y;
-      xden = (xden + D[i]!) * y;
-    }
-    return (expNegSquare(y) * (xnum + C[7]!)) / (xden + D[7]!);
+    let xnum = $ERF_C[8] * y, xden = y;
+    for (let i = 0; i < 7; i++) { xnum = (xnum + $ERF_C[i]) * y; xden = (xden + $ERF_D[i]) * y; }
+    return ($expNegSquare(y) * (xnum + $ERF_C[7])) / (xden + $ERF_D[7]);
   }
   if (y >= 26.7) return 0; // underflows in float64
   const z = 1 / (y * y);
-  let xnum = P[5]! * z;
-  let xden = z;
-  for (let i = 0; i < 4; i++) {
-    xnum = (xnum + P[i]!) * z;
-    xden = (xden + Q[i]!) * z;
-  }
-  let r = (z * (xnum + P[4]!)) / (xden + Q[4]!);
-  r = (SQRPI - r) / y;
-  return expNegSquare(y) * r;
+  let xnum = $ERF_P[5] * z, xden = z;
+  for (let i = 0; i < 4; i++) { xnum = (xnum + $ERF_P[i]) * z; xden = (xden + $ERF_Q[i]) * z; }
+  const r = (0.56418958354775628695 - (z * (xnum + $ERF_P[4])) / (xden + $ERF_Q[4])) / y;
+  return $expNegSquare(y) * r;
 }
-
-/** The error function erf(x) = 2/sqrt(pi) * integral_0^x exp(-t^2) dt, in float64. */
-export function erfScalar(x: number): number {
+function $erf(x) {
   if (x !== x) return NaN;
   const y = Math.abs(x);
-  if (y <= THRESH) {
+  if (y <= 0.46875) {
     const ysq = y > 1.11e-16 ? y * y : 0;
-    let xnum = A[4]! * ysq;
-    let xden = ysq;
-    for (let i = 0; i < 3; i++) {
-      xnum = (xnum + A[i]!) * ysq;
-      xden = (xden + B[i]!) * ysq;
-    }
-    return (x * (xnum + A[3]!)) / (xden + B[3]!);
+    let xnum = $ERF_A[4] * ysq, xden = ysq;
+    for (let i = 0; i < 3; i++) { xnum = (xnum + $ERF_A[i]) * ysq; xden = (xden + $ERF_B[i]) * ysq; }
+    return (x * (xnum + $ERF_A[3])) / (xden + $ERF_B[3]);
   }
-  const r = 0.5 - erfcPositive(y) + 0.5; // 1 - erfc, written to keep the rounding of Cody's code
+  const r = 0.5 - $erfcPositive(y) + 0.5; // 1 - erfc, keeping the rounding of Cody's code
   return x < 0 ? -r : r;
 }
-
-/** The complementary error function erfc(x) = 1 - erf(x), accurate in the tails. */
-export function erfcScalar(x: number): number {
+function $erfc(x) {
   if (x !== x) return NaN;
   const y = Math.abs(x);
-  if (y <= THRESH) return 1 - erfScalar(x);
-  const r = erfcPositive(y);
+  if (y <= 0.46875) return 1 - $erf(x);
+  const r = $erfcPositive(y);
   return x < 0 ? 2 - r : r;
-}
+}`;
+
+const compiled = new Function(`${ERF_JS}\nreturn [$erf, $erfc];`)() as [(x: number) => number, (x: number) => number];
+
+/** The error function erf(x) = 2/sqrt(pi) * integral_0^x exp(-t^2) dt, in float64. */
+export const erfScalar = compiled[0];
+/** The complementary error function erfc(x) = 1 - erf(x), accurate in the tails. */
+export const erfcScalar = compiled[1];
 
 const TWO_OVER_SQRT_PI = 1.1283791670955126;
 

@@ -6,9 +6,11 @@ import type { DType } from "../../core/dtype.js";
 import { BINARY } from "../../prims/binary.js";
 import { COMPARE, type CompareOp, LOGICAL, type LogicalOp } from "../../prims/compare.js";
 import { UNARY } from "../../prims/unary.js";
+import { ERF_JS } from "../../prims/special.js";
 
 /** Helper functions the generated code may call (declared once per module). */
-export const JS_PRELUDE = `const $f = Math.fround;
+export const JS_PRELUDE = `${ERF_JS}
+const $f = Math.fround;
 function $max(a, b) { return a !== a || b !== b ? NaN : a > b ? a : b; }
 function $min(a, b) { return a !== a || b !== b ? NaN : a < b ? a : b; }
 function $roundHalfEven(a) { const r = Math.round(a); return Math.abs(a % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r; }`;
@@ -45,6 +47,7 @@ export function jsScalarOp(op: string, args: string[], dtype: DType, argDTypes: 
     return roundTo(js(a, b), dtype);
   }
   if (op === "neg") return roundTo(`(-${a})`, dtype);
+  if (op === "erf") return roundTo(`$erf(${a})`, dtype);
   if (op === "select") return `(${a} ? ${b} : ${c})`;
   if (op === "not") return argDTypes[0] === "bool" ? `(${a} ? 0 : 1)` : `(~${a})`;
   if (op.startsWith("cmp:")) return `(${a} ${COMPARE[op.slice(4) as CompareOp].js} ${b} ? 1 : 0)`;
