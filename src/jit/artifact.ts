@@ -44,7 +44,6 @@ export interface ArtifactBody {
   plan: Json;
   /** constants: dtype, shape, byte offset and byte length in the blob */
   tensors: { dtype: DType; shape: number[]; weak: boolean; offset: number; bytes: number }[];
-  times: StageTimes;
 }
 
 export interface ArtifactInput {
@@ -214,7 +213,6 @@ export function encodeArtifact(a: ArtifactInput): Artifact {
     source: exec.source,
     plan: exec.plan ? encode(exec.plan, tensors, "the memory plan") : null,
     tensors: table,
-    times: a.compiled.times,
   };
   return { body: JSON.stringify(body), blob };
 }
@@ -239,10 +237,19 @@ export function decodeArtifact(a: Artifact, key: string): LoadedArtifact {
     (k as { [k: string]: Json })["kind"] === "call" ? decodeCall(k as { [k: string]: Json }) : (decode(k, tensors) as Kernel),
   );
   const lp = { ...(decode({ ...lj, kernels: null }, tensors) as object), kernels } as LoweredProgram;
-  const optimized = programFromJson(body.optimized, lookupPrimitive);
   const outTree = treeFromJson(body.outTree);
   const exec = compileJs(lp, body.name, { source: body.source, plan: body.plan === null ? null : (decode(body.plan, tensors) as MemoryPlan) });
   const times: StageTimes = { traceMs: 0, optimizeMs: 0, codegenMs: 0, loadMs: 0 };
-  const compiled: Compiled = { optimized, exec, times, run: (args) => exec.run(args) };
+  // the optimized Program is decoded on first use (introspection, debugNans, hot promotion): the
+  // generated code does not need it, and decoding it is the largest part of a load
+  let optimized: Program | null = null;
+  const compiled: Compiled = {
+    get optimized() {
+      return (optimized ??= programFromJson(body.optimized, lookupPrimitive));
+    },
+    exec,
+    times,
+    run: (args) => exec.run(args),
+  };
   return { programHash: body.programHash, outTree, compiled };
 }

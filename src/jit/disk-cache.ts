@@ -16,9 +16,10 @@
 // loads in a browser, where the option is ignored with one log event.
 
 import { config, log } from "../core/config.js";
-import { type SourceRef, captureSource } from "../core/source.js";
 import type { TreeDef } from "../core/tree.js";
 import { ADGEN_VERSION } from "../core/version.js";
+import type { Program } from "../ir/program.js";
+import { programHash } from "../ir/serialize.js";
 import { useFastMatmul } from "../prims/ref/matmul.js";
 import { type LoadedArtifact, NotCacheable, decodeArtifact, encodeArtifact } from "./artifact.js";
 import type { Compiled } from "./compile.js";
@@ -91,18 +92,68 @@ function codegenOptions(): string {
   return `fastMatmulMinWork=${config.fastMatmulMinWork};wasmGemm=${wasmGemm}`;
 }
 
+/** A file name or URL in one comparable form (no scheme, forward slashes, no leading slash). */
+const normPath = (p: string) =>
+  (p.startsWith("file://") ? decodeURIComponent(p.slice(7)) : p).replace(/\\/g, "/").replace(/^\/+/, "");
+const OWN_DIR = normPath(new URL("..", import.meta.url).href); // .../src/ (or .../dist/src/)
+
+/**
+ * Where jit() was called, as "file:line:col" of the generated (not source-mapped) code: resolving
+ * source maps (tsx, --enable-source-maps) costs milliseconds, V8's raw call sites do not.
+ */
+class CreationSite {
+  private err: Error | null;
+  private text: string | null = null;
+
+  constructor() {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 10; // this constructor, JitDiskCache's, jit(), then usually the caller
+    this.err = new Error();
+    Error.stackTraceLimit = limit;
+  }
+
+  toString(): string {
+    if (this.text !== null) return this.text;
+    const E = Error as { prepareStackTrace?: (e: Error, sites: NodeJS.CallSite[]) => unknown };
+    const prev = E.prepareStackTrace;
+    let sites: NodeJS.CallSite[] = [];
+    E.prepareStackTrace = (_e, s) => s;
+    try {
+      sites = (this.err!.stack as unknown as NodeJS.CallSite[]) ?? [];
+    } finally {
+      E.prepareStackTrace = prev;
+    }
+    const user = Array.isArray(sites)
+      ? sites.find((c) => {
+          const f = c.getFileName() ?? "";
+          return f !== "" && !f.startsWith("node:") && !normPath(f).startsWith(OWN_DIR);
+        })
+      : undefined;
+    this.text = user ? `${user.getFileName()}:${user.getLineNumber()}:${user.getColumnNumber()}` : "(unknown)";
+    this.err = null;
+    return this.text;
+  }
+}
+
 /** The disk cache of one jitted function. */
 export class JitDiskCache {
   /** where jit() was called: two jits of identical wrapper source (grad(f), grad(g)) differ here */
-  private readonly site: SourceRef;
+  private readonly site = new CreationSite();
   private sourceHash: string | null = null;
+  private native: boolean | null = null;
   readonly info: DiskInfo = { loads: 0, stale: 0, ignored: 0, writes: 0 };
 
   constructor(
     private readonly f: (...args: any[]) => unknown,
     readonly name: string,
-  ) {
-    this.site = captureSource();
+  ) {}
+
+  /**
+   * Whether a hit may skip tracing (config.cacheTrustSource). Never for functions whose source
+   * text says nothing (bound or native functions: "[native code]").
+   */
+  get trustSource(): boolean {
+    return config.cacheTrustSource && !(this.native ??= this.f.toString().includes("[native code]"));
   }
 
   /** The disk entry for one specialization; null when the disk cache is off or cannot hold it. */
@@ -167,6 +218,20 @@ export class DiskEntry {
   ) {
     this.keyHash = sha256(api, key).slice(0, 40);
     this.file = api.path.join(dir, this.keyHash + ENTRY_SUFFIX);
+  }
+
+  /**
+   * The structural hash of a traced program (it covers captured constants and literals), or null
+   * when the program holds values that cannot be serialized (custom rules' JS closures).
+   */
+  hashOf(p: Program): string | null {
+    try {
+      return programHash(p);
+    } catch (err) {
+      this.set("uncacheable");
+      debug(`jit(${this.owner.name}) not cached on disk: ${(err as Error).message}`);
+      return null;
+    }
   }
 
   private set(p: DiskPath): void {
@@ -257,9 +322,9 @@ export class DiskEntry {
       };
       bytes = Buffer.concat([Buffer.from(MAGIC + JSON.stringify(header) + "\n", "utf8"), content]);
     } catch (err) {
-      if (!(err instanceof NotCacheable)) throw err;
       this.set("uncacheable");
-      debug(`jit(${this.owner.name}) not cached on disk: ${err.message}`);
+      if (err instanceof NotCacheable) debug(`jit(${this.owner.name}) not cached on disk: ${err.message}`);
+      else log({ kind: "disk-cache", level: "warn", message: `jit(${this.owner.name}) not cached on disk (unexpected): ${(err as Error).stack ?? err}` });
       return;
     }
     const { fs } = this.api;
@@ -279,7 +344,11 @@ export class DiskEntry {
     }
     this.owner.info.writes++;
     if (this.path !== "stale" && this.path !== "ignored") this.set("stored");
-    evict(this.api, this.dir, config.cacheMaxBytes);
+    try {
+      evict(this.api, this.dir, config.cacheMaxBytes);
+    } catch (err) {
+      debug(`disk cache eviction in ${this.dir} failed: ${(err as Error).message}`);
+    }
   }
 }
 

@@ -18,6 +18,7 @@ import { traceFlat } from "../trace/make-program.js";
 import { currentTrace } from "../trace/trace.js";
 import { type Residual, residualObservers } from "../transforms/linearize.js";
 import { type Compiled, compileProgram } from "./compile.js";
+import { type DiskEntry, type DiskInfo, type DiskPath, JitDiskCache, describeDiskPath } from "./disk-cache.js";
 import { jitCallP } from "./jit-call.js";
 import { type KeyParts, avalKey, explainDifference, keyString, leafPaths, staticKey, treeKey } from "./key.js";
 import { Lowered } from "./lowered.js";
@@ -41,6 +42,8 @@ export interface CacheInfo {
   traces: number;
   size: number;
   lastMiss?: { reason: string };
+  /** the persistent cache (config.cacheDir): loads, stale and ignored entries, writes, last path */
+  disk: DiskInfo;
 }
 
 interface Entry {
@@ -52,6 +55,8 @@ interface Entry {
   compiled: Compiled;
   calls: number;
   residuals: Residual[];
+  /** the disk-cache file of this specialization and the traced program's hash (to store it once hot) */
+  disk?: { entry: DiskEntry; hash: string };
 }
 
 export interface Jitted {
@@ -99,6 +104,7 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
   let policy: ShapePolicy | null = null;
   let declared: ShapeSpec[] = [];
   let lastShapes: number[][] | null = null;
+  const disk = new JitDiskCache(f, name);
 
   const split = (args: unknown[]) => {
     const dyn = args.map((a, i) => (statics.has(i) ? null : a));
@@ -162,11 +168,42 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
   };
 
   const build = (args: unknown[], def: TreeDef, avals: ShapedArray[], parts: KeyParts): Entry => {
+    const de = disk.entry(parts, [...statics].map((i) => [i, args[i]]));
+    const trusted = de && disk.trustSource ? de.load(null) : null;
+    if (trusted) {
+      // cacheTrustSource: equal source text and key stand for an equal program (no trace)
+      const c = trusted.compiled;
+      if (config.logCompiles) logCompile(name, c.optimized, c, false, "miss", de!.path);
+      return {
+        parts,
+        consts: [],
+        get program() {
+          return c.optimized; // decoded lazily: not needed to run
+        },
+        outTree: trusted.outTree,
+        compiled: c,
+        calls: 0,
+        residuals: [],
+      };
+    }
     const t = trace(args, def, avals);
-    const cold = programWork(t.program) < config.interpretBelowWork;
-    const compiled = compileProgram(t.program, name, { traceMs: t.traceMs, interpretOnly: cold });
-    if (config.logCompiles) logCompile(name, t.program, compiled, cold);
-    return { parts, consts: t.tracerConsts, program: t.program, outTree: t.outTree, compiled, calls: 0, residuals: t.residuals };
+    // programs closing over outer tracers (eager-tape variables) are specific to this process
+    const hash = de && !t.tracerConsts.length ? de.hashOf(t.program) : null;
+    const hit = hash !== null ? de!.load(hash) : null;
+    let compiled: Compiled;
+    let cold = false;
+    if (hit) {
+      compiled = hit.compiled;
+      compiled.times.traceMs = t.traceMs;
+    } else {
+      cold = programWork(t.program) < config.interpretBelowWork;
+      compiled = compileProgram(t.program, name, { traceMs: t.traceMs, interpretOnly: cold });
+      if (hash !== null && compiled.exec) de!.store(hash, t.outTree, compiled);
+    }
+    if (config.logCompiles) logCompile(name, t.program, compiled, cold, "miss", de?.path);
+    const e: Entry = { parts, consts: t.tracerConsts, program: t.program, outTree: t.outTree, compiled, calls: 0, residuals: t.residuals };
+    if (hash !== null && !compiled.exec) e.disk = { entry: de!, hash }; // stored once compiled (hot)
+    return e;
   };
 
   const jitted = ((...args: unknown[]) => {
@@ -212,7 +249,8 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
     if (!e.compiled.exec && config.backend !== "interp" && e.calls >= config.hotCalls) {
       // promote a hot interpreted program to generated code (same results)
       const c = compileProgram(e.program, name, { traceMs: e.compiled.times.traceMs });
-      if (config.logCompiles) logCompile(name, e.program, c, false, "hot");
+      if (e.disk && c.exec) e.disk.entry.store(e.disk.hash, e.outTree, c);
+      if (config.logCompiles) logCompile(name, e.program, c, false, "hot", e.disk?.entry.path);
       e.compiled = c;
     }
     if (e.consts.some((c) => c._tape)) return callInside(args);
@@ -244,7 +282,7 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
     const t = trace(args, def, avals);
     return new Lowered(name, t.program, t.residuals, avals, parts.leaves.map((l) => l[0]));
   };
-  jitted.cacheInfo = () => ({ hits, misses, traces, size: cache.size, ...(lastMiss ? { lastMiss } : {}) });
+  jitted.cacheInfo = () => ({ hits, misses, traces, size: cache.size, ...(lastMiss ? { lastMiss } : {}), disk: { ...disk.info } });
   jitted.clearCache = () => {
     cache.clear();
     innerPrograms.clear();
@@ -284,18 +322,23 @@ function declaredLeafSpecs(name: string, shapes: unknown[] | undefined, dyn: unk
   return out;
 }
 
-function logCompile(name: string, p: Program, c: Compiled, cold: boolean, why = "miss"): void {
+function logCompile(name: string, p: Program, c: Compiled, cold: boolean, why = "miss", disk?: DiskPath): void {
   const t = c.times;
   const lp = c.exec?.lowered;
   const arena = lp && lp.symbols.length ? `arena planned per ${lp.symbols.join(",")}` : `arena ${lp?.arenaBytes ?? 0} bytes`;
   const kernels = lp ? `${lp.kernels.length} kernels, ${arena}` : "interpreted (cold tier)";
+  const traced = disk === "trusted" ? "not traced" : `traced ${p.equations.length} equations in ${t.traceMs.toFixed(1)} ms`;
+  const d = describeDiskPath(disk);
   log({
     kind: "compile",
     message:
-      `jit(${name}) [${why}]: traced ${p.equations.length} equations in ${t.traceMs.toFixed(1)} ms, ` +
-      `optimized to ${c.optimized.equations.length} in ${t.optimizeMs.toFixed(1)} ms, ` +
-      `${cold ? kernels : `generated ${kernels} in ${t.codegenMs.toFixed(1)} ms`}`,
+      t.loadMs !== undefined
+        ? `jit(${name}) [${why}]: ${traced}, ${d}: ${kernels} in ${t.loadMs.toFixed(1)} ms`
+        : `jit(${name}) [${why}]: ${traced}, ` +
+          `optimized to ${c.optimized.equations.length} in ${t.optimizeMs.toFixed(1)} ms, ` +
+          `${cold ? kernels : `generated ${kernels} in ${t.codegenMs.toFixed(1)} ms`}${d ? `; ${d}` : ""}`,
     times: t,
+    ...(disk ? { disk } : {}),
   });
 }
 
