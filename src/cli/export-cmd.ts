@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import type { Manifest } from "../aot/manifest.js";
 import { CliError, UsageError } from "./errors.js";
 import { fmtBytes, signature, sumBytes } from "./inspect-cmd.js";
@@ -80,17 +80,6 @@ function isEsmPackage(dir: string): boolean {
   }
 }
 
-/** The root of the adgen package this CLI belongs to. */
-function ownRoot(): string | undefined {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pj = path.join(dir, "package.json");
-    if (existsSync(pj) && (JSON.parse(readFileSync(pj, "utf8")) as { name?: string }).name === "adgen") return realpathSync(dir);
-    const up = path.dirname(dir);
-    if (up === dir) return undefined;
-    dir = up;
-  }
-}
 
 /**
  * The adgen instance the user's module uses: tracing works only when the function's np calls and
@@ -99,15 +88,15 @@ function ownRoot(): string | undefined {
  */
 async function adgenFor(file: string): Promise<Api> {
   try {
+    // always the package entry the module itself gets when it imports "adgen" (also for our own
+    // installation: its entry is a bundle, a different module instance from this CLI's sources)
     const pj = createRequire(file).resolve("adgen/package.json");
     const root = realpathSync(path.dirname(pj));
-    if (root !== ownRoot()) {
-      const pkg = JSON.parse(readFileSync(pj, "utf8")) as { main?: string; exports?: { ".": { import?: string } } };
-      const entry = pkg.exports?.["."]?.import ?? pkg.main;
-      if (entry) {
-        const api = (await import(pathToFileURL(path.join(root, entry)).href)) as Partial<Api>;
-        if (api.exportFunction && api.exportVjp && api.exportJvp && api.grad && api.spec) return api as Api;
-      }
+    const pkg = JSON.parse(readFileSync(pj, "utf8")) as { main?: string; exports?: { ".": { import?: string } } };
+    const entry = pkg.exports?.["."]?.import ?? pkg.main;
+    if (entry) {
+      const api = (await import(pathToFileURL(path.join(root, entry)).href)) as Partial<Api>;
+      if (api.exportFunction && api.exportVjp && api.exportJvp && api.grad && api.spec) return api as Api;
     }
   } catch {
     /* no other installation: use ours */

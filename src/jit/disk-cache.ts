@@ -15,6 +15,7 @@
 // config.cacheMaxBytes. node:fs is loaded lazily (process.getBuiltinModule), so the library still
 // loads in a browser, where the option is ignored with one log event.
 
+import type { DiskInfo, DiskPath } from "./disk-info.js";
 import { config, log } from "../core/config.js";
 import type { TreeDef } from "../core/tree.js";
 import { ADGEN_VERSION } from "../core/version.js";
@@ -53,19 +54,6 @@ export const ENTRY_SUFFIX = ".adgc";
 /** temp files older than this are left over by a crashed writer and deleted */
 const STALE_TEMP_MS = 10 * 60 * 1000;
 
-/** What happened to the last specialization looked up on disk. */
-export type DiskPath = "loaded" | "trusted" | "stale" | "ignored" | "absent" | "stored" | "uncacheable";
-
-export interface DiskInfo {
-  /** entries loaded from disk (trace-checked or trusted) */
-  loads: number;
-  /** entries found stale (the traced program differs) and recompiled */
-  stale: number;
-  /** corrupt or foreign files ignored */
-  ignored: number;
-  writes: number;
-  last?: DiskPath;
-}
 
 const now = () => (typeof performance !== "undefined" ? performance.now() : Date.now());
 
