@@ -68,6 +68,17 @@ export interface TimedSetup {
   note?: string;
   /** Force the number of calls per sample (otherwise chosen from targetSampleMs). */
   inner?: number;
+  /**
+   * Checks a value returned by `fn` (run.ts then uses it instead of `verify` where it times the
+   * checked call itself, see `firstCallRepresentative`).
+   */
+  check?: (out: unknown) => string | undefined | void;
+  /**
+   * The first call costs what later calls cost (no compile or cache fill: eager libraries). In
+   * --quick mode, rows with `quickSingleCallMs` time the checked first call, and when it is slower
+   * than that it becomes the only sample (no separate verify call).
+   */
+  firstCallRepresentative?: boolean;
 }
 
 export interface SampledSetup {
@@ -93,6 +104,8 @@ export interface Workload {
   measure?: Partial<MeasureOptions>;
   /** Derived row: per peer, median(num row) / median(den row), unit "x". */
   derived?: { num: string; den: string };
+  /** Printed under the table (e.g. published reference values for a ratio row). */
+  footnote?: string;
   impls: Record<string, SetupFactory>;
 }
 
@@ -114,7 +127,7 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
   );
 }
 
-function summarize(samples: number[], inner: number, warmupRuns: number): Stats {
+export function summarize(samples: number[], inner: number, warmupRuns: number): Stats {
   const sorted = [...samples].sort((a, b) => a - b);
   const n = sorted.length;
   const median = n === 0 ? NaN : n % 2 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
@@ -285,6 +298,8 @@ export interface WorkloadResult {
   description: string;
   unit: Unit;
   flops?: number;
+  /** Printed under the table (see Workload.footnote). */
+  footnote?: string;
   results: Record<string, CellResult>;
 }
 
@@ -408,6 +423,11 @@ export function formatTable(run: RunResult): string {
       const where = n.where.length === all || n.where.length > 4 ? `${n.where.length} rows` : n.where.join(", ");
       out.push(`  [${i + 1}] ${n.text}  (${where})`);
     });
+  }
+  const rowNotes = run.workloads.filter((w) => w.footnote);
+  if (rowNotes.length) {
+    out.push("rows:");
+    for (const w of rowNotes) out.push(`  ${w.id}: ${w.footnote}`);
   }
   return out.join("\n");
 }

@@ -22,6 +22,7 @@ import {
   machineInfo,
   measure,
   measureSamples,
+  summarize,
   toUnit,
   writeJson,
   type CellResult,
@@ -136,6 +137,7 @@ async function main() {
   for (const w of workloads) {
     const wr: WorkloadResult = { id: w.id, description: w.description, unit: w.unit, results: {} };
     if (w.flops !== undefined) wr.flops = w.flops;
+    if (w.footnote !== undefined) wr.footnote = w.footnote;
     results.push(wr);
     byId.set(w.id, wr);
     if (w.derived) continue;
@@ -168,7 +170,7 @@ async function main() {
         return { status: "unavailable", reason: errMsg(e) };
       }
       if (isUnavailable(setup)) return { status: "unavailable", reason: setup.unavailable };
-      const mopts = { ...opts, ...w.measure };
+      const mopts = { ...opts, ...w.measure, ...(args.quick ? w.quick : undefined) };
       try {
         let verifyError: string | undefined;
         let stats;
@@ -180,13 +182,30 @@ async function main() {
           // Verify first (also serves as an extra warm-up call), except for first-call rows where
           // it would warm caches the timed samples are meant to miss: verify those afterwards.
           const verifyAfter = (w.measure?.warmup ?? 1) === 0;
-          if (setup.verify && !verifyAfter) verifyError = (await setup.verify()) || undefined;
-          stats = await measure(`${w.id}/${name}`, setup.fn, {
-            ...mopts,
-            ...(setup.inner !== undefined ? { inner: setup.inner } : {}),
-            // verify() ran the same computation: it counts as one warm-up call.
-            prewarmed: setup.verify && !verifyAfter ? 1 : 0,
-          });
+          // --quick, slow rows of eager peers: the checked first call is timed, and if it is slow
+          // it is the only sample (see TimedSetup.firstCallRepresentative).
+          let single: number | undefined;
+          let pre = 0; // calls made before measure() (they count as warm-up calls)
+          if (args.quick && w.quickSingleCallMs !== undefined && setup.check && setup.firstCallRepresentative) {
+            const t0 = performance.now();
+            const out = await setup.fn();
+            const ms = performance.now() - t0;
+            verifyError = (await setup.check(out)) || undefined;
+            if (ms > w.quickSingleCallMs) single = ms;
+            pre = 1;
+          } else if (setup.verify && !verifyAfter) {
+            verifyError = (await setup.verify()) || undefined;
+            pre = 1;
+          }
+          stats =
+            single !== undefined
+              ? summarize([single], 1, 0)
+              : await measure(`${w.id}/${name}`, setup.fn, {
+                  ...mopts,
+                  ...(setup.inner !== undefined ? { inner: setup.inner } : {}),
+                  // verify() ran the same computation: it counts as one warm-up call.
+                  prewarmed: pre,
+                });
           if (setup.verify && verifyAfter) verifyError = (await setup.verify()) || undefined;
         }
         const v = toUnit(w, stats, sampled);
@@ -265,6 +284,7 @@ async function main() {
     meta: {
       date: date.toISOString(),
       mode: args.quick ? "quick" : "full",
+      command: ["npx tsx bench/run.ts", ...process.argv.slice(2)].join(" "),
       options: opts,
       only: args.only,
       machine: machineInfo(),

@@ -35,9 +35,20 @@ import {
   TINY_INPUT,
   type EagerOp,
 } from "../workloads/data.js";
+import { flatGmmGradient, gmmGradJit, gmmObjectiveJit, gmmTensors } from "../../examples/adbench/gmm.js";
+import { flatLstmGradient, lstmGradScanJit, lstmObjectiveScanJit, lstmTensors } from "../../examples/adbench/lstm.js";
+import {
+  ADBENCH_TOL_F64,
+  checkGmmGradient,
+  checkGmmObjective,
+  checkLstmGradient,
+  checkLstmObjective,
+  gmmInstance,
+  lstmInstance,
+} from "../workloads/adbench.js";
 import { ADGEN_DIST_URL, ensureDist } from "./adgen-dist.js";
 import { arr, chainFn, mlpLoss, mlpTensors, readStep, type Lib, type MlpTensors, type Params, type StepFn } from "./adgen-model.js";
-import { childSampleSetup, rssSetup } from "./child.js";
+import { childSampleSetup, mlpStepRssSetup, rssSetup } from "./child.js";
 import type { Peer } from "./types.js";
 
 const lib = adgen as Lib;
@@ -162,6 +173,66 @@ function eagerOpSetup(op: EagerOp, n: number): SetupFactory {
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// ADBench (examples/adbench/{gmm,lstm}.ts: float64, jitted objective and gradient)
+
+function gmmArgs() {
+  const t = gmmTensors(gmmInstance());
+  return [t.alphas, t.means, t.icf, t.x, t.wishart] as const;
+}
+
+const gmmObjSetup: SetupFactory = (): TimedSetup => {
+  const a = gmmArgs();
+  const run = () => gmmObjectiveJit(...a).item();
+  return { fn: run, verify: () => checkGmmObjective(run(), ADBENCH_TOL_F64) };
+};
+
+const gmmGradSetup: SetupFactory = (): TimedSetup => {
+  const a = gmmArgs();
+  const run = () => flatGmmGradient(gmmGradJit(...a));
+  return { fn: run, verify: () => checkGmmGradient(run(), ADBENCH_TOL_F64) };
+};
+
+const LSTM_SCAN_NOTE = "lax.scan variant (lstmObjectiveScan, lstmGradScanJit): compiles in ~0.2 s";
+
+function lstmArgs() {
+  const t = lstmTensors(lstmInstance());
+  return [t.mainParams, t.extraParams, t.state, t.sequence] as const;
+}
+
+const lstmObjSetup: SetupFactory = (): TimedSetup => {
+  const a = lstmArgs();
+  const run = () => lstmObjectiveScanJit(...a).item();
+  return { fn: run, verify: () => checkLstmObjective(run(), ADBENCH_TOL_F64), note: LSTM_SCAN_NOTE };
+};
+
+const lstmGradSetup: SetupFactory = (): TimedSetup => {
+  const a = lstmArgs();
+  const run = () => flatLstmGradient(lstmGradScanJit(...a));
+  return { fn: run, verify: () => checkLstmGradient(run(), ADBENCH_TOL_F64), note: LSTM_SCAN_NOTE };
+};
+
+/** The peak-RSS child: 20 jitted MLP steps with the built library (same math as adgen-model.ts). */
+const RSS_PEAK_CODE = `
+const lib = await import(${JSON.stringify(ADGEN_DIST_URL)});
+const { np, nn } = lib;
+const arr = (d, s) => np.array(d).reshape(s);
+const p = { W1: arr(D.w1, [NIN, H]), b1: arr(D.b1, [H]), W2: arr(D.w2, [H, K]), b2: arr(D.b2, [K]) };
+const x = arr(D.x, [B, NIN]), y = arr(D.y, [B, K]);
+const loss = (p, x, y) => {
+  const h = nn.relu(np.matmul(x, p.W1).add(p.b1));
+  const logits = np.matmul(h, p.W2).add(p.b2);
+  return nn.logSoftmax(logits, { axis: -1 }).mul(y).sum().mul(-1 / x.shape[0]);
+};
+const step = lib.jit(lib.valueAndGrad(loss), { name: "mlp_step" });
+let out;
+for (let i = 0; i < 20; i++) {
+  const [v, g] = step(p, x, y);
+  out = { loss: v.item(), w1: g.W1.dataSync(), b1: g.b1.dataSync(), w2: g.W2.dataSync(), b2: g.b2.dataSync() };
+}
+report(out);
+`;
+
 /** Rows that need dist/: build it first if stale, then defer to the child-process setup. */
 function withDist(make: (note?: string) => SetupFactory): SetupFactory {
   return async () => {
@@ -210,5 +281,12 @@ export const adgenPeer: Peer = {
         "import dist/src/index.js + one tiny eager op" + (note ? `; ${note}` : ""),
       ),
     ),
+    "rss-peak": withDist((note) =>
+      mlpStepRssSetup(RSS_PEAK_CODE, "built dist/src/index.js, jit(valueAndGrad)" + (note ? `; ${note}` : "")),
+    ),
+    "gmm-obj": gmmObjSetup,
+    "gmm-grad": gmmGradSetup,
+    "lstm-obj": lstmObjSetup,
+    "lstm-grad": lstmGradSetup,
   },
 };

@@ -27,6 +27,18 @@ import {
   type EagerOp,
   type MlpData,
 } from "../workloads/data.js";
+import { gmmGradient, gmmObjective, lstmGradient, lstmObjective } from "../../examples/adbench/hand.js";
+import {
+  ADBENCH_TOL_F64,
+  checkGmmGradient,
+  checkGmmObjective,
+  checkLstmGradient,
+  checkLstmObjective,
+  fdCheckGmm,
+  fdCheckLstm,
+  gmmInstance,
+  lstmInstance,
+} from "../workloads/adbench.js";
 import type { Peer } from "./types.js";
 
 /** C[m,n] = A[m,k] @ B[k,n] (C is overwritten). */
@@ -284,6 +296,7 @@ function eagerOpSetup(op: EagerOp, n: number): SetupFactory {
 }
 
 const NO_JIT = "no jit: hand-written code is already specialised";
+const ADBENCH_HAND = "examples/adbench/hand = the reference; its gradient is checked by central differences";
 const NOT_EAGER = "not applicable (no jit/eager distinction; see the row without -eager)";
 
 export const handPeer: Peer = {
@@ -336,6 +349,43 @@ export const handPeer: Peer = {
     "jit-first-call-mlp-warm": () => unavailable(NO_JIT),
     "jit-new-batch-mlp": () => unavailable(NO_JIT),
     "rss-import": () => unavailable("no library to import (the baseline is bare node)"),
+    "rss-peak": () => unavailable("no library to import (the baseline is bare node)"),
+    // ADBench: the hand-written baseline is also the reference (computed once, cached), so its
+    // verify() compares with the cached reference and checks the gradient by finite differences.
+    "gmm-obj": () => {
+      const g = gmmInstance();
+      const run = () => gmmObjective(g);
+      return { fn: run, verify: () => checkGmmObjective(run(), ADBENCH_TOL_F64), note: ADBENCH_HAND };
+    },
+    "gmm-grad": () => {
+      const g = gmmInstance();
+      const run = () => gmmGradient(g);
+      return {
+        fn: run,
+        verify: () => {
+          const gr = run();
+          return checkGmmGradient(gr, ADBENCH_TOL_F64) ?? fdCheckGmm(gr);
+        },
+        note: ADBENCH_HAND,
+      };
+    },
+    "lstm-obj": () => {
+      const d = lstmInstance();
+      const run = () => lstmObjective(d);
+      return { fn: run, verify: () => checkLstmObjective(run(), ADBENCH_TOL_F64), note: ADBENCH_HAND };
+    },
+    "lstm-grad": () => {
+      const d = lstmInstance();
+      const run = () => lstmGradient(d);
+      return {
+        fn: run,
+        verify: () => {
+          const gr = run();
+          return checkLstmGradient(gr, ADBENCH_TOL_F64) ?? fdCheckLstm(gr);
+        },
+        note: ADBENCH_HAND,
+      };
+    },
   },
 };
 

@@ -31,7 +31,19 @@ import {
   type EagerOp,
   type MlpData,
 } from "../workloads/data.js";
-import { childSampleSetup, pkgVersion, rssSetup } from "./child.js";
+import {
+  ADBENCH_TOL_F32,
+  checkGmmGradient,
+  checkGmmObjective,
+  checkLstmObjective,
+  concatF64,
+  errNote,
+  gmmInstance,
+  lstmInstance,
+  type ErrTracker,
+} from "../workloads/adbench.js";
+import { childSampleSetup, mlpStepRssSetup, pkgVersion, rssSetup } from "./child.js";
+import { gmmArrays, gmmGradJit, gmmObjectiveJit, LSTM_CHUNK, lstmArrays, lstmObjectiveChunked } from "./jaxjs-adbench.js";
 import type { Peer } from "./types.js";
 
 type Params = { W1: np.Array; b1: np.Array; W2: np.Array; b2: np.Array };
@@ -276,6 +288,96 @@ function chainSetup(n: number, useJit: boolean): SetupFactory {
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// ADBench (./jaxjs-adbench.ts): float64 arrays, float32-accurate transcendentals on wasm
+
+const F64_NOTE = "float64 arrays, but wasm computes exp/log of float64 in float32";
+
+function gmmSetup(kind: "obj" | "grad"): SetupFactory {
+  return (): TimedSetup => {
+    const g = gmmInstance();
+    const a = gmmArrays(g);
+    const track: ErrTracker = { worst: 0 };
+    if (kind === "obj") {
+      const f = gmmObjectiveJit(g);
+      const run = () => (f(...a.args()).dataSync() as Float64Array)[0]!;
+      return {
+        fn: run,
+        verify: () => checkGmmObjective(run(), ADBENCH_TOL_F32, track),
+        teardown: () => {
+          f.dispose();
+          a.dispose();
+        },
+        get note() {
+          return errNote(F64_NOTE + "; Float16Array placeholder installed (Node 20 lacks it)", track);
+        },
+      };
+    }
+    const df = gmmGradJit(g);
+    const run = () => concatF64(df(...a.args()).map((t) => t.dataSync() as Float64Array));
+    return {
+      fn: run,
+      verify: () => checkGmmGradient(run(), ADBENCH_TOL_F32, track),
+      teardown: () => {
+        df.dispose();
+        a.dispose();
+      },
+      get note() {
+        return errNote(F64_NOTE + "; Q^T by a 0/1 matmul (jit(grad(np.take)) fails)", track);
+      },
+    };
+  };
+}
+
+const lstmObjSetup: SetupFactory = (): TimedSetup => {
+  const d = lstmInstance();
+  const a = lstmArrays(d);
+  const obj = lstmObjectiveChunked(d);
+  const track: ErrTracker = { worst: 0 };
+  const run = () => (obj.f(...a.args()).dataSync() as Float64Array)[0]!;
+  return {
+    fn: run,
+    verify: () => checkLstmObjective(run(), ADBENCH_TOL_F32, track),
+    teardown: () => {
+      obj.dispose();
+      a.dispose();
+    },
+    get note() {
+      return errNote(
+        `no lax.scan: JS loop over a jitted ${LSTM_CHUNK}-step chunk (jit of the whole unrolled loop: ` +
+          `~10 s compile, ~95 ms/call); ${F64_NOTE}`,
+        track,
+      );
+    },
+  };
+};
+
+const LSTM_GRAD_NA =
+  "no lax.scan; jit(grad) of the unrolled loop overflows the stack (>= 400 steps), grad of a JS loop " +
+  "over jitted chunks exhausts the heap, jit of that loop compiles ~270 s";
+
+/** The peak-RSS child: 20 jitted MLP steps (same code as mlpStepSetup). */
+const RSS_PEAK_CODE = `
+import { init, defaultDevice, jit, valueAndGrad, nn, numpy as np } from "@jax-js/jax";
+await init("wasm");
+defaultDevice("wasm");
+const arr = (d, s) => np.array(d, { shape: s, dtype: np.float32 });
+const P = { W1: arr(D.w1, [NIN, H]), b1: arr(D.b1, [H]), W2: arr(D.w2, [H, K]), b2: arr(D.b2, [K]) };
+const x = arr(D.x, [B, NIN]), y = arr(D.y, [B, K]);
+const loss = (p, x, y) => {
+  const h = nn.relu(np.matmul(x, p.W1).add(p.b1));
+  const logits = np.matmul(h, p.W2).add(p.b2);
+  return nn.logSoftmax(logits, -1).mul(y).sum().mul(-1 / B);
+};
+const step = jit(valueAndGrad(loss));
+let out;
+for (let i = 0; i < 20; i++) {
+  const [v, g] = step({ W1: P.W1.ref, b1: P.b1.ref, W2: P.W2.ref, b2: P.b2.ref }, x.ref, y.ref);
+  out = { loss: v.dataSync()[0], w1: g.W1.dataSync(), b1: g.b1.dataSync(), w2: g.W2.dataSync(), b2: g.b2.dataSync() };
+}
+report(out);
+`;
+
 export const jaxjsPeer: Peer = {
   name: "jax-js",
   version: `@jax-js/jax ${pkgVersion("@jax-js/jax")}`,
@@ -323,5 +425,10 @@ export const jaxjsPeer: Peer = {
     "rss-import": rssSetup(
       `import { init, defaultDevice } from "@jax-js/jax"; await init("wasm"); defaultDevice("wasm");`,
     ),
+    "rss-peak": mlpStepRssSetup(RSS_PEAK_CODE, 'wasm device, jit(valueAndGrad)'),
+    "gmm-obj": gmmSetup("obj"),
+    "gmm-grad": gmmSetup("grad"),
+    "lstm-obj": lstmObjSetup,
+    "lstm-grad": () => unavailable(LSTM_GRAD_NA),
   },
 };

@@ -28,7 +28,20 @@ import {
   TINY_INPUT,
   type EagerOp,
 } from "../workloads/data.js";
-import { pkgVersion, rssSetup } from "./child.js";
+import {
+  ADBENCH_TOL_F32,
+  checkGmmGradient,
+  checkGmmObjective,
+  checkLstmGradient,
+  checkLstmObjective,
+  concatF64,
+  errNote,
+  gmmInstance,
+  lstmInstance,
+  type ErrTracker,
+} from "../workloads/adbench.js";
+import { mlpStepRssSetup, pkgVersion, rssSetup } from "./child.js";
+import { tfGmm, tfLstm } from "./tfjs-adbench.js";
 import type { Peer } from "./types.js";
 
 const require = createRequire(import.meta.url);
@@ -49,6 +62,10 @@ function leakChecked(make: () => TimedSetup & { tensors: tf.Tensor[] }): TimedSe
   const s = make();
   return {
     ...s,
+    // (notes may be getters filled in by verify(): read them late)
+    get note() {
+      return s.note;
+    },
     teardown: () => {
       s.teardown?.();
       tf.dispose(s.tensors);
@@ -191,6 +208,67 @@ function eagerOpSetup(op: EagerOp, n: number): SetupFactory {
     });
 }
 
+// ---------------------------------------------------------------------------------------------
+// ADBench (./tfjs-adbench.ts): float32 (tfjs has no float64), tf.grads
+
+const F32_NOTE = "float32 (tfjs has no float64)";
+
+function adbenchSetup(which: "gmm" | "lstm", kind: "obj" | "grad"): SetupFactory {
+  return () => {
+    const track: ErrTracker = { worst: 0 };
+    let note = F32_NOTE;
+    if (which === "gmm" && kind === "grad") {
+      note += "; Q^T by a 0/1 matmul (tfjs-wasm lacks UnsortedSegmentSum, the gradient of tf.gather)";
+    }
+    if (which === "lstm") note += "; eager JS loop of 1023 steps (no jit/scan)";
+    return leakChecked(() => {
+      const m = which === "gmm" ? tfGmm(gmmInstance()) : tfLstm(lstmInstance());
+      const checkObj = which === "gmm" ? checkGmmObjective : checkLstmObjective;
+      const checkGrad = which === "gmm" ? checkGmmGradient : checkLstmGradient;
+      const check =
+        kind === "obj"
+          ? (out: unknown) => checkObj(out as number, ADBENCH_TOL_F32, track)
+          : (out: unknown) => checkGrad(concatF64(out as Float32Array[]), ADBENCH_TOL_F32, track);
+      const fn = kind === "obj" ? m.objective : m.gradient;
+      return {
+        tensors: m.tensors,
+        fn,
+        check,
+        verify: () => check(fn()),
+        // eager: no compile on the first call (quick mode may time the checked first call)
+        firstCallRepresentative: true,
+        get note() {
+          return errNote(note, track);
+        },
+      };
+    });
+  };
+}
+
+/** The peak-RSS child's MLP steps (same code as mlpModel's step); `prelude` sets the backend. */
+const rssPeakCode = (prelude: string) => `
+${prelude}
+const x = tf.tensor2d(D.x, [B, NIN]), y = tf.tensor2d(D.y, [B, K]);
+const w1 = tf.tensor2d(D.w1, [NIN, H]), b1 = tf.tensor1d(D.b1), w2 = tf.tensor2d(D.w2, [H, K]), b2 = tf.tensor1d(D.b2);
+const loss = (pw1, pb1, pw2, pb2) => {
+  const h = tf.relu(tf.add(tf.matMul(x, pw1), pb1));
+  const logits = tf.add(tf.matMul(h, pw2), pb2);
+  return tf.div(tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(logits)))), B);
+};
+const vg = tf.valueAndGrads(loss);
+let out;
+for (let i = 0; i < 20; i++) {
+  const outs = tf.tidy(() => {
+    const { value, grads } = vg([w1, b1, w2, b2]);
+    return [value, ...grads];
+  });
+  const r = outs.map((t) => t.dataSync());
+  tf.dispose(outs);
+  out = { loss: r[0][0], w1: r[1], b1: r[2], w2: r[3], b2: r[4] };
+}
+report(out);
+`;
+
 const NO_JIT = "tfjs has no jit";
 const EAGER_ONLY = "tfjs is eager-only: see the row without -eager";
 
@@ -272,6 +350,11 @@ function makePeer(backend: "wasm" | "cpu"): Peer {
       "jit-first-call-mlp-warm": () => unavailable(NO_JIT),
       "jit-new-batch-mlp": () => unavailable(NO_JIT),
       "rss-import": rssSetup(rssCode, 'import "@tensorflow/tfjs" (whole package) + backend ready'),
+      "rss-peak": mlpStepRssSetup(rssPeakCode(rssCode), "valueAndGrads + tidy + dispose (no jit)"),
+      "gmm-obj": adbenchSetup("gmm", "obj"),
+      "gmm-grad": adbenchSetup("gmm", "grad"),
+      "lstm-obj": adbenchSetup("lstm", "obj"),
+      "lstm-grad": adbenchSetup("lstm", "grad"),
     },
   };
 }

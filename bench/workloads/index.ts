@@ -7,6 +7,7 @@
  * (tfjs, hand-written JS) only fill the plain row.
  */
 import type { MeasureOptions, Unit } from "../harness.js";
+import { ADBENCH_ROWS_NOTE, GMM_FILE, GMM_PUBLISHED, LSTM_FILE } from "./adbench.js";
 import { CHAIN_LENGTH } from "./chain.js";
 import { MLP } from "./data.js";
 
@@ -35,7 +36,14 @@ export type WorkloadId =
   | "jit-first-call-mlp"
   | "jit-first-call-mlp-warm"
   | "jit-new-batch-mlp"
-  | "rss-import";
+  | "rss-import"
+  | "rss-peak"
+  | "gmm-obj"
+  | "gmm-grad"
+  | "gmm-grad/obj"
+  | "lstm-obj"
+  | "lstm-grad"
+  | "lstm-grad/obj";
 
 export interface WorkloadSpec {
   id: WorkloadId;
@@ -43,7 +51,16 @@ export interface WorkloadSpec {
   unit: Unit;
   flops?: number;
   measure?: Partial<MeasureOptions>;
+  /** Extra overrides in --quick mode (applied after `measure`), e.g. fewer runs for slow rows. */
+  quick?: Partial<MeasureOptions>;
+  /**
+   * --quick only: for setups with `check` and `firstCallRepresentative`, a checked first call
+   * slower than this (ms) is the cell's only sample (saves the separate verify call).
+   */
+  quickSingleCallMs?: number;
   derived?: { num: WorkloadId; den: WorkloadId };
+  /** Printed under the table (e.g. published reference values of a ratio row). */
+  footnote?: string;
 }
 
 const mm = (n: number, eager = false): WorkloadSpec => ({
@@ -62,6 +79,14 @@ const eagerOp = (op: "add" | "exp", n: number): WorkloadSpec => ({
     "tensor(s), no jit, no readback unless the library is lazy (see the notes); hand = typed-array loop",
   unit: "us",
 });
+
+/**
+ * ADBench rows: one call takes 3 ms - 3 s depending on the peer (tfjs's eager LSTM gradient
+ * records ~46k ops). Full mode: 2 warm-up calls (the verify call is one), samples for up to 6 s.
+ * --quick: at least 2 samples, stopping after 400 ms (so one sample for calls over 400 ms).
+ */
+const ADBENCH_FULL: Partial<MeasureOptions> = { warmup: 2, maxTimeMs: 6000 };
+const ADBENCH_QUICK: Partial<MeasureOptions> = { warmup: 1, minRuns: 2, minTimeMs: 100, maxTimeMs: 400 };
 
 const mlpShape = `batch ${MLP.batch}, ${MLP.nIn}-${MLP.nHidden}-${MLP.nOut}, relu, softmax cross-entropy`;
 
@@ -151,5 +176,61 @@ export const WORKLOADS: WorkloadSpec[] = [
     description: "RSS of a child node process after importing the peer + backend ready, minus bare node",
     unit: "MB",
     measure: { maxRuns: 5 },
+  },
+  {
+    id: "rss-peak",
+    description:
+      "peak RSS (VmHWM of /proc/self/status) of a fresh node process that imports the peer and runs " +
+      "20 mlp-step calls (loss + 4 gradients read back; jit where available), minus bare node's peak RSS",
+    unit: "MB",
+    measure: { maxRuns: 3 },
+    quick: { maxRuns: 1 },
+  },
+  {
+    id: "gmm-obj",
+    description: `ADBench GMM objective, ${GMM_FILE} (d=10, K=25, n=10000), float64, scalar read back; jit where available`,
+    unit: "ms",
+    footnote: ADBENCH_ROWS_NOTE,
+    measure: ADBENCH_FULL,
+    quick: ADBENCH_QUICK,
+    quickSingleCallMs: 400,
+  },
+  {
+    id: "gmm-grad",
+    description: "ADBench GMM gradient w.r.t. (alphas, means, icf) = 1650 values read back; jit(grad) where available",
+    unit: "ms",
+    measure: ADBENCH_FULL,
+    quick: ADBENCH_QUICK,
+    quickSingleCallMs: 400,
+  },
+  {
+    id: "gmm-grad/obj",
+    description: `gmm-grad median / gmm-obj median; ${GMM_PUBLISHED}`,
+    unit: "x",
+    derived: { num: "gmm-grad", den: "gmm-obj" },
+    footnote: `${GMM_PUBLISHED}; target (PERFORMANCE.md) <= 3 in float64`,
+  },
+  {
+    id: "lstm-obj",
+    description: `ADBench D-LSTM loss, ${LSTM_FILE} (l=2, c=1024, b=14), float64, scalar read back; jit where available`,
+    unit: "ms",
+    measure: ADBENCH_FULL,
+    quick: ADBENCH_QUICK,
+    quickSingleCallMs: 400,
+  },
+  {
+    id: "lstm-grad",
+    description: "ADBench D-LSTM gradient w.r.t. (main, extra) parameters = 266 values read back; jit(grad) where available",
+    unit: "ms",
+    measure: ADBENCH_FULL,
+    quick: ADBENCH_QUICK,
+    quickSingleCallMs: 400,
+  },
+  {
+    id: "lstm-grad/obj",
+    description: "lstm-grad median / lstm-obj median",
+    unit: "x",
+    derived: { num: "lstm-grad", den: "lstm-obj" },
+    footnote: "target (PERFORMANCE.md) <= 4 in float64; the cheap-gradient principle bounds reverse mode at ~3-5x",
   },
 ];
