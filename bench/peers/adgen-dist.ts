@@ -11,7 +11,8 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { REPO_ROOT } from "./child.js";
 
-export const ADGEN_DIST_ENTRY = path.join(REPO_ROOT, "dist", "src", "index.js");
+/** The package entry users import (one bundled ESM file, see package.json "exports"). */
+export const ADGEN_DIST_ENTRY = path.join(REPO_ROOT, "dist", "adgen.mjs");
 export const ADGEN_DIST_URL = pathToFileURL(ADGEN_DIST_ENTRY).href;
 
 /** The newest input of the build (path and mtime in ms). */
@@ -40,18 +41,18 @@ function newestSource(): { file: string; mtime: number } {
 
 /** Why dist/ is stale, or undefined when it is up to date. */
 export function distStaleness(): string | undefined {
-  if (!existsSync(ADGEN_DIST_ENTRY)) return "dist/src/index.js does not exist";
+  if (!existsSync(ADGEN_DIST_ENTRY)) return "dist/adgen.mjs does not exist";
   const built = statSync(ADGEN_DIST_ENTRY).mtimeMs;
   const src = newestSource();
-  return src.mtime > built ? `${path.relative(REPO_ROOT, src.file)} is newer than dist/src/index.js` : undefined;
+  return src.mtime > built ? `${path.relative(REPO_ROOT, src.file)} is newer than dist/adgen.mjs` : undefined;
 }
 
 function runBuild(): Promise<{ ok: boolean; output: string }> {
-  const tsc = path.join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc");
+  // `npm run build`: tsc (declarations) then the esbuild bundle that is the package entry
   return new Promise((resolve) => {
     execFile(
-      process.execPath,
-      [tsc, "-p", "tsconfig.build.json"],
+      process.platform === "win32" ? "npm.cmd" : "npm",
+      ["run", "build", "--silent"],
       { cwd: REPO_ROOT, timeout: 180_000, maxBuffer: 16 << 20 },
       (err, stdout, stderr) => resolve({ ok: !err, output: `${stdout}${stderr}`.trim() }),
     );
@@ -71,7 +72,7 @@ export function ensureDist(): Promise<string | undefined> {
     if (process.env["ADGEN_BENCH_NO_BUILD"]) {
       throw new Error(`adgen dist/ is stale (${stale}): run \`npm run build\` (ADGEN_BENCH_NO_BUILD is set)`);
     }
-    process.stderr.write(`adgen: ${stale}; building dist/ (npm run build = tsc -p tsconfig.build.json)...\n`);
+    process.stderr.write(`adgen: ${stale}; building dist/ (npm run build)...\n`);
     const t0 = performance.now();
     const { ok, output } = await runBuild();
     process.stderr.write(`adgen: build ${ok ? "done" : "FAILED"} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);

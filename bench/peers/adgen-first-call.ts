@@ -1,7 +1,7 @@
 /**
  * Child script for the "jit-first-call-mlp" row of the adgen peer (run by childSampleSetup in a
  * fresh process, so no jit cache, generated code or V8 optimisation is warm). It imports the
- * BUILT library (dist/src/index.js; bench/peers/adgen.ts rebuilds it with `npm run build` when
+ * BUILT library (dist/adgen.mjs; bench/peers/adgen.ts rebuilds it with `npm run build` when
  * src/ is newer). Outside the measured region: import, input tensors, one unrelated tiny eager op.
  * Measured: jit(valueAndGrad(loss)) + first call + readback of the loss and the 4 gradients.
  * Prints SAMPLE=<ms>; exits non-zero if the result is wrong.

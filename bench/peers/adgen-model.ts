@@ -40,14 +40,15 @@ export function mlpTensors(lib: Lib, d: MlpData): MlpTensors {
 
 /**
  * loss(p, x, y) = -mean_b sum_k y * logSoftmax(relu(x W1 + b1) W2 + b2): the same math as the
- * other peers. The batch size is read from x's (static) shape, so one function serves all sizes.
+ * other peers. The batch size is x.shape[0], divided through np so it may be symbolic.
  */
 export function mlpLoss(lib: Lib) {
   const { np, nn } = lib;
   return (p: Params, x: Tensor, y: Tensor): Tensor => {
     const h = nn.relu(np.matmul(x, p.W1).add(p.b1));
     const logits = np.matmul(h, p.W2).add(p.b2);
-    return nn.logSoftmax(logits, { axis: -1 }).mul(y).sum().mul(-1 / x.shape[0]!);
+    // divide by the batch size through np, so a symbolic batch dimension stays symbolic
+    return np.divide(nn.logSoftmax(logits, { axis: -1 }).mul(y).sum().mul(-1), x.shape[0]!);
   };
 }
 
