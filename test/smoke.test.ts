@@ -15,3 +15,12 @@ describe("smoke", () => {
     checkGradients(f, [rand([2, 3], 1), rand([3, 4], 2)]);
   });
 });
+
+describe("iteration", () => {
+  it("a tensor iterates over its first axis; a scalar cannot be iterated", () => {
+    const [a, b] = np.array([[1, 2], [3, 4]]);
+    expect(a!.toArray()).toEqual([1, 2]);
+    expect(b!.toArray()).toEqual([3, 4]);
+    expect(() => [...np.array(1)]).toThrow(/cannot iterate over a 0-d tensor/);
+  });
+});

@@ -127,6 +127,14 @@ export class Tensor {
     return call("formatTensor", this);
   }
 
+  /** Iterates over the first axis (like NumPy and JAX): `const [k1, k2] = random.split(key)`. */
+  *[Symbol.iterator](): Iterator<Tensor> {
+    const n = this.aval.shape[0];
+    if (n === undefined) throw new ShapeError(`cannot iterate over a 0-d tensor (${this.aval})`);
+    if (typeof n !== "number") throw new ShapeError(`cannot iterate over a symbolic dimension ${n} (${this.aval})`);
+    for (let i = 0; i < n; i++) yield call("index", this, [i]);
+  }
+
   // ----- methods mirroring the np namespace -----
   add(y: TensorLike): Tensor { return call("add", this, y); }
   sub(y: TensorLike): Tensor { return call("subtract", this, y); }
