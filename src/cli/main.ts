@@ -168,6 +168,12 @@ async function exit(code: number): Promise<never> {
   process.exit(code);
 }
 
+// output piped into a reader that stops early (adgen inspect dir | head): end quietly
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(0);
+  throw e;
+});
+
 try {
   await main(process.argv.slice(2));
   await exit(0);
