@@ -8,7 +8,15 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { sleb, uleb } from "../src/backends/wasm/encoder.js";
-import { type GemmDtype, hasRelaxedSimd } from "../src/backends/wasm/gemm.js";
+import {
+  DEFAULT_BLOCKING,
+  type GemmDtype,
+  generateGemmModuleBytes,
+  gemmModuleBytes,
+  hasRelaxedSimd,
+  prebuiltKey,
+} from "../src/backends/wasm/gemm.js";
+import { PREBUILT_GEMM } from "../src/backends/wasm/gemm-prebuilt.js";
 import { ThreadedGemm } from "../src/backends/wasm/gemm-threads.js";
 import { WasmGemm, type WasmGemmOptions } from "../src/backends/wasm/wasm-gemm.js";
 
@@ -183,6 +191,27 @@ describe("wasm gemm", () => {
     const x = Float64Array.from({ length: 40 * 30 }, (_, i) => Math.sin(i));
     const y = Float64Array.from({ length: 30 * 20 }, (_, i) => Math.cos(i));
     expect(b.matmul(x, y, 40, 20, 30)).toEqual(a.matmul(x, y, 40, 20, 30));
+  });
+});
+
+describe("prebuilt gemm bytes", () => {
+  it("equal what the encoder generates for every default configuration (else run scripts/gen-gemm-prebuilt.ts)", () => {
+    const keys: string[] = [];
+    for (const fma of [false, true])
+      for (const shared of [false, true]) {
+        const cfg = { ...DEFAULT_BLOCKING, fma, shared };
+        keys.push(prebuiltKey(cfg));
+        expect(PREBUILT_GEMM[prebuiltKey(cfg)], `fma=${fma} shared=${shared}`).toBeDefined();
+        expect(gemmModuleBytes(cfg)).toEqual(generateGemmModuleBytes(cfg));
+      }
+    expect(Object.keys(PREBUILT_GEMM).sort()).toEqual(keys.sort());
+  });
+
+  it("other blockings are generated", () => {
+    const cfg = { ...DEFAULT_BLOCKING, f32: { ...DEFAULT_BLOCKING.f32, kc: 128 } };
+    expect(PREBUILT_GEMM[prebuiltKey({ ...cfg, fma: false, shared: false })]).toBeUndefined();
+    expect(gemmModuleBytes(cfg)).toEqual(generateGemmModuleBytes(cfg));
+    expect(gemmModuleBytes(cfg)).not.toEqual(gemmModuleBytes({}));
   });
 });
 

@@ -36,6 +36,8 @@
  */
 import { Code, type FuncBuilder, ModuleBuilder } from "./encoder.js";
 import { emitEdge, emitKernel, emitPack, type Spec, specOf } from "./gemm-kernels.js";
+import { base64ToBytes } from "../../ir/serialize.js";
+import { PREBUILT_GEMM } from "./gemm-prebuilt.js";
 import { wasmApi } from "./wasm-api.js";
 
 export type GemmDtype = "f32" | "f64";
@@ -87,7 +89,12 @@ export function gemmScratchBytes(blocking: { f32: GemmBlocking; f64: GemmBlockin
 }
 
 /** True if this engine validates relaxed-SIMD f32x4.relaxed_madd (Chrome 114+, Node 22+ or flag). */
+let relaxed: boolean | undefined;
 export function hasRelaxedSimd(): boolean {
+  return (relaxed ??= probeRelaxedSimd());
+}
+
+function probeRelaxedSimd(): boolean {
   const m = new ModuleBuilder();
   const f = m.func("f", [], ["v128"]);
   f.code.v128Zero().v128Zero().v128Zero().f32x4RelaxedMadd();
@@ -238,8 +245,23 @@ function emitDriver(f: FuncBuilder, s: Spec, fn: GemmFuncs, scratchGlobal: numbe
   c.end();
 }
 
-/** Generate the module bytes (imports env.memory and env.scratch; exports sgemm, dgemm). */
+/** Key of a configuration in the prebuilt table (gemm-prebuilt.ts). */
+export function prebuiltKey(cfg: GemmConfig): string {
+  return JSON.stringify([cfg.f32, cfg.f64, cfg.fma, cfg.shared]);
+}
+
+/**
+ * The module bytes (imports env.memory and env.scratch; exports sgemm, dgemm): from the prebuilt
+ * table when the configuration is one of the defaults, else generated.
+ */
 export function gemmModuleBytes(config: Partial<GemmConfig> = {}): Uint8Array {
+  const cfg: GemmConfig = { ...DEFAULT_BLOCKING, fma: false, shared: false, ...config };
+  const pre = PREBUILT_GEMM[prebuiltKey(cfg)];
+  return pre ? base64ToBytes(pre) : generateGemmModuleBytes(cfg);
+}
+
+/** Generate the module bytes with the encoder (what the prebuilt table holds for the defaults). */
+export function generateGemmModuleBytes(config: Partial<GemmConfig> = {}): Uint8Array {
   const cfg: GemmConfig = { ...DEFAULT_BLOCKING, fma: false, shared: false, ...config };
   const m = new ModuleBuilder();
   m.importMemory("env", "memory", cfg.shared ? { initial: 1, maximum: 65536, shared: true } : { initial: 1 });
