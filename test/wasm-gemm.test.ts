@@ -15,8 +15,10 @@ import {
   gemmModuleBytes,
   hasRelaxedSimd,
   prebuiltKey,
+  relaxedProbeBytes,
 } from "../src/backends/wasm/gemm.js";
-import { PREBUILT_GEMM } from "../src/backends/wasm/gemm-prebuilt.js";
+import { bytesToBase64 } from "../src/ir/serialize.js";
+import { PREBUILT_GEMM, RELAXED_PROBE } from "../src/backends/wasm/gemm-prebuilt.js";
 import { ThreadedGemm } from "../src/backends/wasm/gemm-threads.js";
 import { WasmGemm, type WasmGemmOptions } from "../src/backends/wasm/wasm-gemm.js";
 
@@ -205,6 +207,7 @@ describe("prebuilt gemm bytes", () => {
         expect(gemmModuleBytes(cfg)).toEqual(generateGemmModuleBytes(cfg));
       }
     expect(Object.keys(PREBUILT_GEMM).sort()).toEqual(keys.sort());
+    expect(RELAXED_PROBE).toBe(bytesToBase64(relaxedProbeBytes()));
   });
 
   it("other blockings are generated", () => {

@@ -37,7 +37,7 @@
 import { Code, type FuncBuilder, ModuleBuilder } from "./encoder.js";
 import { emitEdge, emitKernel, emitPack, type Spec, specOf } from "./gemm-kernels.js";
 import { base64ToBytes } from "../../ir/serialize.js";
-import { PREBUILT_GEMM } from "./gemm-prebuilt.js";
+import { PREBUILT_GEMM, RELAXED_PROBE } from "./gemm-prebuilt.js";
 import { wasmApi } from "./wasm-api.js";
 
 export type GemmDtype = "f32" | "f64";
@@ -94,12 +94,17 @@ export function hasRelaxedSimd(): boolean {
   return (relaxed ??= probeRelaxedSimd());
 }
 
-function probeRelaxedSimd(): boolean {
+/** A module whose one function uses f32x4.relaxed_madd (prebuilt: gemm-prebuilt.ts). */
+export function relaxedProbeBytes(): Uint8Array {
   const m = new ModuleBuilder();
   const f = m.func("f", [], ["v128"]);
   f.code.v128Zero().v128Zero().v128Zero().f32x4RelaxedMadd();
+  return m.build();
+}
+
+function probeRelaxedSimd(): boolean {
   try {
-    return wasmApi().validate(m.build());
+    return wasmApi().validate(base64ToBytes(RELAXED_PROBE));
   } catch {
     return false;
   }

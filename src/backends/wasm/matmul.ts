@@ -27,7 +27,9 @@ function instance(): WasmGemm | null {
 }
 
 /**
- * Worker threads are spawned on the first large product without waiting for them: chunks of each
+ * Worker threads are spawned at the `config.matmulThreadsAfter`-th large product (so a one-off
+ * computation or a first call does not pay their start-up, which competes for the other cores
+ * with V8's background compilers), without waiting for them: chunks of each
  * product are claimed from a shared counter, so until a worker is up the caller simply computes
  * every chunk itself (this works in fully synchronous loops). Threads split the output in
  * tile-aligned chunks, so every element is computed exactly as on one thread.
@@ -58,13 +60,17 @@ function layout(rows: number, cols: number, rs: number, cs: number): { ld: numbe
   return null;
 }
 
+/** Products of at least this many flops count towards `config.matmulThreadsAfter`. */
+const LARGE_FLOPS = 2 ** 21;
+let largeProducts = 0;
+
 function wasmMatmul(p: MatmulArgs): boolean {
-  startThreads();
+  const { B, M, N, K } = p;
+  if (M === 0 || N === 0 || K === 0) return false;
+  if (!threadsRequested && 2 * B * M * N * K >= LARGE_FLOPS && ++largeProducts >= config.matmulThreadsAfter) startThreads();
   const t = config.matmulThreads > 1 ? threaded : null;
   const g = t ? t.local : instance();
   if (!g) return false;
-  const { B, M, N, K } = p;
-  if (M === 0 || N === 0 || K === 0) return false;
   const la = layout(M, K, p.aStrides[1], p.aStrides[2]);
   const lb = layout(K, N, p.bStrides[1], p.bStrides[2]);
   if (!la || !lb) return false;
