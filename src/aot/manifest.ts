@@ -74,7 +74,9 @@ export function buildManifest(name: string, kind: string, irHash: string, fns: M
               ? `dot ${k.dtype} M=${k.M} N=${k.N} K=${k.K}${k.B === 1 ? "" : ` B=${k.B}`}`
               : k.kind === "scatter"
                 ? `scatter_add ${shapeToString(k.shape)}`
-                : `call ${k.prim.name}`,
+                : k.kind === "loop"
+                  ? `loop ${k.length}${k.reverse ? " reversed" : ""} over ${k.body.length} kernels`
+                  : `call ${k.prim.name}`,
       ),
       arenaBytes: f.lowered.symbols.length ? ("per binding" as const) : f.lowered.arenaBytes,
     })),

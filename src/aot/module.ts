@@ -12,7 +12,7 @@ import type { Tensor } from "../core/tensor.js";
 import { type TreeDef, numLeaves } from "../core/tree.js";
 import { ARRAY, DimJs, generateJs } from "../backends/js/codegen.js";
 import { bytesToBase64 } from "../ir/serialize.js";
-import type { LoweredProgram } from "../lower/kernel-ir.js";
+import { type LoweredProgram, allKernels, callKernels } from "../lower/kernel-ir.js";
 import { kernelReads, kernelWrites, planMemory } from "../lower/memory.js";
 import { config } from "../core/config.js";
 import { RUNTIME_CORE, matmulRuntime } from "./runtime.js";
@@ -125,7 +125,7 @@ function arenaCode(lp: LoweredProgram, id: string, d: DimJs): { decls: string[];
   const last = new Map<number, number>();
   lp.kernels.forEach((k, i) => {
     for (const b of kernelWrites(k)) if (!first.has(b)) first.set(b, i);
-    for (const b of kernelReads(k)) last.set(b, i);
+    for (const b of [...kernelReads(k), ...kernelWrites(k)]) last.set(b, i); // a loop carry is written again
   });
   const bytes = temps.map((b) => `Math.ceil(${d.js(b.size)} * ${ARRAY[b.dtype] === "Float64Array" ? 8 : ARRAY[b.dtype] === "Uint8Array" ? 1 : 4} / 16) * 16`);
   const sym = lp.symbols.map((s, i) => `const ${d.sym(s)} = S[${i}];`).join(" ");
@@ -152,8 +152,9 @@ function arenaCode(lp: LoweredProgram, id: string, d: DimJs): { decls: string[];
 
 function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => number): string[] {
   const lp = f.lowered;
-  if (lp.kernels.some((k) => k.kind === "call")) {
-    const prims = [...new Set(lp.kernels.flatMap((k) => (k.kind === "call" ? [k.prim.name] : [])))];
+  const calls = callKernels(lp.kernels);
+  if (calls.length) {
+    const prims = [...new Set(calls.map((k) => k.prim.name))];
     throw new ArgumentError(`export: ${prims.join(", ")} cannot be compiled into a standalone module yet (no code generator for ${prims.length > 1 ? "these primitives" : "this primitive"})`);
   }
   const d = new DimJs(lp.symbols);
@@ -222,8 +223,8 @@ export function moduleSource(name: string, header: string[], fns: ModuleFunction
     return i;
   };
   const bodies = fns.map((f, i) => functionCode(f, i, constIds));
-  const usesMatmul = fns.some((f) => f.lowered.kernels.some((k) => k.kind === "dot"));
-  const withWasm = fns.some((f) => f.lowered.kernels.some((k) => k.kind === "dot" && (k.dtype === "float32" || k.dtype === "float64")));
+  const usesMatmul = fns.some((f) => allKernels(f.lowered.kernels).some((k) => k.kind === "dot"));
+  const withWasm = fns.some((f) => allKernels(f.lowered.kernels).some((k) => k.kind === "dot" && (k.dtype === "float32" || k.dtype === "float64")));
   return [
     ...header.map((h) => `// ${h}`),
     `const $NAME = ${js(name)};`,

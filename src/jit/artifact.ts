@@ -119,7 +119,22 @@ function decode(j: Json, tensors: Tensor[]): unknown {
  * one-equation Program, so its params go through the IR serializer (sub-programs, dims, avals);
  * params holding JS functions (custom rules) throw there and the program is not cached.
  */
-function encodeCall(k: CallKernel, i: number): Json {
+function encodeKernel(k: Kernel, where: string, tensors: Map<Tensor, number>): Json {
+  if (k.kind === "call") return encodeCall(k, where);
+  if (k.kind !== "loop") return encode(k, tensors, `kernel ${where} (${k.kind})`);
+  const { body, ...rest } = k;
+  return { ...(encode(rest, tensors, `kernel ${where} (loop)`) as { [k: string]: Json }), body: body.map((b, j) => encodeKernel(b, `${where}.${j}`, tensors)) };
+}
+
+function decodeKernel(j: Json, tensors: Tensor[]): Kernel {
+  const o = j as { [k: string]: Json };
+  if (o["kind"] === "call") return decodeCall(o);
+  if (o["kind"] !== "loop") return decode(j, tensors) as Kernel;
+  if (!Array.isArray(o["body"])) throw new Error("artifact: malformed loop kernel");
+  return { ...(decode({ ...o, body: null }, tensors) as object), body: o["body"].map((b) => decodeKernel(b, tensors)) } as Kernel;
+}
+
+function encodeCall(k: CallKernel, i: string): Json {
   const ins = k.inAvals.map((a) => new Var(a));
   const outs = k.outAvals.map((a) => new Var(a));
   let p: ProgramJson;
@@ -182,7 +197,7 @@ export function encodeArtifact(a: ArtifactInput): Artifact {
   const { kernels, ...rest } = lp;
   const lowered: Json = {
     ...(encode(rest, tensors, "the lowered program") as { [k: string]: Json }),
-    kernels: kernels.map((k, i) => (k.kind === "call" ? encodeCall(k, i) : encode(k, tensors, `kernel ${i} (${k.kind})`))),
+    kernels: kernels.map((k, i) => encodeKernel(k, String(i), tensors)),
   };
   let optimized: ProgramJson;
   try {
@@ -233,9 +248,7 @@ export function decodeArtifact(a: Artifact, key: string): LoadedArtifact {
     return new Tensor(new ShapedArray(t.shape, t.dtype, t.weak), data);
   });
   const lj = body.lowered as { [k: string]: Json };
-  const kernels = (lj["kernels"] as Json[]).map((k) =>
-    (k as { [k: string]: Json })["kind"] === "call" ? decodeCall(k as { [k: string]: Json }) : (decode(k, tensors) as Kernel),
-  );
+  const kernels = (lj["kernels"] as Json[]).map((k) => decodeKernel(k, tensors));
   const lp = { ...(decode({ ...lj, kernels: null }, tensors) as object), kernels } as LoweredProgram;
   const outTree = treeFromJson(body.outTree);
   const exec = compileJs(lp, body.name, { source: body.source, plan: body.plan === null ? null : (decode(body.plan, tensors) as MemoryPlan) });

@@ -150,9 +150,13 @@ export class Lowered {
     const lines = [`${lp.kernels.length} kernels, ${lp.symbols.length ? `arena planned per ${lp.symbols.join(",")}` : `arena ${lp.arenaBytes} bytes`}`];
     this.fusion().forEach((f) => {
       const k = lp.kernels[f.kernel]!;
+      const eq = f.equations.map((e) => `${e.primitive}#${e.index}`).join(" ");
+      if (k.kind === "loop") {
+        lines.push(`  kernel ${f.kernel}: loop ${k.length}${k.reverse ? " reversed" : ""} over ${k.body.length} kernels   fuses: ${eq}`);
+        return;
+      }
       const out = lp.buffers[k.kind === "call" ? k.outs[0]! : k.out]!;
       const what = k.kind === "map" ? `[${k.shape}]` : k.kind === "reduce" ? `[${k.outShape}] over [${k.redShape}]` : k.kind === "dot" ? ` B=${k.B} M=${k.M} N=${k.N} K=${k.K}` : "";
-      const eq = f.equations.map((e) => `${e.primitive}#${e.index}`).join(" ");
       lines.push(`  kernel ${f.kernel}: ${f.kind} ${out.dtype}${what} -> ${out.kind} b${out.id}   fuses: ${eq || "(copy)"}`);
     });
     return lines.join("\n");

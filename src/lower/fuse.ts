@@ -20,18 +20,15 @@ import type {
   OutputSource,
   View,
 } from "./kernel-ir.js";
-import { type DimMap, contiguousStrides, exprCost, identityMap, isFlatAffine, mapExpr, reshapeExpr } from "./views.js";
+import { type DimMap, MAX_EXPR_COST, REUSE_COST, contiguousStrides, exprCost, identityMap, isFlatAffine, mapExpr, reshapeExpr } from "./views.js";
 import { scalarOpName } from "./scalar-ops.js";
+import { lowerScan } from "./control-flow.js";
 
-type Lazy =
+export type Lazy =
   | { kind: "buffer"; buf: number; shape: Dim[] }
   | { kind: "expr"; shape: Dim[]; expr: Expr; eqns: number[] }
   | { kind: "literal"; value: number; aval: ShapedArray };
 
-/** Values used more than once are materialized when recomputing them costs more than this. */
-const REUSE_COST = 1;
-/** Expressions larger than this are materialized to bound generated code size. */
-const MAX_EXPR_COST = 120;
 
 /** Higher-order primitives whose meaning is "run params.program on the inputs". */
 const INLINE_CALLS = new Set(["jit_call", "checkpoint", "custom_jvp_call", "custom_vjp_call"]);
@@ -40,9 +37,10 @@ export function lowerProgram(p: Program): LoweredProgram {
   return new Lowerer(p).run();
 }
 
-class Lowerer {
+export class Lowerer {
   readonly buffers: Buffer[] = [];
-  readonly kernels: Kernel[] = [];
+  /** where kernels go: the program's list, or a loop body's while one is being lowered */
+  kernels: Kernel[] = [];
   readonly env = new Map<Var, Lazy>();
   readonly uses = new Map<Var, number>();
   readonly outputVars: Set<Var>;
@@ -51,9 +49,32 @@ class Lowerer {
   /** constants of inlined sub-programs */
   readonly constExtra: { buf: number; value: Tensor }[] = [];
   private nOut = 0;
+  private nLoops = 0;
+  /** symbols of the program's input shapes (loop index names must differ) */
+  readonly symbols: string[];
 
   constructor(readonly p: Program) {
     this.outputVars = new Set(p.outputs.filter((a): a is Var => !(a instanceof Literal)));
+    this.symbols = [...new Set(p.inputs.flatMap((v) => v.aval.shape.flatMap((d) => (typeof d === "number" ? [] : d.symbols()))))].sort();
+  }
+
+  /** A fresh name for a loop index (a symbolic dimension inside the loop body). */
+  freshLoopSymbol(): string {
+    let name: string;
+    do name = `__loop${this.nLoops++}`;
+    while (this.symbols.includes(name));
+    return name;
+  }
+
+  /** Gives an inlined sub-program's constants buffers and counts its uses of values. */
+  bindSubProgram(sub: Program): void {
+    sub.consts.forEach((v, i) => {
+      const b = this.newBuffer("const", v.aval, -1);
+      this.constExtra.push({ buf: b, value: sub.constValues[i]! });
+      this.env.set(v, { kind: "buffer", buf: b, shape: v.aval.shape as Dim[] });
+    });
+    for (const se of sub.equations) for (const a of se.inputs) if (!(a instanceof Literal)) this.uses.set(a, (this.uses.get(a) ?? 0) + 1);
+    for (const a of sub.outputs) if (!(a instanceof Literal)) this.uses.set(a, (this.uses.get(a) ?? 0) + 1);
   }
 
   newBuffer(kind: BufferKind, a: ShapedArray, index = -1): number {
@@ -98,7 +119,7 @@ class Lowerer {
       inShapes: p.inputs.map((v) => [...v.aval.shape]),
       arenaBytes: 0,
       offsets: [],
-      symbols: [...new Set(p.inputs.flatMap((v) => v.aval.shape.flatMap((d) => (typeof d === "number" ? [] : d.symbols()))))].sort(),
+      symbols: this.symbols,
     };
   }
 
@@ -181,13 +202,7 @@ class Lowerer {
       // inline the sub-program: bind its inputs to our lazies, lower its equations
       const sub = e.params.program as Program;
       sub.inputs.forEach((v, i) => this.env.set(v, this.lazy(e.inputs[i]!)));
-      sub.consts.forEach((v, i) => {
-        const b = this.newBuffer("const", v.aval, -1);
-        this.constExtra.push({ buf: b, value: sub.constValues[i]! });
-        this.env.set(v, { kind: "buffer", buf: b, shape: v.aval.shape as Dim[] });
-      });
-      for (const se of sub.equations) for (const a of se.inputs) if (!(a instanceof Literal)) this.uses.set(a, (this.uses.get(a) ?? 0) + 1);
-      for (const a of sub.outputs) if (!(a instanceof Literal)) this.uses.set(a, (this.uses.get(a) ?? 0) + 1);
+      this.bindSubProgram(sub);
       sub.equations.forEach((se) => this.lowerEquation(se, id));
       e.outs.forEach((o, i) => {
         const src = sub.outputs[i]!;
@@ -369,6 +384,9 @@ class Lowerer {
       case "dot_general":
         if (this.lowerDot(e, id)) return;
         break;
+      case "scan":
+        lowerScan(this, e, id);
+        return;
     }
     this.lowerCall(e, id);
   }

@@ -43,12 +43,14 @@ export type Expr =
   /** view.buf[view(loop) + clamp(index, 0, size - 1) * stride]: a gather along one axis */
   | { k: "gather"; view: View; index: Expr; stride: Dim; size: Dim; dtype: DType };
 
-/** out[loop] = expr, over `shape`, output contiguous. */
+/** out[outOffset + loop] = expr, over `shape`, output contiguous. */
 export interface MapKernel {
   kind: "map";
   out: number;
   shape: Dim[];
   expr: Expr;
+  /** element offset of the first write (a slice of a loop's stacked output); default 0 */
+  outOffset?: Dim;
   /** equations fused into this kernel (for the fusion report) */
   eqns: number[];
 }
@@ -105,7 +107,32 @@ export interface ScatterKernel {
   eqns: number[];
 }
 
-export type Kernel = MapKernel | ReduceKernel | DotKernel | CallKernel | ScatterKernel;
+/**
+ * A counted loop (lax.scan): the `body` kernels run once per value of the loop index, 0 up to
+ * length - 1 (down from length - 1 when `reverse`). Body kernels see the index as the symbolic
+ * dimension named `index`, which appears only in view offsets and output offsets (the slice of
+ * a stacked operand or result that one iteration reads or writes).
+ */
+export interface LoopKernel {
+  kind: "loop";
+  index: string;
+  length: Dim;
+  reverse: boolean;
+  body: Kernel[];
+  eqns: number[];
+}
+
+export type Kernel = MapKernel | ReduceKernel | DotKernel | CallKernel | ScatterKernel | LoopKernel;
+
+/** Every kernel, loop bodies included, depth first in program order. */
+export function allKernels(kernels: readonly Kernel[]): Kernel[] {
+  return kernels.flatMap((k) => (k.kind === "loop" ? [k, ...allKernels(k.body)] : [k]));
+}
+
+/** The fallback call kernels, depth first: the generated code calls them as calls[position]. */
+export function callKernels(kernels: readonly Kernel[]): CallKernel[] {
+  return allKernels(kernels).filter((k): k is CallKernel => k.kind === "call");
+}
 
 /** Where each program output comes from. */
 export type OutputSource =

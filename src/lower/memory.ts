@@ -36,11 +36,14 @@ export function kernelReads(k: Kernel): number[] {
       return [k.lhs.buf, k.rhs.buf];
     case "call":
       return k.ins;
+    case "loop":
+      return k.body.flatMap(kernelReads);
   }
 }
 
+/** Buffers a kernel writes (a loop: everything its body writes, live for the whole loop). */
 export function kernelWrites(k: Kernel): number[] {
-  return k.kind === "call" ? k.outs : [k.out];
+  return k.kind === "call" ? k.outs : k.kind === "loop" ? [...new Set(k.body.flatMap(kernelWrites))] : [k.out];
 }
 
 export interface MemoryPlan {
@@ -55,7 +58,8 @@ export function planMemory(lp: LoweredProgram, sizes: readonly number[]): Memory
   const isTemp = (b: number) => lp.buffers[b]!.kind === "temp";
   const bytes = (b: number) => align(sizes[b]! * byteSize(lp.buffers[b]!.dtype));
   const lastUse = new Map<number, number>();
-  lp.kernels.forEach((k, i) => kernelReads(k).forEach((b) => isTemp(b) && lastUse.set(b, i)));
+  // last kernel touching each temp (a loop carry is read and written again inside its loop)
+  lp.kernels.forEach((k, i) => [...kernelReads(k), ...kernelWrites(k)].forEach((b) => isTemp(b) && lastUse.set(b, i)));
 
   let free: { offset: number; size: number }[] = [];
   let end = 0;
@@ -91,18 +95,16 @@ export function planMemory(lp: LoweredProgram, sizes: readonly number[]): Memory
   lp.kernels.forEach((k, i) => {
     const handedOver = new Set<number>();
     for (const out of kernelWrites(k)) {
-      if (!isTemp(out)) continue;
-      const donor = k.kind === "map" ? inPlaceDonor(lp, k.expr, k.shape, i, lastUse, bytes, out, handedOver) : -1;
+      if (!isTemp(out) || offsets[out] !== undefined) continue; // a loop carry is written again
+      const donor = k.kind === "map" && !k.outOffset ? inPlaceDonor(lp, k.expr, k.shape, i, lastUse, bytes, out, handedOver) : -1;
       if (donor >= 0) {
         offsets[out] = offsets[donor]!;
         handedOver.add(donor);
       } else offsets[out] = alloc(bytes(out));
     }
-    for (const b of new Set(kernelReads(k))) {
+    for (const b of new Set([...kernelReads(k), ...kernelWrites(k)])) {
       if (isTemp(b) && lastUse.get(b) === i && !handedOver.has(b)) release(offsets[b]!, bytes(b));
     }
-    // written but never read (should not happen after DCE): free at once
-    for (const out of kernelWrites(k)) if (isTemp(out) && !lastUse.has(out)) release(offsets[out]!, bytes(out));
   });
   return { offsets, arenaBytes: end };
 }

@@ -112,6 +112,11 @@ export function reshapeExpr(e: Expr, oldShape: readonly Dim[], newShape: readonl
   return rec(e);
 }
 
+/** Values used more than once are materialized when recomputing them costs more than this. */
+export const REUSE_COST = 1;
+/** Expressions larger than this are materialized to bound generated code size. */
+export const MAX_EXPR_COST = 120;
+
 /** Weighted operation count of an expression (loads and consts are free). */
 export function exprCost(e: Expr): number {
   switch (e.k) {

@@ -17,13 +17,20 @@ export interface DTypeOpt {
   dtype?: DType;
 }
 
+/** The dtype option: `{dtype}` or, as shorthand, the dtype name itself (`np.ones([3], "float64")`). */
+function dtypeOpt(name: string, opts: DTypeOpt | DType | undefined): DType | undefined {
+  if (typeof opts === "string") return dtypeArg(name, opts);
+  if (opts === undefined || (typeof opts === "object" && opts !== null)) return dtypeArg(name, opts?.dtype);
+  throw new ArgumentError(`${name}: options must be {dtype} or a dtype name, got ${JSON.stringify(opts)}`);
+}
+
 /** A tensor from nested JS arrays, typed arrays, numbers or booleans (float32 for numbers). */
-export function array(data: ArrayInput, opts: DTypeOpt = {}): Tensor {
-  return arrayFromData(data, dtypeArg("array", opts.dtype), "array");
+export function array(data: ArrayInput, opts: DTypeOpt | DType = {}): Tensor {
+  return arrayFromData(data, dtypeOpt("array", opts), "array");
 }
 
 /** Alias of array (NumPy's asarray: tensors are returned as they are). */
-export function asarray(data: ArrayInput, opts: DTypeOpt = {}): Tensor {
+export function asarray(data: ArrayInput, opts: DTypeOpt | DType = {}): Tensor {
   return array(data, opts);
 }
 
@@ -41,12 +48,12 @@ function filled(shape: number[], dtype: DType, value: number): Tensor {
   return new Tensor(new ShapedArray(shape, dtype), data);
 }
 
-export function zeros(shape: number | number[], opts: DTypeOpt = {}): Tensor {
-  return filled(shapeArg("zeros", shape), dtypeArg("zeros", opts.dtype) ?? "float32", 0);
+export function zeros(shape: number | number[], opts: DTypeOpt | DType = {}): Tensor {
+  return filled(shapeArg("zeros", shape), dtypeOpt("zeros", opts) ?? "float32", 0);
 }
 
-export function ones(shape: number | number[], opts: DTypeOpt = {}): Tensor {
-  return filled(shapeArg("ones", shape), dtypeArg("ones", opts.dtype) ?? "float32", 1);
+export function ones(shape: number | number[], opts: DTypeOpt | DType = {}): Tensor {
+  return filled(shapeArg("ones", shape), dtypeOpt("ones", opts) ?? "float32", 1);
 }
 
 /** The dtype JAX infers for a fill value: bool, int32 for integers, float32 otherwise. */
@@ -58,9 +65,9 @@ function dtypeOfValue(v: number | boolean): DType {
  * full(shape, value, {dtype?}): a tensor filled with `value`. A number value gives int32 when it
  * is an integer and float32 otherwise (as JAX); a tensor value is broadcast to `shape`.
  */
-export function full(shape: number | number[], value: number | boolean | Tensor, opts: DTypeOpt = {}): Tensor {
+export function full(shape: number | number[], value: number | boolean | Tensor, opts: DTypeOpt | DType = {}): Tensor {
   const s = shapeArg("full", shape);
-  const dtype = dtypeArg("full", opts.dtype);
+  const dtype = dtypeOpt("full", opts);
   if (value instanceof Tensor) {
     const v = dtype ? convert(value, dtype) : value;
     return broadcastTo("full", v, s, false);
@@ -71,28 +78,28 @@ export function full(shape: number | number[], value: number | boolean | Tensor,
   return filled(s, dtype ?? dtypeOfValue(value), Number(value));
 }
 
-function like(name: string, x: unknown, value: number, dtypeOpt: DType | undefined): Tensor {
+function like(name: string, x: unknown, value: number, opts: DTypeOpt | DType): Tensor {
   const t = asTensor(x, name);
-  const dtype = dtypeArg(name, dtypeOpt) ?? t.aval.dtype;
+  const dtype = dtypeOpt(name, opts) ?? t.aval.dtype;
   if (t.isConcrete && isConcreteShape(t.aval.shape)) return filled(t.aval.shape.slice(), dtype, value);
   // traced (or symbolic) shape: a broadcast literal, which a trace stages for free
   const s = scalar(dtype === "int32" ? Math.trunc(value) : dtype === "bool" ? Number(value !== 0) : value, dtype);
   return t.aval.shape.length === 0 ? s : broadcastInDim(s, t.aval.shape, []);
 }
 
-export function zerosLike(x: Tensor | ArrayInput, opts: DTypeOpt = {}): Tensor {
-  return like("zerosLike", x, 0, opts.dtype);
+export function zerosLike(x: Tensor | ArrayInput, opts: DTypeOpt | DType = {}): Tensor {
+  return like("zerosLike", x, 0, opts);
 }
 
-export function onesLike(x: Tensor | ArrayInput, opts: DTypeOpt = {}): Tensor {
-  return like("onesLike", x, 1, opts.dtype);
+export function onesLike(x: Tensor | ArrayInput, opts: DTypeOpt | DType = {}): Tensor {
+  return like("onesLike", x, 1, opts);
 }
 
-export function fullLike(x: Tensor | ArrayInput, value: number | boolean, opts: DTypeOpt = {}): Tensor {
+export function fullLike(x: Tensor | ArrayInput, value: number | boolean, opts: DTypeOpt | DType = {}): Tensor {
   if (typeof value !== "number" && typeof value !== "boolean") {
     throw new ArgumentError(`fullLike: value must be a number or boolean, got ${typeof value}`);
   }
-  return like("fullLike", x, Number(value), opts.dtype);
+  return like("fullLike", x, Number(value), opts);
 }
 
 function finiteArg(name: string, what: string, v: unknown): number {
@@ -109,7 +116,7 @@ export function arange(stop: number, opts?: DTypeOpt): Tensor;
 export function arange(start: number, stop: number, opts?: DTypeOpt): Tensor;
 export function arange(start: number, stop: number, step: number, opts?: DTypeOpt): Tensor;
 export function arange(...args: (number | DTypeOpt | undefined)[]): Tensor {
-  let opts: DTypeOpt = {};
+  let opts: DTypeOpt | DType = {};
   const last = args[args.length - 1];
   if (typeof last === "object" && last !== null) {
     opts = last;
@@ -120,7 +127,7 @@ export function arange(...args: (number | DTypeOpt | undefined)[]): Tensor {
   const nums = args.map((a, i) => finiteArg("arange", ["start", "stop", "step"][i]!, a));
   const [start, stop, step] = nums.length === 1 ? [0, nums[0]!, 1] : [nums[0]!, nums[1]!, nums[2] ?? 1];
   if (step === 0) throw new ArgumentError("arange: step must not be zero");
-  const dtype = dtypeArg("arange", opts.dtype) ?? (nums.every(Number.isInteger) ? "int32" : "float32");
+  const dtype = dtypeOpt("arange", opts) ?? (nums.every(Number.isInteger) ? "int32" : "float32");
   const n = Math.max(0, Math.ceil((stop - start) / step));
   const data = allocArray(dtype, n);
   for (let i = 0; i < n; i++) data[i] = start + i * step;
@@ -168,6 +175,7 @@ export function eye(n: number, m?: number | null, opts: EyeOpts = {}): Tensor {
 }
 
 /** The n x n identity matrix. */
-export function identity(n: number, opts: DTypeOpt = {}): Tensor {
-  return eye(n, n, opts);
+export function identity(n: number, opts: DTypeOpt | DType = {}): Tensor {
+  const dtype = dtypeOpt("identity", opts);
+  return eye(n, n, dtype ? { dtype } : {});
 }

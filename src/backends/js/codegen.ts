@@ -7,7 +7,20 @@
 
 import type { DType } from "../../core/dtype.js";
 import { type Dim, dimEq, dimMul, shapeSize } from "../../core/shape.js";
-import type { CallKernel, DotKernel, Expr, Kernel, LoweredProgram, MapKernel, ReduceKernel, ScatterKernel, View } from "../../lower/kernel-ir.js";
+import { InternalError } from "../../core/errors.js";
+import {
+  type CallKernel,
+  type DotKernel,
+  type Expr,
+  type Kernel,
+  type LoopKernel,
+  type LoweredProgram,
+  type MapKernel,
+  type ReduceKernel,
+  type ScatterKernel,
+  type View,
+  callKernels,
+} from "../../lower/kernel-ir.js";
 import { kernelReads, kernelWrites } from "../../lower/memory.js";
 import { contiguousStrides } from "../../lower/views.js";
 import { useFastMatmul } from "../../prims/ref/matmul.js";
@@ -15,14 +28,25 @@ import { JS_PRELUDE, jsNumber, jsScalarOp } from "./scalar.js";
 
 export const ARRAY: Record<DType, string> = { float32: "Float32Array", float64: "Float64Array", int32: "Int32Array", bool: "Uint8Array" };
 
-/** Turns dimensions into JS expressions over the symbol variables. */
+/** Turns dimensions into JS expressions over the symbol variables (and loop indices). */
 export class DimJs {
   private readonly index: Map<string, number>;
+  private readonly loops = new Map<string, string>();
   constructor(symbols: readonly string[]) {
     this.index = new Map(symbols.map((s, i) => [s, i]));
   }
+  /** The JS variable of a loop kernel's index. */
+  bindLoop(name: string): string {
+    const v = `$l${this.loops.size}`;
+    this.loops.set(name, v);
+    return v;
+  }
   sym(name: string): string {
-    return `$s${this.index.get(name)}`;
+    const i = this.index.get(name);
+    if (i !== undefined) return `$s${i}`;
+    const l = this.loops.get(name);
+    if (l === undefined) throw new InternalError(`codegen: dimension symbol ${name} has no value here`);
+    return l;
   }
   js(d: Dim): string {
     if (typeof d === "number") return jsNumber(d);
@@ -37,6 +61,9 @@ export class DimJs {
 interface Ctx {
   buf: (id: number) => string;
   d: DimJs;
+  /** position of each fallback call kernel in `calls` */
+  calls: Map<CallKernel, number>;
+  scratch: (n: number) => string;
 }
 
 /** Merges adjacent loop dims that every view (and the contiguous output) walks contiguously. */
@@ -178,7 +205,7 @@ function emitLoops(shape: Dim[], em: ExprEmitter, inner: string[]): string[] {
   return [...lines, ...close];
 }
 
-function emitMap(k: MapKernel, i: number, ctx: Ctx): string[] {
+function emitMap(k: MapKernel, i: string, ctx: Ctx): string[] {
   const views: View[] = [];
   const guards = new Set<number>();
   collectViews(k.expr, views, guards);
@@ -187,10 +214,10 @@ function emitMap(k: MapKernel, i: number, ctx: Ctx): string[] {
   const shape = groupSizes(k.shape, groups);
   const em = new ExprEmitter(`k${i}_`, shape.length, ctx);
   const [root] = em.emit(regroup(k.expr, groups));
-  return [`let o${i} = 0;`, ...emitLoops(shape, em, [`${ctx.buf(k.out)}[o${i}++] = ${root};`])];
+  return [`let o${i} = ${k.outOffset ? ctx.d.js(k.outOffset) : "0"};`, ...emitLoops(shape, em, [`${ctx.buf(k.out)}[o${i}++] = ${root};`])];
 }
 
-function emitReduce(k: ReduceKernel, i: number, ctx: Ctx): string[] {
+function emitReduce(k: ReduceKernel, i: string, ctx: Ctx): string[] {
   const full = [...k.outShape, ...k.redShape];
   const views: View[] = [];
   const guards = new Set<number>();
@@ -232,12 +259,12 @@ function emitReduce(k: ReduceKernel, i: number, ctx: Ctx): string[] {
   return lines;
 }
 
-function emitDot(k: DotKernel, ctx: Ctx, scratch: (n: number) => string): string[] {
+function emitDot(k: DotKernel, ctx: Ctx): string[] {
   const { B, M, N, K, lhs, rhs } = k;
   const isFloatDot = k.dtype === "float32" || k.dtype === "float64";
   const concrete = [B, M, N, K].every((d) => typeof d === "number");
   if (concrete && !(isFloatDot && useFastMatmul(M as number, N as number, K as number, B as number))) {
-    return emitJsDot(k, ctx, scratch);
+    return emitJsDot(k, ctx);
   }
   // large (or run-time sized) products: the shared kernel, the same one eager evaluation uses
   // (WebAssembly SIMD GEMM for large float products, decided from the run-time sizes)
@@ -252,7 +279,7 @@ function emitDot(k: DotKernel, ctx: Ctx, scratch: (n: number) => string): string
 }
 
 /** A static JS matrix product: rows four at a time, every output summed over k in order in float64. */
-function emitJsDot(k: DotKernel, ctx: Ctx, scratch: (n: number) => string): string[] {
+function emitJsDot(k: DotKernel, ctx: Ctx): string[] {
   const [B, M, N, K] = [k.B, k.M, k.N, k.K] as number[] as [number, number, number, number];
   const { lhs, rhs } = k;
   const [lb, lm, lk] = lhs.strides as number[] as [number, number, number];
@@ -260,11 +287,11 @@ function emitJsDot(k: DotKernel, ctx: Ctx, scratch: (n: number) => string): stri
   const L = ctx.buf(lhs.buf);
   const R = ctx.buf(rhs.buf);
   const O = ctx.buf(k.out);
-  const acc = [0, 1, 2, 3].map(() => scratch(N));
+  const acc = [0, 1, 2, 3].map(() => ctx.scratch(N));
   const rIdx = (n: string) => (rn === 1 ? `rb + ${n}` : `rb + ${n} * ${rn}`);
   return [
     `for (let b = 0; b < ${B}; b++) {`,
-    `  const lbase = ${lhs.offset} + b * ${lb}, rbase = ${rhs.offset} + b * ${rb}, obase = b * ${M * N};`,
+    `  const lbase = ${ctx.d.js(lhs.offset)} + b * ${lb}, rbase = ${ctx.d.js(rhs.offset)} + b * ${rb}, obase = b * ${M * N};`,
     `  let m = 0;`,
     `  for (; m + 4 <= ${M}; m += 4) {`,
     `    ${acc[0]}.fill(0); ${acc[1]}.fill(0); ${acc[2]}.fill(0); ${acc[3]}.fill(0);`,
@@ -294,7 +321,7 @@ function emitJsDot(k: DotKernel, ctx: Ctx, scratch: (n: number) => string): stri
   ];
 }
 
-function emitScatter(k: ScatterKernel, i: number, ctx: Ctx): string[] {
+function emitScatter(k: ScatterKernel, i: string, ctx: Ctx): string[] {
   const em = new ExprEmitter(`k${i}_`, k.shape.length, ctx);
   const [v] = em.emit(k.value);
   const [ix] = em.emit(k.index);
@@ -304,11 +331,44 @@ function emitScatter(k: ScatterKernel, i: number, ctx: Ctx): string[] {
   return [`${ctx.buf(k.out)}.fill(0);`, ...emitLoops(k.shape, em, [`${ctx.buf(k.out)}[${base} + ${clamped} * ${d.js(k.stride)}] += ${v};`])];
 }
 
-function emitCall(k: CallKernel, i: number, ctx: Ctx): string[] {
-  return [`calls[${i}](S, ${[...k.ins, ...k.outs].map(ctx.buf).join(", ")});`];
+function emitCall(k: CallKernel, ctx: Ctx): string[] {
+  return [`calls[${ctx.calls.get(k)}](S, ${[...k.ins, ...k.outs].map(ctx.buf).join(", ")});`];
+}
+
+/** The body kernels inside a for loop over the index (each in its own block). */
+function emitLoop(k: LoopKernel, i: string, ctx: Ctx, lp: LoweredProgram): string[] {
+  const v = ctx.d.bindLoop(k.index);
+  const n = ctx.d.js(k.length);
+  const head = k.reverse ? `for (let ${v} = ${n} - 1; ${v} >= 0; ${v}--) {` : `for (let ${v} = 0; ${v} < ${n}; ${v}++) {`;
+  const body = k.body.flatMap((bk, j) => emitBlock(bk, `${i}_${j}`, ctx, lp));
+  return [head, ...indent(body, 1), "}"];
+}
+
+function emitKernel(k: Kernel, i: string, ctx: Ctx, lp: LoweredProgram): string[] {
+  switch (k.kind) {
+    case "map":
+      return emitMap(k, i, ctx);
+    case "reduce":
+      return emitReduce(k, i, ctx);
+    case "dot":
+      return emitDot(k, ctx);
+    case "scatter":
+      return emitScatter(k, i, ctx);
+    case "call":
+      return emitCall(k, ctx);
+    case "loop":
+      return emitLoop(k, i, ctx, lp);
+  }
+}
+
+/** A kernel as a commented block. */
+function emitBlock(k: Kernel, i: string, ctx: Ctx, lp: LoweredProgram): string[] {
+  const eqns = k.eqns.length ? ` (equations ${[...new Set(k.eqns)].join(",")})` : "";
+  return [`// kernel ${i.replace(/_/g, ".")}: ${describe(k, lp)}${eqns}`, "{", ...indent(emitKernel(k, i, ctx, lp), 1), "}"];
 }
 
 function describe(k: Kernel, lp: LoweredProgram): string {
+  if (k.kind === "loop") return `loop over ${k.index.replace(/^__/, "")} < ${k.length}${k.reverse ? " (reverse)" : ""}, ${k.body.length} kernels`;
   const b = lp.buffers[k.kind === "call" ? k.outs[0]! : k.out]!;
   switch (k.kind) {
     case "map":
@@ -334,34 +394,27 @@ const PART_LINES = 400;
  * functions of bounded size; every buffer a group uses is passed to it as a parameter.
  */
 export function generateJs(lp: LoweredProgram, name = "program"): string {
-  const ctx: Ctx = { buf: (id) => `b${id}`, d: new DimJs(lp.symbols) };
   const scratchDecls: string[] = [];
-  let nScratch = 0;
-  const scratch = (n: number) => {
-    const s = `s${nScratch++}`;
-    scratchDecls.push(`const ${s} = new Float64Array(${n});`);
-    return s;
+  const ctx: Ctx = {
+    buf: (id) => `b${id}`,
+    d: new DimJs(lp.symbols),
+    calls: new Map(callKernels(lp.kernels).map((k, i) => [k, i])),
+    scratch: (n: number) => {
+      const s = `s${scratchDecls.length}`;
+      scratchDecls.push(`const ${s} = new Float64Array(${n});`);
+      return s;
+    },
   };
   const perCall = new Set(lp.buffers.filter((b) => b.kind !== "const").map((b) => b.id));
   const parts: { lines: string[]; params: Set<number> }[] = [];
   let part = { lines: [] as string[], params: new Set<number>() };
   lp.kernels.forEach((k, i) => {
-    const lines =
-      k.kind === "map"
-        ? emitMap(k, i, ctx)
-        : k.kind === "reduce"
-          ? emitReduce(k, i, ctx)
-          : k.kind === "dot"
-            ? emitDot(k, ctx, scratch)
-            : k.kind === "scatter"
-              ? emitScatter(k, i, ctx)
-              : emitCall(k, i, ctx);
+    const lines = emitBlock(k, String(i), ctx, lp);
     if (part.lines.length && part.lines.length + lines.length > PART_LINES) {
       parts.push(part);
       part = { lines: [], params: new Set() };
     }
-    part.lines.push(`// kernel ${i}: ${describe(k, lp)}${k.eqns.length ? ` (equations ${k.eqns.join(",")})` : ""}`);
-    part.lines.push("{", ...indent(lines, 1), "}");
+    part.lines.push(...lines);
     for (const b of [...kernelReads(k), ...kernelWrites(k)]) if (perCall.has(b)) part.params.add(b);
   });
   if (part.lines.length) parts.push(part);

@@ -8,7 +8,7 @@ import { type DType, type TypedArray, allocArray } from "../../core/dtype.js";
 import { evalDim, isConcreteShape } from "../../core/shape.js";
 import { type Binding, bindSymbols, instantiateParams } from "../../core/symbols.js";
 import { Tensor } from "../../core/tensor.js";
-import type { LoweredProgram } from "../../lower/kernel-ir.js";
+import { type LoweredProgram, callKernels } from "../../lower/kernel-ir.js";
 import { type MemoryPlan, planMemory } from "../../lower/memory.js";
 import { matmul } from "../../prims/ref/matmul.js";
 import { generateJs } from "./codegen.js";
@@ -67,10 +67,8 @@ export function compileJs(lp: LoweredProgram, name = "program", prebuilt?: Prebu
     calls: CallFn[],
     mm: typeof matmul,
   ) => RunFn;
-  const calls: CallFn[] = [];
-  lp.kernels.forEach((k, i) => {
-    if (k.kind !== "call") return;
-    calls[i] = (S: number[], ...arrays: TypedArray[]) => {
+  const calls: CallFn[] = callKernels(lp.kernels).map((k) => {
+    return (S: number[], ...arrays: TypedArray[]) => {
       const env: Record<string, number> = {};
       lp.symbols.forEach((s, j) => (env[s] = S[j]!));
       const concrete = (a: ShapedArray) => (isConcreteShape(a.shape) ? a : new ShapedArray(a.shape.map((d) => evalDim(d, env)), a.dtype, a.weak));
