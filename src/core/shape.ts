@@ -60,6 +60,11 @@ export class SymDim {
     );
   }
 
+  /** JSON form (also what structural keys and hashes see): two dims serialize alike iff equal. */
+  toJSON(): { $dim: string } {
+    return { $dim: this.toString() };
+  }
+
   toString(): string {
     const parts: string[] = [];
     for (const [mono, coef] of this.terms) {

@@ -176,28 +176,53 @@ export const scanP: Primitive<ScanParams> = definePrimitive<ScanParams>({
     const pick = <T>(xs: T[], m: boolean[], want: boolean) => xs.filter((_, i) => m[i] === want);
     // known scan: [known consts] [known carry] [known xs] -> [known carry] [known ys, residuals]
     const nKC = count(carryUk.map((u) => !u));
-    const knownArgs = [...pick(ins.consts, parts.consts, false), ...pick(ins.carry, carryUk, false), ...pick(ins.xs, parts.xs, false)];
+    const knownConsts = pick(ins.consts, parts.consts, false);
+    const knownXs = pick(ins.xs, parts.xs, false);
+    const knownArgs = [...knownConsts, ...pick(ins.carry, carryUk, false), ...knownXs];
+    const nYk = pe.outUnknown.slice(p.numCarry).filter((u) => !u).length;
+    // A residual that is a known const of the body is loop-invariant: the unknown scan takes the
+    // operand itself as a const; one that is a known x slice takes the operand itself as xs.
+    // Only the others are stacked per iteration by the known scan.
+    const nR = pe.numResiduals;
+    const kin = pe.known.inputs;
+    const res = pe.known.outputs.slice(nKC + nYk).map((a) => {
+      const i = kin.indexOf(a as (typeof kin)[number]);
+      if (i >= 0 && i < knownConsts.length) return { kind: "const" as const, operand: knownConsts[i]! };
+      if (i >= knownConsts.length + nKC) return { kind: "xs" as const, operand: knownXs[i - knownConsts.length - nKC]! };
+      return { kind: "stacked" as const };
+    });
+    const stackedOut = res.flatMap((r, i) => (r.kind === "stacked" ? [nKC + nYk + i] : []));
+    const knownBody = reorderProgram(pe.known, kin.map((_, i) => i), [...Array.from({ length: nKC + nYk }, (_, i) => i), ...stackedOut]);
     // a known carry input that must become unknown enters the unknown scan as its initial value
     const knownOuts = ctx.known(() =>
-      scanP.bind(knownArgs, { ...p, body: pe.known, numConsts: count(parts.consts.map((u) => !u)), numCarry: nKC }),
+      scanP.bind(knownArgs, { ...p, body: knownBody, numConsts: knownConsts.length, numCarry: nKC }),
     );
-    const nYk = pe.outUnknown.slice(p.numCarry).filter((u) => !u).length;
-    const residuals = knownOuts.slice(nKC + nYk);
-    // unknown scan body inputs are [residuals, uk consts, uk carry, uk xs]; as a scan: consts, carry, then
-    // the stacked residuals and uk xs as xs
-    const nR = pe.numResiduals;
+    let ks = nKC + nYk;
+    const resOperands = res.map((r) => (r.kind === "stacked" ? knownOuts[ks++]! : r.operand));
+    const invariant = res.map((r) => r.kind === "const");
+    // unknown scan body inputs are [residuals, uk consts, uk carry, uk xs]; as a scan: uk consts and
+    // invariant residuals, uk carry, then the other residuals and uk xs as xs
     const nUC = count(parts.consts);
     const nUK = count(carryUk);
     const nUX = count(parts.xs);
     const r = (a: number, n: number) => Array.from({ length: n }, (_, i) => a + i);
-    const body = reorderProgram(pe.unknown, [...r(nR, nUC), ...r(nR + nUC, nUK), ...r(0, nR), ...r(nR + nUC + nUK, nUX)]);
+    const resIdx = r(0, nR);
+    const body = reorderProgram(pe.unknown, [
+      ...r(nR, nUC),
+      ...resIdx.filter((i) => invariant[i]),
+      ...r(nR + nUC, nUK),
+      ...resIdx.filter((i) => !invariant[i]),
+      ...r(nR + nUC + nUK, nUX),
+    ]);
     const ukCarryInit = ins.carry.filter((_, i) => carryUk[i]);
-    const ukOuts = ctx.stage(scanP, [...pick(ins.consts, parts.consts, true), ...ukCarryInit, ...residuals, ...pick(ins.xs, parts.xs, true)], {
-      ...p,
-      body,
-      numConsts: nUC,
-      numCarry: nUK,
-    });
+    const ukArgs = [
+      ...pick(ins.consts, parts.consts, true),
+      ...resOperands.filter((_, i) => invariant[i]),
+      ...ukCarryInit,
+      ...resOperands.filter((_, i) => !invariant[i]),
+      ...pick(ins.xs, parts.xs, true),
+    ];
+    const ukOuts = ctx.stage(scanP, ukArgs, { ...p, body, numConsts: nUC + count(invariant), numCarry: nUK });
     let kk = 0;
     let ku = 0;
     const outUk = [...carryUk, ...pe.outUnknown.slice(p.numCarry)];
