@@ -1,9 +1,11 @@
-// lax.scan compiled natively (a loop kernel in the generated code, lower/control-flow.ts): every
-// case is compared exactly with eager evaluation (the interpreter's reference loop), with the
-// compiled tier forced (interpretBelowWork: 0), and the generated code is checked to hold the
-// loop instead of a fallback call. Covers carry permutations, pass-through and literal carries,
-// reverse, empty and xs-less scans, nested scans, matrix products on the per-iteration slices,
-// symbolic lengths, gradients, the disk cache and AOT export of a scan.
+// Control flow compiled natively (loop, while and cond kernels in the generated code,
+// lower/control-flow.ts): every case is compared exactly with eager evaluation (the
+// interpreter's reference implementations), with the compiled tier forced (interpretBelowWork:
+// 0), and the generated code is checked to hold the loop or branch instead of a fallback call.
+// Covers carry permutations, pass-through and literal carries, reverse, empty and xs-less scans,
+// nested scans, matrix products on the per-iteration slices, symbolic lengths, gradients, while
+// loops (zero iterations too), switch index clamping, inlined literal branches, the disk cache
+// and AOT export.
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,8 +27,12 @@ afterEach(() => {
 const f64 = (n: number, s = 1) => np.array(Float64Array.from({ length: n }, (_, i) => Math.sin(i * 1.7 + s))).astype("float64");
 const mat = (r: number, c: number, s = 1) => f64(r * c, s).reshape([r, c]);
 
-/** jit(f) equals f exactly, and its generated code runs the scan as a loop (no fallback call). */
+/** jit(f) equals f exactly, and its generated code runs the control flow natively (no fallback call). */
 function checkJit(f: (...a: Tensor[]) => Tensor | Tensor[], ...args: Tensor[]): Jitted {
+  return checkJitMatching(/for \(let \$l0 = /, f, ...args);
+}
+
+function checkJitMatching(native: RegExp | null, f: (...a: Tensor[]) => Tensor | Tensor[], ...args: Tensor[]): Jitted {
   const j = jit(f);
   const want = [f(...args)].flat();
   const got = [j(...args) as Tensor | Tensor[]].flat();
@@ -36,7 +42,7 @@ function checkJit(f: (...a: Tensor[]) => Tensor | Tensor[], ...args: Tensor[]): 
     assertClose(g.data, want[i]!.data, { rtol: 0, atol: 0, what: `output ${i}` });
   });
   const js = j.lower(...args).text("js");
-  expect(js).toMatch(/for \(let \$l0 = /);
+  if (native) expect(js).toMatch(native);
   expect(js).not.toMatch(/calls\[\d+\]/);
   return j;
 }
@@ -134,11 +140,42 @@ describe("native scan", () => {
     expect(j.cacheInfo().misses).toBe(1);
   });
 
+  it("while loops: counters, permuted carries, zero iterations, and the gradient of a loop's value", () => {
+    const f = (x: Tensor, n: Tensor) =>
+      lax.whileLoop(
+        ([i]: Tensor[]) => np.less(i, n),
+        ([i, a, b]: Tensor[]) => [np.add(i, 1), b, np.add(np.multiply(a, 1.5), b)],
+        [np.array(0, { dtype: "int32" }), x, np.cos(x)],
+      );
+    for (const n of [0, 1, 6]) checkJitMatching(/for \(;;\) \{/, f as any, f64(3), np.array(n, { dtype: "int32" }));
+    const loss = (x: Tensor) => np.sum(lax.foriLoop(0, np.array(4, { dtype: "int32" }), (_i: Tensor, c: Tensor) => np.sin(np.multiply(c, x)), x));
+    assertClose((jit(grad(loss))(f64(3)) as Tensor).data, (grad(loss)(f64(3)) as Tensor).data, { rtol: 1e-12, atol: 1e-14 });
+  });
+
+  it("switch and cond: every branch, clamped indices, gradients, and a literal index inlined", () => {
+    const g = (k: Tensor, x: Tensor) => lax.switch(k, [(x: Tensor) => np.sin(x), (x: Tensor) => [np.cos(x)][0]!, (x: Tensor) => np.multiply(x, 3)], x);
+    for (const k of [-1, 0, 1, 2, 5]) checkJitMatching(/if \(c\d+ <= 0\) \{/, g as any, np.array(k, { dtype: "int32" }), f64(4));
+    const h = (p: Tensor, x: Tensor) => np.sum(lax.cond(np.greater(np.sum(x), 0), (x: Tensor) => np.multiply(x, p), (x: Tensor) => np.subtract(x, p), x));
+    for (const s of [1, -1]) {
+      const x = np.multiply(f64(3).abs(), s);
+      const want = grad(h, { argnums: [0, 1] })(np.array(2, { dtype: "float64" }), x) as Tensor[];
+      const got = jit(grad(h, { argnums: [0, 1] }))(np.array(2, { dtype: "float64" }), x) as Tensor[];
+      got.forEach((t, i) => assertClose(t.data, want[i]!.data, { rtol: 1e-12, atol: 1e-14 }));
+    }
+    const lit = (x: Tensor) => lax.switch(1, [(x: Tensor) => np.sin(x), (x: Tensor) => np.exp(x)], x);
+    const j = checkJitMatching(null, lit, f64(3));
+    expect(j.lower(f64(3)).text("js")).not.toMatch(/Math\.sin/);
+  });
+
   it("round-trips through the disk cache", () => {
     const dir = mkdtempSync(join(tmpdir(), "adgen-loops-"));
     dirs.push(dir);
     config.update({ cacheDir: dir });
-    const f = (xs: Tensor) => lax.scan((c: Tensor, x: Tensor) => [np.add(np.multiply(c, x), 1), c], np.ones([3], { dtype: "float64" }), xs)[1];
+    const f = (xs: Tensor) => {
+      const ys = lax.scan((c: Tensor, x: Tensor) => [np.add(np.multiply(c, x), 1), c], np.ones([3], { dtype: "float64" }), xs)[1] as Tensor;
+      const w = lax.whileLoop(([i]: Tensor[]) => np.less(i, 3), ([i, v]: Tensor[]) => [np.add(i, 1), np.sqrt(np.abs(v))], [np.array(0, { dtype: "int32" }), ys])[1];
+      return lax.cond(np.greater(np.sum(w), 0), (v: Tensor) => np.negative(v), (v: Tensor) => v, w);
+    };
     const mk = () => jit(f, { name: "loopcache" });
     const xs = mat(4, 3);
     const a = mk();

@@ -76,7 +76,11 @@ export function buildManifest(name: string, kind: string, irHash: string, fns: M
                 ? `scatter_add ${shapeToString(k.shape)}`
                 : k.kind === "loop"
                   ? `loop ${k.length}${k.reverse ? " reversed" : ""} over ${k.body.length} kernels`
-                  : `call ${k.prim.name}`,
+                  : k.kind === "cond"
+                    ? `cond of ${k.branches.length} branches`
+                    : k.kind === "while"
+                      ? `while loop over ${k.cond.length} + ${k.body.length} kernels`
+                      : `call ${k.prim.name}`,
       ),
       arenaBytes: f.lowered.symbols.length ? ("per binding" as const) : f.lowered.arenaBytes,
     })),

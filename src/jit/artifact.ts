@@ -119,19 +119,35 @@ function decode(j: Json, tensors: Tensor[]): unknown {
  * one-equation Program, so its params go through the IR serializer (sub-programs, dims, avals);
  * params holding JS functions (custom rules) throw there and the program is not cached.
  */
+/** Fields of control-flow kernels holding kernel lists (body, cond) or lists of them (branches). */
+const LISTS = ["body", "cond"] as const;
+
 function encodeKernel(k: Kernel, where: string, tensors: Map<Tensor, number>): Json {
   if (k.kind === "call") return encodeCall(k, where);
-  if (k.kind !== "loop") return encode(k, tensors, `kernel ${where} (${k.kind})`);
-  const { body, ...rest } = k;
-  return { ...(encode(rest, tensors, `kernel ${where} (loop)`) as { [k: string]: Json }), body: body.map((b, j) => encodeKernel(b, `${where}.${j}`, tensors)) };
+  const o = { ...k } as Record<string, unknown>;
+  const nested: { [k: string]: Json } = {};
+  const list = (ks: Kernel[], w: string): Json => ks.map((b, j) => encodeKernel(b, `${w}.${j}`, tensors));
+  for (const f of LISTS) if (Array.isArray(o[f])) (nested[f] = list(o[f] as Kernel[], `${where}.${f}`)), delete o[f];
+  if (k.kind === "cond") (nested["branches"] = k.branches.map((b, j) => list(b, `${where}.branch${j}`))), delete o["branches"];
+  return { ...(encode(o, tensors, `kernel ${where} (${k.kind})`) as { [k: string]: Json }), ...nested };
 }
 
 function decodeKernel(j: Json, tensors: Tensor[]): Kernel {
   const o = j as { [k: string]: Json };
   if (o["kind"] === "call") return decodeCall(o);
-  if (o["kind"] !== "loop") return decode(j, tensors) as Kernel;
-  if (!Array.isArray(o["body"])) throw new Error("artifact: malformed loop kernel");
-  return { ...(decode({ ...o, body: null }, tensors) as object), body: o["body"].map((b) => decodeKernel(b, tensors)) } as Kernel;
+  const list = (x: Json): Kernel[] => {
+    if (!Array.isArray(x)) throw new Error(`artifact: malformed ${String(o["kind"])} kernel`);
+    return x.map((b) => decodeKernel(b, tensors));
+  };
+  const plain: { [k: string]: Json } = { ...o };
+  const nested: Record<string, unknown> = {};
+  for (const f of LISTS) if (f in o) (nested[f] = list(o[f]!)), delete plain[f];
+  if ("branches" in o) {
+    if (!Array.isArray(o["branches"])) throw new Error("artifact: malformed cond kernel");
+    nested["branches"] = o["branches"].map(list);
+    delete plain["branches"];
+  }
+  return { ...(decode(plain, tensors) as object), ...nested } as unknown as Kernel;
 }
 
 function encodeCall(k: CallKernel, i: string): Json {

@@ -151,8 +151,14 @@ export class Lowered {
     this.fusion().forEach((f) => {
       const k = lp.kernels[f.kernel]!;
       const eq = f.equations.map((e) => `${e.primitive}#${e.index}`).join(" ");
-      if (k.kind === "loop") {
-        lines.push(`  kernel ${f.kernel}: loop ${k.length}${k.reverse ? " reversed" : ""} over ${k.body.length} kernels   fuses: ${eq}`);
+      if (k.kind === "loop" || k.kind === "cond" || k.kind === "while") {
+        const what =
+          k.kind === "loop"
+            ? `loop ${k.length}${k.reverse ? " reversed" : ""} over ${k.body.length} kernels`
+            : k.kind === "cond"
+              ? `cond of ${k.branches.length} branches`
+              : `while loop over ${k.cond.length} + ${k.body.length} kernels`;
+        lines.push(`  kernel ${f.kernel}: ${what}   fuses: ${eq}`);
         return;
       }
       const out = lp.buffers[k.kind === "call" ? k.outs[0]! : k.out]!;

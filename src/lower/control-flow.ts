@@ -1,16 +1,19 @@
-// Native lowering of lax.scan: the scan becomes one loop kernel whose body is the scan's body
-// Program lowered (and fused) into the same buffer space as the rest of the program. Iteration i
-// reads its xs slices in place through views offset by i, writes its ys slices straight into the
-// stacked results, and keeps the carries in buffers that live across iterations: no per-iteration
-// dispatch, allocation or copying of slices.
+// Native lowering of control flow: lax.scan, lax.whileLoop and lax.cond/switch become loop,
+// while and cond kernels whose nested kernel lists are the sub-Programs lowered (and fused) into
+// the same buffer space as the rest of the program: no per-iteration dispatch or allocation.
+// A scan iteration i reads its xs slices in place through views offset by i and writes its ys
+// slices straight into the stacked results; carries live in buffers that persist across
+// iterations. A cond with a literal index is inlined.
 //
 // Carry updates are two-phase: every new carry value is first computed into a buffer no carry
 // lives in, then all are copied over the carries, so a body that permutes its carries
 // ((a, b) -> (b, a)) or reads an old carry after computing a new one stays correct.
 
 import { type Dim, SymDim, dimAdd, dimMul, shapeSize } from "../core/shape.js";
-import { type Atom, type Equation, Literal, type Var } from "../ir/program.js";
+import { type Atom, type Equation, Literal, type Program, type Var } from "../ir/program.js";
+import type { CondParams } from "../prims/cond.js";
 import type { ScanParams } from "../prims/scan.js";
+import type { WhileParams } from "../prims/while.js";
 import type { Expr, Kernel } from "./kernel-ir.js";
 import type { Lazy, Lowerer } from "./fuse.js";
 import { REUSE_COST, contiguousStrides, exprCost, identityMap } from "./views.js";
@@ -41,6 +44,54 @@ function slice(L: Lowerer, a: Atom, index: SymDim): Lazy {
   return { kind: "expr", shape, expr: { k: "load", view, dtype }, eqns: l.eqns };
 }
 
+const identity = (v: Atom) => identityMap(v.aval.shape.length);
+
+/** Lowers `sub` (inputs already bound) into a fresh kernel list; `finish` adds the list's last kernels. */
+function lowerInto(L: Lowerer, sub: Program, id: number, finish: () => void): Kernel[] {
+  L.bindSubProgram(sub);
+  const outer = L.kernels;
+  L.kernels = [];
+  sub.equations.forEach((se) => L.lowerEquation(se, id));
+  finish();
+  const list = L.kernels;
+  L.kernels = outer;
+  return list;
+}
+
+/** out[outOffset + ...] = the value of `a` (a kernel appended to the current list). */
+function copyInto(L: Lowerer, out: number, a: Atom, outOffset?: Dim): void {
+  const shape = a.aval.shape as Dim[];
+  L.kernels.push({ kind: "map", out, shape, expr: L.readOrMaterialize(a, identity(a), shape.length), eqns: [], ...(outOffset !== undefined ? { outOffset } : {}) });
+}
+
+/** Carry buffers (the final-value buffers of `outs`), initialized from `init` before the loop. */
+function carryBuffers(L: Lowerer, outs: Var[], init: Atom[]): number[] {
+  return outs.map((o, i) => {
+    const buf = L.outBuffer(o);
+    copyInto(L, buf, init[i]!);
+    return buf;
+  });
+}
+
+/** The two-phase carry update at the end of an iteration (see the file comment). */
+function updateCarries(L: Lowerer, carries: number[], carryIn: Var[], carryOut: Atom[], between: () => void): void {
+  const next = carryOut.map((a, i): number | null => {
+    if (a === carryIn[i]) return null; // unchanged
+    const l = a instanceof Literal ? null : L.lazy(a);
+    if (l?.kind === "buffer" && !carries.includes(l.buf)) return l.buf;
+    const t = L.newBuffer("temp", a.aval);
+    copyInto(L, t, a);
+    return t;
+  });
+  between();
+  next.forEach((src, i) => {
+    if (src === null) return;
+    const a = carryIn[i]!.aval;
+    const shape = a.shape as Dim[];
+    L.kernels.push({ kind: "map", out: carries[i]!, shape, expr: { k: "load", view: { buf: src, offset: 0, strides: contiguousStrides(shape) }, dtype: a.dtype }, eqns: [] });
+  });
+}
+
 export function lowerScan(L: Lowerer, e: Equation, id: number): void {
   const p = e.params as ScanParams;
   const body = p.body;
@@ -50,51 +101,63 @@ export function lowerScan(L: Lowerer, e: Equation, id: number): void {
   const length: Dim = xs.length ? xs[0]!.aval.shape[0]! : p.length;
   const name = L.freshLoopSymbol();
   const index = SymDim.symbol(name);
-  const full = (v: Atom) => identityMap(v.aval.shape.length);
-
-  // carries live in the scan's final-carry buffers, initialized before the loop
-  const carries = e.outs.slice(0, nK).map((o, i) => {
-    const buf = L.outBuffer(o);
-    const init = e.inputs[nC + i]!;
-    L.kernels.push({ kind: "map", out: buf, shape: o.aval.shape as Dim[], expr: L.readOrMaterialize(init, full(init), init.aval.shape.length), eqns: [] });
-    return buf;
-  });
+  const carries = carryBuffers(L, e.outs.slice(0, nK), e.inputs.slice(nC, nC + nK));
   const stacked = e.outs.slice(nK).map((o) => L.outBuffer(o));
-
   body.inputs.forEach((v, i) => {
     if (i < nC) L.env.set(v, invariant(L, e.inputs[i]!));
     else if (i < nC + nK) L.env.set(v, { kind: "buffer", buf: carries[i - nC]!, shape: v.aval.shape as Dim[] });
     else L.env.set(v, slice(L, xs[i - nC - nK]!, index));
   });
-  L.bindSubProgram(body);
-
-  const outer = L.kernels;
-  L.kernels = [];
-  body.equations.forEach((se) => L.lowerEquation(se, id));
-  const emit = (k: Kernel) => L.kernels.push(k);
-  const copy = (out: number, a: Atom, outOffset?: Dim) => {
-    const shape = a.aval.shape as Dim[];
-    emit({ kind: "map", out, shape, expr: L.readOrMaterialize(a, full(a), shape.length), eqns: [], ...(outOffset !== undefined ? { outOffset } : {}) });
-  };
-  // phase 1: new carry values into buffers no carry lives in
-  const next = body.outputs.slice(0, nK).map((a, i): number | null => {
-    if (a === body.inputs[nC + i]) return null; // unchanged
-    const l = a instanceof Literal ? null : L.lazy(a);
-    if (l?.kind === "buffer" && !carries.includes(l.buf)) return l.buf;
-    const t = L.newBuffer("temp", a.aval);
-    copy(t, a);
-    return t;
-  });
-  // ys slices straight into the stacked results (before the carries change)
-  body.outputs.slice(nK).forEach((a, j) => copy(stacked[j]!, a, dimMul(index, shapeSize(a.aval.shape))));
-  // phase 2: the carries of the next iteration
-  next.forEach((src, i) => {
-    if (src === null) return;
-    const shape = e.outs[i]!.aval.shape as Dim[];
-    emit({ kind: "map", out: carries[i]!, shape, expr: { k: "load", view: { buf: src, offset: 0, strides: contiguousStrides(shape) }, dtype: e.outs[i]!.aval.dtype }, eqns: [] });
-  });
-  const loopBody = L.kernels;
-  L.kernels = outer;
+  const loopBody = lowerInto(L, body, id, () =>
+    updateCarries(L, carries, body.inputs.slice(nC, nC + nK), body.outputs.slice(0, nK), () =>
+      // ys slices straight into the stacked results, before the carries change
+      body.outputs.slice(nK).forEach((a, j) => copyInto(L, stacked[j]!, a, dimMul(index, shapeSize(a.aval.shape)))),
+    ),
+  );
   L.kernels.push({ kind: "loop", index: name, length, reverse: p.reverse, body: loopBody, eqns: [id] });
   e.outs.forEach((o, i) => L.env.set(o, { kind: "buffer", buf: i < nK ? carries[i]! : stacked[i - nK]!, shape: o.aval.shape as Dim[] }));
+}
+
+export function lowerWhile(L: Lowerer, e: Equation, id: number): void {
+  const p = e.params as WhileParams;
+  const nCC = p.numCondConsts;
+  const nBC = p.numBodyConsts;
+  const carryInit = e.inputs.slice(nCC + nBC);
+  const carries = carryBuffers(L, e.outs, carryInit);
+  const bindCarries = (prog: Program, nConsts: number, consts: Atom[]) =>
+    prog.inputs.forEach((v, i) =>
+      L.env.set(v, i < nConsts ? invariant(L, consts[i]!) : { kind: "buffer", buf: carries[i - nConsts]!, shape: v.aval.shape as Dim[] }),
+    );
+  bindCarries(p.cond, nCC, e.inputs.slice(0, nCC));
+  bindCarries(p.body, nBC, e.inputs.slice(nCC, nCC + nBC));
+  const predAtom = p.cond.outputs[0]!;
+  const pred = L.newBuffer("temp", predAtom.aval);
+  const cond = lowerInto(L, p.cond, id, () => copyInto(L, pred, predAtom));
+  const body = lowerInto(L, p.body, id, () => updateCarries(L, carries, p.body.inputs.slice(nBC), p.body.outputs, () => {}));
+  L.kernels.push({ kind: "while", cond, pred, body, eqns: [id] });
+  e.outs.forEach((o, i) => L.env.set(o, { kind: "buffer", buf: carries[i]!, shape: o.aval.shape as Dim[] }));
+}
+
+export function lowerCond(L: Lowerer, e: Equation, id: number): void {
+  const { branches } = e.params as CondParams;
+  const [index, ...ops] = e.inputs as [Atom, ...Atom[]];
+  const operands = ops.map((a) => invariant(L, a));
+  const bind = (b: Program) => b.inputs.forEach((v, i) => L.env.set(v, operands[i]!));
+  if (index instanceof Literal) {
+    // a known branch: inline it
+    const b = branches[Math.min(Math.max(index.value, 0), branches.length - 1)]!;
+    bind(b);
+    L.bindSubProgram(b);
+    b.equations.forEach((se) => L.lowerEquation(se, id));
+    e.outs.forEach((o, i) => L.bindInlinedOutput(o, b.outputs[i]!));
+    return;
+  }
+  const ib = L.materialize(index);
+  const outs = e.outs.map((o) => L.outBuffer(o));
+  const lists = branches.map((b) => {
+    bind(b);
+    return lowerInto(L, b, id, () => b.outputs.forEach((a, j) => copyInto(L, outs[j]!, a)));
+  });
+  L.kernels.push({ kind: "cond", index: ib, branches: lists, eqns: [id] });
+  e.outs.forEach((o, i) => L.env.set(o, { kind: "buffer", buf: outs[i]!, shape: o.aval.shape as Dim[] }));
 }

@@ -22,7 +22,7 @@ import type {
 } from "./kernel-ir.js";
 import { type DimMap, MAX_EXPR_COST, REUSE_COST, contiguousStrides, exprCost, identityMap, isFlatAffine, mapExpr, reshapeExpr } from "./views.js";
 import { scalarOpName } from "./scalar-ops.js";
-import { lowerScan } from "./control-flow.js";
+import { lowerCond, lowerScan, lowerWhile } from "./control-flow.js";
 
 export type Lazy =
   | { kind: "buffer"; buf: number; shape: Dim[] }
@@ -204,12 +204,7 @@ export class Lowerer {
       sub.inputs.forEach((v, i) => this.env.set(v, this.lazy(e.inputs[i]!)));
       this.bindSubProgram(sub);
       sub.equations.forEach((se) => this.lowerEquation(se, id));
-      e.outs.forEach((o, i) => {
-        const src = sub.outputs[i]!;
-        const l = this.lazy(src);
-        this.env.set(o, l.kind === "literal" ? { kind: "expr", shape: [], expr: { k: "const", value: l.value, dtype: src.aval.dtype }, eqns: [] } : l);
-        if (this.outputVars.has(o) || (this.uses.get(o) ?? 0) > 1) this.maybeMaterializeAfterInline(o);
-      });
+      e.outs.forEach((o, i) => this.bindInlinedOutput(o, sub.outputs[i]!));
       return;
     }
 
@@ -387,6 +382,12 @@ export class Lowerer {
       case "scan":
         lowerScan(this, e, id);
         return;
+      case "while":
+        lowerWhile(this, e, id);
+        return;
+      case "cond":
+        lowerCond(this, e, id);
+        return;
     }
     this.lowerCall(e, id);
   }
@@ -397,6 +398,13 @@ export class Lowerer {
     const buf = this.newBuffer(kind, v.aval, kind === "output" ? this.nOut++ : -1);
     if (kind === "output") this.outputBuf.set(v, buf);
     return buf;
+  }
+
+  /** Gives an output of an inlined sub-program the value of the sub-program's output atom. */
+  bindInlinedOutput(o: Var, src: Atom): void {
+    const l = this.lazy(src);
+    this.env.set(o, l.kind === "literal" ? { kind: "expr", shape: [], expr: { k: "const", value: l.value, dtype: src.aval.dtype }, eqns: [] } : l);
+    if (this.outputVars.has(o) || (this.uses.get(o) ?? 0) > 1) this.maybeMaterializeAfterInline(o);
   }
 
   maybeMaterializeAfterInline(v: Var): void {

@@ -122,11 +122,34 @@ export interface LoopKernel {
   eqns: number[];
 }
 
-export type Kernel = MapKernel | ReduceKernel | DotKernel | CallKernel | ScatterKernel | LoopKernel;
+/** lax.cond / lax.switch: runs the kernels of branch clamp(index[0], 0, n - 1); each writes the outputs. */
+export interface CondKernel {
+  kind: "cond";
+  /** buffer of the int32 branch index (one element) */
+  index: number;
+  branches: Kernel[][];
+  eqns: number[];
+}
 
-/** Every kernel, loop bodies included, depth first in program order. */
+/** lax.whileLoop: runs `cond` (which writes the bool `pred` buffer), stops when it is false, else `body`. */
+export interface WhileKernel {
+  kind: "while";
+  cond: Kernel[];
+  pred: number;
+  body: Kernel[];
+  eqns: number[];
+}
+
+export type Kernel = MapKernel | ReduceKernel | DotKernel | CallKernel | ScatterKernel | LoopKernel | CondKernel | WhileKernel;
+
+/** The kernel lists nested in a control-flow kernel (none for the others). */
+export function nestedKernels(k: Kernel): Kernel[][] {
+  return k.kind === "loop" ? [k.body] : k.kind === "cond" ? k.branches : k.kind === "while" ? [k.cond, k.body] : [];
+}
+
+/** Every kernel, nested ones included, depth first in program order. */
 export function allKernels(kernels: readonly Kernel[]): Kernel[] {
-  return kernels.flatMap((k) => (k.kind === "loop" ? [k, ...allKernels(k.body)] : [k]));
+  return kernels.flatMap((k) => [k, ...nestedKernels(k).flatMap(allKernels)]);
 }
 
 /** The fallback call kernels, depth first: the generated code calls them as calls[position]. */

@@ -5,7 +5,7 @@
 
 import { byteSize } from "../core/dtype.js";
 import { type Dim, dimEq } from "../core/shape.js";
-import type { Expr, Kernel, LoweredProgram, View } from "./kernel-ir.js";
+import { type Expr, type Kernel, type LoweredProgram, type View, nestedKernels } from "./kernel-ir.js";
 import { contiguousStrides } from "./views.js";
 
 const ALIGN = 16;
@@ -36,14 +36,20 @@ export function kernelReads(k: Kernel): number[] {
       return [k.lhs.buf, k.rhs.buf];
     case "call":
       return k.ins;
+    case "cond":
+      return [k.index, ...k.branches.flat().flatMap(kernelReads)];
+    case "while":
+      return [k.pred, ...nestedKernels(k).flat().flatMap(kernelReads)];
     case "loop":
       return k.body.flatMap(kernelReads);
   }
 }
 
-/** Buffers a kernel writes (a loop: everything its body writes, live for the whole loop). */
+/** Buffers a kernel writes (control flow: everything nested kernels write, live throughout). */
 export function kernelWrites(k: Kernel): number[] {
-  return k.kind === "call" ? k.outs : k.kind === "loop" ? [...new Set(k.body.flatMap(kernelWrites))] : [k.out];
+  if (k.kind === "call") return k.outs;
+  if (k.kind === "loop" || k.kind === "cond" || k.kind === "while") return [...new Set(nestedKernels(k).flat().flatMap(kernelWrites))];
+  return [k.out];
 }
 
 export interface MemoryPlan {

@@ -7,6 +7,7 @@
 import type { Dim } from "../../core/shape.js";
 import {
   type CallKernel,
+  type CondKernel,
   type DotKernel,
   type Kernel,
   type LoopKernel,
@@ -15,6 +16,7 @@ import {
   type ReduceKernel,
   type ScatterKernel,
   type View,
+  type WhileKernel,
   callKernels,
 } from "../../lower/kernel-ir.js";
 import { kernelReads, kernelWrites } from "../../lower/memory.js";
@@ -164,6 +166,25 @@ function emitLoop(k: LoopKernel, i: string, ctx: Ctx, lp: LoweredProgram): strin
   return [head, ...indent(body, 1), "}"];
 }
 
+/** The branch chosen by the (clamped) index, as an if/else chain. */
+function emitCond(k: CondKernel, i: string, ctx: Ctx, lp: LoweredProgram): string[] {
+  const n = k.branches.length;
+  const branch = (j: number) => k.branches[j]!.flatMap((bk, m) => emitBlock(bk, `${i}_${j}_${m}`, ctx, lp));
+  if (n === 1) return branch(0);
+  const lines = [`const c${i} = ${ctx.buf(k.index)}[0];`];
+  for (let j = 0; j < n; j++) {
+    lines.push(j === 0 ? `if (c${i} <= 0) {` : j === n - 1 ? "} else {" : `} else if (c${i} === ${j}) {`, ...indent(branch(j), 1));
+  }
+  return [...lines, "}"];
+}
+
+/** for (;;) { cond kernels; stop unless pred; body kernels } */
+function emitWhile(k: WhileKernel, i: string, ctx: Ctx, lp: LoweredProgram): string[] {
+  const cond = k.cond.flatMap((bk, m) => emitBlock(bk, `${i}_c${m}`, ctx, lp));
+  const body = k.body.flatMap((bk, m) => emitBlock(bk, `${i}_${m}`, ctx, lp));
+  return ["for (;;) {", ...indent([...cond, `if (!${ctx.buf(k.pred)}[0]) break;`, ...body], 1), "}"];
+}
+
 function emitKernel(k: Kernel, i: string, ctx: Ctx, lp: LoweredProgram): string[] {
   switch (k.kind) {
     case "map":
@@ -178,6 +199,10 @@ function emitKernel(k: Kernel, i: string, ctx: Ctx, lp: LoweredProgram): string[
       return emitCall(k, ctx);
     case "loop":
       return emitLoop(k, i, ctx, lp);
+    case "cond":
+      return emitCond(k, i, ctx, lp);
+    case "while":
+      return emitWhile(k, i, ctx, lp);
   }
 }
 
@@ -189,6 +214,8 @@ function emitBlock(k: Kernel, i: string, ctx: Ctx, lp: LoweredProgram): string[]
 
 function describe(k: Kernel, lp: LoweredProgram): string {
   if (k.kind === "loop") return `loop over ${k.index.replace(/^__/, "")} < ${k.length}${k.reverse ? " (reverse)" : ""}, ${k.body.length} kernels`;
+  if (k.kind === "cond") return `cond of ${k.branches.length} branches (${k.branches.map((b) => b.length).join(", ")} kernels)`;
+  if (k.kind === "while") return `while loop, ${k.cond.length} + ${k.body.length} kernels`;
   const b = lp.buffers[k.kind === "call" ? k.outs[0]! : k.out]!;
   switch (k.kind) {
     case "map":
