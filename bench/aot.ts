@@ -64,5 +64,5 @@ console.log(JSON.stringify({ load, first, warm: warm[15] }));`,
   console.log(`| warm call | ${med("warm").toFixed(2)} |`);
   console.log(`| first / warm | ${(med("first") / med("warm")).toFixed(2)}x (target <= 2x) |`);
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true }); else console.log("kept", dir);
 }

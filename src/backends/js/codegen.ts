@@ -22,7 +22,8 @@ import {
 import { kernelReads, kernelWrites } from "../../lower/memory.js";
 import { contiguousStrides } from "../../lower/views.js";
 import { useFastMatmul } from "../../prims/ref/matmul.js";
-import { ARRAY, type Ctx, DimJs, ExprEmitter, collapse, collectViews, emitLoops, groupSizes, indent, regroup } from "./emit.js";
+import { collapse, collectViews, groupSizes, regroup } from "../../lower/loop-nest.js";
+import { ARRAY, type Ctx, DimJs, ExprEmitter, emitLoops, indent } from "./emit.js";
 import { JS_PRELUDE } from "./scalar.js";
 
 export { ARRAY, DimJs } from "./emit.js";

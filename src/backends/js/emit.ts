@@ -1,11 +1,10 @@
-// The expression and loop-nest emitter shared by the JS code generators: dimensions as JS over the
-// symbol variables and loop indices, collapsing of contiguous loop dims, and an expression emitter
-// that places every subexpression at the outermost loop level it depends on (loop-invariant
-// hoisting and common-subexpression elimination in one step).
+// The JS expression and loop-nest emitter: dimensions as JS over the symbol variables and loop
+// indices, and an expression emitter that places every subexpression at the outermost loop level
+// it depends on (loop-invariant hoisting and common-subexpression elimination in one step).
 
 import type { DType } from "../../core/dtype.js";
 import { InternalError } from "../../core/errors.js";
-import { type Dim, dimEq, dimMul, shapeSize } from "../../core/shape.js";
+import type { Dim } from "../../core/shape.js";
 import type { CallKernel, Expr, View } from "../../lower/kernel-ir.js";
 import { jsNumber, jsScalarOp } from "./scalar.js";
 
@@ -48,63 +47,6 @@ export interface Ctx {
   calls: Map<CallKernel, number>;
   scratch: (n: number) => string;
 }
-
-/** Merges adjacent loop dims that every view (and the contiguous output) walks contiguously. */
-export function collapse(shape: Dim[], views: View[], guardDims: Set<number>, boundary: number): number[][] {
-  const groups: number[][] = [];
-  for (let d = 0; d < shape.length; d++) {
-    const g = groups[groups.length - 1];
-    const prev = g ? g[g.length - 1]! : -1;
-    const ok =
-      g !== undefined &&
-      d !== boundary &&
-      !guardDims.has(d) &&
-      !guardDims.has(prev) &&
-      views.every((v) => dimEq(v.strides[prev]!, dimMul(v.strides[d]!, shape[d]!)));
-    if (ok) g!.push(d);
-    else groups.push([d]);
-  }
-  return groups;
-}
-
-export function collectViews(e: Expr, out: View[], guards: Set<number>): void {
-  if (e.k === "load") out.push(e.view);
-  else if (e.k === "op") e.args.forEach((a) => collectViews(a, out, guards));
-  else if (e.k === "guard") {
-    guards.add(e.dim);
-    collectViews(e.body, out, guards);
-    collectViews(e.other, out, guards);
-  } else if (e.k === "gather") {
-    out.push(e.view);
-    collectViews(e.index, out, guards);
-  }
-}
-
-/** Rewrites views and guard dims of `e` for collapsed loop groups. */
-export function regroup(e: Expr, groups: number[][]): Expr {
-  const dimOf = new Map<number, number>();
-  groups.forEach((g, i) => g.forEach((d) => dimOf.set(d, i)));
-  const rec = (x: Expr): Expr => {
-    switch (x.k) {
-      case "const":
-      case "dim":
-        return x;
-      case "load":
-        return { ...x, view: regroupView(x.view, groups) };
-      case "gather":
-        return { ...x, view: regroupView(x.view, groups), index: rec(x.index) };
-      case "op":
-        return { ...x, args: x.args.map(rec) };
-      case "guard":
-        return { ...x, dim: dimOf.get(x.dim)!, body: rec(x.body), other: rec(x.other) };
-    }
-  };
-  return rec(e);
-}
-
-const regroupView = (v: View, groups: number[][]): View => ({ ...v, strides: groups.map((g) => v.strides[g[g.length - 1]!]!) });
-
-export const groupSizes = (shape: Dim[], groups: number[][]): Dim[] => groups.map((g) => shapeSize(g.map((d) => shape[d]!)));
 
 /** Emits one expression tree as let-bindings placed at the loop level each node depends on. */
 export class ExprEmitter {

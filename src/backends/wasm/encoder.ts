@@ -84,10 +84,18 @@ export class Code {
     this.op(0x03, 0x40);
     return this.depth++ as Label;
   }
-  /** `if` with no result; pops an i32 condition. */
-  if_(): Label {
-    this.op(0x04, 0x40);
+  /** `if` with no result (or one value of type `result`); pops an i32 condition. */
+  if_(result?: ValType): Label {
+    this.op(0x04, result ? VALTYPE[result] : 0x40);
     return this.depth++ as Label;
+  }
+  /** Appends raw opcode bytes (for scalar opcodes without a named method; see wasm/scalar.ts). */
+  raw(...bytes: number[]): this {
+    return this.op(...bytes);
+  }
+  /** A load or store opcode with its memory immediate. */
+  memOp(opcode: number, offset = 0, align = 0): this {
+    return this.mem(opcode, offset, align);
   }
   else_(): this {
     return this.op(0x05);
@@ -379,7 +387,8 @@ export interface MemoryLimits {
 
 type Import =
   | { module: string; field: string; kind: "memory"; limits: MemoryLimits }
-  | { module: string; field: string; kind: "global"; type: ValType; mutable: boolean };
+  | { module: string; field: string; kind: "global"; type: ValType; mutable: boolean }
+  | { module: string; field: string; kind: "func"; type: string };
 
 /** Collects imports and functions and writes the module bytes. */
 export class ModuleBuilder {
@@ -387,6 +396,7 @@ export class ModuleBuilder {
   private readonly imports: Import[] = [];
   private readonly funcs: FuncBuilder[] = [];
   private globalCount = 0;
+  private funcImports = 0;
 
   importMemory(module: string, field: string, limits: MemoryLimits): void {
     if (limits.shared && limits.maximum === undefined) throw new Error("shared memory needs a maximum");
@@ -398,18 +408,27 @@ export class ModuleBuilder {
     this.imports.push({ module, field, kind: "global", type, mutable });
     return this.globalCount++;
   }
+  /** Import a function; returns its function index (imports come before defined functions). */
+  importFunc(module: string, field: string, params: ValType[], results: ValType[]): number {
+    if (this.funcs.length > 0) throw new Error("declare imports before functions");
+    this.imports.push({ module, field, kind: "func", type: params.join(",") + "->" + results.join(",") });
+    return this.funcImports++;
+  }
   /** Declare a function (exported under `exportName` if given). Indices follow declaration order. */
   func(exportName: string | undefined, params: ValType[], results: ValType[]): FuncBuilder {
-    const f = new FuncBuilder(this.funcs.length, exportName, params, results);
+    const f = new FuncBuilder(this.funcImports + this.funcs.length, exportName, params, results);
     this.funcs.push(f);
     return f;
   }
 
-  private typeIndex(f: FuncBuilder): number {
-    const key = f.params.join(",") + "->" + f.results.join(",");
+  private typeOf(key: string): number {
     let i = this.types.indexOf(key);
     if (i < 0) i = this.types.push(key) - 1;
     return i;
+  }
+
+  private typeIndex(f: FuncBuilder): number {
+    return this.typeOf(f.params.join(",") + "->" + f.results.join(","));
   }
 
   build(): Uint8Array {
@@ -419,6 +438,7 @@ export class ModuleBuilder {
       uleb(out, body.length);
       for (const b of body) out.push(b);
     };
+    const importTypes = this.imports.map((imp) => (imp.kind === "func" ? this.typeOf(imp.type) : -1));
     const typeIdx = this.funcs.map((f) => this.typeIndex(f));
 
     const types: number[] = [];
@@ -446,8 +466,11 @@ export class ModuleBuilder {
           imps.push(0x02, shared ? 0x03 : maximum !== undefined ? 0x01 : 0x00);
           uleb(imps, initial);
           if (maximum !== undefined) uleb(imps, maximum);
-        } else {
+        } else if (imp.kind === "global") {
           imps.push(0x03, VALTYPE[imp.type], imp.mutable ? 1 : 0);
+        } else {
+          imps.push(0x00);
+          uleb(imps, importTypes[this.imports.indexOf(imp)]!);
         }
       }
       section(2, imps);

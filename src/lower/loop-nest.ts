@@ -1,0 +1,63 @@
+// Backend-neutral loop-nest planning for a kernel's loop space: which adjacent loop dims every
+// access walks contiguously (so one flat loop can replace them), the views an expression reads,
+// and the expression rewritten for the merged loops.
+
+import { type Dim, dimEq, dimMul, shapeSize } from "../core/shape.js";
+import type { Expr, View } from "./kernel-ir.js";
+
+/** Merges adjacent loop dims that every view (and the contiguous output) walks contiguously. */
+export function collapse(shape: Dim[], views: View[], guardDims: Set<number>, boundary: number): number[][] {
+  const groups: number[][] = [];
+  for (let d = 0; d < shape.length; d++) {
+    const g = groups[groups.length - 1];
+    const prev = g ? g[g.length - 1]! : -1;
+    const ok =
+      g !== undefined &&
+      d !== boundary &&
+      !guardDims.has(d) &&
+      !guardDims.has(prev) &&
+      views.every((v) => dimEq(v.strides[prev]!, dimMul(v.strides[d]!, shape[d]!)));
+    if (ok) g!.push(d);
+    else groups.push([d]);
+  }
+  return groups;
+}
+
+export function collectViews(e: Expr, out: View[], guards: Set<number>): void {
+  if (e.k === "load") out.push(e.view);
+  else if (e.k === "op") e.args.forEach((a) => collectViews(a, out, guards));
+  else if (e.k === "guard") {
+    guards.add(e.dim);
+    collectViews(e.body, out, guards);
+    collectViews(e.other, out, guards);
+  } else if (e.k === "gather") {
+    out.push(e.view);
+    collectViews(e.index, out, guards);
+  }
+}
+
+/** Rewrites views and guard dims of `e` for collapsed loop groups. */
+export function regroup(e: Expr, groups: number[][]): Expr {
+  const dimOf = new Map<number, number>();
+  groups.forEach((g, i) => g.forEach((d) => dimOf.set(d, i)));
+  const rec = (x: Expr): Expr => {
+    switch (x.k) {
+      case "const":
+      case "dim":
+        return x;
+      case "load":
+        return { ...x, view: regroupView(x.view, groups) };
+      case "gather":
+        return { ...x, view: regroupView(x.view, groups), index: rec(x.index) };
+      case "op":
+        return { ...x, args: x.args.map(rec) };
+      case "guard":
+        return { ...x, dim: dimOf.get(x.dim)!, body: rec(x.body), other: rec(x.other) };
+    }
+  };
+  return rec(e);
+}
+
+export const regroupView = (v: View, groups: number[][]): View => ({ ...v, strides: groups.map((g) => v.strides[g[g.length - 1]!]!) });
+
+export const groupSizes = (shape: Dim[], groups: number[][]): Dim[] => groups.map((g) => shapeSize(g.map((d) => shape[d]!)));
