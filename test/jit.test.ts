@@ -23,55 +23,58 @@ afterEach(() => {
 
 const exact = { rtol: 0, atol: 0 };
 
-describe("jit equals the interpreter", () => {
-  for (const row of ROWS) {
-    const title = `${row.prim}${row.variant ? ` (${row.variant})` : ""}`;
-    it(`${title}: values${row.nondiff ? "" : " and gradients"}`, () => {
-      const xs = row.args.map((a, i) => rand(a.shape, 300 + i, a.lo ?? -1, a.hi ?? 1));
-      const program = makeProgram(row.fn)(...xs);
-      const expected = interpret(program, xs)[0]!;
-      const got = jit(row.fn)(...xs) as Tensor;
-      expect(got.shape).toEqual(expected.shape);
-      assertClose(got.data, expected.data, { ...exact, what: "value" });
-      if (row.nondiff) return;
-      const loss = (...a: Tensor[]) => np.sum(np.sin(row.fn(...a)));
-      const argnums = xs.map((_, i) => i);
-      const g = jit(grad(loss, { argnums }))(...xs) as Tensor[];
-      const ge = grad(loss, { argnums })(...xs) as Tensor[];
-      g.forEach((gi, i) => assertClose(gi.data, ge[i]!.data, { ...exact, what: `grad ${i}` }));
+for (const backend of ["wasm", "js"] as const) {
+  describe(`jit equals the interpreter (${backend} backend)`, () => {
+    beforeEach(() => config.update({ backend }));
+    for (const row of ROWS) {
+      const title = `${row.prim}${row.variant ? ` (${row.variant})` : ""}`;
+      it(`${title}: values${row.nondiff ? "" : " and gradients"}`, () => {
+        const xs = row.args.map((a, i) => rand(a.shape, 300 + i, a.lo ?? -1, a.hi ?? 1));
+        const program = makeProgram(row.fn)(...xs);
+        const expected = interpret(program, xs)[0]!;
+        const got = jit(row.fn)(...xs) as Tensor;
+        expect(got.shape).toEqual(expected.shape);
+        assertClose(got.data, expected.data, { ...exact, what: "value" });
+        if (row.nondiff) return;
+        const loss = (...a: Tensor[]) => np.sum(np.sin(row.fn(...a)));
+        const argnums = xs.map((_, i) => i);
+        const g = jit(grad(loss, { argnums }))(...xs) as Tensor[];
+        const ge = grad(loss, { argnums })(...xs) as Tensor[];
+        g.forEach((gi, i) => assertClose(gi.data, ge[i]!.data, { ...exact, what: `grad ${i}` }));
+      });
+    }
+
+    it("random programs give the same values and gradients under jit (float32 and float64)", () => {
+      const ops = [np.sin, np.tanh, np.exp, (x: Tensor) => np.multiply(x, x), (x: Tensor) => np.add(x, np.sum(x, { axis: -1, keepdims: true }))];
+      fc.assert(
+        fc.property(
+          fc.array(fc.integer({ min: 0, max: ops.length - 1 }), { minLength: 1, maxLength: 6 }),
+          fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 3 }),
+          fc.constantFrom("float32" as const, "float64" as const),
+          (chain, shape, dtype) => {
+            const f = (x: Tensor) => chain.reduce((acc, k) => ops[k]!(np.multiply(acc, 0.5)), x);
+            const x = rand(shape, 5, -1, 1, dtype);
+            assertClose((jit(f)(x) as Tensor).data, f(x).data, exact);
+            const lf = (x: Tensor) => np.sum(f(x));
+            assertClose((jit(grad(lf))(x) as Tensor).data, (grad(lf)(x) as Tensor).data, exact);
+          },
+        ),
+        { numRuns: 60 },
+      );
     });
-  }
 
-  it("random programs give the same values and gradients under jit (float32 and float64)", () => {
-    const ops = [np.sin, np.tanh, np.exp, (x: Tensor) => np.multiply(x, x), (x: Tensor) => np.add(x, np.sum(x, { axis: -1, keepdims: true }))];
-    fc.assert(
-      fc.property(
-        fc.array(fc.integer({ min: 0, max: ops.length - 1 }), { minLength: 1, maxLength: 6 }),
-        fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 3 }),
-        fc.constantFrom("float32" as const, "float64" as const),
-        (chain, shape, dtype) => {
-          const f = (x: Tensor) => chain.reduce((acc, k) => ops[k]!(np.multiply(acc, 0.5)), x);
-          const x = rand(shape, 5, -1, 1, dtype);
-          assertClose((jit(f)(x) as Tensor).data, f(x).data, exact);
-          const lf = (x: Tensor) => np.sum(f(x));
-          assertClose((jit(grad(lf))(x) as Tensor).data, (grad(lf)(x) as Tensor).data, exact);
-        },
-      ),
-      { numRuns: 60 },
-    );
+    it("grad(jit), vmap(jit) and jit(jit) compose", () => {
+      const W = rand([3, 4], 1);
+      const f = (x: Tensor) => np.sum(np.tanh(np.matmul(x, W)));
+      const x = rand([2, 3], 2);
+      assertClose((grad(jit(f))(x) as Tensor).data, (grad(f)(x) as Tensor).data, exact);
+      assertClose((vmap(jit(f))(rand([5, 2, 3], 3)) as Tensor).data, (vmap(f)(rand([5, 2, 3], 3)) as Tensor).data, exact);
+      const g = jit((x: Tensor) => np.multiply(jit(np.sin)(x), 2));
+      assertClose((g(x) as Tensor).data, np.multiply(np.sin(x), 2).data, exact);
+      assertClose((jit(grad(jit(f)))(x) as Tensor).data, (grad(f)(x) as Tensor).data, exact);
+    });
   });
-
-  it("grad(jit), vmap(jit) and jit(jit) compose", () => {
-    const W = rand([3, 4], 1);
-    const f = (x: Tensor) => np.sum(np.tanh(np.matmul(x, W)));
-    const x = rand([2, 3], 2);
-    assertClose((grad(jit(f))(x) as Tensor).data, (grad(f)(x) as Tensor).data, exact);
-    assertClose((vmap(jit(f))(rand([5, 2, 3], 3)) as Tensor).data, (vmap(f)(rand([5, 2, 3], 3)) as Tensor).data, exact);
-    const g = jit((x: Tensor) => np.multiply(jit(np.sin)(x), 2));
-    assertClose((g(x) as Tensor).data, np.multiply(np.sin(x), 2).data, exact);
-    assertClose((jit(grad(jit(f)))(x) as Tensor).data, (grad(f)(x) as Tensor).data, exact);
-  });
-});
+}
 
 describe("jit cache", () => {
   it("hits do not retrace", () => {

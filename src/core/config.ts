@@ -18,8 +18,11 @@ export interface Config {
   debugNans: boolean;
   /** Entries kept per jitted function (LRU). */
   jitCacheSize: number;
-  /** Execution backend of compiled programs. */
-  backend: "js" | "interp";
+  /**
+   * Execution backend of compiled programs: "wasm" (WebAssembly kernels), "js" (generated
+   * JavaScript) or "interp" (no code generation).
+   */
+  backend: "js" | "wasm" | "interp";
   /** Record the user's source line on every traced equation (costs a stack walk per op). */
   captureSourceLines: boolean;
   /** Tiering: a program with less work than this (elements touched) starts in the interpreter. */
@@ -71,7 +74,7 @@ export const config: Config & { update(opts: Partial<Config>): void } = {
   explainCacheMisses: false,
   debugNans: false,
   jitCacheSize: 64,
-  backend: "js",
+  backend: "wasm",
   captureSourceLines: true,
   interpretBelowWork: 4096,
   hotCalls: 3,

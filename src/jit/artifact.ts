@@ -1,5 +1,5 @@
-// One compiled jit specialization as data (the disk cache's payload): the generated JS source,
-// the lowered program (buffers, kernels, inputs, output sources, avals, symbols, arena plan),
+// One compiled jit specialization as data (the disk cache's payload): the generated JS source or
+// WebAssembly module, the lowered program (buffers, kernels, inputs, output sources, avals, symbols, arena plan),
 // its constants' bytes, the output tree and the optimized Program. Rebuilding the executable from
 // an artifact runs no tracing, optimization, lowering or code generation. Pure data and no I/O:
 // the file container (checksum, keys, atomic writes, eviction) is in disk-cache.ts.
@@ -11,8 +11,10 @@ import { Tensor } from "../core/tensor.js";
 import type { TreeDef } from "../core/tree.js";
 import { ADGEN_VERSION } from "../core/version.js";
 import { compileJs } from "../backends/js/compile.js";
+import { wasmProgramOf } from "../backends/wasm/kernels.js";
+import { compileWasm } from "../backends/wasm/program.js";
 import { Program, Var } from "../ir/program.js";
-import { type ProgramJson, programFromJson, programToJson } from "../ir/serialize.js";
+import { type ProgramJson, base64ToBytes, bytesToBase64, programFromJson, programToJson } from "../ir/serialize.js";
 import type { CallKernel, Kernel, LoweredProgram } from "../lower/kernel-ir.js";
 import type { MemoryPlan } from "../lower/memory.js";
 import { lookupPrimitive } from "../prims/registry.js";
@@ -41,6 +43,8 @@ export interface ArtifactBody {
   optimized: ProgramJson;
   lowered: Json;
   source: string;
+  /** the WebAssembly module (base64) when the wasm backend generated the code */
+  wasm?: string;
   plan: Json;
   /** constants: dtype, shape, byte offset and byte length in the blob */
   tensors: { dtype: DType; shape: number[]; weak: boolean; offset: number; bytes: number }[];
@@ -242,6 +246,7 @@ export function encodeArtifact(a: ArtifactInput): Artifact {
     optimized,
     lowered,
     source: exec.source,
+    ...(exec.wasm ? { wasm: bytesToBase64(exec.wasm.bytes) } : {}),
     plan: exec.plan ? encode(exec.plan, tensors, "the memory plan") : null,
     tensors: table,
   };
@@ -267,7 +272,10 @@ export function decodeArtifact(a: Artifact, key: string): LoadedArtifact {
   const kernels = (lj["kernels"] as Json[]).map((k) => decodeKernel(k, tensors));
   const lp = { ...(decode({ ...lj, kernels: null }, tensors) as object), kernels } as LoweredProgram;
   const outTree = treeFromJson(body.outTree);
-  const exec = compileJs(lp, body.name, { source: body.source, plan: body.plan === null ? null : (decode(body.plan, tensors) as MemoryPlan) });
+  const exec =
+    typeof body.wasm === "string"
+      ? compileWasm(lp, body.name, wasmProgramOf(lp, base64ToBytes(body.wasm)))
+      : compileJs(lp, body.name, { source: body.source, plan: body.plan === null ? null : (decode(body.plan, tensors) as MemoryPlan) });
   const times: StageTimes = { traceMs: 0, optimizeMs: 0, codegenMs: 0, loadMs: 0 };
   // the optimized Program is decoded on first use (introspection, debugNans, hot promotion): the
   // generated code does not need it, and decoding it is the largest part of a load

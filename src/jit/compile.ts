@@ -6,6 +6,7 @@ import type { Dim } from "../core/shape.js";
 import type { Tensor } from "../core/tensor.js";
 import { interpret } from "../backends/interp/interpret.js";
 import { type Executable, compileJs } from "../backends/js/compile.js";
+import { compileWasm } from "../backends/wasm/program.js";
 import type { Program } from "../ir/program.js";
 import { lowerProgram } from "../lower/fuse.js";
 import { optimize } from "../passes/pipeline.js";
@@ -33,9 +34,10 @@ export function optimizeForBackend(p: Program): Program {
   return optimize(p, { verify: false });
 }
 
-/** Generates code for an optimized program. */
+/** Generates code for an optimized program with the configured backend. */
 export function codegen(optimized: Program, name: string): Executable {
-  return compileJs(lowerProgram(optimized), name);
+  const lp = lowerProgram(optimized);
+  return config.backend === "wasm" ? compileWasm(lp, name) : compileJs(lp, name);
 }
 
 /**

@@ -9,18 +9,12 @@ import { evalDim, isConcreteShape } from "../../core/shape.js";
 import { type Binding, bindSymbols, instantiateParams } from "../../core/symbols.js";
 import { Tensor } from "../../core/tensor.js";
 import { type LoweredProgram, callKernels } from "../../lower/kernel-ir.js";
+import type { Executable } from "../executable.js";
 import { type MemoryPlan, planMemory } from "../../lower/memory.js";
 import { matmul } from "../../prims/ref/matmul.js";
 import { generateJs } from "./codegen.js";
 
-export interface Executable {
-  /** runs on concrete tensors, returns one tensor per program output */
-  run(args: Tensor[]): Tensor[];
-  readonly source: string;
-  readonly lowered: LoweredProgram;
-  /** the memory plan of a static program (null when sizes are symbolic) */
-  readonly plan: MemoryPlan | null;
-}
+export type { Executable } from "../executable.js";
 
 type RunFn = (inputs: TypedArray[], temps: TypedArray[], S: number[]) => TypedArray[];
 type CallFn = (S: number[], ...arrays: TypedArray[]) => void;

@@ -1,0 +1,191 @@
+// Turns a lowered program into a callable running its WebAssembly (wasm/kernels.ts): one memory
+// per executable laid out as [table][constants][inputs][arena temps][outputs]. The layout is
+// planned once for static programs and once per binding of the symbols for shape-polymorphic ones
+// (cached); each call writes the table, copies the inputs in, runs, and copies the outputs out
+// (except inputs and outputs only matrix products and fallback calls touch: they stay JS arrays).
+// Matrix products run through the shared matmul kernel (WebAssembly GEMM, worker threads) on
+// views of this memory; fallback calls run the primitive's reference implementation.
+
+import { ShapedArray } from "../../core/aval.js";
+import { type DType, type TypedArray, allocArray, byteSize } from "../../core/dtype.js";
+import { evalDim, isConcreteShape } from "../../core/shape.js";
+import { type Binding, bindSymbols, instantiateParams } from "../../core/symbols.js";
+import { Tensor } from "../../core/tensor.js";
+import { type LoweredProgram, allKernels } from "../../lower/kernel-ir.js";
+import { type MemoryPlan, kernelReads, kernelWrites, planMemory } from "../../lower/memory.js";
+import { matmul } from "../../prims/ref/matmul.js";
+import type { Executable } from "../executable.js";
+import { type WasmProgram, generateWasm } from "./kernels.js";
+import { importedFunctions } from "./scalar.js";
+import { WASM_PAGE, type WasmMemory, wasmApi } from "./wasm-api.js";
+
+const align16 = (n: number) => Math.ceil(n / 16) * 16;
+const MAX_LAYOUTS = 8;
+
+interface Layout {
+  env: Binding;
+  sizes: number[];
+  /** byte address of every buffer */
+  addr: number[];
+  end: number;
+  plan: MemoryPlan;
+  /** the table's contents: symbol values, then buffer addresses */
+  table: Int32Array;
+  /** concrete output avals */
+  outAvals: ShapedArray[];
+  /** typed-array views of this layout in the current memory buffer (rebuilt after a grow) */
+  views: { buffer: ArrayBuffer | SharedArrayBuffer; table: Int32Array; bufs: TypedArray[] } | null;
+}
+
+function view(buffer: ArrayBuffer | SharedArrayBuffer, dtype: DType, addr: number, n: number): TypedArray {
+  switch (dtype) {
+    case "float32":
+      return new Float32Array(buffer, addr, n);
+    case "float64":
+      return new Float64Array(buffer, addr, n);
+    case "int32":
+      return new Int32Array(buffer, addr, n);
+    default:
+      return new Uint8Array(buffer, addr, n);
+  }
+}
+
+export function compileWasm(lp: LoweredProgram, name = "program", prebuilt?: WasmProgram): Executable {
+  const prog = prebuilt ?? generateWasm(lp);
+  const wa = wasmApi();
+  const symbolic = lp.symbols.length > 0;
+  // constants right after the table, at fixed addresses
+  const constAddr = new Map<number, number>();
+  let cursor = align16(prog.tableBytes);
+  for (const c of lp.consts) {
+    constAddr.set(c.buf, cursor);
+    cursor = align16(cursor + c.value.data.byteLength);
+  }
+  const constEnd = cursor;
+  const memory: WasmMemory = new wa.Memory({ initial: Math.max(1, Math.ceil(constEnd / WASM_PAGE)) });
+  const writeConsts = () => {
+    for (const c of lp.consts) view(memory.buffer, c.value.dtype, constAddr.get(c.buf)!, c.value.size).set(c.value.data);
+  };
+  writeConsts();
+
+  const layouts = new Map<string, Layout>();
+  const layoutFor = (env: Binding, S: number[]): Layout => {
+    const key = S.join(",");
+    const hit = layouts.get(key);
+    if (hit) return hit;
+    const sizes = lp.buffers.map((b) => evalDim(b.size, env));
+    const plan = planMemory(lp, sizes);
+    const addr: number[] = [];
+    let at = constEnd;
+    for (const b of lp.buffers) if (b.kind === "input") (addr[b.id] = at), (at = align16(at + sizes[b.id]! * byteSize(b.dtype)));
+    const arena = at;
+    at = align16(arena + plan.arenaBytes);
+    for (const b of lp.buffers) {
+      if (b.kind === "temp") addr[b.id] = arena + plan.offsets[b.id]!;
+      else if (b.kind === "const") addr[b.id] = constAddr.get(b.id)!;
+      else if (b.kind === "output") (addr[b.id] = at), (at = align16(at + sizes[b.id]! * byteSize(b.dtype)));
+    }
+    const table = Int32Array.from([...S, ...lp.buffers.map((b) => addr[b.id] ?? 0)]);
+    const outAvals = lp.outAvals.map((a) => (isConcreteShape(a.shape) ? a : new ShapedArray(a.shape.map((d) => evalDim(d, env)), a.dtype, a.weak)));
+    const l: Layout = { env, sizes, addr, end: at, plan, table, outAvals, views: null };
+    if (layouts.size >= MAX_LAYOUTS) layouts.delete(layouts.keys().next().value!);
+    layouts.set(key, l);
+    return l;
+  };
+
+  // Inputs only matrix products or fallback calls read stay in their JS arrays (no copy in);
+  // outputs only they write are JS arrays the product writes into (no copy out).
+  const inWasm = new Set<number>();
+  for (const k of allKernels(lp.kernels)) {
+    if (k.kind === "dot" || k.kind === "call" || k.kind === "loop") continue;
+    if (k.kind === "cond") inWasm.add(k.index);
+    else if (k.kind === "while") inWasm.add(k.pred);
+    else for (const b of [...kernelReads(k), ...kernelWrites(k)]) inWasm.add(b);
+  }
+  const external = new Set(lp.buffers.filter((b) => (b.kind === "input" || b.kind === "output") && !inWasm.has(b.id)).map((b) => b.id));
+  const ext = new Map<number, TypedArray>();
+
+  let cur: Layout | null = null;
+  const viewsOf = (l: Layout) => {
+    if (l.views?.buffer !== memory.buffer) {
+      const buffer = memory.buffer;
+      l.views = { buffer, table: new Int32Array(buffer, 0, l.table.length), bufs: lp.buffers.map((b) => view(buffer, b.dtype, l.addr[b.id]!, l.sizes[b.id]!)) };
+    }
+    return l.views;
+  };
+  const bufView = (id: number) => ext.get(id) ?? viewsOf(cur!).bufs[id]!;
+  const hooks = {
+    dot: (k: number, aOff: number, bOff: number) => {
+      const d = prog.dots[k]!;
+      const e = (x: Parameters<typeof evalDim>[0]) => evalDim(x, cur!.env);
+      const st = (v: { strides: readonly Parameters<typeof evalDim>[0][] }) => v.strides.map(e) as unknown as [number, number, number];
+      matmul(
+        { f64: d.dtype === "float64", B: e(d.B), M: e(d.M), N: e(d.N), K: e(d.K), a: bufView(d.lhs.buf), aOff, aStrides: st(d.lhs), b: bufView(d.rhs.buf), bOff, bStrides: st(d.rhs), out: bufView(d.out), outOff: 0 },
+        d.dtype === "float32" || d.dtype === "float64",
+      );
+    },
+    call: (k: number) => {
+      const c = prog.calls[k]!;
+      const env = cur!.env;
+      const concrete = (a: ShapedArray) => (isConcreteShape(a.shape) ? a : new ShapedArray(a.shape.map((d) => evalDim(d, env)), a.dtype, a.weak));
+      const ins = c.inAvals.map((a, j) => new Tensor(concrete(a), bufView(c.ins[j]!).slice()));
+      const res = c.prim.impl(ins, symbolic ? instantiateParams(c.params, env) : c.params, c.outAvals.map(concrete));
+      res.forEach((r, j) => bufView(c.outs[j]!).set(r));
+    },
+  };
+  const instance = new wa.Instance(new wa.Module(prog.bytes), { env: { memory }, m: importedFunctions(hooks) });
+  const runWasm = instance.exports["run"] as () => void;
+  const outBufs = lp.buffers.filter((b) => b.kind === "output").map((b) => b.id);
+  const noSymbols: number[] = [];
+  const staticLayout = symbolic ? null : layoutFor({}, noSymbols);
+  if (staticLayout) {
+    lp.arenaBytes = staticLayout.plan.arenaBytes;
+    lp.offsets = staticLayout.plan.offsets;
+  }
+
+  return {
+    source: `// ${name}: WebAssembly (${prog.bytes.length} bytes, ${lp.kernels.length} kernels); see .text("js") for the equivalent JS`,
+    lowered: lp,
+    plan: staticLayout?.plan ?? null,
+    wasm: prog,
+    run(args: Tensor[]): Tensor[] {
+      let env: Binding = {};
+      let S = noSymbols;
+      if (symbolic) {
+        env = bindSymbols(lp.inShapes, args.map((a) => a.aval.shape as number[]), (i) => `argument ${i}`);
+        S = lp.symbols.map((s) => env[s]!);
+      }
+      const l = staticLayout ?? layoutFor(env, S);
+      if (l.end > memory.buffer.byteLength) memory.grow(Math.ceil((l.end - memory.buffer.byteLength) / WASM_PAGE));
+      cur = l;
+      const v = viewsOf(l);
+      v.table.set(l.table);
+      ext.clear();
+      for (let i = 0; i < lp.inputs.length; i++) {
+        const b = lp.inputs[i]!;
+        if (external.has(b)) ext.set(b, args[i]!.data);
+        else v.bufs[b]!.set(args[i]!.data);
+      }
+      for (const id of outBufs) if (external.has(id)) ext.set(id, allocArray(lp.buffers[id]!.dtype, l.sizes[id]!));
+      runWasm();
+      const result = lp.outputs.map((o, i) => {
+        const aval = l.outAvals[i]!;
+        switch (o.kind) {
+          case "buffer":
+            return new Tensor(aval, ext.get(o.buf) ?? v.bufs[o.buf]!.slice());
+          case "input":
+            return args[o.index]!;
+          case "const":
+            return o.value;
+          case "literal": {
+            const d = allocArray(o.dtype, 1);
+            d[0] = o.value;
+            return new Tensor(aval, d);
+          }
+        }
+      });
+      ext.clear();
+      return result;
+    },
+  };
+}
