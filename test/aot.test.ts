@@ -139,6 +139,20 @@ describe("exported modules", () => {
     expect(() => m.backward(bad, bar)).toThrow(/argument residuals\[\d+\]/);
   });
 
+  it("embeds WebAssembly kernels by default, JavaScript with {backend: \"js\"}: equal results", async () => {
+    const gw = exportFunction(grad(loss), specs, { name: "gw" });
+    const gj = exportFunction(grad(loss), specs, { name: "gj", backend: "js" });
+    expect(gw.source).toMatch(/new WebAssembly\.Module\(\$bytes\(/);
+    expect(gj.source).not.toMatch(/WebAssembly\.Module\(\$bytes\(/);
+    const [mw, mj] = [await load(gw), await load(gj)];
+    for (const B of [1, 7, 128]) {
+      const [x, y] = batch(B);
+      const [a, b] = [mw.gw(params, x, y), mj.gj(params, x, y)];
+      for (const k of ["W1", "b1", "W2", "b2"] as const) assertClose(a[k].data, b[k].data, { ...exact, what: `${k} at B=${B}` });
+    }
+    expect(() => exportFunction(loss, specs, { backend: "gpu" as "js" })).toThrow(/backend must be "wasm" or "js"/);
+  });
+
   it("imports nothing, and is byte-for-byte reproducible", () => {
     const a = exportVjp(loss, specs, { name: "repro" });
     const b = exportVjp(loss, specs, { name: "repro" });

@@ -25,6 +25,8 @@ export type ExportKind = "value" | "vjp" | "jvp";
 export interface ExportOptions {
   /** module and function name (a JS identifier); default: the function's name */
   name?: string;
+  /** code in the module: "wasm" (WebAssembly kernels, the default) or "js" (generated JavaScript) */
+  backend?: "wasm" | "js";
 }
 
 export class Exported {
@@ -93,9 +95,11 @@ function header(name: string, kind: string, hash: string): string[] {
   ];
 }
 
-function finish(name: string, kind: ExportKind, fns: ModuleFunction[], programs: Program[], extra: Partial<Manifest>): Exported {
+function finish(name: string, kind: ExportKind, fns: ModuleFunction[], programs: Program[], extra: Partial<Manifest>, opts: ExportOptions): Exported {
+  const backend = opts.backend ?? "wasm";
+  if (backend !== "wasm" && backend !== "js") throw new ArgumentError(`export: backend must be "wasm" or "js", got ${JSON.stringify(backend)}`);
   const hash = programs.map(programHash).join("-");
-  const source = moduleSource(name, header(name, kind, hash), fns, fns.length === 1 ? fns[0]!.name : null);
+  const source = moduleSource(name, header(name, kind, hash), fns, fns.length === 1 ? fns[0]!.name : null, backend);
   const manifest = buildManifest(name, kind, hash, fns, extra);
   return new Exported(name, source, dtsSource(name, fns, kind), manifest);
 }
@@ -105,7 +109,7 @@ export function exportFunction(f: (...args: any[]) => unknown, argSpecs: unknown
   const name = exportName(f, opts);
   const t = traceAtSpecs(f, argSpecs, "exportFunction");
   const fn: ModuleFunction = { name, lowered: lowerProgram(t.program), args: argGroups(t.inDef, t.inAvals), outTree: t.outTree };
-  return finish(name, "value", [fn], [t.program], {});
+  return finish(name, "value", [fn], [t.program], {}, opts);
 }
 
 /**
@@ -142,7 +146,7 @@ export function exportVjp(f: (...args: any[]) => unknown, argSpecs: unknown[], o
     ],
     outTree: floatInputsTree(floatDef, mask),
   };
-  return finish(name, "vjp", [fwdFn, bwdFn], [fwd, bwd], { residuals: residualAbi(fwd, nOut) });
+  return finish(name, "vjp", [fwdFn, bwdFn], [fwd, bwd], { residuals: residualAbi(fwd, nOut) }, opts);
 }
 
 /** The argument tree restricted to float leaves (the cotangents backward returns). */
@@ -182,5 +186,5 @@ export function exportJvp(f: (...args: any[]) => unknown, argSpecs: unknown[], o
     args: [...groups, ...groups.map((g) => ({ ...g, label: `tangent ${g.label}` }))],
     outTree: { kind: "object", keys: ["out", "tangents"], children: [t.outTree, t.outTree] },
   };
-  return finish(name, "jvp", [fn], [p], {});
+  return finish(name, "jvp", [fn], [p], {}, opts);
 }

@@ -16,6 +16,8 @@ import { type LoweredProgram, allKernels, callKernels } from "../lower/kernel-ir
 import { kernelReads, kernelWrites, planMemory } from "../lower/memory.js";
 import { config } from "../core/config.js";
 import { RUNTIME_CORE, matmulRuntime } from "./runtime.js";
+import { JS_PRELUDE } from "../backends/js/scalar.js";
+import { wasmImportsSource, wasmRunnerCode } from "./wasm-runner.js";
 
 /** One input group of an exported function: a pytree argument and the leaves' declared types. */
 export interface ArgGroup {
@@ -150,7 +152,7 @@ function arenaCode(lp: LoweredProgram, id: string, d: DimJs): { decls: string[];
   };
 }
 
-function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => number): string[] {
+function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => number, wasm: boolean): string[] {
   const lp = f.lowered;
   const calls = callKernels(lp.kernels);
   if (calls.length) {
@@ -158,15 +160,22 @@ function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => n
     throw new ArgumentError(`export: ${prims.join(", ")} cannot be compiled into a standalone module yet (no code generator for ${prims.length > 1 ? "these primitives" : "this primitive"})`);
   }
   const d = new DimJs(lp.symbols);
-  const factory = generateJs(lp, f.name);
-  const lines = [
-    `// ---- ${f.name}: ${lp.kernels.length} kernels ----`,
-    `const $run${idx} = (function (consts, calls, matmul) {`,
-    ...factory.split("\n").map((l) => "  " + l),
-    `})([${lp.consts.map((c) => `$C${constIds(c.value)}`).join(", ")}], [], matmul);`,
-  ];
-  const arena = arenaCode(lp, String(idx), d);
-  lines.push(...arena.decls);
+  const lines = [`// ---- ${f.name}: ${lp.kernels.length} kernels (${wasm ? "WebAssembly" : "JavaScript"}) ----`];
+  let runCall: (datas: string[]) => string;
+  if (wasm) {
+    lines.push(...wasmRunnerCode(lp, idx, d, constIds));
+    runCall = (datas) => `$run${idx}([${datas.join(", ")}], S)`;
+  } else {
+    const factory = generateJs(lp, f.name);
+    lines.push(
+      `const $run${idx} = (function (consts, calls, matmul) {`,
+      ...factory.split("\n").map((l) => "  " + l),
+      `})([${lp.consts.map((c) => `$C${constIds(c.value)}`).join(", ")}], [], matmul);`,
+    );
+    const arena = arenaCode(lp, String(idx), d);
+    lines.push(...arena.decls);
+    runCall = (datas) => `$run${idx}([${datas.join(", ")}], ${arena.get}, S)`;
+  }
   const params = f.args.map((_, i) => `a${i}`);
   const body: string[] = [`if (arguments.length !== ${f.args.length}) $fail(${js(`${f.name} takes ${f.args.length} argument(s), got `)} + arguments.length);`];
   const specs: { what: string; shape: readonly Dim[]; sh: string }[] = [];
@@ -188,7 +197,7 @@ function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => n
   });
   body.push(...shapeChecks(specs, d, lp.symbols));
   body.push(`const S = [${lp.symbols.map((s) => d.sym(s)).join(", ")}];`);
-  body.push(`const outs = $run${idx}([${datas.join(", ")}], ${arena.get}, S);`);
+  body.push(`const outs = ${runCall(datas)};`);
   // outputs: buffers come back in buffer-id order; inputs/constants/literals are wrapped here
   const outBufs = lp.buffers.filter((b) => b.kind === "output").map((b) => b.id);
   const results = lp.outputs.map((o, i) => {
@@ -214,15 +223,19 @@ function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => n
   return lines;
 }
 
-/** The complete module source. `header` lines become a leading comment. */
-export function moduleSource(name: string, header: string[], fns: ModuleFunction[], defaultExport: string | null): string {
+/**
+ * The complete module source. `header` lines become a leading comment. `backend` "wasm" embeds
+ * each program as WebAssembly (what jit runs by default), "js" as generated JavaScript.
+ */
+export function moduleSource(name: string, header: string[], fns: ModuleFunction[], defaultExport: string | null, backend: "wasm" | "js" = "wasm"): string {
   const consts: Tensor[] = [];
   const constIds = (t: Tensor) => {
     let i = consts.indexOf(t);
     if (i < 0) i = consts.push(t) - 1;
     return i;
   };
-  const bodies = fns.map((f, i) => functionCode(f, i, constIds));
+  const wasm = backend === "wasm";
+  const bodies = fns.map((f, i) => functionCode(f, i, constIds, wasm));
   const usesMatmul = fns.some((f) => allKernels(f.lowered.kernels).some((k) => k.kind === "dot"));
   const withWasm = fns.some((f) => allKernels(f.lowered.kernels).some((k) => k.kind === "dot" && (k.dtype === "float32" || k.dtype === "float64")));
   return [
@@ -230,6 +243,7 @@ export function moduleSource(name: string, header: string[], fns: ModuleFunction
     `const $NAME = ${js(name)};`,
     RUNTIME_CORE,
     usesMatmul ? matmulRuntime(config.fastMatmulMinWork, withWasm) : "const matmul = null;",
+    ...(wasm ? [JS_PRELUDE, wasmImportsSource()] : []),
     ...consts.map((c, i) => `const $C${i} = $decode(${js(bytesToBase64(new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength)))}, ${js(c.dtype)});`),
     ...bodies.flat(),
     defaultExport ? `export default ${defaultExport};` : "",

@@ -18,6 +18,13 @@ function $decode(b64, dtype) {
   for (let i = 0; i < s.length; i++) u8[i] = s.charCodeAt(i);
   return new $ARRAYS[dtype](u8.buffer);
 }
+function $bytes(b64) {
+  if (typeof Buffer !== "undefined") return Uint8Array.from(Buffer.from(b64, "base64"));
+  const s = atob(b64);
+  const u8 = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) u8[i] = s.charCodeAt(i);
+  return u8;
+}
 function $dtypeOfArray(a) {
   return a instanceof Float32Array ? "float32" : a instanceof Float64Array ? "float64" : a instanceof Int32Array ? "int32" : a instanceof Uint8Array ? "bool" : null;
 }
@@ -105,7 +112,7 @@ function $gemmInstance() {
   $gemm = false;
   if (${wasmBase64 === null ? "true" : "false"} || typeof WebAssembly === "undefined") return null;
   try {
-    const bytes = Uint8Array.from(atob("${wasmBase64 ?? ""}"), (c) => c.charCodeAt(0));
+    const bytes = $bytes("${wasmBase64 ?? ""}");
     const memory = new WebAssembly.Memory({ initial: Math.ceil(${scratchBytes} / 65536) + 16 });
     const scratch = new WebAssembly.Global({ value: "i32" }, 0);
     const ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory, scratch } }).exports;
@@ -142,6 +149,7 @@ function $wasmMatmul(p) {
   }
   return true;
 }
+${wasmBase64 === null ? "" : "$gemmInstance(); // compiled at import, like the kernels"}
 function matmul(p, isFloat) {
   if (isFloat && p.B * p.M * p.N * p.K >= $MATMUL_MIN_WORK && $wasmMatmul(p)) return;
   const acc = new Float64Array(p.N);

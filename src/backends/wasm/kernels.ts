@@ -159,6 +159,45 @@ class Exprs {
     }
   }
 
+  /**
+   * The byte address of view `v` with loop dims < k applied, as a node: base + offset * bytes at
+   * level 0, then + i_j * stride_j * bytes at level j + 1 (dims of stride 0 add nothing).
+   */
+  private address(v: View, bytes: number, k: number): Node {
+    if (k > 0 && v.strides[k - 1] === 0) return this.address(v, bytes, k - 1);
+    const key = JSON.stringify(["addr", v.buf, bytes, v.offset, v.strides.slice(0, k)]);
+    const hit = this.nodes.get(key);
+    if (hit) return hit;
+    const c = this.fn.body;
+    const local = this.fn.local("i32");
+    const prev = k > 0 ? this.address(v, bytes, k - 1) : null;
+    const level = k;
+    this.decls[level]!.push(() => {
+      if (!prev) {
+        this.fn.base(v.buf);
+        if (v.offset !== 0) {
+          this.fn.dim(v.offset);
+          if (bytes > 1) c.i32Const(bytes).i32Mul();
+          c.i32Add();
+        }
+      } else {
+        c.localGet(prev.local).localGet(this.loopLocals[k - 1]!);
+        const s = v.strides[k - 1]!;
+        if (typeof s === "number") c.i32Const(s * bytes).i32Mul();
+        else {
+          this.fn.dim(s);
+          c.i32Mul();
+          if (bytes > 1) c.i32Const(bytes).i32Mul();
+        }
+        c.i32Add();
+      }
+      c.localSet(local);
+    });
+    const node = { local, level };
+    this.nodes.set(key, node);
+    return node;
+  }
+
   /** Pushes `load` of dtype at byte address (base + index * bytes). */
   private loadAt(buf: number, dtype: DType, index: () => void): void {
     const c = this.fn.body;
@@ -191,8 +230,11 @@ class Exprs {
         else if (vt === "f64") c.raw(0xb7);
       };
     } else if (e.k === "load") {
-      level = this.viewLevel(e.view);
-      emit = () => this.loadAt(e.view.buf, e.dtype, () => this.index(e.view));
+      // the byte address is built up loop by loop (each partial sum hoisted to its level)
+      const m = MEM[e.dtype];
+      const addr = this.address(e.view, m.bytes, e.view.strides.length);
+      level = addr.level;
+      emit = () => void c.localGet(addr.local).memOp(m.load, 0, m.align);
     } else if (e.k === "gather") {
       const ix = this.value(e.index);
       level = Math.max(this.viewLevel(e.view), this.levelOf(e.index));
