@@ -65,6 +65,7 @@ beforeAll(async () => {
     ["grad", ["export", "model.mjs", "--fn", "loss", ...ARGS, "--grad", "--out", "out-grad"]],
     ["vjp", ["export", "model.mjs", "--fn", "loss", ...ARGS, "--vjp", "--out", "out-vjp"]],
     ["jvp", ["export", "model.mjs", "--fn=predict", "--arg=float32[3,4]", "--arg=float32[B,3]", "--jvp", "--out=out-jvp", "--name", "predictTangent"]],
+    ["js", ["export", "model.mjs", "--fn", "predict", ...ARGS, "--js", "--out", "out-js", "--name", "predictJs"]],
   ];
   const results = await Promise.all(jobs.map(([, a]) => adgen(a)));
   jobs.forEach(([k], i) => (exports_[k] = results[i]!));
@@ -90,6 +91,21 @@ describe("adgen export", () => {
     expect(m.kind).toBe("value");
     expect(m.adgenVersion).toBe(VERSION);
     expect(m.functions[0].inputs.map((a: any) => a.shape)).toEqual([[3, 4], ["B", 3]]);
+  });
+
+  it("--js writes JavaScript kernels instead of WebAssembly, with the same results", async () => {
+    const r = exports_.js!;
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const jsSrc = readFileSync(path.join(dir, "out-js/predictJs.mjs"), "utf8");
+    const wasmSrc = readFileSync(path.join(dir, "out-value/predict.mjs"), "utf8");
+    expect(jsSrc).not.toMatch(/\$WASM_MATH/);
+    expect(wasmSrc).toMatch(/m: { \.\.\.\$WASM_MATH/);
+    const a = await import(pathToFileURL(path.join(dir, "out-js/predictJs.mjs")).href);
+    const b = await import(pathToFileURL(path.join(dir, "out-value/predict.mjs")).href);
+    const W = { data: Float32Array.from({ length: 12 }, (_, i) => Math.sin(i)), shape: [3, 4] };
+    const x = { data: Float32Array.from({ length: 6 }, (_, i) => Math.cos(i)), shape: [2, 3] };
+    expect(Array.from(a.default(W, x).data)).toEqual(Array.from(b.default(W, x).data));
   });
 
   it("--grad exports the gradient with respect to every argument as <fn>_grad", () => {

@@ -20,6 +20,8 @@ export interface ExportArgs {
   mode: ExportMode;
   out: string;
   name?: string;
+  /** kernels of the module: WebAssembly (default) or JavaScript */
+  backend?: "wasm" | "js";
 }
 
 type Api = Pick<typeof import("../index.js"), "exportFunction" | "exportVjp" | "exportJvp" | "grad" | "spec">;
@@ -167,14 +169,15 @@ export async function runExport(a: ExportArgs, print: (line: string) => void, wa
   let e: { manifest: Manifest; write(dir: string): Promise<string[]> };
   let note = "";
   try {
-    if (a.mode === "value") e = api.exportFunction(f, specs, { name });
-    else if (a.mode === "vjp") e = api.exportVjp(f, specs, { name });
-    else if (a.mode === "jvp") e = api.exportJvp(f, specs, { name });
+    const opts = { name, backend: a.backend ?? "wasm" };
+    if (a.mode === "value") e = api.exportFunction(f, specs, opts);
+    else if (a.mode === "vjp") e = api.exportVjp(f, specs, opts);
+    else if (a.mode === "jvp") e = api.exportJvp(f, specs, opts);
     else {
       const argnums = parsed.flatMap((p, i) => (p.dtype === "float32" || p.dtype === "float64" ? [i] : []));
       if (argnums.length === 0) throw new CliError(`adgen export: --grad needs at least one float argument (all --arg specs are ${[...new Set(parsed.map((p) => p.dtype))].join("/")})`);
       if (argnums.length < parsed.length) note = `gradient with respect to argument${argnums.length > 1 ? "s" : ""} ${argnums.join(", ")} (the non-float ones are not differentiated)`;
-      e = api.exportFunction(api.grad(f, { argnums }), specs, { name });
+      e = api.exportFunction(api.grad(f, { argnums }), specs, opts);
     }
   } catch (err) {
     if (err instanceof CliError) throw err;

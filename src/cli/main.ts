@@ -11,7 +11,7 @@ import type { ExportMode } from "./export-cmd.js";
 const HELP = `adgen ${ADGEN_VERSION}: automatic differentiation for TypeScript, ahead-of-time export
 
 Usage:
-  adgen export <module> --fn <name> --arg <spec>... [--grad | --vjp | --jvp | --value] --out <dir> [--name <id>]
+  adgen export <module> --fn <name> --arg <spec>... [--grad | --vjp | --jvp | --value] --out <dir> [--name <id>] [--js]
   adgen inspect <dir | manifest.json>
   adgen <command> --help
   adgen --version
@@ -26,7 +26,7 @@ Examples:
 
 Set ADGEN_DEBUG=1 to see stack traces of errors.`;
 
-const EXPORT_HELP = `Usage: adgen export <module> --fn <name> --arg <spec>... [mode] --out <dir> [--name <id>]
+const EXPORT_HELP = `Usage: adgen export <module> --fn <name> --arg <spec>... [mode] --out <dir> [--name <id>] [--js]
 
 Imports <module> (.js/.mjs; .ts/.mts when tsx is installed), traces its export <name> at the
 argument specs and writes <id>.mjs (a standalone ES module: it imports nothing), <id>.d.mts and
@@ -41,6 +41,7 @@ Options:
                    Each --arg is one tensor (pytree arguments need the exportFunction API).
   --out <dir>      output directory (created if needed; files of the same name are replaced)
   --name <id>      module and function name (default: <name>, <name>_grad, <name>_vjp, <name>_jvp)
+  --js             generated JavaScript kernels instead of WebAssembly (for engines without it)
 Mode (one of):
   --value          the function itself (default)
   --grad           its gradient with respect to every float argument (returns one per argument)
@@ -111,7 +112,7 @@ const print = (line: string) => void process.stdout.write(line + "\n");
 const warn = (line: string) => void process.stderr.write(line + "\n");
 
 async function exportCommand(argv: string[]): Promise<void> {
-  const flags: Record<string, Kind> = { fn: "string", arg: "list", out: "string", name: "string", grad: "bool", vjp: "bool", jvp: "bool", value: "bool", help: "bool" };
+  const flags: Record<string, Kind> = { fn: "string", arg: "list", out: "string", name: "string", js: "bool", grad: "bool", vjp: "bool", jvp: "bool", value: "bool", help: "bool" };
   const { positional, values: v } = parseFlags("export", argv, flags);
   if (v.help) return print(EXPORT_HELP);
   const module = onePositional("export", positional, "<module>");
@@ -121,7 +122,8 @@ async function exportCommand(argv: string[]): Promise<void> {
   if (v.out === undefined) throw new UsageError(`adgen export: missing --out <dir> (where to write the module)`);
   const { runExport } = await import("./export-cmd.js");
   const mode: ExportMode = modes[0] ?? "value";
-  await runExport({ module, fn: v.fn as string, args: (v.arg as string[] | undefined) ?? [], mode, out: v.out as string, name: v.name as string | undefined }, print, warn);
+  const args = (v.arg as string[] | undefined) ?? [];
+  await runExport({ module, fn: v.fn as string, args, mode, out: v.out as string, name: v.name as string | undefined, backend: v.js ? "js" : "wasm" }, print, warn);
 }
 
 async function inspectCommand(argv: string[]): Promise<void> {
