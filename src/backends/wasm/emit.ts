@@ -1,0 +1,347 @@
+// The building blocks of the WebAssembly kernel generator (kernels.ts): per-function state (locals
+// for buffer addresses and symbols, loaded from the table in a prologue), the expression emitter
+// (each subexpression a local set at the outermost loop level it depends on; byte addresses built
+// up loop by loop; guards evaluated lazily inside if/else), and counted loop nests.
+
+import type { DType } from "../../core/dtype.js";
+import type { Dim } from "../../core/shape.js";
+import type { Expr, LoweredProgram, View } from "../../lower/kernel-ir.js";
+import { Code, type FuncBuilder } from "./encoder.js";
+import { MEM, type OpContext, type VT, VT_OF, emitScalarOp } from "./scalar.js";
+
+/** Per-function state: locals for buffer addresses and symbols (loaded in the prologue). */
+export class Fn {
+  readonly body = new Code();
+  private readonly bases = new Map<number, number>();
+  readonly syms = new Map<string, number>();
+  private readonly symLoads = new Map<string, number>();
+  private readonly scratches = new Map<string, number>();
+  constructor(
+    readonly f: FuncBuilder,
+    readonly lp: LoweredProgram,
+    readonly imports: Map<string, number>,
+  ) {}
+
+  local(vt: VT | "i32"): number {
+    return this.f.local(vt);
+  }
+  scratch(vt: VT, which = 0): number {
+    const key = `${vt}${which}`;
+    let l = this.scratches.get(key);
+    if (l === undefined) this.scratches.set(key, (l = this.local(vt)));
+    return l;
+  }
+  /** Pushes buffer `id`'s byte address. */
+  base(id: number): void {
+    let l = this.bases.get(id);
+    if (l === undefined) this.bases.set(id, (l = this.local("i32")));
+    this.body.localGet(l);
+  }
+  /** Pushes a dimension's value (i32). */
+  dim(d: Dim): void {
+    const c = this.body;
+    if (typeof d === "number") return void c.i32Const(d);
+    let first = true;
+    for (const [mono, coef] of d.terms) {
+      const fs = mono ? mono.split("*") : [];
+      if (fs.length === 0) c.i32Const(coef);
+      fs.forEach((s, i) => {
+        c.localGet(this.sym(s));
+        if (i > 0) c.i32Mul();
+      });
+      if (fs.length && coef !== 1) c.i32Const(coef).i32Mul();
+      if (!first) c.i32Add();
+      first = false;
+    }
+  }
+  private sym(name: string): number {
+    const l = this.syms.get(name);
+    if (l !== undefined) return l;
+    const i = this.lp.symbols.indexOf(name);
+    if (i < 0) throw new Error(`wasm codegen: dimension symbol ${name} has no value here`);
+    const loc = this.local("i32");
+    this.syms.set(name, loc);
+    this.symLoads.set(name, i);
+    return loc;
+  }
+  /** The function body: loads of the table entries used, then the code. */
+  finish(): void {
+    const c = this.f.code;
+    for (const [name, i] of this.symLoads) c.i32Const(0).i32Load(4 * i).localSet(this.syms.get(name)!);
+    const nSym = this.lp.symbols.length;
+    for (const [id, l] of this.bases) c.i32Const(0).i32Load(4 * (nSym + id)).localSet(l);
+    c.raw(...this.body.bytes);
+  }
+  ops(): OpContext {
+    return { code: this.body, imports: this.imports, scratch: (vt) => this.scratch(vt), scratch2: (vt) => this.scratch(vt, 1) };
+  }
+}
+
+export interface Node {
+  local: number;
+  level: number;
+}
+
+/** Expression emitter for one loop nest: nodes become locals set at their loop level. */
+export class Exprs {
+  readonly decls: (() => void)[][];
+  private readonly nodes = new Map<string, Node>();
+  constructor(
+    readonly fn: Fn,
+    readonly loopLocals: number[],
+  ) {
+    this.decls = Array.from({ length: loopLocals.length + 1 }, () => []);
+  }
+
+  /** Pushes the element index of a view at the current loop indices; returns its level. */
+  index(v: View): number {
+    const c = this.fn.body;
+    let level = 0;
+    this.fn.dim(v.offset);
+    v.strides.forEach((s, i) => {
+      if (s === 0) return;
+      level = Math.max(level, i + 1);
+      c.localGet(this.loopLocals[i]!);
+      if (s !== 1) {
+        this.fn.dim(s);
+        c.i32Mul();
+      }
+      c.i32Add();
+    });
+    return level;
+  }
+
+  viewLevel(v: View): number {
+    let level = 0;
+    v.strides.forEach((s, i) => s !== 0 && (level = Math.max(level, i + 1)));
+    return level;
+  }
+
+  levelOf(e: Expr): number {
+    switch (e.k) {
+      case "const":
+      case "dim":
+        return 0;
+      case "load":
+        return this.viewLevel(e.view);
+      case "gather":
+        return Math.max(this.viewLevel(e.view), this.levelOf(e.index));
+      case "op":
+        return Math.max(0, ...e.args.map((a) => this.levelOf(a)));
+      case "guard":
+        return Math.max(e.dim + 1, this.levelOf(e.body), this.levelOf(e.other));
+    }
+  }
+
+  /**
+   * The byte address of view `v` with loop dims < k applied, as a node: base + offset * bytes at
+   * level 0, then + i_j * stride_j * bytes at level j + 1 (dims of stride 0 add nothing).
+   */
+  private address(v: View, bytes: number, k: number): Node {
+    if (k > 0 && v.strides[k - 1] === 0) return this.address(v, bytes, k - 1);
+    const key = JSON.stringify(["addr", v.buf, bytes, v.offset, v.strides.slice(0, k)]);
+    const hit = this.nodes.get(key);
+    if (hit) return hit;
+    const c = this.fn.body;
+    const local = this.fn.local("i32");
+    const prev = k > 0 ? this.address(v, bytes, k - 1) : null;
+    const level = k;
+    this.decls[level]!.push(() => {
+      if (!prev) {
+        this.fn.base(v.buf);
+        if (v.offset !== 0) {
+          this.fn.dim(v.offset);
+          if (bytes > 1) c.i32Const(bytes).i32Mul();
+          c.i32Add();
+        }
+      } else {
+        c.localGet(prev.local).localGet(this.loopLocals[k - 1]!);
+        const s = v.strides[k - 1]!;
+        if (typeof s === "number") c.i32Const(s * bytes).i32Mul();
+        else {
+          this.fn.dim(s);
+          c.i32Mul();
+          if (bytes > 1) c.i32Const(bytes).i32Mul();
+        }
+        c.i32Add();
+      }
+      c.localSet(local);
+    });
+    const node = { local, level };
+    this.nodes.set(key, node);
+    return node;
+  }
+
+  /** Pushes `load` of dtype at byte address (base + index * bytes). */
+  private loadAt(buf: number, dtype: DType, index: () => void): void {
+    const c = this.fn.body;
+    const m = MEM[dtype];
+    this.fn.base(buf);
+    index();
+    if (m.bytes > 1) c.i32Const(Math.log2(m.bytes)).i32Shl();
+    c.i32Add().memOp(m.load, 0, m.align);
+  }
+
+  /** Registers `e` (and its operands) for computation at their levels; returns a way to push it. */
+  value(e: Expr): () => void {
+    const c = this.fn.body;
+    if (e.k === "const") {
+      const vt = VT_OF[e.dtype];
+      return () => void (vt === "f32" ? c.f32Const(e.value) : vt === "f64" ? c.f64Const(e.value) : c.i32Const(e.value));
+    }
+    const key = JSON.stringify(e);
+    const hit = this.nodes.get(key);
+    if (hit) return () => void c.localGet(hit.local);
+    const vt = VT_OF[e.dtype];
+    const local = this.fn.local(vt);
+    let level: number;
+    let emit: () => void;
+    if (e.k === "dim") {
+      level = 0;
+      emit = () => {
+        this.fn.dim(e.dim);
+        if (vt === "f32") c.raw(0xb2);
+        else if (vt === "f64") c.raw(0xb7);
+      };
+    } else if (e.k === "load") {
+      // the byte address is built up loop by loop (each partial sum hoisted to its level)
+      const m = MEM[e.dtype];
+      const addr = this.address(e.view, m.bytes, e.view.strides.length);
+      level = addr.level;
+      emit = () => void c.localGet(addr.local).memOp(m.load, 0, m.align);
+    } else if (e.k === "gather") {
+      const ix = this.value(e.index);
+      level = Math.max(this.viewLevel(e.view), this.levelOf(e.index));
+      emit = () => this.loadAt(e.view.buf, e.dtype, () => this.gatherIndex(e, ix));
+    } else if (e.k === "op") {
+      const args = e.args.map((a) => this.value(a));
+      level = this.levelOf(e);
+      emit = () => emitScalarOp(this.fn.ops(), e.op, args, e.dtype, e.args.map((a) => a.dtype));
+    } else {
+      level = this.levelOf(e);
+      emit = () => this.inline(e, true);
+    }
+    this.decls[level]!.push(() => {
+      emit();
+      c.localSet(local);
+    });
+    this.nodes.set(key, { local, level });
+    return () => void c.localGet(local);
+  }
+
+  /** view index + clamp(index, 0, size - 1) * stride */
+  gatherIndex(e: Extract<Expr, { k: "gather" }>, ix: () => void): void {
+    const c = this.fn.body;
+    const t = this.fn.scratch("i32");
+    this.index(e.view);
+    // clamp: max(0, min(ix, size - 1))
+    ix();
+    c.localSet(t);
+    this.fn.dim(e.size);
+    c.i32Const(1).raw(0x6b); // size - 1
+    c.localGet(t);
+    c.localGet(t);
+    this.fn.dim(e.size);
+    c.i32Const(1).raw(0x6b);
+    c.raw(0x4a).select(); // t > size-1 ? size-1 : t
+    c.localSet(t);
+    c.i32Const(0).localGet(t).localGet(t).i32Const(0).raw(0x48).select(); // t < 0 ? 0 : t
+    this.fn.dim(e.stride);
+    c.i32Mul().i32Add();
+  }
+
+  /**
+   * Pushes `e` computed in place (a guard and its branches): known nodes are reused, nothing is
+   * registered. `top`: `e` is the node being defined (its own registration is not a value yet).
+   */
+  private inline(e: Expr, top = false): void {
+    const c = this.fn.body;
+    const hit = e.k === "const" || top ? undefined : this.nodes.get(JSON.stringify(e));
+    if (hit) return void c.localGet(hit.local);
+    switch (e.k) {
+      case "const":
+        return this.value(e)();
+      case "dim":
+        this.fn.dim(e.dim);
+        if (VT_OF[e.dtype] === "f32") c.raw(0xb2);
+        else if (VT_OF[e.dtype] === "f64") c.raw(0xb7);
+        return;
+      case "load":
+        return this.loadAt(e.view.buf, e.dtype, () => this.index(e.view));
+      case "gather": {
+        const t = this.fn.local("i32");
+        this.inline(e.index);
+        c.localSet(t);
+        return this.loadAt(e.view.buf, e.dtype, () => this.gatherIndex(e, () => void c.localGet(t)));
+      }
+      case "op": {
+        // operands into fresh locals, then the op
+        const locals = e.args.map((a) => {
+          const l = this.fn.local(VT_OF[a.dtype]);
+          this.inline(a);
+          c.localSet(l);
+          return l;
+        });
+        return emitScalarOp(this.fn.ops(), e.op, locals.map((l) => () => void c.localGet(l)), e.dtype, e.args.map((a) => a.dtype));
+      }
+      case "guard": {
+        const i = this.loopLocals[e.dim]!;
+        c.localGet(i);
+        this.fn.dim(e.lo);
+        c.raw(0x4e); // i >= lo
+        c.localGet(i);
+        this.fn.dim(e.hi);
+        c.raw(0x48).raw(0x71); // i < hi, and
+        c.if_(VT_OF[e.dtype]);
+        this.inline(e.body);
+        c.else_();
+        this.inline(e.other);
+        c.end();
+        return;
+      }
+    }
+  }
+}
+
+/** Emits `for (i = 0; i < size; i++)` around `inner`. */
+export function countedLoop(fn: Fn, i: number, size: Dim, inner: () => void, reverse = false): void {
+  const c = fn.body;
+  const n = fn.local("i32");
+  fn.dim(size);
+  c.localSet(n);
+  if (reverse) c.localGet(n).i32Const(1).raw(0x6b).localSet(i);
+  else c.i32Const(0).localSet(i);
+  const exit = c.block();
+  const top = c.loop();
+  if (reverse) c.localGet(i).i32Const(0).raw(0x48).brIf(exit);
+  else c.localGet(i).localGet(n).raw(0x4e).brIf(exit);
+  inner();
+  c.localGet(i).i32Const(reverse ? -1 : 1).i32Add().localSet(i);
+  c.br(top);
+  c.end();
+  c.end();
+}
+
+/** Loop nest over `shape` running each level's declarations, then `inner` innermost. */
+export function nest(fn: Fn, ex: Exprs, shape: Dim[], loops: number[], inner: () => void, from = 0, to = shape.length): void {
+  const run = (d: number): void => {
+    if (d === to && to < shape.length) return inner(); // the caller continues the nest from here
+    for (const decl of ex.decls[d]!) decl();
+    if (d === shape.length) return inner();
+    countedLoop(fn, loops[d]!, shape[d]!, () => run(d + 1));
+  };
+  run(from);
+}
+
+/** Stores the value on the stack (of the buffer's dtype) at buf[counter] and bumps the counter. */
+export function storeAt(fn: Fn, buf: number, dtype: DType, counter: number, value: () => void): void {
+  const c = fn.body;
+  const m = MEM[dtype];
+  fn.base(buf);
+  c.localGet(counter);
+  if (m.bytes > 1) c.i32Const(Math.log2(m.bytes)).i32Shl();
+  c.i32Add();
+  value();
+  c.memOp(m.store, 0, m.align);
+  c.localGet(counter).i32Const(1).i32Add().localSet(counter);
+}
