@@ -2,6 +2,7 @@
 // with no node_modules, import nothing, agree with jit and the interpreter for several batch
 // sizes, reject bad input with clear messages, and are byte-for-byte reproducible.
 
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -151,6 +152,25 @@ describe("exported modules", () => {
       for (const k of ["W1", "b1", "W2", "b2"] as const) assertClose(a[k].data, b[k].data, { ...exact, what: `${k} at B=${B}` });
     }
     expect(() => exportFunction(loss, specs, { backend: "gpu" as "js" })).toThrow(/backend must be "wasm" or "js"/);
+  });
+
+  it("falls back to its JavaScript kernels where the engine has no WebAssembly (same results)", async () => {
+    const e = exportFunction(grad(loss), specs, { name: "gfb" });
+    const dir = mkdtempSync(join(tmpdir(), "adgen-aot-nowasm-"));
+    dirs.push(dir);
+    await e.write(dir);
+    const [x, y] = batch(7);
+    const args = JSON.stringify([params, x, y].map((t) => (t instanceof Tensor ? { data: Array.from(t.data), shape: t.shape } : Object.fromEntries(Object.entries(t).map(([k, v]) => [k, { data: Array.from(v.data), shape: v.shape }])))));
+    const script = `const a = ${args}; const F = (o) => ({ data: Float32Array.from(o.data), shape: o.shape });
+      const m = await import(${JSON.stringify(pathToFileURL(join(dir, "gfb.mjs")).href)});
+      const p = Object.fromEntries(Object.entries(a[0]).map(([k, v]) => [k, F(v)]));
+      const g = m.gfb(p, F(a[1]), F(a[2]));
+      console.log(JSON.stringify({ wasm: typeof WebAssembly, W1: Array.from(g.W1.data), b2: Array.from(g.b2.data) }));`;
+    const out = JSON.parse(execFileSync(process.execPath, ["--no-expose-wasm", "--input-type=module", "-e", script], { encoding: "utf8" }));
+    expect(out.wasm).toBe("undefined");
+    const want = (await load(e)).gfb(params, x, y);
+    expect(out.W1).toEqual(Array.from(want.W1.data));
+    expect(out.b2).toEqual(Array.from(want.b2.data));
   });
 
   it("imports nothing, and is byte-for-byte reproducible", () => {

@@ -117,9 +117,13 @@ function arenaCode(lp: LoweredProgram, id: string, d: DimJs): { decls: string[];
     `const t = []; ${temps.map((b) => `t[${b.id}] = new ${ARRAY[b.dtype]}(${arena}, ${off(b.id)}, ${size(b.id)});`).join(" ")} return t;`;
   if (lp.symbols.length === 0) {
     const plan = planMemory(lp, lp.buffers.map((b) => b.size as number));
+    // allocated on first use (a module whose WebAssembly runs never needs it)
     return {
-      decls: [`const $T${id} = (() => { const arena = new ArrayBuffer(${Math.max(8, plan.arenaBytes)}); ${views("arena", (b) => String(plan.offsets[b]), (b) => String(lp.buffers[b]!.size))} })();`],
-      get: `$T${id}`,
+      decls: [
+        `let $T${id} = null;`,
+        `function $temps${id}() { return ($T${id} ??= (() => { const arena = new ArrayBuffer(${Math.max(8, plan.arenaBytes)}); ${views("arena", (b) => String(plan.offsets[b]), (b) => String(lp.buffers[b]!.size))} })()); }`,
+      ],
+      get: `$temps${id}()`,
     };
   }
   // live ranges by kernel index, sizes as expressions of the symbols
@@ -160,21 +164,22 @@ function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => n
     throw new ArgumentError(`export: ${prims.join(", ")} cannot be compiled into a standalone module yet (no code generator for ${prims.length > 1 ? "these primitives" : "this primitive"})`);
   }
   const d = new DimJs(lp.symbols);
-  const lines = [`// ---- ${f.name}: ${lp.kernels.length} kernels (${wasm ? "WebAssembly" : "JavaScript"}) ----`];
-  let runCall: (datas: string[]) => string;
+  // the JavaScript kernels (readable; the fallback where WebAssembly is missing) ...
+  const lines = [`// ---- ${f.name}: ${lp.kernels.length} kernels (${wasm ? "WebAssembly, with this JavaScript as the readable fallback" : "JavaScript"}) ----`];
+  const factory = generateJs(lp, f.name);
+  lines.push(
+    `const $run${idx} = (function (consts, calls, matmul) {`,
+    ...factory.split("\n").map((l) => "  " + l),
+    `})([${lp.consts.map((c) => `$C${constIds(c.value)}`).join(", ")}], [], matmul);`,
+  );
+  const arena = arenaCode(lp, String(idx), d);
+  lines.push(...arena.decls);
+  let runCall = (datas: string[]) => `$run${idx}([${datas.join(", ")}], ${arena.get}, S)`;
+  // ... and the same program as WebAssembly (what runs when the engine has it)
   if (wasm) {
     lines.push(...wasmRunnerCode(lp, idx, d, constIds));
-    runCall = (datas) => `$run${idx}([${datas.join(", ")}], S)`;
-  } else {
-    const factory = generateJs(lp, f.name);
-    lines.push(
-      `const $run${idx} = (function (consts, calls, matmul) {`,
-      ...factory.split("\n").map((l) => "  " + l),
-      `})([${lp.consts.map((c) => `$C${constIds(c.value)}`).join(", ")}], [], matmul);`,
-    );
-    const arena = arenaCode(lp, String(idx), d);
-    lines.push(...arena.decls);
-    runCall = (datas) => `$run${idx}([${datas.join(", ")}], ${arena.get}, S)`;
+    const js = runCall;
+    runCall = (datas) => `$W${idx} ? $wrun${idx}([${datas.join(", ")}], S) : ${js(datas)}`;
   }
   const params = f.args.map((_, i) => `a${i}`);
   const body: string[] = [`if (arguments.length !== ${f.args.length}) $fail(${js(`${f.name} takes ${f.args.length} argument(s), got `)} + arguments.length);`];
