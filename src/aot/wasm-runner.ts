@@ -11,15 +11,14 @@ import { byteSize } from "../core/dtype.js";
 import type { Dim } from "../core/shape.js";
 import type { Tensor } from "../core/tensor.js";
 import { ARRAY, type DimJs } from "../backends/js/codegen.js";
-import { generateWasm } from "../backends/wasm/kernels.js";
+import { constLayout, generateWasm, touchedByWasm } from "../backends/wasm/kernels.js";
 import { bytesToBase64 } from "../ir/serialize.js";
-import { type LoweredProgram, allKernels } from "../lower/kernel-ir.js";
+import type { LoweredProgram } from "../lower/kernel-ir.js";
 import { kernelReads, kernelWrites, planMemory } from "../lower/memory.js";
 import { BINARY } from "../prims/binary.js";
 import { UNARY } from "../prims/unary.js";
 
 const js = (v: unknown) => JSON.stringify(v);
-const align16 = (n: number) => Math.ceil(n / 16) * 16;
 
 /** A Math function's JS name when `f` is one (V8 calls imported Math functions directly). */
 function mathName(f: unknown): string | null {
@@ -38,18 +37,6 @@ export function wasmImportsSource(): string {
   return `const $WASM_MATH = { ${entries.join(", ")} };`;
 }
 
-/** The buffers the module reads or writes itself (the rest only matmul/call touch). */
-function touchedByWasm(lp: LoweredProgram): Set<number> {
-  const s = new Set<number>();
-  for (const k of allKernels(lp.kernels)) {
-    if (k.kind === "dot" || k.kind === "call" || k.kind === "loop") continue;
-    if (k.kind === "cond") s.add(k.index);
-    else if (k.kind === "while") s.add(k.pred);
-    else for (const b of [...kernelReads(k), ...kernelWrites(k)]) s.add(b);
-  }
-  return s;
-}
-
 export function wasmRunnerCode(lp: LoweredProgram, idx: number, d: DimJs, constIds: (t: Tensor) => number): string[] {
   const prog = generateWasm(lp);
   const touched = touchedByWasm(lp);
@@ -57,13 +44,7 @@ export function wasmRunnerCode(lp: LoweredProgram, idx: number, d: DimJs, constI
   const sizeJs = (id: number) => d.js(lp.buffers[id]!.size);
   const ext = (id: number) => (lp.buffers[id]!.kind === "input" || lp.buffers[id]!.kind === "output") && !touched.has(id);
   // constants at fixed addresses after the table
-  const constAddr = new Map<number, number>();
-  let at = align16(prog.tableBytes);
-  for (const c of lp.consts) {
-    constAddr.set(c.buf, at);
-    at = align16(at + c.value.data.byteLength);
-  }
-  const constEnd = at;
+  const { addr: constAddr, end: constEnd } = constLayout(lp);
   const I = String(idx);
   const syms = lp.symbols.map((s, i) => `const ${d.sym(s)} = S[${i}];`).join(" ");
   // layout code: addresses of inputs, arena temps (planned), outputs

@@ -1,8 +1,10 @@
 // What every code-generating backend produces for one lowered program: a callable on concrete
 // tensors plus what introspection, the disk cache and ahead-of-time export need.
 
-import type { Tensor } from "../core/tensor.js";
-import type { LoweredProgram } from "../lower/kernel-ir.js";
+import type { ShapedArray } from "../core/aval.js";
+import { type TypedArray, allocArray } from "../core/dtype.js";
+import { Tensor } from "../core/tensor.js";
+import type { LoweredProgram, OutputSource } from "../lower/kernel-ir.js";
 import type { MemoryPlan } from "../lower/memory.js";
 import type { WasmProgram } from "./wasm/kernels.js";
 
@@ -16,4 +18,21 @@ export interface Executable {
   readonly plan: MemoryPlan | null;
   /** the generated module (WebAssembly backend) */
   readonly wasm?: WasmProgram;
+}
+
+/** The tensor for program output `o` (of type `aval`), given the data of its output buffers. */
+export function outputTensor(o: OutputSource, aval: ShapedArray, args: Tensor[], bufferData: (buf: number) => TypedArray): Tensor {
+  switch (o.kind) {
+    case "buffer":
+      return new Tensor(aval, bufferData(o.buf));
+    case "input":
+      return args[o.index]!;
+    case "const":
+      return o.value;
+    case "literal": {
+      const d = allocArray(o.dtype, 1);
+      d[0] = o.value;
+      return new Tensor(aval, d);
+    }
+  }
 }

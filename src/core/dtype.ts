@@ -23,6 +23,20 @@ export function byteSize(d: DType): number {
   return d === "float64" ? 8 : d === "bool" ? 1 : 4;
 }
 
+/** A typed-array view of `n` elements of dtype `d` at byte `offset` of `buffer`. */
+export function viewArray(d: DType, buffer: ArrayBuffer | SharedArrayBuffer, offset: number, n: number): TypedArray {
+  switch (d) {
+    case "float32":
+      return new Float32Array(buffer, offset, n);
+    case "float64":
+      return new Float64Array(buffer, offset, n);
+    case "int32":
+      return new Int32Array(buffer, offset, n);
+    case "bool":
+      return new Uint8Array(buffer, offset, n);
+  }
+}
+
 export function allocArray(d: DType, n: number): TypedArray {
   switch (d) {
     case "float32":

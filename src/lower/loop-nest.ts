@@ -3,7 +3,8 @@
 // and the expression rewritten for the merged loops.
 
 import { type Dim, dimEq, dimMul, shapeSize } from "../core/shape.js";
-import type { Expr, View } from "./kernel-ir.js";
+import type { Expr, MapKernel, ReduceKernel, View } from "./kernel-ir.js";
+import { contiguousStrides } from "./views.js";
 
 /** Merges adjacent loop dims that every view (and the contiguous output) walks contiguously. */
 export function collapse(shape: Dim[], views: View[], guardDims: Set<number>, boundary: number): number[][] {
@@ -61,3 +62,27 @@ export function regroup(e: Expr, groups: number[][]): Expr {
 export const regroupView = (v: View, groups: number[][]): View => ({ ...v, strides: groups.map((g) => v.strides[g[g.length - 1]!]!) });
 
 export const groupSizes = (shape: Dim[], groups: number[][]): Dim[] => groups.map((g) => shapeSize(g.map((d) => shape[d]!)));
+
+/** The loop nest of a map kernel: merged dims (every view and the contiguous output agree). */
+export function mapNest(k: MapKernel): { groups: number[][]; shape: Dim[]; expr: Expr } {
+  const views: View[] = [];
+  const guards = new Set<number>();
+  collectViews(k.expr, views, guards);
+  const groups = collapse(k.shape, [...views, { buf: k.out, offset: 0, strides: contiguousStrides(k.shape) }], guards, -1);
+  return { groups, shape: groupSizes(k.shape, groups), expr: regroup(k.expr, groups) };
+}
+
+/**
+ * The loop nest of a reduce kernel: outer (kept) dims then reduced dims, merged within each part;
+ * `nOuter` of the merged loops are outer. The output advances with the outer dims only.
+ */
+export function reduceNest(k: ReduceKernel): { groups: number[][]; shape: Dim[]; nOuter: number; expr: Expr } {
+  const full = [...k.outShape, ...k.redShape];
+  const views: View[] = [];
+  const guards = new Set<number>();
+  collectViews(k.expr, views, guards);
+  const nOut = k.outShape.length;
+  const out: View = { buf: k.out, offset: 0, strides: [...contiguousStrides(k.outShape), ...k.redShape.map(() => 0)] };
+  const groups = collapse(full, [...views, out], guards, nOut);
+  return { groups, shape: groupSizes(full, groups), nOuter: groups.filter((g) => g[0]! < nOut).length, expr: regroup(k.expr, groups) };
+}

@@ -15,44 +15,28 @@ import {
   type MapKernel,
   type ReduceKernel,
   type ScatterKernel,
-  type View,
   type WhileKernel,
   callKernels,
 } from "../../lower/kernel-ir.js";
 import { kernelReads, kernelWrites } from "../../lower/memory.js";
-import { contiguousStrides } from "../../lower/views.js";
 import { useFastMatmul } from "../../prims/ref/matmul.js";
-import { collapse, collectViews, groupSizes, regroup } from "../../lower/loop-nest.js";
+import { mapNest, reduceNest } from "../../lower/loop-nest.js";
 import { ARRAY, type Ctx, DimJs, ExprEmitter, emitLoops, indent } from "./emit.js";
 import { JS_PRELUDE } from "./scalar.js";
 
 export { ARRAY, DimJs } from "./emit.js";
 
 function emitMap(k: MapKernel, i: string, ctx: Ctx): string[] {
-  const views: View[] = [];
-  const guards = new Set<number>();
-  collectViews(k.expr, views, guards);
-  const out: View = { buf: k.out, offset: 0, strides: contiguousStrides(k.shape) };
-  const groups = collapse(k.shape, [...views, out], guards, -1);
-  const shape = groupSizes(k.shape, groups);
+  const { shape, expr } = mapNest(k);
   const em = new ExprEmitter(`k${i}_`, shape.length, ctx);
-  const [root] = em.emit(regroup(k.expr, groups));
+  const [root] = em.emit(expr);
   return [`let o${i} = ${k.outOffset ? ctx.d.js(k.outOffset) : "0"};`, ...emitLoops(shape, em, [`${ctx.buf(k.out)}[o${i}++] = ${root};`])];
 }
 
 function emitReduce(k: ReduceKernel, i: string, ctx: Ctx): string[] {
-  const full = [...k.outShape, ...k.redShape];
-  const views: View[] = [];
-  const guards = new Set<number>();
-  collectViews(k.expr, views, guards);
-  const nOut = k.outShape.length;
-  // the output advances with the outer dims only: give it zero strides on the reduced dims
-  const out: View = { buf: k.out, offset: 0, strides: [...contiguousStrides(k.outShape), ...k.redShape.map(() => 0)] };
-  const groups = collapse(full, [...views, out], guards, nOut);
-  const shape = groupSizes(full, groups);
-  const nOuterGroups = groups.filter((g) => g[0]! < nOut).length;
+  const { shape, nOuter: nOuterGroups, expr } = reduceNest(k);
   const em = new ExprEmitter(`k${i}_`, shape.length, ctx);
-  const [root] = em.emit(regroup(k.expr, groups));
+  const [root] = em.emit(expr);
   // argmax/argmin keep the first extremum, or the first NaN (as the reference implementation)
   const arg = k.op === "argmax" ? ">" : "<";
   const init = { sum: "0", prod: "1", max: "-Infinity", min: "Infinity", argmax: "-1", argmin: "-1" }[k.op];

@@ -4,12 +4,12 @@
 // for shape-polymorphic ones, cached) and wraps inputs/outputs.
 
 import { ShapedArray } from "../../core/aval.js";
-import { type DType, type TypedArray, allocArray } from "../../core/dtype.js";
+import { type TypedArray, viewArray } from "../../core/dtype.js";
 import { evalDim, isConcreteShape } from "../../core/shape.js";
 import { type Binding, bindSymbols, instantiateParams } from "../../core/symbols.js";
 import { Tensor } from "../../core/tensor.js";
 import { type LoweredProgram, callKernels } from "../../lower/kernel-ir.js";
-import type { Executable } from "../executable.js";
+import { type Executable, outputTensor } from "../executable.js";
 import { type MemoryPlan, planMemory } from "../../lower/memory.js";
 import { matmul } from "../../prims/ref/matmul.js";
 import { generateJs } from "./codegen.js";
@@ -19,24 +19,11 @@ export type { Executable } from "../executable.js";
 type RunFn = (inputs: TypedArray[], temps: TypedArray[], S: number[]) => TypedArray[];
 type CallFn = (S: number[], ...arrays: TypedArray[]) => void;
 
-function arrayView(buffer: ArrayBuffer, dtype: DType, offset: number, size: number): TypedArray {
-  switch (dtype) {
-    case "float32":
-      return new Float32Array(buffer, offset, size);
-    case "float64":
-      return new Float64Array(buffer, offset, size);
-    case "int32":
-      return new Int32Array(buffer, offset, size);
-    default:
-      return new Uint8Array(buffer, offset, size);
-  }
-}
-
 /** Arena views of the temps for one set of buffer sizes. */
 function tempsFor(lp: LoweredProgram, sizes: number[], plan = planMemory(lp, sizes)): { plan: MemoryPlan; temps: TypedArray[] } {
   const arena = new ArrayBuffer(Math.max(8, plan.arenaBytes));
   const temps: TypedArray[] = [];
-  for (const b of lp.buffers) if (b.kind === "temp") temps[b.id] = arrayView(arena, b.dtype, plan.offsets[b.id]!, sizes[b.id]!);
+  for (const b of lp.buffers) if (b.kind === "temp") temps[b.id] = viewArray(b.dtype, arena, plan.offsets[b.id]!, sizes[b.id]!);
   return { plan, temps };
 }
 
@@ -102,19 +89,7 @@ export function compileJs(lp: LoweredProgram, name = "program", prebuilt?: Prebu
       return lp.outputs.map((o, i) => {
         const a = lp.outAvals[i]!;
         const aval = isConcreteShape(a.shape) ? a : new ShapedArray(a.shape.map((d) => evalDim(d, env)), a.dtype, a.weak);
-        switch (o.kind) {
-          case "buffer":
-            return new Tensor(aval, outs[outPos.get(o.buf)!]!);
-          case "input":
-            return args[o.index]!;
-          case "const":
-            return o.value;
-          case "literal": {
-            const d = allocArray(o.dtype, 1);
-            d[0] = o.value;
-            return new Tensor(aval, d);
-          }
-        }
+        return outputTensor(o, aval, args, (buf) => outs[outPos.get(buf)!]!);
       });
     },
   };

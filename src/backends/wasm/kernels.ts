@@ -13,11 +13,10 @@ import {
   type Expr,
   type Kernel,
   type LoweredProgram,
-  type View,
   allKernels,
 } from "../../lower/kernel-ir.js";
-import { collapse, collectViews, groupSizes, regroup } from "../../lower/loop-nest.js";
-import { contiguousStrides } from "../../lower/views.js";
+import { mapNest, reduceNest } from "../../lower/loop-nest.js";
+import { kernelReads, kernelWrites } from "../../lower/memory.js";
 import { Exprs, Fn, countedLoop, nest, storeAt } from "./emit.js";
 import { ModuleBuilder } from "./encoder.js";
 import { MEM, VT_OF, declareImports, fromF64, toF64 } from "./scalar.js";
@@ -29,6 +28,29 @@ export interface WasmProgram {
   calls: CallKernel[];
   /** bytes of the table at address 0: one i32 per symbol, then one per buffer */
   tableBytes: number;
+}
+
+/** Byte addresses of the constants (fixed, right after the table), and the end of that region. */
+export function constLayout(lp: LoweredProgram): { addr: Map<number, number>; end: number } {
+  const addr = new Map<number, number>();
+  let at = tableBytes(lp);
+  for (const c of lp.consts) {
+    addr.set(c.buf, at);
+    at = Math.ceil((at + c.value.data.byteLength) / 16) * 16;
+  }
+  return { addr, end: at };
+}
+
+/** The buffers the module itself reads or writes (the others only matrix products and fallback calls touch). */
+export function touchedByWasm(lp: LoweredProgram): Set<number> {
+  const s = new Set<number>();
+  for (const k of allKernels(lp.kernels)) {
+    if (k.kind === "dot" || k.kind === "call" || k.kind === "loop") continue;
+    if (k.kind === "cond") s.add(k.index);
+    else if (k.kind === "while") s.add(k.pred);
+    else for (const b of [...kernelReads(k), ...kernelWrites(k)]) s.add(b);
+  }
+  return s;
 }
 
 export function tableBytes(lp: LoweredProgram): number {
@@ -51,14 +73,10 @@ class Gen {
     const dtypeOf = (id: number) => this.lp.buffers[id]!.dtype;
     switch (k.kind) {
       case "map": {
-        const views: View[] = [];
-        const guards = new Set<number>();
-        collectViews(k.expr, views, guards);
-        const groups = collapse(k.shape, [...views, { buf: k.out, offset: 0, strides: contiguousStrides(k.shape) }], guards, -1);
-        const shape = groupSizes(k.shape, groups);
+        const { shape, expr } = mapNest(k);
         const loops = shape.map(() => fn.local("i32"));
         const ex = new Exprs(fn, loops);
-        const root = ex.value(regroup(k.expr, groups));
+        const root = ex.value(expr);
         const o = fn.local("i32");
         fn.dim(k.outOffset ?? 0);
         c.localSet(o);
@@ -145,18 +163,10 @@ class Gen {
   /** Reductions accumulate in f64 (as the JS backend's accumulator) and store with JS semantics. */
   private reduce(fn: Fn, k: Extract<Kernel, { kind: "reduce" }>): void {
     const c = fn.body;
-    const full = [...k.outShape, ...k.redShape];
-    const views: View[] = [];
-    const guards = new Set<number>();
-    collectViews(k.expr, views, guards);
-    const nOut = k.outShape.length;
-    const out: View = { buf: k.out, offset: 0, strides: [...contiguousStrides(k.outShape), ...k.redShape.map(() => 0)] };
-    const groups = collapse(full, [...views, out], guards, nOut);
-    const shape = groupSizes(full, groups);
-    const nOuter = groups.filter((g) => g[0]! < nOut).length;
+    const { shape, nOuter, expr } = reduceNest(k);
     const loops = shape.map(() => fn.local("i32"));
     const ex = new Exprs(fn, loops);
-    const root = ex.value(regroup(k.expr, groups));
+    const root = ex.value(expr);
     const inVt = VT_OF[k.expr.dtype];
     const outDt = this.lp.buffers[k.out]!.dtype;
     const acc = fn.local(k.op.startsWith("arg") ? "i32" : "f64");

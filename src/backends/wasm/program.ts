@@ -7,15 +7,15 @@
 // views of this memory; fallback calls run the primitive's reference implementation.
 
 import { ShapedArray } from "../../core/aval.js";
-import { type DType, type TypedArray, allocArray, byteSize } from "../../core/dtype.js";
+import { type TypedArray, allocArray, byteSize, viewArray } from "../../core/dtype.js";
 import { evalDim, isConcreteShape } from "../../core/shape.js";
 import { type Binding, bindSymbols, instantiateParams } from "../../core/symbols.js";
 import { Tensor } from "../../core/tensor.js";
-import { type LoweredProgram, allKernels } from "../../lower/kernel-ir.js";
-import { type MemoryPlan, kernelReads, kernelWrites, planMemory } from "../../lower/memory.js";
+import type { LoweredProgram } from "../../lower/kernel-ir.js";
+import { type MemoryPlan, planMemory } from "../../lower/memory.js";
 import { matmul } from "../../prims/ref/matmul.js";
-import type { Executable } from "../executable.js";
-import { type WasmProgram, generateWasm } from "./kernels.js";
+import { type Executable, outputTensor } from "../executable.js";
+import { type WasmProgram, constLayout, generateWasm, touchedByWasm } from "./kernels.js";
 import { importedFunctions } from "./scalar.js";
 import { WASM_PAGE, type WasmMemory, wasmApi } from "./wasm-api.js";
 
@@ -37,34 +37,15 @@ interface Layout {
   views: { buffer: ArrayBuffer | SharedArrayBuffer; table: Int32Array; bufs: TypedArray[] } | null;
 }
 
-function view(buffer: ArrayBuffer | SharedArrayBuffer, dtype: DType, addr: number, n: number): TypedArray {
-  switch (dtype) {
-    case "float32":
-      return new Float32Array(buffer, addr, n);
-    case "float64":
-      return new Float64Array(buffer, addr, n);
-    case "int32":
-      return new Int32Array(buffer, addr, n);
-    default:
-      return new Uint8Array(buffer, addr, n);
-  }
-}
-
 export function compileWasm(lp: LoweredProgram, name = "program", prebuilt?: WasmProgram): Executable {
   const prog = prebuilt ?? generateWasm(lp);
   const wa = wasmApi();
   const symbolic = lp.symbols.length > 0;
   // constants right after the table, at fixed addresses
-  const constAddr = new Map<number, number>();
-  let cursor = align16(prog.tableBytes);
-  for (const c of lp.consts) {
-    constAddr.set(c.buf, cursor);
-    cursor = align16(cursor + c.value.data.byteLength);
-  }
-  const constEnd = cursor;
+  const { addr: constAddr, end: constEnd } = constLayout(lp);
   const memory: WasmMemory = new wa.Memory({ initial: Math.max(1, Math.ceil(constEnd / WASM_PAGE)) });
   const writeConsts = () => {
-    for (const c of lp.consts) view(memory.buffer, c.value.dtype, constAddr.get(c.buf)!, c.value.size).set(c.value.data);
+    for (const c of lp.consts) viewArray(c.value.dtype, memory.buffer, constAddr.get(c.buf)!, c.value.size).set(c.value.data);
   };
   writeConsts();
 
@@ -95,13 +76,7 @@ export function compileWasm(lp: LoweredProgram, name = "program", prebuilt?: Was
 
   // Inputs only matrix products or fallback calls read stay in their JS arrays (no copy in);
   // outputs only they write are JS arrays the product writes into (no copy out).
-  const inWasm = new Set<number>();
-  for (const k of allKernels(lp.kernels)) {
-    if (k.kind === "dot" || k.kind === "call" || k.kind === "loop") continue;
-    if (k.kind === "cond") inWasm.add(k.index);
-    else if (k.kind === "while") inWasm.add(k.pred);
-    else for (const b of [...kernelReads(k), ...kernelWrites(k)]) inWasm.add(b);
-  }
+  const inWasm = touchedByWasm(lp);
   const external = new Set(lp.buffers.filter((b) => (b.kind === "input" || b.kind === "output") && !inWasm.has(b.id)).map((b) => b.id));
   const ext = new Map<number, TypedArray>();
 
@@ -109,7 +84,7 @@ export function compileWasm(lp: LoweredProgram, name = "program", prebuilt?: Was
   const viewsOf = (l: Layout) => {
     if (l.views?.buffer !== memory.buffer) {
       const buffer = memory.buffer;
-      l.views = { buffer, table: new Int32Array(buffer, 0, l.table.length), bufs: lp.buffers.map((b) => view(buffer, b.dtype, l.addr[b.id]!, l.sizes[b.id]!)) };
+      l.views = { buffer, table: new Int32Array(buffer, 0, l.table.length), bufs: lp.buffers.map((b) => viewArray(b.dtype, buffer, l.addr[b.id]!, l.sizes[b.id]!)) };
     }
     return l.views;
   };
@@ -168,22 +143,7 @@ export function compileWasm(lp: LoweredProgram, name = "program", prebuilt?: Was
       }
       for (const id of outBufs) if (external.has(id)) ext.set(id, allocArray(lp.buffers[id]!.dtype, l.sizes[id]!));
       runWasm();
-      const result = lp.outputs.map((o, i) => {
-        const aval = l.outAvals[i]!;
-        switch (o.kind) {
-          case "buffer":
-            return new Tensor(aval, ext.get(o.buf) ?? v.bufs[o.buf]!.slice());
-          case "input":
-            return args[o.index]!;
-          case "const":
-            return o.value;
-          case "literal": {
-            const d = allocArray(o.dtype, 1);
-            d[0] = o.value;
-            return new Tensor(aval, d);
-          }
-        }
-      });
+      const result = lp.outputs.map((o, i) => outputTensor(o, l.outAvals[i]!, args, (buf) => ext.get(buf) ?? v.bufs[buf]!.slice()));
       ext.clear();
       return result;
     },
