@@ -20,6 +20,19 @@ describe("array", () => {
     expect(np.array([[1.7, -1.7]], { dtype: "int32" }).toArray()).toEqual([[1, -1]]);
     expect(np.array([]).shape).toEqual([0]);
   });
+  it("copies flat typed arrays with the same conversions as nested arrays (bool: nonzero -> 1, int32: truncation)", () => {
+    const src = Float64Array.of(1.7, -2.5, 0, NaN);
+    const a = np.array(src);
+    expect([...a.dataSync()]).toEqual([1.7, -2.5, 0, NaN]);
+    src[0] = 9; // a copy, not a view
+    expect(a.dataSync()[0]).toBe(1.7);
+    expect([...np.array(src.subarray(0, 3), { dtype: "int32" }).dataSync()]).toEqual([9, -2, 0]);
+    expect([...np.array(src, { dtype: "bool" }).dataSync()]).toEqual([1, 1, 0, 0]);
+    const b = np.array(Uint8Array.of(0, 5, 1));
+    expect(b.dtype).toBe("bool");
+    expect([...b.dataSync()]).toEqual([0, 1, 1]);
+    expect([...np.array(Float32Array.of(0.1), { dtype: "float64" }).dataSync()]).toEqual([Math.fround(0.1)]);
+  });
   it("rejects ragged data and unknown dtypes with an ArgumentError naming array", () => {
     expect(() => np.array([[1, 2], [3]])).toThrow(ArgumentError);
     expect(() => np.array([[1, 2], [3]])).toThrow(/array: ragged/);

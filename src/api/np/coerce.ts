@@ -32,6 +32,7 @@ export function arrayFromData(data: unknown, dtype?: DType, what = "array"): Ten
   if (dtype !== undefined && !isDType(dtype)) throw new ArgumentError(`${what}: unknown dtype ${JSON.stringify(dtype)}`);
   if (data instanceof Tensor) return dtype && dtype !== data.dtype ? convert(data, dtype) : data;
   const shape = inferShape(data);
+  if (shape.length === 1 && ArrayBuffer.isView(data) && !(data instanceof DataView || data instanceof BigInt64Array || data instanceof BigUint64Array)) return fromTypedArray(data as unknown as Indexable & ArrayLike<number>, dtype);
   const flat: number[] = [];
   let sawBool = false;
   let sawNumber = false;
@@ -65,6 +66,15 @@ export function arrayFromData(data: unknown, dtype?: DType, what = "array"): Ten
   const arr = allocArray(dt, flat.length);
   for (let i = 0; i < flat.length; i++) arr[i] = dt === "bool" ? (flat[i] ? 1 : 0) : dt === "int32" ? Math.trunc(flat[i]!) : flat[i]!;
   return new Tensor(new ShapedArray(shape, dt), arr);
+}
+
+/** A flat typed array as a rank-1 tensor: one bulk copy when the dtype matches (the common case). */
+function fromTypedArray(data: ArrayLike<number>, dtype?: DType): Tensor {
+  const dt: DType = dtype ?? (data instanceof Float64Array ? "float64" : data instanceof Int32Array ? "int32" : data instanceof Uint8Array ? "bool" : "float32");
+  const arr = allocArray(dt, data.length);
+  if (dt === "float32" || dt === "float64" || (dt === "int32" && data instanceof Int32Array)) arr.set(data);
+  else for (let i = 0; i < data.length; i++) arr[i] = dt === "bool" ? (data[i] ? 1 : 0) : Math.trunc(data[i]!);
+  return new Tensor(new ShapedArray([data.length], dt), arr);
 }
 
 /** A rank-0 tensor holding `v` with dtype `dtype` (weak when it stands for a plain JS number). */
