@@ -60,11 +60,14 @@ export const logicalP: Primitive<LogicalParams> = definePrimitive<LogicalParams>
   batch: elementwiseBatch<LogicalParams>(([x, y], p) => [logicalP.bind1([x!, y!], p)]),
 });
 
+const notBool = (a: number) => (a ? 0 : 1);
+const notInt = (a: number) => ~a;
+
 export const notP = definePrimitive({
   name: "not",
   traits: { elementwise: true, nonDifferentiable: true },
   abstractEval: (ins) => elementwiseAval("not", ins, "intOrBool"),
-  impl: ([x], _p, [o]) => [mapUnary(x!, o!, o!.dtype === "bool" ? (a) => (a ? 0 : 1) : (a) => ~a)],
+  impl: ([x], _p, [o]) => [mapUnary(x!, o!, o!.dtype === "bool" ? notBool : notInt)],
   jvp: ([x]) => {
     const out = not(x!);
     return [[out], [new Zero(out.aval)]];

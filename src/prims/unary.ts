@@ -77,12 +77,16 @@ export const unaryPrims: Record<string, Primitive> = Object.fromEntries(
   Object.entries(UNARY).map(([name, spec]) => [name, unaryPrim(name, spec)]),
 );
 
+const negScalar = (a: number) => -a;
+const toBoolScalar = (a: number) => (a !== 0 ? 1 : 0);
+const identityScalar = (a: number) => a;
+
 export const negP = definePrimitive({
   name: "neg",
   traits: { elementwise: true },
   linear: true,
   abstractEval: (ins) => elementwiseAval("neg", ins, "numeric"),
-  impl: ([x], _p, [o]) => [mapUnary(x!, o!, (a) => -a)],
+  impl: ([x], _p, [o]) => [mapUnary(x!, o!, negScalar)],
   jvp: ([x], [t]) => [[neg(x!)], [isZero(t) ? t : neg(t!)]],
   transpose: ([ct]) => [isZero(ct) ? ct : neg(ct!)],
   batch: ([x], [d]) => [[neg(x!)], [d!]],
@@ -109,7 +113,7 @@ export const convertP: Primitive<ConvertParams> = definePrimitive<ConvertParams>
   linear: true,
   abstractEval: ([x], { dtype }) => [new ShapedArray(x!.shape, dtype, false)],
   impl: ([x], { dtype }, [o]) => [
-    mapUnary(x!, o!, dtype === "bool" ? (a) => (a !== 0 ? 1 : 0) : dtype === "int32" ? Math.trunc : (a) => a),
+    mapUnary(x!, o!, dtype === "bool" ? toBoolScalar : dtype === "int32" ? Math.trunc : identityScalar),
   ],
   jvp: ([x], [t], { dtype }) => {
     const y = convert(x!, dtype);

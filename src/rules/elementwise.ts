@@ -1,6 +1,6 @@
 // Rule combinators for elementwise primitives: shape/dtype inference (operands share one shape
 // or are rank-0 scalars), the batching rule, JVPs from elementwise partial derivatives, and
-// reference loops that apply a scalar function.
+// reference loops that apply a scalar function (run as monomorphic copies, rules/loops.ts).
 
 import { ShapedArray } from "../core/aval.js";
 import { type DType, type TypedArray, allocArray, isFloat } from "../core/dtype.js";
@@ -11,6 +11,7 @@ import { mul } from "../prims/binary.js";
 import { broadcastInDim } from "../prims/shape.js";
 import type { BatchRule, JvpRule } from "../prims/primitive.js";
 import { addTangents, broadcastTo, moveBatchAxis } from "./helpers.js";
+import { specializedLoop } from "./loops.js";
 import { type Tangent, Zero, isZero } from "./zero.js";
 
 export type DTypeClass = "float" | "numeric" | "int" | "bool" | "any" | "intOrBool";
@@ -127,7 +128,9 @@ export function mapUnary(x: Tensor, out: ShapedArray, f: (a: number) => number):
   const a = x.data;
   const n = a.length;
   const r = allocArray(out.dtype, n);
-  for (let i = 0; i < n; i++) r[i] = f(a[i]!);
+  const loop = specializedLoop(f, "u", a, null, r);
+  if (loop) loop(a, null, r, n);
+  else for (let i = 0; i < n; i++) r[i] = f(a[i]!);
   return r;
 }
 
@@ -137,7 +140,9 @@ export function mapBinary(x: Tensor, y: Tensor, out: ShapedArray, f: (a: number,
   const b = y.data;
   const n = concreteSize(out.shape as number[]);
   const r = allocArray(out.dtype, n);
-  if (a.length === b.length) for (let i = 0; i < n; i++) r[i] = f(a[i]!, b[i]!);
+  const loop = specializedLoop(f, a.length === b.length ? "bb" : a.length === 1 ? "sb" : "bs", a, b, r);
+  if (loop) loop(a, b, r, n);
+  else if (a.length === b.length) for (let i = 0; i < n; i++) r[i] = f(a[i]!, b[i]!);
   else if (a.length === 1) {
     const s = a[0]!;
     for (let i = 0; i < n; i++) r[i] = f(s, b[i]!);
