@@ -209,7 +209,7 @@ export class ThreadedGemm {
   private readonly job: Int32Array;
   private readonly ctrl: Int32Array[];
   private readonly workers: WorkerHandle[];
-  private readonly blocking: boolean;
+  private blocking: boolean;
   private readonly mr: Record<GemmDtype, number>;
   private readonly nr: Record<GemmDtype, number>;
   /** Job generation (see NEXT). */
@@ -287,9 +287,11 @@ export class ThreadedGemm {
   /**
    * Synchronous construction: the module is compiled on this thread and workers are spawned
    * without waiting for them (they start claiming chunks as soon as they are up). Falls back to
-   * one thread where shared memory or workers are unavailable.
+   * one thread where shared memory or workers are unavailable. With `deferWorkers`, the shared
+   * memory is laid out for `threads` but no worker is spawned until `spawnWorkers()`: the
+   * calling thread's instance is usable at once, and spawning later costs only the workers.
    */
-  static createSync(opts: ThreadedGemmOptions = {}): ThreadedGemm {
+  static createSync(opts: ThreadedGemmOptions & { deferWorkers?: boolean } = {}): ThreadedGemm {
     const threads = Math.max(1, Math.floor(opts.threads ?? 2));
     const minFlops = opts.minFlops ?? 2 ** 21;
     const spinMs = opts.spinMs ?? 0.25;
@@ -303,9 +305,23 @@ export class ThreadedGemm {
     const heapStart = ctrlBytes + threads * scratch;
     const memory = new wa.Memory({ initial: Math.ceil(heapStart / 65536) + 16, maximum: opts.maximumPages ?? 16384, shared: true });
     const local = new WasmGemm({ ...base, memory, scratchOffset: ctrlBytes, heapStart });
-    const workers: WorkerHandle[] = [];
-    const ctrl: Int32Array[] = [];
-    for (let w = 0; w < nWorkers; w++) {
+    const job = new Int32Array(memory.buffer, 0, JOB_BYTES / 4);
+    const t = new ThreadedGemm(local, [], job, [], minFlops, spinMs);
+    t.pending = { planned: nWorkers, ctrlBytes, scratch };
+    if (!opts.deferWorkers) t.spawnWorkers();
+    return t;
+  }
+
+  /** Workers planned by createSync({ deferWorkers }) and not spawned yet. */
+  private pending: { planned: number; ctrlBytes: number; scratch: number } | null = null;
+
+  /** Spawns the workers a deferred createSync planned (no-op otherwise); does not wait for them. */
+  spawnWorkers(): void {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = null;
+    const memory = this.local.memory;
+    for (let w = this.workers.length; w < p.planned; w++) {
       let h: WorkerHandle | undefined;
       try {
         h = spawnWorkerSync();
@@ -314,12 +330,11 @@ export class ThreadedGemm {
       }
       if (!h) break;
       const ctrlOff = JOB_BYTES + w * WORKER_BYTES;
-      h.post({ module: local.module, memory, scratch: ctrlBytes + (w + 1) * scratch, job: 0, ctrl: ctrlOff, spinMs });
-      workers.push(h);
-      ctrl.push(new Int32Array(memory.buffer, ctrlOff, WORKER_BYTES / 4));
+      h.post({ module: this.local.module, memory, scratch: p.ctrlBytes + (w + 1) * p.scratch, job: 0, ctrl: ctrlOff, spinMs: this.spinMs });
+      this.workers.push(h);
+      this.ctrl.push(new Int32Array(memory.buffer, ctrlOff, WORKER_BYTES / 4));
     }
-    const job = new Int32Array(memory.buffer, 0, JOB_BYTES / 4);
-    return new ThreadedGemm(local, workers, job, ctrl, minFlops, spinMs);
+    this.blocking = this.workers.length > 0 && canBlock();
   }
 
   /**

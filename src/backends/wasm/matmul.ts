@@ -14,13 +14,26 @@ let gemm: WasmGemm | null | undefined;
 let threaded: ThreadedGemm | null = null;
 let threadsRequested = false;
 
-/** The single-threaded instance, created on first use (null: no WebAssembly SIMD here). */
+/**
+ * The calling thread's instance, created on first use (null: no WebAssembly SIMD here). Where
+ * threads may be used, it is already the threaded GEMM's own instance over the shared memory,
+ * with the workers deferred: starting them later costs only the workers (no second module,
+ * memory or cold code on this thread).
+ */
 function instance(): WasmGemm | null {
   if (gemm === undefined) {
     try {
-      gemm = new WasmGemm();
+      if (config.matmulThreads > 1 && typeof SharedArrayBuffer !== "undefined") {
+        threaded = ThreadedGemm.createSync({ threads: config.matmulThreads, deferWorkers: true });
+        gemm = threaded.local;
+      } else gemm = new WasmGemm();
     } catch {
-      gemm = null; // keep the JS kernel
+      threaded = null;
+      try {
+        gemm = new WasmGemm();
+      } catch {
+        gemm = null; // keep the JS kernel
+      }
     }
   }
   return gemm;
@@ -38,8 +51,13 @@ function startThreads(): void {
   if (threadsRequested || config.matmulThreads <= 1) return;
   threadsRequested = true;
   try {
-    const t = ThreadedGemm.createSync({ threads: config.matmulThreads });
-    if (t.threads > 1) threaded = t;
+    instance();
+    if (threaded) threaded.spawnWorkers();
+    else {
+      // the instance was made while threads were off: replace it by a threaded one
+      const t = ThreadedGemm.createSync({ threads: config.matmulThreads });
+      if (t.threads > 1) (threaded = t), (gemm = t.local);
+    }
   } catch {
     /* stay single-threaded */
   }
@@ -68,9 +86,9 @@ function wasmMatmul(p: MatmulArgs): boolean {
   const { B, M, N, K } = p;
   if (M === 0 || N === 0 || K === 0) return false;
   if (!threadsRequested && 2 * B * M * N * K >= LARGE_FLOPS && ++largeProducts >= config.matmulThreadsAfter) startThreads();
-  const t = config.matmulThreads > 1 ? threaded : null;
-  const g = t ? t.local : instance();
+  const g = instance();
   if (!g) return false;
+  const t = config.matmulThreads > 1 && threaded && threaded.local === g ? threaded : null;
   const la = layout(M, K, p.aStrides[1], p.aStrides[2]);
   const lb = layout(K, N, p.bStrides[1], p.bStrides[2]);
   if (!la || !lb) return false;
