@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { Tensor, exportFunction, exportJvp, exportVjp, grad, jit, jvp, nn, np, random, spec, vjp } from "../src/index.js";
+import { Tensor, exportFunction, exportJvp, exportVjp, grad, jit, jvp, lax, nn, np, random, spec, vjp } from "../src/index.js";
 import { ADGEN_VERSION } from "../src/core/version.js";
 import { assertClose } from "./util/check.js";
 
@@ -205,9 +205,34 @@ describe("exported modules", () => {
   });
 
   it("names unsupported primitives instead of producing a broken module", () => {
-    expect(() => exportFunction((x: Tensor) => random.uniform(random.key(0), [3]).add(x), [spec("float32", [3])], { name: "r" })).toThrow(
-      /random_bits cannot be compiled into a standalone module yet/,
-    );
+    // reverse mode through a while loop with a run-time trip count keeps a stack of iterates
+    const f = (x: Tensor) =>
+      lax.whileLoop((c: Tensor[]) => c[1]!.less(3), (c: Tensor[]) => [c[0]!.mul(np.sin(c[0]!)), c[1]!.add(1)], [x, np.array(0, { dtype: "int32" })])[0]!.sum();
+    expect(() => exportFunction(grad(f), [spec("float32", [3])], { name: "w" })).toThrow(/while_stack cannot be compiled into a standalone module yet/);
+  });
+
+  it("embeds the random-number kernels: draws equal jit and eager, with a symbolic shape, on both backends", async () => {
+    // dropout-style: a key argument, a uniform mask shaped like the (symbolic) batch, a normal
+    // draw, split and fold_in
+    const f = (x: Tensor, key: Tensor) => {
+      const [k1, k2] = [random.split(key).index(0), random.foldIn(key, 7)];
+      const keep = random.uniform(k1, x.shape).less(0.8);
+      return np.add(np.where(keep, x.div(0.8), 0), random.normal(k2, x.shape, { dtype: "float32" }).mul(0.1));
+    };
+    const specsR = [spec("float32", ["B", 3]), spec("int32", [2])];
+    const mw = await load(exportFunction(f, specsR, { name: "drop_w" }));
+    const mj = await load(exportFunction(f, specsR, { name: "drop_j", backend: "js" }));
+    const g = await load(exportFunction(grad((x: Tensor, k: Tensor) => f(x, k).sum()), specsR, { name: "drop_g" }));
+    for (const B of [1, 7]) {
+      const x = np.array(rnd(B * 3, B)).reshape([B, 3]);
+      const key = random.key(42 + B);
+      const want = f(x, key).data;
+      assertClose(mw.default(x, key).data, want, exact);
+      assertClose(mj.default(x, key).data, want, exact);
+      assertClose(mw.default(x, key).data, (jit(f)(x, key) as Tensor).data, exact);
+      assertClose(g.default(x, key).data, grad((x: Tensor, k: Tensor) => f(x, k).sum())(x, key).data, exact);
+    }
+    expect(mw.default(np.ones([2, 3]), random.key(1)).data).not.toEqual(mw.default(np.ones([2, 3]), random.key(2)).data);
   });
 
   it("exports gathers, scatters and argmax (integer-label cross-entropy and its gradient)", async () => {

@@ -7,17 +7,17 @@
 
 import type { ShapedArray } from "../core/aval.js";
 import { type Dim, shapeToString } from "../core/shape.js";
-import { ArgumentError } from "../core/errors.js";
 import type { Tensor } from "../core/tensor.js";
 import { type TreeDef, numLeaves } from "../core/tree.js";
 import { ARRAY, DimJs, generateJs } from "../backends/js/codegen.js";
 import { bytesToBase64 } from "../ir/serialize.js";
-import { type LoweredProgram, allKernels, callKernels } from "../lower/kernel-ir.js";
+import { type LoweredProgram, allKernels } from "../lower/kernel-ir.js";
 import { kernelReads, kernelWrites, planMemory } from "../lower/memory.js";
 import { config } from "../core/config.js";
 import { RUNTIME_CORE, matmulRuntime } from "./runtime.js";
 import { JS_PRELUDE } from "../backends/js/scalar.js";
 import { wasmImportsSource, wasmRunnerCode } from "./wasm-runner.js";
+import { callsArrayJs, checkCalls, standaloneSources } from "./calls.js";
 
 /** One input group of an exported function: a pytree argument and the leaves' declared types. */
 export interface ArgGroup {
@@ -158,11 +158,7 @@ function arenaCode(lp: LoweredProgram, id: string, d: DimJs): { decls: string[];
 
 function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => number, wasm: boolean): string[] {
   const lp = f.lowered;
-  const calls = callKernels(lp.kernels);
-  if (calls.length) {
-    const prims = [...new Set(calls.map((k) => k.prim.name))];
-    throw new ArgumentError(`export: ${prims.join(", ")} cannot be compiled into a standalone module yet (no code generator for ${prims.length > 1 ? "these primitives" : "this primitive"})`);
-  }
+  checkCalls([lp]);
   const d = new DimJs(lp.symbols);
   // the JavaScript kernels (readable; the fallback where WebAssembly is missing) ...
   const lines = [`// ---- ${f.name}: ${lp.kernels.length} kernels (${wasm ? "WebAssembly, with this JavaScript as the readable fallback" : "JavaScript"}) ----`];
@@ -170,7 +166,7 @@ function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => n
   lines.push(
     `const $run${idx} = (function (consts, calls, matmul) {`,
     ...factory.split("\n").map((l) => "  " + l),
-    `})([${lp.consts.map((c) => `$C${constIds(c.value)}`).join(", ")}], [], matmul);`,
+    `})([${lp.consts.map((c) => `$C${constIds(c.value)}`).join(", ")}], ${callsArrayJs(lp, d)}, matmul);`,
   );
   const arena = arenaCode(lp, String(idx), d);
   lines.push(...arena.decls);
@@ -248,6 +244,7 @@ export function moduleSource(name: string, header: string[], fns: ModuleFunction
     `const $NAME = ${js(name)};`,
     RUNTIME_CORE,
     usesMatmul ? matmulRuntime(config.fastMatmulMinWork, withWasm) : "const matmul = null;",
+    ...standaloneSources(fns.map((f) => f.lowered)),
     ...(wasm ? [JS_PRELUDE, wasmImportsSource()] : []),
     ...consts.map((c, i) => `const $C${i} = $decode(${js(bytesToBase64(new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength)))}, ${js(c.dtype)});`),
     ...bodies.flat(),

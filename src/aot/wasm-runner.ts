@@ -5,7 +5,8 @@
 // order). The runner lays out [table][constants][inputs][arena][outputs] (planned at
 // export time for static programs, per symbol binding for polymorphic ones), writes the table,
 // copies inputs in (not those only matrix products read), runs, and copies outputs out. Imports
-// are the JS backend's scalar syntax (so Math.* stay Math.*), the embedded matmul and $toInt32.
+// are the JS backend's scalar syntax (so Math.* stay Math.*), the embedded matmul, $toInt32 and
+// the embedded standalone implementations of fallback calls (aot/calls.ts).
 
 import { byteSize } from "../core/dtype.js";
 import type { Dim } from "../core/shape.js";
@@ -16,6 +17,7 @@ import { bytesToBase64 } from "../ir/serialize.js";
 import type { LoweredProgram } from "../lower/kernel-ir.js";
 import { kernelReads, kernelWrites, planMemory } from "../lower/memory.js";
 import { BINARY } from "../prims/binary.js";
+import { callCasesJs } from "./calls.js";
 import { UNARY } from "../prims/unary.js";
 
 const js = (v: unknown) => JSON.stringify(v);
@@ -101,7 +103,12 @@ export function wasmRunnerCode(lp: LoweredProgram, idx: number, d: DimJs, constI
     ...dotCases,
     `    }`,
     `  };`,
-    `  const call = () => { throw new Error("unsupported"); };`,
+    `  const call = (k) => {`,
+    `    const S = st.l.S; ${syms}`,
+    `    switch (k) {`,
+    ...callCasesJs(lp, d),
+    `    }`,
+    `  };`,
     `  const inst = new WebAssembly.Instance(new WebAssembly.Module($bytes(${js(bytesToBase64(prog.bytes))})), { env: { memory }, m: { ...$WASM_MATH, dot, call } });`,
     ...lp.consts.map((c) => `  new $ARRAYS[${js(c.value.dtype)}](memory.buffer, ${constAddr.get(c.buf)}, ${c.value.size}).set($C${constIds(c.value)});`),
     `  return { memory, st, views, run: inst.exports.run, layouts: new Map() };`,

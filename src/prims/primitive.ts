@@ -61,6 +61,17 @@ export interface PartialEvalContext {
  */
 export type PartialEvalRule<P> = (ctx: PartialEvalContext, inputs: Tensor[], params: P) => Tensor[];
 
+/**
+ * A self-contained JS implementation for a primitive that has no kernel code generator, so that
+ * exported modules can embed it: `source` is constant text declaring functions (no imports, no
+ * user input); `fn` is the one called as fn(ins, outs, params) on typed arrays of exactly the
+ * operands' sizes, with JSON params.
+ */
+export interface StandaloneImpl {
+  source: string;
+  fn: string;
+}
+
 interface BaseDef<P> {
   name: string;
   traits?: Traits;
@@ -69,6 +80,7 @@ interface BaseDef<P> {
   jvp: JvpRule<P>;
   batch: BatchRule<P>;
   partialEval?: PartialEvalRule<P>;
+  standalone?: StandaloneImpl;
 }
 interface LinearDef<P> extends BaseDef<P> {
   /** May appear in tangent programs: linear in some inputs given the others. */
@@ -91,6 +103,7 @@ export class Primitive<P = Record<string, never>> {
   readonly batch: BatchRule<P>;
   readonly transpose: TransposeRule<P> | undefined;
   readonly partialEval: PartialEvalRule<P> | undefined;
+  readonly standalone: StandaloneImpl | undefined;
 
   constructor(def: PrimitiveDef<P>) {
     this.name = def.name;
@@ -98,6 +111,7 @@ export class Primitive<P = Record<string, never>> {
     this.linear = def.linear === true;
     this.abstractEval = def.abstractEval;
     this.impl = def.impl;
+    this.standalone = def.standalone;
     this.jvp = def.jvp;
     this.batch = def.batch;
     this.transpose = def.transpose;

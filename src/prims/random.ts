@@ -8,44 +8,99 @@
 // Leading key dimensions [...K] are what the vmap rules use: a batch of keys gives a batch of draws.
 
 import { ShapedArray } from "../core/aval.js";
-import { type DType, allocArray, isDType } from "../core/dtype.js";
+import { type DType, type TypedArray, allocArray, isDType } from "../core/dtype.js";
 import { DTypeError, ShapeError } from "../core/errors.js";
-import { type Shape, concreteSize, shapeEq, shapeToString } from "../core/shape.js";
+import { type Dim, type Shape, SymDim, shapeEq, shapeToString } from "../core/shape.js";
 import type { Tensor } from "../core/tensor.js";
 import { moveBatchAxis } from "../rules/helpers.js";
 import { Zero } from "../rules/zero.js";
 import { definePrimitive, type Primitive } from "./primitive.js";
 
-const rotl = (x: number, r: number) => ((x << r) | (x >>> (32 - r))) >>> 0;
-
 /**
  * Threefry-2x32, 20 rounds (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11;
- * the same function as jax.random's threefry2x32). Inputs and outputs are uint32 values.
+ * the same function as jax.random's threefry2x32), and the three kernels built on it, as one
+ * self-contained JS text: the reference implementations below are compiled from it, and exported
+ * modules embed it verbatim (Primitive.standalone), so both run the same code. Inputs and outputs
+ * of $threefry are uint32 values; it leaves its result in $TF. Kernels take (ins, outs, params) on
+ * typed arrays of exactly the operands' sizes.
  */
-export function threefry2x32(k0: number, k1: number, c0: number, c1: number): [number, number] {
-  const ks0 = k0 >>> 0;
-  const ks1 = k1 >>> 0;
-  const ks2 = (ks0 ^ ks1 ^ 0x1bd11bda) >>> 0;
+export const RANDOM_JS = String.raw`const $TF = [0, 0];
+function $threefry(k0, k1, c0, c1) {
+  const ks0 = k0 >>> 0, ks1 = k1 >>> 0, ks2 = (ks0 ^ ks1 ^ 0x1bd11bda) >>> 0;
   const ks = [ks0, ks1, ks2];
-  const rot = [
-    [13, 15, 26, 6],
-    [17, 29, 16, 24],
-  ];
-  let x0 = (c0 + ks0) >>> 0;
-  let x1 = (c1 + ks1) >>> 0;
+  let x0 = (c0 + ks0) >>> 0, x1 = (c1 + ks1) >>> 0;
   for (let g = 0; g < 5; g++) {
-    for (const r of rot[g % 2]!) {
+    const rot = g % 2 === 0 ? [13, 15, 26, 6] : [17, 29, 16, 24];
+    for (let q = 0; q < 4; q++) {
+      const r = rot[q];
       x0 = (x0 + x1) >>> 0;
-      x1 = (rotl(x1, r) ^ x0) >>> 0;
+      x1 = (((x1 << r) | (x1 >>> (32 - r))) ^ x0) >>> 0;
     }
-    // key injection after every 4 rounds
-    x0 = (x0 + ks[(g + 1) % 3]!) >>> 0;
-    x1 = (x1 + ks[(g + 2) % 3]! + g + 1) >>> 0;
+    x0 = (x0 + ks[(g + 1) % 3]) >>> 0; // key injection after every 4 rounds
+    x1 = (x1 + ks[(g + 2) % 3] + g + 1) >>> 0;
   }
-  return [x0, x1];
+  $TF[0] = x0;
+  $TF[1] = x1;
+}
+function $randomBits(ins, outs, p) {
+  const kd = ins[0], out = outs[0], nKeys = kd.length / 2;
+  let n = 1;
+  for (const d of p.shape) n *= d;
+  for (let k = 0; k < nKeys; k++) {
+    for (let i = 0; i < n; i++) {
+      $threefry(kd[2 * k], kd[2 * k + 1], Math.floor(i / 4294967296), i >>> 0);
+      const b1 = $TF[0], b2 = $TF[1], j = k * n + i;
+      if (p.dtype === "int32") out[j] = (b1 ^ b2) | 0;
+      // float32: the 23 high bits of a word as the mantissa of a float in [1, 2), minus 1 (as JAX)
+      else if (p.dtype === "float32") out[j] = ((b1 ^ b2) >>> 9) * 2 ** -23;
+      // float64: the top 53 bits of the 64-bit word (b1 << 32 | b2), exact in a double
+      else out[j] = (b1 * 2 ** 21 + (b2 >>> 11)) * 2 ** -53;
+    }
+  }
+}
+function $randomSplit(ins, outs, p) {
+  const kd = ins[0], out = outs[0], nKeys = kd.length / 2, num = p.num;
+  for (let k = 0; k < nKeys; k++) {
+    for (let i = 0; i < num; i++) {
+      $threefry(kd[2 * k], kd[2 * k + 1], Math.floor(i / 4294967296), i >>> 0);
+      out[(k * num + i) * 2] = $TF[0] | 0;
+      out[(k * num + i) * 2 + 1] = $TF[1] | 0;
+    }
+  }
+}
+function $randomFoldIn(ins, outs) {
+  const kd = ins[0], dd = ins[1], out = outs[0];
+  for (let k = 0; k < dd.length; k++) {
+    // the same as element data[k] of a split: threefry(key, (0, data))
+    $threefry(kd[2 * k], kd[2 * k + 1], 0, dd[k] >>> 0);
+    out[2 * k] = $TF[0] | 0;
+    out[2 * k + 1] = $TF[1] | 0;
+  }
+}`;
+
+type Kernel = (ins: TypedArray[], outs: TypedArray[], params: unknown) => void;
+const R = new Function(`${RANDOM_JS}\nreturn { threefry: $threefry, TF: $TF, bits: $randomBits, split: $randomSplit, foldIn: $randomFoldIn };`)() as {
+  threefry: (k0: number, k1: number, c0: number, c1: number) => void;
+  TF: number[];
+  bits: Kernel;
+  split: Kernel;
+  foldIn: Kernel;
+};
+
+/** Threefry-2x32 of key (k0, k1) and counter (c0, c1), as two uint32 values. */
+export function threefry2x32(k0: number, k1: number, c0: number, c1: number): [number, number] {
+  R.threefry(k0, k1, c0, c1);
+  return [R.TF[0]!, R.TF[1]!];
 }
 
-const TWO32 = 4294967296;
+/** Runs one of the kernels above on fresh output arrays. */
+function run(kernel: Kernel, ins: Tensor[], params: unknown, outs: ShapedArray[]): TypedArray[] {
+  const res = outs.map((o) => allocArray(o.dtype, o.size as number));
+  kernel(ins.map((t) => t.data), res, params);
+  return res;
+}
+
+
 
 /** Checks a key aval [...K, 2] int32 and returns its leading dims. */
 function keyBatchShape(name: string, key: ShapedArray): Shape {
@@ -63,7 +118,8 @@ const zeroJvp = (prim: () => Primitive<any>) => (primals: Tensor[], _t: unknown,
 
 // ---------------------------------------------------------------- random_bits
 export interface RandomBitsParams {
-  shape: number[];
+  /** may hold symbolic dimensions (a draw shaped like a shape-polymorphic argument) */
+  shape: Dim[];
   /** int32: raw 32-bit words; float32/float64: uniform in [0, 1) */
   dtype: DType;
 }
@@ -74,29 +130,11 @@ export const randomBitsP: Primitive<RandomBitsParams> = definePrimitive<RandomBi
   abstractEval: ([key], { shape, dtype }) => {
     const k = keyBatchShape("random_bits", key!);
     if (!isDType(dtype) || dtype === "bool") throw new DTypeError(`random_bits: dtype must be int32, float32 or float64, got ${dtype}`);
-    if (!shape.every((d) => Number.isInteger(d) && d >= 0)) throw new ShapeError(`random_bits: invalid shape ${shapeToString(shape)}`);
+    if (!shape.every((d) => d instanceof SymDim || (Number.isInteger(d) && d >= 0))) throw new ShapeError(`random_bits: invalid shape ${shapeToString(shape)}`);
     return [new ShapedArray([...k, ...shape], dtype)];
   },
-  impl: ([key], { shape, dtype }) => {
-    const kd = key!.data;
-    const nKeys = kd.length / 2;
-    const n = concreteSize(shape);
-    const out = allocArray(dtype, nKeys * n);
-    for (let k = 0; k < nKeys; k++) {
-      const k0 = kd[2 * k]!;
-      const k1 = kd[2 * k + 1]!;
-      for (let i = 0; i < n; i++) {
-        const [b1, b2] = threefry2x32(k0, k1, Math.floor(i / TWO32), i >>> 0);
-        const j = k * n + i;
-        if (dtype === "int32") out[j] = (b1 ^ b2) | 0;
-        // float32: the 23 high bits of a word as the mantissa of a float in [1, 2), minus 1 (as JAX)
-        else if (dtype === "float32") out[j] = ((b1 ^ b2) >>> 9) * 2 ** -23;
-        // float64: the top 53 bits of the 64-bit word (b1 << 32 | b2), exact in a double
-        else out[j] = (b1 * 2 ** 21 + (b2 >>> 11)) * 2 ** -53;
-      }
-    }
-    return [out];
-  },
+  impl: (ins, params, outs) => run(R.bits, ins, params, outs),
+  standalone: { source: RANDOM_JS, fn: "$randomBits" },
   jvp: zeroJvp(() => randomBitsP),
   batch: ([key], [d], params, size) => [[randomBitsP.bind1([moveBatchAxis(key!, d, 0, size)], params)], [0]],
 });
@@ -114,19 +152,8 @@ export const randomSplitP: Primitive<RandomSplitParams> = definePrimitive<Random
     if (!Number.isInteger(num) || num < 0) throw new ShapeError(`random_split: num must be a non-negative integer, got ${num}`);
     return [new ShapedArray([...k, num, 2], "int32")];
   },
-  impl: ([key], { num }) => {
-    const kd = key!.data;
-    const nKeys = kd.length / 2;
-    const out = allocArray("int32", nKeys * num * 2);
-    for (let k = 0; k < nKeys; k++) {
-      for (let i = 0; i < num; i++) {
-        const [y0, y1] = threefry2x32(kd[2 * k]!, kd[2 * k + 1]!, Math.floor(i / TWO32), i >>> 0);
-        out[(k * num + i) * 2] = y0 | 0;
-        out[(k * num + i) * 2 + 1] = y1 | 0;
-      }
-    }
-    return [out];
-  },
+  impl: (ins, params, outs) => run(R.split, ins, params, outs),
+  standalone: { source: RANDOM_JS, fn: "$randomSplit" },
   jvp: zeroJvp(() => randomSplitP),
   batch: ([key], [d], params, size) => [[randomSplitP.bind1([moveBatchAxis(key!, d, 0, size)], params)], [0]],
 });
@@ -143,18 +170,8 @@ export const randomFoldInP: Primitive = definePrimitive({
     }
     return [new ShapedArray(key!.shape, "int32")];
   },
-  impl: ([key, data]) => {
-    const kd = key!.data;
-    const dd = data!.data;
-    const out = allocArray("int32", kd.length);
-    for (let k = 0; k < dd.length; k++) {
-      // the same as element `data` of a split: threefry(key, (0, data))
-      const [y0, y1] = threefry2x32(kd[2 * k]!, kd[2 * k + 1]!, 0, dd[k]! >>> 0);
-      out[2 * k] = y0 | 0;
-      out[2 * k + 1] = y1 | 0;
-    }
-    return [out];
-  },
+  impl: (ins, params, outs) => run(R.foldIn, ins, params, outs),
+  standalone: { source: RANDOM_JS, fn: "$randomFoldIn" },
   jvp: zeroJvp(() => randomFoldInP),
   batch: ([key, data], [dk, dd], _p, size) => [
     [randomFoldInP.bind1([moveBatchAxis(key!, dk, 0, size), moveBatchAxis(data!, dd, 0, size)], {})],
@@ -163,7 +180,7 @@ export const randomFoldInP: Primitive = definePrimitive({
 });
 
 // ----- typed wrappers -----
-export function randomBits(key: Tensor, shape: number[], dtype: DType): Tensor {
+export function randomBits(key: Tensor, shape: Dim[], dtype: DType): Tensor {
   return randomBitsP.bind1([key], { shape: [...shape], dtype });
 }
 export function randomSplit(key: Tensor, num: number): Tensor {
