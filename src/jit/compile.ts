@@ -7,10 +7,11 @@ import type { Tensor } from "../core/tensor.js";
 import { interpret } from "../backends/interp/interpret.js";
 import { type Executable, compileJs } from "../backends/js/compile.js";
 import { compileWasm } from "../backends/wasm/program.js";
-import type { Program } from "../ir/program.js";
+import { type Program, subPrograms } from "../ir/program.js";
 import { lowerProgram } from "../lower/fuse.js";
 import { optimize } from "../passes/pipeline.js";
 import { installProgramRunner } from "../backends/runner.js";
+import { primeFastMatmul } from "../prims/ref/matmul.js";
 
 export interface StageTimes {
   traceMs: number;
@@ -46,6 +47,8 @@ export function codegen(optimized: Program, name: string): Executable {
  */
 export function compileProgram(p: Program, name: string, opts: { traceMs?: number; interpretOnly?: boolean } = {}): Compiled {
   const t0 = now();
+  // let the engine optimize the matmul kernel while this program is optimized and generated
+  if (!opts.interpretOnly && config.backend !== "interp" && hasLargeDot(p)) primeFastMatmul();
   const optimized = optimizeForBackend(p);
   const t1 = now();
   // programs with symbolic (run-time) shapes cannot be laid out statically: interpret them
@@ -58,6 +61,17 @@ export function compileProgram(p: Program, name: string, opts: { traceMs?: numbe
     times: { traceMs: opts.traceMs ?? 0, optimizeMs: t1 - t0, codegenMs: t2 - t1 },
     run: exec ? (args) => exec.run(args) : (args) => interpret(optimized, args),
   };
+}
+
+/** Whether the program (or a sub-program) multiplies float matrices large enough for the fast kernel. */
+function hasLargeDot(p: Program): boolean {
+  return p.equations.some((e) => {
+    if (e.prim.name !== "dot_general") return subPrograms(e).some(hasLargeDot);
+    const [lhs, out] = [e.inputs[0]!.aval, e.outs[0]!.aval];
+    const n = out.shape.at(-1) ?? 1;
+    // multiply-adds >= lhs elements x output columns (symbolic sizes count as large)
+    return out.dtype.startsWith("float") && (typeof lhs.size !== "number" || typeof n !== "number" || lhs.size * n >= config.fastMatmulMinWork);
+  });
 }
 
 /**

@@ -114,4 +114,28 @@ function wasmMatmul(p: MatmulArgs): boolean {
   }
 }
 
-installMatmulKernel(wasmMatmul);
+/**
+ * Tiny float32 products in every transpose combination, twice: enough calls of the packing and
+ * micro-kernel functions for V8 to start compiling them with its optimizing tier in the
+ * background (a first large product otherwise runs mostly in baseline code).
+ */
+function prime(): void {
+  const g = instance();
+  if (!g) return;
+  const mark = g.mark();
+  try {
+    const n = 32, k = 256;
+    const a = g.alloc(n * k * 4), b = g.alloc(n * k * 4), c = g.alloc(n * n * 4);
+    g.f32(a, n * k).fill(0);
+    g.f32(b, n * k).fill(0);
+    for (let r = 0; r < 2; r++)
+      for (const aT of [0, 1] as const)
+        for (const bT of [0, 1] as const) g.sgemm(n, n, k, a, aT ? n : k, aT, b, bT ? k : n, bT, c, n, 0);
+  } catch {
+    /* only a warm-up */
+  } finally {
+    g.reset(mark);
+  }
+}
+
+installMatmulKernel(wasmMatmul, prime);

@@ -26,9 +26,23 @@ export interface MatmulArgs {
 /** A faster kernel; returns false when it cannot handle these strides (the JS loop runs instead). */
 export type MatmulKernel = (args: MatmulArgs) => boolean;
 let fast: MatmulKernel | null = null;
+let primer: (() => void) | null = null;
 
-export function installMatmulKernel(k: MatmulKernel | null): void {
+/** `prime`: optional one-time warm-up of the kernel's code (see primeFastMatmul). */
+export function installMatmulKernel(k: MatmulKernel | null, prime?: () => void): void {
   fast = k;
+  primer = prime ?? null;
+}
+
+/**
+ * Warms the fast kernel up once per process (a few tiny products), so that the engine's
+ * optimizing compiler works on it in the background while the caller does other work (the jit
+ * calls this before optimizing a program with large products, then runs them at full speed).
+ */
+export function primeFastMatmul(): void {
+  const p = primer;
+  primer = null;
+  p?.();
 }
 
 /** Whether products of this size go to the installed fast kernel (same answer everywhere). */
