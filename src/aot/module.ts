@@ -238,12 +238,12 @@ export function moduleSource(name: string, header: string[], fns: ModuleFunction
   const wasm = backend === "wasm";
   const bodies = fns.map((f, i) => functionCode(f, i, constIds, wasm));
   const usesMatmul = fns.some((f) => allKernels(f.lowered.kernels).some((k) => k.kind === "dot"));
-  const withWasm = fns.some((f) => allKernels(f.lowered.kernels).some((k) => k.kind === "dot" && (k.dtype === "float32" || k.dtype === "float64")));
+  const gemmDtypes = fns.flatMap((f) => allKernels(f.lowered.kernels).flatMap((k) => (k.kind === "dot" && (k.dtype === "float32" || k.dtype === "float64") ? [k.dtype] : [])));
   return [
     ...header.map((h) => `// ${h}`),
     `const $NAME = ${js(name)};`,
     RUNTIME_CORE,
-    usesMatmul ? matmulRuntime(config.fastMatmulMinWork, withWasm) : "const matmul = null;",
+    usesMatmul ? matmulRuntime(config.fastMatmulMinWork, gemmDtypes) : "const matmul = null;",
     ...standaloneSources(fns.map((f) => f.lowered)),
     ...(wasm ? [JS_PRELUDE, wasmImportsSource()] : []),
     ...consts.map((c, i) => `const $C${i} = $decode(${js(bytesToBase64(new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength)))}, ${js(c.dtype)});`),
