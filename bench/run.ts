@@ -134,7 +134,9 @@ async function main() {
 
   const results: WorkloadResult[] = [];
   const byId = new Map<string, WorkloadResult>();
-  for (const w of workloads) {
+  // fresh-process rows first (see WorkloadSpec.freshProcess); results keep the declared order
+  const execOrder = [...workloads.filter((w) => w.freshProcess), ...workloads.filter((w) => !w.freshProcess)];
+  for (const w of execOrder) {
     const wr: WorkloadResult = { id: w.id, description: w.description, unit: w.unit, results: {} };
     if (w.flops !== undefined) wr.flops = w.flops;
     if (w.footnote !== undefined) wr.footnote = w.footnote;
@@ -232,6 +234,9 @@ async function main() {
       }
     }
   }
+
+  const declared = new Map(workloads.map((w, i) => [w.id as string, i]));
+  results.sort((a, b) => declared.get(a.id)! - declared.get(b.id)!);
 
   // Derived rows.
   for (const w of workloads) {
