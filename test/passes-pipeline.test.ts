@@ -53,8 +53,12 @@ describe("pipeline", () => {
   it("runs named passes, verifies and traces each one, and stops when nothing changes", () => {
     const p = makeProgram((x: Tensor) => add(mul(sin(x), broadcastInDim(f64(1), [3], [])), f64(0)))(vec([1, 2, 3]));
     const seen: string[] = [];
-    const q = optimize(p, { verify: true, trace: (name, _p, round) => seen.push(`${round}:${name}`) });
+    const last: Program[] = [];
+    const q = optimize(p, { verify: true, trace: (name, r, round) => (seen.push(`${round}:${name}`), round === 2 && last.push(r)) });
     expect(seen).toEqual(["1:simplify", "1:fold", "1:cse", "1:dce", "2:simplify", "2:fold", "2:cse", "2:dce"]);
+    // the fixed point: in the last round every pass returned its input object
+    expect(last.every((r) => r === q)).toBe(true);
+    expect(optimize(q)).toBe(q);
     expect(show(q)).toMatchInlineSnapshot(`
       "{ lambda ; a:f64[3]. let
           b:f64[3] = sin a

@@ -48,11 +48,20 @@ export function constTable(p: Program): Map<Var, Tensor> {
   return new Map(p.consts.map((v, i) => [v, p.constValues[i]!]));
 }
 
-/** A copy of `p` with some parts replaced; the inputs are always kept. */
+const sameItems = <T>(a: readonly T[], b: readonly T[] | undefined) => b === undefined || (a.length === b.length && a.every((x, i) => x === b[i]));
+
+/**
+ * A copy of `p` with some parts replaced; the inputs are always kept. Returns `p` itself when
+ * every part holds the same objects (so an unchanged program stays the same object, which is
+ * how the pipeline detects its fixed point).
+ */
 export function rebuild(
   p: Program,
   parts: { consts?: Var[]; constValues?: Tensor[]; equations?: Equation[]; outputs?: Atom[] },
 ): Program {
+  if (sameItems(p.consts, parts.consts) && sameItems(p.constValues, parts.constValues) && sameItems(p.equations, parts.equations) && sameItems(p.outputs, parts.outputs)) {
+    return p;
+  }
   return new Program(
     p.inputs.slice(),
     (parts.consts ?? p.consts).slice(),
