@@ -17,19 +17,10 @@ import {
   lstmGradient,
   lstmObjective,
 } from "../examples/adbench/hand.js";
+import { maxRelErr, relErr } from "./util/check.js";
 
 const FD_TOL = 1e-6;
 
-function relErr(x: number, y: number): number {
-  return Math.abs(x - y) / Math.max(1, Math.abs(x) + Math.abs(y));
-}
-
-function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, relErr(a[i]!, b[i]!));
-  return worst;
-}
 
 /**
  * Central finite differences of a vector-valued f at the parameters stored in `params`

@@ -24,19 +24,10 @@ import {
 } from "../examples/adbench/lstm.js";
 import { baJacobianAd, baJacobianBlocksRaw, baResiduals, baTensors, firstObservations } from "../examples/adbench/ba.js";
 import { Tensor } from "../src/index.js";
+import { maxRelErr, relErr } from "./util/check.js";
 
 const TOL = 1e-8;
 
-function relErr(x: number, y: number): number {
-  return Math.abs(x - y) / Math.max(1, Math.abs(x) + Math.abs(y));
-}
-
-function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, relErr(a[i]!, b[i]!));
-  return worst;
-}
 
 // ---------------------------------------------------------------------------------------- GMM
 

@@ -9,11 +9,10 @@ import { Tensor, grad, makeProgram, np } from "../src/index.js";
 import { ShapedArray } from "../src/core/aval.js";
 import type { DType } from "../src/core/dtype.js";
 import { interpret } from "../src/backends/interp/interpret.js";
-import { type Atom, type Equation, Program, Var } from "../src/ir/program.js";
-import { printProgram } from "../src/ir/printer.js";
+import { Program, Var } from "../src/ir/program.js";
 import { add, binaryPrims, div, mul, sub } from "../src/prims/binary.js";
 import { compare, select } from "../src/prims/compare.js";
-import { type Primitive, definePrimitive } from "../src/prims/primitive.js";
+import { definePrimitive } from "../src/prims/primitive.js";
 import { reduceSum, reduceSumP } from "../src/prims/reduce.js";
 import { broadcastInDim, reshape, reshapeP, transpose } from "../src/prims/shape.js";
 import { convertP, exp, neg, sin } from "../src/prims/unary.js";
@@ -21,33 +20,8 @@ import { scalar } from "../src/rules/helpers.js";
 import { dce } from "../src/passes/dce.js";
 import { PASSES, countEquations, optimize } from "../src/passes/pipeline.js";
 import { rand } from "./util/check.js";
+import { Builder, expectSameResults, f64, show, vec } from "./util/programs.js";
 
-const show = (p: Program) => printProgram(p, { sources: false });
-const f64 = (v: number) => scalar(v, "float64");
-const vec = (xs: number[]) => Tensor.fromData(Float64Array.from(xs), [xs.length]);
-
-/** Hand-built equations (for sub-programs, which tracing here cannot produce). */
-class Builder {
-  readonly equations: Equation[] = [];
-  eq(prim: Primitive<any>, inputs: Atom[], params: any = {}): Var {
-    const outs = prim.abstractEval(inputs.map((a) => a.aval), params).map((a) => new Var(a));
-    this.equations.push({ prim, inputs, params, outs });
-    return outs[0]!;
-  }
-}
-
-/** Equal as numbers: === (so -0 equals +0, see src/passes/simplify-rules.ts) or both NaN. */
-function expectSameResults(p: Program, q: Program, args: Tensor[]): void {
-  const want = interpret(p, args);
-  const got = interpret(q, args);
-  expect(got.length).toBe(want.length);
-  got.forEach((t, i) => {
-    const w = want[i]!;
-    expect(t.aval.equals(w.aval), `output ${i} aval`).toBe(true);
-    const same = t.data.length === w.data.length && t.data.every((v, k) => v === w.data[k] || (v !== v && w.data[k] !== w.data[k]));
-    expect(same, `output ${i}: ${t.data} vs ${w.data}`).toBe(true);
-  });
-}
 
 describe("pipeline", () => {
   it("runs named passes, verifies and traces each one, and stops when nothing changes", () => {

@@ -5,17 +5,13 @@
 
 import { describe, expect, it } from "vitest";
 import { Tensor, makeProgram } from "../src/index.js";
-import { interpret } from "../src/backends/interp/interpret.js";
-import { type Atom, type Equation, Program, Var } from "../src/ir/program.js";
-import { printProgram } from "../src/ir/printer.js";
+import { type Atom, Program, Var } from "../src/ir/program.js";
 import { verifyProgram } from "../src/ir/verify.js";
 import { add, binaryPrims, div, mul, sub } from "../src/prims/binary.js";
 import { compare, select } from "../src/prims/compare.js";
-import type { Primitive } from "../src/prims/primitive.js";
 import { reduceSum, reduceSumP } from "../src/prims/reduce.js";
 import { broadcastInDim, broadcastInDimP, reshape, reshapeP, transpose } from "../src/prims/shape.js";
 import { convertP, exp, neg, sin } from "../src/prims/unary.js";
-import { scalar } from "../src/rules/helpers.js";
 import { activity } from "../src/passes/activity.js";
 import { cse } from "../src/passes/cse.js";
 import { dce } from "../src/passes/dce.js";
@@ -26,37 +22,8 @@ import { DEFAULT_RULES } from "../src/passes/simplify-rules.js";
 import { analyzeActivity } from "../src/analysis/activity.js";
 import { liveness } from "../src/analysis/liveness.js";
 import { rand } from "./util/check.js";
+import { Builder, expectSameResults, f64, show, vec } from "./util/programs.js";
 
-const show = (p: Program) => printProgram(p, { sources: false });
-const f64 = (v: number) => scalar(v, "float64");
-const vec = (xs: number[]) => Tensor.fromData(Float64Array.from(xs), [xs.length]);
-
-/** Hand-built equations for programs tracing cannot produce (shared constants, sub-programs). */
-class Builder {
-  readonly equations: Equation[] = [];
-  eq(prim: Primitive<any>, inputs: Atom[], params: any = {}): Var {
-    const outs = prim.abstractEval(inputs.map((a) => a.aval), params).map((a) => new Var(a));
-    this.equations.push({ prim, inputs, params, outs });
-    return outs[0]!;
-  }
-}
-
-/** Equal as numbers: === (so -0 equals +0, see simplify-rules.ts) or both NaN. */
-function sameNumbers(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (!(a[i] === b[i] || (a[i] !== a[i] && b[i] !== b[i]))) return false;
-  return true;
-}
-
-function expectSameResults(p: Program, q: Program, args: Tensor[]): void {
-  const want = interpret(p, args);
-  const got = interpret(q, args);
-  expect(got.length).toBe(want.length);
-  got.forEach((t, i) => {
-    expect(t.aval.equals(want[i]!.aval), `output ${i} aval`).toBe(true);
-    expect(sameNumbers(t.data, want[i]!.data), `output ${i}: ${t.data} vs ${want[i]!.data}`).toBe(true);
-  });
-}
 
 /**
  * Runs `pass`; checks the verifier, that the input is untouched and that results are identical.

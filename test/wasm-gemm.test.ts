@@ -21,19 +21,9 @@ import { bytesToBase64 } from "../src/ir/serialize.js";
 import { PREBUILT_GEMM, RELAXED_PROBE } from "../src/backends/wasm/gemm-prebuilt.js";
 import { ThreadedGemm } from "../src/backends/wasm/gemm-threads.js";
 import { WasmGemm, type WasmGemmOptions } from "../src/backends/wasm/wasm-gemm.js";
+import { rng } from "./util/check.js";
 
 const SIZES = [1, 2, 3, 5, 7, 8, 15, 16, 17, 33, 64, 100];
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Case {
   dtype: GemmDtype;

@@ -19,7 +19,9 @@
  * The hand peer is the reference itself: its gradient is checked against central finite
  * differences of its own objective along one random direction (FD_TOL relative).
  */
-import { dataPath, readGmm, readLstm, type GmmData, type LstmData } from "../../examples/adbench/io.js";
+import { adbenchErr, dataPath, readGmm, readLstm, type GmmData, type LstmData } from "../../examples/adbench/io.js";
+
+export { adbenchErr };
 import { gmmGradient, gmmObjective, logGammaD, lstmGradient, lstmObjective } from "../../examples/adbench/hand.js";
 import { rng } from "./data.js";
 
@@ -74,19 +76,6 @@ export function gmmReference(): Reference {
 export function lstmReference(): Reference {
   const d = lstmInstance();
   return (lstmRef ??= { f: lstmObjective(d), grad: lstmGradient(d) });
-}
-
-/** ADBench agreement metric: max_i |x_i - y_i| / max(1, |x_i| + |y_i|). */
-export function adbenchErr(got: ArrayLike<number>, ref: ArrayLike<number>): number {
-  if (got.length !== ref.length) return Infinity;
-  let worst = 0;
-  for (let i = 0; i < ref.length; i++) {
-    const x = got[i]!;
-    const y = ref[i]!;
-    const e = Math.abs(x - y) / Math.max(1, Math.abs(x) + Math.abs(y));
-    if (!(e <= worst)) worst = Number.isNaN(e) ? Infinity : e;
-  }
-  return worst;
 }
 
 /** Records the worst error seen by a check, for the cell's note. */

@@ -1,4 +1,5 @@
-// Parsers for the ADBench input files (GMM, D-LSTM, BA) into plain Float64Array-based structures.
+// Parsers for the ADBench input files (GMM, D-LSTM, BA) into plain Float64Array-based structures,
+// and ADBench's agreement metric (used by the tests, the benchmarks and run.ts).
 // Format definitions: /work/shared/adbench/README.md. Files are whitespace-separated numbers;
 // blank lines and line structure are ignored, values are consumed in the documented order.
 // Independent of the adgen library (no imports from src/).
@@ -168,4 +169,20 @@ export function readBa(path: string): BaData {
     feats: replicateRow(feat, p),
     obs,
   };
+}
+
+/** ADBench's agreement of two numbers: |x - y| / max(1, |x| + |y|). */
+export function adbenchRelErr(x: number, y: number): number {
+  return Math.abs(x - y) / Math.max(1, Math.abs(x) + Math.abs(y));
+}
+
+/** The worst adbenchRelErr over two arrays; Infinity for a NaN or for different lengths. */
+export function adbenchErr(got: ArrayLike<number>, ref: ArrayLike<number>): number {
+  if (got.length !== ref.length) return Infinity;
+  let worst = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const e = adbenchRelErr(got[i]!, ref[i]!);
+    if (!(e <= worst)) worst = Number.isNaN(e) ? Infinity : e;
+  }
+  return worst;
 }

@@ -15,7 +15,7 @@
 //   node --stack-size=7000 --import tsx examples/adbench/run.ts lstm <file>
 
 import type { Tensor } from "../../src/index.js";
-import { readBa, readGmm, readLstm, truncateLstm } from "./io.js";
+import { adbenchErr, readBa, readGmm, readLstm, truncateLstm } from "./io.js";
 import { baJacobian, baObjective, gmmGradient, gmmObjective as handGmm, lstmGradient, lstmObjective as handLstm } from "./hand.js";
 import { flatGmmGradient, gmmGrad, gmmGradJit, gmmObjectiveJit, gmmTensors } from "./gmm.js";
 import * as lstm from "./lstm.js";
@@ -124,10 +124,7 @@ function main(): void {
   const [g, gradFirst] = timeOnce(c.gradient);
   const fh = c.handObjective();
   const gh = c.handGradient();
-  let worst = 0;
-  for (let i = 0; i < gh.length; i++) {
-    worst = Math.max(worst, Math.abs(g[i]! - gh[i]!) / Math.max(1, Math.abs(g[i]!) + Math.abs(gh[i]!)));
-  }
+  const worst = adbenchErr(g, gh);
   const what = kind === "ba" ? "||residuals||^2" : "objective";
   console.log(`${what}: ${f}   (hand JS ${fh})`);
   console.log(`${kind === "ba" ? "||J||_F" : "||grad||"}: ${norm(g)}   (hand JS ${norm(gh)}; max rel diff ${worst.toExponential(2)})`);

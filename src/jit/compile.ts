@@ -48,7 +48,7 @@ export function codegen(optimized: Program, name: string): Executable {
 export function compileProgram(p: Program, name: string, opts: { traceMs?: number; interpretOnly?: boolean } = {}): Compiled {
   const t0 = now();
   // let the engine optimize the matmul kernel while this program is optimized and generated
-  if (!opts.interpretOnly && config.backend !== "interp" && hasLargeDot(p)) primeFastMatmul();
+  if (!opts.interpretOnly && config.backend !== "interp") primeFastMatmul(() => hasLargeDot(p));
   const optimized = optimizeForBackend(p);
   const t1 = now();
   // programs with symbolic (run-time) shapes cannot be laid out statically: interpret them

@@ -25,12 +25,13 @@ import { definePrimitive, type Primitive } from "./primitive.js";
  * typed arrays of exactly the operands' sizes.
  */
 export const RANDOM_JS = String.raw`const $TF = [0, 0];
+const $ROT = [[13, 15, 26, 6], [17, 29, 16, 24]];
 function $threefry(k0, k1, c0, c1) {
   const ks0 = k0 >>> 0, ks1 = k1 >>> 0, ks2 = (ks0 ^ ks1 ^ 0x1bd11bda) >>> 0;
   const ks = [ks0, ks1, ks2];
   let x0 = (c0 + ks0) >>> 0, x1 = (c1 + ks1) >>> 0;
   for (let g = 0; g < 5; g++) {
-    const rot = g % 2 === 0 ? [13, 15, 26, 6] : [17, 29, 16, 24];
+    const rot = $ROT[g % 2];
     for (let q = 0; q < 4; q++) {
       const r = rot[q];
       x0 = (x0 + x1) >>> 0;

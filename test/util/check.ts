@@ -6,18 +6,11 @@ import { expect } from "vitest";
 import { Tensor, jvp, vjp } from "../../src/index.js";
 import { ShapedArray } from "../../src/core/aval.js";
 import type { DType } from "../../src/core/dtype.js";
+import { rng } from "../../bench/workloads/data.js";
+import { adbenchErr } from "../../examples/adbench/io.js";
 
-/** mulberry32: a tiny deterministic PRNG. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, the same seeded generator the benchmarks use. */
+export { rng };
 
 export function tensor(data: ArrayLike<number>, shape: number[], dtype: DType = "float64"): Tensor {
   const arr =
@@ -98,4 +91,13 @@ export function checkGradients(
   const rhs = xBars.reduce((s, xb, i) => s + dotAll(xb.data, ts[i]!.data), 0);
   const dotRtol = opts.dotRtol ?? (opts.reverseOnly ? 1e-6 : 1e-9);
   assertClose([lhs], [rhs], { rtol: dotRtol, atol: 1e-10, what: "<J t, u> vs <t, J^T u>" });
+}
+
+/** ADBench's agreement metric for two numbers (examples/adbench/io.ts). */
+export { adbenchRelErr as relErr } from "../../examples/adbench/io.js";
+
+/** ADBench's agreement metric for two arrays of the same length (asserted). */
+export function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  return adbenchErr(a, b);
 }

@@ -60,17 +60,20 @@ export function arrayFromData(data: unknown, dtype?: DType, what = "array"): Ten
   };
   rec(data, 0);
   let dt: DType = dtype ?? (sawBool && !sawNumber ? "bool" : "float32");
-  if (!dtype && ArrayBuffer.isView(data)) {
-    dt = data instanceof Float64Array ? "float64" : data instanceof Int32Array ? "int32" : data instanceof Uint8Array ? "bool" : "float32";
-  }
+  if (!dtype && ArrayBuffer.isView(data)) dt = typedArrayDType(data);
   const arr = allocArray(dt, flat.length);
   for (let i = 0; i < flat.length; i++) arr[i] = dt === "bool" ? (flat[i] ? 1 : 0) : dt === "int32" ? Math.trunc(flat[i]!) : flat[i]!;
   return new Tensor(new ShapedArray(shape, dt), arr);
 }
 
+/** The dtype a typed array keeps when no dtype is asked for (other kinds become float32). */
+function typedArrayDType(data: unknown): DType {
+  return data instanceof Float64Array ? "float64" : data instanceof Int32Array ? "int32" : data instanceof Uint8Array ? "bool" : "float32";
+}
+
 /** A flat typed array as a rank-1 tensor: one bulk copy when the dtype matches (the common case). */
 function fromTypedArray(data: ArrayLike<number>, dtype?: DType): Tensor {
-  const dt: DType = dtype ?? (data instanceof Float64Array ? "float64" : data instanceof Int32Array ? "int32" : data instanceof Uint8Array ? "bool" : "float32");
+  const dt: DType = dtype ?? typedArrayDType(data);
   const arr = allocArray(dt, data.length);
   if (dt === "float32" || dt === "float64" || (dt === "int32" && data instanceof Int32Array)) arr.set(data);
   else for (let i = 0; i < data.length; i++) arr[i] = dt === "bool" ? (data[i] ? 1 : 0) : Math.trunc(data[i]!);

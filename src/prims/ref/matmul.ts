@@ -38,11 +38,13 @@ export function installMatmulKernel(k: MatmulKernel | null, prime?: () => void):
  * Warms the fast kernel up once per process (a few tiny products), so that the engine's
  * optimizing compiler works on it in the background while the caller does other work (the jit
  * calls this before optimizing a program with large products, then runs them at full speed).
+ * `wanted` is only asked while the warm-up is still pending.
  */
-export function primeFastMatmul(): void {
+export function primeFastMatmul(wanted: () => boolean): void {
+  if (!primer || !wanted()) return;
   const p = primer;
   primer = null;
-  p?.();
+  p();
 }
 
 /** Whether products of this size go to the installed fast kernel (same answer everywhere). */
