@@ -7,7 +7,8 @@
 
 import type { ShapedArray } from "../core/aval.js";
 import type { DType } from "../core/dtype.js";
-import type { Dim } from "../core/shape.js";
+import { encodeValue } from "../core/encode.js";
+import { type Dim, SymDim } from "../core/shape.js";
 import type { Tensor } from "../core/tensor.js";
 import type { Primitive } from "../prims/primitive.js";
 
@@ -42,6 +43,16 @@ export type Expr =
   | { k: "guard"; dim: number; lo: Dim; hi: Dim; body: Expr; other: Expr; dtype: DType }
   /** view.buf[view(loop) + clamp(index, 0, size - 1) * stride]: a gather along one axis */
   | { k: "gather"; view: View; index: Expr; stride: Dim; size: Dim; dtype: DType };
+
+/**
+ * The canonical key of a kernel expression (or of any plain value built from dims and numbers):
+ * equal keys iff equal expressions, through core/encode (so literals 0 and -0, NaN, Infinity and
+ * -Infinity stay distinct) with symbolic dims by their canonical polynomial text. Code generators
+ * dedup subexpressions by this key.
+ */
+export function exprKey(e: unknown): string {
+  return encodeValue(e, (o) => (o instanceof SymDim ? `dim:${o.toString()}` : undefined));
+}
 
 /** out[outOffset + loop] = expr, over `shape`, output contiguous. */
 export interface MapKernel {

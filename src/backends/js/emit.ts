@@ -1,11 +1,12 @@
 // The JS expression and loop-nest emitter: dimensions as JS over the symbol variables and loop
 // indices, and an expression emitter that places every subexpression at the outermost loop level
-// it depends on (loop-invariant hoisting and common-subexpression elimination in one step).
+// it depends on (loop-invariant hoisting and common-subexpression elimination in one step),
+// except the branches of guards, which are computed only on their taken side.
 
 import type { DType } from "../../core/dtype.js";
 import { InternalError } from "../../core/errors.js";
 import type { Dim } from "../../core/shape.js";
-import type { CallKernel, Expr, View } from "../../lower/kernel-ir.js";
+import { type CallKernel, type Expr, type View, exprKey } from "../../lower/kernel-ir.js";
 import { jsNumber, jsScalarOp } from "./scalar.js";
 
 export const ARRAY: Record<DType, string> = { float32: "Float32Array", float64: "Float64Array", int32: "Int32Array", bool: "Uint8Array" };
@@ -48,12 +49,25 @@ export interface Ctx {
   scratch: (n: number) => string;
 }
 
-/** Emits one expression tree as let-bindings placed at the loop level each node depends on. */
+/** A declared node: its variable, the loop level it is declared at, and its declaration order. */
+interface Named {
+  name: string;
+  level: number;
+  seq: number;
+}
+
+/**
+ * Emits one expression tree as const bindings placed at the loop level each node depends on.
+ * A guard (pad, concatenate) is a `let` assigned in an if/else: its branches are computed only on
+ * the taken side (never hoisted, so the untaken side is never read), reusing only nodes already
+ * declared at that point (an outer level, or earlier at the same level).
+ */
 export class ExprEmitter {
   /** per loop level (0 = before all loops), the declarations to emit there */
   readonly decls: string[][];
-  private readonly names = new Map<string, { name: string; level: number }>();
+  private readonly names = new Map<string, Named>();
   private n = 0;
+  private seq = 0;
 
   constructor(
     readonly prefix: string,
@@ -76,41 +90,110 @@ export class ExprEmitter {
     return [terms.length ? terms.join(" + ") : "0", level];
   }
 
+  /** The loop level an expression depends on. */
+  levelOf(e: Expr): number {
+    switch (e.k) {
+      case "const":
+      case "dim":
+        return 0;
+      case "load":
+        return this.indexOf(e.view)[1];
+      case "gather":
+        return Math.max(this.indexOf(e.view)[1], this.levelOf(e.index));
+      case "op":
+        return Math.max(0, ...e.args.map((a) => this.levelOf(a)));
+      case "guard":
+        return Math.max(e.dim + 1, this.levelOf(e.body), this.levelOf(e.other));
+    }
+  }
+
+  /** JS reading view.buf at the gather's clamped index `ix` (a variable or literal). */
+  private gatherJs(e: Extract<Expr, { k: "gather" }>, ix: string): string {
+    const d = this.ctx.d;
+    const [base] = this.indexOf(e.view);
+    const clamped = `(${ix} < 0 ? 0 : ${ix} > ${d.js(e.size)} - 1 ? ${d.js(e.size)} - 1 : ${ix})`;
+    return `${this.ctx.buf(e.view.buf)}[${base} + ${clamped} * ${d.js(e.stride)}]`;
+  }
+
+  /** JS of a guard's condition. */
+  private guardCond(e: Extract<Expr, { k: "guard" }>): string {
+    const d = this.ctx.d;
+    return `i${e.dim} >= ${d.js(e.lo)} && i${e.dim} < ${d.js(e.hi)}`;
+  }
+
   /** Returns [js expression, level]. */
   emit(e: Expr): [string, number] {
     if (e.k === "const") return [jsNumber(e.value), 0];
     if (e.k === "dim") return [this.ctx.d.js(e.dim), 0];
-    const key = JSON.stringify(e);
+    const key = exprKey(e);
     const hit = this.names.get(key);
     if (hit) return [hit.name, hit.level];
-    const d = this.ctx.d;
-    let js: string;
+    const name = `${this.prefix}${this.n++}`;
+    let lines: string[];
     let level: number;
     if (e.k === "load") {
       const [idx, l] = this.indexOf(e.view);
       level = l;
-      js = `${this.ctx.buf(e.view.buf)}[${idx}]`;
+      lines = [`const ${name} = ${this.ctx.buf(e.view.buf)}[${idx}];`];
     } else if (e.k === "gather") {
-      const [base, lb] = this.indexOf(e.view);
       const [ix, li] = this.emit(e.index);
-      level = Math.max(lb, li);
-      const clamped = `(${ix} < 0 ? 0 : ${ix} > ${d.js(e.size)} - 1 ? ${d.js(e.size)} - 1 : ${ix})`;
-      js = `${this.ctx.buf(e.view.buf)}[${base} + ${clamped} * ${d.js(e.stride)}]`;
+      level = Math.max(this.indexOf(e.view)[1], li);
+      lines = [`const ${name} = ${this.gatherJs(e, ix)};`];
     } else if (e.k === "op") {
       const args = e.args.map((a) => this.emit(a));
       level = Math.max(0, ...args.map((a) => a[1]));
-      js = jsScalarOp(e.op, args.map((a) => a[0]), e.dtype, e.args.map((a) => a.dtype));
+      lines = [`const ${name} = ${jsScalarOp(e.op, args.map((a) => a[0]), e.dtype, e.args.map((a) => a.dtype))};`];
     } else {
-      const [b, lb] = this.emit(e.body);
-      const [o, lo] = this.emit(e.other);
-      level = Math.max(e.dim + 1, lb, lo);
-      js = `(i${e.dim} >= ${d.js(e.lo)} && i${e.dim} < ${d.js(e.hi)} ? ${b} : ${o})`;
+      level = this.levelOf(e);
+      lines = [];
+      this.guardLines(name, e, { level, seq: this.seq }, new Map(), lines);
     }
-    const name = `${this.prefix}${this.n++}`;
-    this.decls[level]!.push(`const ${name} = ${js};`);
-    this.names.set(key, { name, level });
+    const seq = this.seq++;
+    this.decls[level]!.push(...lines);
+    this.names.set(key, { name, level, seq });
     return [name, level];
   }
+
+  /** `let name; if (cond) { ...; name = body } else { ...; name = other }` into `lines`. */
+  private guardLines(name: string, e: Extract<Expr, { k: "guard" }>, scope: Scope, local: Map<string, string>, lines: string[]): void {
+    const side = (x: Expr): string[] => {
+      const inner: string[] = [];
+      const v = this.inline(x, scope, new Map(local), inner); // block-scoped: the branch's names stay inside
+      return [...indent(inner, 1), `  ${name} = ${v};`];
+    };
+    lines.push(`let ${name};`, `if (${this.guardCond(e)}) {`, ...side(e.body), "} else {", ...side(e.other), "}");
+  }
+
+  /**
+   * JS for `e` computed in place (inside a guard's branch, declaration `scope`): consts pushed to
+   * `lines` and deduplicated in `local`; hoisted nodes reused only when already declared.
+   */
+  private inline(e: Expr, scope: Scope, local: Map<string, string>, lines: string[]): string {
+    if (e.k === "const") return jsNumber(e.value);
+    if (e.k === "dim") return this.ctx.d.js(e.dim);
+    const key = exprKey(e);
+    const known = local.get(key);
+    if (known) return known;
+    const hit = this.names.get(key);
+    if (hit && (hit.level < scope.level || (hit.level === scope.level && hit.seq < scope.seq))) return hit.name;
+    const name = `${this.prefix}${this.n++}`;
+    if (e.k === "guard") this.guardLines(name, e, scope, local, lines);
+    else {
+      let js: string;
+      if (e.k === "load") js = `${this.ctx.buf(e.view.buf)}[${this.indexOf(e.view)[0]}]`;
+      else if (e.k === "gather") js = this.gatherJs(e, this.inline(e.index, scope, local, lines));
+      else js = jsScalarOp(e.op, e.args.map((a) => this.inline(a, scope, local, lines)), e.dtype, e.args.map((a) => a.dtype));
+      lines.push(`const ${name} = ${js};`);
+    }
+    local.set(key, name);
+    return name;
+  }
+}
+
+/** Where a guard's branches are computed: in the declaration numbered `seq` at loop `level`. */
+interface Scope {
+  level: number;
+  seq: number;
 }
 
 export function indent(lines: string[], depth: number): string[] {

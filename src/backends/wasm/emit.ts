@@ -5,7 +5,7 @@
 
 import type { DType } from "../../core/dtype.js";
 import type { Dim } from "../../core/shape.js";
-import type { Expr, LoweredProgram, View } from "../../lower/kernel-ir.js";
+import { type Expr, type LoweredProgram, type View, exprKey } from "../../lower/kernel-ir.js";
 import { Code, type FuncBuilder } from "./encoder.js";
 import { MEM, type OpContext, type VT, VT_OF, emitScalarOp } from "./scalar.js";
 
@@ -80,12 +80,26 @@ export class Fn {
 export interface Node {
   local: number;
   level: number;
+  /** position of its declaration among all declarations (they run in this order within a level) */
+  seq: number;
+}
+
+/**
+ * Where a guard's branches are computed: inside the guard node's declaration (at `level`, after
+ * the declarations numbered below `seq`). A known node holds its current value there only if its
+ * declaration ran before: at an outer level, or earlier at the same level. Reusing a node declared
+ * later would read the value it had in the previous iteration.
+ */
+interface Scope {
+  level: number;
+  seq: number;
 }
 
 /** Expression emitter for one loop nest: nodes become locals set at their loop level. */
 export class Exprs {
   readonly decls: (() => void)[][];
   private readonly nodes = new Map<string, Node>();
+  private seq = 0;
   constructor(
     readonly fn: Fn,
     readonly loopLocals: number[],
@@ -139,13 +153,14 @@ export class Exprs {
    */
   private address(v: View, bytes: number, k: number): Node {
     if (k > 0 && v.strides[k - 1] === 0) return this.address(v, bytes, k - 1);
-    const key = JSON.stringify(["addr", v.buf, bytes, v.offset, v.strides.slice(0, k)]);
+    const key = exprKey(["addr", v.buf, bytes, v.offset, v.strides.slice(0, k)]);
     const hit = this.nodes.get(key);
     if (hit) return hit;
     const c = this.fn.body;
     const local = this.fn.local("i32");
     const prev = k > 0 ? this.address(v, bytes, k - 1) : null;
     const level = k;
+    const seq = this.seq++;
     this.decls[level]!.push(() => {
       if (!prev) {
         this.fn.base(v.buf);
@@ -167,7 +182,7 @@ export class Exprs {
       }
       c.localSet(local);
     });
-    const node = { local, level };
+    const node = { local, level, seq };
     this.nodes.set(key, node);
     return node;
   }
@@ -189,7 +204,7 @@ export class Exprs {
       const vt = VT_OF[e.dtype];
       return () => void (vt === "f32" ? c.f32Const(e.value) : vt === "f64" ? c.f64Const(e.value) : c.i32Const(e.value));
     }
-    const key = JSON.stringify(e);
+    const key = exprKey(e);
     const hit = this.nodes.get(key);
     if (hit) return () => void c.localGet(hit.local);
     const vt = VT_OF[e.dtype];
@@ -219,13 +234,15 @@ export class Exprs {
       emit = () => emitScalarOp(this.fn.ops(), e.op, args, e.dtype, e.args.map((a) => a.dtype));
     } else {
       level = this.levelOf(e);
-      emit = () => this.inline(e, true);
+      const scope = { level, seq: this.seq };
+      emit = () => this.inline(e, scope, true);
     }
+    const seq = this.seq++;
     this.decls[level]!.push(() => {
       emit();
       c.localSet(local);
     });
-    this.nodes.set(key, { local, level });
+    this.nodes.set(key, { local, level, seq });
     return () => void c.localGet(local);
   }
 
@@ -251,13 +268,14 @@ export class Exprs {
   }
 
   /**
-   * Pushes `e` computed in place (a guard and its branches): known nodes are reused, nothing is
-   * registered. `top`: `e` is the node being defined (its own registration is not a value yet).
+   * Pushes `e` computed in place (a guard and its branches, in the declaration `scope`): nodes
+   * already computed there are reused, nothing is registered. `top`: `e` is the node being
+   * defined (its own registration is not a value yet).
    */
-  private inline(e: Expr, top = false): void {
+  private inline(e: Expr, scope: Scope, top = false): void {
     const c = this.fn.body;
-    const hit = e.k === "const" || top ? undefined : this.nodes.get(JSON.stringify(e));
-    if (hit) return void c.localGet(hit.local);
+    const hit = e.k === "const" || top ? undefined : this.nodes.get(exprKey(e));
+    if (hit && (hit.level < scope.level || (hit.level === scope.level && hit.seq < scope.seq))) return void c.localGet(hit.local);
     switch (e.k) {
       case "const":
         return this.value(e)();
@@ -270,7 +288,7 @@ export class Exprs {
         return this.loadAt(e.view.buf, e.dtype, () => this.index(e.view));
       case "gather": {
         const t = this.fn.local("i32");
-        this.inline(e.index);
+        this.inline(e.index, scope);
         c.localSet(t);
         return this.loadAt(e.view.buf, e.dtype, () => this.gatherIndex(e, () => void c.localGet(t)));
       }
@@ -278,7 +296,7 @@ export class Exprs {
         // operands into fresh locals, then the op
         const locals = e.args.map((a) => {
           const l = this.fn.local(VT_OF[a.dtype]);
-          this.inline(a);
+          this.inline(a, scope);
           c.localSet(l);
           return l;
         });
@@ -293,9 +311,9 @@ export class Exprs {
         this.fn.dim(e.hi);
         c.raw(0x48).raw(0x71); // i < hi, and
         c.if_(VT_OF[e.dtype]);
-        this.inline(e.body);
+        this.inline(e.body, scope);
         c.else_();
-        this.inline(e.other);
+        this.inline(e.other, scope);
         c.end();
         return;
       }
