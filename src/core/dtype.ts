@@ -50,11 +50,21 @@ export function allocArray(d: DType, n: number): TypedArray {
   }
 }
 
+/**
+ * The number -> int32 cast (astype, convert_element_type) on every path (reference, interpreter,
+ * JS and wasm kernels, exported modules): truncation toward zero, saturating at the int32 range,
+ * NaN -> 0. It is WebAssembly's i32.trunc_sat_f64_s, not JS's modular ToInt32 (`x | 0`), which
+ * would silently turn 1e10 into 1410065408. The JS text is what generated code declares.
+ */
+export const TO_INT32_JS =
+  "function $toInt32Sat(a) { return a !== a ? 0 : a >= 2147483647 ? 2147483647 : a <= -2147483648 ? -2147483648 : a | 0; }";
+export const toInt32Saturating = new Function(`${TO_INT32_JS}\nreturn $toInt32Sat;`)() as (a: number) => number;
+
 /** Converts any array-like of numbers into storage for `d` (rounding/truncating like a cast). */
 export function toTypedArray(d: DType, src: ArrayLike<number>): TypedArray {
   const out = allocArray(d, src.length);
   if (d === "bool") for (let i = 0; i < src.length; i++) out[i] = src[i] ? 1 : 0;
-  else if (d === "int32") for (let i = 0; i < src.length; i++) out[i] = Math.trunc(src[i]!);
+  else if (d === "int32") for (let i = 0; i < src.length; i++) out[i] = toInt32Saturating(src[i]!);
   else out.set(src);
   return out;
 }

@@ -3,7 +3,7 @@
 // its derivative as a function of input x, output y and tangent t.
 
 import { ShapedArray } from "../core/aval.js";
-import { type DType, isFloat } from "../core/dtype.js";
+import { type DType, isFloat, toInt32Saturating } from "../core/dtype.js";
 import { DTypeError } from "../core/errors.js";
 import type { Tensor } from "../core/tensor.js";
 import { type DTypeClass, elementwiseAval, mapUnary } from "../rules/elementwise.js";
@@ -106,14 +106,17 @@ export interface ConvertParams {
   dtype: DType;
 }
 
-/** Dtype conversion. Linear between float dtypes; other conversions have zero derivative. */
+/**
+ * Dtype conversion. Linear between float dtypes; other conversions have zero derivative. To int32:
+ * truncation toward zero, saturating, NaN -> 0 (core/dtype toInt32Saturating); to bool: x !== 0.
+ */
 export const convertP: Primitive<ConvertParams> = definePrimitive<ConvertParams>({
   name: "convert_element_type",
   traits: { elementwise: true },
   linear: true,
   abstractEval: ([x], { dtype }) => [new ShapedArray(x!.shape, dtype, false)],
   impl: ([x], { dtype }, [o]) => [
-    mapUnary(x!, o!, dtype === "bool" ? toBoolScalar : dtype === "int32" ? Math.trunc : identityScalar),
+    mapUnary(x!, o!, dtype === "bool" ? toBoolScalar : dtype === "int32" ? toInt32Saturating : identityScalar),
   ],
   jvp: ([x], [t], { dtype }) => {
     const y = convert(x!, dtype);

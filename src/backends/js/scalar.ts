@@ -2,7 +2,7 @@
 // dtype needs so that results are bit-identical to the interpreter (float32 ops are rounded with
 // Math.fround after every operation, int32 ops wrap with `| 0`, bools are 0/1).
 
-import type { DType } from "../../core/dtype.js";
+import { type DType, TO_INT32_JS } from "../../core/dtype.js";
 import { BINARY } from "../../prims/binary.js";
 import { COMPARE, type CompareOp, LOGICAL, type LogicalOp } from "../../prims/compare.js";
 import { UNARY } from "../../prims/unary.js";
@@ -10,6 +10,7 @@ import { ERF_JS } from "../../prims/special.js";
 
 /** Helper functions the generated code may call (declared once per module). */
 export const JS_PRELUDE = `${ERF_JS}
+${TO_INT32_JS}
 const $f = Math.fround;
 function $max(a, b) { return a !== a || b !== b ? NaN : a > b ? a : b; }
 function $min(a, b) { return a !== a || b !== b ? NaN : a < b ? a : b; }
@@ -55,7 +56,7 @@ export function jsScalarOp(op: string, args: string[], dtype: DType, argDTypes: 
   if (op.startsWith("convert:")) {
     const to = op.slice(8) as DType;
     if (to === "bool") return `(${a} !== 0 ? 1 : 0)`;
-    if (to === "int32") return `(${a} | 0)`;
+    if (to === "int32") return argDTypes[0] === "int32" || argDTypes[0] === "bool" ? a : `$toInt32Sat(${a})`;
     return roundTo(`(+${a})`, to);
   }
   throw new Error(`js backend: no syntax for scalar op ${op}`);

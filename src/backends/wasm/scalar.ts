@@ -306,9 +306,8 @@ function convert(ctx: OpContext, a: Push, from: VT, to: DType): void {
   }
   const vt = VT_OF[to];
   if (vt === from) return;
-  if (vt === "i32") {
-    toF64(c, from);
-    fromF64(c, ctx.imports, "i32", () => ctx.scratch("f64"));
-  } else if (vt === "f32") c.raw(from === "i32" ? 0xb2 : 0xb6);
+  // to int32: truncation saturating at the range, NaN -> 0 (core/dtype toInt32Saturating)
+  if (vt === "i32") c.raw(0xfc, from === "f32" ? 0x00 : 0x02); // i32.trunc_sat_f32_s / _f64_s
+  else if (vt === "f32") c.raw(from === "i32" ? 0xb2 : 0xb6);
   else c.raw(from === "i32" ? 0xb7 : 0xbb);
 }
