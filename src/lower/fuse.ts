@@ -10,6 +10,7 @@ import { type Dim, dimAdd, dimEq, dimMul, shapeSize } from "../core/shape.js";
 import { InternalError } from "../core/errors.js";
 import { type Atom, type Equation, Literal, type Program, type Var } from "../ir/program.js";
 import type { DotParams } from "../prims/dot.js";
+import { type GatherParams, type IndexCheckParams, type ScatterAddParams, indexCheckP } from "../prims/gather.js";
 import type {
   Buffer,
   BufferKind,
@@ -339,7 +340,7 @@ export class Lowerer {
         return;
       }
       case "gather": {
-        const { axis, batchDims } = e.params as { axis: number; batchDims: number };
+        const { axis, batchDims, mode, op } = e.params as GatherParams;
         const [x, idx] = e.inputs as [Atom, Atom];
         const xb = this.materialize(x as Var);
         const xs = x.aval.shape as Dim[];
@@ -352,12 +353,12 @@ export class Lowerer {
           else if (j > axis) view.strides[axis + ni + (j - axis - 1)] = cs[j]!;
         });
         const idxMap: DimMap[] = idx.aval.shape.map((_, k) => ({ loop: k < batchDims ? k : axis + (k - batchDims), scale: 1, offset: 0 }));
-        const index = this.readOrMaterialize(idx, idxMap, rank);
+        const index = mode === "raise" ? this.checkedIndex(e, idx, xs[axis]!, op, idxMap, rank, id) : this.readOrMaterialize(idx, idxMap, rank);
         this.defineExpr(out, { k: "gather", view, index, stride: cs[axis]!, size: xs[axis]!, dtype: out.aval.dtype }, fused([idx]));
         return;
       }
       case "scatter_add": {
-        const { axis, batchDims, size } = e.params as { axis: number; batchDims: number; size: Dim };
+        const { axis, batchDims, size, mode, op } = e.params as ScatterAddParams;
         const [upd, idx] = e.inputs as [Atom, Atom];
         const us = upd.aval.shape as Dim[];
         const ni = idx.aval.shape.length - batchDims;
@@ -369,7 +370,7 @@ export class Lowerer {
         });
         const value = this.readOrMaterialize(upd, identityMap(us.length), us.length);
         const idxMap: DimMap[] = idx.aval.shape.map((_, k) => ({ loop: k < batchDims ? k : axis + (k - batchDims), scale: 1, offset: 0 }));
-        const index = this.readOrMaterialize(idx, idxMap, us.length);
+        const index = mode === "raise" ? this.checkedIndex(e, idx, size, op, idxMap, us.length, id) : this.readOrMaterialize(idx, idxMap, us.length);
         const buf = this.outBuffer(out);
         base.buf = buf;
         this.kernels.push({ kind: "scatter", out: buf, shape: us, value, index, base, stride: cs[axis]!, size, eqns: fused([upd, idx]) });
@@ -390,6 +391,21 @@ export class Lowerer {
         return;
     }
     this.lowerCall(e, id);
+  }
+
+  /**
+   * The indices of a mode "raise" gather (or scatter_add, its transpose), read back from an index_check call kernel that throws
+   * the reference gather's ArgumentError when one is outside [0, size) (so the fused gather's
+   * clamping never changes a value that eager evaluation would have refused).
+   */
+  private checkedIndex(e: Equation, idx: Atom, size: Dim, op: string | undefined, map: DimMap[], rank: number, id: number): Expr {
+    const ib = this.materialize(idx as Var);
+    const checked = this.newBuffer("temp", idx.aval, -1);
+    const source = e.source ? String(e.source) : "";
+    const params: IndexCheckParams = { size, op: op ?? "gather", ...(source ? { source } : {}) };
+    this.kernels.push({ kind: "call", prim: indexCheckP, params, ins: [ib], inAvals: [idx.aval], outs: [checked], outAvals: [idx.aval], eqns: [id] });
+    const shape = idx.aval.shape as Dim[];
+    return mapExpr({ k: "load", view: { buf: checked, offset: 0, strides: contiguousStrides(shape) }, dtype: "int32" }, map, rank)!;
   }
 
   /** A fresh buffer for an equation output (an output buffer when the program returns it). */

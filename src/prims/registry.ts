@@ -16,7 +16,7 @@ import { customJvpCallP, customLinP, customVjpCallP } from "./custom.js";
 import { checkpointP } from "./checkpoint.js";
 import { dimValueP } from "./dim.js";
 // indexing, special functions and random numbers (api/np indexing, nn, random)
-import { gatherP, scatterAddP } from "./gather.js";
+import { gatherP, indexCheckP, scatterAddP } from "./gather.js";
 import { erfP } from "./special.js";
 import { randomBitsP, randomFoldInP, randomSplitP } from "./random.js";
 
@@ -47,6 +47,7 @@ const list: Primitive<any>[] = [
   // indexing, special functions and random numbers
   gatherP,
   scatterAddP,
+  indexCheckP,
   erfP,
   randomBitsP,
   randomSplitP,
