@@ -6,6 +6,7 @@
 
 import type { ShapedArray } from "../core/aval.js";
 import { ArgumentError } from "../core/errors.js";
+import { checkOptions, is } from "../core/options.js";
 import { isFloat } from "../core/dtype.js";
 import { ArgSpec } from "../core/spec.js";
 import { type TreeDef, flatten, unflatten } from "../core/tree.js";
@@ -28,6 +29,8 @@ export interface ExportOptions {
   /** code in the module: "wasm" (WebAssembly kernels, the default) or "js" (generated JavaScript) */
   backend?: "wasm" | "js";
 }
+
+const exportOptionsSchema = { name: is.string, backend: is.oneOf("wasm", "js") };
 
 export class Exported {
   constructor(
@@ -106,6 +109,7 @@ function finish(name: string, kind: ExportKind, fns: ModuleFunction[], programs:
 
 /** `exportFunction(f, argSpecs, {name})`: f compiled for the given specs, as a standalone module. */
 export function exportFunction(f: (...args: any[]) => unknown, argSpecs: unknown[], opts: ExportOptions = {}): Exported {
+  checkOptions("exportFunction", opts, exportOptionsSchema);
   const name = exportName(f, opts);
   const t = traceAtSpecs(f, argSpecs, "exportFunction");
   const fn: ModuleFunction = { name, lowered: lowerProgram(t.program), args: argGroups(t.inDef, t.inAvals), outTree: t.outTree };
@@ -117,6 +121,7 @@ export function exportFunction(f: (...args: any[]) => unknown, argSpecs: unknown
  * `backward(residuals, outBar) -> argBars` (one cotangent per argument; zeros for non-float ones).
  */
 export function exportVjp(f: (...args: any[]) => unknown, argSpecs: unknown[], opts: ExportOptions = {}): Exported {
+  checkOptions("exportVjp", opts, exportOptionsSchema);
   const name = exportName(f, opts, "_vjp");
   const t = traceAtSpecs(f, argSpecs, "exportVjp");
   const mask = t.inAvals.map((a) => isFloat(a.dtype));
@@ -173,6 +178,7 @@ function residualAbi(fwd: Program, nOut: number): Manifest["residuals"] {
 
 /** `exportJvp(f, argSpecs)`: a module exporting `jvp(primals..., tangents...) -> {out, tangents}`. */
 export function exportJvp(f: (...args: any[]) => unknown, argSpecs: unknown[], opts: ExportOptions = {}): Exported {
+  checkOptions("exportJvp", opts, exportOptionsSchema);
   const name = exportName(f, opts, "_jvp");
   const t = traceAtSpecs(f, argSpecs, "exportJvp");
   const mask = t.inAvals.map((a) => isFloat(a.dtype));

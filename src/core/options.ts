@@ -41,7 +41,9 @@ export const is = {
   },
   /** one of the listed values (compared with Object.is) */
   oneOf(...values: readonly unknown[]): Rule {
-    return (v) => (values.some((x) => Object.is(x, v)) ? undefined : `one of ${values.map(describeValue).join(", ")}`);
+    const names = values.map(describeValue);
+    const list = names.length <= 2 ? names.join(" or ") : `one of ${names.slice(0, -1).join(", ")} or ${names[names.length - 1]}`;
+    return (v) => (values.some((x) => Object.is(x, v)) ? undefined : list);
   },
   nullable(rule: Rule): Rule {
     return (v) => {

@@ -2,12 +2,16 @@
 // cache (LRU), and explain every recompile. Cold, cheap programs start in the interpreter and
 // are compiled once hot. Inside another transformation a jitted function becomes one jit_call
 // equation, so grad(jit(f)), vmap(jit(f)) and jit(jit(f)) keep the program compiled.
+// A program generalized over learned sizes is verified at each new size before it serves it
+// (polymorphism.ts): JS code that branches on a size never silently takes the wrong branch.
 
 import { config, log } from "../core/config.js";
 import { leafToTensor } from "../core/convert.js";
 import { ArgumentError } from "../core/errors.js";
+import { checkOptions, is } from "../core/options.js";
 import { isFloat } from "../core/dtype.js";
-import type { Dim } from "../core/shape.js";
+import { type Dim, type SymDim, shapeToString, watchDimUses } from "../core/shape.js";
+import { bindSymbols } from "../core/symbols.js";
 import { userSourceLine } from "../core/source.js";
 import type { Tensor } from "../core/tensor.js";
 import { type TreeDef, flatten, unflatten } from "../core/tree.js";
@@ -23,7 +27,7 @@ import type { DiskInfo, DiskPath } from "./disk-info.js";
 import { jitCallP } from "./jit-call.js";
 import { type KeyParts, avalKey, explainDifference, keyString, leafPaths, staticKey, treeKey } from "./key.js";
 import { Lowered } from "./lowered.js";
-import { type ShapeSpec, ShapePolicy } from "./polymorphism.js";
+import { type ShapeSpec, ShapePolicy, sizeCanonicalHash } from "./polymorphism.js";
 import type { ShapedArray } from "../core/aval.js";
 
 export interface JitOptions {
@@ -41,6 +45,8 @@ export interface CacheInfo {
   hits: number;
   misses: number;
   traces: number;
+  /** concrete traces that checked a program generalized over learned sizes at a new size */
+  checks: number;
   size: number;
   lastMiss?: { reason: string };
   /** the persistent cache (config.cacheDir): loads, stale and ignored entries, writes, last path */
@@ -58,7 +64,18 @@ interface Entry {
   residuals: Residual[];
   /** the disk-cache file of this specialization and the traced program's hash (to store it once hot) */
   disk?: { entry: DiskEntry; hash: string };
+  /**
+   * Only for programs generalized over learned sizes: each concrete size already checked ->
+   * null when this program serves it, else that size's own specialization.
+   */
+  sizes?: Map<string, Entry | null>;
 }
+
+/** How many checked sizes a generalized program remembers (older ones are checked again). */
+const MAX_CHECKED_SIZES = 1024;
+
+/** A traced function converted a learned (symbolic) size to a JS value: it must not be generalized. */
+class SizeReadInJs extends Error {}
 
 export interface Jitted {
   (...args: any[]): any;
@@ -87,6 +104,7 @@ function programWork(p: Program): number {
 
 export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
   if (typeof f !== "function") throw new ArgumentError(`jit: expected a function, got ${typeof f}`);
+  checkOptions("jit", opts, { staticArgnums: is.arrayOf(is.int(0), "argument indices (integers >= 0)"), name: is.string, shapes: is.arrayOf(is.any) });
   const name = opts.name ?? (f.name || "anonymous");
   const statics = new Set(opts.staticArgnums ?? []);
   for (const s of statics) {
@@ -96,6 +114,7 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
   let hits = 0;
   let misses = 0;
   let traces = 0;
+  let checks = 0;
   let warned = false;
   let lastMiss: { reason: string } | undefined;
   let lastParts: KeyParts | null = null;
@@ -117,14 +136,18 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
     }
     const avals = policy.abstract(tensors) ?? tensors.map((t) => t.aval);
     const paths = leafPaths(def);
-    const parts: KeyParts = {
+    return { tensors, def, parts: partsOf(args, def, avals), avals, paths };
+  };
+
+  const partsOf = (args: unknown[], def: TreeDef, avals: ShapedArray[]): KeyParts => {
+    const paths = leafPaths(def);
+    return {
       tree: treeKey(def),
       leaves: avals.map((a, i) => [paths[i] ?? `leaf ${i}`, avalKey(a)]),
       statics: [...statics].sort((a, b) => a - b).map((i) => [i, staticKey(args[i])]),
       backend: config.backend,
       options: `interpretBelow=${config.interpretBelowWork}`,
     };
-    return { tensors, def, parts, avals, paths };
   };
 
   /** Rebuilds the user's argument list with traced leaves in place of the dynamic ones. */
@@ -133,18 +156,31 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
     return args.map((a, i) => (statics.has(i) ? a : dyn[i]));
   };
 
-  const trace = (args: unknown[], def: TreeDef, avals: ShapedArray[]) => {
-    traces++;
+  const trace = (args: unknown[], def: TreeDef, avals: ShapedArray[], counted = true) => {
+    if (counted) traces++;
     const residuals: Residual[] = [];
     const obs = (r: Residual[]) => residuals.push(...r);
     residualObservers.add(obs);
+    // over learned sizes, any JS conversion of a size (the function may branch on it) is noted
+    let read: string | null = null;
+    const watch = (d: SymDim, how: string) => {
+      if (read === null && policy?.isLearned(d)) read = `a size (${d.toString()}) ${how}${at(userSourceLine())}`;
+    };
     const t0 = now();
     try {
-      const t = traceFlat((xs) => f(...rebuild(args, def, xs)), avals, `jit(${name})`);
+      const run = () => traceFlat((xs) => f(...rebuild(args, def, xs)), avals, `jit(${name})`);
+      const t = policy?.hasLearned(avals) ? watchDimUses(watch, run) : run();
+      if (read !== null) throw new SizeReadInJs(read);
       return { ...t, residuals, traceMs: now() - t0 };
+    } catch (err) {
+      throw read !== null ? new SizeReadInJs(read) : err;
     } finally {
       residualObservers.delete(obs);
     }
+  };
+
+  const explain = (message: string, reason: string) => {
+    if (config.explainCacheMisses) log({ kind: "cache-miss", message: `jit(${name}) ${message}`, reason });
   };
 
   const miss = (parts: KeyParts, generalized?: string): void => {
@@ -168,9 +204,10 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
     lastParts = parts;
   };
 
-  const build = (args: unknown[], def: TreeDef, avals: ShapedArray[], parts: KeyParts): Entry => {
+  type Traced = ReturnType<typeof trace>;
+  const build = (args: unknown[], def: TreeDef, avals: ShapedArray[], parts: KeyParts, traced?: Traced): Entry => {
     const de = disk.entry(parts, [...statics].map((i) => [i, args[i]]));
-    const trusted = de && disk.trustSource ? de.load(null) : null;
+    const trusted = de && disk.trustSource && !traced ? de.load(null) : null;
     if (trusted) {
       // cacheTrustSource: equal source text and key stand for an equal program (no trace)
       const c = trusted.compiled;
@@ -185,9 +222,10 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
         compiled: c,
         calls: 0,
         residuals: [],
+        ...(policy?.hasLearned(avals) ? { sizes: new Map() } : {}),
       };
     }
-    const t = trace(args, def, avals);
+    const t = traced ?? trace(args, def, avals);
     // programs closing over outer tracers (eager-tape variables) are specific to this process
     const hash = de && !t.tracerConsts.length ? de.hashOf(t.program) : null;
     const hit = hash !== null ? de!.load(hash) : null;
@@ -203,6 +241,7 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
     }
     if (config.logCompiles) logCompile(name, t.program, compiled, cold, "miss", de?.path);
     const e: Entry = { parts, consts: t.tracerConsts, program: t.program, outTree: t.outTree, compiled, calls: 0, residuals: t.residuals };
+    if (policy?.hasLearned(avals)) e.sizes = new Map();
     if (hash !== null && !compiled.exec) e.disk = { entry: de!, hash }; // stored once compiled (hot)
     return e;
   };
@@ -235,8 +274,10 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
         try {
           e = build(args, def, avals, parts);
         } catch (err) {
-          if (!generalized) throw err;
+          if (!policy!.hasLearned(avals)) throw err;
           // the function needs concrete sizes (e.g. JS loops over x.shape[0]): stay concrete
+          const why = err instanceof SizeReadInJs ? `the function reads ${err.message}` : `tracing with symbolic sizes failed (${(err as Error).message.split("\n")[0]})`;
+          explain(`not generalizing over sizes: ${why}; specializing on every size instead`, "size read in JS");
           policy!.pinLearned(declared);
           ({ tensors, def, parts, avals, paths } = split(args));
           key = keyString(parts);
@@ -246,6 +287,7 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
         while (cache.size > Math.max(1, config.jitCacheSize)) cache.delete(cache.keys().next().value!);
       }
     }
+    if (e.sizes) e = checkSize(e, args, def, tensors);
     e.calls++;
     if (!e.compiled.exec && config.backend !== "interp" && e.calls >= config.hotCalls) {
       // promote a hot interpreted program to generated code (same results)
@@ -259,6 +301,40 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
     if (config.debugNans) checkNans(e, tensors, outs);
     return unflatten(e.outTree, outs);
   }) as Jitted;
+
+  /**
+   * The entry that serves these concrete sizes: `e` (generalized over learned sizes) once a
+   * concrete trace at these sizes is shown to compute the same program, else a specialization.
+   */
+  const checkSize = (e: Entry, args: unknown[], def: TreeDef, tensors: Tensor[]): Entry => {
+    const shapes = tensors.map((t) => t.aval.shape as number[]);
+    const k = shapes.map(shapeToString).join(";");
+    const known = e.sizes!.get(k);
+    if (known !== undefined) return known ?? e;
+    checks++;
+    const avals = tensors.map((t) => t.aval);
+    const t = trace(args, def, avals, false);
+    const inShapes = e.program.inAvals.slice(0, tensors.length).map((a) => a.shape);
+    const env = bindSymbols(inShapes, shapes, (i) => `argument leaf ${i}`);
+    const mine = sizeCanonicalHash(t.program);
+    let served: Entry | null = null;
+    if (mine === null || mine !== sizeCanonicalHash(e.program, env)) {
+      // the function computes something else at these sizes (e.g. it tests x.shape[0] === 1)
+      const parts = partsOf(args, def, avals);
+      const reason = `at ${k} its trace differs from the program generalized over sizes`;
+      misses++;
+      traces++;
+      lastMiss = { reason };
+      explain(
+        `specializing on shapes ${k}: ${mine === null ? "the program cannot be compared across sizes" : "the function's trace at these sizes differs from its size-generalized program (it depends on a size in JS, e.g. x.shape[0] === 1)"}${at(userSourceLine())}`,
+        reason,
+      );
+      served = build(args, def, avals, parts, t);
+    }
+    e.sizes!.set(k, served);
+    if (e.sizes!.size > MAX_CHECKED_SIZES) e.sizes!.delete(e.sizes!.keys().next().value!);
+    return served ?? e;
+  };
 
   /** Inside another transformation: stage one jit_call equation over the traced program. */
   const callInside = (args: unknown[]) => {
@@ -283,7 +359,7 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
     const t = trace(args, def, avals);
     return new Lowered(name, t.program, t.residuals, avals, parts.leaves.map((l) => l[0]));
   };
-  jitted.cacheInfo = () => ({ hits, misses, traces, size: cache.size, ...(lastMiss ? { lastMiss } : {}), disk: { ...disk.info } });
+  jitted.cacheInfo = () => ({ hits, misses, traces, checks, size: cache.size, ...(lastMiss ? { lastMiss } : {}), disk: { ...disk.info } });
   jitted.clearCache = () => {
     cache.clear();
     innerPrograms.clear();
@@ -292,6 +368,8 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
   };
   return jitted;
 }
+
+const at = (line: string | undefined) => (line ? ` (at ${line})` : "");
 
 /** True when two keys differ only in the sizes of same-rank, same-dtype leaves. */
 function onlySizesChanged(a: KeyParts, b: KeyParts): boolean {
