@@ -10,11 +10,8 @@ import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Tensor, config, grad, jit, nn, np } from "../src/index.js";
 
-const saved = { ...config };
-afterEach(() => {
-  const { update: _u, ...rest } = saved;
-  config.update(rest);
-});
+const { update: _u, ...saved } = { ...config };
+afterEach(() => config.update(saved));
 
 type Op =
   | { k: "unary"; f: number; a: number }
