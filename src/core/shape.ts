@@ -1,7 +1,30 @@
 // Shapes and dimensions. A dimension is a non-negative integer or a symbolic polynomial over
-// named dimensions ("B", "2*B", "B*T+1") so that one program can serve many sizes.
+// named dimensions ("B", "2*B", "B*T+1") so that one program can serve many sizes. JS conversions
+// of a symbolic dimension (which user code may branch on) are reported to a watcher, so that jit
+// never silently reuses a shape-generalized program for a function whose JS reads a size.
+
+import { ShapeError } from "./errors.js";
 
 export type Dim = number | SymDim;
+
+/** Receives every JS conversion of a symbolic dimension while installed (see watchDimUses). */
+export type DimWatcher = (d: SymDim, how: string) => void;
+let watcher: DimWatcher | null = null;
+
+function noteDimUse(d: SymDim, how: string): void {
+  watcher?.(d, how);
+}
+
+/** Runs `fn` with `w` seeing each JS conversion (number, string, JSON) of a symbolic dimension. */
+export function watchDimUses<T>(w: DimWatcher, fn: () => T): T {
+  const prev = watcher;
+  watcher = w;
+  try {
+    return fn();
+  } finally {
+    watcher = prev;
+  }
+}
 export type Shape = readonly Dim[];
 
 /** An integer polynomial over named dimensions, kept in a canonical form (sorted monomials). */
@@ -51,20 +74,36 @@ export class SymDim {
 
   /**
    * A symbolic dimension has no JS number value while a program is traced: arithmetic such as
-   * `x.shape[0] * 2` would silently produce NaN, so it throws instead.
+   * `x.shape[0] * 2` would silently produce NaN, and `x.shape[0] == 1` a silent false, so both throw.
    */
   valueOf(): number {
-    throw new TypeError(
+    noteDimUse(this, "used as a number");
+    throw new ShapeError(
       `dimension ${this.toString()} is symbolic (its size is known only at run time): pass it to np functions ` +
-        `(e.g. np.divide(x, x.shape[0])) instead of using it in JS arithmetic`,
+        `(e.g. np.divide(x, x.shape[0])) instead of using it in JS arithmetic or comparisons`,
     );
   }
 
-  /** JSON form (also what structural keys and hashes see): two dims serialize alike iff equal. */
+  /**
+   * JS conversions (template strings, String(d), `d + ""`, `d == 1`, `d > 2`, Math.max(d)) all come
+   * here. Each is reported to the active dimension watcher (jit refuses to generalize a function
+   * that reads a learned size in JS); only the string hint has an answer, the symbol's text.
+   */
+  [Symbol.toPrimitive](hint: string): string {
+    if (hint === "string") {
+      noteDimUse(this, "converted to a string");
+      return this.toString();
+    }
+    return this.valueOf() as never;
+  }
+
+  /** JSON form (JSON.stringify(x.shape) in user code is reported like a string conversion). */
   toJSON(): { $dim: string } {
+    noteDimUse(this, "serialized with JSON.stringify");
     return { $dim: this.toString() };
   }
 
+  /** The canonical text ("2*B+1"); what adgen's own keys, hashes and messages use (never watched). */
   toString(): string {
     const parts: string[] = [];
     for (const [mono, coef] of this.terms) {

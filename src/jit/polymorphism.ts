@@ -4,11 +4,24 @@
 // symbolic (dimensions that changed together share one symbol), so one compiled program then
 // serves every size. A call whose sizes are inconsistent with the pattern (two dimensions that
 // share a symbol but differ) simply gets its own concrete specialization.
+//
+// Learned generalization must never change what the user's JS computes from a size: a function
+// may branch on `x.shape[0] === 1`, which no object can intercept. So (jit.ts) a learned program
+// is verified once per new concrete size: the function is traced concretely at that size and
+// the canonical form of that trace is compared with the generalized program instantiated at the
+// same size (`sizeCanonicalHash`); a mismatch gets its own specialization. JS conversions of a
+// learned dimension (template strings, JSON, arithmetic) are seen while tracing and make jit
+// refuse to generalize at all.
 
 import { ShapedArray } from "../core/aval.js";
 import { ArgumentError } from "../core/errors.js";
-import { type Dim, SymDim } from "../core/shape.js";
+import { type Dim, SymDim, dimAdd, dimMul } from "../core/shape.js";
+import type { Binding } from "../core/symbols.js";
 import type { Tensor } from "../core/tensor.js";
+import { type Atom, type Equation, Literal, Program, Var } from "../ir/program.js";
+import { programHash } from "../ir/serialize.js";
+import { optimize } from "../passes/pipeline.js";
+import { broadcastInDimP } from "../prims/shape.js";
 
 export type ShapeSpec = readonly (string | number | null)[] | null | undefined;
 
@@ -20,6 +33,8 @@ export class ShapePolicy {
   /** dimensions that failed to trace symbolically: never generalized again */
   private readonly pinned = new Set<string>();
   private nextSymbol = 0;
+  /** symbols jit invented (as opposed to declared with `shapes`) */
+  private readonly learned = new Set<string>();
 
   /** `declared[i]` is the spec of dynamic leaf i (argument-level specs resolved by the caller). */
   constructor(declared: ShapeSpec[] = []) {
@@ -90,12 +105,23 @@ export class ShapePolicy {
         const k = `${p[axis]}->${c[axis]}`;
         let g = groups.get(k);
         if (!g) groups.set(k, (g = { sym: `D${this.nextSymbol++}`, where: [] }));
+        this.learned.add(g.sym);
         this.set(leaf, axis, g.sym);
         g.where.push(`${names(leaf)} axis ${axis}`);
       }
     }
     if (groups.size === 0) return null;
     return [...groups.values()].map((g) => `${g.where.join(", ")} as symbol ${g.sym}`).join("; ");
+  }
+
+  /** Whether a dimension involves a symbol jit learned (rather than one the user declared). */
+  isLearned(d: Dim): boolean {
+    return typeof d !== "number" && d.symbols().some((s) => this.learned.has(s));
+  }
+
+  /** Whether any of these avals has a learned dimension (its program must be verified per size). */
+  hasLearned(avals: readonly ShapedArray[]): boolean {
+    return avals.some((a) => a.shape.some((d) => this.isLearned(d)));
   }
 
   /** Forgets learned symbols after a symbolic trace failed; they stay concrete from now on. */
@@ -108,5 +134,96 @@ export class ShapePolicy {
       }
       if (m.size === 0) this.pattern.delete(leaf);
     }
+  }
+}
+
+/** A dimension with the symbols `env` binds replaced by their values (others stay symbolic). */
+function substDim(d: Dim, env: Binding): Dim {
+  if (typeof d === "number") return d;
+  let out: Dim = 0;
+  for (const [mono, coef] of d.terms) {
+    let term: Dim = coef;
+    for (const f of mono.split("*")) if (f) term = dimMul(term, env[f] ?? SymDim.symbol(f));
+    out = dimAdd(out, term);
+  }
+  return out;
+}
+
+function substAval(a: ShapedArray, env: Binding): ShapedArray {
+  return a.shape.every((d) => typeof d === "number") ? a : new ShapedArray(a.shape.map((d) => substDim(d, env)), a.dtype, a.weak);
+}
+
+function substParam(v: unknown, env: Binding): unknown {
+  if (v instanceof SymDim) return substDim(v, env);
+  if (v instanceof ShapedArray) return substAval(v, env);
+  if (v instanceof Program) return instantiateProgram(v, env);
+  if (Array.isArray(v)) return v.map((x) => substParam(x, env));
+  if (v !== null && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, substParam(x, env)]));
+  }
+  return v;
+}
+
+/**
+ * The program a concrete trace at the sizes `env` would give if the function never read a size:
+ * every shape and shape parameter evaluated, and each `dim_value` of a now-known dimension
+ * replaced by its literal (as a concrete trace has it).
+ */
+export function instantiateProgram(p: Program, env: Binding): Program {
+  const vars = new Map<Var, Atom>();
+  const fresh = (v: Var) => {
+    const w = new Var(substAval(v.aval, env));
+    vars.set(v, w);
+    return w;
+  };
+  const atom = (a: Atom): Atom => (a instanceof Literal ? new Literal(a.value, substAval(a.aval, env)) : vars.get(a)!);
+  const consts = p.consts.map(fresh);
+  const inputs = p.inputs.map(fresh);
+  const equations: Equation[] = [];
+  for (const e of p.equations) {
+    const params = substParam(e.params, env) as Record<string, unknown>;
+    if (e.prim.name === "dim_value" && typeof params["dim"] === "number") {
+      vars.set(e.outs[0]!, new Literal(params["dim"], e.outs[0]!.aval));
+      continue;
+    }
+    equations.push({ prim: e.prim, inputs: e.inputs.map(atom), params, outs: e.outs.map(fresh), source: e.source });
+  }
+  return new Program(inputs, consts, p.constValues, equations, p.outputs.map(atom));
+}
+
+/**
+ * Captured constants filled with one value become a broadcast of that value, which is what the
+ * same code stages at a symbolic size (np.ones(x.shape) is data at a concrete size).
+ */
+function uniformConstsAsBroadcasts(p: Program): Program {
+  const keep: number[] = [];
+  const fills: Equation[] = [];
+  const vars = new Map<Var, Var>();
+  p.consts.forEach((v, i) => {
+    const d = p.constValues[i]!.data;
+    const uniform = v.aval.shape.length > 0 && d.length > 0 && d.every((x) => Object.is(x, d[0]));
+    if (!uniform) return keep.push(i);
+    const out = new Var(v.aval);
+    vars.set(v, out);
+    const lit = new Literal(Number(d[0]), new ShapedArray([], v.aval.dtype, false));
+    fills.push({ prim: broadcastInDimP, inputs: [lit], params: { shape: v.aval.shape, dims: [] }, outs: [out] });
+  });
+  if (fills.length === 0) return p;
+  const atom = (a: Atom): Atom => (a instanceof Var ? (vars.get(a) ?? a) : a);
+  const equations = [...fills, ...p.equations.map((e) => ({ ...e, inputs: e.inputs.map(atom) }))];
+  return new Program(p.inputs, keep.map((i) => p.consts[i]!), keep.map((i) => p.constValues[i]!), equations, p.outputs.map(atom));
+}
+
+/**
+ * A structural hash of what a program computes at concrete sizes, comparable between a concrete
+ * trace (env omitted) and a generalized program instantiated at `env`: both are optimized the
+ * same way first, so differences the optimizer removes (a size-1 broadcast, a folded 1/n) do not
+ * count. Null when the program cannot be hashed (it holds JS functions, e.g. custom rules).
+ */
+export function sizeCanonicalHash(p: Program, env?: Binding): string | null {
+  try {
+    return programHash(optimize(uniformConstsAsBroadcasts(env ? instantiateProgram(p, env) : p), { recurse: true }));
+  } catch {
+    return null;
   }
 }
