@@ -37,3 +37,4 @@ export { config } from "./core/config.js";
 export type { Config, LogEvent } from "./core/config.js";
 export { exportFunction, exportVjp, exportJvp, Exported } from "./aot/export.js";
 export type { Manifest } from "./aot/manifest.js";
+export { exportOnnx, exportOnnxVjp, exportOnnxJvp, OnnxExported } from "./onnx/export.js";

@@ -1,0 +1,123 @@
+// Emitting a Program as ONNX nodes: walks the equations in order, binds each variable to an ONNX
+// value name, and applies the per-primitive rule of the typed table (table.ts). Nested programs
+// either inline into the current graph (jit_call, checkpoint, custom rules) or become subgraphs
+// (If branches, Loop bodies) through `EmitCtx.subgraph`. Anything without a mapping is an
+// ArgumentError naming the primitive and the user's source line.
+
+import type { ShapedArray } from "../core/aval.js";
+import { ArgumentError } from "../core/errors.js";
+import { type Atom, Literal, type Program, type Var } from "../ir/program.js";
+import { GraphBuilder, elemOf, typeDims } from "./graph.js";
+import type { Graph, ValueInfo } from "./proto.js";
+import { ONNX_RULES, type PrimName } from "./table.js";
+
+/** What a primitive's rule sees: its operands as ONNX value names and their types. */
+export interface EmitCtx {
+  g: GraphBuilder;
+  prim: string;
+  params: any;
+  ins: string[];
+  inAvals: ShapedArray[];
+  outAvals: ShapedArray[];
+  /** emits `p` into graph `into` (default: the current one) with its inputs bound to `ins` */
+  inline(p: Program, ins: string[], into?: GraphBuilder): string[];
+  /**
+   * A subgraph computing `p`: `prologue` runs first in the subgraph's builder and returns the names
+   * bound to p's inputs; the graph's outputs are `extraOutputs` (computed by `epilogue` from p's
+   * outputs) followed by p's outputs unless `epilogue` returns the full list.
+   */
+  subgraph(
+    p: Program,
+    inputs: ValueInfo[],
+    prologue: (g: GraphBuilder) => string[],
+    epilogue?: (g: GraphBuilder, outs: string[]) => { names: string[]; types: ValueInfoType[] },
+  ): Graph;
+  /** throws the "cannot export" error for this equation */
+  refuse(why: string): never;
+}
+
+export type ValueInfoType = Omit<ValueInfo, "name">;
+
+export type OnnxRule = (c: EmitCtx) => string[];
+
+export function refusal(prim: string, source: string, why: string): ArgumentError {
+  return new ArgumentError(`exportOnnx: primitive ${prim}${source ? ` (from ${source})` : ""} cannot be exported to ONNX: ${why}`);
+}
+
+/** The ONNX type of an adgen abstract value. */
+export function typeOf(a: ShapedArray): ValueInfoType {
+  return { elem: elemOf(a.dtype), shape: typeDims(a.shape) };
+}
+
+/** Emits every equation of `p` into `g`; `ins` are the value names bound to p's inputs. */
+export function emitProgram(g: GraphBuilder, p: Program, ins: string[]): string[] {
+  const env = new Map<Var, string>();
+  p.inputs.forEach((v, i) => env.set(v, ins[i]!));
+  p.consts.forEach((v, i) => {
+    const t = p.constValues[i]!;
+    env.set(v, g.constant(elemOf(t.dtype), t.shape as number[], t.dataSync()));
+  });
+  const read = (a: Atom): string => (a instanceof Literal ? g.scalar(elemOf(a.aval.dtype), a.value) : env.get(a)!);
+  for (const e of p.equations) {
+    const source = e.source ? String(e.source) : "";
+    const rule = (ONNX_RULES as Record<string, OnnxRule | undefined>)[e.prim.name as PrimName];
+    if (!rule) throw refusal(e.prim.name, source, "it has no ONNX mapping (src/onnx/table.ts)");
+    const prevSource = g.source;
+    g.source = source;
+    const ctx: EmitCtx = {
+      g,
+      prim: e.prim.name,
+      params: e.params,
+      ins: e.inputs.map(read),
+      inAvals: e.inputs.map((a) => a.aval),
+      outAvals: e.outs.map((o) => o.aval),
+      inline: (q, qi, into = g) => emitProgram(into, q, qi),
+      subgraph: (q, inputs, prologue, epilogue) => subgraph(g, q, inputs, prologue, epilogue),
+      refuse: (why) => {
+        throw refusal(e.prim.name, source, why);
+      },
+    };
+    const outs = rule(ctx);
+    g.source = prevSource;
+    e.outs.forEach((o, i) => env.set(o, outs[i]!));
+  }
+  return p.outputs.map(read);
+}
+
+function subgraph(
+  parent: GraphBuilder,
+  p: Program,
+  inputs: ValueInfo[],
+  prologue: (g: GraphBuilder) => string[],
+  epilogue?: (g: GraphBuilder, outs: string[]) => { names: string[]; types: ValueInfoType[] },
+): Graph {
+  const g = parent.child();
+  g.source = parent.source;
+  const outs = emitProgram(g, p, prologue(g));
+  const fin = epilogue ? epilogue(g, outs) : { names: outs, types: p.outAvals.map(typeOf) };
+  // a subgraph output must be produced inside the subgraph: name each through an Identity
+  const outputs = fin.names.map((n, i) => ({ name: g.op("Identity", [n]), ...fin.types[i]! }));
+  return { name: g.fresh("subgraph"), nodes: g.nodes, inputs, outputs };
+}
+
+/** A whole top-level graph: inputs with names and types, symbols read from input shapes. */
+export function emitGraph(name: string, p: Program, inputNames: string[], outputNames: string[], doc: string): Graph {
+  const g = new GraphBuilder();
+  p.inputs.forEach((v, i) => {
+    v.aval.shape.forEach((d, axis) => {
+      if (typeof d !== "number" && d.terms.size === 1 && d.terms.values().next().value === 1) {
+        const sym = [...d.terms.keys()][0]!;
+        if (!sym.includes("*")) g.defineSymbol(sym, inputNames[i]!, axis);
+      }
+    });
+  });
+  const outs = emitProgram(g, p, inputNames);
+  outs.forEach((o, i) => g.node("Identity", [o], {}, 1, [outputNames[i]!]));
+  return {
+    name,
+    doc,
+    nodes: g.nodes,
+    inputs: p.inputs.map((v, i) => ({ name: inputNames[i]!, ...typeOf(v.aval) })),
+    outputs: p.outputs.map((a, i) => ({ name: outputNames[i]!, ...typeOf(a.aval) })),
+  };
+}

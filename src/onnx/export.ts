@@ -1,0 +1,226 @@
+// ONNX export (public API): exportOnnx(f, argSpecs, {name}) traces f at argument specs, runs the
+// same optimization pipeline as jit and the module export, and serializes the Program as an ONNX
+// model (opset ONNX_OPSET) whose symbolic dimensions are dim_params and whose input/output names
+// are pytree paths ("arg0", "arg1.w", "out[0]"). exportOnnxVjp writes the split reverse mode as
+// two models, forward (args -> outputs + residuals r0..rK) and backward (residuals + output
+// cotangents -> argument cotangents), with the residual ABI in the manifest and in both models'
+// metadata; exportOnnxJvp writes jvp(primals..., tangents...) -> outputs + output tangents. A
+// gradient is exportOnnx(grad(f), specs).
+
+import type { ShapedArray } from "../core/aval.js";
+import { ArgumentError } from "../core/errors.js";
+import type { TreeDef } from "../core/tree.js";
+import { ADGEN_VERSION } from "../core/version.js";
+import type { Program } from "../ir/program.js";
+import { programHash } from "../ir/serialize.js";
+import { emitGraph } from "./emit.js";
+import { typeDims } from "./graph.js";
+import { encodeModel, type TypeDim } from "./proto.js";
+import { type TracedSpecs, jvpOf, splitVjp, traceAtSpecs } from "./programs.js";
+import { ONNX_IR_VERSION, ONNX_OPSET } from "./table.js";
+
+export interface OnnxExportOptions {
+  /** model name and file stem (letters, digits, _ and -); default: the function's name */
+  name?: string;
+}
+
+export interface OnnxValueInfo {
+  /** the ONNX input/output name (the pytree path) */
+  name: string;
+  dtype: string;
+  shape: TypeDim[];
+}
+
+export interface OnnxModelInfo {
+  /** "value", "forward", "backward" or "jvp" */
+  role: string;
+  file: string;
+  inputs: OnnxValueInfo[];
+  outputs: OnnxValueInfo[];
+}
+
+export interface OnnxResidual {
+  name: string;
+  dtype: string;
+  shape: TypeDim[];
+  producedBy: string;
+}
+
+export interface OnnxManifest {
+  format: "adgen-onnx";
+  version: 1;
+  adgenVersion: string;
+  name: string;
+  kind: "value" | "vjp" | "jvp";
+  opset: number;
+  irVersion: number;
+  irHash: string;
+  models: OnnxModelInfo[];
+  symbolicDims: string[];
+  residuals: OnnxResidual[];
+  files: { models: string[]; manifest: string };
+}
+
+export class OnnxExported {
+  constructor(
+    readonly name: string,
+    readonly manifest: OnnxManifest,
+    /** the serialized models, in manifest.models order */
+    readonly models: Uint8Array[],
+  ) {}
+
+  /** The bytes of the single model (value and jvp exports); a vjp export has two: use model(). */
+  get bytes(): Uint8Array {
+    if (this.models.length !== 1) throw new ArgumentError(`exportOnnx: this ${this.manifest.kind} export has ${this.models.length} models; use .model("forward") or .model("backward")`);
+    return this.models[0]!;
+  }
+
+  /** The bytes of the model with this role ("value", "jvp", "forward", "backward"). */
+  model(role: string): Uint8Array {
+    const i = this.manifest.models.findIndex((m) => m.role === role);
+    if (i < 0) throw new ArgumentError(`exportOnnx: no model with role ${JSON.stringify(role)} (have ${this.manifest.models.map((m) => m.role).join(", ")})`);
+    return this.models[i]!;
+  }
+
+  /** Writes the model file(s) and <name>.manifest.json into `dir`; returns the paths. */
+  async write(dir: string): Promise<string[]> {
+    const fs = await import("node:fs/promises");
+    const path = await import("node:path");
+    await fs.mkdir(dir, { recursive: true });
+    const files: [string, Uint8Array | string][] = [
+      ...this.manifest.models.map((m, i) => [m.file, this.models[i]!] as [string, Uint8Array]),
+      [this.manifest.files.manifest, JSON.stringify(this.manifest, null, 2) + "\n"],
+    ];
+    const out: string[] = [];
+    for (const [name, data] of files) {
+      const p = path.join(dir, name);
+      const tmp = `${p}.${process.pid}.tmp`;
+      await fs.writeFile(tmp, data);
+      await fs.rename(tmp, p);
+      out.push(p);
+    }
+    return out;
+  }
+}
+
+function modelName(f: (...a: any[]) => unknown, opts: OnnxExportOptions, suffix: string): string {
+  const n = opts.name ?? `${f.name || "exported"}${suffix}`;
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_-]*$/.test(n)) throw new ArgumentError(`exportOnnx: name ${JSON.stringify(n)} must consist of letters, digits, _ and -`);
+  return n;
+}
+
+/** The leaves' names of a pytree: prefix, prefix[i], prefix.key; made unique if keys collide. */
+export function leafNames(def: TreeDef, prefix: string): string[] {
+  const walk = (d: TreeDef, p: string): string[] =>
+    d.kind === "leaf" ? [p] : d.kind === "none" ? [] : d.kind === "array" ? d.children.flatMap((c, i) => walk(c, `${p}[${i}]`)) : d.children.flatMap((c, i) => walk(c, `${p}.${d.keys[i]}`));
+  const seen = new Set<string>();
+  return walk(def, prefix).map((n) => {
+    let m = n;
+    for (let k = 2; seen.has(m); k++) m = `${n}#${k}`;
+    seen.add(m);
+    return m;
+  });
+}
+
+/** Names of the arguments: arg0, arg1.w, ... (one top-level argument per spec). */
+function argNames(t: TracedSpecs, prefix = "arg"): string[] {
+  if (t.inDef.kind !== "array") throw new ArgumentError("exportOnnx: argSpecs must be an array");
+  return t.inDef.children.flatMap((c, i) => leafNames(c, `${prefix}${i}`));
+}
+
+const info = (names: string[], avals: ShapedArray[]): OnnxValueInfo[] => avals.map((a, i) => ({ name: names[i]!, dtype: a.dtype, shape: typeDims(a.shape) }));
+
+function symbolsOf(programs: Program[]): string[] {
+  const s = new Set<string>();
+  for (const p of programs) for (const a of p.inAvals) for (const d of a.shape) if (typeof d !== "number") d.symbols().forEach((x) => s.add(x));
+  return [...s].sort();
+}
+
+interface ModelPart {
+  role: string;
+  program: Program;
+  inputs: string[];
+  outputs: string[];
+}
+
+function build(name: string, kind: OnnxManifest["kind"], parts: ModelPart[], residuals: OnnxResidual[]): OnnxExported {
+  const hash = parts.map((p) => programHash(p.program)).join("-");
+  const metadata: Record<string, string> = { "adgen.kind": kind, "adgen.version": ADGEN_VERSION, "adgen.irHash": hash };
+  if (residuals.length) metadata["adgen.residuals"] = JSON.stringify(residuals);
+  const single = parts.length === 1;
+  const models = parts.map((p) => {
+    const graphName = single ? name : `${name}_${p.role}`;
+    const doc = `${graphName}: generated by adgen ${ADGEN_VERSION} (${kind} export, ${p.role}); IR hash ${hash}`;
+    const graph = emitGraph(graphName, p.program, p.inputs, p.outputs, doc);
+    return encodeModel({ irVersion: ONNX_IR_VERSION, opset: ONNX_OPSET, producerName: "adgen", producerVersion: ADGEN_VERSION, graph, metadata: { ...metadata, "adgen.role": p.role } });
+  });
+  const infos: OnnxModelInfo[] = parts.map((p) => ({
+    role: p.role,
+    file: single ? `${name}.onnx` : `${name}.${p.role}.onnx`,
+    inputs: info(p.inputs, p.program.inAvals),
+    outputs: info(p.outputs, p.program.outAvals),
+  }));
+  const manifest: OnnxManifest = {
+    format: "adgen-onnx",
+    version: 1,
+    adgenVersion: ADGEN_VERSION,
+    name,
+    kind,
+    opset: ONNX_OPSET,
+    irVersion: ONNX_IR_VERSION,
+    irHash: hash,
+    models: infos,
+    symbolicDims: symbolsOf(parts.map((p) => p.program)),
+    residuals,
+    files: { models: infos.map((m) => m.file), manifest: `${name}.manifest.json` },
+  };
+  return new OnnxExported(name, manifest, models);
+}
+
+/** `exportOnnx(f, argSpecs, {name})`: f at the given specs as one ONNX model. */
+export function exportOnnx(f: (...args: any[]) => unknown, argSpecs: unknown[], opts: OnnxExportOptions = {}): OnnxExported {
+  const name = modelName(f, opts, "");
+  const t = traceAtSpecs(f, argSpecs, "exportOnnx");
+  return build(name, "value", [{ role: "value", program: t.program, inputs: argNames(t), outputs: leafNames(t.outTree, "out") }], []);
+}
+
+/** The split reverse mode as two models, forward and backward (see the file comment). */
+export function exportOnnxVjp(f: (...args: any[]) => unknown, argSpecs: unknown[], opts: OnnxExportOptions = {}): OnnxExported {
+  const name = modelName(f, opts, "_vjp");
+  const t = traceAtSpecs(f, argSpecs, "exportOnnxVjp");
+  const s = splitVjp(t, "exportOnnxVjp");
+  const outs = leafNames(t.outTree, "out");
+  const resNames = Array.from({ length: s.numResiduals }, (_, i) => `r${i}`);
+  const residuals = residualAbi(s.forward, s.numOutputs, resNames);
+  const args = argNames(t);
+  return build(name, "vjp", [
+    { role: "forward", program: s.forward, inputs: args, outputs: [...outs, ...resNames] },
+    { role: "backward", program: s.backward, inputs: [...resNames, ...leafNames(t.outTree, "outBar")], outputs: argNames(t, "argBar") },
+  ], residuals);
+}
+
+/** jvp(primals..., tangents...) -> outputs then output tangents, as one model. */
+export function exportOnnxJvp(f: (...args: any[]) => unknown, argSpecs: unknown[], opts: OnnxExportOptions = {}): OnnxExported {
+  const name = modelName(f, opts, "_jvp");
+  const t = traceAtSpecs(f, argSpecs, "exportOnnxJvp");
+  const p = jvpOf(t, "exportOnnxJvp");
+  const inputs = [...argNames(t), ...argNames(t, "tangent")];
+  const outputs = [...leafNames(t.outTree, "out"), ...leafNames(t.outTree, "outTangent")];
+  return build(name, "jvp", [{ role: "jvp", program: p, inputs, outputs }], []);
+}
+
+/** Residual ABI: one entry per residual output of the forward program. */
+function residualAbi(fwd: Program, nOut: number, names: string[]): OnnxResidual[] {
+  const defs = new Map(fwd.equations.flatMap((e) => e.outs.map((o) => [o, e] as const)));
+  return fwd.outputs.slice(nOut).map((a, i) => {
+    const e = "id" in a ? defs.get(a) : undefined;
+    const k = "id" in a ? fwd.inputs.indexOf(a) : -1;
+    const src = e?.source ? String(e.source) : "";
+    return {
+      name: names[i]!,
+      dtype: a.aval.dtype,
+      shape: typeDims(a.aval.shape),
+      producedBy: e ? `${e.prim.name}${src ? ` at ${src}` : ""}` : k >= 0 ? `input ${k}` : "constant",
+    };
+  });
+}

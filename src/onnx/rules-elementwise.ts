@@ -1,0 +1,129 @@
+// ONNX rules of the elementwise primitives. Each keeps adgen's exact semantics where ONNX leaves
+// them open: max/min propagate NaN, int32 division by zero is 0, float -> int32 truncates and
+// saturates with NaN -> 0, log1p/expm1 stay accurate near 0 (Goldberg's and Kahan's identities,
+// since ONNX has neither op), round is half-to-even (ONNX Round is too). Elementwise operands
+// have one dtype and equal shapes or rank 0, which ONNX broadcasting covers as is.
+
+import { isFloat } from "../core/dtype.js";
+import type { EmitCtx, OnnxRule } from "./emit.js";
+import type { GraphBuilder } from "./graph.js";
+import { attr, elemOf } from "./graph.js";
+import type { OnnxElem } from "./proto.js";
+
+const dt = (c: EmitCtx, i = 0) => c.inAvals[i]!.dtype;
+
+/** A rule that applies one ONNX op to the operands as they are. */
+export const direct = (op: string): OnnxRule => (c) => [c.g.op(op, c.ins)];
+
+/** log1p(x) = x * log(u) / (u - 1) with u = 1 + x (exact where u == 1): Goldberg, 1991. */
+const log1p: OnnxRule = ({ g, ins: [x], inAvals: [a] }) => {
+  const e = elemOf(a!.dtype);
+  const u = g.op("Add", [g.scalar(e, 1), x!]);
+  const ratio = g.op("Mul", [g.op("Log", [u]), g.op("Div", [x!, g.op("Sub", [u, g.scalar(e, 1)])])]);
+  const small = g.op("Where", [g.op("Equal", [u, g.scalar(e, 1)]), x!, ratio]);
+  return [g.op("Where", [g.op("IsInf", [u]), u, small])];
+};
+
+/** expm1(x) = (u - 1) * x / log(u) with u = exp(x) (exact where u == 1): Kahan. */
+const expm1: OnnxRule = ({ g, ins: [x], inAvals: [a] }) => {
+  const e = elemOf(a!.dtype);
+  const u = g.op("Exp", [x!]);
+  const um1 = g.op("Sub", [u, g.scalar(e, 1)]);
+  const ratio = g.op("Mul", [um1, g.op("Div", [x!, g.op("Log", [u])])]);
+  let r = g.op("Where", [g.op("Equal", [um1, g.scalar(e, -1)]), g.scalar(e, -1), ratio]);
+  r = g.op("Where", [g.op("Equal", [u, g.scalar(e, 1)]), x!, r]);
+  return [g.op("Where", [g.op("IsInf", [u]), u, r])];
+};
+
+/** tan as sin/cos: ONNX Runtime's Tan kernel is float32 only. */
+const tan: OnnxRule = ({ g, ins: [x], inAvals: [a] }) =>
+  a!.dtype === "float32" ? [g.op("Tan", [x!])] : [g.op("Div", [g.op("Sin", [x!]), g.op("Cos", [x!])])];
+
+/** NaN if either operand is NaN (a + b is then NaN), else the strict comparison's winner. */
+function maxMin(op: "Greater" | "Less"): OnnxRule {
+  return ({ g, ins: [x, y], inAvals: [a] }) => {
+    const pick = g.op("Where", [g.op(op, [x!, y!]), x!, y!]);
+    if (!isFloat(a!.dtype)) return [pick];
+    const nan = g.op("Or", [g.op("IsNaN", [x!]), g.op("IsNaN", [y!])]);
+    return [g.op("Where", [nan, g.op("Add", [x!, y!]), pick])];
+  };
+}
+
+/** Division; for int32, truncating with x / 0 = 0 (ONNX leaves division by zero undefined). */
+const div: OnnxRule = ({ g, ins: [x, y], inAvals: [a] }) => {
+  if (isFloat(a!.dtype)) return [g.op("Div", [x!, y!])];
+  const zero = g.scalar("int32", 0);
+  const isZero = g.op("Equal", [y!, zero]);
+  const safe = g.op("Where", [isZero, g.scalar("int32", 1), y!]);
+  return [g.op("Where", [isZero, zero, g.op("Div", [x!, safe])])];
+};
+
+/** int32 multiplication wraps (Math.imul); ONNX Runtime's int32 Mul does the same. */
+const mul: OnnxRule = direct("Mul");
+
+/** Cast with adgen's conversion semantics (see core/dtype toInt32Saturating). */
+export function cast(g: GraphBuilder, x: string, from: string, to: OnnxElem): string {
+  if (from === to) return g.op("Identity", [x]);
+  if (to === "int32" && (from === "float32" || from === "float64")) {
+    const e = from as OnnxElem;
+    const noNaN = g.op("Where", [g.op("IsNaN", [x]), g.scalar(e, 0), x]);
+    // the largest value below 2^31 of the source type (float32 cannot hold 2^31 - 1)
+    const hi = from === "float32" ? 2147483520 : 2147483647;
+    const clipped = g.op("Clip", [noNaN, g.scalar(e, -2147483648), g.scalar(e, hi)]);
+    const y = g.op("Cast", [clipped], { to: attr.int(6) });
+    return g.op("Where", [g.op("GreaterOrEqual", [noNaN, g.scalar(e, 2147483648)]), g.scalar("int32", 2147483647), y]);
+  }
+  const code = { float32: 1, int32: 6, int64: 7, bool: 9, float64: 11 }[to];
+  return g.op("Cast", [x], { to: attr.int(code) });
+}
+
+const convert: OnnxRule = (c) => [cast(c.g, c.ins[0]!, dt(c), elemOf(c.params.dtype))];
+
+const COMPARE_OPS = { eq: "Equal", lt: "Less", le: "LessOrEqual", gt: "Greater", ge: "GreaterOrEqual" } as const;
+
+const compare: OnnxRule = ({ g, ins, inAvals, params }) => {
+  // ONNX Runtime orders bools only through Equal: compare them as int32
+  const xs = inAvals[0]!.dtype === "bool" && params.op !== "eq" && params.op !== "ne" ? ins.map((x) => cast(g, x, "bool", "int32")) : ins;
+  if (params.op === "ne") return [g.op("Not", [g.op("Equal", xs)])];
+  return [g.op(COMPARE_OPS[params.op as keyof typeof COMPARE_OPS], xs)];
+};
+
+const logical: OnnxRule = ({ g, ins, inAvals, params }) => {
+  const isBool = inAvals[0]!.dtype === "bool";
+  const name = { and: "And", or: "Or", xor: "Xor" }[params.op as "and" | "or" | "xor"];
+  return [g.op(isBool ? name : `Bitwise${name}`, ins)];
+};
+
+const not: OnnxRule = ({ g, ins: [x], inAvals: [a] }) => [g.op(a!.dtype === "bool" ? "Not" : "BitwiseNot", [x!])];
+
+export const ELEMENTWISE_RULES = {
+  exp: direct("Exp"),
+  log: direct("Log"),
+  log1p,
+  expm1,
+  sin: direct("Sin"),
+  cos: direct("Cos"),
+  tan,
+  tanh: direct("Tanh"),
+  logistic: direct("Sigmoid"),
+  sqrt: direct("Sqrt"),
+  abs: direct("Abs"),
+  sign: direct("Sign"),
+  floor: direct("Floor"),
+  ceil: direct("Ceil"),
+  round: direct("Round"),
+  neg: direct("Neg"),
+  stop_gradient: direct("Identity"),
+  convert_element_type: convert,
+  add: direct("Add"),
+  sub: direct("Sub"),
+  mul,
+  div,
+  pow: direct("Pow"),
+  max: maxMin("Greater"),
+  min: maxMin("Less"),
+  compare,
+  logical,
+  not,
+  select: direct("Where"),
+} satisfies Record<string, OnnxRule>;
