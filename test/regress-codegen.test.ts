@@ -11,7 +11,10 @@ import { ArgumentError } from "../src/core/errors.js";
 import { SymDim } from "../src/core/shape.js";
 import { Tensor, config, exportFunction, grad, jit, np, spec, vmap } from "../src/index.js";
 import { exprKey } from "../src/lower/kernel-ir.js";
+import { JS_PRELUDE, jsNumber, jsScalarOp } from "../src/backends/js/scalar.js";
+import { BINARY } from "../src/prims/binary.js";
 import { gather } from "../src/prims/gather.js";
+import { UNARY } from "../src/prims/unary.js";
 
 const { update: _u, ...saved } = { ...config };
 afterEach(() => config.update(saved));
@@ -94,6 +97,20 @@ describe("issue 9.2: kernels keep literals that differ only as Infinity / -Infin
         const want = [2, Math.fround(c), 3];
         if (dtype === "float64") want[1] = c;
         everyPath(f, [np.array([2, -1, 3], { dtype })], want, `literal ${show(c)} ${dtype}`);
+      }
+    }
+  });
+
+  it("issue 9.2: JS literals splice into every op template exactly (negative literals cannot form --1)", () => {
+    const vals = [0, -0, NaN, Infinity, -Infinity, -1, -2.5, 0.1, 1e-320, -1e300];
+    const run = (js: string) => new Function(`${JS_PRELUDE}\nreturn ${js};`)() as number;
+    for (const v of vals) {
+      for (const [name, u] of Object.entries(UNARY)) expectBits({ data: [run(jsScalarOp(name, [jsNumber(v)], "float64", ["float64"]))] }, [u.f(v)], `${name}(${show(v)})`);
+      expectBits({ data: [run(jsScalarOp("neg", [jsNumber(v)], "float64", ["float64"]))] }, [-v], `neg(${show(v)})`);
+      for (const w of vals) {
+        for (const [name, b] of Object.entries(BINARY)) {
+          expectBits({ data: [run(jsScalarOp(name, [jsNumber(v), jsNumber(w)], "float64", ["float64", "float64"]))] }, [b.f(v, w)], `${name}(${show(v)}, ${show(w)})`);
+        }
       }
     }
   });

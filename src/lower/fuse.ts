@@ -394,9 +394,9 @@ export class Lowerer {
   }
 
   /**
-   * The indices of a mode "raise" gather (or scatter_add, its transpose), read back from an index_check call kernel that throws
-   * the reference gather's ArgumentError when one is outside [0, size) (so the fused gather's
-   * clamping never changes a value that eager evaluation would have refused).
+   * The indices of a mode "raise" gather (or scatter_add, its transpose), read back from an
+   * index_check call kernel that throws the reference gather's ArgumentError when one is outside
+   * [0, size): the fused read's clamping never changes a value eager evaluation would refuse.
    */
   private checkedIndex(e: Equation, idx: Atom, size: Dim, op: string | undefined, map: DimMap[], rank: number, id: number): Expr {
     const ib = this.materialize(idx as Var);

@@ -16,13 +16,15 @@ function $max(a, b) { return a !== a || b !== b ? NaN : a > b ? a : b; }
 function $min(a, b) { return a !== a || b !== b ? NaN : a < b ? a : b; }
 function $roundHalfEven(a) { const r = Math.round(a); return Math.abs(a % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r; }`;
 
-/** A numeric literal in JS syntax (NaN, Infinity and -0 included). */
+/**
+ * A numeric literal in JS syntax, exact for every double (NaN, Infinity and -0 included: String
+ * is the shortest round trip). Negative ones are parenthesized so that any template can splice
+ * them in: `-${a}` with a = -1 would otherwise read `--1`, a syntax error.
+ */
 export function jsNumber(v: number): string {
   if (Number.isNaN(v)) return "NaN";
-  if (v === Infinity) return "Infinity";
-  if (v === -Infinity) return "-Infinity";
-  if (Object.is(v, -0)) return "-0";
-  return String(v);
+  if (Object.is(v, -0)) return "(-0)";
+  return v < 0 ? `(${String(v)})` : String(v);
 }
 
 /** Rounds a JS expression to the storage semantics of `dtype`. */
