@@ -17,6 +17,7 @@ import { randomBits, randomFoldIn, randomSplit } from "../prims/random.js";
 import * as np from "./np/index.js";
 import { type ArrayInput, asTensor, scalarTensor } from "./np/coerce.js";
 import { dtypeArg, intArg, shapeArg } from "./np/args.js";
+import { type Rule, checkOptions, is } from "../core/options.js";
 
 type Shape = number | number[];
 type Scalar = number | Tensor;
@@ -69,7 +70,12 @@ export function foldIn(k: Tensor, data: number | Tensor): Tensor {
   if (data instanceof Tensor) {
     if (data.aval.dtype !== "int32" || data.aval.ndim !== 0) throw new ArgumentError(`random.foldIn: data must be an int32 scalar, got ${data.aval}`);
     d = data;
-  } else d = scalarTensor(intArg("random.foldIn", "data", data) | 0, "int32");
+  } else {
+    // JAX folds in a uint32: accept the int32 and uint32 ranges (the same 32 bits), nothing wider
+    const v = intArg("random.foldIn", "data", data, -(2 ** 31));
+    if (v >= 2 ** 32) throw new ArgumentError(`random.foldIn: data must fit in 32 bits (int32 or uint32), got ${v}`);
+    d = scalarTensor(v | 0, "int32");
+  }
   return randomFoldIn(kk, d);
 }
 
@@ -84,20 +90,83 @@ export interface UniformOpts {
   dtype?: DType;
 }
 
-/** uniform(key, shape = [], {minval = 0, maxval = 1, dtype = float32}): uniform in [minval, maxval). */
+const F64 = new Float64Array(1);
+const I64 = new BigInt64Array(F64.buffer);
+const F32 = new Float32Array(1);
+const I32 = new Int32Array(F32.buffer);
+
+/** The largest float of `dtype` below the finite number `x` (JAX's nextafter(x, -inf)). */
+function nextBelowNumber(x: number, dtype: DType): number {
+  if (dtype === "float32") {
+    const f = Math.fround(x);
+    if (f < x) return f;
+    if (f === 0) return -(2 ** -149);
+    F32[0] = f;
+    I32[0] += f > 0 ? -1 : 1;
+    return F32[0]!;
+  }
+  if (x === 0) return -(2 ** -1074);
+  F64[0] = x;
+  I64[0] += x > 0 ? -1n : 1n;
+  return F64[0]!;
+}
+
+/**
+ * The largest float of x's dtype below x, elementwise, as a composite of exact operations (for
+ * bounds given as traced tensors): positive normals x * (1 - 2^-p); near zero x - (smallest
+ * subnormal); negative normals -(nextUp(-x)) from the spacing below -x.
+ */
+function nextBelowTensor(x: Tensor): Tensor {
+  const p = x.aval.dtype === "float64" ? 53 : 24;
+  const minNormal = x.aval.dtype === "float64" ? 2 ** -1022 : 2 ** -126;
+  const minSub = x.aval.dtype === "float64" ? 2 ** -1074 : 2 ** -149;
+  const shrink = (y: Tensor) => np.multiply(y, 1 - 2 ** -p);
+  const y = np.negative(x);
+  const d = np.subtract(y, shrink(y)); // spacing below y (half the spacing above when y is a power of 2)
+  const up = np.add(y, np.where(np.equal(np.multiply(d, 2 ** p), y), np.multiply(d, 2), d));
+  const small = np.lessEqual(np.abs(x), minNormal);
+  return np.where(small, np.subtract(x, minSub), np.where(np.greater(x, 0), shrink(x), np.negative(up)));
+}
+
+/** A uniform bound as a tensor of `dtype` (a JS number is rounded to dtype, never through float32). */
+function boundArg(what: string, v: unknown, dtype: DType): Tensor {
+  if (typeof v === "number" && !Number.isFinite(v)) throw new ArgumentError(`random.uniform: ${what} must be finite, got ${v}`);
+  return typeof v === "number" ? scalarTensor(v, dtype) : np.astype(asTensor(v, "random.uniform"), dtype);
+}
+
+/**
+ * uniform(key, shape = [], {minval = 0, maxval = 1, dtype = float32}): uniform in [minval, maxval).
+ * The range is computed in `dtype` (the bounds are rounded to it first), and a sample that rounds
+ * up to maxval is clamped to the largest float below it (as JAX), so every sample is in range.
+ */
 export function uniform(k: Tensor, shape: Shape = [], opts: UniformOpts = {}): Tensor {
+  checkOptions("random.uniform", opts, { minval: numberOrTensor, maxval: numberOrTensor, dtype: is.any });
   const s = shapeArg("random.uniform", shape);
   const dtype = floatDType("random.uniform", opts.dtype);
   const u = randomBits(keyArg("random.uniform", k), s, dtype);
   const { minval = 0, maxval = 1 } = opts;
   if (minval === 0 && maxval === 1) return u;
-  // the max guards against rounding up below minval (as JAX)
-  const out = np.maximum(minval, np.add(np.multiply(u, np.subtract(maxval, minval)), minval));
-  return np.broadcastTo(np.astype(out, dtype), s);
+  const lo = boundArg("minval", minval, dtype);
+  const hi = boundArg("maxval", maxval, dtype);
+  const scalar = (t: Tensor) => (t.isConcrete && t.size === 1 ? t.item() : undefined);
+  const [loN, hiN] = [scalar(lo), scalar(hi)];
+  if (loN !== undefined && hiN !== undefined && !(loN < hiN)) {
+    throw new ArgumentError(`random.uniform: minval must be below maxval, got [${minval}, ${maxval}) (in ${dtype}: [${loN}, ${hiN}))`);
+  }
+  // lo + u * (hi - lo); when hi - lo overflows, lo * (1 - u) + hi * u (no intermediate beyond the bounds)
+  const span = np.subtract(hi, lo);
+  const direct = np.add(np.multiply(u, span), lo);
+  const weighted = () => np.add(np.multiply(lo, np.subtract(1, u)), np.multiply(hi, u));
+  const spanN = scalar(span);
+  const out = spanN === undefined ? np.where(np.isfinite(span), direct, weighted()) : Number.isFinite(spanN) ? direct : weighted();
+  const below = hiN !== undefined ? scalarTensor(nextBelowNumber(hiN, dtype), dtype) : nextBelowTensor(hi);
+  return np.broadcastTo(np.maximum(lo, np.where(np.less(out, hi), out, below)), s);
 }
 
+const numberOrTensor: Rule = (v) => (typeof v === "number" || v instanceof Tensor ? undefined : "a number or a Tensor");
 /** normal(key, shape = [], {dtype = float32}): standard normal samples (Box-Muller). */
 export function normal(k: Tensor, shape: Shape = [], opts: { dtype?: DType } = {}): Tensor {
+  checkOptions("random.normal", opts, { dtype: is.any });
   const s = shapeArg("random.normal", shape);
   const dtype = floatDType("random.normal", opts.dtype);
   const keys = split(keyArg("random.normal", k), 2);
@@ -121,15 +190,24 @@ export function bernoulli(k: Tensor, p: Scalar | ArrayInput = 0.5, shape?: Shape
  * from 53-bit uniforms (bias below 2^-22 for any int32 range).
  */
 export function randint(k: Tensor, shape: Shape, minval: Scalar, maxval: Scalar, opts: { dtype?: DType } = {}): Tensor {
+  checkOptions("random.randint", opts, { dtype: is.any });
   const s = shapeArg("random.randint", shape);
   const dtype = dtypeArg("random.randint", opts.dtype) ?? "int32";
   if (dtype !== "int32") throw new DTypeError(`random.randint: dtype must be int32, got ${dtype}`);
-  for (const [what, v] of [["minval", minval], ["maxval", maxval]] as const) {
-    if (typeof v === "number" && !Number.isInteger(v)) throw new ArgumentError(`random.randint: ${what} must be an integer, got ${v}`);
+  // bounds go to float64 directly (a JS number through float32 would round 2^31 - 1 up to 2^31)
+  const bound = (what: string, v: unknown, max: number): Tensor => {
+    if (typeof v !== "number") return np.astype(asTensor(v, "random.randint"), "float64");
+    if (!Number.isInteger(v) || v < -(2 ** 31) || v > max) throw new ArgumentError(`random.randint: ${what} must be an integer in [-2^31, ${max}], got ${v}`);
+    return scalarTensor(v, "float64");
+  };
+  const lo = bound("minval", minval, 2 ** 31 - 1);
+  const hi = bound("maxval", maxval, 2 ** 31);
+  if (typeof minval === "number" && typeof maxval === "number" && !(minval < maxval)) {
+    throw new ArgumentError(`random.randint: minval must be below maxval, got [${minval}, ${maxval})`);
   }
   const u = randomBits(keyArg("random.randint", k), s, "float64");
-  const lo = np.astype(asTensor(minval, "random.randint"), "float64");
-  const span = np.maximum(np.subtract(np.astype(asTensor(maxval, "random.randint"), "float64"), lo), 0);
+  // u <= 1 - 2^-53, so floor(u * span) <= span - 1 exactly for any span <= 2^32
+  const span = np.maximum(np.subtract(hi, lo), 0);
   return np.broadcastTo(np.astype(np.add(np.floor(np.multiply(u, span)), lo), "int32"), s);
 }
 
@@ -156,6 +234,7 @@ function sortingPermutation(u: Tensor, n: number): Tensor {
  * O(n^2) comparisons, giving the same result.
  */
 export function permutation(k: Tensor, x: number | Tensor | ArrayInput, opts: { axis?: number } = {}): Tensor {
+  checkOptions("random.permutation", opts, { axis: is.int() });
   const kk = keyArg("random.permutation", k);
   const t = typeof x === "number" ? np.arange(intArg("random.permutation", "n", x, 0)) : asTensor(x, "random.permutation");
   if (t.aval.ndim === 0) throw new ShapeError(`random.permutation: x must have at least one axis, got ${t.aval}`);
@@ -167,6 +246,7 @@ export function permutation(k: Tensor, x: number | Tensor | ArrayInput, opts: { 
 
 /** gumbel(key, shape, {dtype}): standard Gumbel samples -log(-log(u)). */
 export function gumbel(k: Tensor, shape: Shape = [], opts: { dtype?: DType } = {}): Tensor {
+  checkOptions("random.gumbel", opts, { dtype: is.any });
   const dtype = floatDType("random.gumbel", opts.dtype);
   const u = uniform(k, shape, { dtype, minval: dtype === "float32" ? 1.1754943508222875e-38 : 2.2250738585072014e-308, maxval: 1 });
   return np.negative(np.log(np.negative(np.log(u))));
@@ -174,12 +254,14 @@ export function gumbel(k: Tensor, shape: Shape = [], opts: { dtype?: DType } = {
 
 /** exponential(key, shape, {dtype}): samples with density exp(-x), x >= 0. */
 export function exponential(k: Tensor, shape: Shape = [], opts: { dtype?: DType } = {}): Tensor {
+  checkOptions("random.exponential", opts, { dtype: is.any });
   const u = uniform(k, shape, { dtype: floatDType("random.exponential", opts.dtype) });
   return np.negative(np.log1p(np.negative(u)));
 }
 
 /** categorical(key, logits, {axis = -1}): class indices sampled with probabilities softmax(logits) (Gumbel-max). */
 export function categorical(k: Tensor, logits: Tensor | ArrayInput, opts: { axis?: number } = {}): Tensor {
+  checkOptions("random.categorical", opts, { axis: is.int() });
   const l = asTensor(logits, "random.categorical");
   const dtype = isFloat(l.aval.dtype) ? l.aval.dtype : "float32";
   const g = gumbel(k, l.aval.shape as number[], { dtype });
