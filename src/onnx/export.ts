@@ -144,7 +144,7 @@ interface ModelPart {
 }
 
 function build(name: string, kind: OnnxManifest["kind"], parts: ModelPart[], residuals: OnnxResidual[]): OnnxExported {
-  const hash = parts.map((p) => programHash(p.program)).join("-");
+  const hash = parts.map((p) => irHash(p.program)).join("-");
   const metadata: Record<string, string> = { "adgen.kind": kind, "adgen.version": ADGEN_VERSION, "adgen.irHash": hash };
   if (residuals.length) metadata["adgen.residuals"] = JSON.stringify(residuals);
   const single = parts.length === 1;
@@ -175,6 +175,16 @@ function build(name: string, kind: OnnxManifest["kind"], parts: ModelPart[], res
     files: { models: infos.map((m) => m.file), manifest: `${name}.manifest.json` },
   };
   return new OnnxExported(name, manifest, models);
+}
+
+/** The program's IR hash; a program holding custom rules (JS functions) has none: "unhashable". */
+function irHash(p: Program): string {
+  try {
+    return programHash(p);
+  } catch (e) {
+    if (e instanceof ArgumentError) return "unhashable";
+    throw e;
+  }
 }
 
 /** `exportOnnx(f, argSpecs, {name})`: f at the given specs as one ONNX model. */

@@ -114,9 +114,18 @@ const rev: OnnxRule = ({ g, ins: [x], params }) => {
   return [g.op("Slice", [x!, starts, ends, g.ints(axes), g.ints(axes.map(() => -1))])];
 };
 
-/** int64 indices clamped into [0, n - 1] (adgen's gather/scatter convention). */
-function clampIndices(g: GraphBuilder, idx: string, n: Dim): string {
+/**
+ * int64 indices: clamped into [0, n - 1] (mode "clip", adgen's default), or for mode "raise"
+ * (np.take's bounds check) every index outside [0, n) replaced by 2^62, which ONNX Runtime's
+ * Gather rejects with an error instead of wrapping negative indices (ONNX semantics) or reading
+ * another batch row. The error is ONNX Runtime's message, not adgen's.
+ */
+function clampIndices(g: GraphBuilder, idx: string, n: Dim, mode: string | undefined): string {
   const i64 = cast(g, idx, "int32", "int64");
+  if (mode === "raise") {
+    const bad = g.op("Or", [g.op("Less", [i64, g.scalar("int64", 0)]), g.op("GreaterOrEqual", [i64, g.dimScalar(n)])]);
+    return g.op("Where", [bad, g.constant("int64", [], [2n ** 62n]), i64]);
+  }
   const hi = g.op("Sub", [g.dimScalar(n), g.scalar("int64", 1)]);
   return g.op("Max", [g.op("Min", [i64, hi]), g.scalar("int64", 0)]);
 }
@@ -128,10 +137,10 @@ const prod = (s: Shape) => shapeSize(s);
  * Flattened batch indexing shared by gather and scatter_add: with P = x.shape[:b] (batch),
  * N = x.shape[axis], idx [P, I], returns int64 indices into a [prod(P) * N] axis: p * N + idx.
  */
-function flatIndices(g: GraphBuilder, idx: string, idxShape: Shape, b: number, n: Dim): string {
+function flatIndices(g: GraphBuilder, idx: string, idxShape: Shape, b: number, n: Dim, mode: string | undefined): string {
   const P = prod(idxShape.slice(0, b));
   const I = prod(idxShape.slice(b));
-  const clamped = reshape(g, clampIndices(g, idx, n), [P, I]);
+  const clamped = reshape(g, clampIndices(g, idx, n, mode), [P, I]);
   if (b === 0) return clamped;
   const batch = g.op("Range", [g.scalar("int64", 0), g.dimScalar(P), g.scalar("int64", 1)]);
   const offsets = g.op("Unsqueeze", [g.op("Mul", [batch, g.dimScalar(n)]), g.ints([1])]);
@@ -142,7 +151,7 @@ const gather: OnnxRule = ({ g, ins: [x, idx], inAvals: [a, ia], params }) => {
   const { axis, batchDims: b } = params as { axis: number; batchDims: number };
   const xs = a!.shape;
   const n = xs[axis]!;
-  if (b === 0) return [g.op("Gather", [x!, clampIndices(g, idx!, n)], { axis: attr.int(axis) })];
+  if (b === 0) return [g.op("Gather", [x!, clampIndices(g, idx!, n, params.mode)], { axis: attr.int(axis) })];
   // x [P, M, N, Q] -> [P*N, M*Q]; gather rows p*N + idx; back to [P, M, I, Q]
   const P = xs.slice(0, b);
   const M = xs.slice(b, axis);
@@ -150,7 +159,7 @@ const gather: OnnxRule = ({ g, ins: [x, idx], inAvals: [a, ia], params }) => {
   const I = ia!.shape.slice(b);
   const perm = [...range(b), axis, ...range(axis - b, b), ...range(Q.length, axis + 1)];
   const rows = reshape(g, g.op("Transpose", [x!], { perm: attr.ints(perm) }), [dimMul(prod(P), n), dimMul(prod(M), prod(Q))]);
-  const picked = g.op("Gather", [rows, flatIndices(g, idx!, ia!.shape, b, n)], { axis: attr.int(0) });
+  const picked = g.op("Gather", [rows, flatIndices(g, idx!, ia!.shape, b, n, params.mode)], { axis: attr.int(0) });
   const full = reshape(g, picked, [...P, ...I, ...M, ...Q]);
   const back = [...range(b), ...range(M.length, b + I.length), ...range(I.length, b), ...range(Q.length, b + I.length + M.length)];
   return [g.op("Transpose", [full], { perm: attr.ints(back) })];
@@ -168,7 +177,7 @@ const scatterAdd: OnnxRule = ({ g, ins: [up, idx], inAvals: [ua, ia], params }) 
   const perm = [...range(b), ...range(nI, axis), ...range(M.length, b), ...range(Q.length, axis + nI)];
   const R = dimMul(prod(M), prod(Q));
   const rows = reshape(g, g.op("Transpose", [up!], { perm: attr.ints(perm) }), [dimMul(prod(P), prod(I)), R]);
-  const where = reshape(g, flatIndices(g, idx!, ia!.shape, b, size), [dimMul(prod(P), prod(I)), 1]);
+  const where = reshape(g, flatIndices(g, idx!, ia!.shape, b, size, undefined), [dimMul(prod(P), prod(I)), 1]);
   const zeros = g.op("Expand", [g.scalar(elemOf(ua!.dtype), 0), g.shape([dimMul(prod(P), size), R])]);
   const summed = g.op("ScatterND", [zeros, where, rows], { reduction: attr.string("add") });
   const full = reshape(g, summed, [...P, size, ...M, ...Q]);

@@ -1,14 +1,14 @@
 // ONNX rules of the higher-order primitives and the rest: calls (jit_call, checkpoint, custom
 // rules) inline their program; cond becomes If; scan, while and while_stack become Loop (the
 // body graph reads loop-invariant operands from the enclosing graph by name); dim_value reads a
-// symbol's run-time value; erf maps to Erf. Random-number primitives are refused for now.
+// symbol's run-time value. Random-number primitives are refused for now.
 
 import { attr } from "./graph.js";
 import type { GraphBuilder } from "./graph.js";
 import type { EmitCtx, OnnxRule, ValueInfoType } from "./emit.js";
 import { typeOf } from "./emit.js";
 import type { ValueInfo } from "./proto.js";
-import { cast } from "./rules-elementwise.js";
+import { cast, erf } from "./rules-elementwise.js";
 
 const inlineProgram: OnnxRule = (c) => c.inline(c.params.program, c.ins);
 
@@ -120,7 +120,8 @@ export const CONTROL_RULES = {
   while: whileLoop(false),
   while_stack: whileLoop(true),
   dim_value: dimValue,
-  erf: (c: EmitCtx) => [c.g.op("Erf", c.ins)],
+  erf,
+  index_check: (c: EmitCtx) => c.refuse("it is a kernel-level bounds check that programs do not contain"),
   random_bits: random,
   random_split: random,
   random_fold_in: random,

@@ -9,6 +9,7 @@ import type { EmitCtx, OnnxRule } from "./emit.js";
 import type { GraphBuilder } from "./graph.js";
 import { attr, elemOf } from "./graph.js";
 import type { OnnxElem } from "./proto.js";
+import { ERF_JS } from "../prims/special.js";
 
 const dt = (c: EmitCtx, i = 0) => c.inAvals[i]!.dtype;
 
@@ -127,3 +128,45 @@ export const ELEMENTWISE_RULES = {
   not,
   select: direct("Where"),
 } satisfies Record<string, OnnxRule>;
+
+// erf: ONNX Runtime's Erf kernel is float32 only. In float64 the graph computes W. J. Cody's
+// rational approximations with the coefficients of prims/special.ts (evaluated from its single
+// source text, so they cannot drift), in the same operation order as adgen's reference.
+const CODY = new Function(`${ERF_JS}\nreturn { A: $ERF_A, B: $ERF_B, C: $ERF_C, D: $ERF_D, P: $ERF_P, Q: $ERF_Q };`)() as Record<"A" | "B" | "C" | "D" | "P" | "Q", number[]>;
+
+function erf64(g: GraphBuilder, x: string): string {
+  const k = (v: number) => g.scalar("float64", v);
+  const add = (a: string, b: string) => g.op("Add", [a, b]);
+  const mul = (a: string, b: string) => g.op("Mul", [a, b]);
+  const div = (a: string, b: string) => g.op("Div", [a, b]);
+  /** xnum = c[last] * t, xden = t (or `den0`), then n rounds of (xnum + num[i]) * t, (xden + den[i]) * t */
+  const rational = (t: string, num: number[], den: number[], lead: number, n: number, den0 = t): [string, string] => {
+    let xnum = mul(k(lead), t);
+    let xden = den0;
+    for (let i = 0; i < n; i++) {
+      xnum = mul(add(xnum, k(num[i]!)), t);
+      xden = mul(add(xden, k(den[i]!)), t);
+    }
+    return [xnum, xden];
+  };
+  const y = g.op("Abs", [x]);
+  // |x| <= 0.46875: x * P(y^2) / Q(y^2)
+  const ysq = g.op("Where", [g.op("Greater", [y, k(1.11e-16)]), mul(y, y), k(0)]);
+  const [an, ad] = rational(ysq, CODY.A, CODY.B, CODY.A[4]!, 3);
+  const small = div(mul(x, add(an, k(CODY.A[3]!))), add(ad, k(CODY.B[3]!)));
+  // exp(-y^2) without cancellation: y rounded down to 1/16 (y >= 0, so floor truncates)
+  const yr = div(g.op("Floor", [mul(y, k(16))]), k(16));
+  const ens = mul(g.op("Exp", [g.op("Neg", [mul(yr, yr)])]), g.op("Exp", [g.op("Neg", [mul(g.op("Sub", [y, yr]), add(y, yr))])]));
+  const [cn, cd] = rational(y, CODY.C, CODY.D, CODY.C[8]!, 7);
+  const mid = div(mul(ens, add(cn, k(CODY.C[7]!))), add(cd, k(CODY.D[7]!)));
+  const z = div(k(1), mul(y, y));
+  const [pn, pd] = rational(z, CODY.P, CODY.Q, CODY.P[5]!, 4);
+  const r = div(g.op("Sub", [k(0.56418958354775628695), div(mul(z, add(pn, k(CODY.P[4]!))), add(pd, k(CODY.Q[4]!)))]), y);
+  const tail = g.op("Where", [g.op("GreaterOrEqual", [y, k(26.7)]), k(0), mul(ens, r)]);
+  const erfc = g.op("Where", [g.op("LessOrEqual", [y, k(4)]), mid, tail]);
+  const big = add(g.op("Sub", [k(0.5), erfc]), k(0.5));
+  const signed = g.op("Where", [g.op("Less", [x, k(0)]), g.op("Neg", [big]), big]);
+  return g.op("Where", [g.op("LessOrEqual", [y, k(0.46875)]), small, signed]);
+}
+
+export const erf: OnnxRule = ({ g, ins: [x], inAvals: [a] }) => [a!.dtype === "float64" ? erf64(g, x!) : g.op("Erf", [x!])];
