@@ -22,7 +22,8 @@ const log1p: OnnxRule = ({ g, ins: [x], inAvals: [a] }) => {
   const u = g.op("Add", [g.scalar(e, 1), x!]);
   const ratio = g.op("Mul", [g.op("Log", [u]), g.op("Div", [x!, g.op("Sub", [u, g.scalar(e, 1)])])]);
   const small = g.op("Where", [g.op("Equal", [u, g.scalar(e, 1)]), x!, ratio]);
-  return [g.op("Where", [g.op("IsInf", [u]), u, small])];
+  // log1p(+inf) = +inf (the ratio is inf/inf); -inf and x < -1 give NaN through Log
+  return [g.op("Where", [g.op("IsInf", [u], { detect_negative: attr.int(0) }), u, small])];
 };
 
 /** expm1(x) = (u - 1) * x / log(u) with u = exp(x) (exact where u == 1): Kahan. */
