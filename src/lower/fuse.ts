@@ -24,6 +24,8 @@ import type {
 import { type DimMap, MAX_EXPR_COST, REUSE_COST, contiguousStrides, exprCost, identityMap, isFlatAffine, mapExpr, reshapeExpr } from "./views.js";
 import { scalarOpName } from "./scalar-ops.js";
 import { lowerCond, lowerScan, lowerWhile } from "./control-flow.js";
+import { padExpr } from "./pad.js";
+import type { PadParams } from "../prims/shape.js";
 
 export type Lazy =
   | { kind: "buffer"; buf: number; shape: Dim[] }
@@ -268,18 +270,9 @@ export class Lowerer {
         this.defineExpr(out, this.readOrMaterialize(e.inputs[0]!, map, rank), fused([e.inputs[0]!]));
         return;
       }
-      case "pad": {
-        const { lo, interior, value } = e.params as { lo: number[]; interior: number[]; value: number };
-        if (interior.some((v) => v !== 0)) break;
-        const inShape = e.inputs[0]!.aval.shape as Dim[];
-        let expr = this.readOrMaterialize(e.inputs[0]!, lo.map((l, i) => ({ loop: i, scale: 1, offset: -l })), rank);
-        const fill: Expr = { k: "const", value, dtype: out.aval.dtype };
-        lo.forEach((l, i) => {
-          if (l !== 0 || !dimEq(inShape[i]!, outShape[i]!)) expr = { k: "guard", dim: i, lo: l, hi: dimAdd(l, inShape[i]!), body: expr, other: fill, dtype: out.aval.dtype };
-        });
-        this.defineExpr(out, expr, fused([e.inputs[0]!]));
+      case "pad":
+        this.defineExpr(out, padExpr(this, e.inputs[0]!, e.params as PadParams, fused([e.inputs[0]!])), fused([e.inputs[0]!]));
         return;
-      }
       case "concatenate": {
         const axis = e.params.axis as number;
         const parts: { expr: Expr; lo: number; hi: number }[] = [];

@@ -33,14 +33,18 @@ export interface View {
 
 /**
  * Scalar expressions over a kernel's loop index. A guard picks `body` when loop index `dim` is in
- * [lo, hi) and `other` otherwise (pad and concatenate); the untaken side is never read.
+ * [lo, hi) and (with a `step`, interior padding) `(index - lo) % step == 0`, and `other`
+ * otherwise (pad and concatenate); the untaken side is never read. With a step, hi - 1 - lo is a
+ * multiple of step (the last taken index), so a reversed guard keeps the same form. `index` is
+ * the loop index `dim` itself (int32: an interior pad reads its operand at (index - lo) / step).
  */
 export type Expr =
   | { k: "load"; view: View; dtype: DType }
   | { k: "const"; value: number; dtype: DType }
   | { k: "dim"; dim: Dim; dtype: DType }
   | { k: "op"; op: string; args: Expr[]; dtype: DType }
-  | { k: "guard"; dim: number; lo: Dim; hi: Dim; body: Expr; other: Expr; dtype: DType }
+  | { k: "guard"; dim: number; lo: Dim; hi: Dim; step?: number; body: Expr; other: Expr; dtype: DType }
+  | { k: "index"; dim: number; dtype: DType }
   /** view.buf[view(loop) + clamp(index, 0, size - 1) * stride]: a gather along one axis */
   | { k: "gather"; view: View; index: Expr; stride: Dim; size: Dim; dtype: DType };
 

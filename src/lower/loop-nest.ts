@@ -34,10 +34,10 @@ export function collectViews(e: Expr, out: View[], guards: Set<number>): void {
   } else if (e.k === "gather") {
     out.push(e.view);
     collectViews(e.index, out, guards);
-  }
+  } else if (e.k === "index") guards.add(e.dim); // its loop dim must stay a loop of its own
 }
 
-/** Rewrites views and guard dims of `e` for collapsed loop groups. */
+/** Rewrites views and guard (and index) dims of `e` for collapsed loop groups. */
 export function regroup(e: Expr, groups: number[][]): Expr {
   const dimOf = new Map<number, number>();
   groups.forEach((g, i) => g.forEach((d) => dimOf.set(d, i)));
@@ -54,6 +54,8 @@ export function regroup(e: Expr, groups: number[][]): Expr {
         return { ...x, args: x.args.map(rec) };
       case "guard":
         return { ...x, dim: dimOf.get(x.dim)!, body: rec(x.body), other: rec(x.other) };
+      case "index":
+        return { ...x, dim: dimOf.get(x.dim)! };
     }
   };
   return rec(e);

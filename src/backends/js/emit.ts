@@ -104,6 +104,8 @@ export class ExprEmitter {
         return Math.max(0, ...e.args.map((a) => this.levelOf(a)));
       case "guard":
         return Math.max(e.dim + 1, this.levelOf(e.body), this.levelOf(e.other));
+      case "index":
+        return e.dim + 1;
     }
   }
 
@@ -118,13 +120,15 @@ export class ExprEmitter {
   /** JS of a guard's condition. */
   private guardCond(e: Extract<Expr, { k: "guard" }>): string {
     const d = this.ctx.d;
-    return `i${e.dim} >= ${d.js(e.lo)} && i${e.dim} < ${d.js(e.hi)}`;
+    const range = `i${e.dim} >= ${d.js(e.lo)} && i${e.dim} < ${d.js(e.hi)}`;
+    return e.step ? `${range} && (i${e.dim} - ${d.js(e.lo)}) % ${e.step} === 0` : range;
   }
 
   /** Returns [js expression, level]. */
   emit(e: Expr): [string, number] {
     if (e.k === "const") return [jsNumber(e.value), 0];
     if (e.k === "dim") return [this.ctx.d.js(e.dim), 0];
+    if (e.k === "index") return [`i${e.dim}`, e.dim + 1];
     const key = exprKey(e);
     const hit = this.names.get(key);
     if (hit) return [hit.name, hit.level];
@@ -171,6 +175,7 @@ export class ExprEmitter {
   private inline(e: Expr, scope: Scope, local: Map<string, string>, lines: string[]): string {
     if (e.k === "const") return jsNumber(e.value);
     if (e.k === "dim") return this.ctx.d.js(e.dim);
+    if (e.k === "index") return `i${e.dim}`;
     const key = exprKey(e);
     const known = local.get(key);
     if (known) return known;

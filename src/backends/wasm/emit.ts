@@ -144,6 +144,8 @@ export class Exprs {
         return Math.max(0, ...e.args.map((a) => this.levelOf(a)));
       case "guard":
         return Math.max(e.dim + 1, this.levelOf(e.body), this.levelOf(e.other));
+      case "index":
+        return e.dim + 1;
     }
   }
 
@@ -204,6 +206,7 @@ export class Exprs {
       const vt = VT_OF[e.dtype];
       return () => void (vt === "f32" ? c.f32Const(e.value) : vt === "f64" ? c.f64Const(e.value) : c.i32Const(e.value));
     }
+    if (e.k === "index") return () => void c.localGet(this.loopLocals[e.dim]!);
     const key = exprKey(e);
     const hit = this.nodes.get(key);
     if (hit) return () => void c.localGet(hit.local);
@@ -284,6 +287,8 @@ export class Exprs {
         if (VT_OF[e.dtype] === "f32") c.raw(0xb2);
         else if (VT_OF[e.dtype] === "f64") c.raw(0xb7);
         return;
+      case "index":
+        return void c.localGet(this.loopLocals[e.dim]!);
       case "load":
         return this.loadAt(e.view.buf, e.dtype, () => this.index(e.view));
       case "gather": {
@@ -310,6 +315,11 @@ export class Exprs {
         c.localGet(i);
         this.fn.dim(e.hi);
         c.raw(0x48).raw(0x71); // i < hi, and
+        if (e.step) {
+          c.localGet(i);
+          this.fn.dim(e.lo);
+          c.raw(0x6b).i32Const(e.step).raw(0x6f).raw(0x45).raw(0x71); // (i - lo) % step == 0, and
+        }
         c.if_(VT_OF[e.dtype]);
         this.inline(e.body, scope);
         c.else_();
