@@ -5,17 +5,31 @@
 // Key: the function's source text (hashed), the jit name and creation site, every KeyParts
 // component, the options that change generated code, and the adgen version. Captured values are
 // not in the source text, so by default a warm start still traces and compares the traced
-// program's structural hash (which covers captured constants and literals) with the stored one;
-// with config.cacheTrustSource it skips tracing too.
+// program's structural hash (which covers captured constants and literals) with the stored one.
 //
-// Files: written to a temp file in the same directory, then renamed (atomic, so concurrent
-// writers and readers in several processes are safe). Read back: magic, format, versions, key,
-// length and a SHA-256 of the content are checked; anything else is ignored (and overwritten by
-// the recompiled entry), never trusted. LRU by file mtime (touched on every hit), bounded by
-// config.cacheMaxBytes. node:fs is loaded lazily (process.getBuiltinModule), so the library still
-// loads in a browser, where the option is ignored with one log event.
+// config.cacheTrustSource skips that trace, and is sound only where source text does determine
+// the program. Two jits made by one factory at one call site (makeStep(lossA), makeStep(lossB))
+// share a key but not a program, so: (1) within one process, only the first jit object that uses
+// a key may skip tracing; any other jit object with that key traces and is checked against the
+// entry's program hash (equal programs still share the entry); (2) a key ever seen to map to two
+// different programs (a stale entry: in any process, trace or trust mode) is written with a
+// `varies` mark, and a marked entry is never trusted again, in any process. What remains (the
+// documented caveat): a captured value that differs only between processes, under a key never
+// seen to vary, is not noticed.
+//
+// Files: only in adgen's own subfolder `<cacheDir>/adgen-jit-v<N>/`, named `adgen-<hash>.adgc`
+// (temp files `adgen-<hash>.adgc.<pid>.<random>.tmp`); eviction and clearing touch nothing else,
+// so a shared cacheDir is safe. Written to an exclusively created temp file, then renamed (atomic:
+// concurrent writers and readers in several processes are safe). Read back non-blocking, regular
+// files only (fs-guard.ts; cacheDir on /proc, /sys or /dev is refused with an error); magic,
+// format, versions, key, length and a SHA-256 of the content are checked; anything else is
+// ignored (and overwritten by the recompiled entry), never trusted. LRU by file mtime (touched on
+// every hit), bounded by config.cacheMaxBytes. node:fs is loaded lazily
+// (process.getBuiltinModule), so the library still loads in a browser, where the option is
+// ignored with one log event.
 
 import type { DiskInfo, DiskPath } from "./disk-info.js";
+import { checkPath, ensureDir, readRegularFile } from "../aot/fs-guard.js";
 import { config, log } from "../core/config.js";
 import type { TreeDef } from "../core/tree.js";
 import { ADGEN_VERSION } from "../core/version.js";
@@ -49,10 +63,32 @@ function nodeApi(): NodeApi | null {
 
 const MAGIC = "adgen-jit-cache\n";
 const CONTAINER = "adgen-jit-cache";
-const CACHE_VERSION = 1;
+const CACHE_VERSION = 2;
 export const ENTRY_SUFFIX = ".adgc";
+/** adgen's own subfolder of config.cacheDir: the only directory the cache writes or deletes in */
+export const CACHE_SUBDIR = `adgen-jit-v${CACHE_VERSION}`;
+const PREFIX = "adgen-";
+/** the names the cache creates: entries, and temp files of a writer */
+const ENTRY_NAME = /^adgen-[0-9a-f]{40}\.adgc$/;
+const TEMP_NAME = /^adgen-[0-9a-f]{40}\.adgc\.\d+\.[0-9a-z]+\.tmp$/;
 /** temp files older than this are left over by a crashed writer and deleted */
 const STALE_TEMP_MS = 10 * 60 * 1000;
+
+/**
+ * Which jit object first used each key in this process (by key hash). Only that one may skip
+ * tracing (cacheTrustSource): another jit object with the same key may close over other values.
+ */
+const claims = new Map<string, WeakRef<JitDiskCache>>();
+
+/** The cache's own directory under `cacheDir`, after refusing pseudo file systems (memoized). */
+const checkedDirs = new Set<string>();
+function cacheFolder(api: NodeApi, cacheDir: string): string {
+  if (!checkedDirs.has(cacheDir)) {
+    checkPath(api.fs, api.path, cacheDir, "config.cacheDir");
+    checkedDirs.add(cacheDir);
+  }
+  return api.path.join(cacheDir, CACHE_SUBDIR);
+}
 
 
 const now = () => (typeof performance !== "undefined" ? performance.now() : Date.now());
@@ -172,7 +208,7 @@ export class JitDiskCache {
       parts,
       codegen: codegenOptions(),
     });
-    return new DiskEntry(this, api, dir, key);
+    return new DiskEntry(this, api, cacheFolder(api, dir), key);
   }
 }
 
@@ -186,6 +222,8 @@ interface Header {
   adgen: string;
   key: string;
   programHash: string;
+  /** this key has been seen to produce more than one program: never trusted without a trace */
+  varies: boolean;
   body: number;
   blob: number;
   sha256: string;
@@ -197,6 +235,8 @@ export class DiskEntry {
   private readonly keyHash: string;
   /** what load() found */
   path: DiskPath = "absent";
+  /** the entry found on disk was marked `varies`, or held another program for this key */
+  private varies = false;
 
   constructor(
     private readonly owner: JitDiskCache,
@@ -205,7 +245,17 @@ export class DiskEntry {
     private readonly key: string,
   ) {
     this.keyHash = sha256(api, key).slice(0, 40);
-    this.file = api.path.join(dir, this.keyHash + ENTRY_SUFFIX);
+    this.file = api.path.join(dir, PREFIX + this.keyHash + ENTRY_SUFFIX);
+  }
+
+  /** Whether this jit object may skip tracing for this key (the first in this process to use it). */
+  private mayTrust(): boolean {
+    const first = claims.get(this.keyHash)?.deref();
+    return first === undefined ? !claims.has(this.keyHash) : first === this.owner;
+  }
+
+  private claim(): void {
+    if (!claims.has(this.keyHash)) claims.set(this.keyHash, new WeakRef(this.owner));
   }
 
   /**
@@ -233,18 +283,30 @@ export class DiskEntry {
    */
   load(programHash: string | null): LoadedArtifact | null {
     const t0 = now();
-    const { fs } = this.api;
+    if (programHash === null && !this.mayTrust()) {
+      debug(`jit(${this.owner.name}) traces: another jit object in this process has the same key (it may close over other values)`);
+      return null;
+    }
+    this.claim();
     let buf: Buffer;
     try {
-      buf = fs.readFileSync(this.file);
-    } catch {
-      this.set("absent"); // missing, or evicted by another process a moment ago
+      buf = readRegularFile(this.api.fs, this.file);
+    } catch (err) {
+      // missing, evicted by another process a moment ago, or not a regular file (never read)
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") debug(`jit(${this.owner.name}) disk entry not read: ${(err as Error).message}`);
+      this.set("absent");
       return null;
     }
     let loaded: LoadedArtifact;
     try {
       const h = this.parseHeader(buf);
+      this.varies ||= h.header.varies === true;
+      if (programHash === null && this.varies) {
+        debug(`jit(${this.owner.name}) traces: disk entry ${this.keyHash} is marked as varying (its key has produced different programs)`);
+        return null;
+      }
       if (programHash !== null && h.header.programHash !== programHash) {
+        this.varies = true; // one key, two programs: source text does not determine this one
         this.owner.info.stale++;
         this.set("stale");
         debug(`jit(${this.owner.name}) disk entry ${this.keyHash} is stale: the traced program changed (captured values?)`);
@@ -304,6 +366,7 @@ export class DiskEntry {
         adgen: ADGEN_VERSION,
         key: this.keyHash,
         programHash,
+        varies: this.varies,
         body: body.length,
         blob: a.blob.length,
         sha256: sha256(this.api, content),
@@ -316,17 +379,21 @@ export class DiskEntry {
       return;
     }
     const { fs } = this.api;
+    this.claim();
     const tmp = `${this.file}.${this.api.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    let created = false;
     try {
-      fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-      fs.writeFileSync(tmp, bytes);
+      ensureDir(fs, this.api.path, this.dir, "config.cacheDir", 0o700);
+      const fd = fs.openSync(tmp, "wx", 0o600); // exclusive: never an existing file or FIFO
+      created = true;
+      try {
+        fs.writeFileSync(fd, bytes);
+      } finally {
+        fs.closeSync(fd);
+      }
       fs.renameSync(tmp, this.file); // atomic: readers see the old file or the new one
     } catch (err) {
-      try {
-        fs.unlinkSync(tmp);
-      } catch {
-        // never written
-      }
+      if (created) unlinkQuiet(fs, tmp); // only the temp file this writer created
       debug(`jit(${this.owner.name}) could not write ${this.file}: ${(err as Error).message}`);
       return;
     }
@@ -340,37 +407,67 @@ export class DiskEntry {
   }
 }
 
-/** Deletes least recently used entries until the directory holds at most `maxBytes`. */
-export function evict(api: NodeApi, dir: string, maxBytes: number): void {
+/**
+ * The cache's own files in its folder: entries (with size and mtime) and stale temp files of
+ * crashed writers. Names it did not create, subfolders and non-regular files are never listed.
+ */
+function ownFiles(api: NodeApi, dir: string, staleTempMs: number): { entries: { file: string; size: number; mtime: number }[]; staleTemps: string[] } {
   const { fs, path } = api;
+  const entries: { file: string; size: number; mtime: number }[] = [];
+  const staleTemps: string[] = [];
   let names: string[];
   try {
     names = fs.readdirSync(dir);
   } catch {
-    return;
+    return { entries, staleTemps };
   }
-  const entries: { file: string; size: number; mtime: number }[] = [];
-  let total = 0;
   const wall = Date.now();
   for (const n of names) {
+    const entry = ENTRY_NAME.test(n);
+    if (!entry && !TEMP_NAME.test(n)) continue;
     const file = path.join(dir, n);
-    const st = fs.statSync(file, { throwIfNoEntry: false });
+    const st = fs.lstatSync(file, { throwIfNoEntry: false });
     if (!st?.isFile()) continue;
-    if (n.endsWith(".tmp")) {
-      if (wall - st.mtimeMs > STALE_TEMP_MS) unlinkQuiet(fs, file);
-    } else if (n.endsWith(ENTRY_SUFFIX)) {
-      entries.push({ file, size: st.size, mtime: st.mtimeMs });
-      total += st.size;
-    }
+    if (entry) entries.push({ file, size: st.size, mtime: st.mtimeMs });
+    else if (wall - st.mtimeMs > staleTempMs) staleTemps.push(file);
   }
+  return { entries, staleTemps };
+}
+
+/** Deletes least recently used entries until the cache folder holds at most `maxBytes` of entries. */
+export function evict(api: NodeApi, dir: string, maxBytes: number): void {
+  const { entries, staleTemps } = ownFiles(api, dir, STALE_TEMP_MS);
+  for (const t of staleTemps) unlinkQuiet(api.fs, t);
+  let total = entries.reduce((s, e) => s + e.size, 0);
   if (total <= maxBytes) return;
   entries.sort((a, b) => a.mtime - b.mtime || (a.file < b.file ? -1 : 1));
   for (const e of entries) {
     if (total <= maxBytes) break;
-    unlinkQuiet(fs, e.file);
+    unlinkQuiet(api.fs, e.file);
     total -= e.size;
     debug(`disk cache over ${maxBytes} bytes: evicted ${e.file} (${e.size} bytes)`);
   }
+}
+
+/**
+ * Deletes the jit disk cache under `cacheDir` (default config.cacheDir): adgen's entries and
+ * temp files in its own subfolder (temp files of a writer active in the last minute are left),
+ * then the subfolder if nothing else is in it. Foreign files are never touched. Returns the number
+ * of files deleted.
+ */
+export function clearDiskCache(cacheDir: string | null = config.cacheDir): number {
+  const api = nodeApi();
+  if (!api || cacheDir === null || cacheDir === "") return 0;
+  const dir = cacheFolder(api, cacheDir);
+  const { entries, staleTemps } = ownFiles(api, dir, 60_000);
+  const files = [...entries.map((e) => e.file), ...staleTemps];
+  for (const f of files) unlinkQuiet(api.fs, f);
+  try {
+    api.fs.rmdirSync(dir); // not recursive: fails (kept) when anything else is in it
+  } catch {
+    // not empty, or absent
+  }
+  return files.length;
 }
 
 function unlinkQuiet(fs: Fs, file: string): void {
