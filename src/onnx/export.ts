@@ -234,3 +234,11 @@ function residualAbi(fwd: Program, nOut: number, names: string[]): OnnxResidual[
     };
   });
 }
+
+/** A Program as one ONNX model with inputs in0..inN and outputs out0..outM (for the runtime backend). */
+export function programToOnnx(program: Program, name: string): { bytes: Uint8Array; inputs: string[]; outputs: string[] } {
+  const inputs = program.inputs.map((_, i) => `in${i}`);
+  const outputs = program.outputs.map((_, i) => `out${i}`);
+  const e = build(name, "value", [{ role: "value", program, inputs, outputs }], []);
+  return { bytes: e.bytes, inputs, outputs };
+}

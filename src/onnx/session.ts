@@ -1,0 +1,180 @@
+// Running Programs on ONNX Runtime (the future `config.backend = "onnxruntime"`): loads the
+// optional peer dependency onnxruntime-node on first use (a clear error when it is absent or has
+// no requested execution provider), compiles a Program to an InferenceSession once, and runs it
+// on adgen Tensors. Symbolic dimensions stay dim_params, so one session serves every batch size.
+//
+// adgen's jit calls are synchronous, but onnxruntime-node's public API is Promise-based even
+// though its native session loads and runs synchronously (the public wrapper only defers to
+// setImmediate). `run` therefore drives the native binding directly (onnxruntime-node's own
+// dist/binding.js, checked for the methods used); `runAsync` uses the public API.
+
+import type { ShapedArray } from "../core/aval.js";
+import type { DType, TypedArray } from "../core/dtype.js";
+import { ArgumentError, ShapeError } from "../core/errors.js";
+import { Tensor } from "../core/tensor.js";
+import type { Program } from "../ir/program.js";
+import { programToOnnx } from "./export.js";
+
+export interface OrtOptions {
+  /** ONNX Runtime execution provider: "cpu" (default), "cuda", "tensorrt", "dml", "coreml", ... */
+  executionProvider?: string;
+  /** intra-op thread count (0 or undefined: ONNX Runtime's default, one per core) */
+  threads?: number;
+}
+
+/** The part of a compile that a jit cache key must include (the essay's "device"). */
+export function ortKey(o: OrtOptions = {}): string {
+  return `onnxruntime:${o.executionProvider ?? "cpu"}:threads=${o.threads ?? 0}`;
+}
+
+interface OrtTensorLike {
+  type: string;
+  dims: readonly number[];
+  data: unknown;
+}
+interface NativeSession {
+  loadModel(buffer: ArrayBuffer, byteOffset: number, byteLength: number, options: object): void;
+  run(feeds: Record<string, unknown>, fetches: Record<string, null>, options: object): Record<string, OrtTensorLike>;
+  readonly inputNames?: string[];
+  dispose(): void;
+}
+interface OrtModule {
+  Tensor: new (type: string, data: TypedArray, dims: readonly number[]) => OrtTensorLike;
+  InferenceSession: { create(bytes: Uint8Array, options: object): Promise<{ run(feeds: Record<string, unknown>): Promise<Record<string, OrtTensorLike>>; inputNames: readonly string[]; outputNames: readonly string[] }> };
+  listSupportedBackends(): { name: string }[];
+}
+interface Loaded {
+  ort: OrtModule;
+  binding: { initOrt(): void; binding: { InferenceSession: new () => NativeSession } };
+}
+
+let loaded: Loaded | null = null;
+
+const MISSING =
+  'config.backend "onnxruntime" needs the optional peer dependency onnxruntime-node (Node) : ' +
+  "install it with `npm install onnxruntime-node` (set ONNXRUNTIME_NODE_INSTALL=skip to skip its optional CUDA download)";
+
+/** Loads onnxruntime-node synchronously on first use; throws an ArgumentError saying how to install it. */
+export function loadOnnxRuntime(): Loaded {
+  if (loaded) return loaded;
+  const mod = (globalThis as { process?: { getBuiltinModule?: (n: string) => unknown } }).process?.getBuiltinModule?.("node:module") as
+    | { createRequire(url: string): (id: string) => unknown }
+    | undefined;
+  if (!mod) throw new ArgumentError(`${MISSING}; in a browser use onnxruntime-web (not wired yet)`);
+  const require = mod.createRequire(import.meta.url);
+  let ort: OrtModule;
+  let binding: Loaded["binding"];
+  try {
+    ort = require("onnxruntime-node") as OrtModule;
+    binding = require("onnxruntime-node/dist/binding.js") as Loaded["binding"];
+  } catch (e) {
+    throw new ArgumentError(`${MISSING} (loading it failed: ${(e as Error).message.split("\n")[0]})`);
+  }
+  const proto = binding?.binding?.InferenceSession?.prototype as Partial<NativeSession> | undefined;
+  if (typeof binding?.initOrt !== "function" || typeof proto?.loadModel !== "function" || typeof proto?.run !== "function") {
+    throw new ArgumentError("onnxruntime-node: this version's native binding does not have the synchronous loadModel/run adgen drives; use onnxruntime-node 1.17 to 1.x");
+  }
+  binding.initOrt();
+  loaded = { ort, binding };
+  return loaded;
+}
+
+/** Execution providers this onnxruntime-node build has ("cpu", and "cuda"/"tensorrt" with the GPU binaries, ...). */
+export function availableProviders(): string[] {
+  return loadOnnxRuntime().ort.listSupportedBackends().map((b) => b.name);
+}
+
+function sessionOptions(o: OrtOptions): object {
+  const ep = o.executionProvider ?? "cpu";
+  const have = availableProviders();
+  if (!have.includes(ep)) {
+    throw new ArgumentError(`onnxruntime: execution provider ${JSON.stringify(ep)} is not available in this onnxruntime-node build (available: ${have.join(", ")})`);
+  }
+  if (o.threads !== undefined && !(Number.isInteger(o.threads) && o.threads >= 0)) throw new ArgumentError(`onnxruntime: threads must be a non-negative integer, got ${o.threads}`);
+  return { executionProviders: [ep], graphOptimizationLevel: "all", ...(o.threads ? { intraOpNumThreads: o.threads } : {}) };
+}
+
+const GPU_BINARIES = "; its binaries are not bundled with onnxruntime-node: install them with `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node` (needs CUDA 12 and cuDNN)";
+const PROVIDER_HINT: Record<string, string> = { cuda: GPU_BINARIES, tensorrt: GPU_BINARIES };
+
+const ORT_TYPE: Record<DType, string> = { float32: "float32", float64: "float64", int32: "int32", bool: "bool" };
+
+/** A Program compiled to an ONNX Runtime session. */
+export class OrtProgram {
+  readonly bytes: Uint8Array;
+  readonly key: string;
+  private readonly session: NativeSession;
+  private readonly inNames: string[];
+  private readonly outNames: string[];
+  private readonly inAvals: ShapedArray[];
+  private readonly outAvals: ShapedArray[];
+
+  constructor(program: Program, readonly options: OrtOptions = {}) {
+    const { ort: _ort, binding } = loadOnnxRuntime();
+    void _ort;
+    const opts = sessionOptions(options);
+    const m = programToOnnx(program, "adgen_program");
+    this.bytes = m.bytes;
+    this.inNames = m.inputs;
+    this.outNames = m.outputs;
+    this.inAvals = program.inAvals;
+    this.outAvals = program.outAvals;
+    this.key = ortKey(options);
+    this.session = new binding.binding.InferenceSession();
+    try {
+      this.session.loadModel(this.bytes.buffer as ArrayBuffer, this.bytes.byteOffset, this.bytes.byteLength, opts);
+    } catch (e) {
+      const ep = options.executionProvider ?? "cpu";
+      throw new ArgumentError(
+        `onnxruntime: creating a session with execution provider ${JSON.stringify(ep)} failed: ${(e as Error).message.split("\n")[0]}` +
+          (ep === "cpu" ? "" : PROVIDER_HINT[ep] ?? "; is the device and its driver present?"),
+      );
+    }
+  }
+
+  private feeds(inputs: Tensor[]): Record<string, unknown> {
+    const { ort } = loadOnnxRuntime();
+    if (inputs.length !== this.inAvals.length) throw new ArgumentError(`onnxruntime: the program takes ${this.inAvals.length} inputs, got ${inputs.length}`);
+    const feeds: Record<string, unknown> = {};
+    inputs.forEach((t, i) => {
+      const want = this.inAvals[i]!;
+      if (t.dtype !== want.dtype || t.ndim !== want.ndim) throw new ShapeError(`onnxruntime: input ${i} is ${t.aval}, the program expects ${want}`);
+      feeds[this.inNames[i]!] = new ort.Tensor(ORT_TYPE[t.dtype], t.dataSync(), t.shape as number[]);
+    });
+    return feeds;
+  }
+
+  private results(res: Record<string, OrtTensorLike>): Tensor[] {
+    return this.outNames.map((n, i) => {
+      const r = res[n]!;
+      const dtype = this.outAvals[i]!.dtype;
+      const data = r.data as TypedArray;
+      const typed = dtype === "bool" && !(data instanceof Uint8Array) ? Uint8Array.from(data as ArrayLike<number>) : data;
+      return Tensor.fromData(typed, [...r.dims].map(Number));
+    });
+  }
+
+  /** Runs synchronously (ONNX Runtime's native session; blocks the calling thread). */
+  run(inputs: Tensor[]): Tensor[] {
+    const fetches = Object.fromEntries(this.outNames.map((n) => [n, null]));
+    return this.results(this.session.run(this.feeds(inputs), fetches, {}));
+  }
+
+  /** Runs through onnxruntime-node's public, Promise-based API (a session of its own, created on first use). */
+  async runAsync(inputs: Tensor[]): Promise<Tensor[]> {
+    const { ort } = loadOnnxRuntime();
+    this.publicSession ??= ort.InferenceSession.create(this.bytes, sessionOptions(this.options));
+    const s = await this.publicSession;
+    return this.results(await s.run(this.feeds(inputs)));
+  }
+  private publicSession: ReturnType<OrtModule["InferenceSession"]["create"]> | undefined;
+
+  dispose(): void {
+    this.session.dispose();
+  }
+}
+
+/** Compiles a Program for ONNX Runtime (what a jit backend caches per specialization and ortKey). */
+export function compileOrt(program: Program, options: OrtOptions = {}): OrtProgram {
+  return new OrtProgram(program, options);
+}
