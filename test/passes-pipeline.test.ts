@@ -25,7 +25,7 @@ import { Builder, expectSameResults, f64, show, vec } from "./util/programs.js";
 
 describe("pipeline", () => {
   it("runs named passes, verifies and traces each one, and stops when nothing changes", () => {
-    const p = makeProgram((x: Tensor) => add(mul(sin(x), broadcastInDim(f64(1), [3], [])), f64(0)))(vec([1, 2, 3]));
+    const p = makeProgram((x: Tensor) => add(mul(sin(x), broadcastInDim(f64(1), [3], [])), f64(-0)))(vec([1, 2, 3]));
     const seen: string[] = [];
     const last: Program[] = [];
     const q = optimize(p, { verify: true, trace: (name, r, round) => (seen.push(`${round}:${name}`), round === 2 && last.push(r)) });
@@ -44,7 +44,7 @@ describe("pipeline", () => {
   });
 
   it("keeps the source lines of the equations it keeps or rewrites", () => {
-    const p = makeProgram((x: Tensor) => add(mul(sin(x), broadcastInDim(f64(2), [3], [])), f64(0)))(vec([1, 2, 3]));
+    const p = makeProgram((x: Tensor) => add(mul(sin(x), broadcastInDim(f64(2), [3], [])), f64(-0)))(vec([1, 2, 3]));
     const q = optimize(p);
     const sourceOf = (prog: Program, name: string) => prog.equations.find((e) => e.prim.name === name)?.source;
     expect(q.equations.map((e) => e.prim.name)).toEqual(["sin", "mul"]);
@@ -90,7 +90,7 @@ describe("higher-order equations", () => {
       throw new Error("test_call: no batching in this test");
     },
   });
-  const body = makeProgram((x: Tensor) => mul(sin(add(x, f64(0))), broadcastInDim(f64(1), [2], [])))(vec([1, 2]));
+  const body = makeProgram((x: Tensor) => mul(sin(add(x, f64(-0))), broadcastInDim(f64(1), [2], [])))(vec([1, 2]));
 
   function program(): Program {
     const x = new Var(new ShapedArray([2], "float64"));
@@ -99,7 +99,7 @@ describe("higher-order equations", () => {
     const b = new Builder();
     const fromConst = b.eq(callP, [cv], { body }); // constant inputs, but higher-order: never folded
     const y1 = b.eq(callP, [x], { body });
-    const y2 = b.eq(callP, [x], { body: makeProgram((x: Tensor) => mul(sin(add(x, f64(0))), broadcastInDim(f64(1), [2], [])))(vec([1, 2])) });
+    const y2 = b.eq(callP, [x], { body: makeProgram((x: Tensor) => mul(sin(add(x, f64(-0))), broadcastInDim(f64(1), [2], [])))(vec([1, 2])) });
     b.eq(callP, [y1], { body }); // dead
     const o = b.eq(binaryPrims["add"]!, [y1, y2]);
     return new Program([x], [cv], [c], b.equations, [b.eq(binaryPrims["mul"]!, [o, fromConst])]);

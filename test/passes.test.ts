@@ -9,7 +9,7 @@ import { type Atom, Program, Var } from "../src/ir/program.js";
 import { verifyProgram } from "../src/ir/verify.js";
 import { add, binaryPrims, div, mul, sub } from "../src/prims/binary.js";
 import { compare, select } from "../src/prims/compare.js";
-import { reduceSum, reduceSumP } from "../src/prims/reduce.js";
+import { reduceMaxP, reduceSum } from "../src/prims/reduce.js";
 import { broadcastInDim, broadcastInDimP, reshape, reshapeP, transpose } from "../src/prims/shape.js";
 import { convertP, exp, neg, sin } from "../src/prims/unary.js";
 import { activity } from "../src/passes/activity.js";
@@ -158,11 +158,11 @@ describe("simplify", () => {
   const x3 = vec([0.5, -2, 3, 1.5, -0.25, 4]);
   const cases: [string, (x: Tensor) => Tensor, string][] = [
     ["mul-one", (x) => mul(mul(x, f64(1)), sin(mul(f64(1), x))), "mul-one"],
-    ["add-zero", (x) => add(add(x, f64(0)), add(f64(0), x)), "add-zero"],
+    ["add-zero", (x) => add(add(x, f64(-0)), add(f64(-0), x)), "add-zero"], // x + -0 (x + 0 is not x at -0: regress-passes)
     ["sub-zero", (x) => sin(sub(x, f64(0))), "sub-zero"],
     ["div-one", (x) => sin(div(x, f64(1))), "div-one"],
     ["neg-neg", (x) => sin(neg(neg(x))), "neg-neg"],
-    ["zero-sub", (x) => sub(f64(0), x), "zero-sub"],
+    ["zero-sub", (x) => sub(f64(-0), x), "zero-sub"], // -0 - x (0 - 0 is +0, neg 0 is -0)
     ["select-same", (x) => select(compare(x, f64(0), "gt"), sin(x), sin(x)), ""],
     ["select-same", (x) => ((s) => select(compare(x, f64(0), "gt"), s, s))(sin(x)), "select-same"],
     ["convert-same-dtype", (x) => sin(convertP.bind1([x], { dtype: "float64" })), "convert-same-dtype"],
@@ -171,7 +171,7 @@ describe("simplify", () => {
     ["transpose-transpose", (x) => transpose(transpose(reshape(x, [1, 2, 3]), [1, 2, 0]), [1, 0, 2]), "transpose-transpose"],
     ["transpose-identity", (x) => sin(transpose(transpose(reshape(x, [2, 3]), [1, 0]), [1, 0])), "transpose-transpose"],
     ["broadcast-identity", (x) => sin(broadcastInDimP.bind1([x], { shape: [6], dims: [0] })), "broadcast-identity"],
-    ["reduce-no-axes", (x) => sin(reduceSumP.bind1([x], { axes: [] })), "reduce-no-axes"],
+    ["reduce-no-axes", (x) => sin(reduceMaxP.bind1([x], { axes: [] })), "reduce-no-axes"], // float reduce_sum is 0 + x: kept
     ["elementwise-scalar-operand", (x) => mul(x, broadcastInDim(f64(1), [6], [])), "elementwise-scalar-operand"],
     ["elementwise-broadcast-literals", (x) => add(x, mul(broadcastInDim(f64(3), [6], []), f64(2))), "elementwise-broadcast-literals"],
     ["movement-of-scalar-broadcast", (x) => sin(reshape(broadcastInDim(x, [2, 6], [1]), [12])), ""],

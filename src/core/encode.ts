@@ -45,10 +45,32 @@ export function identityOf(o: object): number {
 }
 
 /**
+ * Symbols by identity too; Object(sym) makes a new wrapper each time, so they get their own table
+ * (Node >= 20 accepts unregistered symbols as WeakMap keys); registered ones by their key.
+ */
+const symbolIds = new WeakMap<object, number>();
+function encodeSymbol(s: symbol): string {
+  const registered = Symbol.keyFor(s);
+  if (registered !== undefined) return `sym.for:${JSON.stringify(registered)}`;
+  const key = s as unknown as object;
+  let id = symbolIds.get(key);
+  if (id === undefined) symbolIds.set(key, (id = nextIdentity++));
+  return `sym:${encodeName(String(s.description))}#${id}`;
+}
+
+/** A name as printed in an encoding: bare when an identifier (readable), else a JSON string. */
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+export function encodeName(name: string): string {
+  return IDENTIFIER.test(name) ? name : JSON.stringify(name);
+}
+
+/**
  * Canonical, injective text of a plain value tree: numbers by encodeNumber, strings and object
  * keys quoted by JSON (so `{"a: null, b": 1}` and `{a: null, b: 1}` differ), arrays and plain
  * objects structurally (keys sorted; an `undefined` member differs from an absent one), anything
- * else through `other` (default: by identity, with its constructor name).
+ * else through `other` (default: by identity, with its constructor name). Names (of functions,
+ * symbols, classes) are printed by encodeName: bare identifiers stay readable in cache-miss
+ * explanations, anything else is quoted, so no name can imitate other syntax.
  */
 export function encodeValue(v: unknown, other?: (o: object) => string | undefined): string {
   if (v === null) return "null";
@@ -64,9 +86,9 @@ export function encodeValue(v: unknown, other?: (o: object) => string | undefine
     case "boolean":
       return `b:${v}`;
     case "symbol":
-      return `sym:${JSON.stringify(String(v.description))}#${identityOf(Object(v))}`;
+      return encodeSymbol(v);
     case "function":
-      return `fn:${JSON.stringify(v.name || "anonymous")}#${identityOf(v)}`;
+      return `fn:${encodeName(v.name || "anonymous")}#${identityOf(v)}`;
   }
   const custom = other?.(v as object);
   if (custom !== undefined) return custom;
@@ -80,5 +102,5 @@ export function encodeValue(v: unknown, other?: (o: object) => string | undefine
       .join(",")}}`;
   }
   const kind = (proto?.constructor?.name as string | undefined) ?? "object";
-  return `${JSON.stringify(kind)}#${identityOf(v as object)}`;
+  return `${encodeName(kind)}#${identityOf(v as object)}`;
 }

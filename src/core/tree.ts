@@ -1,5 +1,8 @@
 // Pytrees: nested arrays and plain objects whose leaves are tensors, numbers or booleans.
 // flatten/unflatten with a structure descriptor (TreeDef) that can be compared and printed.
+// The printed form is injective (jit cache keys are built from it, DESIGN principle 13): object
+// keys that are not plain identifiers are printed as JSON strings, so `{"a: null, b": *}` and
+// `{a: null, b: *}` print differently.
 
 import { TreeStructureError } from "./errors.js";
 
@@ -60,7 +63,11 @@ export function unflatten(def: TreeDef, leaves: readonly unknown[]): any {
         return d.children.map(rec);
       case "object": {
         const o: Record<string, unknown> = {};
-        d.keys.forEach((k, j) => (o[k] = rec(d.children[j]!)));
+        d.keys.forEach((k, j) => {
+          // `o["__proto__"] = v` would set the prototype instead of a member
+          if (k === "__proto__") Object.defineProperty(o, k, { value: rec(d.children[j]!), enumerable: true, writable: true, configurable: true });
+          else o[k] = rec(d.children[j]!);
+        });
         return o;
       }
     }
@@ -68,6 +75,13 @@ export function unflatten(def: TreeDef, leaves: readonly unknown[]): any {
   return rec(def);
 }
 
+/** An object key as printed: bare when it is an identifier, else a JSON string (never ambiguous). */
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+function keyToString(k: string): string {
+  return IDENTIFIER.test(k) ? k : JSON.stringify(k);
+}
+
+/** e.g. `[*, {w: *, "b c": null}]`; equal strings iff equal structures. */
 export function treedefToString(def: TreeDef): string {
   switch (def.kind) {
     case "leaf":
@@ -77,12 +91,27 @@ export function treedefToString(def: TreeDef): string {
     case "array":
       return `[${def.children.map(treedefToString).join(", ")}]`;
     case "object":
-      return `{${def.keys.map((k, i) => `${k}: ${treedefToString(def.children[i]!)}`).join(", ")}}`;
+      return `{${def.keys.map((k, i) => `${keyToString(k)}: ${treedefToString(def.children[i]!)}`).join(", ")}}`;
   }
 }
 
 export function treedefEqual(a: TreeDef, b: TreeDef): boolean {
-  return treedefToString(a) === treedefToString(b);
+  if (a === b) return true;
+  switch (a.kind) {
+    case "leaf":
+      return b.kind === "leaf";
+    case "none":
+      return b.kind === "none" && a.value === b.value;
+    case "array":
+      return b.kind === "array" && a.children.length === b.children.length && a.children.every((c, i) => treedefEqual(c, b.children[i]!));
+    case "object":
+      return (
+        b.kind === "object" &&
+        a.keys.length === b.keys.length &&
+        a.keys.every((k, i) => k === b.keys[i]) &&
+        a.children.every((c, i) => treedefEqual(c, b.children[i]!))
+      );
+  }
 }
 
 /** Throws a TreeStructureError naming `what` when `tree` does not have structure `def`. */

@@ -7,6 +7,7 @@
 import { type Atom, Literal, Program, type Var } from "./program.js";
 import { SymDim } from "../core/shape.js";
 import { ShapedArray } from "../core/aval.js";
+import { encodeNumber } from "../core/encode.js";
 
 export interface PrintOptions {
   /** append the user's source line to each equation (default true) */
@@ -24,7 +25,9 @@ function varName(i: number): string {
 }
 
 function formatLiteral(l: Literal): string {
-  const v = l.aval.dtype === "bool" ? String(l.value !== 0) : Number.isInteger(l.value) && l.aval.dtype !== "int32" ? `${l.value}.0` : String(l.value);
+  // encodeNumber keeps -0 visible ("-0.0"): String(-0) is "0"
+  const n = encodeNumber(l.value);
+  const v = l.aval.dtype === "bool" ? String(l.value !== 0) : Number.isInteger(l.value) && l.aval.dtype !== "int32" ? `${n}.0` : n;
   return `${v}:${l.aval}`;
 }
 
@@ -37,7 +40,7 @@ function formatParam(v: unknown, indent: string, opts: PrintOptions): string {
     const inner = Object.entries(v).map(([k, x]) => `${k}=${formatParam(x, indent, opts)}`);
     return `{${inner.join(" ")}}`;
   }
-  return typeof v === "string" ? v : String(v);
+  return typeof v === "string" ? v : typeof v === "number" ? encodeNumber(v) : String(v);
 }
 
 /** The printed name of every variable of `p` (top level), as printProgram names them. */

@@ -1,9 +1,13 @@
-// JSON serialization of Programs that round-trips: variables are renumbered in definition order,
-// constants are stored as base64, sub-programs and symbolic dimensions are tagged objects.
-// The structural hash is a hash of this canonical form without source lines.
+// JSON serialization of Programs that round-trips bit for bit: variables are renumbered in
+// definition order, constants are stored as base64, sub-programs and symbolic dimensions are
+// tagged objects, and every number (literals, params) goes through core/encode's numberToJson,
+// so -0, NaN and +-Infinity survive (DESIGN principle 13; JSON.stringify(-0) is "0"). The text
+// without source lines is the canonical form of a program: programText/programHash, so CSE,
+// jit's shape generalization and the disk cache tell programs apart exactly as they compute.
 
 import { ShapedArray } from "../core/aval.js";
 import { type DType, type TypedArray, allocArray, isDType } from "../core/dtype.js";
+import { type JsonNumber, numberFromJson, numberToJson } from "../core/encode.js";
 import { ArgumentError } from "../core/errors.js";
 import { type Dim, SymDim, parseDim } from "../core/shape.js";
 import { Tensor } from "../core/tensor.js";
@@ -11,7 +15,8 @@ import type { Primitive } from "../prims/primitive.js";
 import { type Atom, type Equation, Literal, Program, Var } from "./program.js";
 
 export const IR_FORMAT = "adgen-ir";
-export const IR_VERSION = 1;
+/** 2: numbers as core/encode JsonNumber (v1 wrote a literal -0 as 0). */
+export const IR_VERSION = 2;
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 interface AvalJson {
@@ -62,19 +67,31 @@ function dataFromBase64(dtype: DType, b64: string): TypedArray {
   return out;
 }
 
+/**
+ * A param value as JSON. Tags (objects with one `$` key) mark what plain JSON cannot hold;
+ * a plain object with a `$`-key of its own is wrapped in {$obj} so no param reads back as a tag.
+ * Object members that are undefined are dropped (a primitive reads them as absent); undefined
+ * array items are kept as {$undef}.
+ */
 function paramToJson(v: unknown, opts: { sources: boolean }): Json {
   if (v instanceof Program) return { $program: programToJson(v, opts) as unknown as Json };
   if (v instanceof SymDim) return { $dim: v.toString() };
   if (v instanceof ShapedArray) return { $aval: avalToJson(v) as unknown as Json };
-  if (typeof v === "number" && !Number.isFinite(v)) return { $num: String(v) };
+  if (typeof v === "number") return numberToJson(v) as Json;
+  if (v === undefined) return { $undef: true };
   if (Array.isArray(v)) return v.map((x) => paramToJson(x, opts));
   if (typeof v === "function") throw new ArgumentError("IR: a program holding a JS function (custom rule) cannot be serialized");
   if (v !== null && typeof v === "object") {
+    const proto = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) {
+      throw new ArgumentError(`IR: a param holding a ${proto?.constructor?.name ?? "object"} cannot be serialized`);
+    }
     const o: { [k: string]: Json } = {};
-    for (const [k, x] of Object.entries(v)) o[k] = paramToJson(x, opts);
-    return o;
+    for (const [k, x] of Object.entries(v)) if (x !== undefined) o[k] = paramToJson(x, opts);
+    return Object.keys(o).some((k) => k.startsWith("$")) ? { $obj: o } : o;
   }
-  return v as Json;
+  if (typeof v === "string" || typeof v === "boolean" || v === null) return v;
+  throw new ArgumentError(`IR: a param holding a ${typeof v} cannot be serialized`);
 }
 
 function paramFromJson(j: Json, lookup: (name: string) => Primitive<any> | undefined): unknown {
@@ -83,26 +100,30 @@ function paramFromJson(j: Json, lookup: (name: string) => Primitive<any> | undef
     if ("$program" in j) return programFromJson(j["$program"] as any, lookup);
     if ("$dim" in j) return parseDim(j["$dim"] as string);
     if ("$aval" in j) return avalFromJson(j["$aval"] as any);
-    if ("$num" in j) return Number(j["$num"]);
+    if ("$num" in j) return numberFromJson(j);
+    if ("$undef" in j) return undefined;
+    const members = "$obj" in j ? (j["$obj"] as { [k: string]: Json }) : j;
     const o: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(j)) o[k] = paramFromJson(x, lookup);
+    for (const [k, x] of Object.entries(members)) o[k] = paramFromJson(x, lookup);
     return o;
   }
   return j;
 }
 
+/** A variable by definition index, or a literal (its number bit-exact, see numberToJson). */
+type AtomJson = number | { lit: JsonNumber; aval: AvalJson };
+
 export interface ProgramJson {
   consts: { aval: AvalJson; data: string }[];
   inputs: AvalJson[];
-  eqns: { prim: string; in: (number | { lit: number | string; aval: AvalJson })[]; params: Json; out: AvalJson[]; src?: string }[];
-  outputs: (number | { lit: number | string; aval: AvalJson })[];
+  eqns: { prim: string; in: AtomJson[]; params: Json; out: AvalJson[]; src?: string }[];
+  outputs: AtomJson[];
 }
 
 export function programToJson(p: Program, opts: { sources: boolean } = { sources: true }): ProgramJson {
   const ids = new Map<Var, number>();
   const def = (v: Var) => ids.set(v, ids.size);
-  const atom = (a: Atom) =>
-    a instanceof Literal ? { lit: Number.isFinite(a.value) ? a.value : String(a.value), aval: avalToJson(a.aval) } : ids.get(a)!;
+  const atom = (a: Atom): AtomJson => (a instanceof Literal ? { lit: numberToJson(a.value), aval: avalToJson(a.aval) } : ids.get(a)!);
   p.consts.forEach(def);
   p.inputs.forEach(def);
   const eqns = p.equations.map((e: Equation) => {
@@ -131,13 +152,13 @@ export function programFromJson(j: ProgramJson, lookup: (name: string) => Primit
     vars.push(v);
     return v;
   };
-  const atom = (a: number | { lit: number | string; aval: AvalJson }): Atom => {
+  const atom = (a: AtomJson): Atom => {
     if (typeof a === "number") {
       const v = vars[a];
       if (!v) throw new ArgumentError(`IR: reference to undefined variable ${a}`);
       return v;
     }
-    return new Literal(Number(a.lit), avalFromJson(a.aval));
+    return new Literal(numberFromJson(a.lit), avalFromJson(a.aval));
   };
   const consts = j.consts.map((c) => mk(c.aval));
   const constValues = j.consts.map((c, i) => new Tensor(consts[i]!.aval, dataFromBase64(consts[i]!.aval.dtype, c.data)));
@@ -176,7 +197,20 @@ export function hashString(s: string): string {
   return (h1 >>> 0).toString(16).padStart(8, "0") + (h2 >>> 0).toString(16).padStart(8, "0");
 }
 
-/** Structural hash: equal for programs that differ only in variable identities and source lines. */
+/** Canonical texts by program (Programs are immutable: passes build new ones). */
+const texts = new WeakMap<Program, string>();
+
+/**
+ * The canonical text of a program: equal exactly for programs that differ only in variable
+ * identities and source lines (literals, params and constants compared bit for bit).
+ */
+export function programText(p: Program): string {
+  let t = texts.get(p);
+  if (t === undefined) texts.set(p, (t = JSON.stringify(programToJson(p, { sources: false }))));
+  return t;
+}
+
+/** Structural hash: a 64-bit hash of programText. */
 export function programHash(p: Program): string {
-  return hashString(JSON.stringify(programToJson(p, { sources: false })));
+  return hashString(programText(p));
 }

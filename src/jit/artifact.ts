@@ -6,6 +6,7 @@
 
 import { ShapedArray } from "../core/aval.js";
 import { type DType, allocArray, byteSize, isDType } from "../core/dtype.js";
+import { numberFromJson, numberToJson } from "../core/encode.js";
 import { SymDim, parseDim } from "../core/shape.js";
 import { Tensor } from "../core/tensor.js";
 import type { TreeDef } from "../core/tree.js";
@@ -21,7 +22,8 @@ import { lookupPrimitive } from "../prims/registry.js";
 import type { Compiled, StageTimes } from "./compile.js";
 
 export const ARTIFACT_FORMAT = "adgen-jit-artifact";
-export const ARTIFACT_VERSION = 1;
+/** 2: the embedded IR is v2 (numbers bit-exact, see ir/serialize.ts). */
+export const ARTIFACT_VERSION = 2;
 
 /** Thrown when a specialization cannot be stored (the reason is logged, nothing fails). */
 export class NotCacheable extends Error {}
@@ -73,12 +75,12 @@ export interface LoadedArtifact {
 
 /**
  * Encodes kernel-IR data: plain objects and arrays as themselves, symbolic dims as {$dim},
- * non-finite numbers and -0 as {$num}, tensors as {$t: index} into `tensors`, avals as {$aval}.
+ * numbers by core/encode's numberToJson (non-finite numbers and -0 as {$num}), tensors as {$t: index} into `tensors`, avals as {$aval}.
  * Anything else (functions, class instances) makes the program not cacheable.
  */
 function encode(v: unknown, tensors: Map<Tensor, number>, where: string): Json {
   if (v === null || typeof v === "string" || typeof v === "boolean") return v;
-  if (typeof v === "number") return Number.isFinite(v) && !Object.is(v, -0) ? v : { $num: Object.is(v, -0) ? "-0" : String(v) };
+  if (typeof v === "number") return numberToJson(v) as Json;
   if (Array.isArray(v)) return v.map((x) => encode(x, tensors, where));
   if (v instanceof SymDim) return { $dim: v.toString() };
   if (v instanceof ShapedArray) return { $aval: { shape: encode(v.shape, tensors, where), dtype: v.dtype, weak: v.weak } };
@@ -102,7 +104,7 @@ function decode(j: Json, tensors: Tensor[]): unknown {
   if (j === null || typeof j !== "object") return j;
   if (Array.isArray(j)) return j.map((x) => decode(x, tensors));
   if (typeof j["$dim"] === "string") return parseDim(j["$dim"]);
-  if (typeof j["$num"] === "string") return j["$num"] === "-0" ? -0 : Number(j["$num"]);
+  if (typeof j["$num"] === "string") return numberFromJson(j);
   if (typeof j["$t"] === "number") {
     const t = tensors[j["$t"]];
     if (!t) throw new Error(`artifact: reference to missing constant ${j["$t"]}`);

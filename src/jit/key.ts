@@ -1,9 +1,12 @@
 // Cache keys as values (DESIGN principle 8). A key has named components: the pytree structure of
 // the arguments, each argument leaf's dtype and shape, each static argument's value (functions
 // and other objects by identity), the backend and compiler options, and the transformation
-// context. A miss is explained by naming the first component that changed, old -> new.
+// context. A miss is explained by naming the first component that changed, old -> new. Every
+// component is canonical and injective (core/encode, core/tree's printed structure), and so is
+// their combination, so equal keys mean interchangeable calls (DESIGN principle 13).
 
 import type { ShapedArray } from "../core/aval.js";
+import { encodeValue, identityOf } from "../core/encode.js";
 import { shapeToString } from "../core/shape.js";
 import { Tensor } from "../core/tensor.js";
 import { type TreeDef, treedefToString } from "../core/tree.js";
@@ -18,47 +21,14 @@ export interface KeyParts {
   options: string;
 }
 
-const objectIds = new WeakMap<object, number>();
-let nextObjectId = 1;
-function identity(o: object): number {
-  let id = objectIds.get(o);
-  if (id === undefined) objectIds.set(o, (id = nextObjectId++));
-  return id;
-}
-
 /**
- * A canonical string for a static argument: primitives by value, arrays and plain objects
- * structurally, functions/tensors/class instances by identity (so two different functions with
- * the same source never share an entry).
+ * The canonical, injective text of a static argument (core/encode's encodeValue): primitives by
+ * value (-0, NaN distinct), arrays and plain objects structurally with quoted keys, functions,
+ * tensors and class instances by identity (so two different functions with the same source never
+ * share an entry).
  */
 export function staticKey(v: unknown): string {
-  if (v === null) return "null";
-  switch (typeof v) {
-    case "undefined":
-      return "undefined";
-    case "number":
-      return Object.is(v, -0) ? "n:-0" : `n:${v}`;
-    case "bigint":
-      return `big:${v}`;
-    case "string":
-      return `s:${JSON.stringify(v)}`;
-    case "boolean":
-      return `b:${v}`;
-    case "symbol":
-      return `sym:${String(v.description)}#${identity(Object(v))}`;
-    case "function":
-      return `fn:${v.name || "anonymous"}#${identity(v)}`;
-  }
-  if (Array.isArray(v)) return `[${v.map(staticKey).join(",")}]`;
-  const proto = Object.getPrototypeOf(v);
-  if (proto === Object.prototype || proto === null) {
-    return `{${Object.keys(v as object)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${staticKey((v as Record<string, unknown>)[k])}`)
-      .join(",")}}`;
-  }
-  const kind = v instanceof Tensor ? "tensor" : (proto?.constructor?.name ?? "object");
-  return `${kind}#${identity(v as object)}`;
+  return encodeValue(v, (o) => (o instanceof Tensor ? `tensor#${identityOf(o)}` : undefined));
 }
 
 /** Paths naming each leaf of the argument list, e.g. "arg 0", "arg 1.w", "arg 2[3]". */
@@ -79,8 +49,13 @@ export function avalKey(a: ShapedArray): string {
   return `${a.dtype}${shapeToString(a.shape)}${a.weak ? "~" : ""}`;
 }
 
+/**
+ * The key as one string, injective by construction: a JSON array of the components (each
+ * already canonical), so no component's text can run into the next one's. Leaf paths are left
+ * out: they follow from the tree.
+ */
 export function keyString(k: KeyParts): string {
-  return `${k.tree}|${k.leaves.map((l) => l[1]).join(";")}|${k.statics.map((s) => s[1]).join(";")}|${k.backend}|${k.options}`;
+  return JSON.stringify([k.tree, k.leaves.map((l) => l[1]), k.statics, k.backend, k.options]);
 }
 
 function describeAval(s: string): { dtype: string; shape: string; weak: boolean } {

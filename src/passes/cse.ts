@@ -1,60 +1,38 @@
 // Common-subexpression elimination: two equations with the same primitive, equal params and the
 // same input atoms compute the same values (primitives are pure), so the later one is dropped
-// and its outputs renamed to the earlier one's. Params compare canonically and deeply; Programs
-// in params compare by structural hash; functions and tensors by identity. Constants bound to
-// the same tensor object are merged too.
+// and its outputs renamed to the earlier one's. Keys come from core/encode (DESIGN principle 13):
+// literals by exact value, dtype and weak flag; params canonically and deeply, Programs in params
+// by their canonical text; functions and tensors by identity. Constants bound to the same tensor
+// object are merged too.
 
 import { ShapedArray } from "../core/aval.js";
+import { encodeNumber, encodeValue, identityOf } from "../core/encode.js";
 import { SymDim } from "../core/shape.js";
-import { Tensor } from "../core/tensor.js";
+import type { Tensor } from "../core/tensor.js";
 import { type Atom, type Equation, Literal, Program, type Var } from "../ir/program.js";
-import { programHash } from "../ir/serialize.js";
+import { programText } from "../ir/serialize.js";
 import { Subst, rebuild, sameAval } from "./rewrite.js";
 
 /** Primitives whose two operands may be swapped without changing any result bit. */
 const COMMUTATIVE = new Set(["add", "mul"]);
 
-/** Identity numbers for params compared by identity (functions, tensors, class instances). */
-const identities = new WeakMap<object, number>();
-let nextIdentity = 1;
-function idOf(o: object): number {
-  let id = identities.get(o);
-  if (id === undefined) {
-    id = nextIdentity++;
-    identities.set(o, id);
-  }
-  return id;
+/** The IR's own param classes; everything else is core/encode's (tensors, functions by identity). */
+function irParam(o: object): string | undefined {
+  // the full canonical text, not its hash: a hash collision would merge different programs
+  if (o instanceof Program) return `P:${programText(o)}`;
+  if (o instanceof SymDim) return `D:${JSON.stringify(o.toString())}`;
+  if (o instanceof ShapedArray) return `A:${JSON.stringify(`${o}${o.weak ? "~" : ""}`)}`;
+  return undefined;
 }
 
-function numberKey(n: number): string {
-  return Object.is(n, -0) ? "-0" : String(n);
-}
-
-/** A canonical string for a param value: equal strings mean interchangeable params. */
+/** A canonical string for a param value (core/encode's encodeValue): equal strings mean interchangeable params. */
 export function canonicalParam(v: unknown): string {
-  if (v instanceof Program) return `P:${programHash(v)}`;
-  if (v instanceof SymDim) return `D:${v}`;
-  if (v instanceof ShapedArray) return `A:${v}${v.weak ? "w" : ""}`;
-  if (v instanceof Tensor) return `T#${idOf(v)}`;
-  if (typeof v === "number") return numberKey(v);
-  if (typeof v === "string") return JSON.stringify(v);
-  if (typeof v === "bigint") return `${v}n`;
-  if (typeof v === "function") return `F#${idOf(v)}`;
-  if (Array.isArray(v)) return `[${v.map(canonicalParam).join(",")}]`;
-  if (v !== null && typeof v === "object") {
-    const proto = Object.getPrototypeOf(v);
-    if (proto !== Object.prototype && proto !== null) return `O#${idOf(v)}`;
-    const keys = Object.keys(v)
-      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-      .sort();
-    return `{${keys.map((k) => `${k}:${canonicalParam((v as Record<string, unknown>)[k])}`).join(",")}}`;
-  }
-  return String(v); // boolean, null, undefined
+  return encodeValue(v, irParam);
 }
 
-/** Vars by identity, literals by value, dtype and weak flag. */
+/** Vars by identity; literals by their exact value (-0, NaN, Infinity distinct), dtype and weak flag. */
 export function atomKey(a: Atom): string {
-  if (a instanceof Literal) return `${numberKey(a.value)}:${a.aval}${a.aval.weak ? "w" : ""}`;
+  if (a instanceof Literal) return `${encodeNumber(a.value)}:${a.aval}${a.aval.weak ? "~" : ""}`;
   return `%${(a as Var).id}`;
 }
 
@@ -68,7 +46,7 @@ export function equationKey(e: Equation): string | null {
   }
   const ins = e.inputs.map(atomKey);
   if (COMMUTATIVE.has(e.prim.name) && ins.length === 2) ins.sort();
-  return `${e.prim.name}#${idOf(e.prim)}(${ins.join(" ")})${params}`;
+  return `${e.prim.name}#${identityOf(e.prim)}(${ins.join(" ")})${params}`;
 }
 
 export function cse(p: Program): Program {

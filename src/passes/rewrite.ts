@@ -5,6 +5,7 @@
 import type { ShapedArray } from "../core/aval.js";
 import type { Tensor } from "../core/tensor.js";
 import { type Atom, type Equation, Literal, Program, Var, subPrograms } from "../ir/program.js";
+import { scalar } from "../rules/helpers.js";
 
 /** A Program -> Program transformation; the input is never mutated. */
 export type Pass = (p: Program) => Program;
@@ -91,7 +92,11 @@ export function mapSubPrograms(e: Equation, f: (p: Program) => Program): Equatio
   return changed ? { ...e, params } : e;
 }
 
-/** A rank-0 literal's value, or undefined for anything else. */
+/**
+ * A rank-0 literal's value as its dtype stores it (what the reference implementations and the
+ * interpreter compute with: a float32 literal 1e-50 is +0, an int32 literal -0 is 0), or
+ * undefined for anything else.
+ */
 export function literalValue(a: Atom | undefined): number | undefined {
-  return a instanceof Literal ? a.value : undefined;
+  return a instanceof Literal ? scalar(a.value, a.aval.dtype).data[0] : undefined;
 }

@@ -1,10 +1,17 @@
 // The algebraic simplification rules, one table row each (the engine is simplify.ts). Every rule
-// is exact on values, with one documented exception shared with XLA: rules that drop an added
-// zero (x+0, 0-x -> neg x, a reduce_sum over no axes) may turn a -0 result into +0. x*0 is
-// never folded to 0 (x may be NaN or Inf). Scalar-broadcast rules rely on elementwise
-// primitives accepting rank-0 operands and broadcasting them.
+// is exact on every value (DESIGN principle 13), -0, NaN and +-Infinity included, and on int32
+// wrapping: a rewritten program returns the same bits as the reference implementations. So, in
+// float dtypes, only an added -0 is dropped (x + -0 = x for every x, but -0 + 0 = +0), only a
+// subtracted +0 (x - 0 = x + -0), and only -0 - x becomes neg x (0 - 0 = +0 but neg 0 = -0);
+// in int32 every zero is the same zero. A reduce_sum over no axes is 0 + x in the reference, so
+// it is dropped only for integers. Never applied, because they are wrong for some value: x*0 -> 0
+// (NaN, Inf, -0), x-x -> 0 and x/x -> 1 (NaN, Inf), x+0 -> x and 0-x -> neg x in floats (-0).
+// Literals are matched by the value their dtype stores (a float32 literal 1e-50 is +0, an int32
+// literal -0 is 0), since that is what every backend computes with. Scalar-broadcast rules rely on
+// elementwise primitives accepting rank-0 operands and broadcasting them.
 
 import { ShapedArray } from "../core/aval.js";
+import { isFloat } from "../core/dtype.js";
 import { shapeEq } from "../core/shape.js";
 import { type Atom, type Equation, Literal, type Var } from "../ir/program.js";
 import { negP } from "../prims/unary.js";
@@ -14,7 +21,20 @@ import { applyConcrete } from "../trace/eval.js";
 import { literalValue } from "./rewrite.js";
 import type { RuleContext, SimplifyRule } from "./simplify.js";
 
-const isLit = (a: Atom | undefined, v: number) => literalValue(a) === v;
+/** `a` is a literal storing exactly `v` (Object.is: -0 and +0 differ, NaN matches NaN). */
+const isLit = (a: Atom | undefined, v: number) => {
+  const x = literalValue(a);
+  return x !== undefined && Object.is(x, v);
+};
+/**
+ * The zero that is an identity of the equation's output dtype: in floats `-0` for addition
+ * (x + -0 = x; x + +0 turns -0 into +0) and `+0` for subtraction (x - +0 = x + -0); in integers
+ * the only zero.
+ */
+function isIdentityZero(e: Equation, a: Atom | undefined, kind: "add" | "sub"): boolean {
+  if (!isFloat(e.outs[0]!.aval.dtype)) return literalValue(a) === 0;
+  return isLit(a, kind === "add" ? -0 : 0);
+}
 const isIdentityPerm = (perm: readonly number[]) => perm.every((p, i) => p === i);
 
 /** An equation like `e` (same source line) with other primitive, inputs, params or outputs. */
@@ -79,14 +99,19 @@ export const DEFAULT_RULES: SimplifyRule[] = [
 
   // ---- arithmetic identities
   toAtom("mul-one", ["mul"], (e) => (isLit(e.inputs[1], 1) ? e.inputs[0] : isLit(e.inputs[0], 1) && e.inputs[1])),
-  toAtom("add-zero", ["add"], (e) => (isLit(e.inputs[1], 0) ? e.inputs[0] : isLit(e.inputs[0], 0) && e.inputs[1])),
-  toAtom("sub-zero", ["sub"], (e) => isLit(e.inputs[1], 0) && e.inputs[0]),
+  // x + -0 -> x (floats: only -0; x + 0 is +0 at x = -0)
+  toAtom("add-zero", ["add"], (e) =>
+    isIdentityZero(e, e.inputs[1], "add") ? e.inputs[0] : isIdentityZero(e, e.inputs[0], "add") && e.inputs[1],
+  ),
+  // x - 0 -> x (floats: only +0; x - -0 is x + 0)
+  toAtom("sub-zero", ["sub"], (e) => isIdentityZero(e, e.inputs[1], "sub") && e.inputs[0]),
   toAtom("div-one", ["div"], (e) => isLit(e.inputs[1], 1) && e.inputs[0]),
   toAtom("neg-neg", ["neg"], (e, ctx) => ctx.def(e.inputs[0])?.prim === negP && ctx.def(e.inputs[0])!.inputs[0]),
   {
+    // -0 - x -> neg x (floats: only -0; 0 - 0 is +0 but neg 0 is -0; int32 wraps alike)
     name: "zero-sub",
     prims: ["sub"],
-    match: (e) => isLit(e.inputs[0], 0),
+    match: (e) => isIdentityZero(e, e.inputs[0], "add"),
     rewrite: (e) => like(e, negP, [e.inputs[1]!], {}),
   },
   toAtom("select-same", ["select"], (e) => {
@@ -127,5 +152,11 @@ export const DEFAULT_RULES: SimplifyRule[] = [
     const x = e.inputs[0]!;
     return shapeEq(x.aval.shape, e.params.shape) && isIdentityPerm(e.params.dims) && x;
   }),
-  toAtom("reduce-no-axes", ["reduce_sum", "reduce_max", "reduce_min", "reduce_prod"], (e) => e.params.axes.length === 0 && e.inputs[0]),
+  // a reduction over no axes is init `op` x: exact for max (-Inf), min (+Inf) and prod (1), but
+  // reduce_sum computes 0 + x, which is +0 at x = -0: dropped only in integer dtypes
+  toAtom(
+    "reduce-no-axes",
+    ["reduce_sum", "reduce_max", "reduce_min", "reduce_prod"],
+    (e) => e.params.axes.length === 0 && !(e.prim.name === "reduce_sum" && isFloat(e.outs[0]!.aval.dtype)) && e.inputs[0],
+  ),
 ];
