@@ -4,6 +4,8 @@
 
 import { leafToTensor } from "../core/convert.js";
 import { ArgumentError } from "../core/errors.js";
+import { is } from "../core/options.js";
+import { checkTransform } from "./args.js";
 import { flatten, unflatten } from "../core/tree.js";
 import { type CheckpointPolicy, checkpointP } from "../prims/checkpoint.js";
 import { traceFlat } from "../trace/make-program.js";
@@ -13,6 +15,7 @@ export interface CheckpointOptions {
 }
 
 export function checkpoint<F extends (...args: any[]) => any>(f: F, opts: CheckpointOptions = {}): F {
+  checkTransform("checkpoint", f, opts, { policy: is.any });
   const policy = opts.policy ?? "nothingSaveable";
   if (policy !== "nothingSaveable" && policy !== "everythingSaveable") {
     throw new ArgumentError(`checkpoint: unknown policy ${JSON.stringify(policy)} (use "nothingSaveable" or "everythingSaveable")`);

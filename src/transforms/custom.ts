@@ -9,6 +9,7 @@ import { type TreeDef, flatten, treedefEqual, treedefToString, unflatten } from 
 import { type FlatBwd, type FlatFwd, type FlatJvp, customJvpCallP, customVjpCallP } from "../prims/custom.js";
 import { zerosLike } from "../rules/helpers.js";
 import { traceFlat } from "../trace/make-program.js";
+import { checkFunction } from "./args.js";
 
 function flatOf(value: unknown, what: string, expect?: TreeDef): [Tensor[], TreeDef] {
   const [leaves, def] = flatten(value);
@@ -30,6 +31,7 @@ export interface CustomJvpRule {
 }
 
 export function customJvp<F extends (...args: any[]) => any>(f: F, rule: CustomJvpRule): F {
+  checkFunction("customJvp", f);
   if (typeof rule?.jvp !== "function") throw new ArgumentError("customJvp: pass {jvp: (primals, tangents) => [out, outTangent]}");
   const name = `customJvp(${f.name || "anonymous"})`;
   return ((...args: unknown[]) => {
@@ -52,6 +54,7 @@ export interface CustomVjpRule {
 }
 
 export function customVjp<F extends (...args: any[]) => any>(f: F, rule: CustomVjpRule): F {
+  checkFunction("customVjp", f);
   if (typeof rule?.fwd !== "function" || typeof rule?.bwd !== "function") {
     throw new ArgumentError("customVjp: pass {fwd: (...args) => [out, residuals], bwd: (residuals, outBar) => argBars}");
   }

@@ -14,6 +14,7 @@ import { instantiate } from "../rules/helpers.js";
 import { jvpFlat } from "./jvp.js";
 import { vjpFlat } from "./vjp.js";
 import { vmapFlat } from "./vmap.js";
+import { argnumsArg, checkTransform, jacOptionsSchema } from "./args.js";
 
 export interface JacOptions {
   argnums?: number | number[];
@@ -47,8 +48,8 @@ interface Prepared {
 }
 
 function prepare(name: string, f: (...a: any[]) => any, opts: JacOptions, args: any[]): Prepared {
-  const argnums = opts.argnums === undefined ? 0 : opts.argnums;
-  const list = Array.isArray(argnums) ? argnums : [argnums];
+  const list = argnumsArg(name, opts.argnums, args.length);
+  const argnums = Array.isArray(opts.argnums) ? list : list[0]!;
   const chosen = Array.isArray(argnums) ? list.map((i) => args[i]) : args[argnums];
   const [leaves, inDef] = flatten(chosen);
   const xs = leaves.map((l, i) => leafToTensor(l, `${name}: argument leaf ${i}`));
@@ -74,6 +75,7 @@ function assemble(outDef: TreeDef, inDef: TreeDef, blocks: Tensor[][]): any {
 }
 
 export function jacfwd(f: (...a: any[]) => any, opts: JacOptions = {}): (...args: any[]) => any {
+  checkTransform("jacfwd", f, opts, jacOptionsSchema);
   return (...args) => {
     const { xs, inDef, call, outDef } = prepare("jacfwd", f, opts, args);
     const sizes = xs.map((x) => concreteSize(x.aval.shape as number[]));
@@ -109,6 +111,7 @@ export function jacfwd(f: (...a: any[]) => any, opts: JacOptions = {}): (...args
 }
 
 export function jacrev(f: (...a: any[]) => any, opts: JacOptions = {}): (...args: any[]) => any {
+  checkTransform("jacrev", f, opts, jacOptionsSchema);
   return (...args) => {
     const { xs, inDef, call, outDef } = prepare("jacrev", f, opts, args);
     const { outs, pullback } = vjpFlat(call, xs, xs.map(() => true));
@@ -135,5 +138,6 @@ export function jacrev(f: (...a: any[]) => any, opts: JacOptions = {}): (...args
 }
 
 export function hessian(f: (...a: any[]) => any, opts: JacOptions = {}): (...args: any[]) => any {
+  checkTransform("hessian", f, opts, jacOptionsSchema);
   return jacfwd(jacrev(f, opts), opts);
 }

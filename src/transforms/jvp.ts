@@ -12,6 +12,7 @@ import { instantiate } from "../rules/helpers.js";
 import { type Tangent, Zero, isZero } from "../rules/zero.js";
 import { Trace, Tracer, checkNotEscaped, currentTrace, withTrace } from "../trace/trace.js";
 import { convert } from "../prims/unary.js";
+import { checkFunction, listArg } from "./args.js";
 
 export class JVPTracer extends Tracer {
   constructor(
@@ -96,6 +97,9 @@ function checkTangent(p: Tensor, t: Tensor, i: number): void {
 
 /** `jvp(f, primals, tangents) -> [out, outDot]` (public API). */
 export function jvp(f: (...args: any[]) => any, primals: any[], tangents: any[]): [any, any] {
+  checkFunction("jvp", f);
+  listArg("jvp", "primals", primals);
+  listArg("jvp", "tangents", tangents);
   const [pLeaves, pDef] = flatten(primals);
   const tLeaves = checkStructure("jvp: tangents vs primals", pDef, tangents);
   const ps = pLeaves.map((x, i) => leafToTensor(x, `jvp: primal ${i}`));

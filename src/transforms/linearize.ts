@@ -19,6 +19,7 @@ import { ShapeError } from "../core/errors.js";
 import { type TreeDef, checkStructure, flatten, unflatten } from "../core/tree.js";
 import { zerosLike } from "../rules/helpers.js";
 import { evalProgram } from "../trace/make-program.js";
+import { checkFunction } from "./args.js";
 
 /** An unknown (staged) value of a partial evaluation. */
 export class PETracer extends Tracer {
@@ -164,6 +165,7 @@ export function linearizeFlat(fn: (xs: Tensor[]) => Tensor[], primals: Tensor[],
  * linear tangent map as a function that can be applied to many tangents.
  */
 export function linearize(f: (...args: any[]) => any, ...primals: any[]): [any, (...tangents: any[]) => any] {
+  checkFunction("linearize", f);
   const [pLeaves, pDef] = flatten(primals);
   const ps = pLeaves.map((x, i) => leafToTensor(x, `linearize: primal ${i}`));
   const active = ps.map((p) => isFloat(p.aval.dtype));

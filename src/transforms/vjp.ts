@@ -5,6 +5,7 @@
 import { leafToTensor } from "../core/convert.js";
 import { isFloat } from "../core/dtype.js";
 import { ArgumentError, DTypeError, GradError, ShapeError } from "../core/errors.js";
+import { describeValue } from "../core/options.js";
 import { Tensor } from "../core/tensor.js";
 import { type TreeDef, checkStructure, flatten, treedefToString, unflatten } from "../core/tree.js";
 import { convert } from "../prims/unary.js";
@@ -12,6 +13,7 @@ import { instantiate, scalar, zerosLike } from "../rules/helpers.js";
 import { type Tangent, Zero, isZero } from "../rules/zero.js";
 import { type Linearized, linearizeFlat } from "./linearize.js";
 import { transposeProgram } from "./transpose.js";
+import { argnumsArg, checkFunction, checkTransform, gradOptionsSchema } from "./args.js";
 
 export interface VjpResult {
   outs: Tensor[];
@@ -49,6 +51,7 @@ function checkCotangents(what: string, outs: Tensor[], def: TreeDef, ct: unknown
 
 /** `vjp(f, ...primals) -> [out, pullback]`; `pullback(outBar)` returns one cotangent per primal. */
 export function vjp(f: (...args: any[]) => any, ...primals: any[]): [any, (outBar: any) => any[]] {
+  checkFunction("vjp", f);
   const [pLeaves, pDef] = flatten(primals);
   const ps = pLeaves.map((x, i) => leafToTensor(x, `vjp: primal ${i}`));
   const active = ps.map((p) => isFloat(p.aval.dtype));
@@ -77,19 +80,9 @@ export interface GradOptions {
   hasAux?: boolean;
 }
 
-function normalizeArgnums(name: string, argnums: number | number[] | undefined, nargs: number): number[] {
-  const list = argnums === undefined ? [0] : Array.isArray(argnums) ? argnums : [argnums];
-  for (const a of list) {
-    if (!Number.isInteger(a) || a < 0 || a >= nargs) {
-      throw new ArgumentError(`${name}: argnums ${a} is out of range for a call with ${nargs} argument(s)`);
-    }
-  }
-  return list;
-}
-
 /** Shared by grad and valueAndGrad: returns [value (or [value, aux]), grads]. */
 function valueAndGradImpl(name: string, f: (...args: any[]) => any, opts: GradOptions, args: any[]): [any, any] {
-  const argnums = normalizeArgnums(name, opts.argnums, args.length);
+  const argnums = argnumsArg(name, opts.argnums, args.length);
   const [leaves, def] = flatten(argnums.map((i) => args[i]));
   const ps = leaves.map((x, i) => leafToTensor(x, `${name}: argument leaf ${i}`));
   ps.forEach((p, i) => {
@@ -111,7 +104,7 @@ function valueAndGradImpl(name: string, f: (...args: any[]) => any, opts: GradOp
       let out = f(...callArgs);
       if (opts.hasAux) {
         if (!Array.isArray(out) || out.length !== 2) {
-          throw new ArgumentError(`${name}: with hasAux the function must return [value, aux]`);
+          throw new ArgumentError(`${name}: with hasAux the function must return a pair [value, aux], got ${describeValue(out)}`);
         }
         [out, aux] = out;
       }
@@ -151,6 +144,7 @@ function describeLeaf(argnums: number[], def: TreeDef, leaf: number): string {
 }
 
 export function grad(f: (...args: any[]) => any, opts: GradOptions = {}): (...args: any[]) => any {
+  checkTransform("grad", f, opts, gradOptionsSchema);
   return (...args) => {
     const [value, g] = valueAndGradImpl("grad", f, opts, args);
     return opts.hasAux ? [g, value[1]] : g;
@@ -158,5 +152,6 @@ export function grad(f: (...args: any[]) => any, opts: GradOptions = {}): (...ar
 }
 
 export function valueAndGrad(f: (...args: any[]) => any, opts: GradOptions = {}): (...args: any[]) => [any, any] {
+  checkTransform("valueAndGrad", f, opts, gradOptionsSchema);
   return (...args) => valueAndGradImpl("valueAndGrad", f, opts, args);
 }
