@@ -1,0 +1,348 @@
+// The differential fuzzer's program representation: a small data AST over adgen's public API
+// (elementwise ops, broadcasting, reductions, data movement, gathers, matmul, cumsum, lax control
+// flow, nested jit/checkpoint/vmap), shape-annotated, plus the generator that builds one from a
+// stream of choices. Generating from a flat choice stream (Hypothesis-style) is what makes
+// fast-check's shrinking useful: shrinking the stream (fewer, smaller choices) yields smaller
+// programs, and choice 0 always means "the simplest thing" (a leaf).
+
+export type DT = "float32" | "float64";
+export type Shape = number[];
+
+export const UNARY = [
+  "negative", "exp", "log", "log1p", "expm1", "sin", "cos", "tan", "tanh", "sqrt", "abs", "square",
+  "sigmoid", "reciprocal", "sign", "floor", "round", "relu",
+] as const;
+export type Unary = (typeof UNARY)[number];
+export const BINARY = ["add", "subtract", "multiply", "divide", "maximum", "minimum", "power"] as const;
+export type Binary = (typeof BINARY)[number];
+export const CMP = ["less", "lessEqual", "greater", "greaterEqual", "equal", "notEqual"] as const;
+export type Cmp = (typeof CMP)[number];
+export const REDUCE = ["sum", "max", "min", "mean", "prod"] as const;
+export type Reduce = (typeof REDUCE)[number];
+
+/** One item of np.index: a slice, an integer (drops the axis) or null (newaxis). */
+export type IndexItem = { s: [number | null, number | null, number | null] } | number | null;
+
+export type Expr = { sh: Shape } & (
+  | { k: "in"; i: number }
+  | { k: "var"; name: string }
+  | { k: "lit"; v: number }
+  | { k: "un"; f: Unary; a: Expr }
+  | { k: "bin"; f: Binary; a: Expr; b: Expr }
+  | { k: "where"; c: Cmp; a: Expr; b: Expr; x: Expr; y: Expr }
+  | { k: "red"; f: Reduce; axes: number[] | null; keep: boolean; a: Expr }
+  | { k: "reshape"; a: Expr }
+  | { k: "broadcast"; a: Expr }
+  | { k: "transpose"; perm: number[]; a: Expr }
+  | { k: "index"; items: IndexItem[]; a: Expr }
+  | { k: "pad"; w: [number, number][]; a: Expr }
+  | { k: "concat" | "stack"; axis: number; xs: Expr[] }
+  | { k: "take"; idx: number[]; axis: number; a: Expr }
+  | { k: "matmul"; a: Expr; b: Expr }
+  | { k: "cumsum"; axis: number; a: Expr }
+  | { k: "cond"; p: Expr; v: string; t: Expr; f: Expr; a: Expr }
+  | { k: "scan"; c: string; r: string; init: Expr; xs: Expr; body: Expr; out: "carry" | "ys" }
+  | { k: "fori"; c: string; n: number; init: Expr; body: Expr }
+  | { k: "call"; how: "jit" | "checkpoint" | "vmap"; p: string; body: Expr; a: Expr }
+);
+
+/** A whole program: `dt` inputs of the given shapes, one output. */
+export interface Prog {
+  dt: DT;
+  inputs: Shape[];
+  body: Expr;
+}
+
+export const size = (s: Shape) => s.reduce((a, b) => a * b, 1);
+export const sameShape = (a: Shape, b: Shape) => a.length === b.length && a.every((d, i) => d === b[i]);
+
+/** NumPy broadcasting of two shapes, or null if they do not broadcast. */
+export function broadcastShapes(a: Shape, b: Shape): Shape | null {
+  const n = Math.max(a.length, b.length);
+  const out: Shape = [];
+  for (let i = 0; i < n; i++) {
+    const x = a[a.length - n + i] ?? 1;
+    const y = b[b.length - n + i] ?? 1;
+    if (x !== y && x !== 1 && y !== 1) return null;
+    out.push(x === 1 ? y : x);
+  }
+  return out;
+}
+const broadcastsTo = (a: Shape, target: Shape) => {
+  const b = broadcastShapes(a, target);
+  return b !== null && sameShape(b, target);
+};
+
+/** Python slice semantics: the selected positions of an axis of length n. */
+export function slicePositions(n: number, [start, stop, step]: [number | null, number | null, number | null]): number[] {
+  const st = step ?? 1;
+  const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
+  let b: number, e: number;
+  if (st > 0) {
+    b = start === null ? 0 : clamp(start < 0 ? start + n : start, 0, n);
+    e = stop === null ? n : clamp(stop < 0 ? stop + n : stop, 0, n);
+  } else {
+    b = start === null ? n - 1 : clamp(start < 0 ? start + n : start, -1, n - 1);
+    e = stop === null ? -1 : clamp(stop < 0 ? stop + n : stop, -1, n - 1);
+  }
+  const out: number[] = [];
+  for (let i = b; st > 0 ? i < e : i > e; i += st) out.push(i);
+  return out;
+}
+
+/** Reads choices; past the end every choice is 0 (the simplest option). */
+export class Chooser {
+  private i = 0;
+  private names = 0;
+  constructor(private readonly xs: readonly number[]) {}
+  pick(n: number): number {
+    if (n <= 1) return 0;
+    const v = this.i < this.xs.length ? this.xs[this.i]! : 0;
+    this.i++;
+    return v % n;
+  }
+  get exhausted(): boolean {
+    return this.i >= this.xs.length;
+  }
+  bool(): boolean {
+    return this.pick(2) === 1;
+  }
+  name(prefix: string): string {
+    return `${prefix}${this.names++}`;
+  }
+}
+
+/** Literal palette: simple values first, then the special ones (signed zeros, infinities, NaN, extremes). */
+export const LITERALS = [0.5, 2, -1, 1, 0, 3, -0, Infinity, -Infinity, NaN, 1e30, -1e-30, 1e-40, 5e-324, 1.5e300, 0.1];
+
+interface Leaf {
+  e: Expr;
+}
+const MAX_DEPTH = 5;
+
+export class ProgramGenerator {
+  private nodes = 0;
+  constructor(private readonly ch: Chooser, private readonly maxNodes = 40) {}
+
+  program(): Prog {
+    const ch = this.ch;
+    const dt: DT = ch.pick(3) === 2 ? "float32" : "float64";
+    const nIn = 1 + ch.pick(2);
+    const inputs: Shape[] = [];
+    for (let i = 0; i < nIn; i++) {
+      const rank = [1, 2, 0, 3][ch.pick(4)]!;
+      inputs.push(Array.from({ length: rank }, () => [3, 2, 1, 4][ch.pick(4)]!));
+    }
+    const env: Leaf[] = inputs.map((sh, i) => ({ e: { k: "in", i, sh } }));
+    return { dt, inputs, body: this.expr(env, 0) };
+  }
+
+  private leaf(env: Leaf[]): Expr {
+    const ch = this.ch;
+    if (ch.pick(6) === 5) return { k: "lit", v: LITERALS[ch.pick(LITERALS.length)]!, sh: [] };
+    return env[ch.pick(env.length)]!.e;
+  }
+
+  /** An expression whose shape broadcasts to `target` (adapting a random one if needed). */
+  private fit(e: Expr, target: Shape): Expr {
+    if (broadcastsTo(e.sh, target)) return e;
+    if (size(e.sh) === size(target)) return { k: "reshape", a: e, sh: target };
+    return { k: "red", f: "sum", axes: null, keep: false, a: e, sh: [] };
+  }
+  /** Exactly `target`'s shape. */
+  private exact(e: Expr, target: Shape): Expr {
+    const f = this.fit(e, target);
+    return sameShape(f.sh, target) ? f : { k: "broadcast", a: f, sh: target };
+  }
+  /** `anchor op body`: a strong-typed result of exactly the anchor's shape and dtype. */
+  private anchored(anchor: Expr, env: Leaf[], depth: number): Expr {
+    const f = (["add", "multiply", "subtract", "maximum"] as const)[this.ch.pick(4)]!;
+    return { k: "bin", f, a: anchor, b: this.fit(this.expr(env, depth), anchor.sh), sh: anchor.sh };
+  }
+
+  expr(env: Leaf[], depth: number): Expr {
+    const ch = this.ch;
+    if (depth >= MAX_DEPTH || this.nodes >= this.maxNodes || ch.exhausted) return this.leaf(env);
+    const kind = ch.pick(22);
+    if (kind === 0) return this.leaf(env);
+    this.nodes++;
+    const sub = () => this.expr(env, depth + 1);
+    switch (kind) {
+      case 1: case 2: case 3: {
+        const a = sub();
+        return { k: "un", f: UNARY[ch.pick(UNARY.length)]!, a, sh: a.sh };
+      }
+      case 4: case 5: case 6: {
+        const a = sub();
+        let b = sub();
+        const f = BINARY[ch.pick(BINARY.length)]!;
+        const bs = broadcastShapes(a.sh, b.sh);
+        if (bs) return { k: "bin", f, a, b, sh: bs };
+        b = this.fit(b, a.sh);
+        return { k: "bin", f, a, b, sh: a.sh };
+      }
+      case 7: {
+        const a = sub();
+        const b = this.fit(sub(), a.sh);
+        const x = this.fit(sub(), a.sh);
+        const y = this.fit(sub(), a.sh);
+        return { k: "where", c: CMP[ch.pick(CMP.length)]!, a, b, x, y, sh: a.sh };
+      }
+      case 8: case 9: {
+        const a = sub();
+        const f = REDUCE[ch.pick(REDUCE.length)]!;
+        const keep = ch.bool();
+        let axes: number[] | null = null;
+        if (a.sh.length > 0 && ch.pick(3) !== 0) {
+          axes = a.sh.map((_, i) => i).filter(() => ch.bool());
+          if (axes.length === 0) axes = [ch.pick(a.sh.length)];
+          if (axes.length === 1 && ch.bool()) axes = [axes[0]! - a.sh.length]; // negative axis
+        }
+        const norm = (axes ?? a.sh.map((_, i) => i)).map((x) => (x < 0 ? x + a.sh.length : x));
+        const sh = keep ? a.sh.map((d, i) => (norm.includes(i) ? 1 : d)) : a.sh.filter((_, i) => !norm.includes(i));
+        return { k: "red", f, axes, keep, a, sh };
+      }
+      case 10: {
+        const a = sub();
+        const n = size(a.sh);
+        const cands: Shape[] = [[n], [1, n], [n, 1]];
+        for (let p = 2; p < n; p++) if (n % p === 0) cands.push([p, n / p], [n / p, 1, p]);
+        return { k: "reshape", a, sh: cands[ch.pick(cands.length)]! };
+      }
+      case 11: {
+        const a = sub();
+        if (a.sh.length < 2) return { k: "un", f: "negative", a, sh: a.sh };
+        const perm = a.sh.map((_, i) => i);
+        for (let i = perm.length - 1; i > 0; i--) {
+          const j = ch.pick(i + 1);
+          [perm[i], perm[j]] = [perm[j]!, perm[i]!];
+        }
+        return { k: "transpose", perm, a, sh: perm.map((p) => a.sh[p]!) };
+      }
+      case 12: {
+        const a = sub();
+        const items: IndexItem[] = [];
+        const sh: Shape = [];
+        for (let ax = 0; ax < a.sh.length; ax++) {
+          const n = a.sh[ax]!;
+          if (ch.pick(5) === 4) { items.push(null); sh.push(1); }
+          const c = ch.pick(6);
+          if (c === 1) { // an integer, possibly negative
+            const i = ch.pick(n);
+            items.push(ch.bool() ? i - n : i);
+            continue;
+          }
+          const s: [number | null, number | null, number | null] =
+            c === 2 ? [ch.pick(n), null, null] :
+            c === 3 ? [null, null, -1] :
+            c === 4 ? [ch.pick(n + 1) - 1, ch.bool() ? null : -ch.pick(n + 1) - 1, -1 - ch.pick(2)] :
+            c === 5 ? [ch.bool() ? null : ch.pick(n), ch.bool() ? null : n + 1 - ch.pick(n + 2), 1 + ch.pick(3)] :
+            [null, null, null];
+          items.push({ s });
+          sh.push(slicePositions(n, s).length);
+        }
+        if (sh.some((d) => d === 0)) return a; // zero-size results are tested elsewhere
+        return { k: "index", items, a, sh };
+      }
+      case 13: {
+        const a = sub();
+        if (a.sh.length === 0) return a;
+        const w = a.sh.map(() => [ch.pick(3), ch.pick(3)] as [number, number]);
+        return { k: "pad", w, a, sh: a.sh.map((d, i) => d + w[i]![0] + w[i]![1]) };
+      }
+      case 14: {
+        const a = sub();
+        const stack = a.sh.length === 0 || ch.bool();
+        const axis = ch.pick(a.sh.length + (stack ? 1 : 0));
+        const n = 2 + ch.pick(2);
+        const xs = [a];
+        for (let i = 1; i < n; i++) {
+          const b = sub();
+          // concatenate joins operands that agree off the axis (their lengths along it may differ)
+          const joins = !stack && b.sh.length === a.sh.length && a.sh.every((d, j) => j === axis || d === b.sh[j]);
+          xs.push(joins ? b : this.exact(b, a.sh));
+        }
+        if (stack) return { k: "stack", axis, xs, sh: [...a.sh.slice(0, axis), n, ...a.sh.slice(axis)] };
+        const len = xs.reduce((s, x) => s + x.sh[axis]!, 0);
+        return { k: "concat", axis, xs, sh: a.sh.map((d, j) => (j === axis ? len : d)) };
+      }
+      case 15: {
+        const a = sub();
+        if (a.sh.length === 0) return a;
+        const axis = ch.pick(a.sh.length);
+        const n = a.sh[axis]!;
+        const idx = Array.from({ length: 1 + ch.pick(4) }, () => (ch.pick(4) === 3 ? -1 - ch.pick(n) : ch.pick(n)));
+        return { k: "take", idx, axis, a, sh: [...a.sh.slice(0, axis), idx.length, ...a.sh.slice(axis + 1)] };
+      }
+      case 16: {
+        const a = sub();
+        if (a.sh.length === 0 || a.sh.length > 2) return a;
+        const k = a.sh[a.sh.length - 1]!;
+        const vecB = ch.pick(3) === 0;
+        const m = 1 + ch.pick(3);
+        const b = this.exact(sub(), vecB ? [k] : [k, m]);
+        const sh = [...a.sh.slice(0, -1), ...(vecB ? [] : [m])];
+        return { k: "matmul", a, b, sh };
+      }
+      case 17: {
+        const a = sub();
+        if (a.sh.length === 0) return a;
+        return { k: "cumsum", axis: ch.pick(a.sh.length), a, sh: a.sh };
+      }
+      case 18: {
+        const a = sub();
+        const p = sub();
+        const pred: Expr = { k: "red", f: "sum", axes: null, keep: false, a: p, sh: [] };
+        const v = ch.name("v");
+        const venv = [...env, { e: { k: "var", name: v, sh: a.sh } as Expr }];
+        const vref = venv[venv.length - 1]!.e;
+        const t = this.anchored(vref, venv, depth + 1);
+        const f = this.anchored(vref, venv, depth + 1);
+        return { k: "cond", p: pred, v, t, f, a, sh: a.sh };
+      }
+      case 19: {
+        const xs = sub();
+        if (xs.sh.length === 0) return xs;
+        const init = this.exact(sub(), xs.sh.slice(1));
+        const c = ch.name("c");
+        const r = ch.name("r");
+        const cv: Expr = { k: "var", name: c, sh: init.sh };
+        const benv = [...env, { e: cv }, { e: { k: "var", name: r, sh: init.sh } as Expr }];
+        const body = this.anchored(cv, benv, depth + 1);
+        const out = ch.bool() ? "ys" : "carry";
+        return { k: "scan", c, r, init, xs, body, out, sh: out === "ys" ? xs.sh : init.sh };
+      }
+      case 20: {
+        const init = sub();
+        const c = ch.name("c");
+        const cv: Expr = { k: "var", name: c, sh: init.sh };
+        const body = this.anchored(cv, [...env, { e: cv }], depth + 1);
+        return { k: "fori", c, n: ch.pick(4), init, body, sh: init.sh };
+      }
+      default: {
+        const a = sub();
+        const how = (["jit", "checkpoint", "vmap"] as const)[ch.pick(3)]!;
+        if (how === "vmap" && a.sh.length === 0) return a;
+        const p = ch.name("p");
+        const psh = how === "vmap" ? a.sh.slice(1) : a.sh;
+        // the body sees only its parameter: closures over outer tracers are tested by lax bodies
+        const pv: Expr = { k: "var", name: p, sh: psh };
+        const body = this.anchored(pv, [{ e: pv }], depth + 1);
+        return { k: "call", how, p, body, a, sh: how === "vmap" ? [a.sh[0]!, ...body.sh] : body.sh };
+      }
+    }
+  }
+}
+
+export function generate(choices: readonly number[]): Prog {
+  return new ProgramGenerator(new Chooser(choices)).program();
+}
+
+/** Every node of an expression (for KNOWN filters and statistics). */
+export function* nodes(e: Expr): Generator<Expr> {
+  yield e;
+  for (const v of Object.values(e)) {
+    if (v && typeof v === "object" && "k" in v) yield* nodes(v as Expr);
+    if (Array.isArray(v)) for (const x of v) if (x && typeof x === "object" && "k" in x) yield* nodes(x as Expr);
+  }
+}
