@@ -1,8 +1,8 @@
 // ONNX export of whole programs, run on onnxruntime-node: the MLP loss gradient against the
 // float64 reference loops, one model with a symbolic batch B serving several batch sizes, the
 // split VJP (forward + backward models) and the JVP against adgen's own transforms, reverse mode
-// through a while loop, adgen's semantics at special values (NaN, infinities, saturation), the
-// refusals, and a second consumer (onnx-proto's protobufjs decoder) reading names, dims and
+// through a while loop, n-way switch, random numbers, adgen's semantics at special values (NaN,
+// infinities, saturation), the error for an unmapped primitive, and a second consumer (onnx-proto's protobufjs decoder) reading names, dims and
 // metadata back from the written files.
 
 import { mkdtempSync, readFileSync } from "node:fs";
@@ -14,7 +14,9 @@ import * as adgen from "../src/index.js";
 import { ArgumentError, type Tensor, exportOnnx, exportOnnxJvp, exportOnnxVjp, grad, jvp, lax, makeProgram, np, random, spec, valueAndGrad, vjp } from "../src/index.js";
 import { interpret } from "../src/backends/interp/interpret.js";
 import { gather } from "../src/prims/gather.js";
+import { reshape, slice } from "../src/prims/shape.js";
 import { erf } from "../src/prims/special.js";
+import { definePrimitive } from "../src/prims/primitive.js";
 import { mlpLoss, mlpTensors } from "../bench/peers/adgen-model.js";
 import { MLP, checkMlpGrads, mlpData } from "../bench/workloads/data.js";
 import { rand, tensor } from "./util/check.js";
@@ -133,10 +135,57 @@ describe("ONNX export of derivative programs", () => {
     close(got!.data, erf(xs).dataSync(), 1e-13, 1e-300, "erf");
   });
 
-  it("random numbers are refused with the primitive and the user's line", () => {
-    const noisy = (x: Tensor) => np.add(x, random.normal(random.key(0), [3]));
-    expect(() => exportOnnx(noisy, [spec("float32", [3])])).toThrow(ArgumentError);
-    expect(() => exportOnnx(noisy, [spec("float32", [3])])).toThrow(/primitive random_\w+ \(from test\/onnx-export\.test\.ts:\d+:\d+\).*random numbers/);
+  it("random numbers (Threefry as int64 graph arithmetic): bits and uniform draws bit-identical to adgen's, for batches of keys too", async () => {
+    const draw = (k: Tensor, x: Tensor) => {
+      const ks = random.split(k, 3);
+      const row = (i: number) => reshape(slice(ks, [i, 0], [i + 1, 2], [1, 1]), [2]);
+      const a = row(0);
+      const c = random.foldIn(row(2), 7);
+      return [random.normal(a, [3, 5]), random.uniform(c, [2, 2], { dtype: "float64" }), np.add(x, random.uniform(a, [4]))];
+    };
+    const key = random.key(123);
+    const x = np.array([1, 2, 3, 4], { dtype: "float32" });
+    const e = exportOnnx(draw, [spec("int32", [2]), spec("float32", [4])], { name: "draw" });
+    const got = await runOnnx(e.bytes, [key, x]);
+    const want = draw(key, x);
+    // uniform draws are bit-identical; normal ones go through float32 transcendental ops (ulps apart)
+    close(got[0]!.data, want[0]!.dataSync(), 1e-6, 1e-7, "normal");
+    expect(got[1]!.data, "uniform float64").toEqual(Array.from(want[1]!.dataSync()));
+    expect(got[2]!.data, "x + uniform").toEqual(Array.from(want[2]!.dataSync()));
+    const batched = (ks: Tensor) => adgen.vmap((k: Tensor) => [random.bits(k, [3]), random.uniform(k, [2])])(ks);
+    const keys = random.split(key, 4);
+    const eb = exportOnnx(batched, [spec("int32", [4, 2])], { name: "batched" });
+    const gb = await runOnnx(eb.bytes, [keys]);
+    const wb = batched(keys) as Tensor[];
+    gb.forEach((g, i) => expect(g.data, `batched output ${i}`).toEqual(Array.from(wb[i]!.dataSync())));
+  });
+
+  it("lax.switch with three branches becomes a chain of Ifs (index clamped)", async () => {
+    const sw = (i: Tensor, x: Tensor) => lax.switch(i, [(v: Tensor) => np.sin(v), (v: Tensor) => np.multiply(v, 2), (v: Tensor) => np.exp(v)], x);
+    const e = exportOnnx(sw, [spec("int32", []), spec("float64", [3])], { name: "switch3" });
+    const x = rand([3], 8);
+    for (const i of [-2, 0, 1, 2, 5]) {
+      const idx = np.array(i, { dtype: "int32" });
+      const [got] = await runOnnx(e.bytes, [idx, x]);
+      close(got!.data, (sw(idx, x) as Tensor).dataSync(), 1e-15, 0, `index ${i}`);
+    }
+  });
+
+  it("a primitive without an ONNX mapping is an ArgumentError naming it and the user's line", () => {
+    const unmappedP = definePrimitive({
+      name: "test_unmapped",
+      abstractEval: ([a]) => [a!],
+      impl: ([a]) => [a!.dataSync()],
+      jvp: () => {
+        throw new Error("unused");
+      },
+      batch: () => {
+        throw new Error("unused");
+      },
+    });
+    const h = (v: Tensor) => np.sin(unmappedP.bind1([v], {}));
+    expect(() => exportOnnx(h, [spec("float32", [3])])).toThrow(ArgumentError);
+    expect(() => exportOnnx(h, [spec("float32", [3])])).toThrow(/primitive test_unmapped \(from test\/onnx-export\.test\.ts:\d+:\d+\) cannot be exported to ONNX: it has no ONNX mapping/);
   });
 
   it("a mode-raise gather (np.take's bounds check) fails in ONNX Runtime instead of wrapping or clamping", async () => {

@@ -1,7 +1,7 @@
 // ONNX export checked against ONNX Runtime (onnxruntime-node, CPU provider): every row of the
 // per-primitive table is exported and run, in float64 and in float32, and must agree with adgen's
-// interpreter on the same inputs (float64: 1e-12 relative; float32: float32 tolerance). Rows that
-// are refused (random numbers) must name the primitive and the user's line. The mapping table
+// interpreter on the same inputs (float64: 1e-12 relative; float32: float32 tolerance); random
+// numbers (Threefry as int64 graph arithmetic) must agree bit for bit. The mapping table
 // must cover exactly the registry's primitives.
 
 import { describe, expect, it } from "vitest";
@@ -23,12 +23,8 @@ function makeArgs(specs: ArgSpec[], seed: number, dtype: "float32" | "float64"):
 
 const title = (row: Row) => `${row.prim}${row.variant ? ` (${row.variant})` : ""}`;
 
-/** Rows ONNX export refuses on purpose, with the reason the error must give. */
-const REFUSED: Record<string, RegExp> = {
-  random_bits: /random numbers/,
-  random_split: /random numbers/,
-  random_fold_in: /random numbers/,
-};
+/** Rows ONNX export refuses on purpose, with the reason the error must give (none at present). */
+const REFUSED: Record<string, RegExp> = {};
 
 /** Rows whose function is written for float64 operands (they mix in float64 constants). */
 const FLOAT64_ONLY = new Set(["dim_value"]);

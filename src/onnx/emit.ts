@@ -1,7 +1,7 @@
 // Emitting a Program as ONNX nodes: walks the equations in order, binds each variable to an ONNX
 // value name, and applies the per-primitive rule of the typed table (table.ts). Nested programs
 // either inline into the current graph (jit_call, checkpoint, custom rules) or become subgraphs
-// (If branches, Loop bodies) through `EmitCtx.subgraph`. Anything without a mapping is an
+// (If branches, Loop bodies) through `EmitCtx.graph`. Anything without a mapping is an
 // ArgumentError naming the primitive and the user's source line.
 
 import type { ShapedArray } from "../core/aval.js";
@@ -22,21 +22,20 @@ export interface EmitCtx {
   /** emits `p` into graph `into` (default: the current one) with its inputs bound to `ins` */
   inline(p: Program, ins: string[], into?: GraphBuilder): string[];
   /**
-   * A subgraph computing `p`: `prologue` runs first in the subgraph's builder and returns the names
-   * bound to p's inputs; the graph's outputs are `extraOutputs` (computed by `epilogue` from p's
-   * outputs) followed by p's outputs unless `epilogue` returns the full list.
+   * A subgraph (If branch, Loop body) of graph `parent` (default: the current one) with these
+   * inputs: `fill` emits its nodes into the subgraph's builder and returns its outputs and types.
    */
-  subgraph(
-    p: Program,
-    inputs: ValueInfo[],
-    prologue: (g: GraphBuilder) => string[],
-    epilogue?: (g: GraphBuilder, outs: string[]) => { names: string[]; types: ValueInfoType[] },
-  ): Graph;
+  graph(inputs: ValueInfo[], fill: (g: GraphBuilder) => GraphOutputs, parent?: GraphBuilder): Graph;
   /** throws the "cannot export" error for this equation */
   refuse(why: string): never;
 }
 
 export type ValueInfoType = Omit<ValueInfo, "name">;
+
+export interface GraphOutputs {
+  names: string[];
+  types: ValueInfoType[];
+}
 
 export type OnnxRule = (c: EmitCtx) => string[];
 
@@ -72,7 +71,7 @@ export function emitProgram(g: GraphBuilder, p: Program, ins: string[]): string[
       inAvals: e.inputs.map((a) => a.aval),
       outAvals: e.outs.map((o) => o.aval),
       inline: (q, qi, into = g) => emitProgram(into, q, qi),
-      subgraph: (q, inputs, prologue, epilogue) => subgraph(g, q, inputs, prologue, epilogue),
+      graph: (inputs, fill, parent = g) => subgraph(parent, inputs, fill),
       refuse: (why) => {
         throw refusal(e.prim.name, source, why);
       },
@@ -84,17 +83,10 @@ export function emitProgram(g: GraphBuilder, p: Program, ins: string[]): string[
   return p.outputs.map(read);
 }
 
-function subgraph(
-  parent: GraphBuilder,
-  p: Program,
-  inputs: ValueInfo[],
-  prologue: (g: GraphBuilder) => string[],
-  epilogue?: (g: GraphBuilder, outs: string[]) => { names: string[]; types: ValueInfoType[] },
-): Graph {
+function subgraph(parent: GraphBuilder, inputs: ValueInfo[], fill: (g: GraphBuilder) => GraphOutputs): Graph {
   const g = parent.child();
   g.source = parent.source;
-  const outs = emitProgram(g, p, prologue(g));
-  const fin = epilogue ? epilogue(g, outs) : { names: outs, types: p.outAvals.map(typeOf) };
+  const fin = fill(g);
   // a subgraph output must be produced inside the subgraph: name each through an Identity
   const outputs = fin.names.map((n, i) => ({ name: g.op("Identity", [n]), ...fin.types[i]! }));
   return { name: g.fresh("subgraph"), nodes: g.nodes, inputs, outputs };

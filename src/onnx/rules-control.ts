@@ -1,7 +1,7 @@
 // ONNX rules of the higher-order primitives and the rest: calls (jit_call, checkpoint, custom
 // rules) inline their program; cond becomes If; scan, while and while_stack become Loop (the
 // body graph reads loop-invariant operands from the enclosing graph by name); dim_value reads a
-// symbol's run-time value. Random-number primitives are refused for now.
+// symbol's run-time value; the random-number rules live in rules-random.ts.
 
 import { attr } from "./graph.js";
 import type { GraphBuilder } from "./graph.js";
@@ -9,18 +9,27 @@ import type { EmitCtx, OnnxRule, ValueInfoType } from "./emit.js";
 import { typeOf } from "./emit.js";
 import type { ValueInfo } from "./proto.js";
 import { cast, erf } from "./rules-elementwise.js";
+import { RANDOM_RULES } from "./rules-random.js";
+import type { Program } from "../ir/program.js";
 
 const inlineProgram: OnnxRule = (c) => c.inline(c.params.program, c.ins);
 
+/**
+ * cond -> If. The branch index is clamped into [0, n - 1]; n > 2 branches become a chain of
+ * Ifs (index > 0 ? (index > 1 ? ... : branch 1) : branch 0), each later If in the then branch.
+ */
 const cond: OnnxRule = (c) => {
-  const branches = c.params.branches as import("../ir/program.js").Program[];
+  const branches = c.params.branches as Program[];
   const [index, ...ops] = c.ins;
-  if (branches.length === 1) return c.inline(branches[0]!, ops);
-  if (branches.length > 2) c.refuse(`a cond with ${branches.length} branches is not mapped yet (two are: If)`);
-  // the branch index is clamped into [0, 1]: branch 1 runs for index >= 1
-  const pred = c.g.op("Greater", [index!, c.g.scalar("int32", 0)]);
-  const branch = (i: number) => ({ kind: "graph" as const, v: c.subgraph(branches[i]!, [], () => ops) });
-  return c.g.node("If", [pred], { then_branch: branch(1), else_branch: branch(0) }, c.outAvals.length);
+  const types = c.outAvals.map(typeOf);
+  const from = (lo: number, g: GraphBuilder): string[] => {
+    if (lo === branches.length - 1) return c.inline(branches[lo]!, ops, g);
+    const pred = g.op("Greater", [index!, g.scalar("int32", lo)]);
+    const later = c.graph([], (b) => ({ names: from(lo + 1, b), types }), g);
+    const here = c.graph([], (b) => ({ names: c.inline(branches[lo]!, ops, b), types }), g);
+    return g.node("If", [pred], { then_branch: { kind: "graph", v: later }, else_branch: { kind: "graph", v: here } }, types.length);
+  };
+  return from(0, c.g);
 };
 
 const iterInputs = (g: GraphBuilder): [ValueInfo, ValueInfo] => [
@@ -38,19 +47,12 @@ const scan: OnnxRule = (c) => {
   const trip = xs.length ? g.op("Reshape", [g.op("Shape", [xs[0]!], { start: attr.int(0), end: attr.int(1) }), g.ints([])]) : g.dimScalar(c.params.length);
   const [iter, condIn] = iterInputs(g);
   const carryIn = c.inAvals.slice(numConsts, numConsts + numCarry).map((a) => ({ name: g.fresh("carry"), ...typeOf(a) }));
-  const graph = c.subgraph(
-    body,
-    [iter, condIn, ...carryIn],
-    (b) => {
-      const i = reverse ? b.op("Sub", [b.op("Sub", [trip, b.scalar("int64", 1)]), iter.name]) : iter.name;
-      const slices = xs.map((x) => b.op("Gather", [x, i], { axis: attr.int(0) }));
-      return [...consts, ...carryIn.map((v) => v.name), ...slices];
-    },
-    (b, outs) => ({
-      names: [b.op("Identity", [condIn.name]), ...outs],
-      types: [{ elem: "bool", shape: [] } as ValueInfoType, ...body.outAvals.map(typeOf)],
-    }),
-  );
+  const graph = c.graph([iter, condIn, ...carryIn], (b) => {
+    const i = reverse ? b.op("Sub", [b.op("Sub", [trip, b.scalar("int64", 1)]), iter.name]) : iter.name;
+    const slices = xs.map((x) => b.op("Gather", [x, i], { axis: attr.int(0) }));
+    const outs = c.inline(body, [...consts, ...carryIn.map((v) => v.name), ...slices], b);
+    return { names: [b.op("Identity", [condIn.name]), ...outs], types: [{ elem: "bool", shape: [] }, ...body.outAvals.map(typeOf)] };
+  });
   const res = g.node("Loop", [trip, "", ...carry], { body: { kind: "graph", v: graph } }, c.outAvals.length);
   // Loop stacks scan outputs in iteration order; a reverse scan stores iteration k at n - 1 - k
   if (!reverse) return res;
@@ -78,21 +80,14 @@ function whileLoop(stack: boolean): OnnxRule {
     const first = c.inline(condP, [...cc, ...init])[0]!;
     const [iter, condIn] = iterInputs(g);
     const carryIn = carryAvals.map((a) => ({ name: g.fresh("carry"), ...typeOf(a) }));
-    const graph = c.subgraph(
-      body,
-      [iter, condIn, ...carryIn],
-      () => [...bc, ...carryIn.map((v) => v.name)],
-      (b, outs) => {
-        const next = outs.slice(0, nK);
-        const again = c.inline(condP, [...cc, ...next], b)[0]!;
-        const stacked = stack ? [cast(b, iter.name, "int64", "int32"), ...outs.slice(nK)] : [];
-        const stackTypes = stack ? [{ elem: "int32", shape: [] } as ValueInfoType, ...body.outAvals.slice(nK).map(typeOf)] : [];
-        return {
-          names: [again, ...next, ...stacked],
-          types: [{ elem: "bool", shape: [] } as ValueInfoType, ...carryAvals.map(typeOf), ...stackTypes],
-        };
-      },
-    );
+    const graph = c.graph([iter, condIn, ...carryIn], (b) => {
+      const outs = c.inline(body, [...bc, ...carryIn.map((v) => v.name)], b);
+      const next = outs.slice(0, nK);
+      const again = c.inline(condP, [...cc, ...next], b)[0]!;
+      const stacked = stack ? [cast(b, iter.name, "int64", "int32"), ...outs.slice(nK)] : [];
+      const stackTypes: ValueInfoType[] = stack ? [{ elem: "int32", shape: [] }, ...body.outAvals.slice(nK).map(typeOf)] : [];
+      return { names: [again, ...next, ...stacked], types: [{ elem: "bool", shape: [] }, ...carryAvals.map(typeOf), ...stackTypes] };
+    });
     const res = g.node("Loop", ["", first, ...init], { body: { kind: "graph", v: graph } }, stack ? nK + 1 + (body.outAvals.length - nK) : nK);
     if (stack) {
       // the stacks' leading dimension is the trip count: a new symbol, read from the index stack
@@ -105,9 +100,6 @@ function whileLoop(stack: boolean): OnnxRule {
 }
 
 const dimValue: OnnxRule = ({ g, params }) => [cast(g, g.dimScalar(params.dim), "int64", "int32")];
-
-const random: OnnxRule = (c) =>
-  c.refuse("random numbers (Threefry) are not mapped to ONNX bitwise ops yet; draw them outside the exported function and pass them in");
 
 export const CONTROL_RULES = {
   jit_call: inlineProgram,
@@ -122,7 +114,5 @@ export const CONTROL_RULES = {
   dim_value: dimValue,
   erf,
   index_check: (c: EmitCtx) => c.refuse("it is a kernel-level bounds check that programs do not contain"),
-  random_bits: random,
-  random_split: random,
-  random_fold_in: random,
+  ...RANDOM_RULES,
 } satisfies Record<string, OnnxRule>;
