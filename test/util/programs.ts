@@ -1,6 +1,7 @@
 // Helpers for tests of Program -> Program passes: printing without source lines, float64
-// scalars and vectors, hand-built equations, and "same results as the interpreter" with -0 == +0
-// and NaN == NaN (see src/passes/simplify-rules.ts).
+// scalars and vectors, hand-built equations, and "same results as the interpreter" bit for bit
+// (Object.is: -0 and +0 differ, NaN equals NaN; every rewrite is exact, see
+// src/passes/simplify-rules.ts).
 
 import { expect } from "vitest";
 import { Tensor } from "../../src/index.js";
@@ -24,10 +25,10 @@ export class Builder {
   }
 }
 
-/** Equal as numbers: === (so -0 equals +0) or both NaN. */
+/** Equal bit for bit, NaN payloads aside (Object.is: -0 and +0 differ, NaN equals NaN). */
 export function sameNumbers(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (!(a[i] === b[i] || (a[i] !== a[i] && b[i] !== b[i]))) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
   return true;
 }
 
