@@ -166,7 +166,7 @@ describe("exported modules", () => {
       const p = Object.fromEntries(Object.entries(a[0]).map(([k, v]) => [k, F(v)]));
       const g = m.gfb(p, F(a[1]), F(a[2]));
       console.log(JSON.stringify({ wasm: typeof WebAssembly, W1: Array.from(g.W1.data), b2: Array.from(g.b2.data) }));`;
-    const out = JSON.parse(execFileSync(process.execPath, ["--no-expose-wasm", "--input-type=module", "-e", script], { encoding: "utf8" }));
+    const out = JSON.parse(execFileSync(process.execPath, ["--jitless", "--input-type=module", "-e", script], { encoding: "utf8" }));
     expect(out.wasm).toBe("undefined");
     const want = (await load(e)).gfb(params, x, y);
     expect(out.W1).toEqual(Array.from(want.W1.data));
