@@ -19,6 +19,7 @@ import { traceFlat } from "../trace/make-program.js";
 import { jvpProgram, partialEvalProgram, transposedProgram } from "../transforms/program.js";
 import { type Manifest, buildManifest, dtsSource } from "./manifest.js";
 import { type ArgGroup, type ModuleFunction, moduleSource } from "./module.js";
+import { exportNameProblem } from "./names.js";
 import { writeExport } from "./write.js";
 
 export type ExportKind = "value" | "vjp" | "jvp";
@@ -48,12 +49,15 @@ export class Exported {
   }
 }
 
-function exportName(f: (...a: any[]) => unknown, opts: ExportOptions, suffix = ""): string {
-  const n = opts.name ?? `${f.name || "exported"}${suffix}`;
-  if (!/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(n) || n === "default") {
-    throw new ArgumentError(`export: name ${JSON.stringify(n)} is not a valid JavaScript identifier`);
+/** The module's name: opts.name, else the function's name (+ suffix) when valid, else "exported". */
+function exportName(f: (...a: any[]) => unknown, opts: ExportOptions, what: string, suffix = ""): string {
+  if (opts.name !== undefined) {
+    const why = exportNameProblem(opts.name);
+    if (why) throw new ArgumentError(`${what}: name ${JSON.stringify(opts.name)} ${why}; pass another {name}`);
+    return opts.name;
   }
-  return n;
+  const fromF = `${f.name}${suffix}`;
+  return f.name && exportNameProblem(fromF) === null ? fromF : `exported${suffix}`;
 }
 
 interface Traced {
@@ -110,7 +114,7 @@ function finish(name: string, kind: ExportKind, fns: ModuleFunction[], programs:
 /** `exportFunction(f, argSpecs, {name})`: f compiled for the given specs, as a standalone module. */
 export function exportFunction(f: (...args: any[]) => unknown, argSpecs: unknown[], opts: ExportOptions = {}): Exported {
   checkOptions("exportFunction", opts, exportOptionsSchema);
-  const name = exportName(f, opts);
+  const name = exportName(f, opts, "exportFunction");
   const t = traceAtSpecs(f, argSpecs, "exportFunction");
   const fn: ModuleFunction = { name, lowered: lowerProgram(t.program), args: argGroups(t.inDef, t.inAvals), outTree: t.outTree };
   return finish(name, "value", [fn], [t.program], {}, opts);
@@ -122,7 +126,7 @@ export function exportFunction(f: (...args: any[]) => unknown, argSpecs: unknown
  */
 export function exportVjp(f: (...args: any[]) => unknown, argSpecs: unknown[], opts: ExportOptions = {}): Exported {
   checkOptions("exportVjp", opts, exportOptionsSchema);
-  const name = exportName(f, opts, "_vjp");
+  const name = exportName(f, opts, "exportVjp", "_vjp");
   const t = traceAtSpecs(f, argSpecs, "exportVjp");
   const mask = t.inAvals.map((a) => isFloat(a.dtype));
   const n = t.inAvals.length;
@@ -179,7 +183,7 @@ function residualAbi(fwd: Program, nOut: number): Manifest["residuals"] {
 /** `exportJvp(f, argSpecs)`: a module exporting `jvp(primals..., tangents...) -> {out, tangents}`. */
 export function exportJvp(f: (...args: any[]) => unknown, argSpecs: unknown[], opts: ExportOptions = {}): Exported {
   checkOptions("exportJvp", opts, exportOptionsSchema);
-  const name = exportName(f, opts, "_jvp");
+  const name = exportName(f, opts, "exportJvp", "_jvp");
   const t = traceAtSpecs(f, argSpecs, "exportJvp");
   const mask = t.inAvals.map((a) => isFloat(a.dtype));
   if (!mask.every(Boolean)) throw new ArgumentError("exportJvp: every argument must be float (tangents are taken for all of them)");

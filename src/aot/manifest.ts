@@ -124,7 +124,8 @@ export function dtsSource(name: string, fns: ModuleFunction[], kind: string): st
     const nRes = f.residualOutputs ?? 0;
     const out = tsTree(f.outTree, (k) => `ArrayResult<${ARRAY_TS[outs[k]!.dtype]}, "${outs[k]!.dtype}">`);
     const res = nRes ? `{ out: ${out}; residuals: ArrayResult<Float32Array | Float64Array | Int32Array | Uint8Array, string>[] }` : out;
-    lines.push(`/** ${f.name}(${f.args.map((g) => treedefToString(g.tree)).join(", ")}) */`);
+    // object keys are user text: they must not end the comment
+    lines.push(`/** ${f.name}(${f.args.map((g) => treedefToString(g.tree)).join(", ").replace(/\*\//g, "*\\/")}) */`);
     lines.push(`export declare function ${f.name}(${params.join(", ")}): ${res};`);
   }
   if (fns.length === 1) lines.push(`export default ${fns[0]!.name};`);

@@ -3,10 +3,11 @@
 // function a wrapper that converts and checks its arguments (dtype, rank, sizes, symbolic
 // dimensions consistent across arguments, each symbol >= 1), plans the arena and builds pytree
 // results of {data, shape, dtype}. All generated names come from indices; user strings (names of
-// object keys, the function name) only ever appear inside JSON string literals.
+// object keys, the function name) only ever appear inside JSON string literals, except the export
+// name, a checked identifier (names.ts) that appears only in `export { $f0 as <name> }`, never as
+// a binding, so it cannot shadow the module's helpers or the globals they use.
 
 import type { ShapedArray } from "../core/aval.js";
-import { type Dim, shapeToString } from "../core/shape.js";
 import type { Tensor } from "../core/tensor.js";
 import { type TreeDef, numLeaves } from "../core/tree.js";
 import { ARRAY, DimJs, generateJs } from "../backends/js/codegen.js";
@@ -18,6 +19,7 @@ import { RUNTIME_CORE, matmulRuntime } from "./runtime.js";
 import { JS_PRELUDE } from "../backends/js/scalar.js";
 import { wasmImportsSource, wasmRunnerCode } from "./wasm-runner.js";
 import { callsArrayJs, checkCalls, standaloneSources } from "./calls.js";
+import { type ShapeSpec, shapeChecks } from "./shape-checks.js";
 
 /** One input group of an exported function: a pytree argument and the leaves' declared types. */
 export interface ArgGroup {
@@ -78,36 +80,11 @@ function buildTree(def: TreeDef, leaves: string[]): string {
       case "array":
         return `[${d.children.map(rec).join(", ")}]`;
       case "object":
-        return `{ ${d.keys.map((k, j) => `${js(k)}: ${rec(d.children[j]!)}`).join(", ")} }`;
+        // computed keys: a literal "__proto__": v would set the prototype instead of a property
+        return `{ ${d.keys.map((k, j) => `[${js(k)}]: ${rec(d.children[j]!)}`).join(", ")} }`;
     }
   };
   return rec(def);
-}
-
-/** Statements that bind each symbol from argument shapes and check every declared dimension. */
-function shapeChecks(specs: { what: string; shape: readonly Dim[]; sh: string }[], d: DimJs, symbols: string[]): string[] {
-  const lines: string[] = symbols.map((s) => `let ${d.sym(s)} = -1;`);
-  // $fail("<what> should have shape <decl>, got [..]" + <why> [+ <value expression>])
-  const fail = (sp: { what: string; shape: readonly Dim[]; sh: string }, why: string, value?: string) =>
-    `$fail(${js(`${sp.what} should have shape ${shapeToString(sp.shape)}, got `)} + $shapeStr(${sp.sh}) + ${js(why)}${value ? ` + ${value}` : ""})`;
-  const isSymbol = (dim: Dim) => typeof dim !== "number" && dim.terms.size === 1 && [...dim.terms.values()][0] === 1 && !dim.toString().includes("*");
-  for (const sp of specs) {
-    lines.push(`if (${sp.sh}.length !== ${sp.shape.length}) ${fail(sp, ` (rank ${sp.shape.length} expected)`)};`);
-    sp.shape.forEach((dim, k) => {
-      if (!isSymbol(dim)) return;
-      const v = d.sym(dim.toString());
-      lines.push(`if (${v} < 0) { ${v} = ${sp.sh}[${k}]; if (${v} < 1) ${fail(sp, `: ${dim} must be >= 1`)}; }`);
-      lines.push(`else if (${sp.sh}[${k}] !== ${v}) ${fail(sp, `: axis ${k} is ${dim}, which an earlier argument set to `, v)};`);
-    });
-  }
-  for (const sp of specs) {
-    sp.shape.forEach((dim, k) => {
-      if (isSymbol(dim)) return;
-      const why = typeof dim === "number" ? `: axis ${k} should be ${dim}` : `: axis ${k} should be ${dim} = `;
-      lines.push(`if (${sp.sh}[${k}] !== ${d.js(dim)}) ${fail(sp, why, typeof dim === "number" ? undefined : d.js(dim))};`);
-    });
-  }
-  return lines;
 }
 
 /** Arena set-up for one program: static (planned now) or per binding of its symbols. */
@@ -179,7 +156,7 @@ function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => n
   }
   const params = f.args.map((_, i) => `a${i}`);
   const body: string[] = [`if (arguments.length !== ${f.args.length}) $fail(${js(`${f.name} takes ${f.args.length} argument(s), got `)} + arguments.length);`];
-  const specs: { what: string; shape: readonly Dim[]; sh: string }[] = [];
+  const specs: ShapeSpec[] = [];
   const datas: string[] = [];
   let leaf = 0;
   f.args.forEach((g, gi) => {
@@ -196,7 +173,7 @@ function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => n
       leaf++;
     });
   });
-  body.push(...shapeChecks(specs, d, lp.symbols));
+  body.push(...shapeChecks(specs, d, lp.symbols, f.name));
   body.push(`const S = [${lp.symbols.map((s) => d.sym(s)).join(", ")}];`);
   body.push(`const outs = ${runCall(datas)};`);
   // outputs: buffers come back in buffer-id order; inputs/constants/literals are wrapped here
@@ -220,7 +197,7 @@ function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => n
     ? `{ out: ${buildTree(f.outTree, outLeaves)}, residuals: [${results.slice(results.length - nRes).join(", ")}] }`
     : buildTree(f.outTree, outLeaves);
   body.push(`return ${ret};`);
-  lines.push(`export function ${f.name}(${params.join(", ")}) {`, ...body.map((l) => "  " + l), `}`);
+  lines.push(`function $f${idx}(${params.join(", ")}) {`, ...body.map((l) => "  " + l), `}`, `export { $f${idx} as ${f.name} };`);
   return lines;
 }
 
@@ -248,7 +225,7 @@ export function moduleSource(name: string, header: string[], fns: ModuleFunction
     ...(wasm ? [JS_PRELUDE, wasmImportsSource()] : []),
     ...consts.map((c, i) => `const $C${i} = $decode(${js(bytesToBase64(new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength)))}, ${js(c.dtype)});`),
     ...bodies.flat(),
-    defaultExport ? `export default ${defaultExport};` : "",
+    defaultExport !== null ? `export default $f${fns.findIndex((f) => f.name === defaultExport)};` : "",
     "",
   ].join("\n");
 }

@@ -4,10 +4,24 @@
 // written here, never derived from user input; modules stay standalone (no imports).
 
 import { gemmModuleBytes, gemmScratchBytes } from "../backends/wasm/gemm.js";
+import { TO_INT32_JS } from "../core/dtype.js";
 import { bytesToBase64 } from "../ir/serialize.js";
 
 /** Runtime helpers every module needs (argument conversion, errors, arena planning). */
-export const RUNTIME_CORE = String.raw`const $ARRAYS = { float32: Float32Array, float64: Float64Array, int32: Int32Array, bool: Uint8Array };
+export const RUNTIME_CORE = String.raw`const $inputInt32 = (() => { ${TO_INT32_JS} return $toInt32Sat; })();
+// Numbers and booleans to a dtype's storage exactly as adgen's np.array does (core/dtype
+// toTypedArray): bool is JS truthiness (0.5 -> true, NaN -> false), int32 truncates and saturates.
+function $fromNumbers(flat, dtype) {
+  if (dtype === "bool") return Uint8Array.from(flat, (v) => (v ? 1 : 0));
+  if (dtype === "int32") return Int32Array.from(flat, $inputInt32);
+  return $ARRAYS[dtype].from(flat);
+}
+// bool storage holds 0 or 1: a Uint8Array given for a bool argument is read by truthiness too
+function $boolData(u8) {
+  for (let i = 0; i < u8.length; i++) if (u8[i] > 1) return Uint8Array.from(u8, (v) => (v ? 1 : 0));
+  return u8;
+}
+const $ARRAYS = { float32: Float32Array, float64: Float64Array, int32: Int32Array, bool: Uint8Array };
 class AdgenModuleError extends Error {}
 AdgenModuleError.prototype.name = "AdgenModuleError";
 function $fail(msg) { throw new AdgenModuleError($NAME + ": " + msg); }
@@ -54,7 +68,7 @@ function $toArray(x, dtype, what) {
       for (const e of v) rec(e, d + 1);
     };
     rec(x, 0);
-    data = $ARRAYS[dtype].from(flat);
+    data = $fromNumbers(flat, dtype);
   } else {
     $fail(what + ": expected a Tensor, a {data, shape} object or nested arrays, got " + (x === null ? "null" : typeof x));
   }
@@ -62,7 +76,7 @@ function $toArray(x, dtype, what) {
   let n = 1;
   for (const d of shape) n *= d;
   if (data.length !== n) $fail(what + ": " + data.length + " elements do not fill shape " + $shapeStr(shape));
-  return [data, shape];
+  return [dtype === "bool" ? $boolData(data) : data, shape];
 }
 function $result(data, shape, dtype) { return { data, shape, dtype }; }
 // First-fit arena planning from byte sizes and live ranges (shape-polymorphic programs).

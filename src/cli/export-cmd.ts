@@ -2,11 +2,14 @@
 // its functions (its value, its gradient, its split VJP or its JVP) at the given argument specs
 // with adgen's AOT export, writes the module, its .d.mts and manifest, and prints a summary.
 
-import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
+import * as fs from "node:fs";
+import { existsSync, realpathSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Manifest } from "../aot/manifest.js";
+import { readRegularFile } from "../aot/fs-guard.js";
+import { exportNameProblem } from "../aot/names.js";
 import { CliError, UsageError } from "./errors.js";
 import { fmtBytes, signature, sumBytes } from "./inspect-cmd.js";
 import { SpecError, parseSpec } from "./spec-parse.js";
@@ -71,7 +74,7 @@ function isEsmPackage(dir: string): boolean {
     const pj = path.join(dir, "package.json");
     if (existsSync(pj)) {
       try {
-        return (JSON.parse(readFileSync(pj, "utf8")) as { type?: string }).type === "module";
+        return (JSON.parse(readRegularFile(fs, pj).toString("utf8")) as { type?: string }).type === "module";
       } catch {
         return false;
       }
@@ -94,7 +97,7 @@ async function adgenFor(file: string): Promise<Api> {
     // installation: its entry is a bundle, a different module instance from this CLI's sources)
     const pj = createRequire(file).resolve("adgen/package.json");
     const root = realpathSync(path.dirname(pj));
-    const pkg = JSON.parse(readFileSync(pj, "utf8")) as { main?: string; exports?: { ".": { import?: string } } };
+    const pkg = JSON.parse(readRegularFile(fs, pj).toString("utf8")) as { main?: string; exports?: { ".": { import?: string } } };
     const entry = pkg.exports?.["."]?.import ?? pkg.main;
     if (entry) {
       const api = (await import(pathToFileURL(path.join(root, entry)).href)) as Partial<Api>;
@@ -121,6 +124,8 @@ async function loadUserFunction(a: ExportArgs): Promise<{ f: Fn; api: Api }> {
   })();
   if (!st) throw new CliError(`adgen: no such file: ${a.module}`);
   if (st.isDirectory()) throw new CliError(`adgen export: ${a.module} is a directory; give the module file (.js, .mjs, .ts, .mts)`);
+  // importing a FIFO or a device would block forever
+  if (!st.isFile()) throw new CliError(`adgen export: ${a.module} is not a regular file (a FIFO, device or socket); give the module file`);
   if (!MODULE_EXT.test(a.module)) throw new CliError(`adgen export: ${a.module} is not a JavaScript or TypeScript module (.js, .mjs, .cjs, .ts, .mts, .cts)`);
   const file = path.resolve(a.module);
   if (TS_EXT.test(file)) await enableTypeScript(file);
@@ -141,16 +146,16 @@ async function loadUserFunction(a: ExportArgs): Promise<{ f: Fn; api: Api }> {
 }
 
 function defaultName(a: ExportArgs, f: Fn): string {
-  const valid = (n: string) => /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(n) && n !== "default";
+  const valid = (n: string) => exportNameProblem(a.mode === "value" ? n : `${n}_${a.mode}`) === null;
   let base = a.fn;
-  if (!valid(base)) base = valid(f.name) ? f.name : path.basename(a.module).replace(/\..*$/, "").replace(/[^A-Za-z0-9_$]/g, "_").replace(/^(?=\d)/, "_") || "exported";
+  if (!valid(base)) base = valid(f.name) ? f.name : path.basename(a.module).replace(/\..*$/, "").replace(/[^A-Za-z0-9_$]/g, "_").replace(/^(?=\d)/, "_");
+  if (!valid(base)) base = "exported";
   return a.mode === "value" ? base : `${base}_${a.mode}`;
 }
 
 export async function runExport(a: ExportArgs, print: (line: string) => void, warn: (line: string) => void): Promise<void> {
-  if (a.name !== undefined && (!/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(a.name) || a.name === "default")) {
-    throw new UsageError(`adgen export: bad --name ${JSON.stringify(a.name)}: not a valid JavaScript identifier`);
-  }
+  const bad = a.name === undefined ? null : exportNameProblem(a.name);
+  if (bad) throw new UsageError(`adgen export: bad --name ${JSON.stringify(a.name)}: ${bad.replace(/^is /, "")}`);
   const parsed = a.args.map((text) => {
     try {
       return parseSpec(text);

@@ -2,7 +2,9 @@
 // signature, symbolic dimensions, residual ABI, kernels, arena size and the sizes of its files.
 // Also holds the signature formatting that `adgen export` reuses.
 
-import { readFile, readdir, stat } from "node:fs/promises";
+import * as fs from "node:fs";
+import { readdir, stat } from "node:fs/promises";
+import { readRegularFile } from "../aot/fs-guard.js";
 import path from "node:path";
 import { MANIFEST_FORMAT, MANIFEST_VERSION, type Manifest, type ManifestArray } from "../aot/manifest.js";
 import { CliError } from "./errors.js";
@@ -73,7 +75,7 @@ export async function loadManifest(target: string): Promise<{ file: string; mani
   }
   let data: unknown;
   try {
-    data = JSON.parse(await readFile(file, "utf8"));
+    data = JSON.parse(readRegularFile(fs, file).toString("utf8")); // never blocks on a FIFO
   } catch (e) {
     throw new CliError(`adgen inspect: ${file} is not an adgen manifest (not JSON: ${(e as Error).message.replace(/\s+/g, " ")})`);
   }
