@@ -18,6 +18,8 @@ export interface Executable {
   readonly plan: MemoryPlan | null;
   /** the generated module (WebAssembly backend) */
   readonly wasm?: WasmProgram;
+  /** bytes of memory kept between calls (WebAssembly backend: its retained memory; larger calls get a memory of their own) */
+  memoryBytes?(): number;
 }
 
 /** The tensor for program output `o` (of type `aval`), given the data of its output buffers. */

@@ -1,12 +1,19 @@
-// Turns a lowered program into a callable running its WebAssembly (wasm/kernels.ts): one memory
-// per executable laid out as [table][constants][inputs][arena temps][outputs]. The layout is
-// planned once for static programs and once per binding of the symbols for shape-polymorphic ones
-// (cached); each call writes the table, copies the inputs in, runs, and copies the outputs out
-// (except inputs and outputs only matrix products and fallback calls touch: they stay JS arrays).
-// Matrix products run through the shared matmul kernel (WebAssembly GEMM, worker threads) on
-// views of this memory; fallback calls run the primitive's reference implementation.
+// Turns a lowered program into a callable running its WebAssembly (wasm/kernels.ts), laid out in
+// a memory as [table][constants][inputs][arena temps][outputs]. The layout is planned once for
+// static programs and once per binding of the symbols for shape-polymorphic ones (cached); each
+// call writes the table, copies the inputs in, runs, and copies the outputs out (except inputs
+// and outputs only matrix products and fallback calls touch: they stay JS arrays). Matrix
+// products run through the shared matmul kernel (WebAssembly GEMM, worker threads) on views of
+// this memory; fallback calls run the primitive's reference implementation.
+//
+// Memory is bounded: an executable keeps one memory between calls only while it is small
+// (wasmMemoryLimits.retainBytes); a larger layout runs in a memory made for that call and dropped
+// after it, so one large call does not pin gigabytes for the executable's lifetime. A layout
+// beyond what WebAssembly can address (4 GiB), or a memory the engine cannot allocate or grow,
+// runs that call with the JS backend instead (typed arrays, no 4 GiB address space), logged once.
 
 import { ShapedArray } from "../../core/aval.js";
+import { log } from "../../core/config.js";
 import { type TypedArray, allocArray, byteSize, viewArray } from "../../core/dtype.js";
 import { evalDim, isConcreteShape } from "../../core/shape.js";
 import { type Binding, bindSymbols, instantiateParams } from "../../core/symbols.js";
@@ -15,11 +22,35 @@ import type { LoweredProgram } from "../../lower/kernel-ir.js";
 import { type MemoryPlan, planMemory } from "../../lower/memory.js";
 import { matmul } from "../../prims/ref/matmul.js";
 import { type Executable, outputTensor } from "../executable.js";
+import { type PrebuiltJs, compileJs } from "../js/compile.js";
 import { type WasmProgram, constLayout, generateWasm, touchedByWasm } from "./kernels.js";
 import { importedFunctions } from "./scalar.js";
 import { WASM_PAGE, type WasmMemory, wasmApi } from "./wasm-api.js";
 
+/**
+ * Limits of the executables' WebAssembly memories. Internal: tests lower them, or replace
+ * `create` / `grow` by functions that throw, to simulate the engine's limits without allocating
+ * gigabytes.
+ */
+export const wasmMemoryLimits = {
+  /** the most one memory can hold: wasm32 addresses 4 GiB */
+  maxBytes: 2 ** 32,
+  /** larger memories are made for one call and dropped after it (smaller ones are kept and reused) */
+  retainBytes: 128 * 2 ** 20,
+  /** a new memory of `pages` 64 KiB pages (throws, e.g. RangeError, when the engine cannot) */
+  create: (pages: number): WasmMemory => new (wasmApi().Memory)({ initial: pages }),
+  /** grows `m` by `pages` pages (throws when the engine cannot) */
+  grow: (m: WasmMemory, pages: number): void => void m.grow(pages),
+};
+
+/** A memory with an instance of the program's module bound to it. */
+interface Space {
+  memory: WasmMemory;
+  run: () => void;
+}
+
 const align16 = (n: number) => Math.ceil(n / 16) * 16;
+const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
 const MAX_LAYOUTS = 8;
 
 interface Layout {
@@ -40,14 +71,17 @@ interface Layout {
 export function compileWasm(lp: LoweredProgram, name = "program", prebuilt?: WasmProgram): Executable {
   const prog = prebuilt ?? generateWasm(lp);
   const wa = wasmApi();
+  const module = new wa.Module(prog.bytes);
   const symbolic = lp.symbols.length > 0;
   // constants right after the table, at fixed addresses
   const { addr: constAddr, end: constEnd } = constLayout(lp);
-  const memory: WasmMemory = new wa.Memory({ initial: Math.max(1, Math.ceil(constEnd / WASM_PAGE)) });
-  const writeConsts = () => {
+  let imports: Record<string, (...a: never[]) => unknown>;
+  /** An instance of the module on `memory`, with the constants written in. */
+  const instantiate = (memory: WasmMemory): Space => {
     for (const c of lp.consts) viewArray(c.value.dtype, memory.buffer, constAddr.get(c.buf)!, c.value.size).set(c.value.data);
+    const instance = new wa.Instance(module, { env: { memory }, m: imports });
+    return { memory, run: instance.exports["run"] as () => void };
   };
-  writeConsts();
 
   const layouts = new Map<string, Layout>();
   const layoutFor = (env: Binding, S: number[]): Layout => {
@@ -81,9 +115,11 @@ export function compileWasm(lp: LoweredProgram, name = "program", prebuilt?: Was
   const ext = new Map<number, TypedArray>();
 
   let cur: Layout | null = null;
+  /** the memory the current call runs in */
+  let mem: WasmMemory;
   const viewsOf = (l: Layout) => {
-    if (l.views?.buffer !== memory.buffer) {
-      const buffer = memory.buffer;
+    if (l.views?.buffer !== mem.buffer) {
+      const buffer = mem.buffer;
       l.views = { buffer, table: new Int32Array(buffer, 0, l.table.length), bufs: lp.buffers.map((b) => viewArray(b.dtype, buffer, l.addr[b.id]!, l.sizes[b.id]!)) };
     }
     return l.views;
@@ -108,8 +144,42 @@ export function compileWasm(lp: LoweredProgram, name = "program", prebuilt?: Was
       res.forEach((r, j) => bufView(c.outs[j]!).set(r));
     },
   };
-  const instance = new wa.Instance(new wa.Module(prog.bytes), { env: { memory }, m: importedFunctions(hooks) });
-  const runWasm = instance.exports["run"] as () => void;
+  imports = importedFunctions(hooks);
+  const kept = instantiate(wasmMemoryLimits.create(Math.max(1, Math.ceil(constEnd / WASM_PAGE))));
+  mem = kept.memory;
+
+  /**
+   * Where a call of layout `l` runs: the kept memory (grown while small), a memory made for this
+   * call, or (a string) why it cannot run in WebAssembly.
+   */
+  const spaceFor = (l: Layout): Space | string => {
+    const have = kept.memory.buffer.byteLength;
+    if (l.end <= have) return kept;
+    const pages = Math.ceil(l.end / WASM_PAGE);
+    if (pages * WASM_PAGE > wasmMemoryLimits.maxBytes) return `more than WebAssembly can address (${gib(wasmMemoryLimits.maxBytes)})`;
+    try {
+      if (l.end > wasmMemoryLimits.retainBytes) return instantiate(wasmMemoryLimits.create(pages));
+      wasmMemoryLimits.grow(kept.memory, pages - have / WASM_PAGE);
+      return kept;
+    } catch (err) {
+      return `the engine could not allocate it (${(err as Error).message})`;
+    }
+  };
+  // Calls that do not fit in WebAssembly run with the JS backend; its code is generated once, but
+  // its executable (which holds the arena) is made per call and dropped after it.
+  let jsCode: PrebuiltJs | undefined;
+  let logged = false;
+  const runJs = (args: Tensor[], l: Layout, why: string): Tensor[] => {
+    if (!logged) {
+      logged = true;
+      const message = `${name}: a call needs ${gib(l.end)} of WebAssembly memory, ${why}; running the calls that do not fit with the JS backend`;
+      log({ kind: "info", message, program: name, bytes: l.end });
+    }
+    const exec = compileJs(lp, name, jsCode);
+    jsCode ??= { source: exec.source, plan: exec.plan };
+    return exec.run(args);
+  };
+
   const outBufs = lp.buffers.filter((b) => b.kind === "output").map((b) => b.id);
   const noSymbols: number[] = [];
   const staticLayout = symbolic ? null : layoutFor({}, noSymbols);
@@ -131,21 +201,31 @@ export function compileWasm(lp: LoweredProgram, name = "program", prebuilt?: Was
         S = lp.symbols.map((s) => env[s]!);
       }
       const l = staticLayout ?? layoutFor(env, S);
-      if (l.end > memory.buffer.byteLength) memory.grow(Math.ceil((l.end - memory.buffer.byteLength) / WASM_PAGE));
+      const space = spaceFor(l);
+      if (typeof space === "string") return runJs(args, l, space);
       cur = l;
-      const v = viewsOf(l);
-      v.table.set(l.table);
-      ext.clear();
-      for (let i = 0; i < lp.inputs.length; i++) {
-        const b = lp.inputs[i]!;
-        if (external.has(b)) ext.set(b, args[i]!.data);
-        else v.bufs[b]!.set(args[i]!.data);
+      mem = space.memory;
+      try {
+        const v = viewsOf(l);
+        v.table.set(l.table);
+        ext.clear();
+        for (let i = 0; i < lp.inputs.length; i++) {
+          const b = lp.inputs[i]!;
+          if (external.has(b)) ext.set(b, args[i]!.data);
+          else v.bufs[b]!.set(args[i]!.data);
+        }
+        for (const id of outBufs) if (external.has(id)) ext.set(id, allocArray(lp.buffers[id]!.dtype, l.sizes[id]!));
+        space.run();
+        return lp.outputs.map((o, i) => outputTensor(o, l.outAvals[i]!, args, (buf) => ext.get(buf) ?? v.bufs[buf]!.slice()));
+      } finally {
+        ext.clear();
+        if (space !== kept) {
+          // nothing may keep the call's memory alive
+          l.views = null;
+          mem = kept.memory;
+        }
       }
-      for (const id of outBufs) if (external.has(id)) ext.set(id, allocArray(lp.buffers[id]!.dtype, l.sizes[id]!));
-      runWasm();
-      const result = lp.outputs.map((o, i) => outputTensor(o, l.outAvals[i]!, args, (buf) => ext.get(buf) ?? v.bufs[buf]!.slice()));
-      ext.clear();
-      return result;
     },
+    memoryBytes: () => kept.memory.buffer.byteLength,
   };
 }
