@@ -24,7 +24,7 @@ export function exportNameProblem(name: unknown): string | null {
   if (typeof name !== "string") return `must be a string, got ${name === null ? "null" : typeof name}`;
   if (name === "") return "is empty";
   if (name.length > MAX_NAME_LENGTH) return `is longer than ${MAX_NAME_LENGTH} characters (it also names the module's files)`;
-  if (!IDENTIFIER.test(name)) return "is not a valid JavaScript identifier (letters, digits, $ and _, not starting with a digit)";
+  if (!IDENTIFIER.test(name)) return "is not a valid JavaScript identifier";
   if (RESERVED.has(name)) return "is a reserved word in JavaScript modules";
   return null;
 }
