@@ -175,6 +175,26 @@ export function dimDiv(a: Dim, b: Dim): Dim | null {
   return SymDim.fromTerms(t);
 }
 
+export function dimSub(a: Dim, b: Dim): Dim {
+  return dimAdd(a, dimMul(-1, b));
+}
+
+/**
+ * Whether a <= b for every value of the symbols (each a size, so >= 0): true or false when that
+ * holds (or fails) for all of them, null when it depends on their values. b - a is a polynomial
+ * whose monomials are non-negative and non-decreasing, so its least value is its constant term
+ * when every other coefficient is >= 0 (and its greatest is that term when every one is <= 0).
+ */
+export function dimLeq(a: Dim, b: Dim): boolean | null {
+  const diff = dimSub(b, a);
+  if (typeof diff === "number") return diff >= 0;
+  const c = diff.terms.get("") ?? 0;
+  const rest = [...diff.terms].filter(([m]) => m !== "").map(([, v]) => v);
+  if (c >= 0 && rest.every((v) => v >= 0)) return true;
+  if (c < 0 && rest.every((v) => v <= 0)) return false;
+  return null;
+}
+
 /** Evaluates a dimension under a binding of its symbols. */
 export function evalDim(d: Dim, env: Readonly<Record<string, number>>): number {
   return typeof d === "number" ? d : d.evaluate(env);

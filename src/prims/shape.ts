@@ -1,11 +1,29 @@
 // Data-movement primitives: reshape, transpose, broadcast_in_dim, concatenate, pad, slice, rev.
 // All are linear; each transpose is another movement (or a sum, for broadcast), so reverse mode
-// never needs to materialize anything these primitives did not.
+// never needs to materialize anything these primitives did not. Slice and pad bounds may be
+// symbolic (a slice of a symbolic-batched array keeps the batch axis whole: limit B); their shape
+// rules reason with symbols and raise a ShapeError naming the dimension when a bound cannot be
+// shown to hold for every size.
 
 import { ShapedArray } from "../core/aval.js";
 import { allocArray } from "../core/dtype.js";
 import { DTypeError, ShapeError } from "../core/errors.js";
-import { type Dim, type Shape, concreteSize, dimAdd, dimEq, shapeEq, shapeSize, shapeToString, stridesOf } from "../core/shape.js";
+import {
+  type Dim,
+  type Shape,
+  concreteSize,
+  dimAdd,
+  dimDiv,
+  dimEq,
+  dimLeq,
+  dimMul,
+  dimSub,
+  dimToString,
+  shapeEq,
+  shapeSize,
+  shapeToString,
+  stridesOf,
+} from "../core/shape.js";
 import type { Tensor } from "../core/tensor.js";
 import { moveBatchAxis } from "../rules/helpers.js";
 import { Zero, isLinearIn, isZero } from "../rules/zero.js";
@@ -15,6 +33,31 @@ import { permuteData, stridedCopy } from "./ref/strided.js";
 import { reduceSum } from "./reduce.js";
 
 const shp = (s: Shape) => s as readonly number[];
+const dims = (ds: readonly Dim[]) => `[${ds.map(dimToString).join(",")}]`;
+
+/**
+ * Checks a <= b for every size, else a ShapeError saying which bound fails or which symbols
+ * would decide it (`what` names the operation and operand).
+ */
+function requireLeq(what: string, a: Dim, b: Dim, axis: number): void {
+  const ok = dimLeq(a, b);
+  if (ok === true) return;
+  const syms = [a, b].flatMap((d) => (typeof d === "number" ? [] : d.symbols()));
+  throw new ShapeError(
+    ok === false
+      ? `${what}: on axis ${axis}, ${dimToString(a)} <= ${dimToString(b)} does not hold`
+      : `${what}: on axis ${axis}, whether ${dimToString(a)} <= ${dimToString(b)} depends on the value of ${[...new Set(syms)].join(", ")} ` +
+          `(a symbolic dimension): use bounds that hold for every size, or a concrete size for this axis`,
+  );
+}
+
+/** (n - 1) * k + 1 elements of a strided run of n >= 1 elements, or 0 for n = 0; symbolic n must be >= 1. */
+function stridedSpan(what: string, n: Dim, k: number, axis: number): Dim {
+  if (typeof n === "number") return n === 0 ? 0 : (n - 1) * k + 1;
+  if (k === 1) return n;
+  requireLeq(`${what} (a stride of ${k} over ${dimToString(n)} elements)`, 1, n, axis);
+  return dimAdd(dimMul(dimSub(n, 1), k), 1);
+}
 
 // ---------------------------------------------------------------- reshape
 export interface ReshapeParams {
@@ -153,15 +196,15 @@ export const concatenateP: Primitive<ConcatParams> = definePrimitive<ConcatParam
   },
   jvp: linearJvp(() => concatenateP),
   transpose: ([ct], xs, { axis }) => {
-    let off = 0;
+    let off: Dim = 0;
     return xs.map((x) => {
-      const n = x.aval.shape[axis] as number;
+      const n = x.aval.shape[axis]!;
       const start = off;
-      off += n;
+      off = dimAdd(off, n);
       if (!isLinearIn(x)) return null;
       if (isZero(ct)) return new Zero(x.aval);
-      const s = shp(ct!.aval.shape);
-      return slice(ct!, s.map((_, i) => (i === axis ? start : 0)), s.map((d, i) => (i === axis ? start + n : d)));
+      const s = ct!.aval.shape;
+      return slice(ct!, s.map((_, i) => (i === axis ? start : 0)), s.map((d, i) => (i === axis ? off : d)));
     });
   },
   batch: (xs, ds, { axis }, size) => [[concatenate(xs.map((x, i) => moveBatchAxis(x, ds[i]!, 0, size)), axis + 1)], [0]],
@@ -169,8 +212,8 @@ export const concatenateP: Primitive<ConcatParams> = definePrimitive<ConcatParam
 
 // ---------------------------------------------------------------- pad
 export interface PadParams {
-  lo: number[];
-  hi: number[];
+  lo: Dim[];
+  hi: Dim[];
   interior: number[];
   value: number;
 }
@@ -179,10 +222,14 @@ export const padP: Primitive<PadParams> = definePrimitive<PadParams>({
   linear: true,
   abstractEval: ([x], { lo, hi, interior }) => {
     const n = x!.ndim;
-    if (lo.length !== n || hi.length !== n || interior.length !== n || [...lo, ...hi, ...interior].some((v) => v < 0)) {
-      throw new ShapeError(`pad: padding lo=[${lo}] hi=[${hi}] interior=[${interior}] does not fit ${x}`);
-    }
-    const shape = shp(x!.shape).map((d, i) => lo[i]! + hi[i]! + d + Math.max(0, d - 1) * interior[i]!);
+    const what = `pad: padding lo=${dims(lo)} hi=${dims(hi)} interior=[${interior.join(",")}] of ${x}`;
+    if (lo.length !== n || hi.length !== n || interior.length !== n || interior.some((v) => !(v >= 0))) throw new ShapeError(`${what} does not fit`);
+    const shape = x!.shape.map((d, i) => {
+      requireLeq(what, 0, lo[i]!, i);
+      requireLeq(what, 0, hi[i]!, i);
+      // d elements with interior[i] between each pair: a span of (d - 1) * (interior + 1) + 1
+      return dimAdd(dimAdd(lo[i]!, hi[i]!), stridedSpan(what, d, interior[i]! + 1, i));
+    });
     return [new ShapedArray(shape, x!.dtype, x!.weak)];
   },
   impl: ([x], { lo, interior, value }, [o]) => {
@@ -190,7 +237,7 @@ export const padP: Primitive<PadParams> = definePrimitive<PadParams>({
     const out = allocArray(o!.dtype, concreteSize(os));
     if (value !== 0) out.fill(value);
     const ost = stridesOf(os);
-    const off = lo.reduce((acc, l, i) => acc + l * ost[i]!, 0);
+    const off = shp(lo).reduce((acc, l, i) => acc + l * ost[i]!, 0);
     const s = shp(x!.aval.shape);
     stridedCopy(x!.data, 0, stridesOf(s), out, off, ost.map((st, i) => st * (interior[i]! + 1)), s);
     return [out];
@@ -202,10 +249,8 @@ export const padP: Primitive<PadParams> = definePrimitive<PadParams>({
   },
   transpose: ([ct], [x], { lo, interior }) => {
     if (isZero(ct)) return [new Zero(x!.aval)];
-    const s = shp(x!.aval.shape);
-    const start = lo;
-    const limit = s.map((d, i) => lo[i]! + (d === 0 ? 0 : (d - 1) * (interior[i]! + 1) + 1));
-    return [slice(ct!, start, limit, interior.map((v) => v + 1))];
+    const limit = x!.aval.shape.map((d, i) => dimAdd(lo[i]!, stridedSpan("pad transpose", d, interior[i]! + 1, i)));
+    return [slice(ct!, lo, limit, interior.map((v) => v + 1))];
   },
   batch: ([x], [d], p) => [
     [padP.bind1([moveAxis(x!, d!, 0)], { lo: [0, ...p.lo], hi: [0, ...p.hi], interior: [0, ...p.interior], value: p.value })],
@@ -215,38 +260,47 @@ export const padP: Primitive<PadParams> = definePrimitive<PadParams>({
 
 // ---------------------------------------------------------------- slice
 export interface SliceParams {
-  start: number[];
-  limit: number[];
+  start: Dim[];
+  limit: Dim[];
   strides: number[];
 }
 export const sliceP: Primitive<SliceParams> = definePrimitive<SliceParams>({
   name: "slice",
   linear: true,
   abstractEval: ([x], { start, limit, strides }) => {
-    const s = shp(x!.shape);
-    const ok =
-      start.length === s.length &&
-      limit.length === s.length &&
-      strides.length === s.length &&
-      s.every((d, i) => start[i]! >= 0 && start[i]! <= limit[i]! && limit[i]! <= d && strides[i]! >= 1);
-    if (!ok) throw new ShapeError(`slice: start=[${start}] limit=[${limit}] strides=[${strides}] out of range for ${x}`);
-    const shape = s.map((_, i) => Math.ceil((limit[i]! - start[i]!) / strides[i]!));
+    const s = x!.shape;
+    const what = `slice: start=${dims(start)} limit=${dims(limit)} strides=[${strides.join(",")}] of ${x}`;
+    const n = s.length;
+    if (start.length !== n || limit.length !== n || strides.length !== n || !strides.every((k) => Number.isInteger(k) && k >= 1)) {
+      throw new ShapeError(`${what}: out of range`);
+    }
+    const shape = s.map((d, i) => {
+      requireLeq(what, 0, start[i]!, i);
+      requireLeq(what, start[i]!, limit[i]!, i);
+      requireLeq(what, limit[i]!, d, i);
+      const len = dimSub(limit[i]!, start[i]!);
+      const k = strides[i]!;
+      if (typeof len === "number") return Math.ceil(len / k);
+      const q = k === 1 ? len : dimDiv(len, k);
+      if (q === null) throw new ShapeError(`${what}: a stride of ${k} over ${dimToString(len)} elements (axis ${i}) has no size for every value of its symbols`);
+      return q;
+    });
     return [new ShapedArray(shape, x!.dtype, x!.weak)];
   },
   impl: ([x], { start, strides }, [o]) => {
     const os = shp(o!.shape);
     const out = allocArray(o!.dtype, concreteSize(os));
     const xst = stridesOf(shp(x!.aval.shape));
-    const off = start.reduce((acc, st, i) => acc + st * xst[i]!, 0);
+    const off = shp(start).reduce((acc, st, i) => acc + st * xst[i]!, 0);
     stridedCopy(x!.data, off, xst.map((st, i) => st * strides[i]!), out, 0, stridesOf(os), os);
     return [out];
   },
   jvp: linearJvp(() => sliceP),
   transpose: ([ct], [x], { start, strides }) => {
     if (isZero(ct)) return [new Zero(x!.aval)];
-    const s = shp(x!.aval.shape);
-    const os = shp(ct!.aval.shape);
-    const hi = s.map((d, i) => (os[i] === 0 ? d - start[i]! : d - (start[i]! + (os[i]! - 1) * strides[i]! + 1)));
+    const os = ct!.aval.shape;
+    // the slice read start + span(os) of d elements: the rest is padding above
+    const hi = x!.aval.shape.map((d, i) => dimSub(d, dimAdd(start[i]!, stridedSpan("slice transpose", os[i]!, strides[i]!, i))));
     return [pad(ct!, start, hi, strides.map((v) => v - 1))];
   },
   batch: ([x], [d], p, size) => [
@@ -298,10 +352,10 @@ export function broadcastInDim(x: Tensor, shape: Shape, dims: number[]): Tensor 
 export function concatenate(xs: Tensor[], axis: number): Tensor {
   return xs.length === 1 ? xs[0]! : concatenateP.bind1(xs, { axis });
 }
-export function pad(x: Tensor, lo: number[], hi: number[], interior?: number[], value = 0): Tensor {
+export function pad(x: Tensor, lo: Dim[], hi: Dim[], interior?: number[], value = 0): Tensor {
   return padP.bind1([x], { lo, hi, interior: interior ?? lo.map(() => 0), value });
 }
-export function slice(x: Tensor, start: number[], limit: number[], strides?: number[]): Tensor {
+export function slice(x: Tensor, start: Dim[], limit: Dim[], strides?: number[]): Tensor {
   return sliceP.bind1([x], { start, limit, strides: strides ?? start.map(() => 1) });
 }
 export function rev(x: Tensor, axes: number[]): Tensor {

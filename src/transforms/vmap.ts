@@ -1,10 +1,12 @@
 // Vectorizing map. A batch tracer carries a value and which of its axes is the batch axis (or
 // none); each primitive's batching rule rewrites the operation to act on the whole batch at once.
+// The batch size may be symbolic (vmap inside a shape-polymorphic trace): sizes are compared with
+// dimEq, never as JS values.
 
 import { ShapedArray } from "../core/aval.js";
 import { leafToTensor } from "../core/convert.js";
 import { ArgumentError, ShapeError } from "../core/errors.js";
-import { normalizeAxis } from "../core/shape.js";
+import { type Dim, dimEq, dimToString, normalizeAxis } from "../core/shape.js";
 import type { Tensor } from "../core/tensor.js";
 import { type TreeDef, flatten, treedefToString, unflatten } from "../core/tree.js";
 import type { BatchDim, Primitive } from "../prims/primitive.js";
@@ -27,7 +29,7 @@ export class BatchTrace extends Trace {
   readonly kind = "vmap";
   constructor(
     parent: Trace,
-    readonly size: number,
+    readonly size: Dim,
   ) {
     super(parent);
   }
@@ -49,7 +51,8 @@ export class BatchTrace extends Trace {
     }
     const parent = this.parent!;
     if (!any) return withTrace(parent, () => prim.bind(vals, params));
-    const [outs, outDims] = withTrace(parent, () => prim.batch(vals, dims, params, this.size));
+    // (batch rules are typed with a numeric size but build shapes with it, so a SymDim works)
+    const [outs, outDims] = withTrace(parent, () => prim.batch(vals, dims, params, this.size as number));
     return outs.map((o, i) => (outDims[i] === null ? o : new BatchTracer(this, o, outDims[i]!)));
   }
 }
@@ -62,7 +65,7 @@ export function vmapFlat(
   fn: (xs: Tensor[]) => Tensor[],
   xs: Tensor[],
   inDims: BatchDim[],
-  size: number,
+  size: Dim,
   outDims: (number | null)[] | ((nOut: number) => (number | null)[]),
 ): Tensor[] {
   const trace = new BatchTrace(currentTrace(), size);
@@ -88,7 +91,7 @@ export function vmapFlat(
     }
     const t = normalizeAxis(target, val.aval.ndim + (bd === null ? 1 : 0));
     if (t < 0) throw new ArgumentError(`vmap: outAxes ${target} is out of range for output ${i}`);
-    return moveBatchAxis(val, bd, t, size);
+    return moveBatchAxis(val, bd, t, size as number);
   });
 }
 
@@ -127,15 +130,15 @@ export function vmap(f: (...args: any[]) => any, opts: VmapOptions = {}): (...ar
     const [leaves, def] = flatten(args);
     const xs = leaves.map((l, i) => leafToTensor(l, `vmap: argument leaf ${i}`));
     const dims = args.flatMap((a, i) => expandAxes("inAxes", axesPerArg[i], a));
-    let size: number | null = null;
+    let size: Dim | null = null;
     const normDims = xs.map((x, i) => {
       const d = dims[i]!;
       if (d === null) return null;
       const nd = normalizeAxis(d, x.aval.ndim);
       if (nd < 0) throw new ShapeError(`vmap: inAxes ${d} is out of range for argument leaf ${i} of shape ${x.aval}`);
-      const n = x.aval.shape[nd] as number;
-      if (size !== null && size !== n) {
-        throw new ShapeError(`vmap: inconsistent sizes for the mapped axis: ${size} and ${n} (argument leaf ${i}, ${x.aval})`);
+      const n = x.aval.shape[nd]!;
+      if (size !== null && !dimEq(size, n)) {
+        throw new ShapeError(`vmap: inconsistent sizes for the mapped axis: ${dimToString(size)} and ${dimToString(n)} (argument leaf ${i}, ${x.aval})`);
       }
       size = n;
       return nd;

@@ -17,9 +17,14 @@
 // negative values are wrapped once and anything still out of range is clamped to the nearest
 // valid index (JAX's behaviour), so compiled code never reads out of bounds. take's `mode` option
 // ("raise" default, "clip", "wrap") follows np.take.
+//
+// Symbolic axes (inside a shape-polymorphic trace): ":" keeps the axis whole; any other item on a
+// symbolic axis must have bounds that hold for every size (the slice primitive's shape rule
+// decides), else a ShapeError names the axis and the symbol the bound depends on. Python's
+// clamping of out-of-range bounds cannot be decided for a symbolic size, so it is not applied.
 
 import { ArgumentError, DTypeError, ShapeError } from "../../core/errors.js";
-import { type Dim, broadcastShapes, shapeToString } from "../../core/shape.js";
+import { type Dim, broadcastShapes, dimAdd, shapeToString } from "../../core/shape.js";
 import { Tensor } from "../../core/tensor.js";
 import { add, div, mul, sub } from "../../prims/binary.js";
 import { compare, select } from "../../prims/compare.js";
@@ -97,11 +102,12 @@ export function index(x: X, spec: IndexItem | readonly IndexItem[]): Tensor {
   const expanded = ei >= 0 ? [...items.slice(0, ei), ...fill, ...items.slice(ei + 1)] : [...items, ...fill];
 
   const shape = t.aval.shape;
-  const start: number[] = [];
-  const limit: number[] = [];
+  const start: Dim[] = [];
+  const limit: Dim[] = [];
   const strides: number[] = [];
   const revAxes: number[] = [];
-  const outShape: Dim[] = [];
+  /** a number k (not a Dim) at position i: the sliced size of input axis k, known after slicing */
+  const outShape: (Dim | { axis: number })[] = [];
   let advanced: { idx: unknown; inAxis: number; outAxis: number } | null = null;
   let ax = 0;
   let needSlice = false;
@@ -118,14 +124,23 @@ export function index(x: X, spec: IndexItem | readonly IndexItem[]): Tensor {
         advanced = { idx: it, inAxis: ax, outAxis: outShape.length };
       }
       start.push(0);
-      limit.push(typeof d === "number" ? d : NaN); // NaN: a symbolic axis that must not be sliced
+      limit.push(d);
       strides.push(1);
       outShape.push(d);
       ax++;
       continue;
     }
-    if (typeof d !== "number") throw new ArgumentError(`index: axis ${ax} of ${desc(t)} is symbolic; only ":" can index it`);
     needSlice = true;
+    if (typeof d !== "number") {
+      // a symbolic axis: the bounds as dims (negative ones from the end), checked by the slice rule
+      const { st, sp, step } = symbolicBounds(it, d, ax, t);
+      start.push(st);
+      limit.push(sp);
+      strides.push(step);
+      if (typeof it !== "number") outShape.push({ axis: ax });
+      ax++;
+      continue;
+    }
     if (typeof it === "number") {
       if (!Number.isInteger(it)) throw new ArgumentError(`index: index ${it} is not an integer`);
       const i = it < 0 ? it + d : it;
@@ -159,15 +174,36 @@ export function index(x: X, spec: IndexItem | readonly IndexItem[]): Tensor {
   }
   let y = rev(t, revAxes);
   if (needSlice) {
-    if (limit.some(Number.isNaN)) throw new ArgumentError(`index: cannot slice ${desc(t)} while it has symbolic axes; index those with ":" only in a separate call`);
-    y = laxSlice(y, start, limit, strides);
+    try {
+      y = laxSlice(y, start, limit, strides);
+    } catch (err) {
+      if (!(err instanceof ShapeError)) throw err;
+      throw new ShapeError(`index: cannot index ${desc(t)} as given: ${err.message.split("\n")[0]}`);
+    }
   }
-  y = laxReshape(y, outShape);
+  const sliced = y.aval.shape;
+  y = laxReshape(y, outShape.map((d) => (typeof d === "object" && "axis" in d ? sliced[d.axis]! : d)));
   if (!advanced) return y;
   const n = shape[advanced.inAxis]!;
   const idx = indexTensor("index", advanced.idx);
   const norm = normalizeIndices("index", idx, n, "raise", advanced.inAxis, t);
   return gather(y, norm, { axis: advanced.outAxis, batchDims: 0 });
+}
+
+/** start, stop and step of an integer or slice item on a symbolic axis of size d (no clamping). */
+function symbolicBounds(it: unknown, d: Dim, ax: number, t: Tensor): { st: Dim; sp: Dim; step: number } {
+  const fromEnd = (v: number) => (v < 0 ? dimAdd(d, v) : v);
+  if (typeof it === "number") {
+    if (!Number.isInteger(it)) throw new ArgumentError(`index: index ${it} is not an integer`);
+    return { st: fromEnd(it), sp: dimAdd(fromEnd(it), 1), step: 1 };
+  }
+  if (typeof it === "object" && it !== null && (it as Slice).kind === "slice") {
+    const sl = it as Slice;
+    const step = sl.step ?? 1;
+    if (step < 0) throw new ShapeError(`index: a negative step on axis ${ax} of ${desc(t)}, which is symbolic, is not supported; use np.flip`);
+    return { st: sl.start === null ? 0 : fromEnd(sl.start), sp: sl.stop === null ? d : fromEnd(sl.stop), step };
+  }
+  throw new ArgumentError(`index: unsupported index item ${JSON.stringify(it)} (use integers, s(...), "a:b:c", null, "..." or one int array)`);
 }
 
 /**

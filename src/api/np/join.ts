@@ -3,7 +3,7 @@
 // per-element counts uses take), so they differentiate and batch through those rules.
 
 import { ArgumentError, ShapeError } from "../../core/errors.js";
-import { type Dim, dimEq, shapeToString } from "../../core/shape.js";
+import { type Dim, dimEq, dimMul, dimToString, shapeToString } from "../../core/shape.js";
 import type { Tensor } from "../../core/tensor.js";
 import { broadcastInDim, concatenate as laxConcatenate, pad as laxPad, reshape as laxReshape, slice as laxSlice } from "../../prims/shape.js";
 import { type ArrayInput, asTensor, promote } from "./coerce.js";
@@ -76,12 +76,14 @@ export function hstack(xs: readonly X[]): Tensor {
   return concatenate(ts, ts[0]!.aval.ndim === 1 ? 0 : 1);
 }
 
+/** Slices of `t` between consecutive bounds along `axis` (a concrete axis; others may be symbolic). */
 function splitAt(t: Tensor, axis: number, bounds: number[]): Tensor[] {
-  const s = t.aval.shape as number[];
+  const s = t.aval.shape;
+  const n = s[axis] as number;
   const out: Tensor[] = [];
   for (let i = 0; i + 1 < bounds.length; i++) {
-    const lo = Math.min(Math.max(bounds[i]!, 0), s[axis]!);
-    const hi = Math.max(lo, Math.min(bounds[i + 1]!, s[axis]!));
+    const lo = Math.min(Math.max(bounds[i]!, 0), n);
+    const hi = Math.max(lo, Math.min(bounds[i + 1]!, n));
     out.push(laxSlice(t, s.map((_, k) => (k === axis ? lo : 0)), s.map((d, k) => (k === axis ? hi : d))));
   }
   return out;
@@ -91,7 +93,9 @@ function splitImpl(name: string, x: X, sections: number | readonly number[], opt
   const t = asTensor(x, name);
   const axis = axisArg(name, axisOf(opts, 0) ?? 0, t.aval.ndim, desc(t));
   const n = t.aval.shape[axis];
-  if (typeof n !== "number") throw new ArgumentError(`${name}: axis ${axis} of ${desc(t)} is symbolic`);
+  if (typeof n !== "number") {
+    throw new ShapeError(`${name}: axis ${axis} of ${desc(t)} has symbolic size ${dimToString(n!)}, so where it splits depends on ${n!.symbols().join(", ")}: split a concrete axis`);
+  }
   if (Array.isArray(sections)) {
     const idx = sections.map((v) => intArg(name, "split index", v)).map((v) => (v < 0 ? v + n : v));
     return splitAt(t, axis, [0, ...idx, n]);
@@ -178,10 +182,7 @@ export function tile(x: X, reps: number | readonly number[]): Tensor {
   const y = laxReshape(t, s);
   // broadcast [s0, s1, ...] to [r0, s0, r1, s1, ...], then merge each pair of axes
   const big = broadcastInDim(y, s.flatMap((d, i) => [rr[i]!, d]), range(nd).map((i) => 2 * i + 1));
-  return laxReshape(big, s.map((d, i) => (typeof d === "number" ? d * rr[i]! : rr[i] === 1 ? d : badSym())));
-}
-function badSym(): never {
-  throw new ArgumentError("tile: cannot repeat a symbolic dimension");
+  return laxReshape(big, s.map((d, i) => dimMul(d, rr[i]!)));
 }
 
 /**
@@ -198,10 +199,10 @@ export function repeat(x: X, repeats: number | readonly number[], opts: { axis?:
     const s = [...t.aval.shape];
     const wide = [...s.slice(0, axis + 1), r, ...s.slice(axis + 1)];
     const b = broadcastInDim(t, wide, range(s.length).map((i) => (i <= axis ? i : i + 1)));
-    return laxReshape(b, s.map((d, i) => (i === axis ? (typeof d === "number" ? d * r : badSym()) : d)));
+    return laxReshape(b, s.map((d, i) => (i === axis ? dimMul(d, r) : d)));
   }
   if (!Array.isArray(repeats) || repeats.length !== n) {
-    throw new ShapeError(`repeat: repeats must be an integer or a list of ${String(n)} counts for axis ${axis} of ${desc(t)}`);
+    throw new ShapeError(`repeat: repeats must be an integer or a list of ${dimToString(n!)} counts for axis ${axis} of ${desc(t)}`);
   }
   const idx: number[] = [];
   repeats.forEach((c, i) => {

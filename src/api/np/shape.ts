@@ -4,7 +4,7 @@
 
 import type { DType } from "../../core/dtype.js";
 import { ArgumentError, ShapeError } from "../../core/errors.js";
-import { type Dim, SymDim, dimEq, shapeSize, shapeToString } from "../../core/shape.js";
+import { type Dim, SymDim, dimDiv, dimEq, dimMul, dimToString, shapeSize, shapeToString } from "../../core/shape.js";
 import type { Axis, Tensor } from "../../core/tensor.js";
 import { reshape as laxReshape, rev, transpose as laxTranspose } from "../../prims/shape.js";
 import { convert } from "../../prims/unary.js";
@@ -15,31 +15,36 @@ type X = Tensor | ArrayInput;
 
 const desc = (x: Tensor) => `an array of shape ${shapeToString(x.aval.shape)}`;
 
+/** A user's shape argument in a message (symbolic dims by their text, never through JS conversion). */
+const showArg = (v: unknown): string =>
+  Array.isArray(v) ? `[${v.map(showArg).join(",")}]` : v instanceof SymDim ? v.toString() : String(JSON.stringify(v));
+
 /**
  * reshape(x, shape): the same elements in a new shape; one entry may be -1 (inferred from the
- * others). Throws a ShapeError naming both shapes when the sizes differ.
+ * others) and entries may be symbolic dims (e.g. [x.shape[0], -1] inside a shape-polymorphic
+ * trace). Throws a ShapeError naming both shapes when the sizes differ.
  */
-export function reshape(x: X, shape: number | readonly number[]): Tensor {
+export function reshape(x: X, shape: Dim | readonly Dim[]): Tensor {
   const t = asTensor(x, "reshape");
-  const list = typeof shape === "number" ? [shape] : [...shape];
-  if (!list.every((d) => Number.isInteger(d) && d >= -1)) {
-    throw new ArgumentError(`reshape: shape must be a list of non-negative integers (and at most one -1), got ${JSON.stringify(shape)}`);
+  const list: Dim[] = typeof shape === "number" || shape instanceof SymDim ? [shape] : [...shape];
+  if (!list.every((d) => d instanceof SymDim || (Number.isInteger(d) && d >= -1))) {
+    throw new ArgumentError(`reshape: shape must be a list of non-negative integers (and at most one -1), got ${showArg(shape)}`);
   }
   const holes = list.filter((d) => d === -1).length;
-  if (holes > 1) throw new ArgumentError(`reshape: can only specify one unknown dimension (-1), got ${JSON.stringify(shape)}`);
+  if (holes > 1) throw new ArgumentError(`reshape: can only specify one unknown dimension (-1), got ${showArg(shape)}`);
   const total = shapeSize(t.aval.shape);
   const bad = () =>
-    new ShapeError(`reshape: cannot reshape ${desc(t)} (${total} elements) into shape ${shapeToString(list)}`);
-  const known = list.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
+    new ShapeError(`reshape: cannot reshape ${desc(t)} (${dimToString(total)} elements) into shape ${shapeToString(list)}`);
+  const known = list.filter((d) => d !== -1).reduce<Dim>((a, b) => dimMul(a, b), 1);
   let out: Dim[] = list;
   if (holes === 1) {
-    let fill: Dim;
-    if (typeof total === "number") {
-      if (known === 0 || total % known !== 0) throw bad();
-      fill = total / known;
-    } else if (known === 1) fill = total;
-    else {
-      throw new ShapeError(`reshape: cannot infer -1 in ${shapeToString(list)} for ${desc(t)}: give the dimensions explicitly`);
+    const fill = dimDiv(total, known);
+    if (fill === null) {
+      if (typeof total === "number" && typeof known === "number") throw bad();
+      throw new ShapeError(
+        `reshape: cannot infer -1 in ${shapeToString(list)} for ${desc(t)}: ${dimToString(total)} elements are not a multiple of ` +
+          `${dimToString(known)} for every size; give the dimensions explicitly`,
+      );
     }
     out = list.map((d) => (d === -1 ? fill : d));
   } else if (!dimEq(known, total)) throw bad();
@@ -117,7 +122,7 @@ export function squeeze(x: X, axis?: Axis | null): Tensor {
     axes = axesArg("squeeze", axis, s.length, desc(t));
     for (const a of axes) {
       if (s[a] !== 1) {
-        throw new ShapeError(`squeeze: cannot squeeze axis ${a} of ${desc(t)}: its size is ${String(s[a])}, not 1`);
+        throw new ShapeError(`squeeze: cannot squeeze axis ${a} of ${desc(t)}: its size is ${dimToString(s[a]!)}, not 1`);
       }
     }
   }
