@@ -41,6 +41,18 @@ const expm1: OnnxRule = ({ g, ins: [x], inAvals: [a] }) => {
 const tan: OnnxRule = ({ g, ins: [x], inAvals: [a] }) =>
   a!.dtype === "float32" ? [g.op("Tan", [x!])] : [g.op("Div", [g.op("Sin", [x!]), g.op("Cos", [x!])])];
 
+/**
+ * logistic: Sigmoid in float32; in float64 adgen's stable form e / (1 + e) or 1 / (1 + e) with
+ * e = exp(-|x|), because ONNX Runtime 1.30's optimizer fuses x * Sigmoid(x) into its float-only
+ * QuickGelu contrib op, which then fails to load for a float64 model.
+ */
+const logistic: OnnxRule = ({ g, ins: [x], inAvals: [a] }) => {
+  if (a!.dtype !== "float64") return [g.op("Sigmoid", [x!])];
+  const e = g.op("Exp", [g.op("Neg", [g.op("Abs", [x!])])]);
+  const den = g.op("Add", [g.scalar("float64", 1), e]);
+  return [g.op("Where", [g.op("GreaterOrEqual", [x!, g.scalar("float64", 0)]), g.op("Div", [g.scalar("float64", 1), den]), g.op("Div", [e, den])])];
+};
+
 /** NaN if either operand is NaN (a + b is then NaN), else the strict comparison's winner. */
 function maxMin(op: "Greater" | "Less"): OnnxRule {
   return ({ g, ins: [x, y], inAvals: [a] }) => {
@@ -107,7 +119,7 @@ export const ELEMENTWISE_RULES = {
   cos: direct("Cos"),
   tan,
   tanh: direct("Tanh"),
-  logistic: direct("Sigmoid"),
+  logistic,
   sqrt: direct("Sqrt"),
   abs: direct("Abs"),
   sign: direct("Sign"),
