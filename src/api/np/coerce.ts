@@ -107,20 +107,42 @@ function weakInfo(x: unknown): { dtype: DType; weak: boolean } {
 
 /**
  * Converts operands to tensors of one promoted dtype. Plain numbers are created directly in the
- * target dtype (no float32 rounding of a number combined with float64 tensors).
+ * target dtype (no float32 rounding of a number combined with float64 tensors). A plain number
+ * never decides the dtype of an operation with a strong tensor: with an int32 tensor it must be
+ * an exact int32 value (int32 + 1.5 would otherwise be float32 while int32 + 2 is int32, and
+ * int32 + 2**40 would wrap); a DTypeError says how to convert instead.
  */
 export function promote(name: string, args: unknown[], minimum?: "float" | "int"): Tensor[] {
   const pre = args.map((x) =>
     typeof x === "number" || typeof x === "boolean" || x instanceof Tensor ? x : x instanceof SymDim ? dimValue(x) : asTensor(x, name),
   );
-  let { dtype } = promoteTypes(pre.map(weakInfo));
+  const infos = pre.map(weakInfo);
+  let { dtype } = promoteTypes(infos);
+  const strong = infos.filter((o) => !o.weak);
+  if (strong.length && promoteTypes(strong).dtype === "int32" && pre.every((x) => typeof x === "number" || typeof x === "boolean" || !(x as Tensor).aval.weak || (x as Tensor).aval.dtype !== "float32")) {
+    dtype = "int32"; // only plain numbers could have lifted it to float: they do not decide the dtype
+  }
   const allWeak = pre.every((x) => !(x instanceof Tensor) || x.aval.weak);
   if (minimum === "float" && !isFloat(dtype)) dtype = floatOf(dtype);
   if (minimum === "int" && dtype === "bool") dtype = "int32";
   return pre.map((x) => {
-    if (!(x instanceof Tensor)) return scalarTensor(x as number | boolean, dtype, allWeak);
+    if (!(x instanceof Tensor)) {
+      if (dtype === "int32" && typeof x === "number" && !isInt32Value(x)) throw inexactNumber(name, x, strong.length > 0);
+      return scalarTensor(x as number | boolean, dtype, allWeak);
+    }
     return x.aval.dtype === dtype ? x : convert(x, dtype);
   });
+}
+
+/** True when the JS number `v` is exactly an int32 value. */
+export function isInt32Value(v: number): boolean {
+  return Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31;
+}
+
+function inexactNumber(name: string, v: number, withTensor: boolean): DTypeError {
+  const what = Number.isInteger(v) ? "is outside the int32 range" : "is not an integer";
+  const fix = withTensor ? 'convert the tensor first (e.g. np.astype(x, "float64")), or pass a tensor of the dtype you want' : "pass a float tensor (e.g. np.array(v, {dtype: \"float64\"}))";
+  return new DTypeError(`${name}: the number ${v} ${what}, so it cannot be combined exactly with int32 operands (the result dtype would depend on the value); ${fix}`);
 }
 
 /** Broadcasts `x` to `shape` following NumPy rules (rank-0 tensors are left as scalars). */

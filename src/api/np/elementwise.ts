@@ -1,13 +1,14 @@
 // np elementwise functions: arithmetic, transcendental functions, comparisons and logic, with
 // NumPy broadcasting and JAX-style dtype promotion (see coerce.ts).
 
-import type { Tensor } from "../../core/tensor.js";
+import { Tensor } from "../../core/tensor.js";
 import { add as laxAdd, div, max, min, mul, pow, sub } from "../../prims/binary.js";
 import { type CompareOp, compare, logical, not, select } from "../../prims/compare.js";
 import * as u from "../../prims/unary.js";
+import { convert } from "../../prims/unary.js";
 import { ShapeError } from "../../core/errors.js";
 import { broadcastShapes, shapeToString } from "../../core/shape.js";
-import { asTensor, broadcastTo, elementwiseArgs, promote } from "./coerce.js";
+import { asTensor, broadcastTo, elementwiseArgs, isInt32Value, promote } from "./coerce.js";
 
 type T = Tensor | number | boolean;
 
@@ -53,7 +54,18 @@ export const sigmoid = unary("sigmoid", u.logistic, "float");
 export const square = unary("square", (a) => mul(a, a), "int");
 export const reciprocal = unary("reciprocal", (a) => div(promote("reciprocal", [1, a])[0]!, a), "float");
 
-const cmp = (name: string, op: CompareOp) => bin(name, (a, b) => compare(a, b, op));
+/**
+ * Comparisons return bool, so a number that is not an int32 value (x < 1.5, x == 2**40) does not
+ * make the dtype value-dependent: int32 operands are compared exactly in float64 instead.
+ */
+const cmp = (name: string, op: CompareOp) => {
+  const f = bin(name, (a, b) => compare(a, b, op));
+  return (x: T, y: T): Tensor => {
+    const inexact = [x, y].some((v) => typeof v === "number" && !isInt32Value(v));
+    const asF64 = (v: T) => (v instanceof Tensor && v.aval.dtype === "int32" && !v.aval.weak ? convert(v, "float64") : v);
+    return inexact ? f(asF64(x), asF64(y)) : f(x, y);
+  };
+};
 export const equal = cmp("equal", "eq");
 export const notEqual = cmp("notEqual", "ne");
 export const less = cmp("less", "lt");
@@ -87,10 +99,13 @@ export function where(cond: T, x: T, y: T): Tensor {
   return select(broadcastTo("where", c, shape), broadcastTo("where", a!, shape), broadcastTo("where", b!, shape));
 }
 
-/** clip(x, lo, hi): max(lo, min(x, hi)); either bound may be null. */
+/**
+ * clip(x, lo, hi) = minimum(maximum(x, lo), hi) (NumPy/JAX: when lo > hi every element is hi);
+ * either bound may be null.
+ */
 export function clip(x: T, lo: T | null, hi: T | null): Tensor {
   let r = asTensor(x, "clip");
-  if (hi !== null && hi !== undefined) r = minimum(r, hi);
   if (lo !== null && lo !== undefined) r = maximum(r, lo);
+  if (hi !== null && hi !== undefined) r = minimum(r, hi);
   return r;
 }
