@@ -232,3 +232,34 @@ describe("ONNX export of derivative programs", () => {
     }
   });
 });
+
+describe("ONNX export: neural-network composites under ONNX Runtime's graph fusions", () => {
+  // ONNX Runtime's optimizer (level "all", its default) rewrites patterns such as GELU, x*sigmoid(x),
+  // layer normalization and softmax into contrib ops, some of which have float32 kernels only: the
+  // exported graphs must still load and agree in both float types
+  const layerNorm = (x: Tensor) => {
+    const mu = np.mean(x, { axis: -1, keepdims: true });
+    const v = np.mean(np.square(np.subtract(x, mu)), { axis: -1, keepdims: true });
+    return np.divide(np.subtract(x, mu), np.sqrt(np.add(v, 1e-5)));
+  };
+  const fns: [string, (x: Tensor) => Tensor][] = [
+    ["gelu (tanh)", (x) => adgen.nn.gelu(x)],
+    ["gelu (erf)", (x) => adgen.nn.gelu(x, { approximate: false })],
+    ["silu", (x) => np.multiply(x, adgen.nn.sigmoid(x))],
+    ["layer norm", layerNorm],
+    ["softmax / logSoftmax", (x) => np.add(adgen.nn.softmax(x, { axis: -1 }), adgen.nn.logSoftmax(x, { axis: -1 }))],
+  ];
+  for (const [name, fn] of fns) {
+    for (const dt of ["float64", "float32"] as const) {
+      it(`${name} in ${dt}: value and gradient`, async () => {
+        const x = rand([3, 8], 11, -3, 3, dt);
+        const g = grad((a: Tensor) => np.sum(np.multiply(fn(a), np.arange(8).astype(dt))));
+        const e = exportOnnx((a: Tensor) => [fn(a), g(a) as Tensor], [spec(dt, ["B", 8])], { name: "nn" });
+        const got = await runOnnx(e.bytes, [x]);
+        const want = interpret(makeProgram((a: Tensor) => [fn(a), g(a) as Tensor])(x), [x]);
+        const [rtol, atol] = dt === "float64" ? [1e-12, 1e-13] : [2e-5, 2e-5];
+        got.forEach((o, i) => close(o.data, want[i]!.dataSync(), rtol, atol, `${name} output ${i}`));
+      });
+    }
+  }
+});
