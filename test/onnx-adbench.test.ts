@@ -2,7 +2,7 @@
 // uses the point count in JS arithmetic, so N is concrete) and the LSTM gradient (the unrolled loop and the lax.scan
 // form, which becomes an ONNX Loop) agree with adgen's jit in float64.
 
-import { describe, expect, it } from "vitest";
+import { describe, it } from "vitest";
 import { type Tensor, exportOnnx, spec } from "../src/index.js";
 import { dataPath, readGmm, readLstm, truncateLstm } from "../examples/adbench/io.js";
 import { gmmGrad, gmmGradJit, gmmTensors } from "../examples/adbench/gmm.js";
