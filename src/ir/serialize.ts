@@ -197,8 +197,12 @@ export function hashString(s: string): string {
   return (h1 >>> 0).toString(16).padStart(8, "0") + (h2 >>> 0).toString(16).padStart(8, "0");
 }
 
-/** Canonical texts by program (Programs are immutable: passes build new ones). */
+/**
+ * Canonical texts by program (Programs are immutable: passes build new ones). Only small texts
+ * are kept: a program closing over large constants would otherwise pin their base64 copy.
+ */
 const texts = new WeakMap<Program, string>();
+const MEMO_MAX_CHARS = 1 << 20;
 
 /**
  * The canonical text of a program: equal exactly for programs that differ only in variable
@@ -206,7 +210,10 @@ const texts = new WeakMap<Program, string>();
  */
 export function programText(p: Program): string {
   let t = texts.get(p);
-  if (t === undefined) texts.set(p, (t = JSON.stringify(programToJson(p, { sources: false }))));
+  if (t === undefined) {
+    t = JSON.stringify(programToJson(p, { sources: false }));
+    if (t.length <= MEMO_MAX_CHARS) texts.set(p, t);
+  }
   return t;
 }
 

@@ -74,7 +74,8 @@ export interface LoadedArtifact {
 // ---- encoding -------------------------------------------------------------------------------
 
 /**
- * Encodes kernel-IR data: plain objects and arrays as themselves, symbolic dims as {$dim},
+ * Encodes kernel-IR data: plain objects and arrays as themselves (wrapped in {$obj} when a
+ * member's name starts with `$`), symbolic dims as {$dim},
  * numbers by core/encode's numberToJson (non-finite numbers and -0 as {$num}), tensors as {$t: index} into `tensors`, avals as {$aval}.
  * Anything else (functions, class instances) makes the program not cacheable.
  */
@@ -95,7 +96,8 @@ function encode(v: unknown, tensors: Map<Tensor, number>, where: string): Json {
     if (proto !== Object.prototype && proto !== null) throw new NotCacheable(`${where} holds a ${proto?.constructor?.name ?? "object"}`);
     const o: { [k: string]: Json } = {};
     for (const [k, x] of Object.entries(v)) if (x !== undefined) o[k] = encode(x, tensors, where);
-    return o;
+    // a member named like a tag ($num, $dim, ...) must not read back as one
+    return Object.keys(o).some((k) => k.startsWith("$")) ? { $obj: o } : o;
   }
   throw new NotCacheable(`${where} holds a ${typeof v}`);
 }
@@ -115,8 +117,9 @@ function decode(j: Json, tensors: Tensor[]): unknown {
     if (!isDType(a.dtype)) throw new Error(`artifact: unknown dtype ${JSON.stringify(a.dtype)}`);
     return new ShapedArray(decode(a.shape, tensors) as SymDim[], a.dtype, a.weak === true);
   }
+  const members = j["$obj"] !== undefined && j["$obj"] !== null && typeof j["$obj"] === "object" ? (j["$obj"] as { [k: string]: Json }) : j;
   const o: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(j)) o[k] = decode(x, tensors);
+  for (const [k, x] of Object.entries(members)) o[k] = decode(x, tensors);
   return o;
 }
 
