@@ -15,6 +15,7 @@ import { scalar } from "../rules/helpers.js";
 import { evalProgram, traceFlat } from "../trace/make-program.js";
 import { convert } from "../prims/unary.js";
 import { arange } from "./np/creation.js";
+import { checkOptions, is } from "../core/options.js";
 
 interface TracedFn {
   program: Program;
@@ -126,6 +127,7 @@ export interface ScanOptions {
 
 /** `lax.scan(f, init, xs, {length?, reverse?}) -> [carry, ys]` with f(carry, x) -> [carry, y]. */
 export function scan(f: (carry: any, x: any) => [unknown, unknown], init: unknown, xs: unknown, opts: ScanOptions = {}): [any, any] {
+  checkOptions("lax.scan", opts, { length: is.int(0), reverse: is.boolean });
   const { xs: carry, def: carryDef } = leaves(init, "lax.scan init");
   const { xs: xsLeaves, def: xsDef } = leaves(xs ?? null, "lax.scan xs");
   let length = opts.length;

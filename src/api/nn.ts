@@ -11,6 +11,7 @@ import * as np from "./np/index.js";
 import { type ArrayInput, asTensor, promote } from "./np/coerce.js";
 import { intArg, dtypeArg } from "./np/args.js";
 import type { DType } from "../core/dtype.js";
+import { checkOptions, is } from "../core/options.js";
 
 type X = Tensor | ArrayInput;
 
@@ -76,6 +77,7 @@ export interface GeluOpts {
 
 /** gelu(x) = x * Phi(x) (Phi: the standard normal CDF), by default with JAX's tanh approximation. */
 export function gelu(x: X, opts: GeluOpts = {}): Tensor {
+  checkOptions("gelu", opts, { approximate: is.boolean });
   const t = floatArg("gelu", x);
   if (opts.approximate ?? true) {
     // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
@@ -98,6 +100,7 @@ function stableShift(t: Tensor, axis: Axis | null | undefined): Tensor {
 
 /** softmax(x, {axis = -1}): exp(x) / sum(exp(x)) along axis, computed stably. */
 export function softmax(x: X, opts: AxisOpts = {}): Tensor {
+  checkOptions("softmax", opts, { axis: is.nullable(is.axes) });
   const t = floatArg("softmax", x);
   const axis = np.normalizeAxes("softmax", opts.axis === undefined ? -1 : opts.axis, t.aval.ndim);
   const e = np.exp(np.subtract(t, stableShift(t, axis)));
@@ -106,6 +109,7 @@ export function softmax(x: X, opts: AxisOpts = {}): Tensor {
 
 /** logSoftmax(x, {axis = -1}): x - logsumexp(x) along axis, computed stably. */
 export function logSoftmax(x: X, opts: AxisOpts = {}): Tensor {
+  checkOptions("logSoftmax", opts, { axis: is.nullable(is.axes) });
   const t = floatArg("logSoftmax", x);
   const axis = np.normalizeAxes("logSoftmax", opts.axis === undefined ? -1 : opts.axis, t.aval.ndim);
   const shifted = np.subtract(t, stableShift(t, axis));
@@ -120,6 +124,7 @@ export interface LogsumexpOpts {
 
 /** logsumexp(x, {axis?, keepdims?}): log(sum(exp(x))), stable; its gradient is softmax(x). */
 export function logsumexp(x: X, opts: LogsumexpOpts = {}): Tensor {
+  checkOptions("logsumexp", opts, { axis: is.nullable(is.axes), keepdims: is.boolean });
   const t = floatArg("logsumexp", x);
   const axes = np.normalizeAxes("logsumexp", opts.axis, t.aval.ndim);
   const m = stableShift(t, axes);
@@ -138,6 +143,7 @@ export interface OneHotOpts {
  * index, 0 elsewhere; labels outside [0, numClasses) give an all-zero row (as JAX).
  */
 export function oneHot(labels: X, numClasses: number, opts: OneHotOpts = {}): Tensor {
+  checkOptions("oneHot", opts, { dtype: is.any, axis: is.int() });
   const l = asTensor(labels, "oneHot");
   intArg("oneHot", "numClasses", numClasses, 0);
   const dtype = dtypeArg("oneHot", opts.dtype) ?? "float32";
@@ -155,6 +161,7 @@ export interface LossOpts {
 
 /** softmaxCrossEntropy(logits, labels): -sum(labels * logSoftmax(logits)) over the class axis. */
 export function softmaxCrossEntropy(logits: X, labels: X, opts: LossOpts = {}): Tensor {
+  checkOptions("softmaxCrossEntropy", opts, { axis: is.int() });
   const axis = opts.axis ?? -1;
   return np.negative(np.sum(np.multiply(asTensor(labels, "softmaxCrossEntropy"), logSoftmax(logits, { axis })), { axis }));
 }
@@ -164,6 +171,7 @@ export function softmaxCrossEntropy(logits: X, labels: X, opts: LossOpts = {}): 
  * `labels` (int32) has the logits' shape without the class axis.
  */
 export function softmaxCrossEntropyWithIntegerLabels(logits: X, labels: X, opts: LossOpts = {}): Tensor {
+  checkOptions("softmaxCrossEntropyWithIntegerLabels", opts, { axis: is.int() });
   const lp = logSoftmax(logits, { axis: opts.axis ?? -1 });
   const axis = np.normalizeAxes("softmaxCrossEntropyWithIntegerLabels", opts.axis ?? -1, lp.aval.ndim)[0]!;
   const l = asTensor(labels, "softmaxCrossEntropyWithIntegerLabels");
@@ -186,6 +194,7 @@ export function sigmoidBinaryCrossEntropy(logits: X, labels: X): Tensor {
 
 /** standardize(x, {axis = -1, eps = 1e-5}): (x - mean) / sqrt(var + eps) along axis (layer norm without scale). */
 export function standardize(x: X, opts: { axis?: Axis; eps?: number } = {}): Tensor {
+  checkOptions("standardize", opts, { axis: is.axes, eps: is.number(0) });
   const t = floatArg("standardize", x);
   const axis = opts.axis ?? -1;
   const m = np.mean(t, { axis, keepdims: true });

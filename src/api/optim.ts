@@ -12,6 +12,7 @@ import { Tensor } from "../core/tensor.js";
 import { treeLeaves, treeMap } from "../core/tree.js";
 import * as np from "./np/index.js";
 import { scalarTensor } from "./np/coerce.js";
+import { checkOptions, is } from "../core/options.js";
 
 export type Schedule = number | ((step: number | Tensor) => number | Tensor);
 
@@ -61,6 +62,7 @@ export interface SgdState {
 
 /** sgd(lr, {momentum?, nesterov?}): p -= lr * g, or with a momentum trace t = g + momentum * t. */
 export function sgd(lr: Schedule, opts: SgdOpts = {}): GradientTransformation<SgdState> {
+  checkOptions("optim.sgd", opts, { momentum: is.number(0), nesterov: is.boolean });
   checkLr("optim.sgd", lr);
   const momentum = opts.momentum ?? 0;
   if (!(momentum >= 0)) throw new ArgumentError(`optim.sgd: momentum must be >= 0, got ${momentum}`);
@@ -119,6 +121,7 @@ function adamOpts(name: string, opts: AdamOpts): [number, number, number] {
 
 /** adam(lr, {b1 = 0.9, b2 = 0.999, eps = 1e-8}) (Kingma & Ba), with bias-corrected moments. */
 export function adam(lr: Schedule, opts: AdamOpts = {}): GradientTransformation<AdamState> {
+  checkOptions("optim.adam", opts, { b1: is.number(0, 1), b2: is.number(0, 1), eps: is.number(0) });
   checkLr("optim.adam", lr);
   const [b1, b2, eps] = adamOpts("optim.adam", opts);
   return {
@@ -133,6 +136,7 @@ export function adam(lr: Schedule, opts: AdamOpts = {}): GradientTransformation<
 
 /** adamw(lr, {b1, b2, eps, weightDecay = 1e-4}): Adam with decoupled weight decay (needs params in update). */
 export function adamw(lr: Schedule, opts: AdamOpts & { weightDecay?: number } = {}): GradientTransformation<AdamState> {
+  checkOptions("optim.adamw", opts, { b1: is.number(0, 1), b2: is.number(0, 1), eps: is.number(0), weightDecay: is.number(0) });
   checkLr("optim.adamw", lr);
   const [b1, b2, eps] = adamOpts("optim.adamw", opts);
   const wd = opts.weightDecay ?? 1e-4;

@@ -2,6 +2,7 @@
 // (e.g. ADGEN_LOG=compiles,cache-misses).
 
 import { ArgumentError } from "./errors.js";
+import { type Schema, checkOptions, is } from "./options.js";
 
 export interface LogEvent {
   kind: "compile" | "cache-miss" | "recompile-warning" | "nan" | "info" | "disk-cache";
@@ -104,11 +105,38 @@ function readEnv(): void {
 }
 readEnv();
 
+/** The type and range of every option: config.update rejects anything else before changing any. */
+/** a count where Infinity means "never" (e.g. interpretBelowWork: Infinity interprets everything) */
+const countOrNever = (min: number) => is.either(is.int(min), is.oneOf(Infinity));
+
+const schema: Schema = {
+  logCompiles: is.boolean,
+  explainCacheMisses: is.boolean,
+  debugNans: is.boolean,
+  jitCacheSize: is.int(1),
+  backend: is.oneOf("wasm", "js", "interp"),
+  captureSourceLines: is.boolean,
+  interpretBelowWork: countOrNever(0),
+  hotCalls: countOrNever(1),
+  recompileWarnAfter: countOrNever(1),
+  autoGeneralizeShapes: is.boolean,
+  fastMatmulMinWork: countOrNever(0),
+  matmulThreads: is.int(1, 256),
+  matmulThreadsAfter: countOrNever(0),
+  cacheDir: is.nullable((v) => (typeof v === "string" && v.length > 0 ? undefined : "a non-empty directory path")),
+  cacheMaxBytes: countOrNever(0),
+  cacheTrustSource: is.boolean,
+  logger: is.func,
+};
+
 export function updateConfig(opts: Partial<Config>): void {
+  if (opts === null || typeof opts !== "object" || Array.isArray(opts)) checkOptions("config.update", opts, schema);
+  // undefined is not a value here (an option cannot be "unset"): reject it like any wrong type
   for (const [k, v] of Object.entries(opts)) {
-    if (!(k in config) || k === "update") throw new ArgumentError(`config.update: unknown option ${JSON.stringify(k)}`);
-    (config as any)[k] = v;
+    if (v === undefined && k in schema) throw new ArgumentError(`config.update: ${k} must be ${schema[k]!(undefined)}, got undefined`);
   }
+  checkOptions("config.update", opts, schema);
+  for (const [k, v] of Object.entries(opts)) (config as any)[k] = v;
 }
 
 export function log(e: LogEvent): void {

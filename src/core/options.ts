@@ -133,7 +133,7 @@ export function checkOptions<T extends object>(what: string, opts: T | undefined
     const v = (opts as Record<string, unknown>)[key];
     if (v === undefined) continue;
     const expected = rule(v);
-    if (expected !== undefined) throw new ArgumentError(`${what}: option ${key} must be ${expected}, got ${describeValue(v)}`);
+    if (expected !== undefined) throw new ArgumentError(`${what}: ${key} must be ${expected}, got ${describeValue(v)}`);
   }
   return opts;
 }

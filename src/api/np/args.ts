@@ -5,6 +5,12 @@ import { SymDim } from "../../core/shape.js";
 import { type DType, isDType } from "../../core/dtype.js";
 import { ArgumentError, ShapeError } from "../../core/errors.js";
 import { normalizeAxis } from "../../core/shape.js";
+import { type Schema, is } from "../../core/options.js";
+
+/** Schemas of np's options objects (checked with core/options checkOptions). */
+export const axisOptions: Schema = { axis: is.nullable(is.axes) };
+export const reduceOptions: Schema = { axis: is.nullable(is.axes), keepdims: is.boolean };
+export const dtypeOptions: Schema = { dtype: is.any }; // dtypeArg checks the value with its own message
 
 /** A shape given as a number or a list of non-negative integers. */
 /**

@@ -11,7 +11,8 @@ import { broadcastInDim } from "../../prims/shape.js";
 import { convert } from "../../prims/unary.js";
 import { scalar } from "../../rules/helpers.js";
 import { type ArrayInput, arrayFromData, asTensor, broadcastTo } from "./coerce.js";
-import { dtypeArg, intArg, shapeArg } from "./args.js";
+import { dtypeArg, dtypeOptions, intArg, shapeArg } from "./args.js";
+import { checkOptions, is } from "../../core/options.js";
 
 export interface DTypeOpt {
   dtype?: DType;
@@ -20,7 +21,7 @@ export interface DTypeOpt {
 /** The dtype option: `{dtype}` or, as shorthand, the dtype name itself (`np.ones([3], "float64")`). */
 function dtypeOpt(name: string, opts: DTypeOpt | DType | undefined): DType | undefined {
   if (typeof opts === "string") return dtypeArg(name, opts);
-  if (opts === undefined || (typeof opts === "object" && opts !== null)) return dtypeArg(name, opts?.dtype);
+  if (opts === undefined || (typeof opts === "object" && opts !== null)) return dtypeArg(name, checkOptions(name, opts, dtypeOptions).dtype);
   throw new ArgumentError(`${name}: options must be {dtype} or a dtype name, got ${JSON.stringify(opts)}`);
 }
 
@@ -140,6 +141,7 @@ export interface LinspaceOpts extends DTypeOpt {
 
 /** `num` evenly spaced values from start to stop (inclusive unless endpoint is false). */
 export function linspace(start: number, stop: number, num = 50, opts: LinspaceOpts = {}): Tensor {
+  checkOptions("linspace", opts, { dtype: is.any, endpoint: is.boolean });
   finiteArg("linspace", "start", start);
   finiteArg("linspace", "stop", stop);
   intArg("linspace", "num", num, 0);
@@ -162,6 +164,7 @@ export interface EyeOpts extends DTypeOpt {
 
 /** An n x m matrix (m defaults to n) with ones on the k-th diagonal. */
 export function eye(n: number, m?: number | null, opts: EyeOpts = {}): Tensor {
+  checkOptions("eye", opts, { dtype: is.any, k: is.int() });
   intArg("eye", "n", n, 0);
   const cols = m === undefined || m === null ? n : intArg("eye", "m", m, 0);
   const k = intArg("eye", "k", opts.k ?? 0);

@@ -9,6 +9,8 @@ import { reshape } from "../../prims/shape.js";
 import { convert } from "../../prims/unary.js";
 import { dimValue } from "../../prims/dim.js";
 import { asTensor, promote, scalarTensor } from "./coerce.js";
+import { checkOptions, is } from "../../core/options.js";
+import { reduceOptions } from "./args.js";
 
 type T = Tensor | number | boolean;
 
@@ -32,6 +34,7 @@ function keep(x: Tensor, y: Tensor, axes: number[], keepdims: boolean | undefine
 
 function reducer(name: string, f: (x: Tensor, axes: number[]) => Tensor, prepare: (x: Tensor) => Tensor) {
   return (x: T, opts: ReduceOpts = {}): Tensor => {
+  checkOptions(name, opts, reduceOptions);
     const t = prepare(asTensor(x, name));
     const axes = normalizeAxes(name, opts.axis, t.aval.ndim);
     return keep(t, f(t, axes), axes, opts.keepdims);
@@ -56,6 +59,7 @@ function checkNonEmpty(name: string, f: (x: Tensor, axes: number[]) => Tensor) {
 }
 
 export function mean(x: T, opts: ReduceOpts = {}): Tensor {
+  checkOptions("mean", opts, reduceOptions);
   const [t] = promote("mean", [asTensor(x, "mean")], "float");
   const axes = normalizeAxes("mean", opts.axis, t!.aval.ndim);
   const count = shapeSize(axes.map((a) => t!.aval.shape[a]!));
@@ -67,6 +71,7 @@ export function mean(x: T, opts: ReduceOpts = {}): Tensor {
 
 function argReducer(name: string, f: (x: Tensor, axis: number) => Tensor) {
   return (x: T, opts: { axis?: number; keepdims?: boolean } = {}): Tensor => {
+  checkOptions(name, opts, { axis: is.nullable(is.int()), keepdims: is.boolean });
     const t = asTensor(x, name);
     if (opts.axis === undefined || opts.axis === null) {
       const flat = reshape(t, [shapeSize(t.aval.shape)]);

@@ -17,6 +17,8 @@ import { abs, equal, lessEqual, logicalAnd, logicalNot, logicalOr, subtract, mul
 import { mean, normalizeAxes, sum } from "./reductions.js";
 import { axisArg } from "./args.js";
 import { ravel } from "./shape.js";
+import { checkOptions, is } from "../../core/options.js";
+import { reduceOptions } from "./args.js";
 
 type X = Tensor | ArrayInput;
 
@@ -29,6 +31,7 @@ export interface VarOpts {
 
 /** var(x, {axis?, keepdims?, ddof = 0}): mean squared deviation from the mean. */
 export function variance(x: X, opts: VarOpts = {}): Tensor {
+  checkOptions("var", opts, { ...reduceOptions, ddof: is.int(0) });
   const [t] = promote("var", [asTensor(x, "var")], "float");
   const axes = normalizeAxes("var", opts.axis, t!.aval.ndim);
   const ddof = opts.ddof ?? 0;
@@ -68,11 +71,13 @@ function scan(name: string, x: X, axis: number | null | undefined, combine: (a: 
 
 /** cumsum(x, {axis?}): running sums along axis (of the flattened array when omitted). */
 export function cumsum(x: X, opts: { axis?: number | null } = {}): Tensor {
+  checkOptions("cumsum", opts, { axis: is.nullable(is.int()) });
   return scan("cumsum", x, opts.axis, add, 0);
 }
 
 /** cumprod(x, {axis?}): running products along axis (of the flattened array when omitted). */
 export function cumprod(x: X, opts: { axis?: number | null } = {}): Tensor {
+  checkOptions("cumprod", opts, { axis: is.nullable(is.int()) });
   return scan("cumprod", x, opts.axis, mul, 1);
 }
 
@@ -83,11 +88,13 @@ const truthy = (name: string, x: X) => {
 
 /** all(x, {axis?, keepdims?}): whether every element is true (non-zero). */
 export function all(x: X, opts: { axis?: Axis | null; keepdims?: boolean } = {}): Tensor {
+  checkOptions("all", opts, reduceOptions);
   return equal(sum(logicalNot(truthy("all", x)), opts), 0);
 }
 
 /** any(x, {axis?, keepdims?}): whether some element is true (non-zero). */
 export function any(x: X, opts: { axis?: Axis | null; keepdims?: boolean } = {}): Tensor {
+  checkOptions("any", opts, reduceOptions);
   return ew.greater(sum(truthy("any", x), opts), 0);
 }
 
@@ -119,6 +126,7 @@ export interface CloseOpts {
 
 /** isclose(a, b, {rtol = 1e-5, atol = 1e-8, equalNan = false}): |a - b| <= atol + rtol * |b| elementwise. */
 export function isclose(a: X, b: X, opts: CloseOpts = {}): Tensor {
+  checkOptions("isclose", opts, { rtol: is.number(0), atol: is.number(0), equalNan: is.boolean });
   const { rtol = 1e-5, atol = 1e-8, equalNan = false } = opts;
   const [x, y] = promote("isclose", [asTensor(a, "isclose"), asTensor(b, "isclose")], "float");
   const finite = logicalAnd(isfinite(x!), isfinite(y!));
