@@ -187,6 +187,18 @@ describe("issue 9: the disk cache touches only the files it created", () => {
     expect(existsSync(own())).toBe(false);
     expect(existsSync(path.join(dir, "notes.txt"))).toBe(true);
   });
+
+  it("issue 9 (clearing): adgen cache clear <dir> deletes the cache's entries and nothing else", async () => {
+    const foreign = plantForeign();
+    jit((v: Tensor) => np.sin(v))(x());
+    expect(ownEntries()).toHaveLength(1);
+    const r = await node([path.join(ROOT, "src/cli/main.ts"), "cache", "clear", dir]);
+    expect([r.code, r.stdout.trim()]).toEqual([0, `deleted 1 file of the adgen jit cache in ${dir}`]);
+    expect(ownEntries()).toEqual([]);
+    survive(foreign);
+    const bad = await node([path.join(ROOT, "src/cli/main.ts"), "cache", "wipe", dir]);
+    expect([bad.code, bad.stderr.trim()]).toEqual([2, 'adgen cache: unknown action "wipe" (adgen cache clear <cacheDir>)']);
+  });
 });
 
 describe("issue 9: path operations fail fast on special file systems; FIFOs are never read", () => {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The `adgen` command: `adgen export` (ahead-of-time export of a function from a module) and
-// `adgen inspect` (print an export's manifest). A small flag parser, help texts, and error
+// The `adgen` command: `adgen export` (ahead-of-time export of a function from a module),
+// `adgen inspect` (print an export's manifest) and `adgen cache clear` (delete the jit disk cache). A small flag parser, help texts, and error
 // reporting: one line on stderr, exit code 2 for usage errors and 1 for failures (ADGEN_DEBUG=1
 // adds the stack trace). The commands are loaded on demand so that --help stays fast.
 
@@ -13,12 +13,14 @@ const HELP = `adgen ${ADGEN_VERSION}: automatic differentiation for TypeScript, 
 Usage:
   adgen export <module> --fn <name> --arg <spec>... [--grad | --vjp | --jvp | --value] --out <dir> [--name <id>] [--js]
   adgen inspect <dir | manifest.json>
+  adgen cache clear <cacheDir>
   adgen <command> --help
   adgen --version
 
 Commands:
   export    compile a function of a module (or its gradient, VJP, JVP) to a standalone ES module
   inspect   print the signature, symbolic dims, residuals, kernels and files of an export
+  cache     clear: delete the jit disk cache (config.cacheDir) in a directory
 
 Examples:
   adgen export model.mjs --fn loss --arg "float32[784,10]" --arg "float32[B,784]" --grad --out build/
@@ -62,6 +64,12 @@ the files. A directory must hold exactly one *.manifest.json.
 
 Example:
   adgen inspect build/loss_vjp.manifest.json`;
+
+const CACHE_HELP = `Usage: adgen cache clear <cacheDir>
+
+Deletes the jit disk cache that config.cacheDir = <cacheDir> created: the entries and temp files
+in its own subfolder (<cacheDir>/adgen-jit-v<N>/), then that subfolder if nothing else is in it.
+Other files in <cacheDir> (a shared directory) are never touched.`;
 
 type Kind = "bool" | "string" | "list";
 type Values = Record<string, string | boolean | string[] | undefined>;
@@ -134,7 +142,18 @@ async function inspectCommand(argv: string[]): Promise<void> {
   await runInspect(target, print);
 }
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = { export: exportCommand, inspect: inspectCommand };
+async function cacheCommand(argv: string[]): Promise<void> {
+  const { positional, values: v } = parseFlags("cache", argv, { help: "bool" });
+  if (v.help) return print(CACHE_HELP);
+  const [action, ...rest] = positional;
+  if (action !== "clear") throw new UsageError(`adgen cache: ${action === undefined ? "missing action" : `unknown action ${JSON.stringify(action)}`} (adgen cache clear <cacheDir>)`);
+  const dir = onePositional("cache clear", rest, "<cacheDir>");
+  const { clearDiskCache } = await import("../jit/disk-cache.js");
+  const n = clearDiskCache(dir);
+  print(`deleted ${n} file${n === 1 ? "" : "s"} of the adgen jit cache in ${dir}`);
+}
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = { export: exportCommand, inspect: inspectCommand, cache: cacheCommand };
 
 function suggestion(word: string): string {
   const dist = (a: string, b: string): number => {
@@ -153,7 +172,7 @@ async function main(argv: string[]): Promise<void> {
   if (cmd === undefined) throw new UsageError(`adgen: missing command (export or inspect; see adgen --help)`);
   if (cmd === "--help" || cmd === "-h" || cmd === "help") {
     const sub = rest[0];
-    return print(sub === "export" ? EXPORT_HELP : sub === "inspect" ? INSPECT_HELP : HELP);
+    return print(sub === "export" ? EXPORT_HELP : sub === "inspect" ? INSPECT_HELP : sub === "cache" ? CACHE_HELP : HELP);
   }
   if (cmd === "--version" || cmd === "-v" || cmd === "-V") return print(ADGEN_VERSION);
   const run = COMMANDS[cmd];
