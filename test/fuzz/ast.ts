@@ -44,6 +44,7 @@ export type Expr = { sh: Shape } & (
   | { k: "scan"; c: string; r: string; init: Expr; xs: Expr; body: Expr; out: "carry" | "ys" }
   | { k: "fori"; c: string; n: number; init: Expr; body: Expr }
   | { k: "call"; how: "jit" | "checkpoint" | "vmap"; p: string; body: Expr; a: Expr }
+  | { k: "let"; name: string; value: Expr; body: Expr }
 );
 
 /** A whole program: `dt` inputs of the given shapes, one output. */
@@ -139,7 +140,11 @@ export class ProgramGenerator {
 
   private leaf(env: Leaf[]): Expr {
     const ch = this.ch;
-    if (ch.pick(6) === 5) return { k: "lit", v: LITERALS[ch.pick(LITERALS.length)]!, sh: [] };
+    const c = ch.pick(8);
+    if (c === 7) return { k: "lit", v: LITERALS[ch.pick(LITERALS.length)]!, sh: [] };
+    // the innermost binding (a let value, a loop carry) half the time: values read several times
+    // are what fusion and cotangent accumulation get wrong
+    if (c >= 4) return env[env.length - 1]!.e;
     return env[ch.pick(env.length)]!.e;
   }
 
@@ -163,8 +168,20 @@ export class ProgramGenerator {
   expr(env: Leaf[], depth: number): Expr {
     const ch = this.ch;
     if (depth >= MAX_DEPTH || this.nodes >= this.maxNodes || ch.exhausted) return this.leaf(env);
-    const kind = ch.pick(22);
+    let kind = ch.pick(27);
     if (kind === 0) return this.leaf(env);
+    if (kind >= 22) {
+      if (kind === 25) kind = 12; // more slicing
+      else if (kind === 26) kind = 13; // more padding
+      else {
+        // let: a value used (possibly) several times in the body
+        this.nodes++;
+        const value = this.expr(env, depth + 1);
+        const name = ch.name("h");
+        const body = this.expr([...env, { e: { k: "var", name, sh: value.sh } }], depth + 1);
+        return { k: "let", name, value, body, sh: body.sh };
+      }
+    }
     this.nodes++;
     const sub = () => this.expr(env, depth + 1);
     switch (kind) {

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { Tensor, config, exportFunction, grad, jit, jvp, np, spec, variable, vjp, vmap } from "../../src/index.js";
+import { Tensor, config, exportFunction, grad, jacfwd, jacrev, jit, jvp, np, spec, variable, vjp, vmap } from "../../src/index.js";
 import { encodeNumber } from "../../src/core/encode.js";
 import { type Prog, size } from "./ast.js";
 import { type Fn, buildFn, reproCode } from "./print.js";
@@ -97,10 +97,10 @@ export function tolDiff(got: Float64Array, want: Float64Array, m: Float64Array, 
 let exportDir: string | null = null;
 let exportCount = 0;
 /** Writes an export to a temporary directory and imports it. */
-async function loadExport(f: Fn, p: Prog, backend: "wasm" | "js"): Promise<any> {
+async function loadExport(f: Fn, p: Prog, backend: "wasm" | "js", batch?: string): Promise<any> {
   exportDir ??= mkdtempSync(join(tmpdir(), "adgen-fuzz-"));
   const name = `fz${exportCount++}`;
-  const e = exportFunction(f, p.inputs.map((sh) => spec(p.dt, sh)), { name, backend });
+  const e = exportFunction(f, p.inputs.map((sh) => spec(p.dt, batch ? [batch, ...sh] : sh)), { name, backend });
   await e.write(exportDir);
   return (await import(/* @vite-ignore */ pathToFileURL(join(exportDir, e.manifest.files.module)).href)).default;
 }
@@ -202,11 +202,16 @@ export async function checkProgram(p: Prog, seed: number, opts: Options): Promis
             async () => flat((await loadExport(f, p, b))(...xs())), bits);
         }
       }
-      // vmap over all input sets against eager on each
+      // vmap over all input sets against eager on each, and the same exported with a symbolic batch
+      const stackedSets = () => p.inputs.map((_, i) => np.stack(sets.map((set) => tensors(set)[i]!)));
+      const allEager = Float64Array.from(eager.flatMap((e) => Array.from(e)));
+      if (opts.exportModules) {
+        await check("export:vmap:symbolic", s, `const m = await import(<exportFunction(vmap(f), [spec(dtype, ["B", ...shape]) per argument]).write(dir)>);\nm.default(...[set0, set1, set2] stacked per argument)[k] vs f(...set_k)`,
+          async () => flat((await loadExport(vmap(f), p, "wasm", "B"))(...stackedSets())), (g) => bitDiff(g, allEager));
+      }
       await check("vmap", s, `const xb = [${sets.map((_, k) => `set${k}`).join(", ")}] stacked per argument;\nvmap(f)(...xb)[k] vs f(...set_k)`, () => {
-        const stacked = p.inputs.map((_, i) => np.stack(sets.map((set) => tensors(set)[i]!)));
-        return flat(vmap(f)(...stacked));
-      }, (g) => bitDiff(g, Float64Array.from(eager.flatMap((e) => Array.from(e)))));
+        return flat(vmap(f)(...stackedSets()));
+      }, (g) => bitDiff(g, allEager));
     }
     // jvp's primal output is the eager value
     const T = sets[s === 1 ? 2 : 1]!; // smooth tangents
@@ -221,7 +226,7 @@ export async function checkProgram(p: Prog, seed: number, opts: Options): Promis
     if (!g) continue;
     // the tape, vjp and compiled gradients equal eager grad bit for bit (the tape refuses a loss
     // that does not depend on any variable, as PyTorch does)
-    await check("tape", s, `const vs = [${argList}].map(variable);\nloss(...vs).backward();\nvs.map((v) => v.grad) vs grad(loss, { argnums })(...)`, () => {
+    await check("tape", s, `${lossCode}\nconst vs = [${argList}].map(variable);\nloss(...vs).backward();\nvs.map((v) => v.grad) vs grad(loss, { argnums })(...)`, () => {
       const vs = xs().map((x) => variable(x));
       try {
         (loss(...vs) as any).backward();
@@ -232,7 +237,7 @@ export async function checkProgram(p: Prog, seed: number, opts: Options): Promis
       }
       return cat(vs.map((v: any) => v.grad ?? np.zerosLike(v)));
     }, (x) => bitDiff(x, g));
-    await check("vjp", s, `const [, pb] = vjp(f, ${argList}); pb(W) vs grad(loss)`, () => {
+    await check("vjp", s, `${lossCode}\nconst [, pb] = vjp(f, ${argList}); pb(W) vs grad(loss, { argnums: [${argnums}] })(${argList})`, () => {
       const [, pb] = vjp(f, ...xs());
       return cat(pb(Wt()));
     }, (x) => bitDiff(x, g));
@@ -248,6 +253,8 @@ export async function checkProgram(p: Prog, seed: number, opts: Options): Promis
     // the independent reference (float64 only)
     if (!f64) continue;
     let ref = evaluate(p, sets[s]!);
+    // a weak result (built from JS numbers only) is materialized as float32
+    if (ref.out.weak) ref = { ...ref, out: { ...ref.out, v: ref.out.v.map(Math.fround) } };
     if (opts.mutateReference) ref = { ...ref, out: { ...ref.out, v: ref.out.v.map((v, i) => (i === 0 ? v * (1 + 1e-6) + 1e-6 : v)) } };
     await check("eager~ref", s, `console.log(f(${argList}).dataSync())`, () => want, (x) => (ref.kink ? null : tolDiff(x, ref.out.v, ref.out.mv, 1e-12)));
     if (ref.kink || ref.ill) {
@@ -264,6 +271,18 @@ export async function checkProgram(p: Prog, seed: number, opts: Options): Promis
       const rj = refJvp(ref, T);
       const [, tangentOut] = jvpOut as [Float64Array, Float64Array];
       await check("jvp~ref", s, `jvp(f, [${argList}], tangents)[1] with tangents = the next input set`, () => tangentOut, (x) => tolDiff(x, rj.d, rj.m, 1e-9));
+    }
+    // full Jacobians w.r.t. argument 0 (out.shape + in.shape): rows of the reference's tangents
+    const n0 = sizes[0]!;
+    const nT = sizes.reduce((a, b) => a + b, 0);
+    if (ref.out.d && ref.out.md && ref.out.v.length * n0 <= 400) {
+      const nOut = ref.out.v.length;
+      const J = new Float64Array(nOut * n0);
+      const JM = new Float64Array(nOut * n0);
+      for (let k = 0; k < nOut; k++) for (let t = 0; t < n0; t++) { J[k * n0 + t] = ref.out.d[k * nT + t]!; JM[k * n0 + t] = ref.out.md[k * nT + t]!; }
+      for (const [name, jac] of [["jacfwd", jacfwd], ["jacrev", jacrev]] as const) {
+        await check(`${name}~ref`, s, `${name}(f)(${argList})`, () => flat(jac(f)(...xs())), (x) => tolDiff(x, J, JM, 1e-9));
+      }
     }
     if (s === 1) {
       // grad of vmap of jit over both smooth sets, against the reference gradient of each

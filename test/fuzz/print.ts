@@ -39,6 +39,7 @@ export function exprCode(e: Expr): string {
       return `lax.scan((${e.c}, ${e.r}) => { const n = ${c(e.body)}; return [n, n]; }, ${c(e.init)}, ${c(e.xs)})[${e.out === "carry" ? 0 : 1}]`;
     case "fori": return `lax.foriLoop(0, ${e.n}, (i, ${e.c}) => ${c(e.body)}, ${c(e.init)})`;
     case "call": return `${e.how}((${e.p}) => ${c(e.body)})(${c(e.a)})`;
+    case "let": return `((${e.name}) => ${c(e.body)})(${c(e.value)})`;
   }
 }
 

@@ -99,9 +99,10 @@ class Ctx {
         if (!Number.isFinite(c) && this.ill === null) this.ill = `${what}: partial ${c}`;
         for (let t = 0; t < nT; t++) {
           const dt = src.d[i * nT + t]!;
-          if (dt === 0) continue;
-          d[k * nT + t] += c * dt;
-          md[k * nT + t] += Math.abs(c) * (src.md[i * nT + t]! + Math.abs(dt));
+          const mt = src.md[i * nT + t]!;
+          if (dt === 0 && mt === 0) continue; // (a tangent that cancelled to 0 still carries its error scale)
+          if (dt !== 0) d[k * nT + t] += c * dt;
+          md[k * nT + t] += Math.abs(c) * (mt + Math.abs(dt));
         }
       });
       for (let t = 0; t < nT; t++) md[k * nT + t] += Math.abs(d[k * nT + t]!);
@@ -250,6 +251,7 @@ class Ctx {
         for (let i = 0; i < e.n; i++) c = this.bind(e.c, c, () => ev(e.body));
         return c;
       }
+      case "let": return this.bind(e.name, ev(e.value), () => ev(e.body));
       case "call": {
         const a = ev(e.a);
         if (e.how !== "vmap") return this.bind(e.p, a, () => ev(e.body));

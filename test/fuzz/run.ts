@@ -6,7 +6,8 @@
 import fc from "fast-check";
 import { config } from "../../src/index.js";
 import { type Prog, generate } from "./ast.js";
-import { knownOf } from "./known.js";
+import { CORPUS } from "./corpus.js";
+import { KNOWN, knownOf } from "./known.js";
 import { type Failure, type Options, checkProgram, cleanupExports } from "./paths.js";
 import { programCode } from "./print.js";
 
@@ -49,7 +50,7 @@ export interface RunOptions extends Options {
 const kindOf = (f: Failure) => (f.detail.startsWith("throws") ? "throws" : "mismatch");
 /** What makes two failures "the same finding": the path, the kind, and the error text without numbers. */
 export const signature = (f: Failure) =>
-  `${f.path} ${kindOf(f)} ${kindOf(f) === "throws" ? f.detail.replace(/[-\d.e]+/g, "#").slice(0, 120) : ""}`;
+  `${f.path} ${kindOf(f)} ${kindOf(f) === "throws" ? f.detail.replace(/-?\d[\d.e+-]*/g, "#").slice(0, 120) : ""}`;
 
 async function quietly<T>(f: () => Promise<T>): Promise<T> {
   const logger = config.logger;
@@ -83,6 +84,16 @@ export async function runFuzz(opts: RunOptions): Promise<Report> {
   let batch = 0;
   return quietly(async () => {
     try {
+      for (const { name, prog } of CORPUS) {
+        const o = await checkProgram(prog, opts.seed, opts);
+        rep.programs++;
+        rep.checks += o.checks;
+        for (const fl of o.failures) {
+          if (knownOf(fl, prog)) continue;
+          log(`failure on ${fl.path} (${fl.set} inputs) in corpus program "${name}": ${fl.detail}`);
+          rep.failures.push({ failure: fl, program: `${prog.dt}: ${programCode(prog)} (corpus: ${name})`, replay: [[], opts.seed] });
+        }
+      }
       while (rep.programs < opts.maxPrograms && Date.now() - start < opts.timeMs) {
         const cases = fc.sample(programArb, { seed: opts.seed + batch++ * 7919, numRuns: 20 });
         for (const c of cases) {
@@ -94,7 +105,7 @@ export async function runFuzz(opts: RunOptions): Promise<Report> {
           rep.skippedRef += o.skippedRef;
           if (o.rejected) {
             rep.rejected++;
-            const key = o.rejected.replace(/[-\d.e]+/g, "#").slice(0, 140);
+            const key = o.rejected.replace(/-?\d[\d.e+-]*/g, "#").slice(0, 140);
             rep.rejections.set(key, (rep.rejections.get(key) ?? 0) + 1);
             continue;
           }
@@ -107,9 +118,10 @@ export async function runFuzz(opts: RunOptions): Promise<Report> {
             const sig = signature(fl);
             if (seen.has(sig)) continue;
             seen.add(sig);
-            log(`failure on ${fl.path} (${fl.set} inputs): ${fl.detail}\n  program: ${programCode(p)}`);
+            log(`failure on ${fl.path} (${fl.set} inputs): ${fl.detail}\n  program: ${p.dt}: ${programCode(p)}`);
             const s = opts.shrink ? await shrinkCase(c, fl, opts) : { case: c, failure: fl };
-            const found: Found = { failure: s.failure, program: programCode(generate(s.case[0])), replay: s.case };
+            const sp = generate(s.case[0]);
+            const found: Found = { failure: s.failure, program: `${sp.dt}: ${programCode(sp)}`, replay: s.case };
             rep.failures.push(found);
             log(`  shrunk: ${found.program}\n  ${s.failure.detail}`);
           }
@@ -123,12 +135,20 @@ export async function runFuzz(opts: RunOptions): Promise<Report> {
   });
 }
 
+/** Re-runs one case (as printed after "replay:") and returns its failures, known ones marked. */
+export async function replay(c: Case, opts: Options): Promise<{ program: Prog; failures: (Failure & { known?: string })[] }> {
+  const program = generate(c[0]);
+  const o = await quietly(() => checkProgram(program, c[1], opts));
+  cleanupExports();
+  return { program, failures: o.failures.map((f) => ({ ...f, known: knownOf(f, program)?.id })) };
+}
+
 export function formatReport(r: Report): string {
   const lines = [
     `fuzz seed ${r.seed}: ${r.programs} programs (${r.rejected} rejected by eager evaluation), ${r.checks} path checks, ` +
       `${r.skippedRef} reference derivative checks skipped at kinks, ${(r.ms / 1000).toFixed(1)} s`,
   ];
-  for (const [id, n] of r.knownHits) lines.push(`  known ${id}: ${n} failing checks skipped`);
+  for (const k of KNOWN) lines.push(`  known ${k.id}: ${r.knownHits.get(k.id) ?? 0} failing checks skipped (${k.why})`);
   for (const f of r.failures) {
     lines.push(`FAIL ${f.failure.path} (${f.failure.set} inputs): ${f.failure.detail}`, `  replay: [${JSON.stringify(f.replay[0])}, ${f.replay[1]}]`, f.failure.repro.split("\n").map((l) => "    " + l).join("\n"));
   }

@@ -1,0 +1,45 @@
+// Hand-written programs every fuzzer run checks first: the patterns issue 9 found wrong (so a
+// regression on any path shows at once, whatever the random programs happen to cover).
+
+import type { Expr, Prog } from "./ast.js";
+
+const x = (sh: number[], i = 0): Expr => ({ k: "in", i, sh });
+const lit = (v: number): Expr => ({ k: "lit", v, sh: [] });
+const bin = (f: any, a: Expr, b: Expr): Expr => ({ k: "bin", f, a, b, sh: a.sh.length >= b.sh.length ? a.sh : b.sh });
+const un = (f: any, a: Expr): Expr => ({ k: "un", f, a, sh: a.sh });
+
+export const CORPUS: { name: string; prog: Prog }[] = [];
+for (const dt of ["float32", "float64"] as const) {
+  const x2 = x([2]);
+  const padded: Expr = { k: "pad", w: [[0, 1]], a: x2, sh: [3] };
+  CORPUS.push({
+    name: `issue 9.1: a fused kernel reading one buffer through a pad and directly (${dt})`,
+    prog: { dt, inputs: [[2]], body: bin("add", { k: "index", items: [{ s: [0, 2, null] }], a: padded, sh: [2] }, x2) },
+  });
+  const x4 = x([4]);
+  const e: Expr = { k: "var", name: "h0", sh: [4] };
+  CORPUS.push({
+    name: `issue 9.1: the gradient of a slice (a pad) fused with a reused exp output (${dt})`,
+    prog: {
+      dt, inputs: [[4]],
+      body: { k: "let", name: "h0", value: un("exp", x4), body: bin("multiply", { k: "index", items: [{ s: [1, 3, null] }], a: e, sh: [2] }, { k: "red", f: "sum", axes: null, keep: false, a: e, sh: [] }), sh: [2] },
+    },
+  });
+  const x3 = x([3]);
+  const m = (v: number): Expr => ({ k: "where", c: "greater", a: x3, b: lit(0), x: x3, y: lit(v), sh: [3] });
+  CORPUS.push({
+    name: `issue 9.2: literals Infinity and -Infinity stay distinct in compiled kernels (${dt})`,
+    prog: { dt, inputs: [[3]], body: bin("subtract", m(Infinity), m(-Infinity)) },
+  });
+  CORPUS.push({
+    name: `issue 9.2: x + -0 and x + 0 are different expressions; x + 0 is not x (${dt})`,
+    prog: { dt, inputs: [[3]], body: un("reciprocal", bin("add", bin("add", x3, lit(-0)), bin("add", x3, lit(0)))) },
+  });
+  CORPUS.push({
+    name: `NaN and signed zeros through max/min, where and reductions (${dt})`,
+    prog: {
+      dt, inputs: [[2, 3]],
+      body: { k: "red", f: "max", axes: [1], keep: false, a: bin("minimum", x([2, 3]), un("negative", x([2, 3]))), sh: [2] },
+    },
+  });
+}
