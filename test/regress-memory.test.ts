@@ -2,17 +2,20 @@
 // WebAssembly can address, or whose memory the engine cannot allocate or grow, runs that call
 // with the JS backend (same bits as the interpreter) and logs one "info" line instead of dying in
 // WebAssembly.Memory.grow; and one large call does not leave the executable holding a large
-// memory. The engine's limits are simulated through the internal wasmMemoryLimits hook (lowered
+// memory (larger layouts run in memories of a shared, bounded pool). The engine's limits are simulated through the internal wasmMemoryLimits hook (lowered
 // limits, create/grow that throw) so no test allocates gigabytes.
 
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type LogEvent, Tensor, config, jit, makeProgram, np, spec } from "../src/index.js";
-import { compileWasm, wasmMemoryLimits } from "../src/backends/wasm/program.js";
+import { compileWasm, pooledWasmBytes, wasmMemoryLimits } from "../src/backends/wasm/program.js";
 import { lowerProgram } from "../src/lower/fuse.js";
 import { optimizeForBackend } from "../src/jit/compile.js";
 
 const { update: _u, ...saved } = { ...config };
 const limits = { ...wasmMemoryLimits };
+beforeEach(() => {
+  wasmMemoryLimits.poolBytes = 0; // start each test with an empty pool
+});
 afterEach(() => {
   config.update(saved);
   Object.assign(wasmMemoryLimits, limits);
@@ -103,10 +106,30 @@ describe("issue 9 resource safety: programs beyond WebAssembly's memory fall bac
     expect(retained).toBeLessThanOrEqual(1 * MiB);
     for (let k = 0; k < 2; k++) {
       expectBits(exec.run([x])[0]!, wantLarge.data, `large call ${k + 1}`);
-      // the large call's ~4 MiB memory is not kept
+      // the large call's ~4 MiB memory is kept neither by the executable nor (poolBytes 0) by the pool
       expect(exec.memoryBytes!(), "retained bytes after a large call").toBe(retained);
+      expect(pooledWasmBytes(), "pooled bytes").toBe(0);
       expectBits(exec.run([small])[0]!, wantSmall.data, `small call after large call ${k + 1}`);
     }
+  });
+
+  it("issue 9 resource safety: repeated large calls reuse one pooled memory, and the pool stays within poolBytes", () => {
+    wasmMemoryLimits.retainBytes = 1 * MiB;
+    wasmMemoryLimits.poolBytes = 16 * MiB;
+    let created = 0;
+    const create = limits.create;
+    wasmMemoryLimits.create = (pages) => (created++, create(pages));
+    const exec = compileWasm(lowerProgram(optimizeForBackend(makeProgram(f)(x))), "pooled");
+    const want = onBackend(f, "interp", [x]);
+    for (let k = 0; k < 3; k++) expectBits(exec.run([x])[0]!, want.data, `call ${k + 1}`);
+    expect(created, "the executable's small memory and one large memory").toBe(2);
+    expect(pooledWasmBytes()).toBeGreaterThan(4 * n);
+    expect(pooledWasmBytes()).toBeLessThanOrEqual(16 * MiB);
+    expect(exec.memoryBytes!()).toBeLessThanOrEqual(1 * MiB);
+    // a lowered bound drops what is beyond it
+    wasmMemoryLimits.poolBytes = 0;
+    expectBits(exec.run([x])[0]!, want.data, "call after lowering poolBytes");
+    expect(pooledWasmBytes()).toBe(0);
   });
 
   it("issue 9 resource safety: a static program larger than retainBytes keeps only its small memory between calls", () => {

@@ -18,7 +18,7 @@ export interface Executable {
   readonly plan: MemoryPlan | null;
   /** the generated module (WebAssembly backend) */
   readonly wasm?: WasmProgram;
-  /** bytes of memory kept between calls (WebAssembly backend: its retained memory; larger calls get a memory of their own) */
+  /** bytes of memory this executable keeps between calls (WebAssembly backend: its own memory; larger calls borrow one from a shared, bounded pool) */
   memoryBytes?(): number;
 }
 

@@ -6,11 +6,13 @@
 // products run through the shared matmul kernel (WebAssembly GEMM, worker threads) on views of
 // this memory; fallback calls run the primitive's reference implementation.
 //
-// Memory is bounded: an executable keeps one memory between calls only while it is small
-// (wasmMemoryLimits.retainBytes); a larger layout runs in a memory made for that call and dropped
-// after it, so one large call does not pin gigabytes for the executable's lifetime. A layout
-// beyond what WebAssembly can address (4 GiB), or a memory the engine cannot allocate or grow,
-// runs that call with the JS backend instead (typed arrays, no 4 GiB address space), logged once.
+// Memory is bounded: an executable keeps a memory of its own between calls only while it is small
+// (wasmMemoryLimits.retainBytes). A larger layout runs in a memory taken from a pool shared by all
+// executables, given back after the call; the pool keeps at most wasmMemoryLimits.poolBytes of
+// idle memories (so repeated large calls reuse one, and a memory beyond that is dropped after
+// its call instead of being pinned for the executable's lifetime). A layout beyond what
+// WebAssembly can address (4 GiB), or a memory the engine cannot allocate or grow, runs that
+// call with the JS backend instead (typed arrays, no 4 GiB address space), logged once.
 
 import { ShapedArray } from "../../core/aval.js";
 import { log } from "../../core/config.js";
@@ -35,13 +37,48 @@ import { WASM_PAGE, type WasmMemory, wasmApi } from "./wasm-api.js";
 export const wasmMemoryLimits = {
   /** the most one memory can hold: wasm32 addresses 4 GiB */
   maxBytes: 2 ** 32,
-  /** larger memories are made for one call and dropped after it (smaller ones are kept and reused) */
-  retainBytes: 128 * 2 ** 20,
+  /** an executable keeps (and grows) a memory of its own up to this size */
+  retainBytes: 16 * 2 ** 20,
+  /** idle larger memories kept for reuse, all executables together */
+  poolBytes: 512 * 2 ** 20,
   /** a new memory of `pages` 64 KiB pages (throws, e.g. RangeError, when the engine cannot) */
   create: (pages: number): WasmMemory => new (wasmApi().Memory)({ initial: pages }),
   /** grows `m` by `pages` pages (throws when the engine cannot) */
   grow: (m: WasmMemory, pages: number): void => void m.grow(pages),
 };
+
+/** Idle large memories, least recently used first. */
+const pool: WasmMemory[] = [];
+
+/** Bytes of the idle memories in the pool (internal, for tests). */
+export function pooledWasmBytes(): number {
+  return pool.reduce((n, m) => n + m.buffer.byteLength, 0);
+}
+
+/** The smallest pooled memory of at least `bytes`, or a new one (a power of two of pages, so sizes that differ a little share one). */
+function takeMemory(bytes: number): WasmMemory {
+  trimPool(); // poolBytes may have been lowered
+  let best = -1;
+  pool.forEach((m, i) => {
+    if (m.buffer.byteLength >= bytes && (best < 0 || m.buffer.byteLength < pool[best]!.buffer.byteLength)) best = i;
+  });
+  if (best >= 0) return pool.splice(best, 1)[0]!;
+  const pages = Math.ceil(bytes / WASM_PAGE);
+  const cls = Math.min(2 ** Math.ceil(Math.log2(pages)), Math.floor(wasmMemoryLimits.maxBytes / WASM_PAGE));
+  return wasmMemoryLimits.create(Math.max(pages, cls));
+}
+
+/** Returns a memory after its call: pooled (dropping the least recently used beyond poolBytes) or dropped. */
+function giveBack(m: WasmMemory): void {
+  if (m.buffer.byteLength > wasmMemoryLimits.poolBytes) return;
+  pool.push(m);
+  trimPool();
+}
+
+function trimPool(): void {
+  let total = pooledWasmBytes();
+  while (total > wasmMemoryLimits.poolBytes) total -= pool.shift()!.buffer.byteLength;
+}
 
 /** A memory with an instance of the program's module bound to it. */
 interface Space {
@@ -148,9 +185,11 @@ export function compileWasm(lp: LoweredProgram, name = "program", prebuilt?: Was
   const kept = instantiate(wasmMemoryLimits.create(Math.max(1, Math.ceil(constEnd / WASM_PAGE))));
   mem = kept.memory;
 
+  /** this executable's instances on pooled memories (weak: the pool alone decides what lives) */
+  const large = new WeakMap<WasmMemory, Space>();
   /**
-   * Where a call of layout `l` runs: the kept memory (grown while small), a memory made for this
-   * call, or (a string) why it cannot run in WebAssembly.
+   * Where a call of layout `l` runs: the kept memory (grown while small), a pooled memory, or (a
+   * string) why it cannot run in WebAssembly.
    */
   const spaceFor = (l: Layout): Space | string => {
     const have = kept.memory.buffer.byteLength;
@@ -158,7 +197,12 @@ export function compileWasm(lp: LoweredProgram, name = "program", prebuilt?: Was
     const pages = Math.ceil(l.end / WASM_PAGE);
     if (pages * WASM_PAGE > wasmMemoryLimits.maxBytes) return `more than WebAssembly can address (${gib(wasmMemoryLimits.maxBytes)})`;
     try {
-      if (l.end > wasmMemoryLimits.retainBytes) return instantiate(wasmMemoryLimits.create(pages));
+      if (l.end > wasmMemoryLimits.retainBytes) {
+        const m = takeMemory(l.end);
+        let sp = large.get(m);
+        if (!sp) large.set(m, (sp = instantiate(m)));
+        return sp;
+      }
       wasmMemoryLimits.grow(kept.memory, pages - have / WASM_PAGE);
       return kept;
     } catch (err) {
@@ -220,9 +264,10 @@ export function compileWasm(lp: LoweredProgram, name = "program", prebuilt?: Was
       } finally {
         ext.clear();
         if (space !== kept) {
-          // nothing may keep the call's memory alive
+          // the pool decides whether the memory lives on (nothing here refers to it strongly)
           l.views = null;
           mem = kept.memory;
+          giveBack(space.memory);
         }
       }
     },
