@@ -65,7 +65,14 @@ function takeMemory(bytes: number): WasmMemory {
   if (best >= 0) return pool.splice(best, 1)[0]!;
   const pages = Math.ceil(bytes / WASM_PAGE);
   const cls = Math.min(2 ** Math.ceil(Math.log2(pages)), Math.floor(wasmMemoryLimits.maxBytes / WASM_PAGE));
-  return wasmMemoryLimits.create(Math.max(pages, cls));
+  if (cls > pages) {
+    try {
+      return wasmMemoryLimits.create(cls);
+    } catch {
+      /* the engine may still manage the exact size */
+    }
+  }
+  return wasmMemoryLimits.create(pages);
 }
 
 /** Returns a memory after its call: pooled (dropping the least recently used beyond poolBytes) or dropped. */
