@@ -4,6 +4,7 @@
 import type { Tensor } from "../core/tensor.js";
 import type { Program } from "../ir/program.js";
 import { interpret } from "./interp/interpret.js";
+import { config } from "../core/config.js";
 
 type Runner = (p: Program, args: Tensor[]) => Tensor[];
 let runner: Runner = interpret;
@@ -14,5 +15,6 @@ export function installProgramRunner(r: Runner): void {
 
 /** Runs a closed program on concrete tensors with the best available backend. */
 export function runProgram(p: Program, args: Tensor[]): Tensor[] {
-  return runner(p, args);
+  // debugNans checks each equation of control-flow bodies, so the inner op is named, not the loop
+  return config.debugNans ? interpret(p, args) : runner(p, args);
 }

@@ -36,6 +36,12 @@ export class ArgumentError extends AdgenError {}
 /** A differentiation request cannot be satisfied (non-scalar output, integer input, ...). */
 export class GradError extends AdgenError {}
 
+/**
+ * Under config.debugNans: a primitive produced a NaN from NaN-free inputs (named with the user's
+ * line of that primitive, also inside grad, vmap and control-flow bodies).
+ */
+export class NanError extends AdgenError {}
+
 /** A broken invariant inside adgen: a bug, never the user's fault. */
 export class InternalError extends AdgenError {
   constructor(message: string) {

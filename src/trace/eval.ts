@@ -8,6 +8,8 @@ import type { TypedArray } from "../core/dtype.js";
 import { Tensor } from "../core/tensor.js";
 import type { Primitive } from "../prims/primitive.js";
 import { Trace, checkNotEscaped, setRootTrace } from "./trace.js";
+import { config } from "../core/config.js";
+import { checkEagerNans } from "../backends/interp/nans.js";
 
 /**
  * Set by eager/tape.ts: applies a primitive some of whose inputs are tracked by the eager tape,
@@ -32,11 +34,10 @@ export class EvalTrace extends Trace {
       checkNotEscaped(x, this, prim.name);
       if (x._tape) tracked = true;
     }
-    if (tracked && tapeHook) {
-      const outs = tapeHook(prim, inputs, params);
-      if (outs) return outs;
-    }
-    return applyConcrete(prim, inputs, params);
+    const outs = (tracked && tapeHook ? tapeHook(prim, inputs, params) : null) ?? applyConcrete(prim, inputs, params);
+    // eager ops, and the computations grad / vmap / backward passes run eagerly
+    if (config.debugNans) checkEagerNans(prim, inputs, params, outs);
+    return outs;
   }
 }
 

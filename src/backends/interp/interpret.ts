@@ -1,34 +1,17 @@
 // The interpreter backend: runs a Program equation by equation with each primitive's reference
 // implementation on typed arrays. It is the oracle every other backend is tested against, and
-// with `debugNans` it names the first equation (and user line) that produced a NaN.
+// with `debugNans` it names the first equation (and user line) that produced a NaN (nans.ts).
 
 import { config } from "../../core/config.js";
-import { AdgenError } from "../../core/errors.js";
-import { isFloat } from "../../core/dtype.js";
+import { checkNans } from "./nans.js";
 import type { Tensor } from "../../core/tensor.js";
-import { type Atom, type Equation, Literal, type Program, type Var } from "../../ir/program.js";
+import { type Atom, Literal, type Program, type Var } from "../../ir/program.js";
 import { scalar } from "../../rules/helpers.js";
+
+export { NanError } from "../../core/errors.js";
 import { applyConcrete } from "../../trace/eval.js";
 import { type Binding, bindSymbols, currentBinding, instantiateParams, withBinding } from "../../core/symbols.js";
 import { isConcreteShape } from "../../core/shape.js";
-
-/** Raised under config.debugNans when a NaN first appears. */
-export class NanError extends AdgenError {}
-
-function hasNan(t: Tensor): boolean {
-  if (!isFloat(t.dtype)) return false;
-  const d = t.data;
-  for (let i = 0; i < d.length; i++) if (d[i] !== d[i]) return true;
-  return false;
-}
-
-export function checkNans(e: Equation, outs: Tensor[], inputs: Tensor[]): void {
-  if (!outs.some(hasNan) || inputs.some(hasNan)) return;
-  throw new NanError(
-    `debugNans: ${e.prim.name} produced a NaN from NaN-free inputs (${inputs.map((x) => x.aval).join(", ")})`,
-    e.source ? String(e.source) || undefined : undefined,
-  );
-}
 
 /** Binds a program's symbolic dimensions from its arguments (empty when all shapes are static). */
 export function bindingFor(p: Program, args: Tensor[]): Binding {
