@@ -198,6 +198,30 @@ describe("ONNX export of derivative programs", () => {
     await expect(runOnnx(e.bytes, [xv, np.array([4, 0], { dtype: "int32" })])).rejects.toThrow(/out of/i);
   });
 
+  it("outputs that are inputs, repeated, or constants; a reverse scan over a symbolic length T = 5, 1, 0", async () => {
+    const f0 = (v: Tensor) => [v, v, np.array(2.5), np.sum(v)];
+    const e0 = exportOnnx(f0, [spec("float64", ["B", 2])], { name: "edges" });
+    expect(e0.manifest.models[0]!.outputs.map((o) => o.name)).toEqual(["out[0]", "out[1]", "out[2]", "out[3]"]);
+    const v = rand([3, 2], 1);
+    const got0 = await runOnnx(e0.bytes, [v]);
+    const want0 = f0(v);
+    got0.forEach((g, i) => {
+      expect(g.shape).toEqual(want0[i]!.shape);
+      close(g.data, want0[i]!.dataSync(), 1e-15, 0, `output ${i}`);
+    });
+    const s = (xs: Tensor, c0: Tensor) => lax.scan((c: Tensor, xv: Tensor) => [np.add(c, np.sin(xv)), np.multiply(c, xv)], c0, xs, { reverse: true });
+    const es = exportOnnx(s, [spec("float64", ["T", 3]), spec("float64", [3])], { name: "scan_t" });
+    for (const T of [5, 1, 0]) {
+      const args = [rand([T, 3], 2), rand([3], 3)];
+      const got = await runOnnx(es.bytes, args);
+      const want = interpret(makeProgram(s)(...args), args);
+      got.forEach((g, i) => {
+        expect(g.shape, `T=${T} output ${i}`).toEqual(want[i]!.shape);
+        close(g.data, want[i]!.dataSync(), 1e-12, 1e-14, `T=${T} output ${i}`);
+      });
+    }
+  });
+
   it("second consumer: onnx-proto decodes the written files; names, dtypes, dim_params, opset and metadata round-trip", async () => {
     const dir = mkdtempSync(join(tmpdir(), "adgen-onnx-"));
     const e = exportOnnxVjp(f, specs, { name: "roundtrip" });
