@@ -3,7 +3,7 @@
 // (F1, F2, ...) and matches as narrowly as it can. The lead empties this list as fixes land; the
 // long run (scripts/fuzz.ts) prints how often each entry matched, so a stale one shows as 0.
 
-import { type Prog, nodes } from "./ast.js";
+import { type Expr, type Prog, nodes } from "./ast.js";
 import type { Failure } from "./paths.js";
 
 export interface Known {
@@ -49,7 +49,8 @@ export const KNOWN: Known[] = [
   {
     id: "F3",
     why: "a weak (JS number) literal in np.stack/np.concatenate is rounded to float32 before promotion (np.where/np.add keep it exact)",
-    match: (f, p) => f.path === "eager~ref" && uses(p, "stack", (e) => e.xs.some((x: any) => x.k === "lit")),
+    // an operand built from literals only (a JS number, possibly through a let or an empty loop)
+    match: (f, p) => f.path === "eager~ref" && uses(p, "stack", (e) => e.xs.some((x: Expr) => ![...nodes(x)].some((n) => n.k === "in"))),
   },
   {
     id: "F4",
