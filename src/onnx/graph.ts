@@ -6,6 +6,7 @@
 // tensors are looked up through the parents.
 
 import type { DType } from "../core/dtype.js";
+import { encodeNumber } from "../core/encode.js";
 import { ShapeError } from "../core/errors.js";
 import { type Dim, type Shape, isSymbolic } from "../core/shape.js";
 import type { AttrValue, Node, OnnxElem, TypeDim } from "./proto.js";
@@ -74,12 +75,12 @@ export class GraphBuilder {
   }
 
   scalar(elem: OnnxElem, v: number): string {
-    const key = `scalar:${elem}:${Object.is(v, -0) ? "-0" : String(v)}`;
+    const key = `scalar:${elem}:${encodeNumber(v)}`;
     return this.cached(key, () => this.constant(elem, [], [v]));
   }
 
   ints(values: number[]): string {
-    return this.cached(`ints:${values.join(",")}`, () => this.constant("int64", [values.length], values));
+    return this.cached(`ints:${values.map(encodeNumber).join(",")}`, () => this.constant("int64", [values.length], values));
   }
 
   private lookup(key: string): string | undefined {

@@ -139,7 +139,8 @@ export class OrtProgram {
     inputs.forEach((t, i) => {
       const want = this.inAvals[i]!;
       if (t.dtype !== want.dtype || t.ndim !== want.ndim) throw new ShapeError(`onnxruntime: input ${i} is ${t.aval}, the program expects ${want}`);
-      feeds[this.inNames[i]!] = new ort.Tensor(ORT_TYPE[t.dtype], t.dataSync(), t.shape as number[]);
+      // the tensor's own (immutable) data, not a copy: ONNX Runtime only reads its inputs
+      feeds[this.inNames[i]!] = new ort.Tensor(ORT_TYPE[t.dtype], t.data, t.shape as number[]);
     });
     return feeds;
   }
