@@ -54,4 +54,17 @@ describe("issue 9.8: np.clip and int32 with plain numbers", () => {
     expect(Array.from(np.greaterEqual(x, 2147483646.5).data)).toEqual([0, 0, 1, 0]);
     expect(np.less(x, 1.5).dtype).toBe("bool");
   });
+
+  it("issue 9.8: int32 arrays made from numbers follow the astype rule (saturate, NaN -> 0), never wrap", () => {
+    const vals = [1e10, -1e10, 2 ** 31, -(2 ** 31) - 1, 2.7, -2.7, NaN, 2 ** 40 + 3];
+    // reference: astype of the same values held exactly in float64 (the one cast rule)
+    const ref = Array.from(np.astype(np.array(vals, { dtype: "float64" }), "int32").data);
+    expect(ref.slice(0, 2)).toEqual([2147483647, -2147483648]);
+    expect(Array.from(np.array(vals, { dtype: "int32" }).data)).toEqual(ref);
+    expect(Array.from(np.array(Float64Array.from(vals), { dtype: "int32" }).data)).toEqual(ref);
+    for (const [i, v] of vals.entries()) {
+      expect(np.full([1], v, { dtype: "int32" }).item(), String(v)).toBe(ref[i]);
+      expect(np.fullLike(np.array([0], { dtype: "int32" }), v).item(), String(v)).toBe(ref[i]);
+    }
+  });
 });
