@@ -105,7 +105,7 @@ describe("ONNX export of derivative programs", () => {
     close(got[1]!.data, want[1]!.dataSync(), 1e-12, 1e-14, "sBar");
   });
 
-  it("special values keep adgen's semantics (NaN in max/min/argmax/reduce_max, float->int32 saturation, int32 x/0, erf tails, log1p/expm1 near 0)", async () => {
+  it("special values keep adgen's semantics (NaN in max/min/argmax/reduce_max, float->int32 saturation, int32 x/0 and wrapping x*y, erf tails, log1p/expm1 near 0)", async () => {
     const special = [NaN, Infinity, -Infinity, 0, -0, 3e9, -3e9, -2.5, 2.5, 1e-10, -1e-300, 0.46875, 4, 26.7, 30, -6];
     const sv = tensor(special, [special.length]);
     const other = tensor(special.map((_, i) => (i % 3) - 1), [special.length]);
@@ -114,6 +114,7 @@ describe("ONNX export of derivative programs", () => {
       ["argmax/argmin/max", (a) => [np.argmax(np.reshape(a, [4, 4]), { axis: 1 }), np.argmin(np.reshape(a, [4, 4]), { axis: 0 }), np.max(np.reshape(a, [4, 4]), { axis: 1 })]],
       ["astype int32", (a) => a.astype("int32")],
       ["int32 division", (a, b) => np.divide(a.astype("int32"), b.astype("int32"))],
+      ["int32 multiplication wraps", (a, b) => np.multiply(np.multiply(a, 1e5).astype("int32"), np.add(np.multiply(b, 3e4), 7).astype("int32"))],
       ["erf, log1p, expm1", (a) => [erf(a), np.log1p(a), np.expm1(a)]],
     ];
     for (const dt of ["float64", "float32"] as const) {

@@ -5,13 +5,14 @@
 // their indices, pad supports interior padding (interleave by concat + reshape, then crop).
 
 import type { ShapedArray } from "../core/aval.js";
+import { isFloat } from "../core/dtype.js";
 import { type Dim, type Shape, dimAdd, dimMul, shapeSize } from "../core/shape.js";
 import type { EmitCtx, OnnxRule } from "./emit.js";
 import { attr, elemOf } from "./graph.js";
 import type { GraphBuilder } from "./graph.js";
 import { cast } from "./rules-elementwise.js";
 
-const isFloatAval = (a: ShapedArray) => a.dtype === "float32" || a.dtype === "float64";
+const isFloatAval = (a: ShapedArray) => isFloat(a.dtype);
 
 function reduce(op: string): OnnxRule {
   return ({ g, ins: [x], inAvals: [a], params }) => {

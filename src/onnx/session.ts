@@ -110,8 +110,7 @@ export class OrtProgram {
   private readonly outAvals: ShapedArray[];
 
   constructor(program: Program, readonly options: OrtOptions = {}) {
-    const { ort: _ort, binding } = loadOnnxRuntime();
-    void _ort;
+    const { binding } = loadOnnxRuntime();
     const opts = sessionOptions(options);
     const m = programToOnnx(program, "adgen_program");
     this.bytes = m.bytes;
