@@ -223,6 +223,12 @@ describe("ONNX export of derivative programs", () => {
     }
   });
 
+  it("options are checked: unknown keys (with a did-you-mean) and bad names are ArgumentErrors", () => {
+    expect(() => exportOnnx(f, specs, { nmae: "x" } as never)).toThrow(/exportOnnx: unknown option "nmae". Did you mean "name"\?/);
+    expect(() => exportOnnxVjp(f, specs, { name: "a/b" })).toThrow(/exportOnnxVjp: name "a\/b" must consist of letters/);
+    expect(() => exportOnnxJvp(f, specs, { name: 3 } as never)).toThrow(ArgumentError);
+  });
+
   it("second consumer: onnx-proto decodes the written files; names, dtypes, dim_params, opset and metadata round-trip", async () => {
     const dir = mkdtempSync(join(tmpdir(), "adgen-onnx-"));
     const e = exportOnnxVjp(f, specs, { name: "roundtrip" });

@@ -72,7 +72,8 @@ describe("ONNX Runtime sessions", () => {
         expect(String(err)).toMatch(/execution provider "cuda" failed: .*ONNXRUNTIME_NODE_INSTALL=cuda12/);
       }
     }
-    expect(() => compileOrt(program, { threads: -1 })).toThrow(/threads must be a non-negative integer/);
+    expect(() => compileOrt(program, { threads: -1 })).toThrow(/threads/);
+    expect(() => compileOrt(program, { thread: 2 } as never)).toThrow(/unknown option "thread". Did you mean "threads"\?/);
   });
 
   it("the cache-key part names the provider and the thread count", () => {

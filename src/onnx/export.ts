@@ -9,6 +9,7 @@
 
 import type { ShapedArray } from "../core/aval.js";
 import { ArgumentError } from "../core/errors.js";
+import { checkOptions, is } from "../core/options.js";
 import type { TreeDef } from "../core/tree.js";
 import { ADGEN_VERSION } from "../core/version.js";
 import type { Program } from "../ir/program.js";
@@ -103,9 +104,12 @@ export class OnnxExported {
   }
 }
 
-function modelName(f: (...a: any[]) => unknown, opts: OnnxExportOptions, suffix: string): string {
+const optionsSchema = { name: is.string };
+
+function modelName(f: (...a: any[]) => unknown, opts: OnnxExportOptions, suffix: string, what: string): string {
+  checkOptions(what, opts, optionsSchema);
   const n = opts.name ?? `${f.name || "exported"}${suffix}`;
-  if (!/^[A-Za-z0-9_][A-Za-z0-9_-]*$/.test(n)) throw new ArgumentError(`exportOnnx: name ${JSON.stringify(n)} must consist of letters, digits, _ and -`);
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_-]*$/.test(n)) throw new ArgumentError(`${what}: name ${JSON.stringify(n)} must consist of letters, digits, _ and -`);
   return n;
 }
 
@@ -189,14 +193,14 @@ function irHash(p: Program): string {
 
 /** `exportOnnx(f, argSpecs, {name})`: f at the given specs as one ONNX model. */
 export function exportOnnx(f: (...args: any[]) => unknown, argSpecs: unknown[], opts: OnnxExportOptions = {}): OnnxExported {
-  const name = modelName(f, opts, "");
+  const name = modelName(f, opts, "", "exportOnnx");
   const t = traceAtSpecs(f, argSpecs, "exportOnnx");
   return build(name, "value", [{ role: "value", program: t.program, inputs: argNames(t), outputs: leafNames(t.outTree, "out") }], []);
 }
 
 /** The split reverse mode as two models, forward and backward (see the file comment). */
 export function exportOnnxVjp(f: (...args: any[]) => unknown, argSpecs: unknown[], opts: OnnxExportOptions = {}): OnnxExported {
-  const name = modelName(f, opts, "_vjp");
+  const name = modelName(f, opts, "_vjp", "exportOnnxVjp");
   const t = traceAtSpecs(f, argSpecs, "exportOnnxVjp");
   const s = splitVjp(t, "exportOnnxVjp");
   const outs = leafNames(t.outTree, "out");
@@ -211,7 +215,7 @@ export function exportOnnxVjp(f: (...args: any[]) => unknown, argSpecs: unknown[
 
 /** jvp(primals..., tangents...) -> outputs then output tangents, as one model. */
 export function exportOnnxJvp(f: (...args: any[]) => unknown, argSpecs: unknown[], opts: OnnxExportOptions = {}): OnnxExported {
-  const name = modelName(f, opts, "_jvp");
+  const name = modelName(f, opts, "_jvp", "exportOnnxJvp");
   const t = traceAtSpecs(f, argSpecs, "exportOnnxJvp");
   const p = jvpOf(t, "exportOnnxJvp");
   const inputs = [...argNames(t), ...argNames(t, "tangent")];

@@ -11,6 +11,7 @@
 import type { ShapedArray } from "../core/aval.js";
 import type { DType, TypedArray } from "../core/dtype.js";
 import { ArgumentError, ShapeError } from "../core/errors.js";
+import { checkOptions, is } from "../core/options.js";
 import { Tensor } from "../core/tensor.js";
 import type { Program } from "../ir/program.js";
 import { programToOnnx } from "./export.js";
@@ -84,13 +85,15 @@ export function availableProviders(): string[] {
   return loadOnnxRuntime().ort.listSupportedBackends().map((b) => b.name);
 }
 
+const ortOptionsSchema = { executionProvider: is.string, threads: is.int(0) };
+
 function sessionOptions(o: OrtOptions): object {
+  checkOptions("onnxruntime", o, ortOptionsSchema);
   const ep = o.executionProvider ?? "cpu";
   const have = availableProviders();
   if (!have.includes(ep)) {
     throw new ArgumentError(`onnxruntime: execution provider ${JSON.stringify(ep)} is not available in this onnxruntime-node build (available: ${have.join(", ")})`);
   }
-  if (o.threads !== undefined && !(Number.isInteger(o.threads) && o.threads >= 0)) throw new ArgumentError(`onnxruntime: threads must be a non-negative integer, got ${o.threads}`);
   return { executionProviders: [ep], graphOptimizationLevel: "all", ...(o.threads ? { intraOpNumThreads: o.threads } : {}) };
 }
 
