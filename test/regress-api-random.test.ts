@@ -20,20 +20,20 @@ function floatBelow(x: number, dtype: "float32" | "float64"): number {
   b[0]! += x > 0 ? -1n : 1n;
   return new Float64Array(b.buffer)[0]!;
 }
-/** Range count and moments; the mean is returned relative to `center` (sums of offsets stay exact). */
-function stats(x: ArrayLike<number>, lo: number, hi: number, center = 0) {
+/** Count outside [lo, hi), mean, variance and number of distinct values of a sample. */
+function stats(x: ArrayLike<number>, lo: number, hi: number) {
   let outside = 0;
   let s = 0;
   const distinct = new Set<number>();
   for (let i = 0; i < x.length; i++) {
     const v = x[i]!;
     if (!(v >= lo && v < hi)) outside++;
-    s += v - center;
+    s += v;
     distinct.add(v);
   }
   const mean = s / x.length;
   let m2 = 0;
-  for (let i = 0; i < x.length; i++) m2 += (x[i]! - center - mean) ** 2;
+  for (let i = 0; i < x.length; i++) m2 += (x[i]! - mean) ** 2;
   return { outside, mean, variance: m2 / x.length, distinct: distinct.size };
 }
 
