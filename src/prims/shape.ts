@@ -69,8 +69,8 @@ export const reshapeP: Primitive<ReshapeParams> = definePrimitive<ReshapeParams>
   abstractEval: ([x], { shape }) => {
     if (!dimEq(shapeSize(x!.shape), shapeSize(shape))) {
       throw new ShapeError(
-        `reshape: cannot reshape ${x} (${shapeSize(x!.shape)} elements) to ${shapeToString(shape)} ` +
-          `(${shapeSize(shape)} elements)`,
+        `reshape: cannot reshape ${x} (${dimToString(shapeSize(x!.shape))} elements) to ${shapeToString(shape)} ` +
+          `(${dimToString(shapeSize(shape))} elements)`,
       );
     }
     return [new ShapedArray(shape, x!.dtype, x!.weak)];
