@@ -140,7 +140,7 @@ export async function checkProgram(p: Prog, seed: number, opts: Options): Promis
       const r = f(...tensors(s));
       eager.push(flat(r));
       outShape = r instanceof Tensor ? (r.shape as number[]) : [];
-      outDtype = r instanceof Tensor ? (r.dtype as "float32" | "float64") : "float32"; // a JS number is weak float32
+      outDtype = r instanceof Tensor ? (r.dtype as "float32" | "float64") : Number.isInteger(r) ? ("int32" as any) : "float32"; // JS numbers are weak
     }
   } catch (e) {
     out.rejected = errText(e);
@@ -168,9 +168,12 @@ export async function checkProgram(p: Prog, seed: number, opts: Options): Promis
   const argList = p.inputs.map((_, i) => `x${i}`).join(", ");
   const cat = (xs: any[]) => Float64Array.from(xs.flatMap((x) => Array.from(flat(x))));
 
-  // eager gradients (baseline of the derivative paths); a rejection here is a finding too
+  // eager gradients (baseline of the derivative paths); a rejection here is a finding too. An
+  // integer result (JS integer literals are weak int32: np.add(1, 1)) has nothing to differentiate.
   const eagerGrad: (Float64Array | null)[] = [];
+  const floatOut = outDtype === "float32" || outDtype === "float64";
   for (let s = 0; s < sets.length; s++) {
+    if (!floatOut) { eagerGrad.push(null); continue; }
     try {
       eagerGrad.push(cat(grad(loss, { argnums })(...tensors(sets[s]!)) as any[]));
     } catch (e) {
