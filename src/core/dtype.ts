@@ -1,6 +1,8 @@
 // Element types: the four dtypes, their typed-array storage, and NumPy/JAX-style promotion
 // (including "weak" types for plain JS numbers, which adopt the dtype of the tensor they meet).
 
+import { defineRuntime } from "./runtime-text.js";
+
 export type DType = "float32" | "float64" | "int32" | "bool";
 
 export const DTYPES: readonly DType[] = ["bool", "int32", "float32", "float64"];
@@ -54,11 +56,18 @@ export function allocArray(d: DType, n: number): TypedArray {
  * The number -> int32 cast (astype, convert_element_type) on every path (reference, interpreter,
  * JS and wasm kernels, exported modules): truncation toward zero, saturating at the int32 range,
  * NaN -> 0. It is WebAssembly's i32.trunc_sat_f64_s, not JS's modular ToInt32 (`x | 0`), which
- * would silently turn 1e10 into 1410065408. The JS text is what generated code declares.
+ * would silently turn 1e10 into 1410065408.
  */
-export const TO_INT32_JS =
-  "function $toInt32Sat(a) { return a !== a ? 0 : a >= 2147483647 ? 2147483647 : a <= -2147483648 ? -2147483648 : a | 0; }";
-export const toInt32Saturating = new Function(`${TO_INT32_JS}\nreturn $toInt32Sat;`)() as (a: number) => number;
+function int32Runtime() {
+  function toInt32Sat(a: number): number {
+    return a !== a ? 0 : a >= 2147483647 ? 2147483647 : a <= -2147483648 ? -2147483648 : a | 0;
+  }
+  return { toInt32Sat };
+}
+const INT32 = defineRuntime(int32Runtime, []);
+/** Declares $toInt32Sat in generated code (core/runtime-text.ts: the same function as below). */
+export const TO_INT32_JS = INT32.text;
+export const toInt32Saturating = INT32.value.toInt32Sat;
 
 /** Converts any array-like of numbers into storage for `d` (rounding/truncating like a cast). */
 export function toTypedArray(d: DType, src: ArrayLike<number>): TypedArray {

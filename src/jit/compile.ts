@@ -35,10 +35,14 @@ export function optimizeForBackend(p: Program): Program {
   return optimize(p, { verify: false });
 }
 
-/** Generates code for an optimized program with the configured backend. */
+/**
+ * Generates code for an optimized program with the configured backend. Backend "wasm" falls back
+ * to generated JS only where the engine has no WebAssembly (e.g. V8 --jitless, iOS lockdown mode).
+ */
 export function codegen(optimized: Program, name: string): Executable {
   const lp = lowerProgram(optimized);
-  return config.backend === "wasm" ? compileWasm(lp, name) : compileJs(lp, name);
+  const wasm = config.backend === "wasm" && typeof (globalThis as { WebAssembly?: unknown }).WebAssembly !== "undefined";
+  return wasm ? compileWasm(lp, name) : compileJs(lp, name);
 }
 
 /**

@@ -9,7 +9,7 @@ import type { EmitCtx, OnnxRule } from "./emit.js";
 import type { GraphBuilder } from "./graph.js";
 import { attr, elemOf } from "./graph.js";
 import type { OnnxElem } from "./proto.js";
-import { ERF_JS } from "../prims/special.js";
+import { ERF_COEFFICIENTS } from "../prims/special.js";
 
 const dt = (c: EmitCtx, i = 0) => c.inAvals[i]!.dtype;
 
@@ -143,9 +143,9 @@ export const ELEMENTWISE_RULES = {
 } satisfies Record<string, OnnxRule>;
 
 // erf: ONNX Runtime's Erf kernel is float32 only. In float64 the graph computes W. J. Cody's
-// rational approximations with the coefficients of prims/special.ts (evaluated from its single
-// source text, so they cannot drift), in the same operation order as adgen's reference.
-const CODY = new Function(`${ERF_JS}\nreturn { A: $ERF_A, B: $ERF_B, C: $ERF_C, D: $ERF_D, P: $ERF_P, Q: $ERF_Q };`)() as Record<"A" | "B" | "C" | "D" | "P" | "Q", number[]>;
+// rational approximations with the coefficients of prims/special.ts (the very tables its erf
+// runtime uses, so they cannot drift), in the same operation order as adgen's reference.
+const CODY = ERF_COEFFICIENTS;
 
 function erf64(g: GraphBuilder, x: string): string {
   const k = (v: number) => g.scalar("float64", v);

@@ -6,14 +6,14 @@
 
 import type { Shape } from "../core/shape.js";
 import { shapeSize } from "../core/shape.js";
-import { RANDOM_JS } from "../prims/random.js";
+import { THREEFRY_ROTATIONS } from "../prims/random.js";
 import type { OnnxRule } from "./emit.js";
 import type { GraphBuilder } from "./graph.js";
 import { attr } from "./graph.js";
 import { cast } from "./rules-elementwise.js";
 
-/** The rotation table of prims/random.ts, read from its single source text. */
-const ROT = new Function(`${RANDOM_JS}\nreturn $ROT;`)() as number[][];
+/** The rotation table of prims/random.ts (the very array its Threefry runtime uses). */
+const ROT = THREEFRY_ROTATIONS;
 /** Threefry's key-schedule parity constant (Salmon et al., SC'11; the same as in $threefry). */
 const PARITY = 0x1bd11bda;
 const MASK = 2 ** 32 - 1;

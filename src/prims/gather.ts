@@ -18,6 +18,7 @@
 
 import { ShapedArray } from "../core/aval.js";
 import { allocArray } from "../core/dtype.js";
+import { defineRuntime } from "../core/runtime-text.js";
 import { ArgumentError, DTypeError, ShapeError } from "../core/errors.js";
 import { type Dim, concreteSize, dimEq, shapeToString } from "../core/shape.js";
 import type { Tensor } from "../core/tensor.js";
@@ -37,24 +38,37 @@ export interface GatherParams {
 }
 
 /**
- * The bounds check of mode "raise", as self-contained JS: the reference implementation compiles it
- * and exported modules embed it (index_check's standalone form, failing through the module's $fail).
+ * The bounds check of mode "raise", written once as a self-contained runtime (core/runtime-text.ts):
+ * the reference implementation calls it and exported modules embed its text (index_check's
+ * standalone form, failing through the module's $fail, its parameter).
  */
-export const INDEX_CHECK_JS = String.raw`function $firstOutOfRange(a, n) {
-  for (let i = 0; i < a.length; i++) if (!(a[i] >= 0 && a[i] < n)) return i;
-  return -1;
+function indexCheckRuntime(fail: (message: string) => never) {
+  function firstOutOfRange(a: ArrayLike<number>, n: number): number {
+    for (let i = 0; i < a.length; i++) if (!(a[i]! >= 0 && a[i]! < n)) return i;
+    return -1;
+  }
+  function indexRangeMessage(op: string, v: number, n: number): string {
+    return op + ": index " + v + " is out of bounds for an axis of size " + n;
+  }
+  function indexCheck(ins: Int32Array[], outs: Int32Array[], p: { size: number; op: string }): void {
+    const a = ins[0]!;
+    const i = firstOutOfRange(a, p.size);
+    if (i >= 0) fail(indexRangeMessage(p.op, a[i]!, p.size));
+    outs[0]!.set(a);
+  }
+  return { firstOutOfRange, indexRangeMessage, indexCheck };
 }
-function $indexRangeMessage(op, v, n) { return op + ": index " + v + " is out of bounds for an axis of size " + n; }
-function $indexCheck(ins, outs, p) {
-  const a = ins[0];
-  const i = $firstOutOfRange(a, p.size);
-  if (i >= 0) $fail($indexRangeMessage(p.op, a[i], p.size));
-  outs[0].set(a);
-}`;
-const [firstOutOfRange, indexRangeMessage] = new Function(`${INDEX_CHECK_JS}\nreturn [$firstOutOfRange, $indexRangeMessage];`)() as [
-  (a: ArrayLike<number>, n: number) => number,
-  (op: string, v: number, n: number) => string,
-];
+const INDEX_CHECK = defineRuntime(
+  indexCheckRuntime,
+  [
+    (m: string) => {
+      throw new ArgumentError(m);
+    },
+  ],
+  ["$fail"],
+);
+export const INDEX_CHECK_JS = INDEX_CHECK.text;
+const { firstOutOfRange, indexRangeMessage } = INDEX_CHECK.value;
 
 /** Throws the ArgumentError of mode "raise" when an index is outside [0, n). */
 function checkInRange(idx: ArrayLike<number>, n: number, op: string | undefined, source?: string): void {

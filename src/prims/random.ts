@@ -15,77 +15,91 @@ import type { Tensor } from "../core/tensor.js";
 import { moveBatchAxis } from "../rules/helpers.js";
 import { Zero } from "../rules/zero.js";
 import { definePrimitive, type Primitive } from "./primitive.js";
+import { defineRuntime } from "../core/runtime-text.js";
 
 /**
  * Threefry-2x32, 20 rounds (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11;
- * the same function as jax.random's threefry2x32), and the three kernels built on it, as one
- * self-contained JS text: the reference implementations below are compiled from it, and exported
- * modules embed it verbatim (Primitive.standalone), so both run the same code. Inputs and outputs
- * of $threefry are uint32 values; it leaves its result in $TF. Kernels take (ins, outs, params) on
- * typed arrays of exactly the operands' sizes.
+ * the same function as jax.random's threefry2x32), and the three kernels built on it, written once
+ * as a self-contained runtime (core/runtime-text.ts): the reference implementations below call it
+ * in-process, and exported modules embed its text (RANDOM_JS, via Primitive.standalone), so both
+ * run the same code and loading adgen evaluates no string. Inputs and outputs of threefry are
+ * uint32 values; it leaves its result in TF. Kernels take (ins, outs, params) on typed arrays of
+ * exactly the operands' sizes.
  */
-export const RANDOM_JS = String.raw`const $TF = [0, 0];
-const $ROT = [[13, 15, 26, 6], [17, 29, 16, 24]];
-function $threefry(k0, k1, c0, c1) {
-  const ks0 = k0 >>> 0, ks1 = k1 >>> 0, ks2 = (ks0 ^ ks1 ^ 0x1bd11bda) >>> 0;
-  const ks = [ks0, ks1, ks2];
-  let x0 = (c0 + ks0) >>> 0, x1 = (c1 + ks1) >>> 0;
-  for (let g = 0; g < 5; g++) {
-    const rot = $ROT[g % 2];
-    for (let q = 0; q < 4; q++) {
-      const r = rot[q];
-      x0 = (x0 + x1) >>> 0;
-      x1 = (((x1 << r) | (x1 >>> (32 - r))) ^ x0) >>> 0;
+function randomRuntime() {
+  const TF = [0, 0];
+  const ROT = [[13, 15, 26, 6], [17, 29, 16, 24]];
+  const TWO_POW_32 = 4294967296;
+  const TWO_POW_M23 = 1.1920928955078125e-7; // 2^-23
+  const TWO_POW_21 = 2097152;
+  const TWO_POW_M53 = 1.1102230246251565e-16; // 2^-53
+  function threefry(k0: number, k1: number, c0: number, c1: number): void {
+    const ks0 = k0 >>> 0, ks1 = k1 >>> 0, ks2 = (ks0 ^ ks1 ^ 0x1bd11bda) >>> 0;
+    const ks = [ks0, ks1, ks2];
+    let x0 = (c0 + ks0) >>> 0, x1 = (c1 + ks1) >>> 0;
+    for (let g = 0; g < 5; g++) {
+      const rot = ROT[g % 2]!;
+      for (let q = 0; q < 4; q++) {
+        const r = rot[q]!;
+        x0 = (x0 + x1) >>> 0;
+        x1 = (((x1 << r) | (x1 >>> (32 - r))) ^ x0) >>> 0;
+      }
+      x0 = (x0 + ks[(g + 1) % 3]!) >>> 0; // key injection after every 4 rounds
+      x1 = (x1 + ks[(g + 2) % 3]! + g + 1) >>> 0;
     }
-    x0 = (x0 + ks[(g + 1) % 3]) >>> 0; // key injection after every 4 rounds
-    x1 = (x1 + ks[(g + 2) % 3] + g + 1) >>> 0;
+    TF[0] = x0;
+    TF[1] = x1;
   }
-  $TF[0] = x0;
-  $TF[1] = x1;
-}
-function $randomBits(ins, outs, p) {
-  const kd = ins[0], out = outs[0], nKeys = kd.length / 2;
-  let n = 1;
-  for (const d of p.shape) n *= d;
-  for (let k = 0; k < nKeys; k++) {
-    for (let i = 0; i < n; i++) {
-      $threefry(kd[2 * k], kd[2 * k + 1], Math.floor(i / 4294967296), i >>> 0);
-      const b1 = $TF[0], b2 = $TF[1], j = k * n + i;
-      if (p.dtype === "int32") out[j] = (b1 ^ b2) | 0;
-      // float32: the 23 high bits of a word as the mantissa of a float in [1, 2), minus 1 (as JAX)
-      else if (p.dtype === "float32") out[j] = ((b1 ^ b2) >>> 9) * 2 ** -23;
-      // float64: the top 53 bits of the 64-bit word (b1 << 32 | b2), exact in a double
-      else out[j] = (b1 * 2 ** 21 + (b2 >>> 11)) * 2 ** -53;
-    }
-  }
-}
-function $randomSplit(ins, outs, p) {
-  const kd = ins[0], out = outs[0], nKeys = kd.length / 2, num = p.num;
-  for (let k = 0; k < nKeys; k++) {
-    for (let i = 0; i < num; i++) {
-      $threefry(kd[2 * k], kd[2 * k + 1], Math.floor(i / 4294967296), i >>> 0);
-      out[(k * num + i) * 2] = $TF[0] | 0;
-      out[(k * num + i) * 2 + 1] = $TF[1] | 0;
+  function randomBits(ins: TypedArray[], outs: TypedArray[], p: { shape: number[]; dtype: string }): void {
+    const kd = ins[0]!, out = outs[0]!, nKeys = kd.length / 2;
+    let n = 1;
+    for (let d = 0; d < p.shape.length; d++) n *= p.shape[d]!;
+    for (let k = 0; k < nKeys; k++) {
+      for (let i = 0; i < n; i++) {
+        threefry(kd[2 * k]!, kd[2 * k + 1]!, Math.floor(i / TWO_POW_32), i >>> 0);
+        const b1 = TF[0]!, b2 = TF[1]!, j = k * n + i;
+        if (p.dtype === "int32") out[j] = (b1 ^ b2) | 0;
+        // float32: the 23 high bits of a word as the mantissa of a float in [1, 2), minus 1 (as JAX)
+        else if (p.dtype === "float32") out[j] = ((b1 ^ b2) >>> 9) * TWO_POW_M23;
+        // float64: the top 53 bits of the 64-bit word (b1 << 32 | b2), exact in a double
+        else out[j] = (b1 * TWO_POW_21 + (b2 >>> 11)) * TWO_POW_M53;
+      }
     }
   }
-}
-function $randomFoldIn(ins, outs) {
-  const kd = ins[0], dd = ins[1], out = outs[0];
-  for (let k = 0; k < dd.length; k++) {
-    // the same as element data[k] of a split: threefry(key, (0, data))
-    $threefry(kd[2 * k], kd[2 * k + 1], 0, dd[k] >>> 0);
-    out[2 * k] = $TF[0] | 0;
-    out[2 * k + 1] = $TF[1] | 0;
+  function randomSplit(ins: TypedArray[], outs: TypedArray[], p: { num: number }): void {
+    const kd = ins[0]!, out = outs[0]!, nKeys = kd.length / 2, num = p.num;
+    for (let k = 0; k < nKeys; k++) {
+      for (let i = 0; i < num; i++) {
+        threefry(kd[2 * k]!, kd[2 * k + 1]!, Math.floor(i / TWO_POW_32), i >>> 0);
+        out[(k * num + i) * 2] = TF[0]! | 0;
+        out[(k * num + i) * 2 + 1] = TF[1]! | 0;
+      }
+    }
   }
-}`;
+  function randomFoldIn(ins: TypedArray[], outs: TypedArray[]): void {
+    const kd = ins[0]!, dd = ins[1]!, out = outs[0]!;
+    for (let k = 0; k < dd.length; k++) {
+      // the same as element data[k] of a split: threefry(key, (0, data))
+      threefry(kd[2 * k]!, kd[2 * k + 1]!, 0, dd[k]! >>> 0);
+      out[2 * k] = TF[0]! | 0;
+      out[2 * k + 1] = TF[1]! | 0;
+    }
+  }
+  return { TF, ROT, threefry, randomBits, randomSplit, randomFoldIn };
+}
 
 type Kernel = (ins: TypedArray[], outs: TypedArray[], params: unknown) => void;
-const R = new Function(`${RANDOM_JS}\nreturn { threefry: $threefry, TF: $TF, bits: $randomBits, split: $randomSplit, foldIn: $randomFoldIn };`)() as {
-  threefry: (k0: number, k1: number, c0: number, c1: number) => void;
-  TF: number[];
-  bits: Kernel;
-  split: Kernel;
-  foldIn: Kernel;
+const RANDOM = defineRuntime(randomRuntime, []);
+/** Declares $threefry, $TF, $ROT, $randomBits, $randomSplit and $randomFoldIn in generated code. */
+export const RANDOM_JS = RANDOM.text;
+/** Threefry's rotation table (the ONNX export builds the same rounds as a graph; do not modify). */
+export const THREEFRY_ROTATIONS: number[][] = RANDOM.value.ROT;
+const R = {
+  threefry: RANDOM.value.threefry,
+  TF: RANDOM.value.TF,
+  bits: RANDOM.value.randomBits as Kernel,
+  split: RANDOM.value.randomSplit as Kernel,
+  foldIn: RANDOM.value.randomFoldIn as Kernel,
 };
 
 /** Threefry-2x32 of key (k0, k1) and counter (c0, c1), as two uint32 values. */

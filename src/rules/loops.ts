@@ -5,6 +5,10 @@
 // constant source text with `f` passed in as a value, so V8 inlines `f` (about 3 ns per element).
 // Results are identical: the same `f` runs on the same values and is stored the same way.
 // A function is specialised from its second use on, so per-call closures never pay a compile.
+// Where code generation from strings is disallowed (a Content-Security-Policy without
+// 'unsafe-eval', Node's --disallow-code-generation-from-strings), the first attempt throws an
+// EvalError: from then on every function runs the generic loop (same results, slower), and
+// adgen makes no further attempt (in a browser, each would log a CSP violation).
 
 import type { TypedArray } from "../core/dtype.js";
 
@@ -22,9 +26,23 @@ export type LoopPattern = keyof typeof BODIES;
 
 const seen = new WeakMap<Fn, Map<string, Loop> | number>();
 const MAX_VARIANTS = 32;
+/** false once the engine has refused to compile a string */
+let stringCodeAllowed = true;
+
+/** A copy of the loop of `pattern` calling `f`, or null where strings cannot be compiled. */
+function compileLoop(f: Fn, pattern: LoopPattern): Loop | null {
+  try {
+    return new Function("f", `"use strict"; return function loop(a, b, r, n) { ${BODIES[pattern]} };`)(f) as Loop;
+  } catch (e) {
+    if (!(e instanceof EvalError)) throw e;
+    stringCodeAllowed = false;
+    return null;
+  }
+}
 
 /** The loop for `f` and these arrays, or null while `f` is new (then run the generic loop). */
 export function specializedLoop(f: Fn, pattern: LoopPattern, a: TypedArray, b: TypedArray | null, r: TypedArray): Loop | null {
+  if (!stringCodeAllowed) return null;
   const entry = seen.get(f);
   if (entry === undefined) {
     seen.set(f, 1);
@@ -36,7 +54,8 @@ export function specializedLoop(f: Fn, pattern: LoopPattern, a: TypedArray, b: T
   let loop = loops.get(key);
   if (!loop) {
     if (loops.size >= MAX_VARIANTS) return null;
-    loop = new Function("f", `"use strict"; return function loop(a, b, r, n) { ${BODIES[pattern]} };`)(f) as Loop;
+    loop = compileLoop(f, pattern) ?? undefined;
+    if (!loop) return null;
     loops.set(key, loop);
   }
   return loop;

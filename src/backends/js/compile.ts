@@ -1,9 +1,10 @@
 // Turns a lowered program into a callable: generates the JS source, compiles it with
-// `new Function` (the source is built only from the kernel IR), binds symbolic dimensions from the
+// `new Function` on first run (the source is built only from the kernel IR), binds symbolic dimensions from the
 // arguments' shapes, plans the arena (once for static programs, once per binding of the symbols
 // for shape-polymorphic ones, cached) and wraps inputs/outputs.
 
 import { ShapedArray } from "../../core/aval.js";
+import { ArgumentError } from "../../core/errors.js";
 import { type TypedArray, viewArray } from "../../core/dtype.js";
 import { evalDim, isConcreteShape } from "../../core/shape.js";
 import { type Binding, bindSymbols, instantiateParams } from "../../core/symbols.js";
@@ -36,6 +37,23 @@ export interface PrebuiltJs {
   plan: MemoryPlan | null;
 }
 
+/**
+ * The one place the JS backend evaluates a string (backend "js", chosen explicitly or as the
+ * fallback where WebAssembly is missing). Where code generation from strings is disallowed, says
+ * which backends work instead.
+ */
+function compileSource(source: string, name: string): (consts: TypedArray[], calls: CallFn[], mm: typeof matmul) => RunFn {
+  try {
+    return new Function("consts", "calls", "matmul", source) as (consts: TypedArray[], calls: CallFn[], mm: typeof matmul) => RunFn;
+  } catch (e) {
+    if (!(e instanceof EvalError)) throw e;
+    throw new ArgumentError(
+      `jit (${name}): the "js" backend compiles generated JavaScript, which this environment forbids (${e.message}; ` +
+        `a Content-Security-Policy without 'unsafe-eval'?). Use config.update({ backend: "wasm" }) (needs only 'wasm-unsafe-eval') or "interp".`,
+    );
+  }
+}
+
 export function compileJs(lp: LoweredProgram, name = "program", prebuilt?: PrebuiltJs): Executable {
   const symbolic = lp.symbols.length > 0;
   const sizesOf = (env: Binding) => lp.buffers.map((b) => evalDim(b.size, env));
@@ -43,11 +61,6 @@ export function compileJs(lp: LoweredProgram, name = "program", prebuilt?: Prebu
   if (staticTemps) lp.arenaBytes = staticTemps.plan.arenaBytes;
   if (staticTemps) lp.offsets = staticTemps.plan.offsets;
   const source = prebuilt?.source ?? generateJs(lp, name);
-  const factory = new Function("consts", "calls", "matmul", source) as (
-    consts: TypedArray[],
-    calls: CallFn[],
-    mm: typeof matmul,
-  ) => RunFn;
   const calls: CallFn[] = callKernels(lp.kernels).map((k) => {
     return (S: number[], ...arrays: TypedArray[]) => {
       const env: Record<string, number> = {};
@@ -59,7 +72,10 @@ export function compileJs(lp: LoweredProgram, name = "program", prebuilt?: Prebu
       res.forEach((r, j) => arrays[k.ins.length + j]!.set(r));
     };
   });
-  const run = factory(lp.consts.map((c) => c.value.data), calls, matmul);
+  // compiled on the first run, not here: listing the generated JS (Lowered.text("js")) needs no
+  // string evaluation, so it also works where a Content-Security-Policy forbids it
+  let runFn: RunFn | null = null;
+  const run: RunFn = (inputs, temps, S) => (runFn ??= compileSource(source, name)(lp.consts.map((c) => c.value.data), calls, matmul))(inputs, temps, S);
   const outBufs = lp.buffers.filter((b) => b.kind === "output").map((b) => b.id);
   const outPos = new Map(outBufs.map((id, i) => [id, i]));
   const plans = new Map<string, TypedArray[]>();

@@ -1,0 +1,42 @@
+// Runtime code written once (DESIGN principle 11: one text, evaluated in-process for jit, embedded
+// in exports), obtained without evaluating strings: each runtime is a real, self-contained JS
+// function that builds its helpers and returns them in an object. In-process code calls the
+// function; generated code (jit JS kernels, exported modules) embeds its text, from
+// Function.prototype.toString, as
+//     const { erf: $erf, erfc: $erfc } = (function erfRuntime() { ... })();
+// so that `import "adgen"` needs no `eval`/`new Function` (CSP without 'unsafe-eval', Node's
+// --disallow-code-generation-from-strings) and both paths still run the very same code.
+//
+// Rules for a runtime function, so that its text means the same wherever it is embedded:
+//   - it references no outer name (imports, module constants): only its parameters, its own
+//     locals and standard globals (Math, NaN, ...). Names the embedding context provides (e.g. an
+//     exported module's $fail) are parameters, bound to in-process values here and to the same
+//     names in the text;
+//   - it uses only syntax that no transpiler rewrites with helper calls (no `**`, spread, for-of,
+//     classes, optional chaining), because a bundler targeting old engines could inject a
+//     reference to a helper outside the function;
+//   - results are what it returns: its local names may be renamed by a minifier, the returned
+//     object's keys are not (they become the `$key` names of the embedded text).
+
+/** A runtime's in-process value and the text that declares its members as `$key` in generated code. */
+export interface Runtime<T extends object> {
+  readonly value: T;
+  readonly text: string;
+}
+
+/**
+ * Runs `fn` in-process with `args` and returns that value with the embeddable text. `params` are
+ * the names the text passes for the parameters (names of the embedding module, e.g. "$fail").
+ */
+export function defineRuntime<A extends unknown[], T extends object>(fn: (...args: A) => T, args: A, params: string[] = []): Runtime<T> {
+  if (params.length !== fn.length || args.length !== fn.length) {
+    throw new Error(`defineRuntime(${fn.name}): ${fn.length} parameters, given ${args.length} values and ${params.length} names`);
+  }
+  const value = fn(...args);
+  const members = Object.keys(value).map((k) => {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`defineRuntime(${fn.name}): member name ${JSON.stringify(k)} is not an identifier`);
+    return `${k}: $${k}`;
+  });
+  const text = `const { ${members.join(", ")} } = (${fn.toString()})(${params.join(", ")});`;
+  return { value, text };
+}
