@@ -149,6 +149,16 @@ describe("runtimes written once (core/runtime-text.ts)", () => {
     expect(toInt32Saturating(1e10)).toBe(2147483647);
   });
 
+  it("issue 17.2: the text stays self-contained when a bundler keeps names (esbuild keepNames adds __name calls, as tsx does)", async () => {
+    const { transformSync } = await import("esbuild");
+    const code = transformSync("function rt() { function twice(x) { return 2 * x; } return { twice }; }\nexport { rt };", { keepNames: true, format: "esm" }).code;
+    expect(code).toContain("__name(twice");
+    const rt = new Function(`${code.replace(/export\s*\{[^}]*\};?/, "")}\nreturn rt;`)() as () => { twice: (x: number) => number };
+    const r = defineRuntime(rt, []);
+    expect(r.value.twice(21)).toBe(42);
+    expect(new Function(`${r.text}\nreturn $twice(21);`)()).toBe(42); // no __name in this scope
+  });
+
   it("issue 17.2: defineRuntime rejects a runtime whose parameters are not all bound and named", () => {
     function r(x: number) {
       return { x };
@@ -156,7 +166,7 @@ describe("runtimes written once (core/runtime-text.ts)", () => {
     expect(() => defineRuntime(r, [1], [])).toThrow(/1 parameters, given 1 values and 0 names/);
     const ok = defineRuntime(r, [1], ["$one"]);
     expect(ok.value).toEqual({ x: 1 });
-    expect(ok.text.startsWith("const { x: $x } = (function r(")).toBe(true);
+    expect(ok.text.startsWith("const { x: $x } = ((__name) => (function r(")).toBe(true);
     expect(ok.text.endsWith(")($one);")).toBe(true);
   });
 });

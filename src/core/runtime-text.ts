@@ -3,7 +3,7 @@
 // function that builds its helpers and returns them in an object. In-process code calls the
 // function; generated code (jit JS kernels, exported modules) embeds its text, from
 // Function.prototype.toString, as
-//     const { erf: $erf, erfc: $erfc } = (function erfRuntime() { ... })();
+//     const { erf: $erf, erfc: $erfc } = ((__name) => (function erfRuntime() { ... }))((f) => f)();
 // so that `import "adgen"` needs no `eval`/`new Function` (CSP without 'unsafe-eval', Node's
 // --disallow-code-generation-from-strings) and both paths still run the very same code.
 //
@@ -14,7 +14,9 @@
 //     names in the text;
 //   - it uses only syntax that no transpiler rewrites with helper calls (no `**`, spread, for-of,
 //     classes, optional chaining), because a bundler targeting old engines could inject a
-//     reference to a helper outside the function;
+//     reference to a helper outside the function (the one such helper a current bundler adds,
+//     esbuild's keepNames `__name`, is bound by the text itself); code instrumentation that
+//     rewrites function bodies (Istanbul coverage) is not supported;
 //   - results are what it returns: its local names may be renamed by a minifier, the returned
 //     object's keys are not (they become the `$key` names of the embedded text).
 
@@ -37,6 +39,8 @@ export function defineRuntime<A extends unknown[], T extends object>(fn: (...arg
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`defineRuntime(${fn.name}): member name ${JSON.stringify(k)} is not an identifier`);
     return `${k}: $${k}`;
   });
-  const text = `const { ${members.join(", ")} } = (${fn.toString()})(${params.join(", ")});`;
+  // esbuild's keepNames (tsx, `esbuild --keep-names`) adds `__name(f, "f")` calls referencing a
+  // helper of the enclosing bundle: the text binds a no-op __name of its own around the function
+  const text = `const { ${members.join(", ")} } = ((__name) => (${fn.toString()}))((f) => f)(${params.join(", ")});`;
   return { value, text };
 }
