@@ -187,7 +187,7 @@ export function index(x: X, spec: IndexItem | readonly IndexItem[]): Tensor {
   const n = shape[advanced.inAxis]!;
   const idx = indexTensor("index", advanced.idx);
   const norm = normalizeIndices("index", idx, n, "raise", advanced.inAxis, t);
-  return gather(y, norm, { axis: advanced.outAxis, batchDims: 0 });
+  return gather(y, norm, { axis: advanced.outAxis, batchDims: 0, mode: "raise", op: "index" });
 }
 
 /** start, stop and step of an integer or slice item on a symbolic axis of size d (no clamping). */
@@ -292,8 +292,10 @@ export function take(x: X, indices: Tensor | number | readonly unknown[], opts: 
   if (opts.axis === undefined || opts.axis === null) t = ravel(t);
   else axis = axisArg("take", opts.axis, t.aval.ndim, desc(t));
   const idx = indexTensor("take", indices);
-  const norm = normalizeIndices("take", idx, t.aval.shape[axis], opts.mode ?? "raise", axis, t);
-  return gather(t, norm, { axis, batchDims: 0 });
+  const mode = opts.mode ?? "raise";
+  const norm = normalizeIndices("take", idx, t.aval.shape[axis], mode, axis, t);
+  // mode "raise" stays checked at run time on every path (compiled code included), never clamped
+  return gather(t, norm, { axis, batchDims: 0, ...(mode === "raise" ? { mode: "raise" as const, op: "take" } : {}) });
 }
 
 /**
@@ -322,10 +324,12 @@ export function takeAlongAxis(x: X, indices: Tensor | readonly unknown[], axis: 
       `takeAlongAxis: indices of shape ${shapeToString(idx.aval.shape)} do not broadcast against ${desc(t)} outside axis ${a}`,
     );
   }
-  idx = normalizeIndices("takeAlongAxis", idx, n, opts.mode ?? "raise", a, t);
+  const mode = opts.mode ?? "raise";
+  idx = normalizeIndices("takeAlongAxis", idx, n, mode, a, t);
   const xl = broadcastTo("takeAlongAxis", moveaxis(t, a, -1), [...batch, n], false);
   const il = broadcastTo("takeAlongAxis", moveaxis(idx, a, -1), [...batch, idx.aval.shape[a]!], false);
   const nb = batch.length;
-  return moveaxis(gather(xl, il, { axis: nb, batchDims: nb }), -1, a);
+  const raise = mode === "raise" ? { mode: "raise" as const, op: "takeAlongAxis" } : {};
+  return moveaxis(gather(xl, il, { axis: nb, batchDims: nb, ...raise }), -1, a);
 }
 
