@@ -16,7 +16,7 @@ import { type LoweredProgram, allKernels } from "../lower/kernel-ir.js";
 import { kernelReads, kernelWrites, planMemory } from "../lower/memory.js";
 import { config } from "../core/config.js";
 import { RUNTIME_CORE, matmulRuntime } from "./runtime.js";
-import { JS_PRELUDE } from "../backends/js/scalar.js";
+import { JS_PRELUDE, jsNumber } from "../backends/js/scalar.js";
 import { wasmImportsSource, wasmRunnerCode } from "./wasm-runner.js";
 import { callsArrayJs, checkCalls, standaloneSources } from "./calls.js";
 import { type ShapeSpec, shapeChecks } from "./shape-checks.js";
@@ -188,7 +188,7 @@ function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => n
           ? `d${o.index}.slice()`
           : o.kind === "const"
             ? `$C${constIds(o.value)}.slice()`
-            : `${ARRAY[o.dtype]}.of(${o.value})`;
+            : `${ARRAY[o.dtype]}.of(${jsNumber(o.value)})`; // jsNumber: keeps -0 (template text would print 0)
     return `$result(${data}, ${shape}, ${js(a.dtype)})`;
   });
   const nRes = f.residualOutputs ?? 0;
