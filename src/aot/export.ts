@@ -60,14 +60,15 @@ function exportName(f: (...a: any[]) => unknown, opts: ExportOptions, what: stri
   return f.name && exportNameProblem(fromF) === null ? fromF : `exported${suffix}`;
 }
 
-interface Traced {
+export interface Traced {
   program: Program;
   inDef: TreeDef;
   inAvals: ShapedArray[];
   outTree: TreeDef;
 }
 
-function traceAtSpecs(f: (...a: any[]) => unknown, argSpecs: unknown[], what: string): Traced {
+/** Traces f at argument specs and optimizes it (shared by every export format). */
+export function traceAtSpecs(f: (...a: any[]) => unknown, argSpecs: unknown[], what: string): Traced {
   if (!Array.isArray(argSpecs)) throw new ArgumentError(`${what}: argSpecs must be an array (one entry per argument)`);
   const [leaves, inDef] = flatten(argSpecs);
   const inAvals = leaves.map((l, i) => {

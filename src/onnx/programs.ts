@@ -4,34 +4,15 @@
 // unknown part (backward: residuals + output cotangents -> argument cotangents); the JVP program
 // takes primals then tangents.
 
-import type { ShapedArray } from "../core/aval.js";
 import { isFloat } from "../core/dtype.js";
 import { ArgumentError } from "../core/errors.js";
-import { ArgSpec } from "../core/spec.js";
-import { type TreeDef, flatten, unflatten } from "../core/tree.js";
 import type { Program } from "../ir/program.js";
 import { optimize } from "../passes/pipeline.js";
-import { traceFlat } from "../trace/make-program.js";
+import { type Traced, traceAtSpecs } from "../aot/export.js";
 import { jvpProgram, partialEvalProgram, transposedProgram } from "../transforms/program.js";
 
-export interface TracedSpecs {
-  program: Program;
-  inDef: TreeDef;
-  inAvals: ShapedArray[];
-  outTree: TreeDef;
-}
-
-export function traceAtSpecs(f: (...a: any[]) => unknown, argSpecs: unknown[], what: string): TracedSpecs {
-  if (!Array.isArray(argSpecs)) throw new ArgumentError(`${what}: argSpecs must be an array (one entry per argument)`);
-  const [leaves, inDef] = flatten(argSpecs);
-  const inAvals = leaves.map((l, i) => {
-    if (!(l instanceof ArgSpec)) throw new ArgumentError(`${what}: argument leaf ${i} is not a spec(dtype, shape)`);
-    return l.aval;
-  });
-  const t = traceFlat((xs) => f(...(unflatten(inDef, xs) as unknown[])), inAvals, what);
-  if (t.tracerConsts.length) throw new ArgumentError(`${what}: the function closes over values of an enclosing transformation`);
-  return { program: optimize(t.program), inDef, inAvals, outTree: t.outTree };
-}
+export type TracedSpecs = Traced;
+export { traceAtSpecs };
 
 export interface SplitVjp {
   forward: Program;

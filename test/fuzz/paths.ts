@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Tensor, config, exportFunction, grad, jacfwd, jacrev, jit, jvp, np, spec, variable, vjp, vmap } from "../../src/index.js";
 import { encodeNumber } from "../../src/core/encode.js";
+import { rng } from "../../bench/workloads/data.js";
 import { type Prog, size } from "./ast.js";
 import { type Fn, buildFn, reproCode } from "./print.js";
 import { evaluate, refGrad, refJvp } from "./ref.js";
@@ -46,18 +47,6 @@ export interface Outcome {
 }
 
 const SPECIALS = [0, -0, NaN, Infinity, -Infinity, 1e-310, 5e-324, 1e-40, 1e30, -1e300, 3.4e38, -2, 0.5, 1, -1];
-
-/** mulberry32 */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Input sets for a program: [special, smooth, smooth2], rounded to the program's dtype. */
 export function inputSets(p: Prog, seed: number): Float64Array[][] {
