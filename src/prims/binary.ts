@@ -10,6 +10,23 @@ import type { Tensor } from "../core/tensor.js";
 import { compare, select } from "./compare.js";
 import { type JvpRule, type Primitive, type TransposeRule, definePrimitive } from "./primitive.js";
 import { convert, log } from "./unary.js";
+import { defineRuntime } from "../core/runtime-text.js";
+
+/**
+ * pow with C/IEEE 754 (NumPy, JAX) semantics, written once as a runtime (core/runtime-text.ts):
+ * the interpreter and the wasm imports call it, JS kernels and exported modules embed its text
+ * (POW_JS, declaring $pow). JS Math.pow differs from C pow in exactly two cases, both 1 in C:
+ * pow(1, y) for y NaN, and pow(-1, +-Infinity). (pow(x, +-0) = 1 for every x already agrees.)
+ */
+function powRuntime() {
+  function pow(a: number, b: number): number {
+    return a === 1 || (a === -1 && (b === Infinity || b === -Infinity)) ? 1 : Math.pow(a, b);
+  }
+  return { pow };
+}
+const POW = defineRuntime(powRuntime, []);
+/** The text generated code embeds: declares $pow. */
+export const POW_JS = POW.text;
 
 /** Scalar semantics per op; `jsInt` overrides the expression for int32 operands. */
 export interface BinarySpec {
@@ -31,7 +48,7 @@ export const BINARY: Record<string, BinarySpec> = {
     js: (a, b) => `(${a} / ${b})`,
     jsInt: (a, b) => `(${b} === 0 ? 0 : Math.trunc(${a} / ${b}))`,
   },
-  pow: { cls: "float", f: Math.pow, js: (a, b) => `Math.pow(${a}, ${b})` },
+  pow: { cls: "float", f: POW.value.pow, js: (a, b) => `$pow(${a}, ${b})` },
   max: { cls: "numeric", f: (a, b) => (a !== a || b !== b ? NaN : a > b ? a : b), js: (a, b) => `$max(${a}, ${b})` },
   min: { cls: "numeric", f: (a, b) => (a !== a || b !== b ? NaN : a < b ? a : b), js: (a, b) => `$min(${a}, ${b})` },
 };

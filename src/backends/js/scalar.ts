@@ -3,13 +3,14 @@
 // Math.fround after every operation, int32 ops wrap with `| 0`, bools are 0/1).
 
 import { type DType, TO_INT32_JS } from "../../core/dtype.js";
-import { BINARY } from "../../prims/binary.js";
+import { BINARY, POW_JS } from "../../prims/binary.js";
 import { COMPARE, type CompareOp, LOGICAL, type LogicalOp } from "../../prims/compare.js";
 import { UNARY } from "../../prims/unary.js";
 import { ERF_JS } from "../../prims/special.js";
 
 /** Helper functions the generated code may call (declared once per module). */
 export const JS_PRELUDE = `${ERF_JS}
+${POW_JS}
 ${TO_INT32_JS}
 const $f = Math.fround;
 function $max(a, b) { return a !== a || b !== b ? NaN : a > b ? a : b; }
