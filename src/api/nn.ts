@@ -17,13 +17,17 @@ type X = Tensor | ArrayInput;
 
 const floatArg = (name: string, x: X): Tensor => promote(name, [asTensor(x, name)], "float")[0]!;
 
-/** relu(x) = max(x, 0), with derivative 0 at x = 0 (as JAX). */
+/**
+ * relu(x) = max(x, 0), with derivative 0 at x = 0 (as JAX). Written as where(x <= 0, 0, x) so a
+ * NaN fails the test and passes through (NumPy maximum, JAX, PyTorch): where(x > 0, x, 0) would
+ * turn an upstream NaN into 0 and hide it from debugNans.
+ */
 export function relu(x: X): Tensor {
   const t = asTensor(x, "relu");
-  return np.where(np.greater(t, 0), t, np.zerosLike(t));
+  return np.where(np.lessEqual(t, 0), np.zerosLike(t), t);
 }
 
-/** relu6(x) = min(max(x, 0), 6). */
+/** relu6(x) = min(max(x, 0), 6); NaN stays NaN (NaN > 6 is false, and relu keeps it). */
 export function relu6(x: X): Tensor {
   const t = asTensor(x, "relu6");
   return np.where(np.greater(t, 6), np.fullLike(t, 6), relu(t));

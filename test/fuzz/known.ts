@@ -3,7 +3,7 @@
 // (F1, F2, ...) and matches as narrowly as it can. The lead empties this list as fixes land; the
 // long run (scripts/fuzz.ts) prints how often each entry matched, so a stale one shows as 0.
 
-import { type Expr, type Prog, nodes } from "./ast.js";
+import { type Prog, nodes } from "./ast.js";
 import type { Failure } from "./paths.js";
 
 export interface Known {
@@ -32,11 +32,6 @@ const signedZero = (f: Failure) => /got -?0, expected -?0$/.test(f.detail);
 
 export const KNOWN: Known[] = [
   {
-    id: "9.7",
-    why: "the gradient of a strided slice or of np.prod (a pad with interior padding) cannot be exported yet",
-    match: (f) => f.path.startsWith("export") && /pad cannot be compiled into a standalone module/.test(f.detail),
-  },
-  {
     id: "F1",
     why: "an exported module returns +0 where eager/jit return -0 (constant outputs lose the sign of zero)",
     match: (f) => f.path.startsWith("export") && signedZero(f),
@@ -47,12 +42,6 @@ export const KNOWN: Known[] = [
     match: (f, p) => uses(p, "red", (e) => e.f === "prod") && fewUlps(f),
   },
   {
-    id: "F3",
-    why: "a weak (JS number) literal in np.stack/np.concatenate is rounded to float32 before promotion (np.where/np.add keep it exact)",
-    // an operand built from literals only (a JS number, possibly through a let or an empty loop)
-    match: (f, p) => f.path === "eager~ref" && uses(p, "stack", (e) => e.xs.some((x: Expr) => ![...nodes(x)].some((n) => n.k === "in"))),
-  },
-  {
     id: "F4",
     why: "np.power follows JS Math.pow: 1**NaN and (-1)**Infinity are NaN (NumPy/JAX: 1)",
     match: (f, p) => f.path === "eager~ref" && uses(p, "bin", (e) => e.f === "power") && /got NaN, expected 1\b/.test(f.detail),
@@ -61,11 +50,6 @@ export const KNOWN: Known[] = [
     id: "F5",
     why: "the eager tape sums fan-out cotangents in a different order than grad (pow(x, x) + x + x): last-bit differences where the README says they agree exactly",
     match: (f) => f.path === "tape" && fewUlps(f),
-  },
-  {
-    id: "F6",
-    why: "nn.relu(NaN) is 0 (relu is where(x > 0, x, 0)); NumPy maximum, JAX and PyTorch give NaN, and the NaN disappears from debugNans' view",
-    match: (f, p) => f.path === "eager~ref" && uses(p, "un", (e) => e.f === "relu") && /got -?0, expected NaN/.test(f.detail),
   },
 ];
 

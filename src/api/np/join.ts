@@ -23,9 +23,14 @@ function axisOf(opt: AxisOpt | undefined, dflt: number | null): number | null {
   return opt.axis === undefined ? dflt : opt.axis;
 }
 
+/**
+ * The operands as tensors of one promoted dtype. Plain JS numbers go to promote as they are, so
+ * they are weakly typed exactly as in binary ops: stack([1e-30, x64]) keeps 1e-30 in float64
+ * instead of rounding it through a weak float32 tensor first.
+ */
 function tensorsArg(name: string, xs: readonly X[]): Tensor[] {
   if (!Array.isArray(xs) || xs.length === 0) throw new ArgumentError(`${name}: need a non-empty list of arrays`);
-  return promote(name, xs.map((x) => asTensor(x, name)));
+  return promote(name, [...xs]);
 }
 
 /**
