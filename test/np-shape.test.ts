@@ -251,11 +251,14 @@ describe("take / takeAlongAxis", () => {
     expect(() => np.take(iota([2, 3]), [0.5])).toThrow(/take: indices must be integers/);
     expect(() => np.take(np.zeros([0]), [0])).toThrow(/take: cannot take elements from axis 0 of size 0/);
   });
-  it("traced indices wrap negatives once and clamp the rest (JAX semantics)", () => {
+  it("traced indices: mode clip clamps (NumPy: negatives too), the default (raise) raises as eagerly", () => {
     const x = np.array([10, 20, 30], { dtype: "float64" });
     const idx = np.array([-1, 5, -7, 1], { dtype: "int32" });
-    const y = vmap((i: Tensor) => np.take(x, i))(idx) as Tensor;
-    expect(y.toArray()).toEqual([30, 30, 10, 20]);
+    const y = vmap((i: Tensor) => np.take(x, i, { mode: "clip" }))(idx) as Tensor;
+    expect(y.toArray()).toEqual([10, 30, 10, 20]);
+    expect(vmap((i: Tensor) => np.take(x, i))(np.array([-1, 2, -3], { dtype: "int32" })).toArray()).toEqual([30, 30, 10]);
+    // issue 9.8: out-of-range indices are never clamped silently under a transformation
+    expect(() => vmap((i: Tensor) => np.take(x, i))(idx)).toThrow(/take: index 5 is out of bounds/);
   });
   it("takeAlongAxis picks per row and broadcasts the other axes", () => {
     const x = np.array([[10, 30, 20], [60, 40, 50]]);
