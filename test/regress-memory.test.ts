@@ -153,3 +153,24 @@ describe("issue 9 resource safety: programs beyond WebAssembly's memory fall bac
     expect(exec.memoryBytes!()).toBeGreaterThan(4 * n);
   });
 });
+
+describe("issue 9 resource safety: no WebAssembly memory at compile time", () => {
+  it("jit falls back to the JS backend with a log line when the engine cannot create a memory (found by npm run fuzz)", async () => {
+    const { config, jit, np } = await import("../src/index.js");
+    const saved = { backend: config.backend, interpretBelowWork: config.interpretBelowWork, logger: config.logger };
+    const events: string[] = [];
+    const create = wasmMemoryLimits.create;
+    try {
+      config.update({ backend: "wasm", interpretBelowWork: 0, logger: (e) => void events.push(e.message) });
+      wasmMemoryLimits.create = () => {
+        throw new RangeError("WebAssembly.Memory(): could not allocate memory");
+      };
+      const f = jit((x: any) => np.add(np.multiply(x, x), 1), { name: "noMemory" });
+      expect(f(np.array([1, 2, 3], { dtype: "float64" })).toArray()).toEqual([2, 5, 10]);
+      expect(events.filter((m) => /noMemory: WebAssembly could not allocate memory/.test(m))).toHaveLength(1);
+    } finally {
+      wasmMemoryLimits.create = create;
+      config.update(saved);
+    }
+  });
+});

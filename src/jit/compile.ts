@@ -1,7 +1,7 @@
 // The compile half of the pipeline for one traced Program: optimize (named passes) -> lower
 // (fusion, kernel IR, memory plan) -> emit JS -> executable. Records how long each stage took.
 
-import { config } from "../core/config.js";
+import { config, log } from "../core/config.js";
 import type { Dim } from "../core/shape.js";
 import type { Tensor } from "../core/tensor.js";
 import { interpret } from "../backends/interp/interpret.js";
@@ -37,12 +37,21 @@ export function optimizeForBackend(p: Program): Program {
 
 /**
  * Generates code for an optimized program with the configured backend. Backend "wasm" falls back
- * to generated JS only where the engine has no WebAssembly (e.g. V8 --jitless, iOS lockdown mode).
+ * to generated JS where the engine has no WebAssembly (e.g. V8 --jitless, iOS lockdown mode) and,
+ * with a log line, where it cannot allocate the program's WebAssembly memory (the process's
+ * address space for wasm memories is exhausted): never a crash.
  */
 export function codegen(optimized: Program, name: string): Executable {
   const lp = lowerProgram(optimized);
   const wasm = config.backend === "wasm" && typeof (globalThis as { WebAssembly?: unknown }).WebAssembly !== "undefined";
-  return wasm ? compileWasm(lp, name) : compileJs(lp, name);
+  if (!wasm) return compileJs(lp, name);
+  try {
+    return compileWasm(lp, name);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    log({ kind: "info", message: `${name}: WebAssembly could not allocate memory (${err.message}); running this program with the JS backend`, program: name });
+    return compileJs(lp, name);
+  }
 }
 
 /**
