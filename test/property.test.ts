@@ -1,5 +1,8 @@
 // Property tests (fast-check): NumPy broadcasting over random shapes, and random small programs
-// whose gradients, batching and staged interpretation must agree with eager evaluation.
+// whose gradients, batching and staged interpretation must agree with eager evaluation. Seeds are
+// fixed: central differences cannot resolve some random compositions (sin(exp(x^2)) at large x),
+// so a free seed made npm test flaky; open-ended exploration is the differential fuzzer's job
+// (test/fuzz, an independent AD reference instead of finite differences).
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -89,7 +92,7 @@ describe("properties", () => {
         expect(out.shape).toEqual(expectShape);
         assertClose(out.data, naiveBroadcastAdd(a, b, expectShape), { rtol: 0, atol: 0 });
       }),
-      { numRuns: 150 },
+      { numRuns: 150, seed: 20261203 },
     );
   });
 
@@ -99,7 +102,7 @@ describe("properties", () => {
         const f = (a: Tensor, b: Tensor) => np.sin(np.multiply(a, b));
         checkGradients(f, [rand([...ls], 3), rand([...rs], 4)]);
       }),
-      { numRuns: 60 },
+      { numRuns: 60, seed: 20261203 },
     );
   });
 
@@ -122,7 +125,7 @@ describe("properties", () => {
         const g = grad((a: Tensor) => np.sum(f(a, y)))(x) as Tensor;
         expect(g.shape).toEqual(shape);
       }),
-      { numRuns: 80 },
+      { numRuns: 80, seed: 20261203 },
     );
   });
 });
