@@ -8,9 +8,9 @@ import { type Tensor, exportOnnx, exportOnnxJvp, grad, jvp, makeProgram, nn, np,
 import { interpret } from "../src/backends/interp/interpret.js";
 import { rand } from "./util/check.js";
 import { runOnnx } from "./onnx-run.js";
+import { type ChainOp, chainProgram } from "./util/programs.js";
 
-type Op = { kind: "unary"; f: (x: Tensor) => Tensor } | { kind: "binary"; f: (x: Tensor, y: Tensor) => Tensor };
-const OPS: Record<string, Op> = {
+const OPS: Record<string, ChainOp> = {
   sin: { kind: "unary", f: np.sin },
   tanh: { kind: "unary", f: np.tanh },
   exp: { kind: "unary", f: (x) => np.exp(np.multiply(0.3, x)) },
@@ -38,19 +38,7 @@ const programArb = fc.record({
   seed: fc.integer({ min: 1, max: 1000 }),
 });
 
-function buildProgram(ops: string[]): (x: Tensor, y: Tensor) => Tensor {
-  return (x, y) => {
-    let a = x;
-    let b = y;
-    for (const name of ops) {
-      const op = OPS[name]!;
-      const next = op.kind === "unary" ? op.f(a) : op.f(a, b);
-      b = a;
-      a = next;
-    }
-    return a;
-  };
-}
+const buildProgram = (ops: string[]) => chainProgram(OPS, ops);
 
 function close(got: number[], want: ArrayLike<number>, what: string): void {
   expect(got.length, what).toBe(want.length);

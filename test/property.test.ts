@@ -10,6 +10,7 @@ import { Tensor, grad, makeProgram, np, vmap } from "../src/index.js";
 import { interpret } from "../src/backends/interp/interpret.js";
 import { concatenate, reshape } from "../src/prims/shape.js";
 import { assertClose, checkGradients, rand } from "./util/check.js";
+import { type ChainOp, chainProgram } from "./util/programs.js";
 
 /** Two shapes that broadcast together: each axis is equal, or one side is 1, or one side is absent. */
 const broadcastPair = fc
@@ -45,8 +46,7 @@ function naiveBroadcastAdd(a: Tensor, b: Tensor, out: number[]): Float64Array {
 }
 
 // Random programs: a chain of ops applied to two inputs of one shape.
-type Op = { kind: "unary"; f: (x: Tensor) => Tensor } | { kind: "binary"; f: (x: Tensor, y: Tensor) => Tensor };
-const OPS: Record<string, Op> = {
+const OPS: Record<string, ChainOp> = {
   sin: { kind: "unary", f: np.sin },
   tanh: { kind: "unary", f: np.tanh },
   exp: { kind: "unary", f: (x) => np.exp(np.multiply(0.3, x)) },
@@ -65,19 +65,7 @@ const programArb = fc.record({
   seed: fc.integer({ min: 1, max: 1000 }),
 });
 
-function buildProgram(ops: string[]): (x: Tensor, y: Tensor) => Tensor {
-  return (x, y) => {
-    let a = x;
-    let b = y;
-    for (const name of ops) {
-      const op = OPS[name]!;
-      const next = op.kind === "unary" ? op.f(a) : op.f(a, b);
-      b = a;
-      a = next;
-    }
-    return a;
-  };
-}
+const buildProgram = (ops: string[]) => chainProgram(OPS, ops);
 
 describe("properties", () => {
   it("np.add broadcasts exactly like NumPy", () => {

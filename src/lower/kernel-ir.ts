@@ -195,3 +195,29 @@ export interface LoweredProgram {
   /** the symbols sizes depend on, in the order the generated code receives their values */
   symbols: string[];
 }
+
+/** The loop level a view's address depends on: 1 + its innermost dim of non-zero stride (0: none). */
+export function viewLevel(v: View): number {
+  let level = 0;
+  v.strides.forEach((s, i) => s !== 0 && (level = Math.max(level, i + 1)));
+  return level;
+}
+
+/** The loop level an expression depends on (where a code generator may compute it once). */
+export function exprLevel(e: Expr): number {
+  switch (e.k) {
+    case "const":
+    case "dim":
+      return 0;
+    case "load":
+      return viewLevel(e.view);
+    case "gather":
+      return Math.max(viewLevel(e.view), exprLevel(e.index));
+    case "op":
+      return Math.max(0, ...e.args.map(exprLevel));
+    case "guard":
+      return Math.max(e.dim + 1, exprLevel(e.body), exprLevel(e.other));
+    case "index":
+      return e.dim + 1;
+  }
+}

@@ -42,3 +42,21 @@ export function expectSameResults(p: Program, q: Program, args: Tensor[]): void 
     expect(sameNumbers(t.data, want[i]!.data), `output ${i}: ${t.data} vs ${want[i]!.data}`).toBe(true);
   });
 }
+
+/** One op of a random chain program: unary on the last value, or binary on the last two. */
+export type ChainOp = { kind: "unary"; f: (x: Tensor) => Tensor } | { kind: "binary"; f: (x: Tensor, y: Tensor) => Tensor };
+
+/** The chain program `ops` over `table`: each op consumes the last value (and the one before). */
+export function chainProgram(table: Record<string, ChainOp>, ops: string[]): (x: Tensor, y: Tensor) => Tensor {
+  return (x, y) => {
+    let a = x;
+    let b = y;
+    for (const name of ops) {
+      const op = table[name]!;
+      const next = op.kind === "unary" ? op.f(a) : op.f(a, b);
+      b = a;
+      a = next;
+    }
+    return a;
+  };
+}

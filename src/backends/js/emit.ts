@@ -6,7 +6,7 @@
 import type { DType } from "../../core/dtype.js";
 import { InternalError } from "../../core/errors.js";
 import type { Dim } from "../../core/shape.js";
-import { type CallKernel, type Expr, type View, exprKey } from "../../lower/kernel-ir.js";
+import { type CallKernel, type Expr, type View, exprKey, exprLevel } from "../../lower/kernel-ir.js";
 import { jsNumber, jsScalarOp } from "./scalar.js";
 
 export const ARRAY: Record<DType, string> = { float32: "Float32Array", float64: "Float64Array", int32: "Int32Array", bool: "Uint8Array" };
@@ -92,21 +92,7 @@ export class ExprEmitter {
 
   /** The loop level an expression depends on. */
   levelOf(e: Expr): number {
-    switch (e.k) {
-      case "const":
-      case "dim":
-        return 0;
-      case "load":
-        return this.indexOf(e.view)[1];
-      case "gather":
-        return Math.max(this.indexOf(e.view)[1], this.levelOf(e.index));
-      case "op":
-        return Math.max(0, ...e.args.map((a) => this.levelOf(a)));
-      case "guard":
-        return Math.max(e.dim + 1, this.levelOf(e.body), this.levelOf(e.other));
-      case "index":
-        return e.dim + 1;
-    }
+    return exprLevel(e);
   }
 
   /** JS reading view.buf at the gather's clamped index `ix` (a variable or literal). */

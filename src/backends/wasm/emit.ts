@@ -5,7 +5,7 @@
 
 import type { DType } from "../../core/dtype.js";
 import type { Dim } from "../../core/shape.js";
-import { type Expr, type LoweredProgram, type View, exprKey } from "../../lower/kernel-ir.js";
+import { type Expr, type LoweredProgram, type View, exprKey, exprLevel, viewLevel } from "../../lower/kernel-ir.js";
 import { Code, type FuncBuilder } from "./encoder.js";
 import { MEM, type OpContext, type VT, VT_OF, emitScalarOp } from "./scalar.js";
 
@@ -125,28 +125,9 @@ export class Exprs {
     return level;
   }
 
-  viewLevel(v: View): number {
-    let level = 0;
-    v.strides.forEach((s, i) => s !== 0 && (level = Math.max(level, i + 1)));
-    return level;
-  }
-
+  /** The loop level an expression depends on. */
   levelOf(e: Expr): number {
-    switch (e.k) {
-      case "const":
-      case "dim":
-        return 0;
-      case "load":
-        return this.viewLevel(e.view);
-      case "gather":
-        return Math.max(this.viewLevel(e.view), this.levelOf(e.index));
-      case "op":
-        return Math.max(0, ...e.args.map((a) => this.levelOf(a)));
-      case "guard":
-        return Math.max(e.dim + 1, this.levelOf(e.body), this.levelOf(e.other));
-      case "index":
-        return e.dim + 1;
-    }
+    return exprLevel(e);
   }
 
   /**
@@ -229,7 +210,7 @@ export class Exprs {
       emit = () => void c.localGet(addr.local).memOp(m.load, 0, m.align);
     } else if (e.k === "gather") {
       const ix = this.value(e.index);
-      level = Math.max(this.viewLevel(e.view), this.levelOf(e.index));
+      level = Math.max(viewLevel(e.view), this.levelOf(e.index));
       emit = () => this.loadAt(e.view.buf, e.dtype, () => this.gatherIndex(e, ix));
     } else if (e.k === "op") {
       const args = e.args.map((a) => this.value(a));
