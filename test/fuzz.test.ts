@@ -1,9 +1,9 @@
 // The standing differential fuzzer, bounded for `npm test` (issue 9, item 5): random programs over
 // the public API, each run eagerly, under grad/vjp/jvp/tape, under jit on every backend (and
 // tiered), as exported modules and under vmap, compared bit for bit where the contract says
-// bit-identical and with an independent float64 reference (test/fuzz/ref.ts) elsewhere. A fixed
-// seed and a rotating one (printed, replay with `npm run fuzz -- --seed N`). The long run is
-// `npm run fuzz -- --minutes 10`.
+// bit-identical and with an independent float64 reference (test/fuzz/ref.ts) elsewhere. Two fixed
+// seeds, so the suite is deterministic (replay with `npm run fuzz -- --seed N`); new seeds are
+// explored by the long run, `npm run fuzz -- --minutes 10` (a random seed unless given).
 
 import { describe, expect, it } from "vitest";
 import type { Expr, Prog } from "./fuzz/ast.js";
@@ -39,10 +39,12 @@ describe("differential fuzzer", () => {
     expect(r.failures.map((f) => `${f.failure.path}: ${f.failure.detail}\n${f.failure.repro}`)).toEqual([]);
   });
 
-  it("rotating seed (printed): every path agrees", async () => {
-    const seed = Math.floor(Date.now() / 3_600_000) % 1_000_000; // changes every hour
+  // A second fixed seed: the one (then rotating) that found F2's NaN primal. `npm test` must be
+  // deterministic (CI refuses a flaky suite); exploring new seeds is `npm run fuzz`'s job.
+  it("second fixed seed: every path agrees", async () => {
+    const seed = 498973;
     const r = await bounded(seed, 9000);
-    console.log(`rotating seed ${seed} (replay: npm run fuzz -- --seed ${seed})\n${formatReport(r)}`);
+    console.log(`seed ${seed} (replay: npm run fuzz -- --seed ${seed})\n${formatReport(r)}`);
     expect(r.failures.map((f) => `${f.failure.path}: ${f.failure.detail}\n${f.failure.repro}`)).toEqual([]);
   });
 });

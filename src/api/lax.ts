@@ -69,9 +69,17 @@ function switchNamed(index: Tensor | number, branches: ((...ops: any[]) => unkno
   if (branches.length === 0) throw new ArgumentError("lax.switch: at least one branch is needed");
   const idx = typeof index === "number" ? scalar(index, "int32") : index;
   if (idx.aval.dtype !== "int32" || idx.aval.ndim !== 0) throw new DTypeError(`lax.switch: the index must be an int32 scalar, got ${idx.aval}`);
-  const { xs: ops, def } = leaves(operands, "lax.switch operand");
+  const { xs: all, def } = leaves(operands, "lax.switch operand");
+  // JS numbers among the operands are static: each branch sees the number itself (a weak scalar
+  // keeping its exact value), not a float32 operand that a float64 branch would see rounded.
+  const isStatic = all.map((x) => x._exact !== undefined);
+  const ops = all.filter((_, i) => !isStatic[i]);
   const avals = ops.map((x) => x.aval);
-  const traced = branches.map((b, k) => traceWithConsts((xs) => b(...(unflatten(def, xs) as unknown[])), avals, `lax.cond ${names[k]}`));
+  const withStatic = (xs: Tensor[]) => {
+    let k = 0;
+    return all.map((x, i) => (isStatic[i] ? x : xs[k++]!));
+  };
+  const traced = branches.map((b, k) => traceWithConsts((xs) => b(...(unflatten(def, withStatic(xs)) as unknown[])), avals, `lax.cond ${names[k]}`));
   const first = traced[0]!;
   traced.forEach((t, k) => {
     if (!treedefEqual(t.outTree, first.outTree)) {

@@ -42,6 +42,11 @@ export class Tensor {
   protected readonly _data: TypedArray | null;
   /** @internal eager tape slot */
   _tape: TapeSlot | null = null;
+  /**
+   * @internal The JS number a weak scalar was made from (its float32 storage may have rounded
+   * it); promotion to another dtype uses this exact value, so `0.1` stays 0.1 in float64.
+   */
+  _exact: number | undefined = undefined;
 
   /** @internal Use np.array / np.zeros etc. to make tensors. */
   constructor(aval: ShapedArray, data: TypedArray | null) {

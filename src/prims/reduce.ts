@@ -142,8 +142,11 @@ export const reduceProdP: Primitive<ReduceParams> = definePrimitive<ReduceParams
       const y = reduceProdP.bind1([x!], { axes });
       return [[y], [new Zero(y.aval.strong())]];
     }
-    const [y, ty] = jvpOfFunction((v: Tensor) => prodTree(v, axes), x!, t!);
-    return [[y], [ty]];
+    // The primal is the primitive itself (the same value, bit for bit, as without jvp: a tree
+    // of float32 products can overflow to Inf * 0 = NaN where the sequential float64
+    // accumulation gives 0); only the tangent comes from the tree (dead under jit otherwise).
+    const [, ty] = jvpOfFunction((v: Tensor) => prodTree(v, axes), x!, t!);
+    return [[reduceProdP.bind1([x!], { axes })], [ty]];
   },
   batch: reduceBatch(() => reduceProdP),
 });

@@ -3,6 +3,7 @@
 // Every np function goes through these, so error messages are uniform.
 
 import { ShapedArray } from "../../core/aval.js";
+import { weakNumber } from "../../core/convert.js";
 import { type DType, allocArray, floatOf, isDType, isFloat, promoteTypes, toInt32Saturating } from "../../core/dtype.js";
 import { ArgumentError, DTypeError, ShapeError } from "../../core/errors.js";
 import { type Shape, SymDim, broadcastShapes, shapeEq, shapeToString } from "../../core/shape.js";
@@ -91,7 +92,7 @@ export function scalarTensor(v: number | boolean, dtype: DType, weak = false): T
 export function asTensor(x: unknown, what: string): Tensor {
   if (x instanceof Tensor) return x;
   if (x instanceof SymDim) return dimValue(x);
-  if (typeof x === "number") return scalarTensor(x, "float32", true);
+  if (typeof x === "number") return weakNumber(x);
   if (typeof x === "boolean") return scalarTensor(x, "bool");
   if (Array.isArray(x) || ArrayBuffer.isView(x)) return arrayFromData(x, undefined, what);
   throw new ArgumentError(`${what}: expected a Tensor, number, boolean or nested array, got ${x === null ? "null" : typeof x}`);
@@ -114,7 +115,7 @@ function weakInfo(x: unknown): { dtype: DType; weak: boolean } {
  */
 export function promote(name: string, args: unknown[], minimum?: "float" | "int"): Tensor[] {
   const pre = args.map((x) =>
-    typeof x === "number" || typeof x === "boolean" || x instanceof Tensor ? x : x instanceof SymDim ? dimValue(x) : asTensor(x, name),
+    x instanceof Tensor && x._exact !== undefined ? x._exact : typeof x === "number" || typeof x === "boolean" || x instanceof Tensor ? x : x instanceof SymDim ? dimValue(x) : asTensor(x, name),
   );
   const infos = pre.map(weakInfo);
   let { dtype } = promoteTypes(infos);
