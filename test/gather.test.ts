@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { Tensor, grad, jit, np, vmap } from "../src/index.js";
 import { DTypeError, ShapeError } from "../src/core/errors.js";
 import { gather, scatterAdd, type GatherParams } from "../src/prims/gather.js";
-import { lookupPrimitive } from "../src/prims/registry.js";
+import { lookupPrimitive } from "../src/higher-order/registry.js";
 import { assertClose, checkGradients, rand, tensor } from "./util/check.js";
 
 const ints = (data: number[], shape: number[]) => tensor(data, shape, "int32");

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { ArgumentError, type Tensor, exportOnnx, makeProgram, spec } from "../src/index.js";
 import { interpret } from "../src/backends/interp/interpret.js";
-import { primitives } from "../src/prims/registry.js";
+import { primitives } from "../src/higher-order/registry.js";
 import { ONNX_RULES } from "../src/onnx/table.js";
 import { ROWS, type Row, type ArgSpec } from "./prims.table.js";
 import { rand, tensor } from "./util/check.js";

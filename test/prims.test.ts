@@ -9,7 +9,7 @@
 import { describe, expect, it } from "vitest";
 import { Tensor, grad, makeProgram, np, variable, vmap } from "../src/index.js";
 import { interpret } from "../src/backends/interp/interpret.js";
-import { primitives } from "../src/prims/registry.js";
+import { primitives } from "../src/higher-order/registry.js";
 import { reshape, concatenate } from "../src/prims/shape.js";
 import { ROWS, type Row, type ArgSpec } from "./prims.table.js";
 import { assertClose, checkGradients, rand, tensor } from "./util/check.js";

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { Tensor, grad, jit, np, vmap } from "../src/index.js";
 import * as random from "../src/api/random.js";
 import { threefry2x32 } from "../src/prims/random.js";
-import { lookupPrimitive } from "../src/prims/registry.js";
+import { lookupPrimitive } from "../src/higher-order/registry.js";
 import { ArgumentError, DTypeError } from "../src/core/errors.js";
 import { assertClose } from "./util/check.js";
 

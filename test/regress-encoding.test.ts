@@ -22,7 +22,7 @@ import { deserializeProgram, programHash, programText, serializeProgram } from "
 import { type KeyParts, avalKey, explainDifference, keyString, staticKey, treeKey } from "../src/jit/key.js";
 import { binaryPrims } from "../src/prims/binary.js";
 import { definePrimitive } from "../src/prims/primitive.js";
-import { lookupPrimitive } from "../src/prims/registry.js";
+import { lookupPrimitive } from "../src/higher-order/registry.js";
 import { tensor } from "./util/check.js";
 
 const { update: _u, ...saved } = { ...config };

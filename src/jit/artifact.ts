@@ -18,7 +18,7 @@ import { Program, Var } from "../ir/program.js";
 import { type ProgramJson, base64ToBytes, bytesToBase64, programFromJson, programToJson } from "../ir/serialize.js";
 import type { CallKernel, Kernel, LoweredProgram } from "../lower/kernel-ir.js";
 import type { MemoryPlan } from "../lower/memory.js";
-import { lookupPrimitive } from "../prims/registry.js";
+import { lookupPrimitive } from "../higher-order/registry.js";
 import type { Compiled, StageTimes } from "./compile.js";
 
 export const ARTIFACT_FORMAT = "adgen-jit-artifact";

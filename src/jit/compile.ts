@@ -10,7 +10,7 @@ import { compileWasm } from "../backends/wasm/program.js";
 import { type Program, subPrograms } from "../ir/program.js";
 import { lowerProgram } from "../lower/fuse.js";
 import { optimize } from "../passes/pipeline.js";
-import { installProgramRunner } from "../backends/runner.js";
+import { installProgramRunner } from "../higher-order/runner.js";
 import { primeFastMatmul } from "../prims/ref/matmul.js";
 
 export interface StageTimes {

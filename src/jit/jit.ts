@@ -24,7 +24,7 @@ import { type Residual, residualObservers } from "../transforms/linearize.js";
 import { type Compiled, compileProgram } from "./compile.js";
 import { type DiskEntry, JitDiskCache, describeDiskPath } from "./disk-cache.js";
 import type { DiskInfo, DiskPath } from "./disk-info.js";
-import { jitCallP } from "./jit-call.js";
+import { jitCallP } from "../higher-order/jit-call.js";
 import { type KeyParts, avalKey, explainDifference, keyString, leafPaths, staticKey, treeKey } from "./key.js";
 import { Lowered } from "./lowered.js";
 import { type ShapeSpec, ShapePolicy, sizeCanonicalHash } from "./polymorphism.js";

@@ -11,9 +11,9 @@
 
 import { type Dim, SymDim, dimAdd, dimMul, shapeSize } from "../core/shape.js";
 import { type Atom, type Equation, Literal, type Program, type Var } from "../ir/program.js";
-import type { CondParams } from "../prims/cond.js";
-import type { ScanParams } from "../prims/scan.js";
-import type { WhileParams } from "../prims/while.js";
+import type { CondParams } from "../higher-order/cond.js";
+import type { ScanParams } from "../higher-order/scan.js";
+import type { WhileParams } from "../higher-order/while.js";
 import type { Expr, Kernel } from "./kernel-ir.js";
 import type { Lazy, Lowerer } from "./fuse.js";
 import { REUSE_COST, contiguousStrides, exprCost, identityMap } from "./views.js";

@@ -10,7 +10,7 @@ import { instantiate } from "../rules/helpers.js";
 import { type Tangent, Zero, isLinearIn, isZero } from "../rules/zero.js";
 import type { ShapedArray } from "../core/aval.js";
 import { jvpProgram, partialEvalProgram, transposedProgram, vmapProgram } from "../transforms/program.js";
-import { compiledFor } from "./compile.js";
+import { compiledFor } from "../jit/compile.js";
 
 export interface JitCallParams {
   program: Program;

@@ -6,10 +6,10 @@ import { leafToTensor } from "../core/convert.js";
 import { ArgumentError, ShapeError, TreeStructureError } from "../core/errors.js";
 import type { Tensor } from "../core/tensor.js";
 import { type TreeDef, flatten, treedefEqual, treedefToString, unflatten } from "../core/tree.js";
-import { type FlatBwd, type FlatFwd, type FlatJvp, customJvpCallP, customVjpCallP } from "../prims/custom.js";
+import { type FlatBwd, type FlatFwd, type FlatJvp, customJvpCallP, customVjpCallP } from "../higher-order/custom.js";
 import { zerosLike } from "../rules/helpers.js";
 import { traceFlat } from "../trace/make-program.js";
-import { checkFunction } from "./args.js";
+import { checkFunction } from "../transforms/args.js";
 
 function flatOf(value: unknown, what: string, expect?: TreeDef): [Tensor[], TreeDef] {
   const [leaves, def] = flatten(value);

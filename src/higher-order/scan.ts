@@ -10,12 +10,12 @@ import { ShapeError } from "../core/errors.js";
 import { type Dim, concreteSize, shapeEq } from "../core/shape.js";
 import { Tensor } from "../core/tensor.js";
 import { type Program, reorderProgram } from "../ir/program.js";
-import { runProgram } from "../backends/runner.js";
+import { runProgram } from "./runner.js";
 import { addTangents, moveBatchAxis, zerosLike } from "../rules/helpers.js";
 import { type LinearIn, type Tangent, Zero, isLinearIn, isZero } from "../rules/zero.js";
 import { evalProgram, traceFlat } from "../trace/make-program.js";
 import { jvpProgram, partialEvalProgram, transposedProgram, vmapProgram } from "../transforms/program.js";
-import { definePrimitive, type Primitive } from "./primitive.js";
+import { definePrimitive, type Primitive } from "../prims/primitive.js";
 
 export interface ScanParams {
   body: Program;

@@ -5,9 +5,9 @@
 import { leafToTensor } from "../core/convert.js";
 import { ArgumentError } from "../core/errors.js";
 import { is } from "../core/options.js";
-import { checkTransform } from "./args.js";
+import { checkTransform } from "../transforms/args.js";
 import { flatten, unflatten } from "../core/tree.js";
-import { type CheckpointPolicy, checkpointP } from "../prims/checkpoint.js";
+import { type CheckpointPolicy, checkpointP } from "../higher-order/checkpoint.js";
 import { traceFlat } from "../trace/make-program.js";
 
 export interface CheckpointOptions {

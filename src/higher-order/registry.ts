@@ -1,24 +1,24 @@
 // The primitive registry: every primitive by name (used by the IR deserializer, the verifier and
 // the per-primitive test table). Adding a primitive: define it in its family file, list it here.
 
-import { binaryPrims } from "./binary.js";
-import { compareP, logicalP, notP, selectP } from "./compare.js";
-import { dotGeneralP } from "./dot.js";
-import type { Primitive } from "./primitive.js";
-import { argmaxP, argminP, reduceMaxP, reduceMinP, reduceProdP, reduceSumP } from "./reduce.js";
-import { broadcastInDimP, concatenateP, padP, reshapeP, revP, sliceP, transposeP } from "./shape.js";
-import { convertP, negP, stopGradientP, unaryPrims } from "./unary.js";
-import { jitCallP } from "../jit/jit-call.js";
+import { binaryPrims } from "../prims/binary.js";
+import { compareP, logicalP, notP, selectP } from "../prims/compare.js";
+import { dotGeneralP } from "../prims/dot.js";
+import type { Primitive } from "../prims/primitive.js";
+import { argmaxP, argminP, reduceMaxP, reduceMinP, reduceProdP, reduceSumP } from "../prims/reduce.js";
+import { broadcastInDimP, concatenateP, padP, reshapeP, revP, sliceP, transposeP } from "../prims/shape.js";
+import { convertP, negP, stopGradientP, unaryPrims } from "../prims/unary.js";
+import { jitCallP } from "./jit-call.js";
 import { scanP } from "./scan.js";
 import { condP } from "./cond.js";
 import { whileP, whileStackP } from "./while.js";
 import { customJvpCallP, customLinP, customVjpCallP } from "./custom.js";
 import { checkpointP } from "./checkpoint.js";
-import { dimValueP } from "./dim.js";
+import { dimValueP } from "../prims/dim.js";
 // indexing, special functions and random numbers (api/np indexing, nn, random)
-import { gatherP, indexCheckP, scatterAddP } from "./gather.js";
-import { erfP } from "./special.js";
-import { randomBitsP, randomFoldInP, randomSplitP } from "./random.js";
+import { gatherP, indexCheckP, scatterAddP } from "../prims/gather.js";
+import { erfP } from "../prims/special.js";
+import { randomBitsP, randomFoldInP, randomSplitP } from "../prims/random.js";
 
 const list: Primitive<any>[] = [
   ...Object.values(unaryPrims),

@@ -6,15 +6,15 @@
 import { DTypeError, ShapeError } from "../core/errors.js";
 import type { Tensor } from "../core/tensor.js";
 import type { Program } from "../ir/program.js";
-import { runProgram } from "../backends/runner.js";
+import { runProgram } from "./runner.js";
 import { scalar, zerosLike } from "../rules/helpers.js";
 import { Zero, isLinearIn, isZero } from "../rules/zero.js";
 import { evalProgram, traceFlat } from "../trace/make-program.js";
 import { jvpProgram, partialEvalProgram, transposedProgram, vmapProgram } from "../transforms/program.js";
-import { compare, select } from "./compare.js";
-import { definePrimitive, type Primitive } from "./primitive.js";
-import { broadcastInDim, moveAxis } from "./shape.js";
-import { convert } from "./unary.js";
+import { compare, select } from "../prims/compare.js";
+import { definePrimitive, type Primitive } from "../prims/primitive.js";
+import { broadcastInDim, moveAxis } from "../prims/shape.js";
+import { convert } from "../prims/unary.js";
 
 export interface CondParams {
   branches: Program[];

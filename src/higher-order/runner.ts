@@ -3,7 +3,7 @@
 
 import type { Tensor } from "../core/tensor.js";
 import type { Program } from "../ir/program.js";
-import { interpret } from "./interp/interpret.js";
+import { interpret } from "../backends/interp/interpret.js";
 import { config } from "../core/config.js";
 
 type Runner = (p: Program, args: Tensor[]) => Tensor[];

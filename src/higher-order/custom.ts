@@ -7,12 +7,12 @@ import { GradError, ShapeError } from "../core/errors.js";
 import type { ShapedArray } from "../core/aval.js";
 import type { Tensor } from "../core/tensor.js";
 import type { Program } from "../ir/program.js";
-import { runProgram } from "../backends/runner.js";
+import { runProgram } from "./runner.js";
 import { instantiate, moveBatchAxis } from "../rules/helpers.js";
 import { type Tangent, Zero, isLinearIn, isZero } from "../rules/zero.js";
 import { vmapProgram } from "../transforms/program.js";
 import { vmapFlat } from "../transforms/vmap.js";
-import { definePrimitive, type Primitive } from "./primitive.js";
+import { definePrimitive, type Primitive } from "../prims/primitive.js";
 
 /** A user JVP rule over flat lists: (primals, tangents) -> [outs, outTangents]. */
 export type FlatJvp = (primals: Tensor[], tangents: Tensor[]) => [Tensor[], Tensor[]];

@@ -6,11 +6,11 @@
 import { ShapeError } from "../core/errors.js";
 import type { Tensor } from "../core/tensor.js";
 import { Program } from "../ir/program.js";
-import { runProgram } from "../backends/runner.js";
+import { runProgram } from "./runner.js";
 import { instantiate } from "../rules/helpers.js";
 import { type Tangent, Zero, isLinearIn, isZero } from "../rules/zero.js";
 import { jvpProgram, partialEvalProgram, transposedProgram, vmapProgram } from "../transforms/program.js";
-import { definePrimitive, type Primitive } from "./primitive.js";
+import { definePrimitive, type Primitive } from "../prims/primitive.js";
 
 export type CheckpointPolicy = "nothingSaveable" | "everythingSaveable";
 

@@ -12,16 +12,16 @@ import { DTypeError, GradError, ShapeError } from "../core/errors.js";
 import { SymDim, concreteSize } from "../core/shape.js";
 import { Tensor } from "../core/tensor.js";
 import { type Program, reorderProgram } from "../ir/program.js";
-import { runProgram } from "../backends/runner.js";
+import { runProgram } from "./runner.js";
 import { moveBatchAxis, zerosLike } from "../rules/helpers.js";
 import { type Tangent, Zero, isZero } from "../rules/zero.js";
 import { evalProgram, traceFlat } from "../trace/make-program.js";
 import { jvpProgram, partialEvalProgram, vmapProgram } from "../transforms/program.js";
-import { select } from "./compare.js";
-import { definePrimitive, type Primitive } from "./primitive.js";
-import { reduceMax } from "./reduce.js";
+import { select } from "../prims/compare.js";
+import { definePrimitive, type Primitive } from "../prims/primitive.js";
+import { reduceMax } from "../prims/reduce.js";
 import { scanP } from "./scan.js";
-import { broadcastInDim } from "./shape.js";
+import { broadcastInDim } from "../prims/shape.js";
 
 export interface WhileParams {
   cond: Program;
