@@ -1,10 +1,28 @@
-// adgen: automatic differentiation for TypeScript as program generation. Public entry point.
+// adgen: automatic differentiation for TypeScript as program generation. Public entry point,
+// and the one place that connects the layers (src/README.md lists them, lowest first). A lower
+// layer that needs a capability of a higher one exposes a single hook; no module installs
+// anything when it is imported, so the wiring below is the whole story, read top to bottom.
 
-import "./trace/eval.js";
-import "./backends/wasm/matmul.js";
+import { setRootTrace } from "./trace/trace.js";
+import { evalTrace, installTapeHook } from "./trace/eval.js";
+import { backward, record } from "./eager/tape.js";
+import { installMatmulKernel } from "./prims/ref/matmul.js";
+import { prime as primeWasmMatmul, wasmMatmul } from "./backends/wasm/matmul.js";
+import { installProgramRunner } from "./higher-order/runner.js";
+import { compiledFor } from "./jit/compile.js";
 import { installMethods } from "./api/methods.js";
-import { backward } from "./eager/tape.js";
 
+// trace: primitives applied outside any transformation run eagerly (reference implementations)
+setRootTrace(evalTrace);
+// trace <- eager: eager ops on tensors tracked by `variable` are recorded for `backward()`
+installTapeHook(record);
+// prims/ref <- backends/wasm: large float products (eager, interpreter and generated JS) use
+// the WebAssembly SIMD GEMM
+installMatmulKernel(wasmMatmul, primeWasmMatmul);
+// higher-order <- jit: jit_call and the bodies of scan / while / cond / checkpoint / custom_*
+// run compiled (cached per Program)
+installProgramRunner((p, args, name) => compiledFor(p, name).run(args));
+// core/tensor <- api: the Tensor methods (x.sum(), x.reshape(...), x.backward())
 installMethods({ backward });
 
 export { Tensor } from "./core/tensor.js";

@@ -11,7 +11,6 @@ import type { Primitive } from "../prims/primitive.js";
 import { convert } from "../prims/unary.js";
 import { addTangents, scalar } from "../rules/helpers.js";
 import { type Tangent, Zero, isZero } from "../rules/zero.js";
-import { installTapeHook } from "../trace/eval.js";
 import { vjpFlat } from "../transforms/vjp.js";
 
 interface TapeNode {
@@ -28,7 +27,8 @@ function slot(t: Tensor): TapeSlot | null {
   return t._tape;
 }
 
-function record(prim: Primitive<any>, inputs: Tensor[], params: any): Tensor[] | null {
+/** The tape hook of the eager trace (connected in index.ts): records one tracked primitive. */
+export function record(prim: Primitive<any>, inputs: Tensor[], params: any): Tensor[] | null {
   if (!recording) return null;
   const active = inputs.map((x) => !!slot(x)?.requiresGrad && isFloat(x.aval.dtype));
   if (!active.some(Boolean)) return null;
@@ -48,7 +48,6 @@ function record(prim: Primitive<any>, inputs: Tensor[], params: any): Tensor[] |
     return t;
   });
 }
-installTapeHook(record);
 
 /** Marks a tensor as a leaf whose gradient `backward()` accumulates in `.grad`. */
 export function variable(x: Tensor | number | unknown): Tensor {

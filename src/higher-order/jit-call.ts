@@ -10,7 +10,7 @@ import { instantiate } from "../rules/helpers.js";
 import { type Tangent, Zero, isLinearIn, isZero } from "../rules/zero.js";
 import type { ShapedArray } from "../core/aval.js";
 import { jvpProgram, partialEvalProgram, transposedProgram, vmapProgram } from "../transforms/program.js";
-import { compiledFor } from "../jit/compile.js";
+import { runJitted } from "./runner.js";
 
 export interface JitCallParams {
   program: Program;
@@ -33,8 +33,7 @@ export const jitCallP: Primitive<JitCallParams> = definePrimitive<JitCallParams>
     });
     return program.outAvals;
   },
-  impl: (ins, { program, name }) => compiledFor(program, name).run(ins).map((t) => t.data),
-  // (compiledFor also backs runProgram, which control-flow primitives use for their bodies)
+  impl: (ins, { program, name }) => runJitted(program, ins, name).map((t) => t.data),
   jvp: (primals, tangents, { program, name }) => {
     const nonZero = tangents.map((t) => !isZero(t));
     const { program: jp, outNonZero } = jvpProgram(program, nonZero);

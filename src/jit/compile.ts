@@ -10,7 +10,6 @@ import { compileWasm } from "../backends/wasm/program.js";
 import { type Program, subPrograms } from "../ir/program.js";
 import { lowerProgram } from "../lower/fuse.js";
 import { optimize } from "../passes/pipeline.js";
-import { installProgramRunner } from "../higher-order/runner.js";
 import { primeFastMatmul } from "../prims/ref/matmul.js";
 
 export interface StageTimes {
@@ -98,9 +97,11 @@ function hasSymbolicShapes(p: Program): boolean {
 }
 
 const executables = new WeakMap<Program, Compiled>();
-installProgramRunner((p, args) => compiledFor(p, "sub-program").run(args));
 
-/** The (cached) compiled form of a closed program, used when jit_call runs eagerly. */
+/**
+ * The (cached) compiled form of a closed program, used when jit_call runs eagerly and for the
+ * bodies of higher-order primitives (index.ts connects it to higher-order/runner.ts).
+ */
 export function compiledFor(p: Program, name: string): Compiled {
   let c = executables.get(p);
   if (!c) executables.set(p, (c = compileProgram(p, name)));

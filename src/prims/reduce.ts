@@ -9,6 +9,7 @@ import { DTypeError, ShapeError } from "../core/errors.js";
 import { concreteSize } from "../core/shape.js";
 import type { Tensor } from "../core/tensor.js";
 import { scalarLike } from "../rules/helpers.js";
+import { jvpOfComposition } from "../rules/compose.js";
 import { linearJvp } from "../rules/linear.js";
 import { Zero, isZero } from "../rules/zero.js";
 import { div, mul } from "./binary.js";
@@ -17,7 +18,6 @@ import { type BatchRule, definePrimitive, type Primitive } from "./primitive.js"
 import { permuteData } from "./ref/strided.js";
 import { broadcastInDim, moveAxis, pad, reshape, slice, transpose } from "./shape.js";
 import { convert } from "./unary.js";
-import { jvpOfFunction } from "../transforms/jvp.js";
 
 export interface ReduceParams {
   axes: number[];
@@ -145,7 +145,7 @@ export const reduceProdP: Primitive<ReduceParams> = definePrimitive<ReduceParams
     // The primal is the primitive itself (the same value, bit for bit, as without jvp: a tree
     // of float32 products can overflow to Inf * 0 = NaN where the sequential float64
     // accumulation gives 0); only the tangent comes from the tree (dead under jit otherwise).
-    const [, ty] = jvpOfFunction((v: Tensor) => prodTree(v, axes), x!, t!);
+    const [, ty] = jvpOfComposition((v: Tensor) => prodTree(v, axes), x!, t!);
     return [[reduceProdP.bind1([x!], { axes })], [ty]];
   },
   batch: reduceBatch(() => reduceProdP),

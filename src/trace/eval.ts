@@ -7,13 +7,14 @@ import { isConcreteShape } from "../core/shape.js";
 import type { TypedArray } from "../core/dtype.js";
 import { Tensor } from "../core/tensor.js";
 import type { Primitive } from "../prims/primitive.js";
-import { Trace, checkNotEscaped, setRootTrace } from "./trace.js";
+import { Trace, checkNotEscaped } from "./trace.js";
 import { config } from "../core/config.js";
 import { checkEagerNans } from "../backends/interp/nans.js";
 
 /**
- * Set by eager/tape.ts: applies a primitive some of whose inputs are tracked by the eager tape,
- * recording how to pull cotangents back through it. Returns null when recording is off.
+ * eager/tape.ts's `record`, connected in index.ts: applies a primitive some of whose inputs are
+ * tracked by the eager tape, recording how to pull cotangents back through it. Returns null when
+ * recording is off.
  */
 export type TapeHook = (prim: Primitive<any>, inputs: Tensor[], params: any) => Tensor[] | null;
 let tapeHook: TapeHook | null = null;
@@ -66,5 +67,5 @@ function resolveShape(a: ShapedArray, length: number): ShapedArray {
   );
 }
 
+/** The root trace (index.ts installs it with setRootTrace). */
 export const evalTrace = new EvalTrace();
-setRootTrace(evalTrace);

@@ -82,12 +82,6 @@ export function jvpFlat(fn: (xs: Tensor[]) => Tensor[], primals: Tensor[], tange
   return [ps, ts];
 }
 
-/** JVP of a single-tensor function (used inside derivative rules). */
-export function jvpOfFunction(fn: (x: Tensor) => Tensor, x: Tensor, t: Tensor): [Tensor, Tensor] {
-  const [[y], [ty]] = jvpFlat((xs) => [fn(xs[0]!)], [x], [t]);
-  return [y!, instantiate(ty!)];
-}
-
 function checkTangent(p: Tensor, t: Tensor, i: number): void {
   if (!p.aval.equals(t.aval) && !(t.aval.weak && p.aval.shape.length === t.aval.shape.length)) {
     const Err = p.aval.dtype !== t.aval.dtype ? DTypeError : ShapeError;

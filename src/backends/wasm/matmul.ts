@@ -1,10 +1,11 @@
-// Installs the WebAssembly SIMD GEMM as the fast matrix-multiply kernel (see prims/ref/matmul.ts):
+// The WebAssembly SIMD GEMM as the fast matrix-multiply kernel (index.ts installs it into
+// prims/ref/matmul.ts):
 // operands are copied into one process-wide wasm memory (only the rows/columns a strided view
 // touches), sgemm/dgemm run on them with the right transpose flags, and the result is copied out.
 // Views whose inner strides are not unit on either axis are declined (the JS loop handles them).
 
 import type { TypedArray } from "../../core/dtype.js";
-import { type MatmulArgs, installMatmulKernel } from "../../prims/ref/matmul.js";
+import type { MatmulArgs } from "../../prims/ref/matmul.js";
 import { config } from "../../core/config.js";
 import type { GemmFn } from "./gemm.js";
 import { ThreadedGemm } from "./gemm-threads.js";
@@ -82,7 +83,7 @@ function layout(rows: number, cols: number, rs: number, cs: number): { ld: numbe
 const LARGE_FLOPS = 2 ** 21;
 let largeProducts = 0;
 
-function wasmMatmul(p: MatmulArgs): boolean {
+export function wasmMatmul(p: MatmulArgs): boolean {
   const { B, M, N, K } = p;
   if (M === 0 || N === 0 || K === 0) return false;
   if (!threadsRequested && 2 * B * M * N * K >= LARGE_FLOPS && ++largeProducts >= config.matmulThreadsAfter) startThreads();
@@ -119,7 +120,7 @@ function wasmMatmul(p: MatmulArgs): boolean {
  * micro-kernel functions for V8 to start compiling them with its optimizing tier in the
  * background (a first large product otherwise runs mostly in baseline code).
  */
-function prime(): void {
+export function prime(): void {
   const g = instance();
   if (!g) return;
   const mark = g.mark();
@@ -137,5 +138,3 @@ function prime(): void {
     g.reset(mark);
   }
 }
-
-installMatmulKernel(wasmMatmul, prime);
