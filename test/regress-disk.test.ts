@@ -213,7 +213,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import path from "node:path";
 import { CACHE_SUBDIR } from ${JSON.stringify(pathToFileURL(path.join(ROOT, "src/jit/disk-cache.ts")).href)};
-import { readRegularFile } from ${JSON.stringify(pathToFileURL(path.join(ROOT, "src/aot/fs-guard.ts")).href)};
+import { readRegularFile } from ${JSON.stringify(pathToFileURL(path.join(ROOT, "src/core/fs-guard.ts")).href)};
 const fifoDir = process.argv[2];
 const out = {};
 const attempt = (k, f) => { try { out[k] = "ok:" + JSON.stringify(f()); } catch (e) { out[k] = e.name + ": " + e.message.split("\\n")[0]; } };

@@ -4,7 +4,7 @@
 // file (exclusive create) and renamed over the target, which must be absent or a regular file.
 
 import type { Exported } from "./export.js";
-import { checkRegularOrAbsent, ensureDir } from "./fs-guard.js";
+import { checkRegularOrAbsent, ensureDir } from "../core/fs-guard.js";
 
 export async function writeExport(dir: string, e: Exported): Promise<string[]> {
   const fs = await import("node:fs");

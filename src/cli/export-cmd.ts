@@ -8,7 +8,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Manifest } from "../aot/manifest.js";
-import { readRegularFile } from "../aot/fs-guard.js";
+import { readRegularFile } from "../core/fs-guard.js";
 import { exportNameProblem } from "../aot/names.js";
 import { CliError, UsageError } from "./errors.js";
 import { fmtBytes, signature, sumBytes } from "./inspect-cmd.js";

@@ -4,7 +4,7 @@
 
 import * as fs from "node:fs";
 import { readdir, stat } from "node:fs/promises";
-import { readRegularFile } from "../aot/fs-guard.js";
+import { readRegularFile } from "../core/fs-guard.js";
 import path from "node:path";
 import { MANIFEST_FORMAT, MANIFEST_VERSION, type Manifest, type ManifestArray } from "../aot/manifest.js";
 import { CliError } from "./errors.js";

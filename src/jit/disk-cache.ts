@@ -29,7 +29,7 @@
 // ignored with one log event.
 
 import type { DiskInfo, DiskPath } from "./disk-info.js";
-import { checkPath, ensureDir, readRegularFile } from "../aot/fs-guard.js";
+import { checkPath, ensureDir, readRegularFile } from "../core/fs-guard.js";
 import { config, log } from "../core/config.js";
 import type { TreeDef } from "../core/tree.js";
 import { ADGEN_VERSION } from "../core/version.js";

@@ -6,7 +6,7 @@
 // regular file, so a FIFO or a character device where a file is expected can never block a read.
 // The node:fs and node:path modules are passed in, so this file loads in a browser too.
 
-import { ArgumentError } from "../core/errors.js";
+import { ArgumentError } from "./errors.js";
 
 type Fs = typeof import("node:fs");
 type Path = typeof import("node:path");
