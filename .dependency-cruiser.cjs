@@ -29,7 +29,7 @@ const LAYERS = [
   ["entry", "^src/(index\\.ts$|cli/)"],
 ];
 
-const KERNEL_FOLDERS = "^src/(prims|rules|trace|backends/interp)$";
+const KERNEL_FOLDERS = "^src/(prims|rules|trace|backends/interp)(/|$)";
 
 const upward = LAYERS.slice(0, -1).map(([name, path], i) => ({
   name: `layer-${name}`,
