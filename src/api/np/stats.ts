@@ -128,7 +128,10 @@ export interface CloseOpts {
 export function isclose(a: X, b: X, opts: CloseOpts = {}): Tensor {
   checkOptions("isclose", opts, { rtol: is.number(0), atol: is.number(0), equalNan: is.boolean });
   const { rtol = 1e-5, atol = 1e-8, equalNan = false } = opts;
-  const [x, y] = promote("isclose", [asTensor(a, "isclose"), asTensor(b, "isclose")], "float");
+  // plain numbers go to promote as numbers: made directly in the other operand's dtype, so
+  // isclose(float64 x, 0.1) compares with 0.1, not with fround(0.1)
+  const arg = (v: X) => (typeof v === "number" ? v : asTensor(v, "isclose"));
+  const [x, y] = promote("isclose", [arg(a), arg(b)], "float");
   const finite = logicalAnd(isfinite(x!), isfinite(y!));
   const within = lessEqual(abs(subtract(x!, y!)), ew.add(atol, multiply(rtol, abs(y!))));
   // infinities are close only to themselves
