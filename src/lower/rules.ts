@@ -18,7 +18,7 @@ import { dotGeneral } from "./dot.js";
 import { gather, scatterAdd } from "./indexing.js";
 import type { Expr } from "./kernel-ir.js";
 import { broadcastInDim, concatenate, dimValue, pad, reshape, rev, slice, transpose } from "./movement.js";
-import { argReduction, reduction } from "./reduce.js";
+import { argReduction, cumulative, reduction } from "./reduce.js";
 import { identityMap } from "./views.js";
 
 export type LowerRule =
@@ -80,6 +80,8 @@ const ARRAY = {
   reduce_prod: fused(reduction("prod")),
   argmax: fused(argReduction("argmax")),
   argmin: fused(argReduction("argmin")),
+  cumsum: fused(cumulative("cumsum")),
+  cumprod: fused(cumulative("cumprod")),
   dot_general: fused(dotGeneral),
   reshape: fused(reshape),
   transpose: fused(transpose),

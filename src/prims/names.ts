@@ -8,7 +8,7 @@ export type PrimName =
   | "abs" | "sign" | "floor" | "ceil" | "round" | "neg" | "stop_gradient" | "convert_element_type"
   | "add" | "sub" | "mul" | "div" | "pow" | "max" | "min"
   | "compare" | "logical" | "not" | "select"
-  | "reduce_sum" | "reduce_max" | "reduce_min" | "reduce_prod" | "argmax" | "argmin"
+  | "reduce_sum" | "reduce_max" | "reduce_min" | "reduce_prod" | "argmax" | "argmin" | "cumsum" | "cumprod"
   | "dot_general"
   | "reshape" | "transpose" | "broadcast_in_dim" | "concatenate" | "pad" | "slice" | "rev"
   | "gather" | "scatter_add" | "index_check" | "erf" | "random_bits" | "random_split" | "random_fold_in" | "dim_value"
