@@ -20,6 +20,12 @@ describe("lowering rule table", () => {
     for (const name of primitives.keys()) expect(src, name).not.toMatch(new RegExp(`["'\`]${name}["'\`]`));
   });
 
+  it("a primitive is lowered to a fused scalar op exactly when it is elementwise", () => {
+    const elementwise = [...primitives.values()].filter((p) => p.traits.elementwise).map((p) => p.name).sort();
+    const rows = Object.entries(LOWER_RULES).filter(([, r]) => r.kind === "elementwise").map(([n]) => n).sort();
+    expect(rows).toEqual(elementwise);
+  });
+
   it("every elementwise row's scalar op has JS syntax", () => {
     for (const [name, rule] of Object.entries(LOWER_RULES)) {
       if (rule.kind !== "elementwise" || name === "stop_gradient") continue;

@@ -24,16 +24,16 @@ export function lowerProgram(p: Program): LoweredProgram {
 }
 
 export class Lowerer implements NestedContext {
-  readonly buffers: Buffer[] = [];
-  /** where kernels go: the program's list, or a loop body's while one is being lowered */
-  kernels: Kernel[] = [];
-  readonly env = new Map<Var, Lazy>();
-  readonly uses = new Map<Var, number>();
-  readonly outputVars: Set<Var>;
+  private readonly buffers: Buffer[] = [];
+  /** where kernels go: the program's list, or a nested list while `collect` runs */
+  private kernels: Kernel[] = [];
+  private readonly env = new Map<Var, Lazy>();
+  private readonly uses = new Map<Var, number>();
+  private readonly outputVars: Set<Var>;
   /** buffers already allocated for program outputs */
-  readonly outputBuf = new Map<Var, number>();
+  private readonly outputBuf = new Map<Var, number>();
   /** constants of inlined sub-programs */
-  readonly constExtra: { buf: number; value: Tensor }[] = [];
+  private readonly constExtra: { buf: number; value: Tensor }[] = [];
   private nOut = 0;
   private nLoops = 0;
   /** symbols of the program's input shapes (loop index names must differ) */
