@@ -11,7 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { type Tensor, config, exportFunction, grad, jit, np, spec, vjp, vmap } from "../src/index.js";
+import { type Tensor, config, exportFunction, exportOnnx, grad, jit, np, spec, vjp, vmap } from "../src/index.js";
+import { runOnnx } from "./onnx-run.js";
 import { cumprod, cumsum } from "../src/prims/cumulative.js";
 import { checkGradients, rand } from "./util/check.js";
 
@@ -116,6 +117,31 @@ describe("cumsum / cumprod values", () => {
   it("rejects a bad axis and bool operands with typed errors naming the primitive", () => {
     expect(() => cumsum(np.zeros([2, 3]), 2)).toThrow(/cumsum: axis 2 is out of range/);
     expect(() => cumprod(np.array([true]), 0)).toThrow(/cumprod: bool operands/);
+  });
+});
+
+describe("cumsum / cumprod ONNX export (onnxruntime-node)", () => {
+  it("int32 (wrapping) and float64, every axis, forward and reversed, equal adgen exactly", async () => {
+    for (const dtype of ["int32", "float64"] as const) {
+      const x = np.array(data(dtype).map((v) => (Number.isFinite(v) ? v : 1)), { dtype }).reshape(SHAPE);
+      const e = exportOnnx(all, [spec(dtype, SHAPE)], { name: "cum" });
+      const got = await runOnnx(e.bytes, [x]);
+      const want = all(x);
+      // float64 cumprod in ONNX is a log-step product: equal up to rounding; the rest exactly
+      got.forEach((g, i) => {
+        const w = Array.from(want[i]!.data);
+        if (dtype === "float64" && CASES[i]!.op === "prod") g.data.forEach((v, j) => expect(Math.abs(v - w[j]!)).toBeLessThanOrEqual(1e-12 * Math.abs(w[j]!)));
+        else sameBits(g.data, w, `${label(CASES[i]!)} ${dtype}`);
+      });
+    }
+  });
+
+  it("cumsum along a symbolic batch dimension", async () => {
+    const e = exportOnnx((x: Tensor) => cumsum(x, 0, true), [spec("float64", ["B", 3])], { name: "cum_sym" });
+    for (const B of [1, 4]) {
+      const x = rand([B, 3], B, -1, 1, "float64");
+      sameBits((await runOnnx(e.bytes, [x]))[0]!.data, cumsum(x, 0, true).data, `B=${B}`);
+    }
   });
 });
 
