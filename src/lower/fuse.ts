@@ -17,8 +17,6 @@ import type { Lazy, NestedContext } from "./context.js";
 import { LOWER_RULES, type LowerRule, MAX_EXPR_COST, REUSE_COST, exprCost, lowerElementwise } from "./rules.js";
 import { type DimMap, contiguousStrides, identityMap, mapExpr } from "./views.js";
 
-export type { Lazy } from "./context.js";
-
 export function lowerProgram(p: Program): LoweredProgram {
   return new Lowerer(p).run();
 }
