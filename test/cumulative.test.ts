@@ -96,7 +96,7 @@ describe("cumsum / cumprod values", () => {
   }
 
   it("a symbolic batch dimension: exported modules on both backends, scanning along it and across it", async () => {
-    const f = (x: Tensor) => [cumsum(x, 0), cumprod(x, 1, true), np.cumsum(np.exp(x), { axis: 0 })];
+    const f = (x: Tensor) => [cumsum(x, 0), cumsum(x, 0, true), cumprod(x, 1, true), np.cumsum(np.exp(x), { axis: 0 })];
     for (const backend of ["js", "wasm"] as const) {
       const m = await load(exportFunction(f, [spec("float32", ["B", 3])], { name: `cum_sym_${backend}`, backend }));
       for (const B of [1, 5]) {
