@@ -6,6 +6,7 @@ import { compareP, logicalP, notP, selectP } from "./compare.js";
 import { dotGeneralP } from "./dot.js";
 import type { Primitive } from "./primitive.js";
 import { argmaxP, argminP, reduceMaxP, reduceMinP, reduceProdP, reduceSumP } from "./reduce.js";
+import { cumprodP, cumsumP } from "./cumulative.js";
 import { broadcastInDimP, concatenateP, padP, reshapeP, revP, sliceP, transposeP } from "./shape.js";
 import { convertP, negP, stopGradientP, unaryPrims } from "./unary.js";
 import { jitCallP } from "../jit/jit-call.js";
@@ -36,6 +37,8 @@ const list: Primitive<any>[] = [
   reduceProdP,
   argmaxP,
   argminP,
+  cumsumP,
+  cumprodP,
   dotGeneralP,
   reshapeP,
   transposeP,
