@@ -10,6 +10,8 @@
 const LAYERS = [
   ["core", "^src/core/"],
   ["ir", "^src/ir/"],
+  // our float32 math written once (src/math/dsl.ts), as runtime texts for the kernel and backends
+  ["math", "^src/math/"],
   // The kernel: primitives and the rule combinators they are written with, the trace stack
   // they bind through, and the reference evaluators (the eager trace and its program-level twin,
   // the interpreter). These four folders are mutually recursive by nature (a rule uses

@@ -83,6 +83,8 @@ export interface TimedSetup {
 
 export interface SampledSetup {
   sample: () => number | Promise<number>;
+  /** Checks the peer's result once (e.g. a peer in another process: bench/peers/torch.ts). */
+  verify?: () => string | undefined | void | Promise<string | undefined | void>;
   teardown?: () => void | Promise<void>;
   note?: string;
 }

@@ -45,6 +45,7 @@ const PEER_MODULES: { name: string; load: () => Promise<Peer> }[] = [
   { name: "tfjs-wasm", load: async () => (await import("./peers/tfjs.js")).tfjsWasmPeer },
   { name: "tfjs-cpu", load: async () => (await import("./peers/tfjs.js")).tfjsCpuPeer },
   { name: "hand", load: async () => (await import("./peers/hand.js")).handPeer },
+  { name: "pytorch", load: async () => (await import("./peers/torch.js")).torchPeer },
 ];
 
 interface Args {
@@ -179,6 +180,7 @@ async function main() {
         let sampled = false;
         if ("sample" in setup) {
           sampled = true;
+          if (setup.verify) verifyError = (await setup.verify()) || undefined;
           stats = await measureSamples(setup.sample, mopts);
         } else {
           // Verify first (also serves as an extra warm-up call), except for first-call rows where

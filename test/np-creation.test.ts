@@ -27,7 +27,7 @@ describe("array", () => {
     src[0] = 9; // a copy, not a view
     expect(a.dataSync()[0]).toBe(1.7);
     expect([...np.array(src.subarray(0, 3), { dtype: "int32" }).dataSync()]).toEqual([9, -2, 0]);
-    expect([...np.array(src, { dtype: "bool" }).dataSync()]).toEqual([1, 1, 0, 0]);
+    expect([...np.array(src, { dtype: "bool" }).dataSync()]).toEqual([1, 1, 0, 1]); // NaN is nonzero: true, as NumPy and astype
     const b = np.array(Uint8Array.of(0, 5, 1));
     expect(b.dtype).toBe("bool");
     expect([...b.dataSync()]).toEqual([0, 1, 1]);

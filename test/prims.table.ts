@@ -7,6 +7,7 @@ import * as b from "../src/prims/binary.js";
 import * as c from "../src/prims/compare.js";
 import { dotGeneral } from "../src/prims/dot.js";
 import * as r from "../src/prims/reduce.js";
+import * as cum from "../src/prims/cumulative.js";
 import * as s from "../src/prims/shape.js";
 import * as u from "../src/prims/unary.js";
 import { dimValueP } from "../src/prims/dim.js";
@@ -97,6 +98,11 @@ export const ROWS: Row[] = [
   { prim: "reduce_prod", variant: "all axes", args: [f([2, 3])], fn: (x) => r.reduceProd(x, [0, 1]) },
   { prim: "argmax", args: [f([3, 4])], fn: (x) => r.argmax(x, 1), nondiff: true },
   { prim: "argmin", args: [f([3, 4])], fn: (x) => r.argmin(x, 0), nondiff: true },
+  // cumulative
+  { prim: "cumsum", args: [f([3, 4])], fn: (x) => cum.cumsum(x, 1) },
+  { prim: "cumsum", variant: "reverse, axis 0", args: [f([5, 2])], fn: (x) => cum.cumsum(x, 0, true) },
+  { prim: "cumprod", args: [f([2, 5])], fn: (x) => cum.cumprod(x, 1) },
+  { prim: "cumprod", variant: "reverse, axis 0", args: [f([6, 2])], fn: (x) => cum.cumprod(x, 0, true) },
   // contraction
   {
     prim: "dot_general",

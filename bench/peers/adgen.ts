@@ -47,6 +47,7 @@ import {
   lstmInstance,
 } from "../workloads/adbench.js";
 import { ADGEN_DIST_URL, ensureDist } from "./adgen-dist.js";
+import { ewSetup, transformerSetup } from "./adgen-transformer.js";
 import { arr, chainFn, mlpLoss, mlpTensors, readStep, type Lib, type MlpTensors, type Params, type StepFn } from "./adgen-model.js";
 import { childSampleSetup, mlpStepRssSetup, rssSetup } from "./child.js";
 import type { Peer } from "./types.js";
@@ -285,6 +286,10 @@ export const adgenPeer: Peer = {
     "rss-peak": withDist((note) =>
       mlpStepRssSetup(RSS_PEAK_CODE, "built dist/adgen.mjs, jit(valueAndGrad)" + (note ? `; ${note}` : "")),
     ),
+    "transformer-fwd": transformerSetup(false),
+    "transformer-step": transformerSetup(true),
+    "ew-4m-fwd": ewSetup(false),
+    "ew-4m-grad": ewSetup(true),
     "gmm-obj": gmmObjSetup,
     "gmm-grad": gmmGradSetup,
     "lstm-obj": lstmObjSetup,

@@ -10,6 +10,7 @@ import type { MeasureOptions, Unit } from "../harness.js";
 import { ADBENCH_ROWS_NOTE, GMM_FILE, GMM_PUBLISHED, LSTM_FILE } from "./adbench.js";
 import { CHAIN_LENGTH } from "./chain.js";
 import { MLP } from "./data.js";
+import { TF } from "./transformer.js";
 
 export type WorkloadId =
   | "matmul-512"
@@ -43,7 +44,12 @@ export type WorkloadId =
   | "gmm-grad/obj"
   | "lstm-obj"
   | "lstm-grad"
-  | "lstm-grad/obj";
+  | "lstm-grad/obj"
+  | "transformer-fwd"
+  | "transformer-step"
+  | "transformer-step/fwd"
+  | "ew-4m-fwd"
+  | "ew-4m-grad";
 
 export interface WorkloadSpec {
   id: WorkloadId;
@@ -94,6 +100,7 @@ const eagerOp = (op: "add" | "exp", n: number): WorkloadSpec => ({
 const ADBENCH_FULL: Partial<MeasureOptions> = { warmup: 2, maxTimeMs: 6000 };
 const ADBENCH_QUICK: Partial<MeasureOptions> = { warmup: 1, minRuns: 2, minTimeMs: 100, maxTimeMs: 400 };
 
+const tfShape = `pre-LN, B=${TF.B}, T=${TF.T}, d=${TF.d}, ${TF.heads} heads, MLP ${TF.d}-${TF.ff}-${TF.d} GELU(tanh), float32, MSE loss`;
 const mlpShape = `batch ${MLP.batch}, ${MLP.nIn}-${MLP.nHidden}-${MLP.nOut}, relu, softmax cross-entropy`;
 
 export const WORKLOADS: WorkloadSpec[] = [
@@ -241,5 +248,35 @@ export const WORKLOADS: WorkloadSpec[] = [
     unit: "x",
     derived: { num: "lstm-grad", den: "lstm-obj" },
     footnote: "target (PERFORMANCE.md) <= 4 in float64; the cheap-gradient principle bounds reverse mode at ~3-5x",
+  },
+  {
+    id: "transformer-fwd",
+    description: `transformer block loss (${tfShape}); jit where available`,
+    unit: "ms",
+    quick: { maxRuns: 5, maxTimeMs: 3000 },
+  },
+  {
+    id: "transformer-step",
+    description: `transformer block loss + gradients of all 12 parameters, read back (${tfShape}); jit where available`,
+    unit: "ms",
+    quick: { maxRuns: 5, maxTimeMs: 3000 },
+  },
+  {
+    id: "transformer-step/fwd",
+    description: "transformer-step median / transformer-fwd median",
+    unit: "x",
+    derived: { num: "transformer-step", den: "transformer-fwd" },
+  },
+  {
+    id: "ew-4m-fwd",
+    description: "sum(tanh(x) * exp(-x*x)) over 4M float32 (transcendental-bound elementwise + reduction); jit where available",
+    unit: "ms",
+    quick: { maxRuns: 5, maxTimeMs: 3000 },
+  },
+  {
+    id: "ew-4m-grad",
+    description: "gradient of ew-4m-fwd (4M values read back); jit(grad) where available",
+    unit: "ms",
+    quick: { maxRuns: 5, maxTimeMs: 3000 },
   },
 ];

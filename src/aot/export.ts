@@ -16,7 +16,10 @@ import { programHash } from "../ir/serialize.js";
 import { lowerProgram } from "../lower/fuse.js";
 import { optimize } from "../passes/pipeline.js";
 import { traceFlat } from "../trace/make-program.js";
-import { jvpProgram, partialEvalProgram, transposedProgram } from "../transforms/program.js";
+import { leafPaths } from "../jit/key.js";
+import { jvpProgram } from "../transforms/program.js";
+import { type ResidualInfo, describeResiduals } from "../transforms/residuals.js";
+import { vjpSplit } from "../transforms/vjp.js";
 import { type Manifest, buildManifest, dtsSource } from "./manifest.js";
 import { type ArgGroup, type ModuleFunction, moduleSource } from "./module.js";
 import { exportNameProblem } from "./names.js";
@@ -130,23 +133,17 @@ export function exportVjp(f: (...args: any[]) => unknown, argSpecs: unknown[], o
   const name = exportName(f, opts, "exportVjp", "_vjp");
   const t = traceAtSpecs(f, argSpecs, "exportVjp");
   const mask = t.inAvals.map((a) => isFloat(a.dtype));
-  const n = t.inAvals.length;
-  const jp = jvpProgram(t.program, mask);
-  const pe = partialEvalProgram(jp.program, [...new Array(n).fill(false), ...mask.filter(Boolean).map(() => true)]);
-  if (pe.outUnknown.slice(0, t.program.outputs.length).some(Boolean)) throw new ArgumentError("exportVjp: a primal output depends on a tangent");
-  const nOut = t.program.outputs.length;
-  const nRes = pe.numResiduals;
-  // forward: primal outputs then residuals; backward: transpose of the tangent part
-  const fwd = optimize(pe.known);
-  const linear = pe.unknown.inputs.map((_, i) => i >= nRes);
-  const bwd = optimize(transposedProgram(pe.unknown, linear));
+  const split = vjpSplit(t.program, mask);
+  if (split.outZero.some(Boolean)) throw new ArgumentError("exportVjp: some outputs do not depend on the differentiable arguments");
+  const nOut = split.numOutputs;
+  const nRes = split.numResiduals;
+  // forward: primal outputs then residuals; backward: residuals and output cotangents -> argument cotangents
+  const fwd = optimize(split.forward);
+  const bwd = optimize(split.backward);
   const outAvals = t.program.outAvals.map((a) => a.strong());
-  const tanOut = jp.outNonZero;
-  if (tanOut.some((z) => !z)) throw new ArgumentError("exportVjp: some outputs do not depend on the differentiable arguments");
   const resAvals = fwd.outAvals.slice(nOut);
   const fwdFn: ModuleFunction = { name: "forward", lowered: lowerProgram(fwd), args: argGroups(t.inDef, t.inAvals), outTree: t.outTree, residualOutputs: nRes };
   const resTree: TreeDef = { kind: "array", children: resAvals.map(() => ({ kind: "leaf" })) };
-  const floatDef = t.inDef;
   const bwdFn: ModuleFunction = {
     name: "backward",
     lowered: lowerProgram(bwd),
@@ -154,9 +151,9 @@ export function exportVjp(f: (...args: any[]) => unknown, argSpecs: unknown[], o
       { label: "residuals", tree: resTree, leaves: resAvals },
       { label: "outBar", tree: t.outTree, leaves: outAvals },
     ],
-    outTree: floatInputsTree(floatDef, mask),
+    outTree: floatInputsTree(t.inDef, mask),
   };
-  return finish(name, "vjp", [fwdFn, bwdFn], [fwd, bwd], { residuals: residualAbi(fwd, nOut) }, opts);
+  return finish(name, "vjp", [fwdFn, bwdFn], [fwd, bwd], { residuals: residualAbi(fwd, nOut, t.inDef) }, opts);
 }
 
 /** The argument tree restricted to float leaves (the cotangents backward returns). */
@@ -165,20 +162,10 @@ function floatInputsTree(def: TreeDef, mask: boolean[]): TreeDef {
   throw new ArgumentError("exportVjp: integer or boolean arguments are not supported yet; make them static (closed over) or float");
 }
 
-/** Residual ABI: one entry per residual output of the forward program. */
-function residualAbi(fwd: Program, nOut: number): Manifest["residuals"] {
-  const defs = new Map(fwd.equations.flatMap((e) => e.outs.map((o) => [o, e] as const)));
-  return fwd.outputs.slice(nOut).map((a, i) => {
-    const e = "id" in a ? defs.get(a) : undefined;
-    const isInput = "id" in a && fwd.inputs.includes(a);
-    const src = e?.source ? String(e.source) : "";
-    return {
-      name: `r${i}`,
-      dtype: a.aval.dtype,
-      shape: a.aval.shape.map((d) => (typeof d === "number" ? d : d.toString())),
-      producedBy: e ? `${e.prim.name}${src ? ` at ${src}` : ""}` : isInput ? `input ${fwd.inputs.indexOf(a as never)}` : "constant",
-    };
-  });
+/** Residual ABI: one entry per residual output of the (optimized) forward program. */
+export function residualAbi(fwd: Program, nOut: number, inDef: TreeDef): ResidualInfo[] {
+  const saved = fwd.outputs.slice(nOut).map((atom) => ({ atom, aval: atom.aval }));
+  return describeResiduals(fwd, saved, leafPaths(inDef));
 }
 
 /** `exportJvp(f, argSpecs)`: a module exporting `jvp(primals..., tangents...) -> {out, tangents}`. */

@@ -2,16 +2,15 @@
 // constraints, residual ABI, kernels, IR hash, adgen version) and its TypeScript declarations.
 
 import type { ShapedArray } from "../core/aval.js";
-import { type Dim, shapeToString } from "../core/shape.js";
+import { shapeToString } from "../core/shape.js";
 import { type TreeDef, treedefToString } from "../core/tree.js";
 import { ADGEN_VERSION } from "../core/version.js";
 import { leafPaths } from "../jit/key.js";
+import { type JsonDim, type ResidualInfo, jsonDims } from "../transforms/residuals.js";
 import type { ModuleFunction } from "./module.js";
 
 export const MANIFEST_FORMAT = "adgen-export";
 export const MANIFEST_VERSION = 1;
-
-type JsonDim = number | string;
 
 export interface ManifestArray {
   path: string;
@@ -34,18 +33,12 @@ export interface Manifest {
     arenaBytes: number | "per binding";
   }[];
   symbolicDims: { name: string; constraints: string[] }[];
-  residuals: { name: string; dtype: string; shape: JsonDim[]; bytes?: JsonDim; producedBy: string }[];
+  /** the residual ABI of a vjp export (the report `jit(f).lower(...).residuals()` also gives) */
+  residuals: ResidualInfo[];
   files: { module: string; types: string; manifest: string };
 }
 
-const dims = (s: readonly Dim[]): JsonDim[] => s.map((d) => (typeof d === "number" ? d : d.toString()));
-
-function bytesOf(dtype: string, shape: JsonDim[]): JsonDim {
-  const el = dtype === "float64" ? 8 : dtype === "bool" ? 1 : 4;
-  const n = shape.filter((d): d is number => typeof d === "number").reduce((a, b) => a * b, el);
-  const sym = shape.filter((d): d is string => typeof d === "string");
-  return sym.length ? [String(n), ...sym.map((s) => (s.includes("+") || s.includes("-") ? `(${s})` : s))].join("*") : n;
-}
+const dims = jsonDims;
 
 function arrays(tree: TreeDef, leaves: readonly ShapedArray[], prefix: string): ManifestArray[] {
   const paths = tree.kind === "leaf" ? [""] : leafPaths({ kind: "array", children: [tree] }).map((p) => p.replace(/^arg 0/, ""));
@@ -85,7 +78,7 @@ export function buildManifest(name: string, kind: string, irHash: string, fns: M
       arenaBytes: f.lowered.symbols.length ? ("per binding" as const) : f.lowered.arenaBytes,
     })),
     symbolicDims: symbols.map((s) => ({ name: s, constraints: [`${s} >= 1`] })),
-    residuals: (extra.residuals ?? []).map((r) => ({ ...r, bytes: bytesOf(r.dtype, r.shape) })),
+    residuals: extra.residuals ?? [],
     files: { module: `${name}.mjs`, types: `${name}.d.mts`, manifest: `${name}.manifest.json` },
   };
 }

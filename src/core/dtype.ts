@@ -69,11 +69,20 @@ const INT32 = defineRuntime(int32Runtime, []);
 export const TO_INT32_JS = INT32.text;
 export const toInt32Saturating = INT32.value.toInt32Sat;
 
+/**
+ * A JS number or boolean as the element stored for dtype `d`, with the cast's semantics (one rule
+ * for creation and astype): bool is `v !== 0` (NaN -> true, -0 -> false, 0.5 -> true, as NumPy's
+ * bool(v)); int32 truncates and saturates (NaN -> 0); floats keep the value (float32 storage rounds).
+ */
+export function castNumber(d: DType, v: number | boolean): number {
+  const n = Number(v);
+  return d === "bool" ? (n !== 0 ? 1 : 0) : d === "int32" ? toInt32Saturating(n) : n;
+}
+
 /** Converts any array-like of numbers into storage for `d` (rounding/truncating like a cast). */
 export function toTypedArray(d: DType, src: ArrayLike<number>): TypedArray {
   const out = allocArray(d, src.length);
-  if (d === "bool") for (let i = 0; i < src.length; i++) out[i] = src[i] ? 1 : 0;
-  else if (d === "int32") for (let i = 0; i < src.length; i++) out[i] = toInt32Saturating(src[i]!);
+  if (d === "bool" || d === "int32") for (let i = 0; i < src.length; i++) out[i] = castNumber(d, src[i]!);
   else out.set(src);
   return out;
 }

@@ -6,6 +6,7 @@ import { compareP, logicalP, notP, selectP } from "../prims/compare.js";
 import { dotGeneralP } from "../prims/dot.js";
 import type { Primitive } from "../prims/primitive.js";
 import { argmaxP, argminP, reduceMaxP, reduceMinP, reduceProdP, reduceSumP } from "../prims/reduce.js";
+import { cumprodP, cumsumP } from "../prims/cumulative.js";
 import { broadcastInDimP, concatenateP, padP, reshapeP, revP, sliceP, transposeP } from "../prims/shape.js";
 import { convertP, negP, stopGradientP, unaryPrims } from "../prims/unary.js";
 import { jitCallP } from "./jit-call.js";
@@ -36,6 +37,8 @@ const list: Primitive<any>[] = [
   reduceProdP,
   argmaxP,
   argminP,
+  cumsumP,
+  cumprodP,
   dotGeneralP,
   reshapeP,
   transposeP,

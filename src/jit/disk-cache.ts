@@ -3,7 +3,7 @@
 // instead of optimizing, lowering and generating it again.
 //
 // Key: the function's source text (hashed), the jit name and creation site, every KeyParts
-// component, the options that change generated code, and the adgen version. Captured values are
+// component (the options that change generated code among them: key.ts), and the adgen version. Captured values are
 // not in the source text, so by default a warm start still traces and compares the traced
 // program's structural hash (which covers captured constants and literals) with the stored one.
 //
@@ -35,7 +35,6 @@ import type { TreeDef } from "../core/tree.js";
 import { ADGEN_VERSION } from "../core/version.js";
 import type { Program } from "../ir/program.js";
 import { programHash } from "../ir/serialize.js";
-import { useFastMatmul } from "../prims/ref/matmul.js";
 import { type LoadedArtifact, NotCacheable, decodeArtifact, encodeArtifact } from "./artifact.js";
 import type { Compiled } from "./compile.js";
 import type { KeyParts } from "./key.js";
@@ -108,12 +107,6 @@ function portable(v: unknown): boolean {
   if (Array.isArray(v)) return v.every(portable);
   const proto = Object.getPrototypeOf(v);
   return (proto === Object.prototype || proto === null) && Object.values(v as object).every(portable);
-}
-
-/** Options that change generated code without appearing in KeyParts. */
-function codegenOptions(): string {
-  const wasmGemm = useFastMatmul(2 ** 20, 2 ** 20, 2 ** 20);
-  return `fastMatmulMinWork=${config.fastMatmulMinWork};wasmGemm=${wasmGemm}`;
 }
 
 /** A file name or URL in one comparable form (no scheme, forward slashes, no leading slash). */
@@ -206,7 +199,6 @@ export class JitDiskCache {
       site: String(this.site),
       source: this.sourceHash,
       parts,
-      codegen: codegenOptions(),
     });
     return new DiskEntry(this, api, cacheFolder(api, dir), key);
   }

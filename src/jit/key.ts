@@ -1,15 +1,19 @@
 // Cache keys as values (DESIGN principle 8). A key has named components: the pytree structure of
 // the arguments, each argument leaf's dtype and shape, each static argument's value (functions
 // and other objects by identity), the backend and compiler options, and the transformation
-// context. A miss is explained by naming the first component that changed, old -> new. Every
+// context. The options component holds every option that changes generated code, so the memory
+// cache (jit.ts) and the disk cache (disk-cache.ts) share one key builder (`keyParts`). A miss is
+// explained by naming the first component that changed, old -> new. Every
 // component is canonical and injective (core/encode, core/tree's printed structure), and so is
 // their combination, so equal keys mean interchangeable calls (DESIGN principle 13).
 
 import type { ShapedArray } from "../core/aval.js";
+import { config } from "../core/config.js";
 import { encodeValue, identityOf } from "../core/encode.js";
 import { shapeToString } from "../core/shape.js";
 import { Tensor } from "../core/tensor.js";
 import { type TreeDef, treedefToString } from "../core/tree.js";
+import { useFastMatmul } from "../prims/ref/matmul.js";
 
 export interface KeyParts {
   tree: string;
@@ -18,7 +22,34 @@ export interface KeyParts {
   /** one entry per static argument: [argument index, canonical value] */
   statics: [number, string][];
   backend: string;
+  /** the options that change what is compiled (tiering, matmul kernels) */
   options: string;
+}
+
+/** The options that change the compiled form of a program (one text, in every key). */
+export function compilerOptions(): string {
+  const wasmGemm = useFastMatmul(2 ** 20, 2 ** 20, 2 ** 20);
+  return `interpretBelow=${config.interpretBelowWork};fastMatmulMinWork=${config.fastMatmulMinWork};wasmGemm=${wasmGemm}`;
+}
+
+/** The key of one call: argument structure, leaf avals, static argument values, backend, options. */
+export function keyParts(def: TreeDef, avals: readonly ShapedArray[], statics: readonly [number, unknown][]): KeyParts {
+  const paths = leafPaths(def);
+  return {
+    tree: treeKey(def),
+    leaves: avals.map((a, i) => [paths[i] ?? `leaf ${i}`, avalKey(a)]),
+    statics: statics.map(([i, v]) => [i, staticKey(v)]),
+    backend: config.backend,
+    options: compilerOptions(),
+  };
+}
+
+/** True when two keys differ only in the sizes of same-rank, same-dtype leaves. */
+export function onlySizesChanged(a: KeyParts, b: KeyParts): boolean {
+  if (a.tree !== b.tree || a.backend !== b.backend || a.options !== b.options) return false;
+  if (a.statics.some((s, i) => s[1] !== b.statics[i]?.[1])) return false;
+  const dtypeRank = (k: string) => k.replace(/\[.*\]/, (m) => `[rank ${m === "[]" ? 0 : m.split(",").length}]`);
+  return a.leaves.every((l, i) => dtypeRank(l[1]) === dtypeRank(b.leaves[i]![1]));
 }
 
 /**

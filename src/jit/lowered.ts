@@ -1,32 +1,30 @@
 // What `jit(f).lower(...args)` returns: every stage of the pipeline for one specialization, as
 // text (traced, jvp, linearized, transposed, optimized, kernels, js), the residuals a traced
 // gradient saves between its forward and backward halves, and which equations were fused into
-// which kernel.
+// which kernel. The linearized and transposed stages are the tangent map and the backward program
+// of `vjpSplit` (the split exportVjp exports); residuals are reported as `ResidualInfo`
+// (transforms/residuals.ts), the form of the export manifest's residual ABI.
 
 import { ShapedArray } from "../core/aval.js";
 import { ArgumentError } from "../core/errors.js";
-import { byteSize, isFloat } from "../core/dtype.js";
-import { concreteSize, shapeToString } from "../core/shape.js";
+import { isFloat } from "../core/dtype.js";
+import { shapeToString } from "../core/shape.js";
 import { type Executable, compileJs } from "../backends/js/compile.js";
-import { printProgram, varNames } from "../ir/printer.js";
+import { printProgram } from "../ir/printer.js";
 import type { Program } from "../ir/program.js";
 import type { LoweredProgram } from "../lower/kernel-ir.js";
 import { lowerProgram } from "../lower/fuse.js";
 import { optimize } from "../passes/pipeline.js";
 import { StagingTracer } from "../trace/staging.js";
 import type { Residual } from "../transforms/linearize.js";
-import { jvpProgram, partialEvalProgram, transposedProgram } from "../transforms/program.js";
+import { jvpProgram } from "../transforms/program.js";
+import { type ResidualInfo, type SavedValue, describeResiduals } from "../transforms/residuals.js";
+import { type VjpSplit, vjpSplit } from "../transforms/vjp.js";
 
 export type Stage = "traced" | "jvp" | "linearized" | "transposed" | "optimized" | "kernels" | "js";
 export const STAGES: readonly Stage[] = ["traced", "jvp", "linearized", "transposed", "optimized", "kernels", "js"];
 
-export interface ResidualInfo {
-  name: string;
-  dtype: string;
-  shape: number[];
-  bytes: number;
-  producedBy: string;
-}
+export type { ResidualInfo };
 
 export interface FusedKernel {
   kernel: number;
@@ -68,13 +66,9 @@ export class Lowered {
       case "jvp":
         return printProgram(this.jvp().program);
       case "linearized":
-        return printProgram(this.linearized().unknown);
-      case "transposed": {
-        const lin = this.linearized();
-        const nRes = lin.numResiduals;
-        const linear = lin.unknown.inputs.map((_, i) => i >= nRes);
-        return printProgram(transposedProgram(lin.unknown, linear));
-      }
+        return printProgram(this.split().linear);
+      case "transposed":
+        return printProgram(this.split().backward);
       case "kernels":
         return this.kernelListing();
       case "js":
@@ -92,43 +86,27 @@ export class Lowered {
     return jvpProgram(this.program, this.floatMask());
   }
 
-  private linearized() {
-    const mask = this.floatMask();
-    const n = this.program.inputs.length;
-    const unknown = [...new Array(n).fill(false), ...mask.filter(Boolean).map(() => true)];
-    return partialEvalProgram(this.jvp().program, unknown);
+  /** The vjp split of the traced program with respect to its float inputs. */
+  private split(): VjpSplit {
+    return vjpSplit(this.program, this.floatMask());
   }
 
-  /** Values saved by reverse-mode differentiation inside the traced function (JAX's saved residuals). */
-  residuals(): ResidualInfo[] {
-    const names = varNames(this.program);
-    const defs = new Map(this.program.equations.flatMap((e) => e.outs.map((o) => [o, e] as const)));
+  /**
+   * Values saved by reverse-mode differentiation inside the traced function (JAX's saved
+   * residuals), each once. At concrete shapes (the usual case) shapes and bytes are numbers;
+   * under `jit(f, {shapes})` they carry the symbolic dimensions (see ResidualInfo).
+   */
+  residuals(): ResidualInfo<number>[] {
     const seen = new Set<unknown>();
-    const out: ResidualInfo[] = [];
+    const saved: SavedValue[] = [];
     for (const r of this.saved) {
       const ci = this.program.constValues.indexOf(r.value);
       const v = r.value instanceof StagingTracer ? r.value.v : ci >= 0 ? this.program.consts[ci]! : null;
       if (seen.has(v ?? r.value)) continue;
       seen.add(v ?? r.value);
-      const shape = r.aval.shape as number[];
-      const eqn = v ? defs.get(v) : undefined;
-      const inputIndex = v ? this.program.inputs.indexOf(v) : -1;
-      const isInput = inputIndex >= 0;
-      out.push({
-        name: v ? (names.get(v) ?? "?") : "constant",
-        dtype: r.aval.dtype,
-        shape,
-        bytes: concreteSize(shape) * byteSize(r.aval.dtype),
-        producedBy: eqn
-          ? `${eqn.prim.name}${eqn.source && String(eqn.source) ? ` at ${eqn.source}` : ""}`
-          : isInput
-            ? `input ${this.inputNames[inputIndex] ?? ""}`.trim()
-            : ci >= 0
-              ? "captured constant"
-              : r.producedBy,
-      });
+      saved.push({ atom: v, aval: r.aval, producedBy: r.producedBy });
     }
-    return out;
+    return describeResiduals(this.program, saved, this.inputNames) as ResidualInfo<number>[];
   }
 
   /** Which traced-and-optimized equations each kernel computes. */

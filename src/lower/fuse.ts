@@ -2,55 +2,36 @@
 // become kernels of their own: they build lazy scalar expressions (reading buffers through
 // strided views) that are inlined into whichever kernel consumes them. A value is materialized
 // into a buffer only when it is a program output, a non-fusible operand (matmul, fallback call),
-// or used several times and too costly to recompute.
+// or used several times and too costly to recompute. What each primitive lowers to is its row in
+// the rule table (rules.ts); this file holds the lowerer's state (buffers, kernels, the lazy
+// value of every variable) behind the interfaces the rules see (context.ts).
 
-import { ShapedArray } from "../core/aval.js";
+import type { ShapedArray } from "../core/aval.js";
 import type { Tensor } from "../core/tensor.js";
-import { type Dim, dimAdd, dimEq, dimMul, shapeSize } from "../core/shape.js";
+import { type Dim, dimEq, dimMul, shapeSize } from "../core/shape.js";
 import { InternalError } from "../core/errors.js";
 import { type Atom, type Equation, Literal, type Program, type Var } from "../ir/program.js";
-import type { DotParams } from "../prims/dot.js";
-import { type GatherParams, type IndexCheckParams, type ScatterAddParams, indexCheckP } from "../prims/gather.js";
-import type {
-  Buffer,
-  BufferKind,
-  CallKernel,
-  Expr,
-  Kernel,
-  LoweredProgram,
-  OutputSource,
-  View,
-} from "./kernel-ir.js";
-import { type DimMap, MAX_EXPR_COST, REUSE_COST, contiguousStrides, exprCost, identityMap, isFlatAffine, mapExpr, reshapeExpr } from "./views.js";
-import { scalarOpName } from "./scalar-ops.js";
-import { lowerCond, lowerScan, lowerWhile } from "./control-flow.js";
-import { padExpr } from "./pad.js";
-import type { PadParams } from "../prims/shape.js";
-
-export type Lazy =
-  | { kind: "buffer"; buf: number; shape: Dim[] }
-  | { kind: "expr"; shape: Dim[]; expr: Expr; eqns: number[] }
-  | { kind: "literal"; value: number; aval: ShapedArray };
-
-
-/** Higher-order primitives whose meaning is "run params.program on the inputs". */
-const INLINE_CALLS = new Set(["jit_call", "checkpoint", "custom_jvp_call", "custom_vjp_call"]);
+import type { PrimName } from "../prims/names.js";
+import type { Buffer, BufferKind, CallKernel, Expr, Kernel, LoweredProgram, OutputSource, View } from "./kernel-ir.js";
+import type { Lazy, NestedContext } from "./context.js";
+import { LOWER_RULES, type LowerRule, MAX_EXPR_COST, REUSE_COST, exprCost, lowerElementwise } from "./rules.js";
+import { type DimMap, contiguousStrides, identityMap, mapExpr } from "./views.js";
 
 export function lowerProgram(p: Program): LoweredProgram {
   return new Lowerer(p).run();
 }
 
-export class Lowerer {
-  readonly buffers: Buffer[] = [];
-  /** where kernels go: the program's list, or a loop body's while one is being lowered */
-  kernels: Kernel[] = [];
-  readonly env = new Map<Var, Lazy>();
-  readonly uses = new Map<Var, number>();
-  readonly outputVars: Set<Var>;
+export class Lowerer implements NestedContext {
+  private readonly buffers: Buffer[] = [];
+  /** where kernels go: the program's list, or a nested list while `collect` runs */
+  private kernels: Kernel[] = [];
+  private readonly env = new Map<Var, Lazy>();
+  private readonly uses = new Map<Var, number>();
+  private readonly outputVars: Set<Var>;
   /** buffers already allocated for program outputs */
-  readonly outputBuf = new Map<Var, number>();
+  private readonly outputBuf = new Map<Var, number>();
   /** constants of inlined sub-programs */
-  readonly constExtra: { buf: number; value: Tensor }[] = [];
+  private readonly constExtra: { buf: number; value: Tensor }[] = [];
   private nOut = 0;
   private nLoops = 0;
   /** symbols of the program's input shapes (loop index names must differ) */
@@ -194,211 +175,50 @@ export class Lowerer {
     return l?.kind === "expr" ? l.eqns : [];
   }
 
+  /** Lowers one equation through its primitive's row of the rule table. */
   lowerEquation(e: Equation, id: number): void {
-    const name = e.prim.name;
-    const out = e.outs[0]!;
-    const outShape = out.aval.shape as Dim[];
-    const rank = outShape.length;
-    const fused = (extra: Atom[]) => [...extra.flatMap((a) => this.eqnsOf(a)), id];
-
-    if (INLINE_CALLS.has(name) && e.params.program) {
-      // inline the sub-program: bind its inputs to our lazies, lower its equations
-      const sub = e.params.program as Program;
-      sub.inputs.forEach((v, i) => this.env.set(v, this.lazy(e.inputs[i]!)));
-      this.bindSubProgram(sub);
-      sub.equations.forEach((se) => this.lowerEquation(se, id));
-      e.outs.forEach((o, i) => this.bindInlinedOutput(o, sub.outputs[i]!));
-      return;
+    const rule: LowerRule | undefined = (LOWER_RULES as Record<string, LowerRule | undefined>)[e.prim.name as PrimName];
+    if (!rule) throw new InternalError(`lowering: primitive ${e.prim.name} has no lowering rule`);
+    switch (rule.kind) {
+      case "elementwise":
+        return lowerElementwise(this, e, id, rule.op(e));
+      case "fused":
+      case "nested":
+        return rule.lower(this, e, id);
+      case "call":
+        return this.call(e, id);
     }
-
-    const op = scalarOpName(e);
-    if (op !== null) {
-      // elementwise: operands are the output's shape or rank-0
-      const args = e.inputs.map((a) => this.readOrMaterialize(a, a.aval.shape.length === 0 ? [] : identityMap(rank), rank));
-      const expr: Expr = op === "id" ? args[0]! : { k: "op", op, args, dtype: out.aval.dtype };
-      this.defineExpr(out, expr, fused(e.inputs));
-      return;
-    }
-
-    switch (name) {
-      case "dim_value":
-        this.defineExpr(out, { k: "dim", dim: e.params.dim as Dim, dtype: out.aval.dtype }, [id]);
-        return;
-      case "reshape": {
-        const src = e.inputs[0]!;
-        const l = this.lazy(src);
-        if (l.kind === "buffer") {
-          this.env.set(out, { kind: "buffer", buf: l.buf, shape: outShape });
-          if (this.outputVars.has(out)) this.materialize(out);
-          return;
-        }
-        if (l.kind === "expr" && isFlatAffine(l.expr, l.shape)) {
-          this.defineExpr(out, reshapeExpr(l.expr, l.shape, outShape), fused([src]));
-          return;
-        }
-        const b = this.materialize(src as Var);
-        this.env.set(out, { kind: "buffer", buf: b, shape: outShape });
-        if (this.outputVars.has(out)) this.materialize(out);
-        return;
-      }
-      case "transpose": {
-        const perm = e.params.perm as number[];
-        // input dim perm[i] is read by loop dim i
-        const map: DimMap[] = new Array(perm.length);
-        perm.forEach((p, i) => (map[p] = { loop: i, scale: 1, offset: 0 }));
-        this.defineExpr(out, this.readOrMaterialize(e.inputs[0]!, map, rank), fused([e.inputs[0]!]));
-        return;
-      }
-      case "broadcast_in_dim": {
-        const dims = e.params.dims as number[];
-        const inShape = e.inputs[0]!.aval.shape as Dim[];
-        const map: DimMap[] = dims.map((d, j) =>
-          inShape[j] === 1 && outShape[d] !== 1 ? { loop: -1, offset: 0 } : { loop: d, scale: 1, offset: 0 },
-        );
-        this.defineExpr(out, this.readOrMaterialize(e.inputs[0]!, map, rank), fused([e.inputs[0]!]));
-        return;
-      }
-      case "slice": {
-        const { start, strides } = e.params as { start: number[]; strides: number[] };
-        const map: DimMap[] = start.map((s, i) => ({ loop: i, scale: strides[i]!, offset: s }));
-        this.defineExpr(out, this.readOrMaterialize(e.inputs[0]!, map, rank), fused([e.inputs[0]!]));
-        return;
-      }
-      case "rev": {
-        const axes = e.params.axes as number[];
-        const map: DimMap[] = outShape.map((d, i) => (axes.includes(i) ? { loop: i, scale: -1, offset: dimAdd(d, -1) } : { loop: i, scale: 1, offset: 0 }));
-        this.defineExpr(out, this.readOrMaterialize(e.inputs[0]!, map, rank), fused([e.inputs[0]!]));
-        return;
-      }
-      case "pad":
-        this.defineExpr(out, padExpr(this, e.inputs[0]!, e.params as PadParams, fused([e.inputs[0]!])), fused([e.inputs[0]!]));
-        return;
-      case "concatenate": {
-        const axis = e.params.axis as number;
-        const parts: { expr: Expr; lo: number; hi: number }[] = [];
-        let off = 0;
-        for (const a of e.inputs) {
-          const n = a.aval.shape[axis] as number;
-          const map: DimMap[] = outShape.map((_, i) => ({ loop: i, scale: 1, offset: i === axis ? -off : 0 }));
-          parts.push({ expr: this.readOrMaterialize(a, map, rank), lo: off, hi: off + n });
-          off += n;
-        }
-        let expr = parts[parts.length - 1]!.expr;
-        for (let k = parts.length - 2; k >= 0; k--) {
-          const p = parts[k]!;
-          expr = { k: "guard", dim: axis, lo: p.lo, hi: p.hi, body: p.expr, other: expr, dtype: out.aval.dtype };
-        }
-        this.defineExpr(out, expr, fused(e.inputs));
-        return;
-      }
-      case "reduce_sum":
-      case "reduce_max":
-      case "reduce_min":
-      case "reduce_prod": {
-        const axes = e.params.axes as number[];
-        const inShape = e.inputs[0]!.aval.shape as Dim[];
-        const kept = inShape.map((_, i) => i).filter((i) => !axes.includes(i));
-        const red = [...axes].sort((a, b) => a - b);
-        const order = [...kept, ...red];
-        const map: DimMap[] = new Array(inShape.length);
-        order.forEach((d, pos) => (map[d] = { loop: pos, scale: 1, offset: 0 }));
-        const expr = this.readOrMaterialize(e.inputs[0]!, map, inShape.length);
-        const kind: "output" | "temp" = this.outputVars.has(out) ? "output" : "temp";
-        const buf = this.newBuffer(kind, out.aval, kind === "output" ? this.nOut++ : -1);
-        if (kind === "output") this.outputBuf.set(out, buf);
-        const opName = name.slice("reduce_".length) as "sum" | "max" | "min" | "prod";
-        this.kernels.push({
-          kind: "reduce",
-          out: buf,
-          outShape: kept.map((d) => inShape[d]!),
-          redShape: red.map((d) => inShape[d]!),
-          op: opName,
-          expr,
-          eqns: fused([e.inputs[0]!]),
-        });
-        this.env.set(out, { kind: "buffer", buf, shape: outShape });
-        return;
-      }
-      case "argmax":
-      case "argmin": {
-        const axis = e.params.axis as number;
-        const inShape = e.inputs[0]!.aval.shape as Dim[];
-        const kept = inShape.map((_, i) => i).filter((i) => i !== axis);
-        const map: DimMap[] = new Array(inShape.length);
-        [...kept, axis].forEach((d, pos) => (map[d] = { loop: pos, scale: 1, offset: 0 }));
-        const expr = this.readOrMaterialize(e.inputs[0]!, map, inShape.length);
-        const buf = this.outBuffer(out);
-        this.kernels.push({ kind: "reduce", out: buf, outShape: kept.map((d) => inShape[d]!), redShape: [inShape[axis]!], op: name, expr, eqns: fused([e.inputs[0]!]) });
-        this.env.set(out, { kind: "buffer", buf, shape: outShape });
-        return;
-      }
-      case "gather": {
-        const { axis, batchDims, mode, op } = e.params as GatherParams;
-        const [x, idx] = e.inputs as [Atom, Atom];
-        const xb = this.materialize(x as Var);
-        const xs = x.aval.shape as Dim[];
-        const ni = idx.aval.shape.length - batchDims;
-        const cs = contiguousStrides(xs);
-        // x dims before the axis are loop dims 0..axis-1; after it, they follow the index dims
-        const view: View = { buf: xb, offset: 0, strides: new Array<Dim>(rank).fill(0) };
-        xs.forEach((_, j) => {
-          if (j < axis) view.strides[j] = cs[j]!;
-          else if (j > axis) view.strides[axis + ni + (j - axis - 1)] = cs[j]!;
-        });
-        const idxMap: DimMap[] = idx.aval.shape.map((_, k) => ({ loop: k < batchDims ? k : axis + (k - batchDims), scale: 1, offset: 0 }));
-        const index = mode === "raise" ? this.checkedIndex(e, idx, xs[axis]!, op, idxMap, rank, id) : this.readOrMaterialize(idx, idxMap, rank);
-        this.defineExpr(out, { k: "gather", view, index, stride: cs[axis]!, size: xs[axis]!, dtype: out.aval.dtype }, fused([idx]));
-        return;
-      }
-      case "scatter_add": {
-        const { axis, batchDims, size, mode, op } = e.params as ScatterAddParams;
-        const [upd, idx] = e.inputs as [Atom, Atom];
-        const us = upd.aval.shape as Dim[];
-        const ni = idx.aval.shape.length - batchDims;
-        const cs = contiguousStrides(outShape);
-        const base: View = { buf: -1, offset: 0, strides: new Array<Dim>(us.length).fill(0) };
-        outShape.forEach((_, j) => {
-          if (j < axis) base.strides[j] = cs[j]!;
-          else if (j > axis) base.strides[axis + ni + (j - axis - 1)] = cs[j]!;
-        });
-        const value = this.readOrMaterialize(upd, identityMap(us.length), us.length);
-        const idxMap: DimMap[] = idx.aval.shape.map((_, k) => ({ loop: k < batchDims ? k : axis + (k - batchDims), scale: 1, offset: 0 }));
-        const index = mode === "raise" ? this.checkedIndex(e, idx, size, op, idxMap, us.length, id) : this.readOrMaterialize(idx, idxMap, us.length);
-        const buf = this.outBuffer(out);
-        base.buf = buf;
-        this.kernels.push({ kind: "scatter", out: buf, shape: us, value, index, base, stride: cs[axis]!, size, eqns: fused([upd, idx]) });
-        this.env.set(out, { kind: "buffer", buf, shape: outShape });
-        return;
-      }
-      case "dot_general":
-        if (this.lowerDot(e, id)) return;
-        break;
-      case "scan":
-        lowerScan(this, e, id);
-        return;
-      case "while":
-        lowerWhile(this, e, id);
-        return;
-      case "cond":
-        lowerCond(this, e, id);
-        return;
-    }
-    this.lowerCall(e, id);
   }
 
-  /**
-   * The indices of a mode "raise" gather (or scatter_add, its transpose), read back from an
-   * index_check call kernel that throws the reference gather's ArgumentError when one is outside
-   * [0, size): the fused read's clamping never changes a value eager evaluation would refuse.
-   */
-  private checkedIndex(e: Equation, idx: Atom, size: Dim, op: string | undefined, map: DimMap[], rank: number, id: number): Expr {
-    const ib = this.materialize(idx as Var);
-    const checked = this.newBuffer("temp", idx.aval, -1);
-    const source = e.source ? String(e.source) : "";
-    const params: IndexCheckParams = { size, op: op ?? "gather", ...(source ? { source } : {}) };
-    this.kernels.push({ kind: "call", prim: indexCheckP, params, ins: [ib], inAvals: [idx.aval], outs: [checked], outAvals: [idx.aval], eqns: [id] });
-    const shape = idx.aval.shape as Dim[];
-    return mapExpr({ k: "load", view: { buf: checked, offset: 0, strides: contiguousStrides(shape) }, dtype: "int32" }, map, rank)!;
+  bind(v: Var, l: Lazy): void {
+    this.env.set(v, l);
+  }
+
+  bindBuffer(v: Var, buf: number): void {
+    this.env.set(v, { kind: "buffer", buf, shape: v.aval.shape as Dim[] });
+  }
+
+  isOutput(v: Var): boolean {
+    return this.outputVars.has(v);
+  }
+
+  push(k: Kernel): void {
+    this.kernels.push(k);
+  }
+
+  newTemp(a: ShapedArray): number {
+    return this.newBuffer("temp", a, -1);
+  }
+
+  collect(fn: () => void): Kernel[] {
+    const outer = this.kernels;
+    this.kernels = [];
+    try {
+      fn();
+      return this.kernels;
+    } finally {
+      this.kernels = outer;
+    }
   }
 
   /** A fresh buffer for an equation output (an output buffer when the program returns it). */
@@ -441,60 +261,7 @@ export class Lowerer {
     return { buf: view.buf, offset: view.offset, strides };
   }
 
-  lowerDot(e: Equation, id: number): boolean {
-    const p = e.params as DotParams;
-    const [x, y] = e.inputs as [Atom, Atom];
-    const xs = x.aval.shape as Dim[];
-    const ys = y.aval.shape as Dim[];
-    const xFree = xs.map((_, i) => i).filter((i) => !p.lhsContract.includes(i) && !p.lhsBatch.includes(i));
-    const yFree = ys.map((_, i) => i).filter((i) => !p.rhsContract.includes(i) && !p.rhsBatch.includes(i));
-    const size = (s: Dim[], d: number[]): Dim => shapeSize(d.map((i) => s[i]!));
-    const fusedEqns: number[] = [];
-    const view = (a: Atom, groups: number[][]): View => {
-      const v = this.groupedView(a, groups);
-      if (v) {
-        fusedEqns.push(...this.eqnsOf(a)); // data movement read through strides
-        return v;
-      }
-      // materialize in the needed order, then it is contiguous
-      const order = groups.flat();
-      const shape = a.aval.shape as Dim[];
-      const map: DimMap[] = new Array(shape.length);
-      order.forEach((d, pos) => (map[d] = { loop: pos, scale: 1, offset: 0 }));
-      const permShape = order.map((d) => shape[d]!);
-      const expr = this.readOrMaterialize(a, map, shape.length);
-      const buf = this.newBuffer("temp", new ShapedArray(permShape, a.aval.dtype), -1);
-      this.kernels.push({ kind: "map", out: buf, shape: permShape, expr, eqns: this.eqnsOf(a) });
-      const cs = contiguousStrides(permShape);
-      const strides: Dim[] = groups.map((g, gi) => {
-        const lastPos = groups.slice(0, gi + 1).flat().length - 1;
-        return g.length ? cs[lastPos]! : 0;
-      });
-      return { buf, offset: 0, strides };
-    };
-    const lhs = view(x, [p.lhsBatch, xFree, p.lhsContract]);
-    const rhs = view(y, [p.rhsBatch, p.rhsContract, yFree]);
-    const out = e.outs[0]!;
-    const kind: "output" | "temp" = this.outputVars.has(out) ? "output" : "temp";
-    const buf = this.newBuffer(kind, out.aval, kind === "output" ? this.nOut++ : -1);
-    if (kind === "output") this.outputBuf.set(out, buf);
-    this.kernels.push({
-      kind: "dot",
-      out: buf,
-      B: size(xs, p.lhsBatch),
-      M: size(xs, xFree),
-      N: size(ys, yFree),
-      K: size(xs, p.lhsContract),
-      dtype: out.aval.dtype,
-      lhs,
-      rhs,
-      eqns: [...fusedEqns, id],
-    });
-    this.env.set(out, { kind: "buffer", buf, shape: out.aval.shape as Dim[] });
-    return true;
-  }
-
-  lowerCall(e: Equation, id: number): void {
+  call(e: Equation, id: number): void {
     const ins = e.inputs.map((a) => {
       if (a instanceof Literal) {
         const b = this.newBuffer("temp", a.aval, -1);
@@ -504,10 +271,8 @@ export class Lowerer {
       return this.materialize(a);
     });
     const outs = e.outs.map((o) => {
-      const kind: "output" | "temp" = this.outputVars.has(o) ? "output" : "temp";
-      const b = this.newBuffer(kind, o.aval, kind === "output" ? this.nOut++ : -1);
-      if (kind === "output") this.outputBuf.set(o, b);
-      this.env.set(o, { kind: "buffer", buf: b, shape: o.aval.shape as Dim[] });
+      const b = this.outBuffer(o);
+      this.bindBuffer(o, b);
       return b;
     });
     const k: CallKernel = {

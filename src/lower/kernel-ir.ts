@@ -70,15 +70,22 @@ export interface MapKernel {
   eqns: number[];
 }
 
-/** out[outer] = reduce over inner of expr, looping shape = [...outShape, ...redShape]. */
+/**
+ * out[outer] = reduce over inner of expr, looping shape = [...outShape, ...redShape]. A
+ * cumulative reduction (cumsum, cumprod) has one reduced dim and stores its running value at
+ * every step, rounded to the dtype (the next step continues from the stored value), at
+ * `scan.strides` over the loop space; with `scan.reverse` the reduced dim runs backwards.
+ */
 export interface ReduceKernel {
   kind: "reduce";
   out: number;
   outShape: Dim[];
   redShape: Dim[];
   /** argmax/argmin reduce one axis to the int32 index of the first extremum (or first NaN) */
-  op: "sum" | "max" | "min" | "prod" | "argmax" | "argmin";
+  op: "sum" | "max" | "min" | "prod" | "argmax" | "argmin" | "cumsum" | "cumprod";
   expr: Expr;
+  /** present exactly for cumsum and cumprod */
+  scan?: { reverse: boolean; strides: Dim[] };
   eqns: number[];
 }
 

@@ -76,15 +76,16 @@ export function mapNest(k: MapKernel): { groups: number[][]; shape: Dim[]; expr:
 
 /**
  * The loop nest of a reduce kernel: outer (kept) dims then reduced dims, merged within each part;
- * `nOuter` of the merged loops are outer. The output advances with the outer dims only.
+ * `nOuter` of the merged loops are outer. The output advances with the outer dims only, except
+ * for a cumulative reduction, which stores at `out` (its view over the merged loops) every step.
  */
-export function reduceNest(k: ReduceKernel): { groups: number[][]; shape: Dim[]; nOuter: number; expr: Expr } {
+export function reduceNest(k: ReduceKernel): { groups: number[][]; shape: Dim[]; nOuter: number; expr: Expr; out: View } {
   const full = [...k.outShape, ...k.redShape];
   const views: View[] = [];
   const guards = new Set<number>();
   collectViews(k.expr, views, guards);
   const nOut = k.outShape.length;
-  const out: View = { buf: k.out, offset: 0, strides: [...contiguousStrides(k.outShape), ...k.redShape.map(() => 0)] };
+  const out: View = { buf: k.out, offset: 0, strides: k.scan ? k.scan.strides : [...contiguousStrides(k.outShape), ...k.redShape.map(() => 0)] };
   const groups = collapse(full, [...views, out], guards, nOut);
-  return { groups, shape: groupSizes(full, groups), nOuter: groups.filter((g) => g[0]! < nOut).length, expr: regroup(k.expr, groups) };
+  return { groups, shape: groupSizes(full, groups), nOuter: groups.filter((g) => g[0]! < nOut).length, expr: regroup(k.expr, groups), out: regroupView(out, groups) };
 }

@@ -11,10 +11,10 @@ import type { Atom } from "../ir/program.js";
 import type { PadParams } from "../prims/shape.js";
 import type { Expr } from "./kernel-ir.js";
 import { type DimMap, contiguousStrides, dilateExpr, identityMap, mapExpr } from "./views.js";
-import type { Lowerer } from "./fuse.js";
+import type { LowerContext } from "./context.js";
 
 /** The expression of pad(x) over the output's loop space; `eqns` are the fused equations. */
-export function padExpr(L: Lowerer, x: Atom, p: PadParams, eqns: number[]): Expr {
+export function padExpr(L: LowerContext, x: Atom, p: PadParams, eqns: number[]): Expr {
   const dtype = x.aval.dtype;
   const fill: Expr = { k: "const", value: p.value, dtype };
   const shape = [...(x.aval.shape as Dim[])];
@@ -31,8 +31,8 @@ export function padExpr(L: Lowerer, x: Atom, p: PadParams, eqns: number[]): Expr
     let body = dilateExpr(expr, d, lo, step, n);
     if (!body) {
       // materialize the operand as padded so far, then read it plainly
-      const buf = L.newBuffer("temp", new ShapedArray(shape, dtype), -1);
-      L.kernels.push({ kind: "map", out: buf, shape: [...shape], expr, eqns: [...eqns] });
+      const buf = L.newTemp(new ShapedArray(shape, dtype));
+      L.push({ kind: "map", out: buf, shape: [...shape], expr, eqns: [...eqns] });
       expr = { k: "load", view: { buf, offset: 0, strides: contiguousStrides(shape) }, dtype };
       body = dilateExpr(expr, d, lo, step, n)!;
     }

@@ -175,27 +175,3 @@ export function reshapeExpr(e: Expr, oldShape: readonly Dim[], newShape: readonl
   };
   return rec(e);
 }
-
-/** Values used more than once are materialized when recomputing them costs more than this. */
-export const REUSE_COST = 1;
-/** Expressions larger than this are materialized to bound generated code size. */
-export const MAX_EXPR_COST = 120;
-
-/** Weighted operation count of an expression (loads and consts are free). */
-export function exprCost(e: Expr): number {
-  switch (e.k) {
-    case "load":
-    case "const":
-    case "dim":
-    case "index":
-      return 0;
-    case "guard":
-      return 1 + exprCost(e.body) + exprCost(e.other);
-    case "gather":
-      return 2 + exprCost(e.index);
-    case "op":
-      return (EXPENSIVE.has(e.op) ? 8 : 1) + e.args.reduce((n, a) => n + exprCost(a), 0);
-  }
-}
-
-const EXPENSIVE = new Set(["exp", "log", "log1p", "expm1", "sin", "cos", "tan", "tanh", "logistic", "pow", "sqrt"]);

@@ -14,6 +14,8 @@ import type { TreeDef } from "../core/tree.js";
 import { ADGEN_VERSION } from "../core/version.js";
 import type { Program } from "../ir/program.js";
 import { programHash } from "../ir/serialize.js";
+import { residualAbi } from "../aot/export.js";
+import type { ResidualInfo } from "../transforms/residuals.js";
 import { emitGraph } from "./emit.js";
 import { typeDims } from "./graph.js";
 import { encodeModel, type TypeDim } from "./proto.js";
@@ -40,12 +42,8 @@ export interface OnnxModelInfo {
   outputs: OnnxValueInfo[];
 }
 
-export interface OnnxResidual {
-  name: string;
-  dtype: string;
-  shape: TypeDim[];
-  producedBy: string;
-}
+/** The residual report of every vjp export (transforms/residuals.ts). */
+export type OnnxResidual = ResidualInfo;
 
 export interface OnnxManifest {
   format: "adgen-onnx";
@@ -205,7 +203,7 @@ export function exportOnnxVjp(f: (...args: any[]) => unknown, argSpecs: unknown[
   const s = splitVjp(t, "exportOnnxVjp");
   const outs = leafNames(t.outTree, "out");
   const resNames = Array.from({ length: s.numResiduals }, (_, i) => `r${i}`);
-  const residuals = residualAbi(s.forward, s.numOutputs, resNames);
+  const residuals = residualAbi(s.forward, s.numOutputs, t.inDef);
   const args = argNames(t);
   return build(name, "vjp", [
     { role: "forward", program: s.forward, inputs: args, outputs: [...outs, ...resNames] },
@@ -221,22 +219,6 @@ export function exportOnnxJvp(f: (...args: any[]) => unknown, argSpecs: unknown[
   const inputs = [...argNames(t), ...argNames(t, "tangent")];
   const outputs = [...leafNames(t.outTree, "out"), ...leafNames(t.outTree, "outTangent")];
   return build(name, "jvp", [{ role: "jvp", program: p, inputs, outputs }], []);
-}
-
-/** Residual ABI: one entry per residual output of the forward program. */
-function residualAbi(fwd: Program, nOut: number, names: string[]): OnnxResidual[] {
-  const defs = new Map(fwd.equations.flatMap((e) => e.outs.map((o) => [o, e] as const)));
-  return fwd.outputs.slice(nOut).map((a, i) => {
-    const e = "id" in a ? defs.get(a) : undefined;
-    const k = "id" in a ? fwd.inputs.indexOf(a) : -1;
-    const src = e?.source ? String(e.source) : "";
-    return {
-      name: names[i]!,
-      dtype: a.aval.dtype,
-      shape: typeDims(a.aval.shape),
-      producedBy: e ? `${e.prim.name}${src ? ` at ${src}` : ""}` : k >= 0 ? `input ${k}` : "constant",
-    };
-  });
 }
 
 /** A Program as one ONNX model with inputs in0..inN and outputs out0..outM (for the runtime backend). */

@@ -1,15 +1,15 @@
 // The programs an ONNX export serializes, built by the existing transforms exactly as the module
 // export (aot/export.ts) builds them: trace at argument specs and optimize; the split VJP is
-// partial evaluation of the JVP program (forward: outputs + residuals) and the transpose of its
-// unknown part (backward: residuals + output cotangents -> argument cotangents); the JVP program
-// takes primals then tangents.
+// transforms/vjp.ts's `vjpSplit` (forward: outputs + residuals; backward: residuals + output
+// cotangents -> argument cotangents); the JVP program takes primals then tangents.
 
 import { isFloat } from "../core/dtype.js";
 import { ArgumentError } from "../core/errors.js";
 import type { Program } from "../ir/program.js";
 import { optimize } from "../passes/pipeline.js";
 import { type Traced, traceAtSpecs } from "../aot/export.js";
-import { jvpProgram, partialEvalProgram, transposedProgram } from "../transforms/program.js";
+import { jvpProgram } from "../transforms/program.js";
+import { vjpSplit } from "../transforms/vjp.js";
 
 export type TracedSpecs = Traced;
 export { traceAtSpecs };
@@ -25,16 +25,9 @@ export interface SplitVjp {
 export function splitVjp(t: TracedSpecs, what: string): SplitVjp {
   const mask = t.inAvals.map((a) => isFloat(a.dtype));
   if (!mask.every(Boolean)) throw new ArgumentError(`${what}: every argument must be float (cotangents are returned for all of them)`);
-  const n = t.inAvals.length;
-  const jp = jvpProgram(t.program, mask);
-  if (jp.outNonZero.some((z) => !z)) throw new ArgumentError(`${what}: some outputs do not depend on the differentiable arguments`);
-  const pe = partialEvalProgram(jp.program, [...new Array(n).fill(false), ...mask.map(() => true)]);
-  const nOut = t.program.outputs.length;
-  if (pe.outUnknown.slice(0, nOut).some(Boolean)) throw new ArgumentError(`${what}: a primal output depends on a tangent`);
-  const forward = optimize(pe.known);
-  const linear = pe.unknown.inputs.map((_, i) => i >= pe.numResiduals);
-  const backward = optimize(transposedProgram(pe.unknown, linear));
-  return { forward, backward, numOutputs: nOut, numResiduals: pe.numResiduals };
+  const split = vjpSplit(t.program, mask);
+  if (split.outZero.some(Boolean)) throw new ArgumentError(`${what}: some outputs do not depend on the differentiable arguments`);
+  return { forward: optimize(split.forward), backward: optimize(split.backward), numOutputs: split.numOutputs, numResiduals: split.numResiduals };
 }
 
 /** jvp(primals..., tangents...) -> [outs..., outTangents...] */

@@ -1,6 +1,6 @@
-// ONNX rules of reductions, contraction and data movement (reshape, transpose, broadcast, pad,
-// slice, rev, gather, scatter_add). Shapes may be symbolic: target shapes are built at run time
-// from the symbols' values (GraphBuilder.shape). Semantics follow adgen where ONNX is looser:
+// ONNX rules of reductions, cumulative sums / products, contraction and data movement (reshape,
+// transpose, broadcast, pad, slice, rev, gather, scatter_add). Shapes may be symbolic: target
+// shapes are built at run time from the symbols' values (GraphBuilder.shape). Semantics follow adgen where ONNX is looser:
 // reduce_max/min and argmax/argmin propagate NaN (the first NaN wins), gather/scatter_add clamp
 // their indices, pad supports interior padding (interleave by concat + reshape, then crop).
 
@@ -11,6 +11,7 @@ import type { EmitCtx, OnnxRule } from "./emit.js";
 import { attr, elemOf } from "./graph.js";
 import type { GraphBuilder } from "./graph.js";
 import { cast } from "./rules-elementwise.js";
+import { ArgumentError } from "../core/errors.js";
 
 const isFloatAval = (a: ShapedArray) => isFloat(a.dtype);
 
@@ -186,6 +187,33 @@ const scatterAdd: OnnxRule = ({ g, ins: [up, idx], inAvals: [ua, ia], params }) 
   return [g.op("Transpose", [full], { perm: attr.ints(back) })];
 };
 
+/** cumsum: ONNX CumSum (axis as a rank-0 int64 tensor). */
+const cumsum: OnnxRule = ({ g, ins: [x], params }) => [
+  g.op("CumSum", [x!, g.constant("int64", [], [params.axis])], { exclusive: attr.int(0), reverse: attr.int(params.reverse ? 1 : 0) }),
+];
+
+/**
+ * cumprod (ONNX has no CumProd): log-step products, after step k each element holds the product
+ * of the 2^k elements ending at it (Pad with 1 and Slice shift by k along the axis), so the axis
+ * length must be concrete.
+ */
+const cumprod: OnnxRule = ({ g, ins: [x], inAvals: [a], params }) => {
+  const { axis, reverse } = params as { axis: number; reverse: boolean };
+  const n = a!.shape[axis]!;
+  if (typeof n !== "number") throw new ArgumentError(`exportOnnx: cumprod needs a concrete length along axis ${axis}, got ${n}`);
+  const one = g.scalar(elemOf(a!.dtype), 1);
+  const zeros = a!.shape.map(() => 0);
+  let v = x!;
+  for (let k = 1; k < n; k *= 2) {
+    const by = zeros.map((_, i) => (i === axis ? k : 0));
+    const padded = g.op("Pad", [v, g.ints(reverse ? [...zeros, ...by] : [...by, ...zeros]), one], { mode: attr.string("constant") });
+    const from = reverse ? k : 0;
+    const shifted = g.op("Slice", [padded, g.ints([from]), g.ints([from + n]), g.ints([axis])]);
+    v = g.op("Mul", [shifted, v]);
+  }
+  return [g.op("Identity", [v])];
+};
+
 export const ARRAY_RULES = {
   reduce_sum: reduce("ReduceSum"),
   reduce_max: reduce("ReduceMax"),
@@ -193,6 +221,8 @@ export const ARRAY_RULES = {
   reduce_prod: reduce("ReduceProd"),
   argmax: argReduce("ArgMax"),
   argmin: argReduce("ArgMin"),
+  cumsum,
+  cumprod,
   dot_general: dotGeneral,
   reshape: (c: EmitCtx) => [reshape(c.g, c.ins[0]!, c.params.shape)],
   transpose: (c: EmitCtx) => [c.g.op("Transpose", c.ins, { perm: attr.ints(c.params.perm) })],

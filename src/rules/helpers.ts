@@ -3,7 +3,7 @@
 // shape and an output's shape.
 
 import { ShapedArray } from "../core/aval.js";
-import { type DType, allocArray } from "../core/dtype.js";
+import { type DType, allocArray, castNumber } from "../core/dtype.js";
 import { type Shape, isConcreteShape, shapeEq } from "../core/shape.js";
 import { Tensor } from "../core/tensor.js";
 import { InternalError } from "../core/errors.js";
@@ -16,7 +16,7 @@ import { type Tangent, Zero, isZero } from "./zero.js";
 /** A concrete rank-0 tensor (staged as an inline literal). */
 export function scalar(value: number, dtype: DType, weak = false): Tensor {
   const d = allocArray(dtype, 1);
-  d[0] = value;
+  d[0] = castNumber(dtype, value);
   return new Tensor(new ShapedArray([], dtype, weak), d);
 }
 

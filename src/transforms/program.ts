@@ -14,7 +14,7 @@ import { evalProgram, traceFlat } from "../trace/make-program.js";
 import { currentTrace, withTrace } from "../trace/trace.js";
 import { jvpFlat } from "./jvp.js";
 import { PartialEvalTrace } from "./linearize.js";
-import { transposeProgram } from "./transpose.js";
+import { evalTranspose } from "./transpose.js";
 import { vmapFlat } from "./vmap.js";
 
 const caches = new WeakMap<Program, Map<string, unknown>>();
@@ -79,10 +79,11 @@ export function vmapProgram(p: Program, inDims: (number | null)[], size: number)
 }
 
 /**
- * Transpose of a program linear in the inputs marked in `linear`: the new program takes the
- * non-linear inputs, then one cotangent per output, and returns cotangents of the linear inputs.
+ * Builds the transpose of a program linear in the inputs marked in `linear` (`evalTranspose`
+ * evaluates it instead): the new program takes the non-linear inputs, then one cotangent per
+ * output, and returns cotangents of the linear inputs.
  */
-export function transposedProgram(p: Program, linear: boolean[]): Program {
+export function stageTranspose(p: Program, linear: boolean[]): Program {
   return cached(p, `transpose:${linear.map(Number).join("")}`, () => {
     const nonLin = p.inputs.filter((_, i) => !linear[i]);
     const lin = p.inputs.filter((_, i) => linear[i]);
@@ -91,11 +92,14 @@ export function transposedProgram(p: Program, linear: boolean[]): Program {
       const nl = xs.slice(0, nonLin.length);
       const cts = xs.slice(nonLin.length);
       const q = new Program(lin, [...p.consts, ...nonLin], [...p.constValues, ...nl], p.equations, p.outputs);
-      return transposeProgram(q, q.constValues, cts).map(instantiate);
+      return evalTranspose(q, q.constValues, cts).map(instantiate);
     }, avals, "transpose");
-    return closed(t, "transposedProgram");
+    return closed(t, "stageTranspose");
   });
 }
+
+/** @deprecated the old name of `stageTranspose` (kept while the higher-order primitives move) */
+export const transposedProgram = stageTranspose;
 
 export interface PartialEvalProgram {
   /** inputs: the known inputs; outputs: the known outputs, then the residuals */

@@ -15,10 +15,12 @@ import { LinearIn, type Tangent, Zero, isZero } from "../rules/zero.js";
 import { checkFunction } from "./args.js";
 
 /**
+ * Evaluates the transpose of a linear program (through `bind`: eagerly, or staged by the current
+ * trace; `stageTranspose` in program.ts builds it as a Program instead).
  * Given cotangents for `program.outputs`, returns cotangents for `program.inputs` (the linear
  * inputs). `program.consts` (the residuals) are bound to `residuals` — non-linear values.
  */
-export function transposeProgram(program: Program, residuals: Tensor[], cts: Tangent[], user?: string): Tangent[] {
+export function evalTranspose(program: Program, residuals: Tensor[], cts: Tangent[], user?: string): Tangent[] {
   const linear = new Set<Var>(program.inputs);
   const values = new Map<Var, Tensor>();
   program.consts.forEach((v, i) => values.set(v, residuals[i]!));
@@ -97,7 +99,7 @@ export function linearTranspose(f: (...args: any[]) => any, ...primals: any[]): 
   checkLinearPrimitives(closed);
   // one transpose now with unit cotangents names a linear primitive used non-linearly (x * x,
   // 1 / x) at creation; then the zero test catches affine terms (x + 1)
-  if (closed.constValues.every((c) => c.isConcrete)) transposeProgram(closed, closed.constValues, closed.outAvals.map((a) => full(a.strong().shape, a.dtype, 1)), "linearTranspose");
+  if (closed.constValues.every((c) => c.isConcrete)) evalTranspose(closed, closed.constValues, closed.outAvals.map((a) => full(a.strong().shape, a.dtype, 1)), "linearTranspose");
   checkNotAffine(closed, avals);
   return (ct: any) => {
     const outAvals = closed.outAvals;
@@ -108,7 +110,7 @@ export function linearTranspose(f: (...args: any[]) => any, ...primals: any[]): 
       }
       return t;
     });
-    const res = transposeProgram(closed, closed.constValues, cts, "linearTranspose");
+    const res = evalTranspose(closed, closed.constValues, cts, "linearTranspose");
     return unflatten(inDef, res.map(instantiate));
   };
 }

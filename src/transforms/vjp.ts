@@ -1,6 +1,10 @@
 // Reverse mode: vjp = linearize + transpose, and the user-facing vjp, grad and valueAndGrad.
-// The split is explicit: linearizing computes the primal outputs and the residuals; the pullback
-// transposes the linear program against those residuals, as many times as it is called.
+// The split is explicit, and written once: linearizing computes the primal outputs and the
+// residuals; the pullback transposes the linear program against those residuals, as many times as
+// it is called. `vjpFlat` runs the split on values (eager vjp/grad, or inside any trace);
+// `vjpSplit` is the same split staged into two programs, forward (inputs -> outputs, residuals)
+// and backward (residuals, output cotangents -> input cotangents), used by jit's lowered stages
+// and by exportVjp (ONNX too). Residuals are reported in one form, `ResidualInfo` (residuals.ts).
 
 import { leafToTensor } from "../core/convert.js";
 import { isFloat } from "../core/dtype.js";
@@ -11,8 +15,12 @@ import { type TreeDef, checkStructure, flatten, treedefToString, unflatten } fro
 import { convert } from "../prims/unary.js";
 import { instantiate, scalar, zerosLike } from "../rules/helpers.js";
 import { type Tangent, Zero, isZero } from "../rules/zero.js";
+import type { ShapedArray } from "../core/aval.js";
+import { InternalError } from "../core/errors.js";
+import { Program } from "../ir/program.js";
+import { evalProgram, traceFlat } from "../trace/make-program.js";
 import { type Linearized, linearizeFlat } from "./linearize.js";
-import { transposeProgram } from "./transpose.js";
+import { evalTranspose } from "./transpose.js";
 import { argnumsArg, checkFunction, checkTransform, gradOptionsSchema } from "./args.js";
 
 export interface VjpResult {
@@ -22,14 +30,75 @@ export interface VjpResult {
   lin: Linearized;
 }
 
+/** The split on values: primal outputs now, and the pullback over the saved residuals. */
 export function vjpFlat(fn: (xs: Tensor[]) => Tensor[], primals: Tensor[], active: boolean[]): VjpResult {
   const lin = linearizeFlat(fn, primals, active);
   const resVals = lin.residuals.map((r) => r.value);
-  const pullback = (cts: Tangent[]): Tangent[] => {
-    const nonZero = cts.filter((_, i) => !lin.outZero[i]);
-    return transposeProgram(lin.linear, resVals, nonZero);
-  };
-  return { outs: lin.outs, pullback, lin };
+  return { outs: lin.outs, pullback: (cts) => pullbackOf(lin, resVals, cts), lin };
+}
+
+/**
+ * The pullback of a linearization: cotangents of the active inputs, given the residual values
+ * (`lin.residuals`' values, or stand-ins for them) and one cotangent per primal output.
+ */
+function pullbackOf(lin: Linearized, residuals: Tensor[], cts: Tangent[]): Tangent[] {
+  return evalTranspose(lin.linear, residuals, cts.filter((_, i) => !lin.outZero[i]));
+}
+
+export interface VjpSplit {
+  /** primal inputs -> the primal outputs, then the residuals */
+  forward: Program;
+  /** the residuals, then one cotangent per primal output -> one cotangent per active input */
+  backward: Program;
+  /** the tangent map: the residuals, then the active inputs' tangents -> the non-zero output tangents */
+  linear: Program;
+  numOutputs: number;
+  numResiduals: number;
+  /** per primal output: its tangent is a symbolic zero (it does not depend on the active inputs) */
+  outZero: boolean[];
+}
+
+const splits = new WeakMap<Program, Map<string, VjpSplit>>();
+
+/**
+ * `vjpFlat` staged: the split of a program, differentiated with respect to the inputs marked in
+ * `active`, as a forward and a backward program. Residuals that are constants (concrete values)
+ * stay constants of the backward program; every other one is a forward output. Cached per program.
+ */
+export function vjpSplit(p: Program, active: boolean[]): VjpSplit {
+  const key = active.map(Number).join("");
+  let m = splits.get(p);
+  if (!m) splits.set(p, (m = new Map()));
+  const hit = m.get(key);
+  if (hit) return hit;
+  let lin: Linearized | undefined;
+  let passed: Tensor[] = [];
+  const fwd = traceFlat((xs) => {
+    lin = linearizeFlat((ys) => evalProgram(p, ys), xs, active);
+    passed = lin.residuals.map((r) => r.value).filter((v) => !v.isConcrete);
+    return [...lin.outs, ...passed];
+  }, p.inAvals, "vjp forward");
+  const l = lin!;
+  const resVals = l.residuals.map((r) => r.value);
+  const isPassed = resVals.map((v) => !v.isConcrete);
+  const resAvals: ShapedArray[] = passed.map((v) => v.aval);
+  const bwd = traceFlat((xs) => {
+    let k = 0;
+    const res = resVals.map((v, i) => (isPassed[i] ? xs[k++]! : v));
+    return pullbackOf(l, res, xs.slice(passed.length)).map(instantiate);
+  }, [...resAvals, ...l.outs.map((o) => o.aval.strong())], "vjp backward");
+  if (fwd.tracerConsts.length || bwd.tracerConsts.length) throw new InternalError("vjpSplit: a closed program captured outer tracers");
+  const L = l.linear;
+  const linear = new Program(
+    [...L.consts.filter((_, i) => isPassed[i]), ...L.inputs],
+    L.consts.filter((_, i) => !isPassed[i]),
+    resVals.filter((_, i) => !isPassed[i]),
+    L.equations,
+    L.outputs,
+  );
+  const split: VjpSplit = { forward: fwd.program, backward: bwd.program, linear, numOutputs: l.outs.length, numResiduals: passed.length, outZero: l.outZero };
+  m.set(key, split);
+  return split;
 }
 
 /** Cotangent leaves checked against the outputs they belong to. */

@@ -348,7 +348,7 @@ class Ctx {
       case "add": return ([a, b]) => [a! + b!, [1, 1]];
       case "subtract": return ([a, b]) => [a! - b!, [1, -1]];
       case "multiply": return ([a, b]) => [a! * b!, [b!, a!]];
-      case "divide": return ([a, b]) => [a! / b!, [1 / b!, -a! / (b! * b!)]];
+      case "divide": return ([a, b]) => [a! / b!, [1 / b!, -(a! / b!) / b!]]; // (a/b)/b: b*b would overflow
       case "maximum": case "minimum": return ([a, b], [ma, mb]) => {
         this.nearTie(a!, b!, ma! + mb!, `${f} tie`);
         if (Number.isNaN(a!) || Number.isNaN(b!)) return [NaN, [1, 1]];

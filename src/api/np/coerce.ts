@@ -3,8 +3,7 @@
 // Every np function goes through these, so error messages are uniform.
 
 import { ShapedArray } from "../../core/aval.js";
-import { weakNumber } from "../../core/convert.js";
-import { type DType, allocArray, floatOf, isDType, isFloat, promoteTypes, toInt32Saturating } from "../../core/dtype.js";
+import { type DType, allocArray, floatOf, isDType, isFloat, promoteTypes, castNumber } from "../../core/dtype.js";
 import { ArgumentError, DTypeError, ShapeError } from "../../core/errors.js";
 import { type Shape, SymDim, broadcastShapes, shapeEq, shapeToString } from "../../core/shape.js";
 import { dimValue } from "../../prims/dim.js";
@@ -63,7 +62,7 @@ export function arrayFromData(data: unknown, dtype?: DType, what = "array"): Ten
   let dt: DType = dtype ?? (sawBool && !sawNumber ? "bool" : "float32");
   if (!dtype && ArrayBuffer.isView(data)) dt = typedArrayDType(data);
   const arr = allocArray(dt, flat.length);
-  for (let i = 0; i < flat.length; i++) arr[i] = dt === "bool" ? (flat[i] ? 1 : 0) : dt === "int32" ? toInt32Saturating(flat[i]!) : flat[i]!;
+  for (let i = 0; i < flat.length; i++) arr[i] = castNumber(dt, flat[i]!);
   return new Tensor(new ShapedArray(shape, dt), arr);
 }
 
@@ -77,14 +76,14 @@ function fromTypedArray(data: ArrayLike<number>, dtype?: DType): Tensor {
   const dt: DType = dtype ?? typedArrayDType(data);
   const arr = allocArray(dt, data.length);
   if (dt === "float32" || dt === "float64" || (dt === "int32" && data instanceof Int32Array)) arr.set(data);
-  else for (let i = 0; i < data.length; i++) arr[i] = dt === "bool" ? (data[i] ? 1 : 0) : toInt32Saturating(data[i]!);
+  else for (let i = 0; i < data.length; i++) arr[i] = castNumber(dt, data[i]!);
   return new Tensor(new ShapedArray([data.length], dt), arr);
 }
 
 /** A rank-0 tensor holding `v` with dtype `dtype` (weak when it stands for a plain JS number). */
 export function scalarTensor(v: number | boolean, dtype: DType, weak = false): Tensor {
   const a = allocArray(dtype, 1);
-  a[0] = typeof v === "boolean" ? (v ? 1 : 0) : dtype === "int32" ? toInt32Saturating(v) : v;
+  a[0] = castNumber(dtype, v);
   return new Tensor(new ShapedArray([], dtype, weak), a);
 }
 
@@ -92,7 +91,7 @@ export function scalarTensor(v: number | boolean, dtype: DType, weak = false): T
 export function asTensor(x: unknown, what: string): Tensor {
   if (x instanceof Tensor) return x;
   if (x instanceof SymDim) return dimValue(x);
-  if (typeof x === "number") return weakNumber(x);
+  if (typeof x === "number") return scalarTensor(x, "float32", true);
   if (typeof x === "boolean") return scalarTensor(x, "bool");
   if (Array.isArray(x) || ArrayBuffer.isView(x)) return arrayFromData(x, undefined, what);
   throw new ArgumentError(`${what}: expected a Tensor, number, boolean or nested array, got ${x === null ? "null" : typeof x}`);

@@ -3,7 +3,7 @@
 // value, which stage a broadcast of a scalar literal so they cost nothing inside a trace.
 
 import { ShapedArray } from "../../core/aval.js";
-import { type DType, allocArray, toInt32Saturating } from "../../core/dtype.js";
+import { type DType, allocArray, castNumber } from "../../core/dtype.js";
 import { ArgumentError } from "../../core/errors.js";
 import { isConcreteShape } from "../../core/shape.js";
 import { Tensor } from "../../core/tensor.js";
@@ -38,13 +38,13 @@ export function asarray(data: ArrayInput, opts: DTypeOpt | DType = {}): Tensor {
 function filled(shape: number[], dtype: DType, value: number): Tensor {
   if (!isConcreteShape(shape)) {
     // a symbolic shape (inside a shape-polymorphic trace): a staged broadcast of the value
-    const v = dtype === "bool" ? (value ? 1 : 0) : dtype === "int32" ? toInt32Saturating(value) : value;
+    const v = castNumber(dtype, value);
     return broadcastInDim(scalar(v, dtype), shape, []);
   }
   let n = 1;
   for (const d of shape) n *= d;
   const data = allocArray(dtype, n);
-  const v = dtype === "bool" ? (value ? 1 : 0) : dtype === "int32" ? toInt32Saturating(value) : value;
+  const v = castNumber(dtype, value);
   if (v !== 0) data.fill(v);
   return new Tensor(new ShapedArray(shape, dtype), data);
 }
@@ -84,7 +84,7 @@ function like(name: string, x: unknown, value: number, opts: DTypeOpt | DType): 
   const dtype = dtypeOpt(name, opts) ?? t.aval.dtype;
   if (t.isConcrete && isConcreteShape(t.aval.shape)) return filled(t.aval.shape.slice(), dtype, value);
   // traced (or symbolic) shape: a broadcast literal, which a trace stages for free
-  const s = scalar(dtype === "int32" ? toInt32Saturating(value) : dtype === "bool" ? Number(value !== 0) : value, dtype);
+  const s = scalar(castNumber(dtype, value), dtype);
   return t.aval.shape.length === 0 ? s : broadcastInDim(s, t.aval.shape, []);
 }
 

@@ -1,14 +1,14 @@
-// np composites built from other np functions: var/std, cumulative sums/products, all/any, the
-// float classification tests (isnan, isinf, isfinite), isclose/allclose, and erf. None of them
-// needs a primitive of its own (erf is the `erf` primitive of prims/special.ts).
+// np statistics and tests: var/std, cumulative sums/products (the cumsum / cumprod primitives of
+// prims/cumulative.ts), all/any, the float classification tests (isnan, isinf, isfinite),
+// isclose/allclose, and erf (the `erf` primitive of prims/special.ts). The others are composites
+// of other np functions.
 
 import { dimAdd, shapeSize } from "../../core/shape.js";
 import { ArgumentError } from "../../core/errors.js";
 import { isFloat } from "../../core/dtype.js";
 import type { Axis, Tensor } from "../../core/tensor.js";
-import { add, mul } from "../../prims/binary.js";
+import { cumprod as laxCumprod, cumsum as laxCumsum } from "../../prims/cumulative.js";
 import { compare } from "../../prims/compare.js";
-import { pad as laxPad, slice as laxSlice } from "../../prims/shape.js";
 import { erf as laxErf } from "../../prims/special.js";
 import { convert } from "../../prims/unary.js";
 import { type ArrayInput, asTensor, promote } from "./coerce.js";
@@ -48,37 +48,24 @@ export function std(x: X, opts: VarOpts = {}): Tensor {
   return sqrt(variance(x, opts));
 }
 
-/**
- * Inclusive scan along `axis` by log-step doubling (Hillis-Steele): after step k every element
- * holds the combination of the 2^k elements ending at it. Built from pad/slice/add (or mul), so
- * it is differentiable and batchable with no primitive of its own.
- */
-function scan(name: string, x: X, axis: number | null | undefined, combine: (a: Tensor, b: Tensor) => Tensor, identity: number): Tensor {
+/** The cumulative primitive along `axis` (of the flattened array when omitted); bools count as int32. */
+function cumulative(name: string, x: X, axis: number | null | undefined, prim: (t: Tensor, axis: number) => Tensor): Tensor {
   let t = asTensor(x, name);
   if (t.aval.dtype === "bool") t = convert(t, "int32");
   if (axis === undefined || axis === null) t = ravel(t);
-  const a = axisArg(name, axis ?? 0, t.aval.ndim);
-  const s = t.aval.shape as number[];
-  const n = s[a]!;
-  const zeros = s.map(() => 0);
-  for (let k = 1; k < n; k *= 2) {
-    const lo = zeros.map((_, i) => (i === a ? k : 0));
-    const shifted = laxSlice(laxPad(t, lo, zeros, undefined, identity), zeros, s);
-    t = combine(t, shifted);
-  }
-  return t;
+  return prim(t, axisArg(name, axis ?? 0, t.aval.ndim));
 }
 
-/** cumsum(x, {axis?}): running sums along axis (of the flattened array when omitted). */
+/** cumsum(x, {axis?}): running sums along axis (of the flattened array when omitted), sequential as NumPy's. */
 export function cumsum(x: X, opts: { axis?: number | null } = {}): Tensor {
   checkOptions("cumsum", opts, { axis: is.nullable(is.int()) });
-  return scan("cumsum", x, opts.axis, add, 0);
+  return cumulative("cumsum", x, opts.axis, laxCumsum);
 }
 
-/** cumprod(x, {axis?}): running products along axis (of the flattened array when omitted). */
+/** cumprod(x, {axis?}): running products along axis (of the flattened array when omitted), sequential as NumPy's. */
 export function cumprod(x: X, opts: { axis?: number | null } = {}): Tensor {
   checkOptions("cumprod", opts, { axis: is.nullable(is.int()) });
-  return scan("cumprod", x, opts.axis, mul, 1);
+  return cumulative("cumprod", x, opts.axis, laxCumprod);
 }
 
 const truthy = (name: string, x: X) => {
@@ -128,7 +115,10 @@ export interface CloseOpts {
 export function isclose(a: X, b: X, opts: CloseOpts = {}): Tensor {
   checkOptions("isclose", opts, { rtol: is.number(0), atol: is.number(0), equalNan: is.boolean });
   const { rtol = 1e-5, atol = 1e-8, equalNan = false } = opts;
-  const [x, y] = promote("isclose", [asTensor(a, "isclose"), asTensor(b, "isclose")], "float");
+  // plain numbers go to promote as numbers: made directly in the other operand's dtype, so
+  // isclose(float64 x, 0.1) compares with 0.1, not with fround(0.1)
+  const arg = (v: X) => (typeof v === "number" ? v : asTensor(v, "isclose"));
+  const [x, y] = promote("isclose", [arg(a), arg(b)], "float");
   const finite = logicalAnd(isfinite(x!), isfinite(y!));
   const within = lessEqual(abs(subtract(x!, y!)), ew.add(atol, multiply(rtol, abs(y!))));
   // infinities are close only to themselves

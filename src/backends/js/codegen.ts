@@ -1,6 +1,7 @@
 // JavaScript code generation from the kernel IR. Each kernel is an inlined loop nest over typed
 // arrays (no per-op dispatch, no per-element allocation), grouped into functions of bounded
-// size; a loop kernel is a for loop around its body's kernels. Symbolic dimensions become
+// size; a loop kernel is a for loop around its body's kernels; a cumulative reduce kernel
+// (cumsum, cumprod) stores its accumulator at every step of its scanned loop. Symbolic dimensions become
 // run-time values ($s0, $s1, ... in the order of lp.symbols), loop indices $l0, $l1, ...
 // All names come from numeric ids. Expression emission: emit.ts.
 
@@ -22,7 +23,8 @@ import { kernelReads, kernelWrites } from "../../lower/memory.js";
 import { useFastMatmul } from "../../prims/ref/matmul.js";
 import { mapNest, reduceNest } from "../../lower/loop-nest.js";
 import { ARRAY, type Ctx, DimJs, ExprEmitter, emitLoops, indent } from "./emit.js";
-import { JS_PRELUDE } from "./scalar.js";
+import { JS_PRELUDE, jsScalarOp } from "./scalar.js";
+import type { DType } from "../../core/dtype.js";
 
 export { ARRAY, DimJs } from "./emit.js";
 
@@ -33,7 +35,34 @@ function emitMap(k: MapKernel, i: string, ctx: Ctx): string[] {
   return [`let o${i} = ${k.outOffset ? ctx.d.js(k.outOffset) : "0"};`, ...emitLoops(shape, em, [`${ctx.buf(k.out)}[o${i}++] = ${root};`])];
 }
 
-function emitReduce(k: ReduceKernel, i: string, ctx: Ctx): string[] {
+/**
+ * cumsum / cumprod: outer loops, the accumulator, the scanned loop (counting down when reversed)
+ * storing the running value, rounded as the fused add / mul rounds it, at every step.
+ */
+function emitCumulative(k: ReduceKernel, i: string, ctx: Ctx, dtype: DType): string[] {
+  const { shape, nOuter, expr, out } = reduceNest(k);
+  const em = new ExprEmitter(`k${i}_`, shape.length, ctx);
+  const [root] = em.emit(expr);
+  const [at] = em.indexOf(out);
+  const d = shape.length - 1; // the scanned axis: one loop of its own
+  const n = ctx.d.js(shape[d]!);
+  const sum = k.op === "cumsum";
+  const init = sum ? (dtype === "int32" ? "0" : "(-0)") : "1"; // -0 + x is x, -0 included
+  const step = jsScalarOp(sum ? "add" : "mul", [`acc${i}`, root], dtype, [dtype, dtype]);
+  const lines: string[] = [...em.decls[0]!];
+  for (let j = 0; j < nOuter; j++) {
+    lines.push(...indent([`for (let i${j} = 0; i${j} < ${ctx.d.js(shape[j]!)}; i${j}++) {`], j));
+    lines.push(...indent(em.decls[j + 1]!, j + 1));
+  }
+  const head = k.scan!.reverse ? `for (let i${d} = ${n} - 1; i${d} >= 0; i${d}--) {` : `for (let i${d} = 0; i${d} < ${n}; i${d}++) {`;
+  lines.push(...indent([`let acc${i} = ${init};`, head], nOuter));
+  lines.push(...indent([...em.decls[d + 1]!, `acc${i} = ${step};`, `${ctx.buf(k.out)}[${at}] = acc${i};`], d + 1));
+  for (let j = d; j >= 0; j--) lines.push("  ".repeat(j) + "}");
+  return lines;
+}
+
+function emitReduce(k: ReduceKernel, i: string, ctx: Ctx, lp: LoweredProgram): string[] {
+  if (k.op === "cumsum" || k.op === "cumprod") return emitCumulative(k, i, ctx, lp.buffers[k.out]!.dtype);
   const { shape, nOuter: nOuterGroups, expr } = reduceNest(k);
   const em = new ExprEmitter(`k${i}_`, shape.length, ctx);
   const [root] = em.emit(expr);
@@ -175,7 +204,7 @@ function emitKernel(k: Kernel, i: string, ctx: Ctx, lp: LoweredProgram): string[
     case "map":
       return emitMap(k, i, ctx);
     case "reduce":
-      return emitReduce(k, i, ctx);
+      return emitReduce(k, i, ctx, lp);
     case "dot":
       return emitDot(k, ctx);
     case "scatter":
@@ -206,6 +235,7 @@ function describe(k: Kernel, lp: LoweredProgram): string {
     case "map":
       return `map ${b.dtype}[${k.shape}]`;
     case "reduce":
+      if (k.scan) return `${k.op} ${b.dtype}[${k.outShape}] along [${k.redShape}]${k.scan.reverse ? " (reverse)" : ""}`;
       return `reduce_${k.op} ${b.dtype}[${k.outShape}] over [${k.redShape}]`;
     case "dot":
       return `dot ${b.dtype} B=${k.B} M=${k.M} N=${k.N} K=${k.K}`;

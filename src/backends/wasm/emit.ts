@@ -331,13 +331,13 @@ export function countedLoop(fn: Fn, i: number, size: Dim, inner: () => void, rev
   c.end();
 }
 
-/** Loop nest over `shape` running each level's declarations, then `inner` innermost. */
-export function nest(fn: Fn, ex: Exprs, shape: Dim[], loops: number[], inner: () => void, from = 0, to = shape.length): void {
+/** Loop nest over `shape` running each level's declarations, then `inner` innermost; loop `reversed` counts down. */
+export function nest(fn: Fn, ex: Exprs, shape: Dim[], loops: number[], inner: () => void, from = 0, to = shape.length, reversed = -1): void {
   const run = (d: number): void => {
     if (d === to && to < shape.length) return inner(); // the caller continues the nest from here
     for (const decl of ex.decls[d]!) decl();
     if (d === shape.length) return inner();
-    countedLoop(fn, loops[d]!, shape[d]!, () => run(d + 1));
+    countedLoop(fn, loops[d]!, shape[d]!, () => run(d + 1), d === reversed);
   };
   run(from);
 }

@@ -6,6 +6,7 @@
 // subexpression is computed once, at the outermost loop level it depends on. The untaken side of
 // a guard (pad, concatenate) is computed inside an if/else, never hoisted, so it is never read.
 // Matrix products and fallback calls are imports back into JS (dot(k, aOff, bOff) and call(k)).
+// Cumulative reductions (cumsum, cumprod) store their accumulator at every scanned step.
 
 import {
   type CallKernel,
@@ -19,7 +20,7 @@ import { mapNest, reduceNest } from "../../lower/loop-nest.js";
 import { kernelReads, kernelWrites } from "../../lower/memory.js";
 import { Exprs, Fn, countedLoop, nest, storeAt } from "./emit.js";
 import { ModuleBuilder } from "./encoder.js";
-import { MEM, VT_OF, declareImports, fromF64, toF64 } from "./scalar.js";
+import { MEM, VT_OF, declareImports, emitScalarOp, fromF64, toF64 } from "./scalar.js";
 
 export interface WasmProgram {
   bytes: Uint8Array;
@@ -160,8 +161,47 @@ class Gen {
     }
   }
 
+  /**
+   * cumsum / cumprod: the accumulator in the dtype's own value type, stepped by the scalar op the
+   * fused add / mul emits (so rounding is the JS backend's and the interpreter's) and stored at
+   * every step of the scanned loop (counting down when reversed).
+   */
+  private cumulative(fn: Fn, k: Extract<Kernel, { kind: "reduce" }>): void {
+    const c = fn.body;
+    const { shape, nOuter, expr, out } = reduceNest(k);
+    const loops = shape.map(() => fn.local("i32"));
+    const ex = new Exprs(fn, loops);
+    const root = ex.value(expr);
+    const dt = this.lp.buffers[k.out]!.dtype;
+    const vt = VT_OF[dt];
+    const m = MEM[dt];
+    const acc = fn.local(vt);
+    const sum = k.op === "cumsum";
+    const init = () => {
+      // -0 + x is x, -0 included
+      if (vt === "f32") c.f32Const(sum ? -0 : 1);
+      else if (vt === "f64") c.f64Const(sum ? -0 : 1);
+      else c.i32Const(sum ? 0 : 1);
+      c.localSet(acc);
+    };
+    const step = () => {
+      emitScalarOp(fn.ops(), sum ? "add" : "mul", [() => void c.localGet(acc), root], dt, [dt, dt]);
+      c.localSet(acc);
+      fn.base(k.out);
+      ex.index(out);
+      if (m.bytes > 1) c.i32Const(Math.log2(m.bytes)).i32Shl();
+      c.i32Add().localGet(acc).memOp(m.store, 0, m.align);
+    };
+    nest(fn, ex, shape, loops, () => {
+      init();
+      nest(fn, ex, shape, loops, step, nOuter, shape.length, k.scan!.reverse ? shape.length - 1 : -1);
+    }, 0, nOuter);
+  }
+
   /** Reductions accumulate in f64 (as the JS backend's accumulator) and store with JS semantics. */
   private reduce(fn: Fn, k: Extract<Kernel, { kind: "reduce" }>): void {
+    if (k.op === "cumsum" || k.op === "cumprod") return this.cumulative(fn, k);
+    const op = k.op;
     const c = fn.body;
     const { shape, nOuter, expr } = reduceNest(k);
     const loops = shape.map(() => fn.local("i32"));
@@ -175,8 +215,8 @@ class Gen {
     const o = fn.local("i32");
     c.i32Const(0).localSet(o);
     const init = () => {
-      if (k.op === "argmax" || k.op === "argmin") c.i32Const(-1).localSet(acc).f64Const(NaN).localSet(best);
-      else c.f64Const({ sum: 0, prod: 1, max: -Infinity, min: Infinity }[k.op]).localSet(acc);
+      if (op === "argmax" || op === "argmin") c.i32Const(-1).localSet(acc).f64Const(NaN).localSet(best);
+      else c.f64Const({ sum: 0, prod: 1, max: -Infinity, min: Infinity }[op]).localSet(acc);
     };
     const combine = () => {
       root();

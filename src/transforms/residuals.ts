@@ -1,0 +1,73 @@
+// The residual report, in one form for every path that shows one: `jit(f).lower(...).residuals()`
+// (the values a gradient traced inside f saves), the residual ABI of an `exportVjp` manifest (the
+// forward outputs after the primal outputs) and the ONNX vjp export. Each entry names the residual
+// by its position (r0, r1, ...: the order forward returns them and backward takes them), gives its
+// dtype and shape (symbolic dimensions as their names), its size in bytes (a formula such as
+// "3136*B" when the shape is symbolic) and what produced it: a primitive and the user's line, an
+// input (by its argument path), or a constant.
+
+import type { ShapedArray } from "../core/aval.js";
+import { byteSize } from "../core/dtype.js";
+import type { Dim } from "../core/shape.js";
+import { type Atom, type Equation, Literal, type Program, Var } from "../ir/program.js";
+
+/** A dimension in JSON form: a size, or a symbolic dimension's text ("B", "2*B"). */
+export type JsonDim = number | string;
+
+/**
+ * One saved residual. At concrete shapes `shape` and `bytes` are numbers (`ResidualInfo<number>`);
+ * at symbolic shapes they hold the symbolic dimensions' text and a byte formula.
+ */
+export interface ResidualInfo<D extends JsonDim = JsonDim> {
+  name: string;
+  dtype: string;
+  shape: D[];
+  bytes: D;
+  /** "tanh at model.ts:12:7", "input arg 0.W1", "captured constant" or "constant" */
+  producedBy: string;
+}
+
+/** A residual to describe: its atom in the program (null when it is not one of its values). */
+export interface SavedValue {
+  atom: Atom | null;
+  aval: ShapedArray;
+  /** what produced it, when the program cannot say (a value of another trace) */
+  producedBy?: string;
+}
+
+export const jsonDims = (s: readonly Dim[]): JsonDim[] => s.map((d) => (typeof d === "number" ? d : d.toString()));
+
+/** Bytes of an array: a number, or a product formula over the symbolic dimensions ("40*B"). */
+export function bytesOf(dtype: string, shape: readonly JsonDim[]): JsonDim {
+  const n = shape.filter((d): d is number => typeof d === "number").reduce((a, b) => a * b, byteSize(dtype as never));
+  const sym = shape.filter((d): d is string => typeof d === "string");
+  return sym.length ? [String(n), ...sym.map((s) => (s.includes("+") || s.includes("-") ? `(${s})` : s))].join("*") : n;
+}
+
+/**
+ * The report of `saved` (in order: entry i is named r<i>) as values of `program`; `inputNames[i]`
+ * names program input i (its argument path, e.g. "arg 0.W1").
+ */
+export function describeResiduals(program: Program, saved: readonly SavedValue[], inputNames: readonly string[] = []): ResidualInfo[] {
+  const defs = new Map<Var, Equation>(program.equations.flatMap((e) => e.outs.map((o) => [o, e] as const)));
+  return saved.map((s, i) => {
+    const shape = jsonDims(s.aval.shape);
+    return { name: `r${i}`, dtype: s.aval.dtype, shape, bytes: bytesOf(s.aval.dtype, shape), producedBy: producer(program, defs, s, inputNames) };
+  });
+}
+
+function producer(program: Program, defs: Map<Var, Equation>, s: SavedValue, inputNames: readonly string[]): string {
+  const a = s.atom;
+  if (a instanceof Var) {
+    const e = defs.get(a);
+    if (e) {
+      const src = e.source !== undefined ? String(e.source) : "";
+      return `${e.prim.name}${src ? ` at ${src}` : ""}`;
+    }
+    const k = program.inputs.indexOf(a);
+    if (k >= 0) return `input ${inputNames[k] ?? `arg ${k}`}`;
+    if (program.consts.includes(a)) return "captured constant";
+  }
+  if (a instanceof Literal) return "constant";
+  return s.producedBy ?? "constant";
+}
