@@ -13,7 +13,9 @@ import { type TreeDef, numLeaves } from "../core/tree.js";
 import { ARRAY, DimJs, generateJs } from "../backends/js/codegen.js";
 import { bytesToBase64 } from "../ir/serialize.js";
 import { type LoweredProgram, allKernels } from "../lower/kernel-ir.js";
-import { kernelReads, kernelWrites, planMemory } from "../lower/memory.js";
+import { memorySchedule, planMemory } from "../lower/memory.js";
+import { byteSize } from "../core/dtype.js";
+import { ARENA_JS } from "../runtime/arena.js";
 import { config } from "../core/config.js";
 import { RUNTIME_CORE, matmulRuntime } from "./runtime.js";
 import { JS_PRELUDE, jsNumber } from "../backends/js/scalar.js";
@@ -103,14 +105,9 @@ function arenaCode(lp: LoweredProgram, id: string, d: DimJs): { decls: string[];
       get: `$temps${id}()`,
     };
   }
-  // live ranges by kernel index, sizes as expressions of the symbols
-  const first = new Map<number, number>();
-  const last = new Map<number, number>();
-  lp.kernels.forEach((k, i) => {
-    for (const b of kernelWrites(k)) if (!first.has(b)) first.set(b, i);
-    for (const b of [...kernelReads(k), ...kernelWrites(k)]) last.set(b, i); // a loop carry is written again
-  });
-  const bytes = temps.map((b) => `Math.ceil(${d.js(b.size)} * ${ARRAY[b.dtype] === "Float64Array" ? 8 : ARRAY[b.dtype] === "Uint8Array" ? 1 : 4} / 16) * 16`);
+  // the planner's schedule as data; byte sizes as expressions of the symbols
+  const sched = memorySchedule(lp);
+  const bytes = temps.map((b) => `Math.ceil(${d.js(b.size)} * ${byteSize(b.dtype)} / 16) * 16`);
   const sym = lp.symbols.map((s, i) => `const ${d.sym(s)} = S[${i}];`).join(" ");
   return {
     decls: [
@@ -120,7 +117,7 @@ function arenaCode(lp: LoweredProgram, id: string, d: DimJs): { decls: string[];
       `  let t = $P${id}.get(key);`,
       `  if (t) return t;`,
       `  ${sym}`,
-      `  const p = $plan([${bytes.join(", ")}], ${js(temps.map((b) => first.get(b.id) ?? 0))}, ${js(temps.map((b) => last.get(b.id) ?? first.get(b.id) ?? 0))});`,
+      `  const p = $planArena(${js(sched.steps)}, [${bytes.join(", ")}]);`,
       `  const arena = new ArrayBuffer(Math.max(8, p.end));`,
       `  const off = ${js(temps.map((b) => b.id))};`,
       `  t = (() => { ${views("arena", (b) => `p.offsets[off.indexOf(${b})]`, (b) => d.js(lp.buffers[b]!.size))} })();`,
@@ -220,6 +217,7 @@ export function moduleSource(name: string, header: string[], fns: ModuleFunction
     ...header.map((h) => `// ${h}`),
     `const $NAME = ${js(name)};`,
     RUNTIME_CORE,
+    fns.some((f) => f.lowered.symbols.length > 0) ? ARENA_JS : "",
     usesMatmul ? matmulRuntime(config.fastMatmulMinWork, gemmDtypes) : "const matmul = null;",
     ...standaloneSources(fns.map((f) => f.lowered)),
     ...(wasm ? [JS_PRELUDE, wasmImportsSource()] : []),

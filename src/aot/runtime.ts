@@ -1,5 +1,5 @@
 // The small runtime embedded (as text) in every exported module: argument conversion and
-// checking, a memory planner for shape-polymorphic programs, and the matrix-multiply kernel (a
+// checking, and the matrix-multiply kernel (a
 // JS loop, plus the WebAssembly SIMD GEMM whose bytes the module carries). It is constant code
 // written here, never derived from user input; modules stay standalone (no imports).
 
@@ -7,7 +7,7 @@ import { gemmModuleBytes, gemmScratchBytes } from "../backends/wasm/gemm.js";
 import { TO_INT32_JS } from "../core/dtype.js";
 import { bytesToBase64 } from "../ir/serialize.js";
 
-/** Runtime helpers every module needs (argument conversion, errors, arena planning). */
+/** Runtime helpers every module needs (argument conversion, errors). */
 export const RUNTIME_CORE = String.raw`const $inputInt32 = (() => { ${TO_INT32_JS} return $toInt32Sat; })();
 // Numbers and booleans to a dtype's storage exactly as adgen's np.array does (core/dtype
 // toTypedArray): bool is JS truthiness (0.5 -> true, NaN -> false), int32 truncates and saturates.
@@ -78,44 +78,7 @@ function $toArray(x, dtype, what) {
   if (data.length !== n) $fail(what + ": " + data.length + " elements do not fill shape " + $shapeStr(shape));
   return [dtype === "bool" ? $boolData(data) : data, shape];
 }
-function $result(data, shape, dtype) { return { data, shape, dtype }; }
-// First-fit arena planning from byte sizes and live ranges (shape-polymorphic programs).
-function $plan(bytes, first, last) {
-  const offsets = new Array(bytes.length);
-  let free = [];
-  let end = 0;
-  const order = bytes.map((_, i) => i).sort((a, b) => first[a] - first[b] || a - b);
-  const live = [];
-  for (const i of order) {
-    for (let k = live.length - 1; k >= 0; k--) {
-      const j = live[k];
-      if (last[j] < first[i]) {
-        free.push([offsets[j], bytes[j]]);
-        live.splice(k, 1);
-      }
-    }
-    free.sort((a, b) => a[0] - b[0]);
-    const merged = [];
-    for (const f of free) {
-      const m = merged[merged.length - 1];
-      if (m && m[0] + m[1] === f[0]) m[1] += f[1];
-      else merged.push([f[0], f[1]]);
-    }
-    free = merged;
-    const need = bytes[i];
-    let best = -1;
-    for (let k = 0; k < free.length; k++) if (free[k][1] >= need && (best < 0 || free[k][1] < free[best][1])) best = k;
-    if (best < 0) {
-      offsets[i] = end;
-      end += need;
-    } else {
-      offsets[i] = free[best][0];
-      free[best] = [free[best][0] + need, free[best][1] - need];
-    }
-    live.push(i);
-  }
-  return { offsets, end };
-}`;
+function $result(data, shape, dtype) { return { data, shape, dtype }; }`;
 
 /** The matrix-multiply kernel with the same signature as adgen's shared one (no threads). */
 function runtimeMatmul(minWork: number, wasmBase64: string | null, scratchBytes: number, primeFns: ("sgemm" | "dgemm")[] = []): string {

@@ -15,7 +15,7 @@ import { ARRAY, type DimJs } from "../backends/js/codegen.js";
 import { constLayout, generateWasm, touchedByWasm } from "../backends/wasm/kernels.js";
 import { bytesToBase64 } from "../ir/serialize.js";
 import type { LoweredProgram } from "../lower/kernel-ir.js";
-import { kernelReads, kernelWrites, planMemory } from "../lower/memory.js";
+import { memorySchedule, planMemory } from "../lower/memory.js";
 import { BINARY } from "../prims/binary.js";
 import { callCasesJs } from "./calls.js";
 import { UNARY } from "../prims/unary.js";
@@ -57,14 +57,8 @@ export function wasmRunnerCode(lp: LoweredProgram, idx: number, d: DimJs, constI
     const plan = planMemory(lp, lp.buffers.map((b) => b.size as number));
     arenaPlan = `const off = ${js(temps.map((b) => plan.offsets[b.id]))}; const arenaBytes = ${plan.arenaBytes};`;
   } else {
-    const first = new Map<number, number>();
-    const last = new Map<number, number>();
-    lp.kernels.forEach((k, i) => {
-      for (const b of kernelWrites(k)) if (!first.has(b)) first.set(b, i);
-      for (const b of [...kernelReads(k), ...kernelWrites(k)]) last.set(b, i);
-    });
     const bytes = temps.map((b) => `Math.ceil(${sizeJs(b.id)} * ${bytesOf(b.id)} / 16) * 16`);
-    arenaPlan = `const p = $plan([${bytes.join(", ")}], ${js(temps.map((b) => first.get(b.id) ?? 0))}, ${js(temps.map((b) => last.get(b.id) ?? first.get(b.id) ?? 0))}); const off = p.offsets; const arenaBytes = p.end;`;
+    arenaPlan = `const p = $planArena(${js(memorySchedule(lp).steps)}, [${bytes.join(", ")}]); const off = p.offsets; const arenaBytes = p.end;`;
   }
   const layout = [
     `function $layout${I}(S) {`,
