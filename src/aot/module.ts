@@ -17,7 +17,8 @@ import { memorySchedule, planMemory } from "../lower/memory.js";
 import { byteSize } from "../core/dtype.js";
 import { ARENA_JS } from "../runtime/arena.js";
 import { config } from "../core/config.js";
-import { RUNTIME_CORE, matmulRuntime } from "./runtime.js";
+import { RUNTIME_CORE, matmulRuntime, wasmMemorySource } from "./runtime.js";
+import { WASM_PROGRAM_JS } from "../backends/wasm/memory.js";
 import { JS_PRELUDE, jsNumber } from "../backends/js/scalar.js";
 import { wasmImportsSource, wasmRunnerCode } from "./wasm-runner.js";
 import { callsArrayJs, checkCalls, standaloneSources } from "./calls.js";
@@ -105,9 +106,8 @@ function arenaCode(lp: LoweredProgram, id: string, d: DimJs): { decls: string[];
       get: `$temps${id}()`,
     };
   }
-  // the planner's schedule as data; byte sizes as expressions of the symbols
+  // the planner's schedule as data; sizes as expressions of the symbols
   const sched = memorySchedule(lp);
-  const bytes = temps.map((b) => `Math.ceil(${d.js(b.size)} * ${byteSize(b.dtype)} / 16) * 16`);
   const sym = lp.symbols.map((s, i) => `const ${d.sym(s)} = S[${i}];`).join(" ");
   return {
     decls: [
@@ -117,10 +117,9 @@ function arenaCode(lp: LoweredProgram, id: string, d: DimJs): { decls: string[];
       `  let t = $P${id}.get(key);`,
       `  if (t) return t;`,
       `  ${sym}`,
-      `  const p = $planArena(${js(sched.steps)}, [${bytes.join(", ")}]);`,
+      `  const p = $planArena(${js(sched)}, [${lp.buffers.map((b) => d.js(b.size)).join(", ")}], ${js(lp.buffers.map((b) => byteSize(b.dtype)))});`,
       `  const arena = new ArrayBuffer(Math.max(8, p.end));`,
-      `  const off = ${js(temps.map((b) => b.id))};`,
-      `  t = (() => { ${views("arena", (b) => `p.offsets[off.indexOf(${b})]`, (b) => d.js(lp.buffers[b]!.size))} })();`,
+      `  t = (() => { ${views("arena", (b) => `p.offsets[${b}]`, (b) => d.js(lp.buffers[b]!.size))} })();`,
       `  if ($P${id}.size >= 8) $P${id}.delete($P${id}.keys().next().value);`,
       `  $P${id}.set(key, t);`,
       `  return t;`,
@@ -149,7 +148,7 @@ function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => n
   if (wasm) {
     lines.push(...wasmRunnerCode(lp, idx, d, constIds));
     const js = runCall;
-    runCall = (datas) => `$W${idx} ? $wrun${idx}([${datas.join(", ")}], S) : ${js(datas)}`;
+    runCall = (datas) => `$wrun${idx}([${datas.join(", ")}], S) ?? ${js(datas)}`;
   }
   const params = f.args.map((_, i) => `a${i}`);
   const body: string[] = [`if (arguments.length !== ${f.args.length}) $fail(${js(`${f.name} takes ${f.args.length} argument(s), got `)} + arguments.length);`];
@@ -218,9 +217,10 @@ export function moduleSource(name: string, header: string[], fns: ModuleFunction
     `const $NAME = ${js(name)};`,
     RUNTIME_CORE,
     fns.some((f) => f.lowered.symbols.length > 0) ? ARENA_JS : "",
+    wasm || gemmDtypes.length ? wasmMemorySource() : "",
     usesMatmul ? matmulRuntime(config.fastMatmulMinWork, gemmDtypes) : "const matmul = null;",
     ...standaloneSources(fns.map((f) => f.lowered)),
-    ...(wasm ? [JS_PRELUDE, wasmImportsSource()] : []),
+    ...(wasm ? [JS_PRELUDE, wasmImportsSource(), WASM_PROGRAM_JS] : []),
     ...consts.map((c, i) => `const $C${i} = $decode(${js(bytesToBase64(new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength)))}, ${js(c.dtype)});`),
     ...bodies.flat(),
     defaultExport !== null ? `export default $f${fns.findIndex((f) => f.name === defaultExport)};` : "",

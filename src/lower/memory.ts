@@ -10,10 +10,7 @@ import { byteSize } from "../core/dtype.js";
 import { type Dim, dimEq } from "../core/shape.js";
 import { type Expr, type Kernel, type LoweredProgram, type View, nestedKernels } from "./kernel-ir.js";
 import { contiguousStrides } from "./views.js";
-import { type ArenaStep, planArena } from "../runtime/arena.js";
-
-const ALIGN = 16;
-const align = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
+import { type ArenaSchedule, type ArenaStep, planArena } from "../runtime/arena.js";
 
 function exprViews(e: Expr, out: View[]): View[] {
   if (e.k === "load") out.push(e.view);
@@ -69,10 +66,7 @@ export interface MemoryPlan {
  * This is the only place live ranges are computed: in-process planning and exported modules
  * (which receive it as data) run it through the same runtime (runtime/arena.ts).
  */
-export interface MemorySchedule {
-  temps: number[];
-  steps: ArenaStep[];
-}
+export type MemorySchedule = ArenaSchedule;
 
 export function memorySchedule(lp: LoweredProgram): MemorySchedule {
   const temps = lp.buffers.filter((b) => b.kind === "temp").map((b) => b.id);
@@ -96,19 +90,10 @@ export function memorySchedule(lp: LoweredProgram): MemorySchedule {
   return { temps, steps };
 }
 
-/** Byte size of each temp of a schedule (aligned), from every buffer's element count. */
-export function tempBytes(lp: LoweredProgram, temps: readonly number[], sizes: readonly number[]): number[] {
-  return temps.map((b) => align(sizes[b]! * byteSize(lp.buffers[b]!.dtype)));
-}
-
 /** Assigns arena offsets to temporaries given every buffer's element count (by buffer id). */
 export function planMemory(lp: LoweredProgram, sizes: readonly number[], schedule = memorySchedule(lp)): MemoryPlan {
-  const plan = planArena(schedule.steps, tempBytes(lp, schedule.temps, sizes));
-  const offsets: number[] = [];
-  schedule.temps.forEach((b, t) => {
-    if (plan.offsets[t] !== undefined) offsets[b] = plan.offsets[t]!;
-  });
-  return { offsets, arenaBytes: plan.end };
+  const plan = planArena(schedule, sizes, lp.buffers.map((b) => byteSize(b.dtype)));
+  return { offsets: plan.offsets, arenaBytes: plan.end };
 }
 
 /**

@@ -16,16 +16,28 @@ import { defineRuntime } from "../core/runtime-text.js";
  */
 export type ArenaStep = [allocs: (number | number[])[], releases: number[]];
 
-/** The result: byte offset of each temporary (by schedule index) and the arena's size. */
+/** The size-independent plan of lower/memory.ts: the temporaries (buffer ids) and the steps. */
+export interface ArenaSchedule {
+  temps: number[];
+  steps: ArenaStep[];
+}
+
+/** The result: byte offset of each temporary (by buffer id, other entries empty) and the arena's size. */
 export interface ArenaPlan {
   offsets: number[];
   end: number;
 }
 
 function arenaRuntime() {
-  /** Best-fit allocation from a free list of merged [offset, size] blocks; `bytes` are aligned. */
-  function planArena(steps: ArenaStep[], bytes: number[]): ArenaPlan {
-    const offsets: number[] = new Array(bytes.length);
+  /**
+   * Best-fit allocation from a free list of merged [offset, size] blocks, given every buffer's
+   * element count and element bytes (by buffer id); blocks are 16-byte aligned.
+   */
+  function planArena(schedule: ArenaSchedule, sizes: readonly number[], elemBytes: readonly number[]): ArenaPlan {
+    const steps = schedule.steps, temps = schedule.temps;
+    const bytes: number[] = [];
+    for (let t = 0; t < temps.length; t++) bytes.push(Math.ceil((sizes[temps[t]!]! * elemBytes[temps[t]!]!) / 16) * 16);
+    const at: number[] = new Array(temps.length);
     let free: number[][] = [];
     let end = 0;
     const alloc = (size: number): number => {
@@ -64,12 +76,14 @@ function arenaRuntime() {
           for (let j = 1; j < a.length && donor < 0; j++) if (handed.indexOf(a[j]!) < 0 && bytes[a[j]!]! >= bytes[t]!) donor = a[j]!;
         }
         if (donor >= 0) {
-          offsets[t] = offsets[donor]!;
+          at[t] = at[donor]!;
           handed.push(donor);
-        } else offsets[t] = alloc(bytes[t]!);
+        } else at[t] = alloc(bytes[t]!);
       }
-      for (let i = 0; i < releases.length; i++) if (handed.indexOf(releases[i]!) < 0) release(offsets[releases[i]!]!, bytes[releases[i]!]!);
+      for (let i = 0; i < releases.length; i++) if (handed.indexOf(releases[i]!) < 0) release(at[releases[i]!]!, bytes[releases[i]!]!);
     }
+    const offsets: number[] = [];
+    for (let t = 0; t < temps.length; t++) if (at[t] !== undefined) offsets[temps[t]!] = at[t]!;
     return { offsets, end };
   }
   return { planArena };
