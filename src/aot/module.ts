@@ -101,7 +101,7 @@ function arenaCode(lp: LoweredProgram, id: string, d: DimJs): { decls: string[];
     return {
       decls: [
         `let $T${id} = null;`,
-        `function $temps${id}() { return ($T${id} ??= (() => { const arena = new ArrayBuffer(${Math.max(8, plan.arenaBytes)}); ${views("arena", (b) => String(plan.offsets[b]), (b) => String(lp.buffers[b]!.size))} })()); }`,
+        `function $temps${id}() { return ($T${id} ??= (() => { const arena = $arena(${Math.max(8, plan.arenaBytes)}); ${views("arena", (b) => String(plan.offsets[b]), (b) => String(lp.buffers[b]!.size))} })()); }`,
       ],
       get: `$temps${id}()`,
     };
@@ -118,7 +118,7 @@ function arenaCode(lp: LoweredProgram, id: string, d: DimJs): { decls: string[];
       `  if (t) return t;`,
       `  ${sym}`,
       `  const p = $planArena(${js(sched)}, [${lp.buffers.map((b) => d.js(b.size)).join(", ")}], ${js(lp.buffers.map((b) => byteSize(b.dtype)))});`,
-      `  const arena = new ArrayBuffer(Math.max(8, p.end));`,
+      `  const arena = $arena(Math.max(8, p.end));`,
       `  t = (() => { ${views("arena", (b) => `p.offsets[${b}]`, (b) => d.js(lp.buffers[b]!.size))} })();`,
       `  if ($P${id}.size >= 8) $P${id}.delete($P${id}.keys().next().value);`,
       `  $P${id}.set(key, t);`,
@@ -171,7 +171,8 @@ function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => n
   });
   body.push(...shapeChecks(specs, d, lp.symbols, f.name));
   body.push(`const S = [${lp.symbols.map((s) => d.sym(s)).join(", ")}];`);
-  body.push(`const outs = ${runCall(datas)};`);
+  // a RangeError of an allocation (the arena, the outputs) becomes an AdgenModuleError naming it
+  body.push(`let outs;`, `try { outs = ${runCall(datas)}; } catch (e) { $memoryError(e); }`);
   // outputs: buffers come back in buffer-id order; inputs/constants/literals are wrapped here
   const outBufs = lp.buffers.filter((b) => b.kind === "output").map((b) => b.id);
   const results = lp.outputs.map((o, i) => {

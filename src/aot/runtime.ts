@@ -82,7 +82,16 @@ function $toArray(x, dtype, what) {
   if (data.length !== n) $fail(what + ": " + data.length + " elements do not fill shape " + $shapeStr(shape));
   return [dtype === "bool" ? $boolData(data) : data, shape];
 }
-function $result(data, shape, dtype) { return { data, shape, dtype }; }`;
+function $result(data, shape, dtype) { return { data, shape, dtype }; }
+// Memory the engine cannot give (a call too large for WebAssembly runs in JavaScript: typed arrays)
+// is reported as a typed error naming the cause, never a raw RangeError.
+function $arena(bytes) {
+  try { return new ArrayBuffer(bytes); } catch (e) { $fail("this call needs " + bytes + " bytes of working memory, which the engine could not allocate (" + e.message + ")"); }
+}
+function $memoryError(e) {
+  if (e instanceof RangeError && /alloc|array (buffer )?length|out of memory/i.test(e.message)) $fail("the engine could not allocate the memory this call needs (" + e.message + ")");
+  throw e;
+}`;
 
 /**
  * The limits and pool of the module's WebAssembly memories: the jit's memory runtime
