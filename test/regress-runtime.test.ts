@@ -13,11 +13,13 @@ import { pathToFileURL } from "node:url";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { Tensor, config, exportFunction, jit, makeProgram, np, spec } from "../src/index.js";
 import { wasmMemoryLimits } from "../src/backends/wasm/program.js";
-import { matmulKernels, useFastMatmul } from "../src/prims/ref/matmul.js";
+import { MATMUL_JS, matmulKernels, useFastMatmul } from "../src/prims/ref/matmul.js";
 import { lowerProgram } from "../src/lower/fuse.js";
 import { optimizeForBackend } from "../src/jit/compile.js";
 import { memorySchedule, planMemory } from "../src/lower/memory.js";
-import { planArena } from "../src/runtime/arena.js";
+import { ARENA_JS, planArena } from "../src/runtime/arena.js";
+import { compactSource } from "../src/core/runtime-text.js";
+import { WASM_MEMORY_JS } from "../src/backends/wasm/memory.js";
 import { byteSize } from "../src/core/dtype.js";
 import { evalDim } from "../src/core/shape.js";
 
@@ -217,5 +219,42 @@ describe("issue 10.1: live ranges come from the memory planner only", () => {
     const src: string = (exportFunction(f, [spec("float32", ["N"])], { name: "sched" }) as unknown as { source: string }).source;
     expect(src).toContain(`$planArena(${JSON.stringify(sched)}`);
     expect(src).not.toMatch(/\$plan\(/);
+  });
+});
+
+describe("issue 10.1: embedded runtime texts are compacted without changing their meaning", () => {
+  it("compactSource drops indentation and comments that start a line, keeps strings, trailing comments and code after a block comment", () => {
+    const src = [
+      "function rt() {",
+      "    // a line comment",
+      "    /** a block",
+      "     * comment */",
+      "    const s = \"// not a comment\", t = '/* nor this */';",
+      "    /* inline */ const u = 1; // trailing",
+      "    const v = u",
+      "      + 2;",
+      "    return { s, t, u, v };",
+      "}",
+    ].join("\n");
+    const out = compactSource(src);
+    expect(out).toBe(
+      ["function rt() {", "const s = \"// not a comment\", t = '/* nor this */';", "const u = 1; // trailing", "const v = u", "+ 2;", "return { s, t, u, v };", "}"].join("\n"),
+    );
+    expect(new Function(`return (${out})();`)()).toEqual({ s: "// not a comment", t: "/* nor this */", u: 1, v: 3 });
+  });
+
+  it("every embedded runtime evaluates from its compacted text to the same functions (planArena, matmul, pool)", () => {
+    const arena = new Function(`${ARENA_JS}\nreturn $planArena;`)() as typeof planArena;
+    const lp = lowerProgram(optimizeForBackend(makeProgram(f)(spec("float32", ["N"]))));
+    const sizes = lp.buffers.map((b) => evalDim(b.size, { [lp.symbols[0]!]: 33 }));
+    expect(arena(memorySchedule(lp), sizes, lp.buffers.map((b) => byteSize(b.dtype)))).toEqual(planArena(memorySchedule(lp), sizes, lp.buffers.map((b) => byteSize(b.dtype))));
+    const mm = new Function(`const $gemmFor = () => null, $matmulMinWork = () => 0;\n${MATMUL_JS}\nreturn $matmul;`)() as typeof matmulKernels.matmul;
+    const a = Float64Array.from({ length: 12 }, (_, i) => Math.sin(i)), b = Float64Array.from({ length: 20 }, (_, i) => Math.cos(i));
+    const out1 = new Float64Array(15), out2 = new Float64Array(15);
+    const p = (out: Float64Array) => ({ f64: true, B: 1, M: 3, N: 5, K: 4, a, aOff: 0, aStrides: [0, 4, 1] as const, b, bOff: 0, bStrides: [0, 5, 1] as const, out, outOff: 0 });
+    mm(p(out1), true);
+    matmulKernels.jsMatmul(p(out2));
+    expectBits(out1, out2, "embedded matmul");
+    expect(WASM_MEMORY_JS).toContain("$growTo");
   });
 });
