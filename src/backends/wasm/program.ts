@@ -151,8 +151,8 @@ export function compileWasm(lp: LoweredProgram, name = "program", prebuilt?: Was
         S,
       );
       if (!Array.isArray(outs)) return runJs(args, outs.bytes, outs.why);
-      const l = P.layoutFor(S);
-      return lp.outputs.map((o, i) => outputTensor(o, l.info!.outAvals[i]!, args, (buf) => outs[outBufs.indexOf(buf)] as unknown as TypedArray));
+      const info = P.current().info!; // the layout this call ran with
+      return lp.outputs.map((o, i) => outputTensor(o, info.outAvals[i]!, args, (buf) => outs[outBufs.indexOf(buf)] as unknown as TypedArray));
     },
     memoryBytes: () => P.memoryBytes(),
   };
