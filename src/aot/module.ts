@@ -1,8 +1,10 @@
 // Assembles the source of a standalone exported ES module from lowered programs: the embedded
 // runtime, the constants (base64), each program's generated kernels, and for each exported
 // function a wrapper that converts and checks its arguments (dtype, rank, sizes, symbolic
-// dimensions consistent across arguments, each symbol >= 1), plans the arena and builds pytree
-// results of {data, shape, dtype}. All generated names come from indices; user strings (names of
+// dimensions consistent across arguments, each symbol >= 1), runs the program (its arena planned
+// now, or per binding of the symbols by the embedded planner from lower/memory.ts's schedule) and
+// builds pytree results of {data, shape, dtype}. The runtimes (planner, WebAssembly memory and
+// program runner, matmul) are the jit's own (src/runtime/), embedded once per module. All generated names come from indices; user strings (names of
 // object keys, the function name) only ever appear inside JSON string literals, except the export
 // name, a checked identifier (names.ts) that appears only in `export { $f0 as <name> }`, never as
 // a binding, so it cannot shadow the module's helpers or the globals they use.
