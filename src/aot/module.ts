@@ -4,10 +4,11 @@
 // dimensions consistent across arguments, each symbol >= 1), runs the program (its arena planned
 // now, or per binding of the symbols by the embedded planner from lower/memory.ts's schedule) and
 // builds pytree results of {data, shape, dtype}. The runtimes (planner, WebAssembly memory and
-// program runner, matmul) are the jit's own (src/runtime/), embedded once per module. All generated names come from indices; user strings (names of
-// object keys, the function name) only ever appear inside JSON string literals, except the export
-// name, a checked identifier (names.ts) that appears only in `export { $f0 as <name> }`, never as
-// a binding, so it cannot shadow the module's helpers or the globals they use.
+// program runner, matmul) are the jit's own (src/runtime/), embedded once per module. All
+// generated names come from indices; user strings (names of object keys, the function name) only
+// ever appear inside JSON string literals, except the export name, a checked identifier
+// (names.ts) that appears only in `export { $f0 as <name> }`, never as a binding, so it cannot
+// shadow the module's helpers or the globals they use.
 
 import type { ShapedArray } from "../core/aval.js";
 import type { Tensor } from "../core/tensor.js";
