@@ -12,6 +12,9 @@ const LAYERS = [
   ["ir", "^src/ir/"],
   // our float32 math written once (src/math/dsl.ts), as runtime texts for the kernel and backends
   ["math", "^src/math/"],
+  // the code that runs compiled programs, written once (src/runtime/README.md): defined
+  // in-process for jit and embedded verbatim in exported modules
+  ["runtime", "^src/runtime/"],
   // The kernel: primitives and the rule combinators they are written with, the trace stack
   // they bind through, and the reference evaluators (the eager trace and its program-level twin,
   // the interpreter). These four folders are mutually recursive by nature (a rule uses

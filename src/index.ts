@@ -7,7 +7,7 @@ import { setRootTrace } from "./trace/trace.js";
 import { evalTrace, installTapeHook } from "./trace/eval.js";
 import { backward, record } from "./eager/tape.js";
 import { installMatmulKernel } from "./prims/ref/matmul.js";
-import { prime as primeWasmMatmul, wasmMatmul } from "./backends/wasm/matmul.js";
+import { gemmFor as wasmGemmFor, prime as primeWasmMatmul } from "./backends/wasm/matmul.js";
 import { installProgramRunner } from "./higher-order/runner.js";
 import { compiledFor } from "./jit/compile.js";
 import { installMethods } from "./api/methods.js";
@@ -18,7 +18,7 @@ setRootTrace(evalTrace);
 installTapeHook(record);
 // prims/ref <- backends/wasm: large float products (eager, interpreter and generated JS) use
 // the WebAssembly SIMD GEMM
-installMatmulKernel(wasmMatmul, primeWasmMatmul);
+installMatmulKernel(wasmGemmFor, primeWasmMatmul);
 // higher-order <- jit: jit_call and the bodies of scan / while / cond / checkpoint / custom_*
 // run compiled (cached per Program)
 installProgramRunner((p, args, name) => compiledFor(p, name).run(args));

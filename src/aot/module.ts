@@ -1,11 +1,14 @@
 // Assembles the source of a standalone exported ES module from lowered programs: the embedded
 // runtime, the constants (base64), each program's generated kernels, and for each exported
 // function a wrapper that converts and checks its arguments (dtype, rank, sizes, symbolic
-// dimensions consistent across arguments, each symbol >= 1), plans the arena and builds pytree
-// results of {data, shape, dtype}. All generated names come from indices; user strings (names of
-// object keys, the function name) only ever appear inside JSON string literals, except the export
-// name, a checked identifier (names.ts) that appears only in `export { $f0 as <name> }`, never as
-// a binding, so it cannot shadow the module's helpers or the globals they use.
+// dimensions consistent across arguments, each symbol >= 1), runs the program (its arena planned
+// now, or per binding of the symbols by the embedded planner from lower/memory.ts's schedule) and
+// builds pytree results of {data, shape, dtype}. The runtimes (planner, WebAssembly memory and
+// program runner, matmul) are the jit's own (src/runtime/), embedded once per module. All
+// generated names come from indices; user strings (names of object keys, the function name) only
+// ever appear inside JSON string literals, except the export name, a checked identifier
+// (names.ts) that appears only in `export { $f0 as <name> }`, never as a binding, so it cannot
+// shadow the module's helpers or the globals they use.
 
 import type { ShapedArray } from "../core/aval.js";
 import type { Tensor } from "../core/tensor.js";
@@ -13,9 +16,12 @@ import { type TreeDef, numLeaves } from "../core/tree.js";
 import { ARRAY, DimJs, generateJs } from "../backends/js/codegen.js";
 import { bytesToBase64 } from "../ir/serialize.js";
 import { type LoweredProgram, allKernels } from "../lower/kernel-ir.js";
-import { kernelReads, kernelWrites, planMemory } from "../lower/memory.js";
+import { memorySchedule, planMemory } from "../lower/memory.js";
+import { byteSize } from "../core/dtype.js";
+import { ARENA_JS } from "../runtime/arena.js";
 import { config } from "../core/config.js";
-import { RUNTIME_CORE, matmulRuntime } from "./runtime.js";
+import { RUNTIME_CORE, matmulRuntime, wasmMemorySource } from "./runtime.js";
+import { WASM_PROGRAM_JS } from "../backends/wasm/memory.js";
 import { JS_PRELUDE, jsNumber } from "../backends/js/scalar.js";
 import { wasmImportsSource, wasmRunnerCode } from "./wasm-runner.js";
 import { callsArrayJs, checkCalls, standaloneSources } from "./calls.js";
@@ -98,19 +104,13 @@ function arenaCode(lp: LoweredProgram, id: string, d: DimJs): { decls: string[];
     return {
       decls: [
         `let $T${id} = null;`,
-        `function $temps${id}() { return ($T${id} ??= (() => { const arena = new ArrayBuffer(${Math.max(8, plan.arenaBytes)}); ${views("arena", (b) => String(plan.offsets[b]), (b) => String(lp.buffers[b]!.size))} })()); }`,
+        `function $temps${id}() { return ($T${id} ??= (() => { const arena = $arena(${Math.max(8, plan.arenaBytes)}); ${views("arena", (b) => String(plan.offsets[b]), (b) => String(lp.buffers[b]!.size))} })()); }`,
       ],
       get: `$temps${id}()`,
     };
   }
-  // live ranges by kernel index, sizes as expressions of the symbols
-  const first = new Map<number, number>();
-  const last = new Map<number, number>();
-  lp.kernels.forEach((k, i) => {
-    for (const b of kernelWrites(k)) if (!first.has(b)) first.set(b, i);
-    for (const b of [...kernelReads(k), ...kernelWrites(k)]) last.set(b, i); // a loop carry is written again
-  });
-  const bytes = temps.map((b) => `Math.ceil(${d.js(b.size)} * ${ARRAY[b.dtype] === "Float64Array" ? 8 : ARRAY[b.dtype] === "Uint8Array" ? 1 : 4} / 16) * 16`);
+  // the planner's schedule as data; sizes as expressions of the symbols
+  const sched = memorySchedule(lp);
   const sym = lp.symbols.map((s, i) => `const ${d.sym(s)} = S[${i}];`).join(" ");
   return {
     decls: [
@@ -120,10 +120,9 @@ function arenaCode(lp: LoweredProgram, id: string, d: DimJs): { decls: string[];
       `  let t = $P${id}.get(key);`,
       `  if (t) return t;`,
       `  ${sym}`,
-      `  const p = $plan([${bytes.join(", ")}], ${js(temps.map((b) => first.get(b.id) ?? 0))}, ${js(temps.map((b) => last.get(b.id) ?? first.get(b.id) ?? 0))});`,
-      `  const arena = new ArrayBuffer(Math.max(8, p.end));`,
-      `  const off = ${js(temps.map((b) => b.id))};`,
-      `  t = (() => { ${views("arena", (b) => `p.offsets[off.indexOf(${b})]`, (b) => d.js(lp.buffers[b]!.size))} })();`,
+      `  const p = $planArena(${js(sched)}, [${lp.buffers.map((b) => d.js(b.size)).join(", ")}], ${js(lp.buffers.map((b) => byteSize(b.dtype)))});`,
+      `  const arena = $arena(Math.max(8, p.end));`,
+      `  t = (() => { ${views("arena", (b) => `p.offsets[${b}]`, (b) => d.js(lp.buffers[b]!.size))} })();`,
       `  if ($P${id}.size >= 8) $P${id}.delete($P${id}.keys().next().value);`,
       `  $P${id}.set(key, t);`,
       `  return t;`,
@@ -152,7 +151,7 @@ function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => n
   if (wasm) {
     lines.push(...wasmRunnerCode(lp, idx, d, constIds));
     const js = runCall;
-    runCall = (datas) => `$W${idx} ? $wrun${idx}([${datas.join(", ")}], S) : ${js(datas)}`;
+    runCall = (datas) => `$wrun${idx}([${datas.join(", ")}], S) ?? ${js(datas)}`;
   }
   const params = f.args.map((_, i) => `a${i}`);
   const body: string[] = [`if (arguments.length !== ${f.args.length}) $fail(${js(`${f.name} takes ${f.args.length} argument(s), got `)} + arguments.length);`];
@@ -175,7 +174,8 @@ function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => n
   });
   body.push(...shapeChecks(specs, d, lp.symbols, f.name));
   body.push(`const S = [${lp.symbols.map((s) => d.sym(s)).join(", ")}];`);
-  body.push(`const outs = ${runCall(datas)};`);
+  // a RangeError of an allocation (the arena, the outputs) becomes an AdgenModuleError naming it
+  body.push(`let outs;`, `try { outs = ${runCall(datas)}; } catch (e) { $memoryError(e); }`);
   // outputs: buffers come back in buffer-id order; inputs/constants/literals are wrapped here
   const outBufs = lp.buffers.filter((b) => b.kind === "output").map((b) => b.id);
   const results = lp.outputs.map((o, i) => {
@@ -220,9 +220,11 @@ export function moduleSource(name: string, header: string[], fns: ModuleFunction
     ...header.map((h) => `// ${h}`),
     `const $NAME = ${js(name)};`,
     RUNTIME_CORE,
+    fns.some((f) => f.lowered.symbols.length > 0) ? ARENA_JS : "",
+    wasm || gemmDtypes.length ? wasmMemorySource() : "",
     usesMatmul ? matmulRuntime(config.fastMatmulMinWork, gemmDtypes) : "const matmul = null;",
     ...standaloneSources(fns.map((f) => f.lowered)),
-    ...(wasm ? [JS_PRELUDE, wasmImportsSource()] : []),
+    ...(wasm ? [JS_PRELUDE, wasmImportsSource(), WASM_PROGRAM_JS] : []),
     ...consts.map((c, i) => `const $C${i} = $decode(${js(bytesToBase64(new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength)))}, ${js(c.dtype)});`),
     ...bodies.flat(),
     defaultExport !== null ? `export default $f${fns.findIndex((f) => f.name === defaultExport)};` : "",

@@ -1,13 +1,17 @@
 // The small runtime embedded (as text) in every exported module: argument conversion and
-// checking, a memory planner for shape-polymorphic programs, and the matrix-multiply kernel (a
-// JS loop, plus the WebAssembly SIMD GEMM whose bytes the module carries). It is constant code
-// written here, never derived from user input; modules stay standalone (no imports).
+// checking, the module's WebAssembly memory limits and pool, and the matrix-multiply runtime
+// bound to the WebAssembly SIMD GEMM whose bytes the module carries. The algorithms are the jit's
+// own runtimes (runtime/*.ts) embedded verbatim; what is written here is only the binding to the
+// module (its GEMM instance, its limits). Constant code, never derived from user input; modules
+// stay standalone (no imports).
 
 import { gemmModuleBytes, gemmScratchBytes } from "../backends/wasm/gemm.js";
+import { WASM_MEMORY_JS, wasmMemoryLimits } from "../backends/wasm/memory.js";
+import { MATMUL_JS } from "../prims/ref/matmul.js";
 import { TO_INT32_JS } from "../core/dtype.js";
 import { bytesToBase64 } from "../ir/serialize.js";
 
-/** Runtime helpers every module needs (argument conversion, errors, arena planning). */
+/** Runtime helpers every module needs (argument conversion, errors). */
 export const RUNTIME_CORE = String.raw`const $inputInt32 = (() => { ${TO_INT32_JS} return $toInt32Sat; })();
 // Numbers and booleans to a dtype's storage exactly as adgen's np.array does (core/dtype
 // toTypedArray): bool is JS truthiness (0.5 -> true, NaN -> false), int32 truncates and saturates.
@@ -79,55 +83,43 @@ function $toArray(x, dtype, what) {
   return [dtype === "bool" ? $boolData(data) : data, shape];
 }
 function $result(data, shape, dtype) { return { data, shape, dtype }; }
-// First-fit arena planning from byte sizes and live ranges (shape-polymorphic programs).
-function $plan(bytes, first, last) {
-  const offsets = new Array(bytes.length);
-  let free = [];
-  let end = 0;
-  const order = bytes.map((_, i) => i).sort((a, b) => first[a] - first[b] || a - b);
-  const live = [];
-  for (const i of order) {
-    for (let k = live.length - 1; k >= 0; k--) {
-      const j = live[k];
-      if (last[j] < first[i]) {
-        free.push([offsets[j], bytes[j]]);
-        live.splice(k, 1);
-      }
-    }
-    free.sort((a, b) => a[0] - b[0]);
-    const merged = [];
-    for (const f of free) {
-      const m = merged[merged.length - 1];
-      if (m && m[0] + m[1] === f[0]) m[1] += f[1];
-      else merged.push([f[0], f[1]]);
-    }
-    free = merged;
-    const need = bytes[i];
-    let best = -1;
-    for (let k = 0; k < free.length; k++) if (free[k][1] >= need && (best < 0 || free[k][1] < free[best][1])) best = k;
-    if (best < 0) {
-      offsets[i] = end;
-      end += need;
-    } else {
-      offsets[i] = free[best][0];
-      free[best] = [free[best][0] + need, free[best][1] - need];
-    }
-    live.push(i);
-  }
-  return { offsets, end };
+// Memory the engine cannot give (a call too large for WebAssembly runs in JavaScript: typed arrays)
+// is reported as a typed error naming the cause, never a raw RangeError.
+function $arena(bytes) {
+  try { return new ArrayBuffer(bytes); } catch (e) { $fail("this call needs " + bytes + " bytes of working memory, which the engine could not allocate (" + e.message + ")"); }
+}
+function $memoryError(e) {
+  if (e instanceof RangeError && /alloc|array (buffer )?length|out of memory/i.test(e.message)) $fail("the engine could not allocate the memory this call needs (" + e.message + ")");
+  throw e;
 }`;
 
-/** The matrix-multiply kernel with the same signature as adgen's shared one (no threads). */
+/**
+ * The limits and pool of the module's WebAssembly memories: the jit's memory runtime
+ * (runtime/wasm-memory.ts, declaring $takeMemory, $giveBack, $growTo) with the jit's current limits.
+ */
+export function wasmMemorySource(): string {
+  const l = wasmMemoryLimits;
+  return `const $WASM_LIMITS = { maxBytes: ${l.maxBytes}, retainBytes: ${l.retainBytes}, poolBytes: ${l.poolBytes}, create: (pages) => new WebAssembly.Memory({ initial: pages }), grow: (m, pages) => void m.grow(pages) };
+${WASM_MEMORY_JS}`;
+}
+
+/**
+ * The matrix-multiply runtime (runtime/matmul.ts, as in-process) bound to the module's own GEMM
+ * instance (created on first use from the bytes the module carries; its memory grows through
+ * $growTo, so wasmMemorySource() must be embedded too) or, without GEMM bytes, to none.
+ */
 function runtimeMatmul(minWork: number, wasmBase64: string | null, scratchBytes: number, primeFns: ("sgemm" | "dgemm")[] = []): string {
-  return String.raw`const $MATMUL_MIN_WORK = ${minWork};
-let $gemm = null;
+  const gemm =
+    wasmBase64 === null
+      ? "function $gemmFor(p) { return null; }"
+      : String.raw`let $gemm = null;
 function $gemmInstance() {
   if ($gemm !== null) return $gemm || null;
   $gemm = false;
-  if (${wasmBase64 === null ? "true" : "false"} || typeof WebAssembly === "undefined") return null;
+  if (typeof WebAssembly === "undefined") return null;
   try {
-    const bytes = $bytes("${wasmBase64 ?? ""}");
-    const memory = new WebAssembly.Memory({ initial: Math.ceil(${scratchBytes} / 65536) + 16 });
+    const bytes = $bytes("${wasmBase64}");
+    const memory = $WASM_LIMITS.create(Math.ceil(${scratchBytes} / 65536) + 16);
     const scratch = new WebAssembly.Global({ value: "i32" }, 0);
     const ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory, scratch } }).exports;
     $gemm = { memory, sgemm: ex.sgemm, dgemm: ex.dgemm, heap: ${scratchBytes} };
@@ -136,65 +128,18 @@ function $gemmInstance() {
   }
   return $gemm || null;
 }
-function $layout(rows, cols, rs, cs) {
-  if (cs === 1 || cols === 1) { const ld = rows === 1 ? cols : rs; return ld < cols ? null : { ld, trans: 0, extent: (rows - 1) * ld + cols }; }
-  if (rs === 1 || rows === 1) { const ld = cols === 1 ? rows : cs; return ld < rows ? null : { ld, trans: 1, extent: (cols - 1) * ld + rows }; }
-  return null;
-}
-function $wasmMatmul(p) {
+function $gemmFor(p) {
   const g = $gemmInstance();
-  if (!g || p.M === 0 || p.N === 0 || p.K === 0) return false;
-  const la = $layout(p.M, p.K, p.aStrides[1], p.aStrides[2]);
-  const lb = $layout(p.K, p.N, p.bStrides[1], p.bStrides[2]);
-  if (!la || !lb) return false;
-  const E = p.f64 ? 8 : 4;
-  const A = (x) => Math.ceil(x / 64) * 64;
-  const aPtr = g.heap, bPtr = A(aPtr + la.extent * E), cPtr = A(bPtr + lb.extent * E), end = cPtr + p.M * p.N * E;
-  if (end > g.memory.buffer.byteLength) g.memory.grow(Math.ceil((end - g.memory.buffer.byteLength) / 65536));
-  const T = p.f64 ? Float64Array : Float32Array;
-  const view = (off, n) => new T(g.memory.buffer, off, n);
-  const fn = p.f64 ? g.dgemm : g.sgemm;
-  for (let b = 0; b < p.B; b++) {
-    const ab = p.aOff + b * p.aStrides[0], bb = p.bOff + b * p.bStrides[0];
-    view(aPtr, la.extent).set(p.a.subarray(ab, ab + la.extent));
-    view(bPtr, lb.extent).set(p.b.subarray(bb, bb + lb.extent));
-    fn(p.M, p.N, p.K, aPtr, la.ld, la.trans, bPtr, lb.ld, lb.trans, cPtr, p.N, 0);
-    p.out.set(view(cPtr, p.M * p.N), p.outOff + b * p.M * p.N);
-  }
-  return true;
-}
-${wasmBase64 === null ? "" : primeCode(primeFns)}
-function matmul(p, isFloat) {
-  if (isFloat && p.B * p.M * p.N * p.K >= $MATMUL_MIN_WORK && $wasmMatmul(p)) return;
-  const acc = new Float64Array(p.N);
-  const [as0, as1, as2] = p.aStrides, [bs0, bs1, bs2] = p.bStrides;
-  for (let bi = 0; bi < p.B; bi++) {
-    for (let i = 0; i < p.M; i++) {
-      acc.fill(0);
-      const ab = p.aOff + bi * as0 + i * as1;
-      for (let k = 0; k < p.K; k++) {
-        const av = p.a[ab + k * as2], row = p.bOff + bi * bs0 + k * bs1;
-        for (let j = 0; j < p.N; j++) acc[j] += av * p.b[row + j * bs2];
-      }
-      p.out.set(acc, p.outOff + (bi * p.M + i) * p.N);
-    }
-  }
+  return g && { sgemm: g.sgemm, dgemm: g.dgemm, base: g.heap, ensure: (end) => $growTo(g.memory, end), view: (f64, off, n) => new (f64 ? Float64Array : Float32Array)(g.memory.buffer, off, n), done: () => {} };
 }`;
-}
-
-/**
- * Instantiates the GEMM at import and runs a few tiny products (every transpose combination, the
- * dtypes the programs use), so that V8 starts optimizing its code in the background at load: the
- * first large product then runs at close to full speed instead of in baseline code (bench/aot.ts:
- * about 1.5 ms moved from the first call to the import).
- */
-function primeCode(fns: ("sgemm" | "dgemm")[]): string {
-  return `$gemmInstance(); // compiled at import, like the kernels
-if ($gemm) {
-  const h = $gemm.heap;
-  for (const fn of ${JSON.stringify(fns)}) for (let r = 0; r < 2; r++) for (const aT of [0, 1]) for (const bT of [0, 1])
-    $gemm[fn](32, 32, 256, h, aT ? 32 : 256, aT, h + 65536, bT ? 256 : 32, bT, h + 131072, 32, 0);
-}`;
+  // the GEMM compiled at import and warmed up, like the kernels (bench/aot.ts: about 1.5 ms moved
+  // from the first call to the import)
+  const prime = wasmBase64 === null ? "" : `if ($gemmInstance()) $primeGemm($gemmFor(null), ${JSON.stringify(primeFns)});`;
+  return `const $matmulMinWork = () => ${minWork};
+${gemm}
+${MATMUL_JS}
+const matmul = $matmul;
+${prime}`;
 }
 
 /** The matmul runtime, embedding the GEMM module only when the program multiplies floats of `dtypes`. */

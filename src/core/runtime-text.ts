@@ -18,7 +18,10 @@
 //     esbuild's keepNames `__name`, is bound by the text itself); code instrumentation that
 //     rewrites function bodies (Istanbul coverage) is not supported;
 //   - results are what it returns: its local names may be renamed by a minifier, the returned
-//     object's keys are not (they become the `$key` names of the embedded text).
+//     object's keys are not (they become the `$key` names of the embedded text);
+//   - no template literal or string spans lines, and a comment is on lines of its own or at the
+//     end of a code line: the embedded text is compacted line by line (indentation and
+//     whole-line comments dropped, see compactSource), which keeps exported modules small.
 
 /** A runtime's in-process value and the text that declares its members as `$key` in generated code. */
 export interface Runtime<T extends object> {
@@ -41,6 +44,27 @@ export function defineRuntime<A extends unknown[], T extends object>(fn: (...arg
   });
   // esbuild's keepNames (tsx, `esbuild --keep-names`) adds `__name(f, "f")` calls referencing a
   // helper of the enclosing bundle: the text binds a no-op __name of its own around the function
-  const text = `const { ${members.join(", ")} } = ((__name) => (${fn.toString()}))((f) => f)(${params.join(", ")});`;
+  const text = `const { ${members.join(", ")} } = ((__name) => (${compactSource(fn.toString())}))((f) => f)(${params.join(", ")});`;
   return { value, text };
+}
+
+/**
+ * A function's source without indentation, blank lines and comments that start a line (`//`
+ * lines, and block comments up to their end). Line breaks stay where code had them, so
+ * automatic semicolon insertion reads the text as before; under the rules above (no string or
+ * template literal spanning lines) nothing inside a literal is touched.
+ */
+export function compactSource(src: string): string {
+  const out: string[] = [];
+  let inBlock = false;
+  for (const raw of src.split("\n")) {
+    let line = raw.trim();
+    if (inBlock || line.startsWith("/*")) {
+      const end = line.indexOf("*/", inBlock ? 0 : 2);
+      inBlock = end < 0;
+      line = inBlock ? "" : line.slice(end + 2).trim(); // code after a comment's end stays
+    }
+    if (line && !line.startsWith("//")) out.push(line);
+  }
+  return out.join("\n");
 }

@@ -1,15 +1,16 @@
 // Memory planning: every temporary buffer of a lowered program gets a byte offset in one arena,
 // reusing space by liveness (a buffer's block is free again after its last reader). A map kernel
-// that reads a dying buffer element-for-element may write its result in place. Static programs
-// are planned once at compile time; shape-polymorphic ones once per binding of their symbols.
+// that reads a dying buffer element-for-element may write its result in place. The live ranges
+// are computed here only, as a size-independent schedule (memorySchedule); the offsets come from
+// the arena runtime (runtime/arena.ts), which exported modules embed and run on the same schedule.
+// Static programs are planned once at compile time; shape-polymorphic ones once per binding of
+// their symbols.
 
 import { byteSize } from "../core/dtype.js";
 import { type Dim, dimEq } from "../core/shape.js";
 import { type Expr, type Kernel, type LoweredProgram, type View, nestedKernels } from "./kernel-ir.js";
 import { contiguousStrides } from "./views.js";
-
-const ALIGN = 16;
-const align = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
+import { type ArenaSchedule, type ArenaStep, planArena } from "../runtime/arena.js";
 
 function exprViews(e: Expr, out: View[]): View[] {
   if (e.k === "load") out.push(e.view);
@@ -58,85 +59,59 @@ export interface MemoryPlan {
   arenaBytes: number;
 }
 
-/** Assigns arena offsets to temporaries given every buffer's element count (by buffer id). */
-export function planMemory(lp: LoweredProgram, sizes: readonly number[]): MemoryPlan {
-  const offsets: number[] = [];
-  const isTemp = (b: number) => lp.buffers[b]!.kind === "temp";
-  const bytes = (b: number) => align(sizes[b]! * byteSize(lp.buffers[b]!.dtype));
+/**
+ * The size-independent part of planning: the temporaries (by buffer id, in id order) and, per
+ * kernel, which of them it allocates (first write; a loop carry is written again) with the dying
+ * inputs it may overwrite in place, and which die there (last kernel reading or writing them).
+ * This is the only place live ranges are computed: in-process planning and exported modules
+ * (which receive it as data) run it through the same runtime (runtime/arena.ts).
+ */
+export type MemorySchedule = ArenaSchedule;
+
+export function memorySchedule(lp: LoweredProgram): MemorySchedule {
+  const temps = lp.buffers.filter((b) => b.kind === "temp").map((b) => b.id);
+  const index = new Map(temps.map((b, t) => [b, t]));
   const lastUse = new Map<number, number>();
   // last kernel touching each temp (a loop carry is read and written again inside its loop)
-  lp.kernels.forEach((k, i) => [...kernelReads(k), ...kernelWrites(k)].forEach((b) => isTemp(b) && lastUse.set(b, i)));
-
-  let free: { offset: number; size: number }[] = [];
-  let end = 0;
-  const alloc = (size: number): number => {
-    let best = -1;
-    free.forEach((blk, i) => {
-      if (blk.size >= size && (best < 0 || blk.size < free[best]!.size)) best = i;
-    });
-    if (best < 0) {
-      const off = end;
-      end += size;
-      return off;
-    }
-    const blk = free[best]!;
-    const off = blk.offset;
-    if (blk.size === size) free.splice(best, 1);
-    else free[best] = { offset: blk.offset + size, size: blk.size - size };
-    return off;
-  };
-  const release = (offset: number, size: number) => {
-    free.push({ offset, size });
-    // merge adjacent blocks
-    free.sort((a, b) => a.offset - b.offset);
-    const merged: typeof free = [];
-    for (const b of free) {
-      const last = merged[merged.length - 1];
-      if (last && last.offset + last.size === b.offset) last.size += b.size;
-      else merged.push({ ...b });
-    }
-    free = merged;
-  };
-
+  lp.kernels.forEach((k, i) => [...kernelReads(k), ...kernelWrites(k)].forEach((b) => index.has(b) && lastUse.set(b, i)));
+  const allocated = new Set<number>();
+  const steps: ArenaStep[] = [];
   lp.kernels.forEach((k, i) => {
-    const handedOver = new Set<number>();
+    const allocs: (number | number[])[] = [];
     for (const out of kernelWrites(k)) {
-      if (!isTemp(out) || offsets[out] !== undefined) continue; // a loop carry is written again
-      const donor = k.kind === "map" && !k.outOffset ? inPlaceDonor(lp, k.expr, k.shape, i, lastUse, bytes, out, handedOver) : -1;
-      if (donor >= 0) {
-        offsets[out] = offsets[donor]!;
-        handedOver.add(donor);
-      } else offsets[out] = alloc(bytes(out));
+      if (!index.has(out) || allocated.has(out)) continue;
+      allocated.add(out);
+      const donors = k.kind === "map" && !k.outOffset ? inPlaceDonors(lp, k.expr, k.shape, i, lastUse, out) : [];
+      allocs.push(donors.length ? [index.get(out)!, ...donors.map((b) => index.get(b)!)] : index.get(out)!);
     }
-    for (const b of new Set([...kernelReads(k), ...kernelWrites(k)])) {
-      if (isTemp(b) && lastUse.get(b) === i && !handedOver.has(b)) release(offsets[b]!, bytes(b));
-    }
+    const releases = [...new Set([...kernelReads(k), ...kernelWrites(k)])].filter((b) => lastUse.get(b) === i).map((b) => index.get(b)!);
+    if (allocs.length || releases.length) steps.push([allocs, releases]);
   });
-  return { offsets, arenaBytes: end };
+  return { temps, steps };
 }
 
-/** A temp that dies here and is only read element-for-element by this map kernel. */
-function inPlaceDonor(
-  lp: LoweredProgram,
-  expr: Expr,
-  shape: Dim[],
-  k: number,
-  lastUse: Map<number, number>,
-  bytes: (b: number) => number,
-  out: number,
-  taken: Set<number>,
-): number {
+/** Assigns arena offsets to temporaries given every buffer's element count (by buffer id). */
+export function planMemory(lp: LoweredProgram, sizes: readonly number[], schedule = memorySchedule(lp)): MemoryPlan {
+  const plan = planArena(schedule, sizes, lp.buffers.map((b) => byteSize(b.dtype)));
+  return { offsets: plan.offsets, arenaBytes: plan.end };
+}
+
+/**
+ * Temps that die at kernel `k` and are only read element-for-element by this map kernel, with
+ * the element width of `out` (so output element i only overlaps input element i, already read);
+ * the planner takes the first whose block is large enough.
+ */
+function inPlaceDonors(lp: LoweredProgram, expr: Expr, shape: Dim[], k: number, lastUse: Map<number, number>, out: number): number[] {
   const views = exprViews(expr, []);
   const cs = contiguousStrides(shape);
   const identity = (v: View) => v.offset === 0 && v.strides.every((s, i) => dimEq(s, cs[i]!) || shape[i] === 1);
   const outDType = lp.buffers[out]!.dtype;
+  const donors: number[] = [];
   for (const v of views) {
     const b = v.buf;
     const buf = lp.buffers[b]!;
-    if (buf.kind !== "temp" || lastUse.get(b) !== k || taken.has(b)) continue;
-    // same element width, so output element i only overlaps input element i (already read)
-    const sameWidth = byteSize(buf.dtype) === byteSize(outDType);
-    if (sameWidth && views.filter((w) => w.buf === b).every(identity) && bytes(b) >= bytes(out)) return b;
+    if (buf.kind !== "temp" || lastUse.get(b) !== k || donors.includes(b)) continue;
+    if (byteSize(buf.dtype) === byteSize(outDType) && views.filter((w) => w.buf === b).every(identity)) donors.push(b);
   }
-  return -1;
+  return donors;
 }

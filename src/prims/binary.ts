@@ -11,6 +11,7 @@ import { compare, select } from "./compare.js";
 import { type JvpRule, type Primitive, type TransposeRule, definePrimitive } from "./primitive.js";
 import { convert, log } from "./unary.js";
 import { defineRuntime } from "../core/runtime-text.js";
+import { scalarHelpers } from "../runtime/scalar.js";
 
 /**
  * pow with C/IEEE 754 (NumPy, JAX) semantics, written once as a runtime (core/runtime-text.ts):
@@ -49,8 +50,8 @@ export const BINARY: Record<string, BinarySpec> = {
     jsInt: (a, b) => `(${b} === 0 ? 0 : Math.trunc(${a} / ${b}))`,
   },
   pow: { cls: "float", f: POW.value.pow, js: (a, b) => `$pow(${a}, ${b})` },
-  max: { cls: "numeric", f: (a, b) => (a !== a || b !== b ? NaN : a > b ? a : b), js: (a, b) => `$max(${a}, ${b})` },
-  min: { cls: "numeric", f: (a, b) => (a !== a || b !== b ? NaN : a < b ? a : b), js: (a, b) => `$min(${a}, ${b})` },
+  max: { cls: "numeric", f: scalarHelpers.max, js: (a, b) => `$max(${a}, ${b})` },
+  min: { cls: "numeric", f: scalarHelpers.min, js: (a, b) => `$min(${a}, ${b})` },
 };
 
 interface BinaryRules {

@@ -11,6 +11,7 @@ import { scalarLike } from "../rules/helpers.js";
 import { Zero, isZero } from "../rules/zero.js";
 import { add, div, mul, sub } from "./binary.js";
 import { type Primitive, definePrimitive } from "./primitive.js";
+import { scalarHelpers } from "../runtime/scalar.js";
 
 /** Scalar semantics of each unary op: the reference function and a JS expression template. */
 export interface UnarySpec {
@@ -19,11 +20,6 @@ export interface UnarySpec {
   js: (a: string) => string;
   /** d out = tangentOut(x, y, t); null: the derivative is zero everywhere it exists. */
   jvp: ((x: Tensor, y: Tensor, t: Tensor) => Tensor) | null;
-}
-
-function roundHalfEven(a: number): number {
-  const r = Math.round(a);
-  return Math.abs(a % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 function logisticScalar(a: number): number {
@@ -54,7 +50,7 @@ export const UNARY: Record<string, UnarySpec> = {
   sign: { cls: "numeric", f: Math.sign, js: (a) => `Math.sign(${a})`, jvp: null },
   floor: { cls: "float", f: Math.floor, js: (a) => `Math.floor(${a})`, jvp: null },
   ceil: { cls: "float", f: Math.ceil, js: (a) => `Math.ceil(${a})`, jvp: null },
-  round: { cls: "float", f: roundHalfEven, js: (a) => `$roundHalfEven(${a})`, jvp: null },
+  round: { cls: "float", f: scalarHelpers.roundHalfEven, js: (a) => `$roundHalfEven(${a})`, jvp: null },
 };
 
 function unaryPrim(name: string, spec: UnarySpec): Primitive {

@@ -7,15 +7,14 @@ import { BINARY, POW_JS } from "../../prims/binary.js";
 import { COMPARE, type CompareOp, LOGICAL, type LogicalOp } from "../../prims/compare.js";
 import { UNARY } from "../../prims/unary.js";
 import { ERF_JS } from "../../prims/special.js";
+import { SCALAR_JS } from "../../runtime/scalar.js";
 
 /** Helper functions the generated code may call (declared once per module). */
 export const JS_PRELUDE = `${ERF_JS}
 ${POW_JS}
 ${TO_INT32_JS}
-const $f = Math.fround;
-function $max(a, b) { return a !== a || b !== b ? NaN : a > b ? a : b; }
-function $min(a, b) { return a !== a || b !== b ? NaN : a < b ? a : b; }
-function $roundHalfEven(a) { const r = Math.round(a); return Math.abs(a % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r; }`;
+${SCALAR_JS}
+const $f = Math.fround;`;
 
 /**
  * A numeric literal in JS syntax, exact for every double (NaN, Infinity and -0 included: String

@@ -1,13 +1,13 @@
-// The WebAssembly SIMD GEMM as the fast matrix-multiply kernel (index.ts installs it into
-// prims/ref/matmul.ts):
-// operands are copied into one process-wide wasm memory (only the rows/columns a strided view
-// touches), sgemm/dgemm run on them with the right transpose flags, and the result is copied out.
-// Views whose inner strides are not unit on either axis are declined (the JS loop handles them).
+// The WebAssembly SIMD GEMM as the fast matrix-multiply kernel (index.ts installs it into prims/ref/matmul.ts):
+// one process-wide instance (threaded when config allows), handed to the matmul runtime
+// (runtime/matmul.ts) per product with a bump region of its memory. The runtime copies the
+// operands in (only the rows/columns a strided view touches), runs sgemm/dgemm and copies the
+// result out; it declines views without a unit inner stride, and products whose operands the
+// memory cannot hold (wasmMemoryLimits, backends/wasm/memory.ts), which then run in the JS loop.
 
-import type { TypedArray } from "../../core/dtype.js";
-import type { MatmulArgs } from "../../prims/ref/matmul.js";
+import { type GemmHandle, type MatmulArgs, matmulKernels } from "../../prims/ref/matmul.js";
 import { config } from "../../core/config.js";
-import type { GemmFn } from "./gemm.js";
+import { wasmMemory } from "./memory.js";
 import { ThreadedGemm } from "./gemm-threads.js";
 import { WasmGemm } from "./wasm-gemm.js";
 
@@ -64,77 +64,41 @@ function startThreads(): void {
   }
 }
 
-/** How a strided [rows, cols] operand maps to a GEMM operand: leading dimension and transpose. */
-function layout(rows: number, cols: number, rs: number, cs: number): { ld: number; trans: 0 | 1; extent: number } | null {
-  if (cs === 1 || cols === 1) {
-    const ld = rows === 1 ? cols : rs;
-    if (ld < cols) return null;
-    return { ld, trans: 0, extent: (rows - 1) * ld + cols };
-  }
-  if (rs === 1 || rows === 1) {
-    const ld = cols === 1 ? rows : cs;
-    if (ld < rows) return null;
-    return { ld, trans: 1, extent: (cols - 1) * ld + rows };
-  }
-  return null;
-}
-
 /** Products of at least this many flops count towards `config.matmulThreadsAfter`. */
 const LARGE_FLOPS = 2 ** 21;
 let largeProducts = 0;
 
-export function wasmMatmul(p: MatmulArgs): boolean {
-  const { B, M, N, K } = p;
-  if (M === 0 || N === 0 || K === 0) return false;
-  if (!threadsRequested && 2 * B * M * N * K >= LARGE_FLOPS && ++largeProducts >= config.matmulThreadsAfter) startThreads();
-  const g = instance();
-  if (!g) return false;
-  const t = config.matmulThreads > 1 && threaded && threaded.local === g ? threaded : null;
-  const la = layout(M, K, p.aStrides[1], p.aStrides[2]);
-  const lb = layout(K, N, p.bStrides[1], p.bStrides[2]);
-  if (!la || !lb) return false;
-  const E = p.f64 ? 8 : 4;
+/** The GEMM for one product, its operands bump-allocated in the instance's memory from its mark. */
+function handle(g: WasmGemm, t: ThreadedGemm | null): GemmHandle {
   const mark = g.mark();
-  try {
-    const aPtr = g.alloc(la.extent * E);
-    const bPtr = g.alloc(lb.extent * E);
-    const cPtr = g.alloc(M * N * E);
-    const view = (off: number, n: number): TypedArray => (p.f64 ? g.f64(off, n) : g.f32(off, n));
-    const fn: GemmFn = t ? (p.f64 ? t.dgemm : t.sgemm) : p.f64 ? g.dgemm : g.sgemm;
-    for (let b = 0; b < B; b++) {
-      const ab = p.aOff + b * p.aStrides[0];
-      const bb = p.bOff + b * p.bStrides[0];
-      view(aPtr, la.extent).set(p.a.subarray(ab, ab + la.extent));
-      view(bPtr, lb.extent).set(p.b.subarray(bb, bb + lb.extent));
-      fn(M, N, K, aPtr, la.ld, la.trans, bPtr, lb.ld, lb.trans, cPtr, N, 0);
-      p.out.set(view(cPtr, M * N), p.outOff + b * M * N);
-    }
-    return true;
-  } finally {
-    g.reset(mark);
-  }
+  return {
+    sgemm: t ? t.sgemm : g.sgemm,
+    dgemm: t ? t.dgemm : g.dgemm,
+    base: mark,
+    ensure: (end) => wasmMemory.growTo(g.memory, end),
+    view: (f64, off, n) => (f64 ? g.f64(off, n) : g.f32(off, n)),
+    done: () => g.reset(mark),
+  };
 }
 
-/**
- * Tiny float32 products in every transpose combination, twice: enough calls of the packing and
- * micro-kernel functions for V8 to start compiling them with its optimizing tier in the
- * background (a first large product otherwise runs mostly in baseline code).
- */
+export function gemmFor(p: MatmulArgs): GemmHandle | null {
+  if (!threadsRequested && 2 * p.B * p.M * p.N * p.K >= LARGE_FLOPS && ++largeProducts >= config.matmulThreadsAfter) startThreads();
+  const g = instance();
+  if (!g) return null;
+  return handle(g, config.matmulThreads > 1 && threaded && threaded.local === g ? threaded : null);
+}
+
+/** Warms the single-threaded float32 GEMM up (runtime/matmul.ts primeGemm). */
 export function prime(): void {
   const g = instance();
   if (!g) return;
-  const mark = g.mark();
+  const h = handle(g, null);
   try {
-    const n = 32, k = 256;
-    const a = g.alloc(n * k * 4), b = g.alloc(n * k * 4), c = g.alloc(n * n * 4);
-    g.f32(a, n * k).fill(0);
-    g.f32(b, n * k).fill(0);
-    for (let r = 0; r < 2; r++)
-      for (const aT of [0, 1] as const)
-        for (const bT of [0, 1] as const) g.sgemm(n, n, k, a, aT ? n : k, aT, b, bT ? k : n, bT, c, n, 0);
+    matmulKernels.primeGemm(h, ["sgemm"]);
   } catch {
     /* only a warm-up */
   } finally {
-    g.reset(mark);
+    h.done();
   }
 }
+

@@ -1,35 +1,28 @@
 // The matrix-multiply kernel shared by the reference implementation of dot_general and by the
-// generated code. Large float products go to a faster kernel when a backend installs one (the
-// WebAssembly SIMD GEMM); otherwise, and for small or int32 products, a plain JS loop that
-// accumulates every output element over k in order in float64.
+// generated code: the matmul runtime (runtime/matmul.ts) defined in-process. Large float products
+// go to the WebAssembly SIMD GEMM when a backend installs one (backends/wasm/matmul.ts); otherwise,
+// for small or int32 products, and for products the GEMM's memory cannot hold, a plain JS loop that
+// accumulates every output element over k in order in float64. Exported modules embed MATMUL_JS.
 
 import { config } from "../../core/config.js";
-import type { TypedArray } from "../../core/dtype.js";
+import { defineRuntime } from "../../core/runtime-text.js";
+import { type GemmHandle, type MatmulArgs, matmulRuntime } from "../../runtime/matmul.js";
 
-/** out[b, m, n] = sum_k a[aOff + b*as0 + m*as1 + k*as2] * b[bOff + b*bs0 + k*bs1 + n*bs2]. */
-export interface MatmulArgs {
-  f64: boolean;
-  B: number;
-  M: number;
-  N: number;
-  K: number;
-  a: TypedArray;
-  aOff: number;
-  aStrides: readonly [number, number, number];
-  b: TypedArray;
-  bOff: number;
-  bStrides: readonly [number, number, number];
-  out: TypedArray;
-  outOff: number;
-}
+export type { GemmHandle, MatmulArgs };
 
-/** A faster kernel; returns false when it cannot handle these strides (the JS loop runs instead). */
-export type MatmulKernel = (args: MatmulArgs) => boolean;
-let fast: MatmulKernel | null = null;
+/** The GEMM for one product (null: it cannot run this one; the JS loop runs instead). */
+export type GemmProvider = (args: MatmulArgs) => GemmHandle | null;
+let fast: GemmProvider | null = null;
 let primer: (() => void) | null = null;
 
+const MATMUL = defineRuntime(matmulRuntime, [(p: MatmulArgs) => (fast ? fast(p) : null), () => config.fastMatmulMinWork], ["$gemmFor", "$matmulMinWork"]);
+/** The runtime's functions, in-process (primeGemm, jsMatmul, ... for the GEMM's owner and tests). */
+export const matmulKernels = MATMUL.value;
+/** The text exported modules embed: declares $matmul, $primeGemm, ... given $gemmFor and $matmulMinWork. */
+export const MATMUL_JS = MATMUL.text;
+
 /** `prime`: optional one-time warm-up of the kernel's code (see primeFastMatmul). */
-export function installMatmulKernel(k: MatmulKernel | null, prime?: () => void): void {
+export function installMatmulKernel(k: GemmProvider | null, prime?: () => void): void {
   fast = k;
   primer = prime ?? null;
 }
@@ -52,25 +45,4 @@ export function useFastMatmul(M: number, N: number, K: number, B = 1): boolean {
   return fast !== null && B * M * N * K >= config.fastMatmulMinWork;
 }
 
-export function matmul(args: MatmulArgs, isFloat: boolean): void {
-  if (isFloat && useFastMatmul(args.M, args.N, args.K, args.B) && fast!(args)) return;
-  jsMatmul(args);
-}
-
-function jsMatmul({ B, M, N, K, a, aOff, aStrides, b, bOff, bStrides, out, outOff }: MatmulArgs): void {
-  const [as0, as1, as2] = aStrides;
-  const [bs0, bs1, bs2] = bStrides;
-  const acc = new Float64Array(N);
-  for (let bi = 0; bi < B; bi++) {
-    for (let i = 0; i < M; i++) {
-      acc.fill(0);
-      const ab = aOff + bi * as0 + i * as1;
-      for (let k = 0; k < K; k++) {
-        const av = a[ab + k * as2]!;
-        const row = bOff + bi * bs0 + k * bs1;
-        for (let j = 0; j < N; j++) acc[j] += av * b[row + j * bs2]!;
-      }
-      out.set(acc, outOff + (bi * M + i) * N);
-    }
-  }
-}
+export const matmul: (args: MatmulArgs, isFloat: boolean) => void = MATMUL.value.matmul;
