@@ -12,11 +12,12 @@ import { TO_INT32_JS } from "../core/dtype.js";
 import { bytesToBase64 } from "../ir/serialize.js";
 
 /** Runtime helpers every module needs (argument conversion, errors). */
-export const RUNTIME_CORE = String.raw`const $inputInt32 = (() => { ${TO_INT32_JS} return $toInt32Sat; })();
+export const RUNTIME_CORE = String.raw`const [$inputInt32, $inputBool] = (() => { ${TO_INT32_JS} return [$toInt32Sat, $toBool]; })();
 // Numbers and booleans to a dtype's storage exactly as adgen's np.array does (core/dtype
-// toTypedArray): bool is JS truthiness (0.5 -> true, NaN -> false), int32 truncates and saturates.
+// castNumber, the same functions): bool is v !== 0 (0.5 -> true, NaN -> true, -0 -> false),
+// int32 truncates and saturates.
 function $fromNumbers(flat, dtype) {
-  if (dtype === "bool") return Uint8Array.from(flat, (v) => (v ? 1 : 0));
+  if (dtype === "bool") return Uint8Array.from(flat, $inputBool);
   if (dtype === "int32") return Int32Array.from(flat, $inputInt32);
   return $ARRAYS[dtype].from(flat);
 }

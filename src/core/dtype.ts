@@ -62,12 +62,18 @@ function int32Runtime() {
   function toInt32Sat(a: number): number {
     return a !== a ? 0 : a >= 2147483647 ? 2147483647 : a <= -2147483648 ? -2147483648 : a | 0;
   }
-  return { toInt32Sat };
+  // the number -> bool cast: v !== 0 (NaN -> true, -0 -> false, 0.5 -> true: NumPy's bool(v));
+  // booleans are 1 / 0
+  function toBool(a: number | boolean): number {
+    return Number(a) !== 0 ? 1 : 0;
+  }
+  return { toInt32Sat, toBool };
 }
 const INT32 = defineRuntime(int32Runtime, []);
-/** Declares $toInt32Sat in generated code (core/runtime-text.ts: the same function as below). */
+/** Declares $toInt32Sat and $toBool in generated code (core/runtime-text.ts: the same functions as below). */
 export const TO_INT32_JS = INT32.text;
 export const toInt32Saturating = INT32.value.toInt32Sat;
+const toBool = INT32.value.toBool;
 
 /**
  * A JS number or boolean as the element stored for dtype `d`, with the cast's semantics (one rule
@@ -75,8 +81,7 @@ export const toInt32Saturating = INT32.value.toInt32Sat;
  * bool(v)); int32 truncates and saturates (NaN -> 0); floats keep the value (float32 storage rounds).
  */
 export function castNumber(d: DType, v: number | boolean): number {
-  const n = Number(v);
-  return d === "bool" ? (n !== 0 ? 1 : 0) : d === "int32" ? toInt32Saturating(n) : n;
+  return d === "bool" ? toBool(v) : d === "int32" ? toInt32Saturating(Number(v)) : Number(v);
 }
 
 /** Converts any array-like of numbers into storage for `d` (rounding/truncating like a cast). */
