@@ -5,7 +5,8 @@
 // two models, forward (args -> outputs + residuals r0..rK) and backward (residuals + output
 // cotangents -> argument cotangents), with the residual ABI in the manifest and in both models'
 // metadata; exportOnnxJvp writes jvp(primals..., tangents...) -> outputs + output tangents. A
-// gradient is exportOnnx(grad(f), specs).
+// gradient is exportOnnx(grad(f), specs). int32 and bool arguments are inputs of the forward and
+// JVP models but, as with grad's argnums, get no tangent input and no cotangent output.
 
 import type { ShapedArray } from "../core/aval.js";
 import { ArgumentError } from "../core/errors.js";
@@ -209,7 +210,7 @@ export function exportOnnxVjp(f: (...args: any[]) => unknown, argSpecs: unknown[
   const args = argNames(t);
   return build(name, "vjp", [
     { role: "forward", program: s.forward, inputs: args, outputs: [...outs, ...resNames] },
-    { role: "backward", program: s.backward, inputs: [...resNames, ...leafNames(t.outTree, "outBar")], outputs: argNames(t, "argBar") },
+    { role: "backward", program: s.backward, inputs: [...resNames, ...leafNames(t.outTree, "outBar")], outputs: argNames(t, "argBar").filter((_, i) => s.mask[i]) },
   ], residuals);
 }
 
@@ -217,8 +218,8 @@ export function exportOnnxVjp(f: (...args: any[]) => unknown, argSpecs: unknown[
 export function exportOnnxJvp(f: (...args: any[]) => unknown, argSpecs: unknown[], opts: OnnxExportOptions = {}): OnnxExported {
   const name = modelName(f, opts, "_jvp", "exportOnnxJvp");
   const t = traceAtSpecs(f, argSpecs, "exportOnnxJvp");
-  const p = jvpOf(t, "exportOnnxJvp");
-  const inputs = [...argNames(t), ...argNames(t, "tangent")];
+  const { program: p, mask } = jvpOf(t, "exportOnnxJvp");
+  const inputs = [...argNames(t), ...argNames(t, "tangent").filter((_, i) => mask[i])];
   const outputs = [...leafNames(t.outTree, "out"), ...leafNames(t.outTree, "outTangent")];
   return build(name, "jvp", [{ role: "jvp", program: p, inputs, outputs }], []);
 }
