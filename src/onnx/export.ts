@@ -20,6 +20,7 @@ import { typeDims } from "./graph.js";
 import { encodeModel, type TypeDim } from "./proto.js";
 import { type TracedSpecs, jvpOf, splitVjp, traceAtSpecs } from "./programs.js";
 import { ONNX_IR_VERSION, ONNX_OPSET } from "./table.js";
+import { writeOnnxFiles } from "./write.js";
 
 export interface OnnxExportOptions {
   /** model name and file stem (letters, digits, _ and -); default: the function's name */
@@ -84,24 +85,13 @@ export class OnnxExported {
     return this.models[i]!;
   }
 
-  /** Writes the model file(s) and <name>.manifest.json into `dir`; returns the paths. */
-  async write(dir: string): Promise<string[]> {
-    const fs = await import("node:fs/promises");
-    const path = await import("node:path");
-    await fs.mkdir(dir, { recursive: true });
+  /** Writes the model file(s) and <name>.manifest.json into `dir` (refused on /proc, /sys, /dev); returns the paths. */
+  write(dir: string): Promise<string[]> {
     const files: [string, Uint8Array | string][] = [
       ...this.manifest.models.map((m, i) => [m.file, this.models[i]!] as [string, Uint8Array]),
       [this.manifest.files.manifest, JSON.stringify(this.manifest, null, 2) + "\n"],
     ];
-    const out: string[] = [];
-    for (const [name, data] of files) {
-      const p = path.join(dir, name);
-      const tmp = `${p}.${process.pid}.tmp`;
-      await fs.writeFile(tmp, data);
-      await fs.rename(tmp, p);
-      out.push(p);
-    }
-    return out;
+    return writeOnnxFiles(dir, files, `exportOnnx ${this.name}: write(${JSON.stringify(dir)})`);
   }
 }
 
