@@ -100,7 +100,9 @@ function sessionOptions(o: OrtOptions): object {
 }
 
 const GPU_BINARIES = "; its binaries are not bundled with onnxruntime-node: install them with `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node` (needs CUDA 12 and cuDNN)";
-const PROVIDER_HINT: Record<string, string> = { cuda: GPU_BINARIES, tensorrt: GPU_BINARIES };
+const WEBGPU =
+  "; onnxruntime-node's WebGPU provider (Dawn) needs a GPU and its native API: Vulkan (libvulkan.so.1 and a driver) on Linux, D3D12 on Windows, Metal on macOS";
+const PROVIDER_HINT: Record<string, string> = { cuda: GPU_BINARIES, tensorrt: GPU_BINARIES, webgpu: WEBGPU };
 
 const ORT_TYPE: Record<DType, string> = { float32: "float32", float64: "float64", int32: "int32", bool: "bool" };
 
