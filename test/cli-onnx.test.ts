@@ -163,6 +163,21 @@ describe("adgen export --onnx", () => {
     assertClose(g!.data, want.dataSync(), { ...F32, what: "grad" });
   });
 
+  it("adgen inspect reads the ONNX manifest: models, opset, dim_params, residual table, files", async () => {
+    const r = await adgen(["inspect", "o-vjp"]);
+    ok(r);
+    const m = readJson("o-vjp/loss_vjp.manifest.json");
+    expect(r.stdout).toContain("loss_vjp  (ONNX vjp export)");
+    expect(r.stdout).toContain(`adgen      ${VERSION}, manifest format adgen-onnx v1`);
+    expect(r.stdout).toContain("ONNX       opset 18, IR version 8");
+    expect(r.stdout).toMatch(/model forward: loss_vjp\.forward\.onnx\n {2}inputs:\n {4}arg0 +float32 +\[3,4\]\n {4}arg1 +float32 +\[B,3\]/);
+    expect(r.stdout).toMatch(/model backward: loss_vjp\.backward\.onnx/);
+    expect(r.stdout).toContain("symbolic dims: B (ONNX dim_params)");
+    expect(r.stdout).toContain(`residuals (${m.residuals.length}; forward returns them`);
+    expect(r.stdout).toMatch(/\n {2}name +dtype +shape +producedBy\n {2}r0 +float32 /);
+    expect(r.stdout).toMatch(/loss_vjp\.backward\.onnx +[0-9,]+ bytes/);
+  });
+
   it.each([
     ["--js with --onnx", ["export", "model.mjs", "--fn", "loss", ...ARGS, "--js", "--onnx", "--out", "o"], 2, "adgen export: --js chooses the kernels of an ES module; it does not apply to --onnx"],
     ["an ONNX name with $", ["export", "model.mjs", "--fn", "loss", ...ARGS, "--onnx", "--name", "a$b", "--out", "o"], 2, 'adgen export: bad --name "a$b": must consist of letters, digits, _ and - (an ONNX model and file name)'],

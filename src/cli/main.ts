@@ -66,7 +66,8 @@ const INSPECT_HELP = `Usage: adgen inspect <dir | manifest.json | module.mjs>
 Prints an export's name, kind, adgen version and IR hash, each function's signature (inputs and
 outputs with dtypes and shapes), the symbolic dims and their constraints, the residual ABI (name,
 dtype, shape, bytes, producedBy) of a --vjp export, the kernels, the arena size and the sizes of
-the files. A directory must hold exactly one *.manifest.json.
+the files; for an --onnx export each model's inputs and outputs, the opset and the dim_params.
+A directory must hold exactly one *.manifest.json.
 
 Example:
   adgen inspect build/loss_vjp.manifest.json`;
