@@ -111,7 +111,6 @@ async function adgenFor(file: string): Promise<Api> {
   return (await import("../index.js")) as Api;
 }
 
-
 async function loadUserFunction(a: ExportArgs): Promise<{ f: Fn; api: Api }> {
   const st = (() => {
     try {
