@@ -12,6 +12,7 @@ import type { ShapedArray } from "../core/aval.js";
 import type { DType, TypedArray } from "../core/dtype.js";
 import { ArgumentError, ShapeError } from "../core/errors.js";
 import { checkOptions, is } from "../core/options.js";
+import { bindSymbols } from "../core/symbols.js";
 import { Tensor } from "../core/tensor.js";
 import type { Program } from "../ir/program.js";
 import { programToOnnx } from "./export.js";
@@ -116,6 +117,8 @@ export function ortFeeds(T: OrtTensorCtor, names: string[], avals: ShapedArray[]
     // the tensor's own (immutable) data, not a copy: ONNX Runtime only reads its inputs
     feeds[names[i]!] = new T(ORT_TYPE[t.dtype], t.data, t.shape as number[]);
   });
+  // one size per symbol across the inputs (the model checks too, with a less readable error)
+  bindSymbols(avals.map((a) => a.shape), inputs.map((t) => t.shape as number[]), (i) => `${what}: input ${i}`);
   return feeds;
 }
 
