@@ -103,7 +103,8 @@ function guarded(make: SetupFactory): SetupFactory {
     try {
       return await make();
     } catch (e) {
-      return unavailable(`onnxruntime: ${(e as Error).message.split("\n")[0]}`);
+      const msg = (e as Error).message.split("\n")[0]!;
+      return unavailable(msg.startsWith("onnxruntime") ? msg : `onnxruntime: ${msg}`);
     }
   };
 }

@@ -2,7 +2,7 @@
  * Benchmark entry point.
  *
  *   npx tsx bench/run.ts [--quick] [--only <substr>[,<substr>...]] [--peers a,b] [--ref <peer>]
- *                        [--out <file.json>] [--no-json]
+ *                        [--out <file.json>] [--no-json] [--onnx-provider <ep>] [--onnx-threads N]
  *
  * Runs every workload of bench/workloads/index.ts with every peer of PEER_MODULES (columns), in
  * one process, prints a table (median (min-max), and cost ratios against the reference column) and
@@ -12,6 +12,8 @@
  *   --only    keep workloads whose id contains one of the substrings (e.g. --only mlp,chain-1000)
  *   --peers   keep only these peer columns (e.g. --peers jax-js,hand)
  *   --ref     reference column for the ratios (default: adgen if it has any result, else hand)
+ *   --onnx-provider, --onnx-threads   execution provider ("cpu" default, "cuda", "webgpu", ...) and
+ *             thread count of the onnxruntime column (bench/onnx-peer.ts; bench/onnx.ts for details)
  */
 import path from "node:path";
 import {
@@ -45,6 +47,7 @@ const PEER_MODULES: { name: string; load: () => Promise<Peer> }[] = [
   { name: "tfjs-wasm", load: async () => (await import("./peers/tfjs.js")).tfjsWasmPeer },
   { name: "tfjs-cpu", load: async () => (await import("./peers/tfjs.js")).tfjsCpuPeer },
   { name: "hand", load: async () => (await import("./peers/hand.js")).handPeer },
+  { name: "onnxruntime", load: async () => (await import("./onnx-peer.js")).onnxPeer },
   { name: "pytorch", load: async () => (await import("./peers/torch.js")).torchPeer },
 ];
 
@@ -73,9 +76,11 @@ function parseArgs(argv: string[]): Args {
     else if (s === "--ref") a.ref = val();
     else if (s === "--out") a.out = val();
     else if (s === "--no-json") a.json = false;
+    else if (s === "--onnx-provider") process.env.ONNX_PROVIDER = val();
+    else if (s === "--onnx-threads") process.env.ONNX_THREADS = val();
     else if (s === "--help" || s === "-h") {
       console.log(
-        "usage: npx tsx bench/run.ts [--quick] [--only a,b] [--peers p,q] [--ref peer] [--out file] [--no-json]",
+        "usage: npx tsx bench/run.ts [--quick] [--only a,b] [--peers p,q] [--ref peer] [--out file] [--no-json] [--onnx-provider ep] [--onnx-threads n]",
       );
       process.exit(0);
     } else throw new Error(`unknown argument ${s}`);

@@ -76,6 +76,32 @@ describe("ONNX Runtime sessions", () => {
     expect(() => compileOrt(program, { thread: 2 } as never)).toThrow(/unknown option "thread". Did you mean "threads"\?/);
   });
 
+  it("the bundled WebGPU provider either runs (a GPU is present) and agrees with the interpreter, or fails with an ArgumentError naming what it needs", () => {
+    const x = rand([3, 5], 4, -1, 1);
+    const p32 = makeProgram((v: Tensor) => nn.softmax(np.tanh(v), { axis: -1 }))(spec("float32", ["B", 5]));
+    if (!availableProviders().includes("webgpu")) {
+      // a build without it (other platforms): refused before ONNX Runtime is asked
+      expect(() => compileOrt(p32, { executionProvider: "webgpu" })).toThrow(/"webgpu" is not available in this onnxruntime-node build/);
+      return;
+    }
+    let c: ReturnType<typeof compileOrt> | null = null;
+    let err: unknown = null;
+    try {
+      c = compileOrt(p32, { executionProvider: "webgpu" });
+    } catch (e) {
+      err = e;
+    }
+    if (c) {
+      const xf = x.astype("float32");
+      const [got] = c.run([xf]);
+      assertClose(got!.dataSync(), interpret(p32, [xf])[0]!.dataSync(), { rtol: 1e-5, atol: 1e-6 });
+      expect(c.key).toBe("onnxruntime:webgpu:threads=0");
+    } else {
+      expect(err).toBeInstanceOf(ArgumentError);
+      expect(String(err)).toMatch(/execution provider "webgpu" failed: .*WebGPU provider \(Dawn\) needs a GPU and its native API: Vulkan/);
+    }
+  });
+
   it("the cache-key part names the provider and the thread count", () => {
     expect(ortKey()).toBe("onnxruntime:cpu:threads=0");
     expect(ortKey({ executionProvider: "cuda", threads: 4 })).toBe("onnxruntime:cuda:threads=4");

@@ -1,6 +1,7 @@
 // `adgen export <module> --fn <name> --arg <spec>...`: imports the user's module, exports one of
 // its functions (its value, its gradient, its split VJP or its JVP) at the given argument specs
 // with adgen's AOT export, writes the module, its .d.mts and manifest, and prints a summary.
+// With --onnx the same function and specs go to the ONNX export instead (export-onnx.ts).
 
 import * as fs from "node:fs";
 import { existsSync, realpathSync, statSync } from "node:fs";
@@ -12,6 +13,8 @@ import { readRegularFile } from "../core/fs-guard.js";
 import { exportNameProblem } from "../aot/names.js";
 import { CliError, UsageError } from "./errors.js";
 import { fmtBytes, signature, sumBytes } from "./inspect-cmd.js";
+import { onnxNameProblem, runOnnxExport } from "./export-onnx.js";
+import { type Api, type Fn, exportFailure, gradArgnums, oneLine } from "./export-shared.js";
 import { SpecError, parseSpec } from "./spec-parse.js";
 
 export type ExportMode = "value" | "grad" | "vjp" | "jvp";
@@ -25,10 +28,9 @@ export interface ExportArgs {
   name?: string;
   /** kernels of the module: WebAssembly (default) or JavaScript */
   backend?: "wasm" | "js";
+  /** write ONNX models (export-onnx.ts) instead of an ES module */
+  onnx?: boolean;
 }
-
-type Api = Pick<typeof import("../index.js"), "exportFunction" | "exportVjp" | "exportJvp" | "grad" | "spec">;
-type Fn = (...args: any[]) => unknown;
 
 const MODULE_EXT = /\.(m?js|cjs|m?ts|cts)$/;
 const TS_EXT = /\.(m?ts|cts)$/;
@@ -109,11 +111,6 @@ async function adgenFor(file: string): Promise<Api> {
   return (await import("../index.js")) as Api;
 }
 
-function oneLine(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  return msg.replace(/\s+/g, " ").trim();
-}
-
 async function loadUserFunction(a: ExportArgs): Promise<{ f: Fn; api: Api }> {
   const st = (() => {
     try {
@@ -146,7 +143,8 @@ async function loadUserFunction(a: ExportArgs): Promise<{ f: Fn; api: Api }> {
 }
 
 function defaultName(a: ExportArgs, f: Fn): string {
-  const valid = (n: string) => exportNameProblem(a.mode === "value" ? n : `${n}_${a.mode}`) === null;
+  // a JavaScript identifier; an ONNX model name also excludes "$"
+  const valid = (n: string) => exportNameProblem(a.mode === "value" ? n : `${n}_${a.mode}`) === null && !(a.onnx && n.includes("$"));
   let base = a.fn;
   if (!valid(base)) base = valid(f.name) ? f.name : path.basename(a.module).replace(/\..*$/, "").replace(/[^A-Za-z0-9_$]/g, "_").replace(/^(?=\d)/, "_");
   if (!valid(base)) base = "exported";
@@ -154,7 +152,7 @@ function defaultName(a: ExportArgs, f: Fn): string {
 }
 
 export async function runExport(a: ExportArgs, print: (line: string) => void, warn: (line: string) => void): Promise<void> {
-  const bad = a.name === undefined ? null : exportNameProblem(a.name);
+  const bad = a.name === undefined ? null : a.onnx ? onnxNameProblem(a.name) : exportNameProblem(a.name);
   if (bad) throw new UsageError(`adgen export: bad --name ${JSON.stringify(a.name)}: ${bad.replace(/^is /, "")}`);
   const parsed = a.args.map((text) => {
     try {
@@ -171,6 +169,7 @@ export async function runExport(a: ExportArgs, print: (line: string) => void, wa
   const fewer = parsed.length < f.length ? `${a.fn} declares ${f.length} parameters but ${parsed.length} --arg ${parsed.length === 1 ? "was" : "were"} given` : "";
   const specs = parsed.map((p) => api.spec(p.dtype, p.shape));
   const name = a.name ?? defaultName(a, f);
+  if (a.onnx) return runOnnxExport({ a, f, api, specs, parsed, name, fewer }, print, warn);
   let e: { manifest: Manifest; write(dir: string): Promise<string[]> };
   let note = "";
   try {
@@ -179,16 +178,12 @@ export async function runExport(a: ExportArgs, print: (line: string) => void, wa
     else if (a.mode === "vjp") e = api.exportVjp(f, specs, opts);
     else if (a.mode === "jvp") e = api.exportJvp(f, specs, opts);
     else {
-      const argnums = parsed.flatMap((p, i) => (p.dtype === "float32" || p.dtype === "float64" ? [i] : []));
-      if (argnums.length === 0) throw new CliError(`adgen export: --grad needs at least one float argument (all --arg specs are ${[...new Set(parsed.map((p) => p.dtype))].join("/")})`);
-      if (argnums.length < parsed.length) note = `gradient with respect to argument${argnums.length > 1 ? "s" : ""} ${argnums.join(", ")} (the non-float ones are not differentiated)`;
-      e = api.exportFunction(api.grad(f, { argnums }), specs, opts);
+      const g = gradArgnums(parsed);
+      note = g.note;
+      e = api.exportFunction(api.grad(f, { argnums: g.argnums }), specs, opts);
     }
   } catch (err) {
-    if (err instanceof CliError) throw err;
-    const msg = oneLine(err);
-    const dual = /expected a Tensor.*got object/.test(msg) ? " (note: does the module import another copy of adgen than this command? run the adgen installed next to it)" : "";
-    throw new CliError(`adgen export: ${msg}${fewer ? ` (note: ${fewer})` : ""}${dual}`);
+    throw exportFailure(err, fewer);
   }
   if (fewer) warn(`adgen export: warning: ${fewer}`);
   let paths: string[];

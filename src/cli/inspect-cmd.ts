@@ -1,12 +1,14 @@
 // `adgen inspect <dir | manifest.json>`: reads the manifest of an exported module and prints its
-// signature, symbolic dimensions, residual ABI, kernels, arena size and the sizes of its files.
-// Also holds the signature formatting that `adgen export` reuses.
+// signature, symbolic dimensions, residual ABI, kernels, arena size and the sizes of its files;
+// for an ONNX export (`adgen export --onnx`, format adgen-onnx) each model's inputs and outputs,
+// opset, dim_params and residual ABI. Also holds the signature formatting that `adgen export` reuses.
 
 import * as fs from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { readRegularFile } from "../core/fs-guard.js";
 import path from "node:path";
 import { MANIFEST_FORMAT, MANIFEST_VERSION, type Manifest, type ManifestArray } from "../aot/manifest.js";
+import type { OnnxManifest } from "../onnx/export.js";
 import { CliError } from "./errors.js";
 
 type Fn = Manifest["functions"][number];
@@ -60,7 +62,7 @@ function table(rows: string[][], indent = "  "): string[] {
 }
 
 /** Finds and validates the manifest named by `target` (a manifest, a module next to one, or a directory). */
-export async function loadManifest(target: string): Promise<{ file: string; manifest: Manifest }> {
+export async function loadManifest(target: string): Promise<{ file: string; manifest: Manifest | OnnxManifest }> {
   const st = await stat(target).catch(() => null);
   if (!st) throw new CliError(`adgen: no such file: ${target}`);
   let file = target;
@@ -80,6 +82,12 @@ export async function loadManifest(target: string): Promise<{ file: string; mani
     throw new CliError(`adgen inspect: ${file} is not an adgen manifest (not JSON: ${(e as Error).message.replace(/\s+/g, " ")})`);
   }
   const m = data as Partial<Manifest> | null;
+  const o = data as Partial<OnnxManifest> | null;
+  if (o && typeof o === "object" && o.format === "adgen-onnx") {
+    if (typeof o.version !== "number" || o.version > 1) throw new CliError(`adgen inspect: ${file} has ONNX manifest version ${String(o.version)}; this adgen reads version 1 (upgrade adgen)`);
+    if (!Array.isArray(o.models) || !Array.isArray(o.residuals) || !Array.isArray(o.symbolicDims)) throw new CliError(`adgen inspect: ${file} is a malformed adgen ONNX manifest (models, residuals or symbolicDims missing)`);
+    return { file, manifest: o as OnnxManifest };
+  }
   if (!m || typeof m !== "object" || m.format !== MANIFEST_FORMAT) {
     throw new CliError(`adgen inspect: ${file} is not an adgen manifest (no "format": "${MANIFEST_FORMAT}" field)`);
   }
@@ -92,8 +100,48 @@ export async function loadManifest(target: string): Promise<{ file: string; mani
   return { file, manifest: m as Manifest };
 }
 
+async function fileRows(dir: string, names: string[]): Promise<string[]> {
+  const rows: string[][] = [];
+  for (const name of names) {
+    const s = await stat(path.join(dir, name)).catch(() => null);
+    rows.push([name, s ? fmtBytes(s.size) : "(missing)"]);
+  }
+  return table(rows);
+}
+
+async function inspectOnnx(file: string, m: OnnxManifest, print: (line: string) => void): Promise<void> {
+  const dir = path.dirname(file);
+  print(`${m.name}  (ONNX ${m.kind} export)`);
+  print(`  manifest   ${file}`);
+  print(`  adgen      ${m.adgenVersion}, manifest format ${m.format} v${m.version}`);
+  print(`  ONNX       opset ${m.opset}, IR version ${m.irVersion}`);
+  print(`  IR hash    ${m.irHash}`);
+  for (const model of m.models) {
+    print("");
+    print(`model ${model.role}: ${model.file}`);
+    print("  inputs:");
+    for (const line of table(model.inputs.map((a) => [a.name, a.dtype, `[${a.shape.join(",")}]`]), "    ")) print(line);
+    print("  outputs:");
+    for (const line of table(model.outputs.map((a) => [a.name, a.dtype, `[${a.shape.join(",")}]`]), "    ")) print(line);
+  }
+  print("");
+  print(`symbolic dims: ${m.symbolicDims.length ? `${m.symbolicDims.join(", ")} (ONNX dim_params)` : "none (all shapes static)"}`);
+  if (m.kind === "vjp") {
+    print("");
+    print(`residuals (${m.residuals.length}; forward returns them after the outputs, backward takes them first, in this order):`);
+    const rows = [["name", "dtype", "shape", "producedBy"], ...m.residuals.map((r) => [r.name, r.dtype, `[${r.shape.join(",")}]`, r.producedBy])];
+    for (const line of table(rows)) print(line);
+  }
+  print("");
+  print(`files (in ${dir}):`);
+  for (const line of await fileRows(dir, [...m.files.models, m.files.manifest])) print(line);
+}
+
 export async function runInspect(target: string, print: (line: string) => void): Promise<void> {
-  const { file, manifest: m } = await loadManifest(target);
+  const loaded = await loadManifest(target);
+  if (loaded.manifest.format === "adgen-onnx") return inspectOnnx(loaded.file, loaded.manifest, print);
+  const { file } = loaded;
+  const m = loaded.manifest as Manifest;
   const dir = path.dirname(file);
   print(`${m.name}  (${m.kind} export)`);
   print(`  manifest   ${file}`);
@@ -126,10 +174,5 @@ export async function runInspect(target: string, print: (line: string) => void):
   }
   print("");
   print(`files (in ${dir}):`);
-  const rows: string[][] = [];
-  for (const name of [m.files.module, m.files.types, m.files.manifest]) {
-    const s = await stat(path.join(dir, name)).catch(() => null);
-    rows.push([name, s ? fmtBytes(s.size) : "(missing)"]);
-  }
-  for (const line of table(rows)) print(line);
+  for (const line of await fileRows(dir, [m.files.module, m.files.types, m.files.manifest])) print(line);
 }

@@ -11,7 +11,7 @@ import type { ExportMode } from "./export-cmd.js";
 const HELP = `adgen ${ADGEN_VERSION}: automatic differentiation for TypeScript, ahead-of-time export
 
 Usage:
-  adgen export <module> --fn <name> --arg <spec>... [--grad | --vjp | --jvp | --value] --out <dir> [--name <id>] [--js]
+  adgen export <module> --fn <name> --arg <spec>... [--grad | --vjp | --jvp | --value] --out <dir> [--name <id>] [--js | --onnx]
   adgen inspect <dir | manifest.json>
   adgen cache clear <cacheDir>
   adgen <command> --help
@@ -19,6 +19,7 @@ Usage:
 
 Commands:
   export    compile a function of a module (or its gradient, VJP, JVP) to a standalone ES module
+            (or, with --onnx, to ONNX models for ONNX Runtime)
   inspect   print the signature, symbolic dims, residuals, kernels and files of an export
   cache     clear: delete the jit disk cache (config.cacheDir) in a directory
 
@@ -28,11 +29,12 @@ Examples:
 
 Set ADGEN_DEBUG=1 to see stack traces of errors.`;
 
-const EXPORT_HELP = `Usage: adgen export <module> --fn <name> --arg <spec>... [mode] --out <dir> [--name <id>] [--js]
+const EXPORT_HELP = `Usage: adgen export <module> --fn <name> --arg <spec>... [mode] --out <dir> [--name <id>] [--js | --onnx]
 
 Imports <module> (.js/.mjs; .ts/.mts when tsx is installed), traces its export <name> at the
 argument specs and writes <id>.mjs (a standalone ES module: it imports nothing), <id>.d.mts and
-<id>.manifest.json into <dir>.
+<id>.manifest.json into <dir>. With --onnx it writes ONNX models (opset 18) and
+<id>.manifest.json instead: <id>.onnx, or <id>.forward.onnx and <id>.backward.onnx for --vjp.
 
 Options:
   --fn <name>      the exported function of the module to export ("default" for the default export)
@@ -44,23 +46,28 @@ Options:
   --out <dir>      output directory (created if needed; files of the same name are replaced)
   --name <id>      module and function name (default: <name>, <name>_grad, <name>_vjp, <name>_jvp)
   --js             generated JavaScript kernels instead of WebAssembly (for engines without it)
+  --onnx           ONNX models for ONNX Runtime (onnxruntime-node, onnxruntime-web) instead of a
+                   module; symbolic dims become dim_params, inputs/outputs are named arg0, out, ...
 Mode (one of):
   --value          the function itself (default)
   --grad           its gradient with respect to every float argument (returns one per argument)
   --vjp            split reverse mode: forward(...args) -> {out, residuals}, backward(residuals, outBar)
+                   (with --onnx: two models, and int32/bool arguments get no cotangent)
   --jvp            forward mode: f(...primals, ...tangents) -> {out, tangents}
 
 Examples:
   adgen export model.mjs --fn predict --arg "float32[784,10]" --arg "float32[B,784]" --out build/
   adgen export model.mjs --fn loss --arg "float32[784,10]" --arg "float32[B,784]" --vjp --out build/
-  adgen export src/model.ts --fn loss --arg "float64[3]" --grad --name lossGrad --out build/`;
+  adgen export src/model.ts --fn loss --arg "float64[3]" --grad --name lossGrad --out build/
+  adgen export model.mjs --fn loss --arg "float32[784,10]" --arg "float32[B,784]" --grad --onnx --out build/`;
 
 const INSPECT_HELP = `Usage: adgen inspect <dir | manifest.json | module.mjs>
 
 Prints an export's name, kind, adgen version and IR hash, each function's signature (inputs and
 outputs with dtypes and shapes), the symbolic dims and their constraints, the residual ABI (name,
 dtype, shape, bytes, producedBy) of a --vjp export, the kernels, the arena size and the sizes of
-the files. A directory must hold exactly one *.manifest.json.
+the files; for an --onnx export each model's inputs and outputs, the opset and the dim_params.
+A directory must hold exactly one *.manifest.json.
 
 Example:
   adgen inspect build/loss_vjp.manifest.json`;
@@ -120,7 +127,7 @@ const print = (line: string) => void process.stdout.write(line + "\n");
 const warn = (line: string) => void process.stderr.write(line + "\n");
 
 async function exportCommand(argv: string[]): Promise<void> {
-  const flags: Record<string, Kind> = { fn: "string", arg: "list", out: "string", name: "string", js: "bool", grad: "bool", vjp: "bool", jvp: "bool", value: "bool", help: "bool" };
+  const flags: Record<string, Kind> = { fn: "string", arg: "list", out: "string", name: "string", js: "bool", onnx: "bool", grad: "bool", vjp: "bool", jvp: "bool", value: "bool", help: "bool" };
   const { positional, values: v } = parseFlags("export", argv, flags);
   if (v.help) return print(EXPORT_HELP);
   const module = onePositional("export", positional, "<module>");
@@ -128,10 +135,11 @@ async function exportCommand(argv: string[]): Promise<void> {
   if (modes.length > 1) throw new UsageError(`adgen export: choose one of ${modes.map((m) => `--${m}`).join(", ")}`);
   if (v.fn === undefined) throw new UsageError(`adgen export: missing --fn <name> (the function to export)`);
   if (v.out === undefined) throw new UsageError(`adgen export: missing --out <dir> (where to write the module)`);
+  if (v.js && v.onnx) throw new UsageError(`adgen export: --js chooses the kernels of an ES module; it does not apply to --onnx`);
   const { runExport } = await import("./export-cmd.js");
   const mode: ExportMode = modes[0] ?? "value";
   const args = (v.arg as string[] | undefined) ?? [];
-  await runExport({ module, fn: v.fn as string, args, mode, out: v.out as string, name: v.name as string | undefined, backend: v.js ? "js" : "wasm" }, print, warn);
+  await runExport({ module, fn: v.fn as string, args, mode, out: v.out as string, name: v.name as string | undefined, backend: v.js ? "js" : "wasm", onnx: v.onnx === true }, print, warn);
 }
 
 async function inspectCommand(argv: string[]): Promise<void> {

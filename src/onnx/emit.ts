@@ -5,9 +5,10 @@
 // ArgumentError naming the primitive and the user's source line.
 
 import type { ShapedArray } from "../core/aval.js";
+import type { Shape } from "../core/shape.js";
 import { ArgumentError } from "../core/errors.js";
 import { type Atom, Literal, type Program, type Var } from "../ir/program.js";
-import { GraphBuilder, elemOf, typeDims } from "./graph.js";
+import { GraphBuilder, attr, elemOf, typeDims } from "./graph.js";
 import type { Graph, ValueInfo } from "./proto.js";
 import { ONNX_RULES, type PrimName } from "./table.js";
 
@@ -92,18 +93,27 @@ function subgraph(parent: GraphBuilder, inputs: ValueInfo[], fill: (g: GraphBuil
   return { name: g.fresh("subgraph"), nodes: g.nodes, inputs, outputs };
 }
 
-/** A whole top-level graph: inputs with names and types, symbols read from input shapes. */
+/**
+ * A whole top-level graph: inputs with names and types, symbols read from input shapes. ONNX
+ * Runtime checks static dims but not that a dim_param means the same size in every input (B = 2
+ * in one, B = 1 in another would broadcast into a wrong result), so each input whose symbolic dims
+ * are not all read from it is checked against the bound symbols (checkedInput).
+ */
 export function emitGraph(name: string, p: Program, inputNames: string[], outputNames: string[], doc: string): Graph {
   const g = new GraphBuilder();
+  const defines: boolean[][] = p.inputs.map((v) => v.aval.shape.map(() => false));
   p.inputs.forEach((v, i) => {
     v.aval.shape.forEach((d, axis) => {
       if (typeof d !== "number" && d.terms.size === 1 && d.terms.values().next().value === 1) {
         const sym = [...d.terms.keys()][0]!;
-        if (!sym.includes("*")) g.defineSymbol(sym, inputNames[i]!, axis);
+        if (!sym.includes("*")) defines[i]![axis] = g.defineSymbol(sym, inputNames[i]!, axis);
       }
     });
   });
-  const outs = emitProgram(g, p, inputNames);
+  const ins = p.inputs.map((v, i) =>
+    v.aval.shape.every((d, axis) => typeof d === "number" || defines[i]![axis]) ? inputNames[i]! : checkedInput(g, inputNames[i]!, v.aval.shape),
+  );
+  const outs = emitProgram(g, p, ins);
   outs.forEach((o, i) => g.node("Identity", [o], {}, 1, [outputNames[i]!]));
   return {
     name,
@@ -112,4 +122,22 @@ export function emitGraph(name: string, p: Program, inputNames: string[], output
     inputs: p.inputs.map((v, i) => ({ name: inputNames[i]!, ...typeOf(v.aval) })),
     outputs: p.outputs.map((a, i) => ({ name: outputNames[i]!, ...typeOf(a.aval) })),
   };
+}
+
+/**
+ * The input, reshaped to its own shape when that equals its declared (symbolic) shape; otherwise
+ * the Reshape gets -2 in the mismatched axes and fails at run time, naming the input and its
+ * declared shape in the node's name (ONNX has no Assert operator).
+ */
+function checkedInput(g: GraphBuilder, input: string, declared: Shape): string {
+  const actual = g.op("Shape", [input]);
+  // an axis whose size no input axis gives (2*B with no bare B anywhere) is compared with itself
+  const axis = (k: number) => g.op("Shape", [input], { start: attr.int(k), end: attr.int(k + 1) });
+  const want = declared.some((d) => !g.knows(d)) ? g.op("Concat", declared.map((d, k) => (g.knows(d) ? g.dim(d) : axis(k))), { axis: attr.int(0) }) : g.shape(declared);
+  const ok = g.op("Equal", [actual, want]);
+  const bad = g.ints(declared.map(() => -2));
+  const target = g.op("Where", [ok, actual, bad]);
+  const text = declared.map((d) => (typeof d === "number" ? String(d) : d.toString())).join(",");
+  const [out] = g.node("Reshape", [input, target], {}, 1, undefined, `input ${input} does not have its declared shape [${text}] (a dim_param must have one size in every input)`);
+  return out!;
 }

@@ -5,7 +5,8 @@
 // two models, forward (args -> outputs + residuals r0..rK) and backward (residuals + output
 // cotangents -> argument cotangents), with the residual ABI in the manifest and in both models'
 // metadata; exportOnnxJvp writes jvp(primals..., tangents...) -> outputs + output tangents. A
-// gradient is exportOnnx(grad(f), specs).
+// gradient is exportOnnx(grad(f), specs). int32 and bool arguments are inputs of the forward and
+// JVP models but, as with grad's argnums, get no tangent input and no cotangent output.
 
 import type { ShapedArray } from "../core/aval.js";
 import { ArgumentError } from "../core/errors.js";
@@ -21,6 +22,7 @@ import { typeDims } from "./graph.js";
 import { encodeModel, type TypeDim } from "./proto.js";
 import { type TracedSpecs, jvpOf, splitVjp, traceAtSpecs } from "./programs.js";
 import { ONNX_IR_VERSION, ONNX_OPSET } from "./table.js";
+import { writeOnnxFiles } from "./write.js";
 
 export interface OnnxExportOptions {
   /** model name and file stem (letters, digits, _ and -); default: the function's name */
@@ -81,24 +83,13 @@ export class OnnxExported {
     return this.models[i]!;
   }
 
-  /** Writes the model file(s) and <name>.manifest.json into `dir`; returns the paths. */
-  async write(dir: string): Promise<string[]> {
-    const fs = await import("node:fs/promises");
-    const path = await import("node:path");
-    await fs.mkdir(dir, { recursive: true });
+  /** Writes the model file(s) and <name>.manifest.json into `dir` (refused on /proc, /sys, /dev); returns the paths. */
+  write(dir: string): Promise<string[]> {
     const files: [string, Uint8Array | string][] = [
       ...this.manifest.models.map((m, i) => [m.file, this.models[i]!] as [string, Uint8Array]),
       [this.manifest.files.manifest, JSON.stringify(this.manifest, null, 2) + "\n"],
     ];
-    const out: string[] = [];
-    for (const [name, data] of files) {
-      const p = path.join(dir, name);
-      const tmp = `${p}.${process.pid}.tmp`;
-      await fs.writeFile(tmp, data);
-      await fs.rename(tmp, p);
-      out.push(p);
-    }
-    return out;
+    return writeOnnxFiles(dir, files, `exportOnnx ${this.name}: write(${JSON.stringify(dir)})`);
   }
 }
 
@@ -207,7 +198,7 @@ export function exportOnnxVjp(f: (...args: any[]) => unknown, argSpecs: unknown[
   const args = argNames(t);
   return build(name, "vjp", [
     { role: "forward", program: s.forward, inputs: args, outputs: [...outs, ...resNames] },
-    { role: "backward", program: s.backward, inputs: [...resNames, ...leafNames(t.outTree, "outBar")], outputs: argNames(t, "argBar") },
+    { role: "backward", program: s.backward, inputs: [...resNames, ...leafNames(t.outTree, "outBar")], outputs: argNames(t, "argBar").filter((_, i) => s.mask[i]) },
   ], residuals);
 }
 
@@ -215,8 +206,8 @@ export function exportOnnxVjp(f: (...args: any[]) => unknown, argSpecs: unknown[
 export function exportOnnxJvp(f: (...args: any[]) => unknown, argSpecs: unknown[], opts: OnnxExportOptions = {}): OnnxExported {
   const name = modelName(f, opts, "_jvp", "exportOnnxJvp");
   const t = traceAtSpecs(f, argSpecs, "exportOnnxJvp");
-  const p = jvpOf(t, "exportOnnxJvp");
-  const inputs = [...argNames(t), ...argNames(t, "tangent")];
+  const { program: p, mask } = jvpOf(t, "exportOnnxJvp");
+  const inputs = [...argNames(t), ...argNames(t, "tangent").filter((_, i) => mask[i])];
   const outputs = [...leafNames(t.outTree, "out"), ...leafNames(t.outTree, "outTangent")];
   return build(name, "jvp", [{ role: "jvp", program: p, inputs, outputs }], []);
 }

@@ -58,10 +58,10 @@ export class GraphBuilder {
     return `${hint}_${this.shared.counter++}`;
   }
 
-  /** Adds a node; returns its output names. */
-  node(op: string, inputs: string[], attrs: Attrs = {}, nOut = 1, outNames?: string[]): string[] {
+  /** Adds a node (named `name`, default a fresh n_<Op>_<k>: ONNX Runtime's errors quote it); returns its output names. */
+  node(op: string, inputs: string[], attrs: Attrs = {}, nOut = 1, outNames?: string[], name?: string): string[] {
     const outputs = outNames ?? Array.from({ length: nOut }, () => this.fresh(op.toLowerCase()));
-    this.nodes.push({ op, inputs, outputs, name: this.fresh(`n_${op}`), attrs, ...(this.source ? { doc: this.source } : {}) });
+    this.nodes.push({ op, inputs, outputs, name: name ?? this.fresh(`n_${op}`), attrs, ...(this.source ? { doc: this.source } : {}) });
     return outputs;
   }
 
@@ -99,11 +99,17 @@ export class GraphBuilder {
     return v;
   }
 
-  /** Registers the run-time value of symbol `name` as axis `axis` of value `tensor` (root graph). */
-  defineSymbol(name: string, tensor: string, axis: number): void {
-    if (this.shared.symbols.has(name)) return;
+  /** Registers the run-time value of symbol `name` as axis `axis` of value `tensor` (root graph); false when it already was. */
+  defineSymbol(name: string, tensor: string, axis: number): boolean {
+    if (this.shared.symbols.has(name)) return false;
     const shape = this.op("Shape", [tensor], { start: attr.int(axis), end: attr.int(axis + 1) });
     this.shared.symbols.set(name, shape);
+    return true;
+  }
+
+  /** Whether every symbol of `d` has a run-time value in this graph (so dim(d) can compute it). */
+  knows(d: Dim): boolean {
+    return !isSymbolic(d) || [...d.terms.keys()].every((mono) => mono.split("*").every((f) => !f || this.shared.symbols.has(f)));
   }
 
   /** An int64 [1] tensor holding a dimension's value. */

@@ -12,6 +12,7 @@ import type { ShapedArray } from "../core/aval.js";
 import type { DType, TypedArray } from "../core/dtype.js";
 import { ArgumentError, ShapeError } from "../core/errors.js";
 import { checkOptions, is } from "../core/options.js";
+import { bindSymbols } from "../core/symbols.js";
 import { Tensor } from "../core/tensor.js";
 import type { Program } from "../ir/program.js";
 import { programToOnnx } from "./export.js";
@@ -28,11 +29,13 @@ export function ortKey(o: OrtOptions = {}): string {
   return `onnxruntime:${o.executionProvider ?? "cpu"}:threads=${o.threads ?? 0}`;
 }
 
-interface OrtTensorLike {
+export interface OrtTensorLike {
   type: string;
   dims: readonly number[];
   data: unknown;
 }
+/** The Tensor constructor of onnxruntime-node and onnxruntime-web (the same onnxruntime-common API). */
+export type OrtTensorCtor = new (type: string, data: TypedArray, dims: readonly number[]) => OrtTensorLike;
 interface NativeSession {
   loadModel(buffer: ArrayBuffer, byteOffset: number, byteLength: number, options: object): void;
   run(feeds: Record<string, unknown>, fetches: Record<string, null>, options: object): Record<string, OrtTensorLike>;
@@ -40,7 +43,7 @@ interface NativeSession {
   dispose(): void;
 }
 interface OrtModule {
-  Tensor: new (type: string, data: TypedArray, dims: readonly number[]) => OrtTensorLike;
+  Tensor: OrtTensorCtor;
   InferenceSession: { create(bytes: Uint8Array, options: object): Promise<{ run(feeds: Record<string, unknown>): Promise<Record<string, OrtTensorLike>>; inputNames: readonly string[]; outputNames: readonly string[] }> };
   listSupportedBackends(): { name: string }[];
 }
@@ -61,7 +64,7 @@ export function loadOnnxRuntime(): Loaded {
   const mod = (globalThis as { process?: { getBuiltinModule?: (n: string) => unknown } }).process?.getBuiltinModule?.("node:module") as
     | { createRequire(url: string): (id: string) => unknown }
     | undefined;
-  if (!mod) throw new ArgumentError(`${MISSING}; in a browser use onnxruntime-web (not wired yet)`);
+  if (!mod) throw new ArgumentError(`${MISSING}; in a browser use onnxruntime-web through compileOrtWeb (src/onnx/session-web.ts)`);
   const require = mod.createRequire(import.meta.url);
   let ort: OrtModule;
   let binding: Loaded["binding"];
@@ -98,9 +101,36 @@ function sessionOptions(o: OrtOptions): object {
 }
 
 const GPU_BINARIES = "; its binaries are not bundled with onnxruntime-node: install them with `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node` (needs CUDA 12 and cuDNN)";
-const PROVIDER_HINT: Record<string, string> = { cuda: GPU_BINARIES, tensorrt: GPU_BINARIES };
+const WEBGPU =
+  "; onnxruntime-node's WebGPU provider (Dawn) needs a GPU and its native API: Vulkan (libvulkan.so.1 and a driver) on Linux, D3D12 on Windows, Metal on macOS";
+const PROVIDER_HINT: Record<string, string> = { cuda: GPU_BINARIES, tensorrt: GPU_BINARIES, webgpu: WEBGPU };
 
 const ORT_TYPE: Record<DType, string> = { float32: "float32", float64: "float64", int32: "int32", bool: "bool" };
+
+/** adgen Tensors as ONNX Runtime feeds, after checking each against the program's input aval. */
+export function ortFeeds(T: OrtTensorCtor, names: string[], avals: ShapedArray[], inputs: Tensor[], what: string): Record<string, OrtTensorLike> {
+  if (inputs.length !== avals.length) throw new ArgumentError(`${what}: the program takes ${avals.length} inputs, got ${inputs.length}`);
+  const feeds: Record<string, OrtTensorLike> = {};
+  inputs.forEach((t, i) => {
+    const want = avals[i]!;
+    if (t.dtype !== want.dtype || t.ndim !== want.ndim) throw new ShapeError(`${what}: input ${i} is ${t.aval}, the program expects ${want}`);
+    // the tensor's own (immutable) data, not a copy: ONNX Runtime only reads its inputs
+    feeds[names[i]!] = new T(ORT_TYPE[t.dtype], t.data, t.shape as number[]);
+  });
+  // one size per symbol across the inputs (the model checks too, with a less readable error)
+  bindSymbols(avals.map((a) => a.shape), inputs.map((t) => t.shape as number[]), (i) => `${what}: input ${i}`);
+  return feeds;
+}
+
+/** ONNX Runtime's outputs (by name) as adgen Tensors of the program's output dtypes. */
+export function ortResults(names: string[], avals: ShapedArray[], res: Record<string, OrtTensorLike>): Tensor[] {
+  return names.map((n, i) => {
+    const r = res[n]!;
+    const data = r.data as TypedArray;
+    const typed = avals[i]!.dtype === "bool" && !(data instanceof Uint8Array) ? Uint8Array.from(data as ArrayLike<number>) : data;
+    return Tensor.fromData(typed, [...r.dims].map(Number));
+  });
+}
 
 /** A Program compiled to an ONNX Runtime session. */
 export class OrtProgram {
@@ -135,26 +165,11 @@ export class OrtProgram {
   }
 
   private feeds(inputs: Tensor[]): Record<string, unknown> {
-    const { ort } = loadOnnxRuntime();
-    if (inputs.length !== this.inAvals.length) throw new ArgumentError(`onnxruntime: the program takes ${this.inAvals.length} inputs, got ${inputs.length}`);
-    const feeds: Record<string, unknown> = {};
-    inputs.forEach((t, i) => {
-      const want = this.inAvals[i]!;
-      if (t.dtype !== want.dtype || t.ndim !== want.ndim) throw new ShapeError(`onnxruntime: input ${i} is ${t.aval}, the program expects ${want}`);
-      // the tensor's own (immutable) data, not a copy: ONNX Runtime only reads its inputs
-      feeds[this.inNames[i]!] = new ort.Tensor(ORT_TYPE[t.dtype], t.data, t.shape as number[]);
-    });
-    return feeds;
+    return ortFeeds(loadOnnxRuntime().ort.Tensor, this.inNames, this.inAvals, inputs, "onnxruntime");
   }
 
   private results(res: Record<string, OrtTensorLike>): Tensor[] {
-    return this.outNames.map((n, i) => {
-      const r = res[n]!;
-      const dtype = this.outAvals[i]!.dtype;
-      const data = r.data as TypedArray;
-      const typed = dtype === "bool" && !(data instanceof Uint8Array) ? Uint8Array.from(data as ArrayLike<number>) : data;
-      return Tensor.fromData(typed, [...r.dims].map(Number));
-    });
+    return ortResults(this.outNames, this.outAvals, res);
   }
 
   /** Runs synchronously (ONNX Runtime's native session; blocks the calling thread). */

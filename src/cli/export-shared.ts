@@ -1,0 +1,31 @@
+// Shared by the export commands (export-cmd.ts for ES modules, export-onnx.ts for ONNX models):
+// which arguments --grad differentiates, and how an export's error becomes the command's one line.
+
+import { CliError } from "./errors.js";
+import type { ParsedSpec } from "./spec-parse.js";
+
+/** The adgen functions the export commands call (from the adgen instance the user's module uses). */
+export type Api = Pick<typeof import("../index.js"), "exportFunction" | "exportVjp" | "exportJvp" | "grad" | "spec"> &
+  Partial<Pick<typeof import("../index.js"), "exportOnnx" | "exportOnnxVjp" | "exportOnnxJvp">>;
+export type Fn = (...args: any[]) => unknown;
+
+export function oneLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.replace(/\s+/g, " ").trim();
+}
+
+/** The float arguments --grad differentiates, and a note when some are not. */
+export function gradArgnums(parsed: ParsedSpec[]): { argnums: number[]; note: string } {
+  const argnums = parsed.flatMap((p, i) => (p.dtype === "float32" || p.dtype === "float64" ? [i] : []));
+  if (argnums.length === 0) throw new CliError(`adgen export: --grad needs at least one float argument (all --arg specs are ${[...new Set(parsed.map((p) => p.dtype))].join("/")})`);
+  const note = argnums.length < parsed.length ? `gradient with respect to argument${argnums.length > 1 ? "s" : ""} ${argnums.join(", ")} (the non-float ones are not differentiated)` : "";
+  return { argnums, note };
+}
+
+/** An export's error as the one-line CliError the command prints. */
+export function exportFailure(err: unknown, fewer: string): CliError {
+  if (err instanceof CliError) return err;
+  const msg = oneLine(err);
+  const dual = /expected a Tensor.*got object/.test(msg) ? " (note: does the module import another copy of adgen than this command? run the adgen installed next to it)" : "";
+  return new CliError(`adgen export: ${msg}${fewer ? ` (note: ${fewer})` : ""}${dual}`);
+}
