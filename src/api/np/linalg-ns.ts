@@ -1,0 +1,6 @@
+// The np.linalg namespace (NumPy / jax.numpy.linalg names in camelCase): factorizations, solvers,
+// determinants and norms, batched over leading dimensions, differentiable by closed-form rules.
+// docs/linalg.md lists each function and where it differs from NumPy and JAX.
+
+export { cholesky, det, inv, slogdet, solve, triangularSolve } from "./linalg-solve.js";
+export type { TriangularSolveOptions } from "./linalg-solve.js";
