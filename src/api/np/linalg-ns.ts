@@ -4,3 +4,5 @@
 
 export { cholesky, det, inv, slogdet, solve, triangularSolve } from "./linalg-solve.js";
 export type { TriangularSolveOptions } from "./linalg-solve.js";
+export { eigh, eigvalsh, qr, svd, svdvals } from "./linalg-decomp.js";
+export type { QrMode, SvdOptions } from "./linalg-decomp.js";
