@@ -6,3 +6,5 @@ export { cholesky, det, inv, slogdet, solve, triangularSolve } from "./linalg-so
 export type { TriangularSolveOptions } from "./linalg-solve.js";
 export { eigh, eigvalsh, qr, svd, svdvals } from "./linalg-decomp.js";
 export type { QrMode, SvdOptions } from "./linalg-decomp.js";
+export { norm } from "./linalg-norm.js";
+export type { NormOptions, NormOrd } from "./linalg-norm.js";
