@@ -78,7 +78,7 @@ export function luRaw(a: Tensor): [Tensor, Tensor, Tensor] {
       const rk = rowAt(m, e);
       const rp = rowAt(m, ep);
       m = setRow(setRow(m, ep, rk), e, rp);
-      perm = where(e, entryAt(perm, ep), where(ep, entryAt(perm, e), perm));
+      perm = where(e, expandDims(entryAt(perm, ep), -1), where(ep, expandDims(entryAt(perm, e), -1), perm));
       parity = where(equal(p, k), parity, negative(parity));
       const piv = expandDims(entryAt(rp, e), -1);
       // a zero pivot leaves its column as it is (LAPACK): U gets a zero on the diagonal, det is 0
@@ -158,7 +158,8 @@ export function inv(a: X): Tensor {
 function slogdetRaw(a: Tensor): [Tensor, Tensor] {
   const [lu, , parity] = luRaw(a);
   const d = diagOf(lu);
-  return [multiply(parity, prod(sign(d), { axis: -1 })), sum(log(abs(d)), { axis: -1 })];
+  // + 0 turns a -0 sign (singular, odd permutation) into NumPy's 0
+  return [add(multiply(parity, prod(sign(d), { axis: -1 })), 0), sum(log(abs(d)), { axis: -1 })];
 }
 
 // d log|det A| = tr(A^-1 dA) = sum(A^-T * dA)
