@@ -211,7 +211,8 @@ describe("derivatives in float64: closed forms vs central differences and jvp vs
 });
 
 describe("jit (wasm and js backends) and vmap agree with eager", () => {
-  afterEach(() => config.update({ backend: "wasm" }));
+  const saved = { backend: config.backend, interpretBelowWork: config.interpretBelowWork };
+  afterEach(() => config.update(saved));
   const cases: [string, (a: Tensor) => Tensor][] = [
     ["cholesky", (a) => np.linalg.cholesky(a)],
     ["solve", (a) => np.linalg.solve(a, np.ones([3, 2], { dtype: a.dtype }))],
@@ -229,7 +230,7 @@ describe("jit (wasm and js backends) and vmap agree with eager", () => {
   const batch = np.stack([spd([3, 3], 21), spd([3, 3], 22)]);
   for (const backend of ["wasm", "js"] as const) {
     it(`jit on ${backend}`, () => {
-      config.update({ backend });
+      config.update({ backend, interpretBelowWork: 0 }); // compile even these small programs
       for (const [name, f] of cases) assertClose(jit(f)(batch.index(0)).data, f(batch.index(0)).data, { rtol: 1e-12, atol: 1e-13, what: name });
     });
   }
