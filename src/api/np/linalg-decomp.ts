@@ -20,7 +20,7 @@ import { broadcastTo, reshape, expandDims, squeeze } from "./shape.js";
 import { slice } from "../../prims/shape.js";
 import { matmul } from "./linalg.js";
 import { trsm } from "./linalg-solve.js";
-import { type X, colAt, diagMat, diagOf, entryAt, fname, floatArg, iota, mT, oneHot, sortPermutation, squareArg, tril, triu, vecmat } from "./linalg-util.js";
+import { type X, colAt, diagOf, entryAt, fname, floatArg, iota, mT, oneHot, sortPermutation, squareArg, tril, triu, vecmat } from "./linalg-util.js";
 
 const MAX_SWEEPS = 40;
 const eps = (t: Tensor) => (t.dtype === "float64" ? 2 ** -52 : 2 ** -23);
@@ -302,16 +302,15 @@ const svdReduced: (a: Tensor) => [Tensor, Tensor, Tensor] = customJvp(
       const sCol = expandDims(s, -1);
       const dS = matmul(matmul(ut, da!), v);
       const ds = diagOf(dS);
-      // F_ij = 1/(s_j^2 - s_i^2), and 0 where s_i == s_j (JAX's choice, see docs/linalg.md)
-      const diffs = multiply(add(sRow, sCol), subtract(sRow, sCol));
-      const same = where(equal(diffs, 0), 1, 0).astype(a!.dtype);
-      const f = subtract(divide(1, add(diffs, same)), same);
+      // F_ij = 1/(s_j^2 - s_i^2) off the diagonal: Inf where two singular values are equal, so the
+      // u/vh derivative is Inf/NaN there rather than a finite wrong value (JAX puts 0 there). The
+      // antisymmetric diagonal term of JAX's rule is zero for real matrices.
+      const k = s.shape.at(-1)!;
+      const I = eye(k, null, { dtype: s.dtype });
+      const f = subtract(divide(1, add(multiply(add(sRow, sCol), subtract(sRow, sCol)), I)), I);
       const dSS = multiply(sRow, dS);
       const SdS = multiply(sCol, dS);
-      const sZero = where(equal(s, 0), 1, 0).astype(a!.dtype);
-      const sInv = subtract(divide(1, add(s, sZero)), sZero);
-      const diagPart = multiply(multiply(subtract(dS, mT(dS)), 0.5), diagMat(sInv));
-      let du = matmul(u, add(multiply(f, add(dSS, mT(dSS))), diagPart));
+      let du = matmul(u, multiply(f, add(dSS, mT(dSS))));
       let dv = matmul(v, multiply(f, add(SdS, mT(SdS))));
       if (m > n) {
         const dAV = matmul(da!, v);
@@ -345,8 +344,8 @@ const svdFull: (a: Tensor) => [Tensor, Tensor, Tensor] = customJvp((a: Tensor) =
 /**
  * Singular value decomposition a = u diag(s) vh of a [..., m, n] with s descending: [u, s, vh], or
  * s alone with {computeUv: false}. Derivatives: singular values always; u and vh with
- * fullMatrices false (or square a). Equal singular values contribute 0 to the u/vh derivative
- * (JAX's choice) and a zero singular value of a non-square a gives Inf/NaN there.
+ * fullMatrices false (or square a). Equal singular values, and a zero singular value of a
+ * non-square a, make the u/vh derivative Inf/NaN (JAX: 0 for the former, a finite wrong value).
  */
 export function svd(a: X, opts: SvdOptions & { computeUv: false }): Tensor;
 export function svd(a: X, opts?: SvdOptions & { computeUv?: true }): [Tensor, Tensor, Tensor];

@@ -6,7 +6,7 @@
 // primal factors: those are linear in the tangent, so reverse mode transposes them (scan
 // transpose) into the adjoint solves.
 
-import { ArgumentError, ShapeError } from "../../core/errors.js";
+import { ArgumentError, DTypeError, ShapeError } from "../../core/errors.js";
 import { shapeToString } from "../../core/shape.js";
 import type { Tensor } from "../../core/tensor.js";
 import { customJvp } from "../../transforms/custom.js";
@@ -110,7 +110,7 @@ function asMatrixRhs(f: string, a: Tensor, b: Tensor): [Tensor, Tensor, boolean]
 }
 
 function sameDtype(f: string, a: Tensor, b: Tensor): Tensor {
-  if (a.dtype !== b.dtype) throw new ArgumentError(`${fname(f)}: a is ${a.aval} but b is ${b.aval}; pass both in the same float dtype`);
+  if (a.dtype !== b.dtype) throw new DTypeError(`${fname(f)}: a is ${a.aval} but b is ${b.aval}; pass both in the same float dtype`);
   return b;
 }
 
