@@ -70,11 +70,11 @@ export const setRow = (m: Tensor, mask: Tensor, r: Tensor): Tensor => where(expa
 /** M with column k replaced by c [..., r]. */
 export const setCol = (m: Tensor, mask: Tensor, c: Tensor): Tensor => where(expandDims(mask, -2), expandDims(c, -1), m);
 
-/** Bool [n, m]: j - i >= k (the part of a matrix tril(., -k)... kept by triu(., k)). */
+/** Bool [n, m]: j - i >= k, the entries triu(., k) keeps. */
 export function upperMask(n: number, m: number, k = 0): Tensor {
   return greaterEqual(subtract(reshape(iota(m), [1, m]), reshape(iota(n), [n, 1])), k);
 }
-/** Bool [n, m]: i - j >= -k (kept by tril(., k)). */
+/** Bool [n, m]: j - i <= k, the entries tril(., k) keeps. */
 export function lowerMask(n: number, m: number, k = 0): Tensor {
   return greaterEqual(subtract(reshape(iota(n), [n, 1]), reshape(iota(m), [1, m])), -k);
 }
