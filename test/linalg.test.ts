@@ -4,8 +4,12 @@
 // results; the documented degenerate cases; typed errors.
 
 import fc from "fast-check";
-import { afterEach, describe, expect, it } from "vitest";
-import { DTypeError, GradError, ArgumentError, ShapeError, Tensor, config, grad, jit, np, vmap } from "../src/index.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { DTypeError, GradError, ArgumentError, ShapeError, Tensor, config, exportFunction, exportVjp, grad, jit, np, spec, vmap } from "../src/index.js";
 import { assertClose, checkGradients, rand } from "./util/check.js";
 
 const f64 = (x: unknown) => np.array(x as number[][], { dtype: "float64" });
@@ -240,6 +244,29 @@ describe("jit (wasm and js backends) and vmap agree with eager", () => {
       const loop = np.stack([f(batch.index(0)), f(batch.index(1))]);
       assertClose(out.data, loop.data, { rtol: 1e-12, atol: 1e-13, what: name });
     }
+  });
+});
+
+describe("AOT export (custom rules inlined: the exported program is final)", () => {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  async function load(e: { write(d: string): Promise<string[]>; manifest: { files: { module: string } } }): Promise<any> {
+    const dir = mkdtempSync(join(tmpdir(), "adgen-linalg-"));
+    dirs.push(dir);
+    await e.write(dir);
+    return import(/* @vite-ignore */ pathToFileURL(join(dir, e.manifest.files.module)).href);
+  }
+  it("exportFunction and exportVjp of linalg functions run and match eager values and gradients", async () => {
+    const a = spd([3, 3], 40);
+    const f = (x: Tensor) => np.add(np.linalg.solve(x, np.linalg.cholesky(x)), np.expandDims(np.linalg.eigh(x)[0], 0));
+    const m = await load(exportFunction(f, [spec("float64", [3, 3])], { name: "linalgFn" }));
+    assertClose(m.default(a).data, f(a).data, { rtol: 1e-12, atol: 1e-14 });
+    const g = (x: Tensor) => np.linalg.slogdet(x)[1];
+    const v = await load(exportVjp(g, [spec("float64", [3, 3])], { name: "logdetVjp" }));
+    const { out, residuals } = v.forward(a);
+    assertClose(out.data, [g(a).item()], { rtol: 1e-12 });
+    const [bar] = v.backward(residuals, { data: Float64Array.of(1), shape: [] });
+    assertClose(bar.data, (grad(g)(a) as Tensor).data, { rtol: 1e-12 });
   });
 });
 
