@@ -4,13 +4,10 @@
 // results; the documented degenerate cases; typed errors.
 
 import fc from "fast-check";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { DTypeError, GradError, ArgumentError, ShapeError, Tensor, config, exportFunction, exportVjp, grad, jit, np, spec, vmap } from "../src/index.js";
 import { assertClose, checkGradients, rand } from "./util/check.js";
+import { loadExported as load } from "./util/load-exported.js";
 
 const f64 = (x: unknown) => np.array(x as number[][], { dtype: "float64" });
 const A = f64([[4, 2, 0.6], [2, 5, 1], [0.6, 1, 3]]);
@@ -248,14 +245,6 @@ describe("jit (wasm and js backends) and vmap agree with eager", () => {
 });
 
 describe("AOT export (custom rules inlined: the exported program is final)", () => {
-  const dirs: string[] = [];
-  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-  async function load(e: { write(d: string): Promise<string[]>; manifest: { files: { module: string } } }): Promise<any> {
-    const dir = mkdtempSync(join(tmpdir(), "adgen-linalg-"));
-    dirs.push(dir);
-    await e.write(dir);
-    return import(/* @vite-ignore */ pathToFileURL(join(dir, e.manifest.files.module)).href);
-  }
   it("exportFunction and exportVjp of linalg functions run and match eager values and gradients", async () => {
     const a = spd([3, 3], 40);
     const f = (x: Tensor) => np.add(np.linalg.solve(x, np.linalg.cholesky(x)), np.expandDims(np.linalg.eigh(x)[0], 0));
