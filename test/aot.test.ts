@@ -11,16 +11,10 @@ import { afterAll, describe, expect, it } from "vitest";
 import { Tensor, exportFunction, exportJvp, exportVjp, grad, jit, jvp, lax, nn, np, random, spec, vjp } from "../src/index.js";
 import { ADGEN_VERSION } from "../src/core/version.js";
 import { assertClose } from "./util/check.js";
+import { loadExported as load } from "./util/load-exported.js";
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-async function load(e: { write(d: string): Promise<string[]>; manifest: { files: { module: string } } }): Promise<any> {
-  const dir = mkdtempSync(join(tmpdir(), "adgen-aot-"));
-  dirs.push(dir);
-  await e.write(dir);
-  return import(/* @vite-ignore */ pathToFileURL(join(dir, e.manifest.files.module)).href);
-}
 
 const I = 6;
 const H = 5;

@@ -13,6 +13,7 @@ import { type TreeDef, flatten, unflatten } from "../core/tree.js";
 import { ADGEN_VERSION } from "../core/version.js";
 import type { Program } from "../ir/program.js";
 import { programHash } from "../ir/serialize.js";
+import { inlineCustomCalls } from "./inline-custom.js";
 import { lowerProgram } from "../lower/fuse.js";
 import { optimize } from "../passes/pipeline.js";
 import { traceFlat } from "../trace/make-program.js";
@@ -109,7 +110,7 @@ function header(name: string, kind: string, hash: string): string[] {
 function finish(name: string, kind: ExportKind, fns: ModuleFunction[], programs: Program[], extra: Partial<Manifest>, opts: ExportOptions): Exported {
   const backend = opts.backend ?? "wasm";
   if (backend !== "wasm" && backend !== "js") throw new ArgumentError(`export: backend must be "wasm" or "js", got ${JSON.stringify(backend)}`);
-  const hash = programs.map(programHash).join("-");
+  const hash = programs.map((p) => programHash(inlineCustomCalls(p))).join("-");
   const source = moduleSource(name, header(name, kind, hash), fns, fns.length === 1 ? fns[0]!.name : null, backend);
   const manifest = buildManifest(name, kind, hash, fns, extra);
   return new Exported(name, source, dtsSource(name, fns, kind), manifest);

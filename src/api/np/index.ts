@@ -11,3 +11,5 @@ export * from "./indexing.js";
 export * from "./stats.js";
 export { arrayFromData } from "./coerce.js";
 export type { ArrayInput } from "./coerce.js";
+export { einsum, tensordot } from "./einsum.js";
+export * as linalg from "./linalg-ns.js";
