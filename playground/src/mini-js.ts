@@ -172,11 +172,14 @@ class Parser {
     return { t: "cond", test, yes, no: this.expr() };
   }
   private binary(min: number): Node {
+    const unaryFirst = this.is("-") || this.is("+") || this.is("!");
     let a = this.unary();
-    for (;;) {
+    for (let first = true; ; first = false) {
       const t = this.peek();
       const prec = t.k === "p" ? BINARY[t.v] : undefined;
       if (prec === undefined || prec < min) return a;
+      // as in JavaScript: -a ** b is ambiguous and refused; write (-a) ** b or -(a ** b)
+      if (t.v === "**" && first && unaryFirst) throw err(this.src, t.pos, "a unary operator before ** needs parentheses: (-a) ** b or -(a ** b)");
       this.i++;
       // ** is right-associative, the others left-associative
       const b = this.binary(t.v === "**" ? prec : prec + 1);
