@@ -6,7 +6,7 @@
 
 import * as adgen from "../../src/index.js";
 import { compileFunction } from "./mini-js.js";
-import { STAGE_PANES, type Transform, analyze, parseSizes, parseSpecs } from "./stages.js";
+import { type Analysis, STAGE_PANES, type Transform, analyze, parseSizes, parseSpecs } from "./stages.js";
 import { train } from "./train.js";
 
 const { config, np, lax, nn } = adgen;
@@ -70,7 +70,7 @@ for (const s of STAGE_PANES) {
 let lastExport: { module: string; manifest: string; name: string } | null = null;
 let lastKey = "";
 
-function renderResiduals(rows: unknown): void {
+function renderResiduals(rows: Analysis["residuals"]): void {
   const table = $<HTMLTableElement>("residuals");
   table.replaceChildren();
   const tr = (cells: string[], tag: "td" | "th") => {
@@ -84,7 +84,7 @@ function renderResiduals(rows: unknown): void {
   };
   if (typeof rows === "string") return tr([rows], "td");
   tr(["name", "dtype", "shape", "bytes", "produced by"], "th");
-  for (const r of rows as adgen.Lowered extends { residuals(): (infer R)[] } ? R[] : never) tr([r.name, r.dtype, `[${r.shape}]`, String(r.bytes), r.producedBy], "td");
+  for (const r of rows) tr([r.name, r.dtype, `[${r.shape}]`, String(r.bytes), r.producedBy], "td");
 }
 
 function update(): void {

@@ -9,6 +9,7 @@ import * as adgen from "../../src/index.js";
 import { type ParsedSpec, parseSpec } from "../../src/cli/spec-parse.js";
 import { evalDim, parseDim } from "../../src/core/shape.js";
 import { generateWasm } from "../../src/backends/wasm/kernels.js";
+import type { ResidualInfo } from "../../src/jit/lowered.js";
 import { wasmListing } from "./wasm-listing.js";
 
 const { np, jit, grad, valueAndGrad, exportFunction, spec } = adgen;
@@ -18,7 +19,8 @@ export type Transform = "f" | "grad" | "valueAndGrad";
 
 export interface Analysis {
   stages: Record<string, string>;
-  residuals: adgen.Lowered extends { residuals(): infer R } ? R | string : never;
+  /** the residual table, or the error that prevented it */
+  residuals: ResidualInfo[] | string;
   fusion: string;
   result: string;
   exported: { module: string; manifest: string; name: string } | string;
@@ -57,6 +59,7 @@ export function exampleArgs(specs: ParsedSpec[], sizes: Record<string, number>):
     const shape = s.shape.map((d) => {
       if (typeof d === "number") return d;
       const dim = parseDim(d);
+      // a symbol without a given size is 2
       const env = new Proxy(sizes, { get: (t, name: string) => t[name] ?? 2, has: () => true });
       return evalDim(dim, env);
     });
@@ -114,5 +117,5 @@ export function analyze(key: string, f: (...a: any[]) => any, t: Transform, spec
     const e = exportFunction(g, specs.map((s) => spec(s.dtype, s.shape)), { name: "playground" });
     return { module: e.source, manifest: JSON.stringify(e.manifest, null, 2), name: e.name };
   });
-  return { stages, residuals: residuals as Analysis["residuals"], fusion, result: typeof result === "string" ? result : JSON.stringify(result, null, 1), exported };
+  return { stages, residuals, fusion, result: typeof result === "string" ? result : JSON.stringify(result, null, 1), exported };
 }
