@@ -67,6 +67,8 @@ describe.skipIf(!CHROMIUM)("playground in Chromium (strict CSP)", () => {
     expect(await pane("js")).toContain('"use strict"');
     expect(await pane("wasm")).toMatch(/^module: \d+ bytes\n/);
     expect(await pane("wasm")).toContain("import env.memory");
+    expect(await pane("wasm")).toMatch(/\n\s+f32\.load align=4\n/);
+    expect(await pane("wasm")).not.toMatch(/not decoded/);
     const residuals = await page.$$eval("#residuals tr", (rows: any[]) => rows.map((r) => r.textContent));
     expect(residuals.length).toBeGreaterThan(1);
     expect(residuals.join("\n")).toMatch(/float32/);
