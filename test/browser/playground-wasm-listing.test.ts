@@ -11,6 +11,8 @@ import { generateGemmModuleBytes } from "../../src/backends/wasm/gemm.js";
 import { wasmListing } from "../../playground/src/wasm-listing.js";
 
 const { np, lax, jit } = adgen;
+// (WebAssembly's types are not in this tsconfig's libs)
+const WA = (globalThis as any).WebAssembly;
 
 function check(bytes: Uint8Array): string {
   const text = wasmListing(bytes, 1e9);
@@ -19,10 +21,10 @@ function check(bytes: Uint8Array): string {
   expect(funcs.length).toBe(Number(/(\d+) defined functions/.exec(text)![1]));
   expect(funcs.length).toBeGreaterThan(0);
   // imports and exports as the engine reads them (where it can compile the module: Node 20 has no relaxed SIMD)
-  if (WebAssembly.validate(bytes)) {
-    const mod = new WebAssembly.Module(bytes);
-    expect(text.split("\n").filter((l) => l.startsWith("  import ")).length).toBe(WebAssembly.Module.imports(mod).length);
-    expect(text.split("\n").filter((l) => l.startsWith("  export ")).length).toBe(WebAssembly.Module.exports(mod).length);
+  if (WA.validate(bytes)) {
+    const mod = new WA.Module(bytes);
+    expect(text.split("\n").filter((l) => l.startsWith("  import ")).length).toBe(WA.Module.imports(mod).length);
+    expect(text.split("\n").filter((l) => l.startsWith("  export ")).length).toBe(WA.Module.exports(mod).length);
   }
   for (const f of funcs) {
     const body = f.split("\n").slice(1).map((l) => l.trim()).filter((l) => l && !l.startsWith("section"));
