@@ -92,6 +92,8 @@ const errMsg = (e: unknown): string => (e instanceof Error ? e.message : String(
 const log = (s: string) => process.stderr.write(s + "\n");
 
 async function main() {
+  // --runtimes: the main rows on Node 20, Node 24 and Chromium, one column each (bench/runtimes.ts)
+  if (process.argv.includes("--runtimes")) return (await import("./runtimes.js")).main(process.argv.slice(2));
   const args = parseArgs(process.argv.slice(2));
   const opts = args.quick ? QUICK_OPTIONS : FULL_OPTIONS;
   const t0 = performance.now();

@@ -8,7 +8,9 @@
 // Where code generation from strings is disallowed (a Content-Security-Policy without
 // 'unsafe-eval', Node's --disallow-code-generation-from-strings), the first attempt throws an
 // EvalError: from then on every function runs the generic loop (same results, slower), and
-// adgen makes no further attempt (in a browser, each would log a CSP violation).
+// adgen makes no further attempt. In a browser (a window or a worker) no attempt is made at all:
+// there a refused attempt is also reported as a CSP violation (securitypolicyviolation event,
+// report-uri), and a page cannot read its CSP header to ask first, so eager loops stay generic.
 
 import type { TypedArray } from "../core/dtype.js";
 
@@ -26,8 +28,9 @@ export type LoopPattern = keyof typeof BODIES;
 
 const seen = new WeakMap<Fn, Map<string, Loop> | number>();
 const MAX_VARIANTS = 32;
-/** false once the engine has refused to compile a string */
-let stringCodeAllowed = true;
+const g = globalThis as { document?: unknown; WorkerGlobalScope?: unknown };
+/** false in browsers, and once the engine has refused to compile a string */
+let stringCodeAllowed = g.document === undefined && g.WorkerGlobalScope === undefined;
 
 /** A copy of the loop of `pattern` calling `f`, or null where strings cannot be compiled. */
 function compileLoop(f: Fn, pattern: LoopPattern): Loop | null {
