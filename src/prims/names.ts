@@ -1,7 +1,7 @@
 // The names of the registered primitives, as a type: the per-primitive rule tables outside the
 // primitive objects (lowering in lower/rules.ts, ONNX export in onnx/table.ts) are mapped types
 // over it, so a primitive without a row is a compile error. test/onnx.test.ts and
-// test/lower-rules.test.ts check that these names and the registry (prims/registry.ts) agree.
+// test/lower-rules.test.ts check that these names and the registry (higher-order/registry.ts) agree.
 
 export type PrimName =
   | "exp" | "log" | "log1p" | "expm1" | "sin" | "cos" | "tan" | "tanh" | "logistic" | "sqrt"

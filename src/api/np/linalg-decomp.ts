@@ -9,7 +9,7 @@
 import { GradError, ArgumentError, ShapeError } from "../../core/errors.js";
 import { shapeToString } from "../../core/shape.js";
 import type { Tensor } from "../../core/tensor.js";
-import { customJvp } from "../../transforms/custom.js";
+import { customJvp } from "../custom.js";
 import { foriLoop, whileLoop } from "../lax.js";
 import { eye, full, zeros } from "./creation.js";
 import { abs, add, divide, equal, greater, greaterEqual, logicalAnd, maximum, multiply, negative, sqrt, square, subtract, where } from "./elementwise.js";

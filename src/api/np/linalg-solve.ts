@@ -9,7 +9,7 @@
 import { ArgumentError, DTypeError, ShapeError } from "../../core/errors.js";
 import { shapeToString } from "../../core/shape.js";
 import type { Tensor } from "../../core/tensor.js";
-import { customJvp } from "../../transforms/custom.js";
+import { customJvp } from "../custom.js";
 import { foriLoop } from "../lax.js";
 import { abs, add, divide, equal, greater, greaterEqual, log, logicalAnd, multiply, negative, sign, sqrt, subtract, where } from "./elementwise.js";
 import { argmax, prod, sum } from "./reductions.js";
