@@ -6,6 +6,7 @@
 
 import { ShapedArray } from "../core/aval.js";
 import { ConcretizationError, EscapedTracerError, InternalError } from "../core/errors.js";
+import type { TypedArray } from "../core/dtype.js";
 import { Tensor } from "../core/tensor.js";
 import type { Primitive } from "../prims/primitive.js";
 
@@ -42,7 +43,7 @@ export abstract class Tracer extends Tensor {
     super(aval, null);
   }
 
-  protected override concretize(what: string): never {
+  protected override concretize(what: string): TypedArray {
     throw new ConcretizationError(
       `cannot ${what} a traced value (${this.aval}) inside ${this.trace.kind}: its value is not known ` +
         `while the function is being transformed. Use lax.cond / lax.whileLoop / np.where for ` +
