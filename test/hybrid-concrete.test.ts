@@ -2,8 +2,9 @@
 // linearize / jacfwd / jacrev / hessian run functions that branch, loop and recurse in JS on
 // values of their inputs, as JAX does: primal values are known, only the tangent is traced, so
 // the path actually taken is the one differentiated. Checked per construct against the eager tape
-// and central differences in float64 over random inputs (fixed seeds); staging (jit, makeProgram)
-// and vmap still raise ConcretizationError.
+// and central differences in float64 over random inputs (fixed seeds); staging (makeProgram,
+// jit with fullGraph; plain jit breaks the graph instead, test/hybrid-jit.test.ts) and vmap still
+// raise ConcretizationError.
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -149,11 +150,11 @@ describe("nested differentiation through a branch", () => {
   });
 });
 
-describe("staging and vmap still raise ConcretizationError", () => {
+describe("staging (jit with fullGraph, makeProgram) and vmap still raise ConcretizationError", () => {
   const x = tensor([0.3, -1.2, 0.8], [3]);
   for (const [name, f] of Object.entries(constructs)) {
     it(name, () => {
-      expect(() => jit(f)(x)).toThrow(ConcretizationError);
+      expect(() => jit(f, { fullGraph: true })(x)).toThrow(ConcretizationError);
       expect(() => makeProgram(f)(x)).toThrow(ConcretizationError);
       expect(() => makeProgram(grad(f))(x)).toThrow(ConcretizationError);
       expect(() => vmap(f)(tensor([0.3, -1.2, 0.8, 0.1, 0.2, 0.3], [2, 3]))).toThrow(ConcretizationError);
@@ -161,7 +162,7 @@ describe("staging and vmap still raise ConcretizationError", () => {
     });
   }
   it("the message names the observation and the transformation that stages", () => {
-    const f = constructs["if/else on .item()"]!;
+    const f = constructs["if/else on item"]!;
     expect(() => makeProgram(grad(f))(x)).toThrow(/call \.item\(\) on a traced value .* inside tracing/);
     const branchy = (y: Tensor) => (Number(y) > 0 ? y : y.neg());
     expect(() => makeProgram((y: Tensor) => jvp(branchy, [y], [y])[1])(tensor([1], []))).toThrow(/convert to a JS number or boolean .* inside tracing/);

@@ -27,6 +27,7 @@ import type { DiskInfo, DiskPath } from "./disk-info.js";
 import { jitCallP } from "./jit-call.js";
 import { type KeyParts, avalKey, explainDifference, keyString, leafPaths, staticKey, treeKey } from "./key.js";
 import { Lowered } from "./lowered.js";
+import { isCoreJit, jitWithGraphBreaks } from "../hybrid/graph-breaks.js";
 import { type ShapeSpec, ShapePolicy, sizeCanonicalHash } from "./polymorphism.js";
 import type { ShapedArray } from "../core/aval.js";
 
@@ -103,6 +104,7 @@ function programWork(p: Program): number {
 }
 
 export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
+  if (!isCoreJit(opts)) return jitWithGraphBreaks(f, opts, jit); // graph breaks (src/hybrid/); it calls back here
   if (typeof f !== "function") throw new ArgumentError(`jit: expected a function, got ${typeof f}`);
   checkOptions("jit", opts, { staticArgnums: is.arrayOf(is.int(0), "argument indices (integers >= 0)"), name: is.string, shapes: is.arrayOf(is.any) });
   const name = opts.name ?? (f.name || "anonymous");

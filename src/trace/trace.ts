@@ -44,16 +44,29 @@ export abstract class Tracer extends Tensor {
   }
 
   protected override concretize(what: string): TypedArray {
-    throw new ConcretizationError(
+    throw concretizationFailure(this.trace, new ConcretizationError(
       `cannot ${what} a traced value (${this.aval}) inside ${this.trace.kind}: its value is not known ` +
         `while the function is being transformed. Use lax.cond / lax.whileLoop / np.where for ` +
         `data-dependent control flow, or pass the value as a static argument (jit staticArgnums).`,
-    );
+    ));
   }
 
   override toString(): string {
     return `Tracer<${this.aval}> (${this.trace.kind})`;
   }
+}
+
+/**
+ * The trace whose value a ConcretizationError failed to observe: jit uses it to tell a graph
+ * break of its own trace (src/hybrid/) from an error of an enclosing transformation.
+ */
+const failedTraces = new WeakMap<Error, Trace>();
+function concretizationFailure(t: Trace, e: ConcretizationError): ConcretizationError {
+  failedTraces.set(e, t);
+  return e;
+}
+export function concretizationTrace(e: unknown): Trace | undefined {
+  return e instanceof Error ? failedTraces.get(e) : undefined;
 }
 
 let current: Trace | null = null;

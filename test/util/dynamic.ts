@@ -29,11 +29,11 @@ function rec(y: Tensor, depth: number): Tensor {
 
 /** Scalar functions of a float tensor of shape [3]. */
 export const constructs: Record<string, (x: Tensor) => Tensor> = {
-  "if/else on .item()": (x) => {
+  "if/else on item": (x) => {
     if (note(np.sum(x).item() > 0)) return np.sum(np.sin(x).mul(x));
     return np.sum(np.cos(x)).mul(2);
   },
-  "Number(x) and a JS comparison": (x) => {
+  "Number of x and a JS comparison": (x) => {
     const a = x.index(0);
     const b = x.index(1);
     if (note(Number(a) > (b as unknown as number))) return a.mul(b).add(np.exp(x.index(2)));
@@ -62,7 +62,7 @@ export const constructs: Record<string, (x: Tensor) => Tensor> = {
     note(-1);
     return acc;
   },
-  "Math.max over .item()s": (x) => {
+  "Math.max over items": (x) => {
     const vals = [0, 1, 2].map((i) => x.index(i).item());
     const k = note(vals.indexOf(Math.max(...vals)));
     const reps = note(Math.ceil(Math.max(np.sum(x).item(), 0.5)));
