@@ -68,6 +68,7 @@ describe("guards over random branch decisions", () => {
     return np.sum(y.mul(y));
   };
   it("every call equals eager; a decision path seen before captures nothing", () => {
+    capture(); // (jit(grad(steps)) meets a new path on most calls and warns once: not printed here)
     const jf = jit(steps);
     const jg = jit(grad(steps));
     const seen = new Set<string>();
@@ -95,6 +96,38 @@ describe("guards over random branch decisions", () => {
     // 2^4 paths, yet region programs are shared across paths: the first region, then per step
     // one per branch (each also holds the next step's d.index(i), whose params differ per step)
     expect(jf.cacheInfo().graphBreaks!.regions).toBe(9);
+  });
+});
+
+describe("values are run-time inputs of the regions", () => {
+  it("a captured tensor or JS number that changes between calls is never served stale", () => {
+    let scale = tensor([2], []);
+    let offset = 0.5;
+    const g = (x: Tensor) => (np.sum(x).item() > 0 ? x.mul(scale).add(offset) : x.sub(offset)).sum();
+    const jg = jit(g);
+    const x = tensor([1, 2], [2]);
+    for (const [s, o] of [[2, 0.5], [3, 0.5], [3, -1], [0.25, 7]] as const) {
+      scale = tensor([s], []);
+      offset = o;
+      assertClose([(jg(x) as Tensor).item()], [g(x).item()], { rtol: 1e-12, atol: 1e-14, what: `scale ${s} offset ${o}` });
+    }
+    expect(jg.cacheInfo().graphBreaks).toEqual({ regions: 2, replays: 6, guardFailures: 0 });
+  });
+});
+
+describe("composition", () => {
+  it("jit of a function calling a jitted function with breaks, jit(jit(f)), jit(grad(jit(f)))", () => {
+    const f = constructs["while with a data-dependent trip count"]!;
+    const jf = jit(f);
+    const outer = jit((x: Tensor) => jf(np.tanh(x)).mul(np.sum(x)));
+    const jj = jit(jf);
+    const jgj = jit(grad(jf));
+    for (let seed = 1; seed <= 4; seed++) {
+      const x = rand([3], seed, -2, 2);
+      assertClose([(outer(x) as Tensor).item()], [f(np.tanh(x)).mul(np.sum(x)).item()], { rtol: 1e-12, atol: 1e-14, what: "outer" });
+      assertClose([(jj(x) as Tensor).item()], [f(x).item()], { rtol: 1e-12, atol: 1e-14, what: "jit(jit(f))" });
+      assertClose((jgj(x) as Tensor).data, (grad(f)(x) as Tensor).data, { rtol: 1e-12, atol: 1e-14, what: "jit(grad(jit(f)))" });
+    }
   });
 });
 

@@ -286,7 +286,7 @@ class GraphBreaks {
       kind: "recompile-warning",
       message:
         `jit(${this.name}) captured new code on each of the last ${spec.streak} calls: the value observed at ${site} decides control flow ` +
-        `differently every time. Advice: express the branch with lax.cond (or np.where), a loop with lax.whileLoop / lax.fori_loop, ` +
+        `differently every time. Advice: express the branch with lax.cond (or np.where), a loop with lax.whileLoop / lax.foriLoop, ` +
         `or pass the deciding value as a static argument (staticArgnums) if it takes few values.`,
     });
   }
