@@ -115,6 +115,24 @@ describe("values are run-time inputs of the regions", () => {
   });
 });
 
+describe("region outputs", () => {
+  it("later calls compute only the values the rest of the function used; a skipped one needed later is recomputed", () => {
+    const g = (x: Tensor) => {
+      const a = np.sin(x);
+      const b = np.cos(x).mul(3);
+      return np.sum(x).item() > 0 ? a.sum() : b.sum();
+    };
+    const jg = jit(g);
+    const gj = grad(jg);
+    // branch a, a (pruned region: b skipped), b (b recomputed), b (b now computed), a
+    for (const v of [1, 2, -1, -2, 3]) {
+      const x = tensor([v, 0.5 * v], [2]);
+      assertClose([(jg(x) as Tensor).item()], [g(x).item()], { rtol: 1e-12, atol: 1e-14, what: `value at ${v}` });
+      assertClose((gj(x) as Tensor).data, (grad(g)(x) as Tensor).data, { rtol: 1e-12, atol: 1e-14, what: `grad at ${v}` });
+    }
+  });
+});
+
 describe("composition", () => {
   it("jit of a function calling a jitted function with breaks, jit(jit(f)), jit(grad(jit(f)))", () => {
     const f = constructs["while with a data-dependent trip count"]!;

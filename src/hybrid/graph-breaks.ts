@@ -18,7 +18,7 @@ import { encodeNumber } from "../core/encode.js";
 import type { Tensor } from "../core/tensor.js";
 import { type TreeDef, flatten, unflatten } from "../core/tree.js";
 import { programText } from "../ir/serialize.js";
-import type { Program } from "../ir/program.js";
+import { Program } from "../ir/program.js";
 import { jitCallP } from "../jit/jit-call.js";
 import type { Jitted, JitOptions } from "../jit/jit.js";
 import { avalKey, staticKey, treeKey } from "../jit/key.js";
@@ -155,10 +155,38 @@ export class HybridLowered extends Lowered {
   }
 }
 
+/**
+ * A captured region. `full` returns every value the region computes (the JS may hold any of
+ * them); once a call has shown which ones the rest of the function uses, later calls run a
+ * variant returning only those (each program instance keeps its compiled form). A skipped value
+ * that turns out to be needed after all is recomputed by `full` and joins the used set.
+ */
+class Region {
+  used: boolean[] | null = null;
+  private variants = new Map<string, Program>();
+
+  constructor(readonly full: Program) {}
+
+  use(used: boolean[]): void {
+    this.used = this.used ? this.used.map((u, i) => u || used[i]!) : used.slice();
+  }
+
+  variant(): Program {
+    const mask = this.used!;
+    const key = mask.map(Number).join("");
+    let p = this.variants.get(key);
+    if (!p) {
+      const f = this.full;
+      this.variants.set(key, (p = new Program(f.inputs, f.consts, f.constValues, f.equations, f.outputs.filter((_, i) => mask[i]))));
+    }
+    return p;
+  }
+}
+
 class GraphBreaks {
   readonly specs = new Map<string, Spec>();
-  /** captured region programs by canonical text (the program instance keeps its compiled form) */
-  private regions = new Map<string, Program>();
+  /** captured regions by canonical program text */
+  private regions = new Map<string, Region>();
   private replays = 0;
   private guardFailures = 0;
 
@@ -201,21 +229,29 @@ class GraphBreaks {
     const programs: Program[] = [];
     let captured: string | null = null;
     let lastBreak: GraphBreak | null = null;
-    const runRegion = (run: RegionRun, k: number): Tensor[] => {
+    const ran = new Map<RegionRun, Region>();
+    const runRegion = (run: RegionRun, k: number): (Tensor | null)[] => {
       const text = programText(run.program);
-      let program = this.regions.get(text);
-      if (program) this.replays++;
+      let r = this.regions.get(text);
+      if (r) this.replays++;
       else {
-        this.regions.set(text, (program = run.program));
+        this.regions.set(text, (r = new Region(run.program)));
         if (spec!.calls > 1 && captured === null) captured = this.explainCapture(k, lastBreak, run.program);
       }
-      programs.push(program);
-      return jitCallP.bind(run.inputs, { program, name: `${this.name}/region ${k}` });
+      ran.set(run, r);
+      programs.push(r.full);
+      const name = `${this.name}/region ${k}`;
+      if (!r.used) return jitCallP.bind(run.inputs, { program: r.full, name });
+      // only the outputs earlier calls used: the others are dead code to the compiler
+      const outs = jitCallP.bind(run.inputs, { program: r.variant(), name });
+      let j = 0;
+      return r.used.map((u) => (u ? outs[j++]! : null));
     };
+    const recompute = (run: RegionRun): Tensor[] => jitCallP.bind(run.inputs, { program: ran.get(run)!.full, name: `${this.name}/region (all outputs)` });
     const observed = (t: LazyTracer, what: string, source: string | undefined) => {
       lastBreak = this.noteBreak(spec!, t, what, source);
     };
-    const trace = new LazyTrace(currentTrace(), `jit(${this.name})`, { run: runRegion, observed });
+    const trace = new LazyTrace(currentTrace(), `jit(${this.name})`, { run: runRegion, recompute, observed });
     const [leaves, def] = flatten(args.map((a, i) => (this.statics.has(i) ? null : a)));
     const tensors = leaves.map((l, i) => trace.watch(leafToTensor(l, `jit(${this.name}): argument leaf ${i}`)));
     const dyn = unflatten(def, tensors) as unknown[];
@@ -231,6 +267,8 @@ class GraphBreaks {
     } finally {
       trace.finished = true;
     }
+    // what the rest of this call used of each region's values: later calls compute only those
+    for (const [run, r] of ran) r.use(run.used);
     if (captured !== null) {
       this.guardFailures++;
       spec.streak++;

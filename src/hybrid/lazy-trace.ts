@@ -17,6 +17,9 @@ import { Trace, Tracer, checkNotEscaped, withTrace } from "../trace/trace.js";
 export class LazyTracer extends Tracer {
   /** The computed value (a tensor of the parent trace) once its region has run. */
   value: Tensor | null = null;
+  /** the flushed region that computes it, and its output index there */
+  home: RegionRun | null = null;
+  slot = -1;
 
   constructor(
     readonly trace: LazyTrace,
@@ -28,9 +31,8 @@ export class LazyTracer extends Tracer {
   }
 
   protected override concretize(what: string): TypedArray {
-    if (this.value === null) this.trace.flush();
     // under an enclosing transformation the value is that trace's tracer: it observes or raises
-    const data = this.value!._observe(what);
+    const data = this.trace.materialize(this)._observe(what);
     this.trace.hooks.observed(this, what, userSourceLine());
     return data;
   }
@@ -41,12 +43,19 @@ export interface RegionRun {
   program: Program;
   /** outside values the program read, in input order */
   inputs: Tensor[];
+  /** which outputs the rest of the call used (the runner may skip the others next time) */
+  used: boolean[];
 }
 
 /** Supplied by the caller (graph-breaks.ts), which caches regions by structure and reports breaks. */
 export interface LazyHooks {
-  /** Runs a closed region on its inputs; returns one value per program output. */
-  run(run: RegionRun, index: number): Tensor[];
+  /**
+   * Runs a closed region on its inputs; returns one value per program output, or null for an
+   * output it chose not to compute (one that earlier calls did not use).
+   */
+  run(run: RegionRun, index: number): (Tensor | null)[];
+  /** Runs the region again computing every output (a skipped output turned out to be needed). */
+  recompute(run: RegionRun): Tensor[];
   /** A value of this trace (a region's result or an argument) was observed by the JS: a graph break. */
   observed(t: LazyTracer, what: string, source: string | undefined): void;
 }
@@ -76,10 +85,26 @@ export class LazyTrace extends Trace {
   }
 
 
+  /** The value of a flushed tracer (recomputing its region if it was skipped); marks it used. */
+  materialize(t: LazyTracer): Tensor {
+    if (t.value === null && t.home === null) this.flush();
+    const home = t.home;
+    if (home) {
+      home.used[t.slot] = true;
+      if (t.value === null) {
+        const all = withTrace(this.parent!, () => this.hooks.recompute(home));
+        this.tracersOf.get(home)!.forEach((u, i) => (u.value ??= all[i]!));
+      }
+    }
+    return t.value!;
+  }
+
+  private tracersOf = new Map<RegionRun, LazyTracer[]>();
+
   private atomOf(x: Tensor, primName: string): Var {
     if (x instanceof LazyTracer && x.trace === this) {
-      if (x.value === null) return x.v;
-      x = x.value;
+      if (x.value === null && x.home === null) return x.v; // pending in this region
+      x = this.materialize(x);
     }
     checkNotEscaped(x, this, primName);
     // every outside value, scalars included, is a run-time input: a JS number computed from an
@@ -107,25 +132,28 @@ export class LazyTrace extends Trace {
   }
 
   /**
-   * Closes the pending region and runs it. Every value it produced is a program output: the JS
-   * may hold any of them.
+   * Closes the pending region and runs it. Every value it produced is a program output (the JS
+   * may hold any of them); the runner may skip those earlier calls did not use (materialize).
    */
   flush(): void {
     const produced = this.produced;
     if (produced.length === 0) return;
     const program = new Program([...this.inputs.values()], [], [], this.equations, produced.map((t) => t.v));
-    const run: RegionRun = { program, inputs: [...this.inputs.keys()] };
+    const run: RegionRun = { program, inputs: [...this.inputs.keys()], used: produced.map(() => false) };
     this.equations = [];
     this.inputs = new Map();
     this.produced = [];
+    this.tracersOf.set(run, produced);
     const outs = withTrace(this.parent!, () => this.hooks.run(run, this.regions++));
-    produced.forEach((t, i) => (t.value = outs[i]!));
+    produced.forEach((t, i) => {
+      t.home = run;
+      t.slot = i;
+      t.value = outs[i] ?? null;
+    });
   }
 
   /** The value of a result leaf, flushing the final region if it is still pending. */
   resolve(x: Tensor): Tensor {
-    if (!(x instanceof LazyTracer) || x.trace !== this) return x;
-    if (x.value === null) this.flush();
-    return x.value!;
+    return x instanceof LazyTracer && x.trace === this ? this.materialize(x) : x;
   }
 }
