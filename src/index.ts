@@ -32,6 +32,7 @@ export { customJvp, customVjp } from "./transforms/custom.js";
 export { checkpoint } from "./transforms/checkpoint.js";
 export { jit } from "./jit/jit.js";
 export type { Jitted, JitOptions, CacheInfo } from "./jit/jit.js";
+export type { GraphBreak, GraphBreakStats } from "./hybrid/graph-breaks.js";
 export { Lowered } from "./jit/lowered.js";
 export { config } from "./core/config.js";
 export type { Config, LogEvent } from "./core/config.js";
