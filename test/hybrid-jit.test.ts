@@ -156,6 +156,8 @@ describe("what stays an error", () => {
     expect(() => jit(f, { fullGraph: true })(x)).toThrow(ConcretizationError);
     expect(() => jit(f, { fullGraph: true }).lower(x)).toThrow(ConcretizationError);
     expect(() => jit(f, { fullGraph: 1 as unknown as boolean })).toThrow(/fullGraph must be a boolean/);
+    expect(() => jit(f, 5 as never)).toThrow(/options must be an object/);
+    expect(() => jit(f, { fullGraph: false, nmae: "x" } as never)).toThrow(/unknown option "nmae". Did you mean "name"/);
   });
   it("a break inside an enclosing staging trace or vmap raises that trace's error", () => {
     const jf = jit(f);

@@ -77,7 +77,8 @@ const coreOptions = new WeakSet<object>();
 
 /** True for the options jitWithGraphBreaks passes to the core jit (which then runs as before). */
 export function isCoreJit(opts: JitOptions): boolean {
-  return coreOptions.has(opts);
+  // options that are not an object go straight to the core jit, whose check rejects them
+  return typeof opts !== "object" || opts === null || Array.isArray(opts) || coreOptions.has(opts);
 }
 
 interface Spec {
@@ -94,7 +95,7 @@ interface Spec {
  * options it recognizes as its own (isCoreJit), which does everything it did before.
  */
 export function jitWithGraphBreaks(f: (...args: any[]) => any, opts: JitOptions, coreJit: (f: (...args: any[]) => any, opts: JitOptions) => Jitted): Jitted {
-  const { fullGraph, ...rest } = opts ?? {};
+  const { fullGraph, ...rest } = opts;
   if (fullGraph !== undefined && typeof fullGraph !== "boolean") throw new ArgumentError(`jit: fullGraph must be a boolean, got ${typeof fullGraph}`);
   coreOptions.add(rest);
   const inner = coreJit(f, rest);
