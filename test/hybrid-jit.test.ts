@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { ConcretizationError, type LogEvent, Tensor, config, grad, jit, makeProgram, np, valueAndGrad, variable, vmap } from "../src/index.js";
 import { assertClose, rand, tensor } from "./util/check.js";
 import { constructs } from "./util/dynamic.js";
@@ -193,6 +193,18 @@ describe("break report", () => {
       { index: 1, reason: "call .item() on", source: breakLine, aval: "f64[]", value: String(np.sum(first).item()), producer: `reduce_sum at ${THIS_FILE}:${lineOf("const s = np.sum(x);")}:18` },
     ]);
     expect(jit((x: Tensor) => np.sin(x)).lower(first).breaks()).toEqual([]);
+  });
+
+  it("ADGEN_LOG=graph-breaks (and all) turn the log on", async () => {
+    for (const env of ["graph-breaks", "compiles,graph-breaks", "all"]) {
+      vi.stubEnv("ADGEN_LOG", env);
+      vi.resetModules();
+      const fresh = await import("../src/core/config.js");
+      expect(fresh.config.logGraphBreaks, env).toBe(true);
+    }
+    vi.unstubAllEnvs();
+    vi.resetModules();
+    expect((await import("../src/core/config.js")).config.logGraphBreaks).toBe(false);
   });
 
   it("an observed argument is a break too (it decides control flow)", () => {
