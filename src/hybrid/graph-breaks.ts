@@ -84,6 +84,8 @@ export function isCoreJit(opts: JitOptions): boolean {
 interface Spec {
   /** break sites by reason and source, in first-seen order */
   breaks: Map<string, GraphBreak>;
+  /** the break at each observed place (a region output or an argument, and the observation) */
+  places: Map<string, GraphBreak>;
   calls: number;
   /** consecutive calls (after the first) that captured a region */
   streak: number;
@@ -163,6 +165,8 @@ export class HybridLowered extends Lowered {
  * that turns out to be needed after all is recomputed by `full` and joins the used set.
  */
 class Region {
+  private static count = 0;
+  readonly id = Region.count++;
   used: boolean[] | null = null;
   private variants = new Map<string, Program>();
 
@@ -225,7 +229,7 @@ class GraphBreaks {
 
   private run(args: unknown[], key: string): { out: unknown; programs: Program[]; spec: Spec } {
     let spec = this.specs.get(key);
-    if (!spec) this.specs.set(key, (spec = { breaks: new Map(), calls: 0, streak: 0, warned: false }));
+    if (!spec) this.specs.set(key, (spec = { breaks: new Map(), places: new Map(), calls: 0, streak: 0, warned: false }));
     spec.calls++;
     const programs: Program[] = [];
     let captured: string | null = null;
@@ -249,12 +253,14 @@ class GraphBreaks {
       return r.used.map((u) => (u ? outs[j++]! : null));
     };
     const recompute = (run: RegionRun): Tensor[] => jitCallP.bind(run.inputs, { program: ran.get(run)!.full, name: `${this.name}/region (all outputs)` });
-    const observed = (t: LazyTracer, what: string, source: string | undefined) => {
-      lastBreak = this.noteBreak(spec!, t, what, source);
+    const observed = (t: LazyTracer, what: string, source: () => string | undefined) => {
+      // a site is the value's place in a captured region (or an argument leaf): stable across calls
+      const place = t.home ? `${ran.get(t.home)!.id}:${t.slot}` : `arg ${t.slot}`;
+      lastBreak = this.noteBreak(spec!, t, `${place}:${what}`, what, source);
     };
     const trace = new LazyTrace(currentTrace(), `jit(${this.name})`, { run: runRegion, recompute, observed });
     const [leaves, def] = flatten(args.map((a, i) => (this.statics.has(i) ? null : a)));
-    const tensors = leaves.map((l, i) => trace.watch(leafToTensor(l, `jit(${this.name}): argument leaf ${i}`)));
+    const tensors = leaves.map((l, i) => trace.watch(leafToTensor(l, `jit(${this.name}): argument leaf ${i}`), i));
     const dyn = unflatten(def, tensors) as unknown[];
     const callArgs = args.map((a, i) => (this.statics.has(i) ? a : dyn[i]));
     let outDef: TreeDef;
@@ -279,10 +285,17 @@ class GraphBreaks {
   }
 
   /** Records (and reports once per specialization) the break that ended a region. */
-  private noteBreak(spec: Spec, tracer: LazyTracer, what: string, source: string | undefined): GraphBreak {
+  private noteBreak(spec: Spec, tracer: LazyTracer, place: string, what: string, line: () => string | undefined): GraphBreak {
+    const seen = spec.places.get(place);
+    if (seen) return seen;
+    // a new place: the same user line reached from another region is the same break
+    const source = line();
     const site = `${what}@${source ?? "?"}`;
     const known = spec.breaks.get(site);
-    if (known) return known;
+    if (known) {
+      spec.places.set(place, known);
+      return known;
+    }
     const eqn = tracer.producer;
     const b: GraphBreak = {
       index: spec.breaks.size + 1,
@@ -293,6 +306,7 @@ class GraphBreaks {
       producer: eqn ? `${eqn.prim.name}${eqn.source !== undefined && String(eqn.source) ? ` at ${String(eqn.source)}` : ""}` : "an argument",
     };
     spec.breaks.set(site, b);
+    spec.places.set(place, b);
     if (config.logGraphBreaks) {
       log({
         kind: "graph-break",

@@ -17,7 +17,7 @@ import { Trace, Tracer, checkNotEscaped, withTrace } from "../trace/trace.js";
 export class LazyTracer extends Tracer {
   /** The computed value (a tensor of the parent trace) once its region has run. */
   value: Tensor | null = null;
-  /** the flushed region that computes it, and its output index there */
+  /** the flushed region that computes it, and its output index there (argument leaf index for an argument) */
   home: RegionRun | null = null;
   slot = -1;
 
@@ -33,7 +33,7 @@ export class LazyTracer extends Tracer {
   protected override concretize(what: string): TypedArray {
     // under an enclosing transformation the value is that trace's tracer: it observes or raises
     const data = this.trace.materialize(this)._observe(what);
-    this.trace.hooks.observed(this, what, userSourceLine());
+    this.trace.hooks.observed(this, what, userSourceLine); // (the line is costly: asked for new sites only)
     return data;
   }
 }
@@ -57,7 +57,7 @@ export interface LazyHooks {
   /** Runs the region again computing every output (a skipped output turned out to be needed). */
   recompute(run: RegionRun): Tensor[];
   /** A value of this trace (a region's result or an argument) was observed by the JS: a graph break. */
-  observed(t: LazyTracer, what: string, source: string | undefined): void;
+  observed(t: LazyTracer, what: string, source: () => string | undefined): void;
 }
 
 export class LazyTrace extends Trace {
@@ -78,9 +78,10 @@ export class LazyTrace extends Trace {
   }
 
   /** An argument: a known value that is still watched, so that observing it is a graph break. */
-  watch(x: Tensor): LazyTracer {
+  watch(x: Tensor, leaf: number): LazyTracer {
     const t = new LazyTracer(this, new Var(x.aval));
     t.value = x;
+    t.slot = leaf;
     return t;
   }
 
