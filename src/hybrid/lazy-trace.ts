@@ -85,7 +85,6 @@ export class LazyTrace extends Trace {
     return t;
   }
 
-
   /** The value of a flushed tracer (recomputing its region if it was skipped); marks it used. */
   materialize(t: LazyTracer): Tensor {
     if (t.value === null && t.home === null) this.flush();
@@ -100,6 +99,7 @@ export class LazyTrace extends Trace {
     return t.value!;
   }
 
+  /** each flushed region's tracers, in output order (to fill in a recomputed region) */
   private tracersOf = new Map<RegionRun, LazyTracer[]>();
 
   private atomOf(x: Tensor, primName: string): Var {
