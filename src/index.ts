@@ -50,6 +50,7 @@ export { customJvp, customVjp } from "./api/custom.js";
 export { checkpoint } from "./api/checkpoint.js";
 export { jit } from "./jit/jit.js";
 export type { Jitted, JitOptions, CacheInfo } from "./jit/jit.js";
+export type { GraphBreak, GraphBreakStats } from "./hybrid/graph-breaks.js";
 export { Lowered } from "./jit/lowered.js";
 export { config } from "./core/config.js";
 export type { Config, LogEvent } from "./core/config.js";

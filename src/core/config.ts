@@ -5,7 +5,7 @@ import { ArgumentError } from "./errors.js";
 import { type Schema, checkOptions, is } from "./options.js";
 
 export interface LogEvent {
-  kind: "compile" | "cache-miss" | "recompile-warning" | "nan" | "info" | "disk-cache";
+  kind: "compile" | "cache-miss" | "recompile-warning" | "nan" | "info" | "disk-cache" | "graph-break";
   message: string;
   [key: string]: unknown;
 }
@@ -15,6 +15,8 @@ export interface Config {
   logCompiles: boolean;
   /** Log, for each jit cache miss, which key component changed. */
   explainCacheMisses: boolean;
+  /** Log each graph break of a jitted function once per specialization (src/hybrid/). */
+  logGraphBreaks: boolean;
   /** Check every result for NaN and name the first equation that produced one. */
   debugNans: boolean;
   /** Entries kept per jitted function (LRU). */
@@ -73,6 +75,7 @@ function defaultLogger(e: LogEvent): void {
 export const config: Config & { update(opts: Partial<Config>): void } = {
   logCompiles: false,
   explainCacheMisses: false,
+  logGraphBreaks: false,
   debugNans: false,
   jitCacheSize: 64,
   backend: "wasm",
@@ -100,7 +103,8 @@ function readEnv(): void {
     if (item === "compiles") config.logCompiles = true;
     else if (item === "cache-misses") config.explainCacheMisses = true;
     else if (item === "nans") config.debugNans = true;
-    else if (item === "all") config.logCompiles = config.explainCacheMisses = true;
+    else if (item === "graph-breaks") config.logGraphBreaks = true;
+    else if (item === "all") config.logCompiles = config.explainCacheMisses = config.logGraphBreaks = true;
   }
 }
 readEnv();
@@ -112,6 +116,7 @@ const countOrNever = (min: number) => is.either(is.int(min), is.oneOf(Infinity))
 const schema: Schema = {
   logCompiles: is.boolean,
   explainCacheMisses: is.boolean,
+  logGraphBreaks: is.boolean,
   debugNans: is.boolean,
   jitCacheSize: is.int(1),
   backend: is.oneOf("wasm", "js", "interp"),

@@ -80,23 +80,31 @@ export class Tensor {
 
   /** @internal The backing array (not a copy). Callers must not mutate it. */
   get data(): TypedArray {
-    if (!this._data) return this.concretize("read the data of");
-    return this._data;
+    return this._data ?? this.concretize("read the data of");
   }
 
-  /** Hook for tracers: converting to a concrete value is an error inside a transformation. */
-  protected concretize(_what: string): never {
+  /**
+   * Hook for tracers, called wherever a value is observed (data, item, Number(x), toArray):
+   * a tracer whose value is known returns it (a JVP tracer over a concrete primal, as outside
+   * jit: only its tangent is traced), any other raises a ConcretizationError.
+   */
+  protected concretize(_what: string): TypedArray {
     throw new InternalError("concrete tensor without data");
+  }
+
+  /** @internal The elements (not a copy), observing a tracer's known value; `what` names the observation for errors. */
+  _observe(what: string): TypedArray {
+    return this._data ?? this.concretize(what);
   }
 
   /** A copy of the elements as a typed array. */
   dataSync(): TypedArray {
-    return this.data.slice();
+    return this._observe("call .dataSync() on").slice();
   }
 
   /** Nested JS arrays (numbers; booleans for bool tensors). A 0-d tensor gives a scalar. */
   toArray(): any {
-    const d = this.data;
+    const d = this._observe("call .toArray() on");
     const shape = this.shape;
     const conv = this.dtype === "bool" ? (v: number) => v !== 0 : (v: number) => v;
     const rec = (axis: number, off: number): any => {
@@ -113,19 +121,12 @@ export class Tensor {
 
   /** The single element of a size-1 tensor, as a number (or boolean for bool). */
   item(): number {
-    if (!this._data) return this.concretize("call .item() on");
-    if (this._data.length !== 1) {
-      throw new ShapeError(
-        `item(): tensor of shape ${shapeToString(this.aval.shape)} has ${this._data.length} elements, expected 1`,
-      );
-    }
-    return this._data[0]!;
+    return itemOf(this, this._observe("call .item() on"));
   }
 
   [Symbol.toPrimitive](hint: string): number | string {
     if (hint === "string") return this.toString();
-    if (!this._data) return this.concretize("convert to a JS number or boolean");
-    return this.item();
+    return itemOf(this, this._observe("convert to a JS number or boolean"));
   }
 
   toString(): string {
@@ -196,6 +197,13 @@ export class Tensor {
   get requiresGrad(): boolean { return this._tape?.requiresGrad ?? false; }
   backward(outBar?: TensorLike): void { call("backward", this, outBar); }
   zeroGrad(): void { if (this._tape) this._tape.grad = null; }
+}
+
+function itemOf(t: Tensor, d: TypedArray): number {
+  if (d.length !== 1) {
+    throw new ShapeError(`item(): tensor of shape ${shapeToString(t.aval.shape)} has ${d.length} elements, expected 1`);
+  }
+  return d[0]!;
 }
 
 export function isTensor(x: unknown): x is Tensor {

@@ -6,6 +6,7 @@
 
 import { ShapedArray } from "../core/aval.js";
 import { ConcretizationError, EscapedTracerError, InternalError } from "../core/errors.js";
+import type { TypedArray } from "../core/dtype.js";
 import { Tensor } from "../core/tensor.js";
 import type { Primitive } from "../prims/primitive.js";
 
@@ -42,17 +43,30 @@ export abstract class Tracer extends Tensor {
     super(aval, null);
   }
 
-  protected override concretize(what: string): never {
-    throw new ConcretizationError(
+  protected override concretize(what: string): TypedArray {
+    throw concretizationFailure(this.trace, new ConcretizationError(
       `cannot ${what} a traced value (${this.aval}) inside ${this.trace.kind}: its value is not known ` +
         `while the function is being transformed. Use lax.cond / lax.whileLoop / np.where for ` +
         `data-dependent control flow, or pass the value as a static argument (jit staticArgnums).`,
-    );
+    ));
   }
 
   override toString(): string {
     return `Tracer<${this.aval}> (${this.trace.kind})`;
   }
+}
+
+/**
+ * The trace whose value a ConcretizationError failed to observe: jit uses it to tell a graph
+ * break of its own trace (src/hybrid/) from an error of an enclosing transformation.
+ */
+const failedTraces = new WeakMap<Error, Trace>();
+function concretizationFailure(t: Trace, e: ConcretizationError): ConcretizationError {
+  failedTraces.set(e, t);
+  return e;
+}
+export function concretizationTrace(e: unknown): Trace | undefined {
+  return e instanceof Error ? failedTraces.get(e) : undefined;
 }
 
 let current: Trace | null = null;

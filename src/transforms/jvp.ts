@@ -4,7 +4,7 @@
 
 import { leafToTensor } from "../core/convert.js";
 import { DTypeError, ShapeError } from "../core/errors.js";
-import { isFloat } from "../core/dtype.js";
+import { type TypedArray, isFloat } from "../core/dtype.js";
 import { Tensor } from "../core/tensor.js";
 import { checkStructure, flatten, unflatten } from "../core/tree.js";
 import type { Primitive } from "../prims/primitive.js";
@@ -21,6 +21,16 @@ export class JVPTracer extends Tracer {
     readonly tangent: Tangent,
   ) {
     super(primal.aval);
+  }
+
+  /**
+   * The primal is known whenever every trace below is concrete (no jit staging or vmap under
+   * this jvp / linearize): observing the value then reads it, as JAX does outside jit, so JS
+   * control flow on it picks the path that was actually taken; only the tangent stays traced.
+   * Otherwise the primal's own tracer raises the ConcretizationError.
+   */
+  protected override concretize(what: string): TypedArray {
+    return this.primal._observe(what);
   }
 }
 
