@@ -28,6 +28,8 @@ const LAYERS = [
   ["lower", "^src/lower/"],
   ["backends", "^src/backends/(?!interp/)"],
   ["jit", "^src/jit/"],
+  // graph breaks: the public jit over the core jit (data-dependent JS between compiled regions)
+  ["hybrid", "^src/hybrid/"],
   ["aot", "^src/aot/"],
   ["onnx", "^src/onnx/"],
   ["api", "^src/(api|eager)/"],

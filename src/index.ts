@@ -48,7 +48,7 @@ export { Program } from "./ir/program.js";
 export { stopGradient } from "./prims/unary.js";
 export { customJvp, customVjp } from "./api/custom.js";
 export { checkpoint } from "./api/checkpoint.js";
-export { jit } from "./jit/jit.js";
+export { jit } from "./hybrid/graph-breaks.js";
 export type { Jitted, JitOptions, CacheInfo } from "./jit/jit.js";
 export type { GraphBreak, GraphBreakStats } from "./hybrid/graph-breaks.js";
 export { Lowered } from "./jit/lowered.js";

@@ -19,8 +19,8 @@ import type { Tensor } from "../core/tensor.js";
 import { type TreeDef, flatten, unflatten } from "../core/tree.js";
 import { programText } from "../ir/serialize.js";
 import { Program } from "../ir/program.js";
-import { jitCallP } from "../jit/jit-call.js";
-import type { Jitted, JitOptions } from "../jit/jit.js";
+import { jitCallP } from "../higher-order/jit-call.js";
+import { type Jitted, type JitOptions, jit as coreJit } from "../jit/jit.js";
 import { avalKey, staticKey, treeKey } from "../jit/key.js";
 import { Lowered } from "../jit/lowered.js";
 import { StagingTrace } from "../trace/staging.js";
@@ -357,4 +357,12 @@ function describeObserved(t: Tensor): string {
   }
   const items = Array.from(d.subarray(0, 6), (v) => (t.aval.dtype === "bool" ? String(v !== 0) : encodeNumber(v)));
   return d.length === 1 ? items[0]! : `[${items.join(", ")}${d.length > 6 ? `, ... (${d.length} elements)` : ""}]`;
+}
+
+/**
+ * The public `jit`: the core jit (jit/jit.ts), which a function whose trace observes one of its
+ * own values switches to graph breaks (above); `fullGraph: true` keeps the core's error.
+ */
+export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
+  return isCoreJit(opts) ? coreJit(f, opts) : jitWithGraphBreaks(f, opts, coreJit);
 }

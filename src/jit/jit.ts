@@ -34,7 +34,6 @@ import { jitCallP } from "../higher-order/jit-call.js";
 import { type KeyParts, keyParts, keyString, leafPaths, onlySizesChanged, treeKey } from "./key.js";
 import { type CacheInfo, SpecializationCache, at } from "./lookup.js";
 import { Lowered } from "./lowered.js";
-import { isCoreJit, jitWithGraphBreaks } from "../hybrid/graph-breaks.js";
 import { type ShapeSpec, ShapePolicy, sizeCanonicalHash } from "./polymorphism.js";
 import { runEntry } from "./run.js";
 import { countCall } from "./tier.js";
@@ -81,8 +80,11 @@ interface Shapes {
   policy: ShapePolicy;
 }
 
+/**
+ * The core jit: one traced specialization per key. The public `jit` (hybrid/graph-breaks.ts)
+ * wraps it with graph breaks for functions whose trace observes their own values.
+ */
 export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
-  if (!isCoreJit(opts)) return jitWithGraphBreaks(f, opts, jit); // graph breaks (src/hybrid/); it calls back here
   if (typeof f !== "function") throw new ArgumentError(`jit: expected a function, got ${typeof f}`);
   checkOptions("jit", opts, { staticArgnums: is.arrayOf(is.int(0), "argument indices (integers >= 0)"), name: is.string, shapes: is.arrayOf(is.any) });
   const name = opts.name ?? (f.name || "anonymous");
