@@ -298,13 +298,21 @@ if (which === "fight") {
   const c = Number(process.argv[5]);
   const x = np.array(Float32Array.from({ length: 64 }, (_, i) => Math.cos(i))).reshape([8, 8]);
   const want = Array.from(np.multiply(np.sin(x), c).dataSync());
-  // start together (a wall-clock barrier), then fight for 0.7 s
-  const start = Number(process.argv[6]);
-  while (Date.now() < start);
-  for (let i = 0; Date.now() < start + 700; i++) {
+  // start together (a file barrier: each announces itself and waits for the other, however long
+  // the import took under load), then fight for 0.7 s and until the other's entry was found
+  // stale at least once (at most 20 s: the test then fails on its overlap assertion)
+  const { existsSync, writeFileSync } = await import("node:fs");
+  writeFileSync(dir + "/ready-" + c, "");
+  const other = dir + "/ready-" + (c === 2 ? 3 : 2);
+  const waitStart = Date.now();
+  while (!existsSync(other) && Date.now() < waitStart + 60000);
+  const start = Date.now();
+  let stale = 0;
+  for (let i = 0; Date.now() < start + 700 || (stale === 0 && Date.now() < start + 20000); i++) {
     const j = jit((x) => np.multiply(np.sin(x), c), { name: "fight" });
     const y = Array.from(j(x).dataSync());
     const ok = y.every((v, k) => Math.abs(v - want[k]) <= 1e-6);
+    if (j.cacheInfo().disk.last === "stale") stale++;
     report.push({ name: "fight", n: i, path: j.cacheInfo().disk.last, traces: 1, value: [ok ? 1 : 0] });
   }
 }
@@ -382,8 +390,7 @@ describe("disk cache across processes", () => {
   it("two processes rewriting the same entry at once never read a torn file", async () => {
     const s = script();
     try {
-      const start = String(Date.now() + 4000);
-      const [a, b] = await Promise.all([child(s, [dir, "trace", "fight", "2", start]), child(s, [dir, "trace", "fight", "3", start])]);
+      const [a, b] = await Promise.all([child(s, [dir, "trace", "fight", "2"]), child(s, [dir, "trace", "fight", "3"])]);
       for (const r of [...a, ...b]) {
         expect(r.value).toEqual([1]); // correct result every time
         expect(["stored", "loaded", "stale"]).toContain(r.path); // never "ignored" (a partial file)
@@ -395,6 +402,7 @@ describe("disk cache across processes", () => {
       expect(readdirSync(own()).filter((n) => !n.endsWith(".adgc"))).toEqual([]);
     } finally {
       rmSync(s, { force: true });
+      for (const c of [2, 3]) rmSync(path.join(dir, `ready-${c}`), { force: true });
     }
   });
 });
