@@ -1,10 +1,12 @@
 // The README's code examples run: each ```ts block that imports from "adgen" is transpiled (types
-// stripped), pointed at this checkout, and executed.
+// stripped), pointed at this checkout, and executed; a `console.log(...)` line ending in
+// `// prints: <text>` must print exactly that text (util.format, as console.log does).
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { format } from "node:util";
 import { transformSync } from "esbuild";
 import { afterAll, describe, expect, it } from "vitest";
 
@@ -30,6 +32,12 @@ describe("README examples", () => {
       } finally {
         console.log = orig;
       }
+      const printed = logs.map((a) => format(...(a as unknown[])));
+      const lines = code.split("\n").filter((l) => l.includes("console.log("));
+      lines.forEach((line, k) => {
+        const m = /\/\/ prints: (.*)$/.exec(line);
+        if (m) expect(printed[k], line.trim()).toBe(m[1]!.trim());
+      });
     });
   });
 });
