@@ -5,5 +5,7 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     testTimeout: 60_000,
     pool: "threads",
+    // every Program is checked by the IR verifier as it is built (src/index.ts)
+    env: { ADGEN_VERIFY: "1" },
   },
 });

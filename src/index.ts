@@ -11,6 +11,8 @@ import { gemmFor as wasmGemmFor, prime as primeWasmMatmul } from "./backends/was
 import { installProgramRunner } from "./higher-order/runner.js";
 import { compiledFor } from "./jit/compile.js";
 import { installMethods } from "./api/methods.js";
+import { verifyEveryProgram } from "./ir/program.js";
+import { verifyProgram } from "./ir/verify.js";
 
 // trace: primitives applied outside any transformation run eagerly (reference implementations)
 setRootTrace(evalTrace);
@@ -24,6 +26,11 @@ installMatmulKernel(wasmGemmFor, primeWasmMatmul);
 installProgramRunner((p, args, name) => compiledFor(p, name).run(args));
 // core/tensor <- api: the Tensor methods (x.sum(), x.reshape(...), x.backward())
 installMethods({ backward });
+// ir: with ADGEN_VERIFY=1 (the test suite), every Program is verified as it is built (after
+// tracing, each transformation and each pass)
+if ((globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.ADGEN_VERIFY === "1") {
+  verifyEveryProgram((p) => verifyProgram(p, "new program"));
+}
 
 export { Tensor } from "./core/tensor.js";
 export type { TensorLike } from "./core/tensor.js";

@@ -11,6 +11,15 @@ import { printProgram } from "./printer.js";
 
 let nextVarId = 0;
 
+/**
+ * Set in tests (ADGEN_VERIFY=1, vitest.config.ts; wired in index.ts): every Program built, by
+ * tracing, any transformation or pass, is checked by the IR verifier (ir/verify.ts) as it is made.
+ */
+let verifyEach: ((p: Program) => void) | null = null;
+export function verifyEveryProgram(check: ((p: Program) => void) | null): void {
+  verifyEach = check;
+}
+
 /** A variable: defined exactly once (as a program input, a constant, or an equation output). */
 export class Var {
   readonly id: number;
@@ -46,7 +55,9 @@ export class Program {
     readonly constValues: Tensor[],
     readonly equations: Equation[],
     readonly outputs: Atom[],
-  ) {}
+  ) {
+    if (verifyEach) verifyEach(this);
+  }
 
   get inAvals(): ShapedArray[] {
     return this.inputs.map((v) => v.aval);
