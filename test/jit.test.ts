@@ -216,6 +216,42 @@ describe("diagnostics", () => {
     for (const s of ["traced", "jvp", "linearized", "transposed", "optimized", "kernels", "js"] as const) {
       expect(l.text(s).length).toBeGreaterThan(10);
     }
+    // the IR stages in full (issue 10 item 6: a stage text is specified, not only non-empty);
+    // source-line comments dropped
+    const text = (s: "traced" | "jvp" | "linearized" | "transposed" | "optimized" | "kernels") => l.text(s).replace(/ +#.*$/gm, "");
+    expect(text("traced")).toBe(`{ lambda ; a:f64[3]. let
+    b:f64[3] = sin a
+    c:f64[3] = mul b a
+    d:f64[] = reduce_sum[axes=[0]] c
+  in (d) }`);
+    expect(text("jvp")).toBe(`{ lambda ; a:f64[3] b:f64[3]. let
+    c:f64[3] = sin a
+    d:f64[3] = cos a
+    e:f64[3] = mul b d
+    f:f64[3] = mul c a
+    g:f64[3] = mul e a
+    h:f64[3] = mul c b
+    i:f64[3] = add g h
+    j:f64[] = reduce_sum[axes=[0]] f
+    k:f64[] = reduce_sum[axes=[0]] i
+  in (j, k) }`);
+    expect(text("linearized")).toBe(`{ lambda ; a:f64[3] b:f64[3] c:f64[3] d:f64[3]. let
+    e:f64[3] = mul d a
+    f:f64[3] = mul e b
+    g:f64[3] = mul c d
+    h:f64[3] = add f g
+    i:f64[] = reduce_sum[axes=[0]] h
+  in (i) }`);
+    expect(text("transposed")).toBe(`{ lambda ; a:f64[3] b:f64[3] c:f64[3] d:f64[]. let
+    e:f64[3] = broadcast_in_dim[shape=[3] dims=[]] d
+    f:f64[3] = mul c e
+    g:f64[3] = mul e b
+    h:f64[3] = mul g a
+    i:f64[3] = add f h
+  in (i) }`);
+    expect(text("optimized")).toBe(text("traced"));
+    expect(text("kernels")).toBe(`1 kernels, arena 0 bytes
+  kernel 0: reduce float64[] over [3] -> output b1   fuses: sin#0 mul#1 reduce_sum#2`);
     expect(l.text("linearized")).toMatch(/cos|mul/);
     expect(() => l.text("bogus" as never)).toThrow(/unknown stage "bogus"/);
   });
