@@ -19,8 +19,13 @@ export interface Config {
   logGraphBreaks: boolean;
   /** Check every result for NaN and name the first equation that produced one. */
   debugNans: boolean;
-  /** Entries kept per jitted function (LRU). */
+  /** Entries kept per jit cache (LRU): each jitted function's, and its inner program cache. */
   jitCacheSize: number;
+  /**
+   * Bytes all in-memory jit caches may hold together (generated code, arenas, captured constants,
+   * traced IR; LRU across functions). Default 256 MiB; Infinity disables. See docs/diagnostics.md.
+   */
+  jitCacheMaxBytes: number;
   /**
    * Execution backend of compiled programs: "wasm" (WebAssembly kernels), "js" (generated
    * JavaScript) or "interp" (no code generation).
@@ -78,6 +83,7 @@ export const config: Config & { update(opts: Partial<Config>): void } = {
   logGraphBreaks: false,
   debugNans: false,
   jitCacheSize: 64,
+  jitCacheMaxBytes: 256 * 2 ** 20,
   backend: "wasm",
   captureSourceLines: true,
   interpretBelowWork: 4096,
@@ -119,6 +125,7 @@ const schema: Schema = {
   logGraphBreaks: is.boolean,
   debugNans: is.boolean,
   jitCacheSize: is.int(1),
+  jitCacheMaxBytes: countOrNever(0),
   backend: is.oneOf("wasm", "js", "interp"),
   captureSourceLines: is.boolean,
   interpretBelowWork: countOrNever(0),
