@@ -1,0 +1,181 @@
+// Diagnostics of the jit caches (docs/diagnostics.md): specializations() and cacheReport() list
+// every cached entry (inner caches of grad/vmap/tape included) as printed tables; every miss is
+// explained (evictions as evictions, inner caches like top-level ones); every cache is bounded in
+// entries and in bytes; jit options are strict (did-you-mean, donateArgnums rejected).
+
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ArgumentError, AdgenError, NanError, type Tensor, cacheReport, config, grad, jit, np, variable, vmap } from "../src/index.js";
+import type { LogEvent } from "../src/core/config.js";
+
+const saved = { ...config };
+let events: LogEvent[] = [];
+beforeEach(() => {
+  events = [];
+  config.update({ autoGeneralizeShapes: false, explainCacheMisses: true, logger: (e) => events.push(e) });
+});
+afterEach(() => {
+  const { update: _u, ...rest } = saved;
+  config.update(rest);
+});
+
+const vec = (n: number) => np.arange(n).astype("float32");
+const misses = () => events.filter((e) => e.kind === "cache-miss").map((e) => e.message.replace(/ \(called at .*\)$/, ""));
+/** A printed table with times (nondeterministic) and the options column normalized. */
+const normalize = (s: string) =>
+  s
+    .replace(/\d+\.\d\/\d+\.\d\/\d+\.\d/g, "T")
+    .replace(/\(interpretBelow=[^)]*\)/g, "(OPTIONS)")
+    .replace(/ {2,}/g, " | ");
+
+describe("specializations() and cacheReport()", () => {
+  it("one row per cached entry, with the key in words, hits and last use, printed as a table", () => {
+    config.update({ interpretBelowWork: Infinity }); // interpreted: no code bytes, deterministic sizes
+    const f = jit((x: Tensor, n: number) => np.multiply(np.sin(x), n), { name: "scale", staticArgnums: [1] });
+    f(vec(3), 2);
+    f(vec(3), 2);
+    f(vec(4), 2);
+    f(vec(3), 5);
+    const rows = f.specializations();
+    expect(rows.map((r) => [r.args.join(","), r.statics.join(","), r.hits, r.lastCall, r.origin, r.cache])).toEqual([
+      ["arg 0: float32[3]", "arg 1 = n:2", 1, 2, "interpreted", "jit"],
+      ["arg 0: float32[4]", "arg 1 = n:2", 0, 3, "interpreted", "jit"],
+      ["arg 0: float32[3]", "arg 1 = n:5", 0, 4, "interpreted", "jit"],
+    ]);
+    expect(normalize(rows.toString())).toBe(
+      [
+        "function | cache | key | hits | last call | trace/opt/gen ms | wasm | js | arena | residuals | origin",
+        "scale | jit | arg 0: float32[3]; static arg 1 = n:2 | 1 | #2 | T | 0 B | 0 B | 0 B | 0 B | interpreted",
+        "scale | jit | arg 0: float32[4]; static arg 1 = n:2 | 0 | #3 | T | 0 B | 0 B | 0 B | 0 B | interpreted",
+        "scale | jit | arg 0: float32[3]; static arg 1 = n:5 | 0 | #4 | T | 0 B | 0 B | 0 B | 0 B | interpreted",
+        `3 entries, ~${rows.bytes} B; backend wasm (OPTIONS)`,
+      ].join("\n"),
+    );
+  });
+
+  it("rows of compiled entries carry code and arena bytes; symbolic dims print by name", () => {
+    config.update({ interpretBelowWork: 0, backend: "js" });
+    const f = jit((x: Tensor) => np.exp(x), { name: "e", shapes: [["B"]] });
+    f(vec(8));
+    const [r] = f.specializations();
+    expect(r!.args).toEqual(["arg 0: float32[B]"]);
+    const g = jit((x: Tensor) => np.exp(x), { name: "g" });
+    g(vec(8));
+    const [s] = g.specializations();
+    expect(s!.origin).toBe("compiled");
+    expect(s!.jsBytes).toBeGreaterThan(100);
+    expect(s!.bytes).toBe(s!.wasmBytes + s!.jsBytes + s!.arenaBytes + s!.otherBytes);
+  });
+
+  it("cacheReport() covers every jitted function and the inner caches of grad, vmap and the tape", () => {
+    config.update({ interpretBelowWork: Infinity });
+    const f = jit((x: Tensor) => np.sum(np.sin(x)), { name: "inner_f" });
+    grad(f)(vec(3));
+    vmap(f)(np.ones([2, 4]));
+    variable(vec(5)); // a variable: f's call on it goes through the tape
+    const v = variable(vec(5));
+    (f(v) as Tensor).backward();
+    const rows = cacheReport().filter((r) => r.function === "inner_f");
+    expect(rows.map((r) => [r.cache, r.stack, r.args.join(",")])).toEqual([
+      ["inner", "jvp inside linearize", "arg 0: float32[3]"],
+      ["inner", "vmap", "arg 0: float32[4]"],
+      ["inner", "eager tape", "arg 0: float32[5]"],
+    ]);
+    const text = cacheReport().toString();
+    expect(text).toMatch(/inner_f\s+inner \(eager tape\)\s+arg 0: float32\[5\]/);
+    expect(text).toMatch(/^budget: config\.jitCacheMaxBytes 256\.0 MiB, config\.jitCacheSize 64 per cache$/m);
+    expect(f.cacheInfo().inner).toMatchObject({ misses: 3, size: 3 });
+  });
+});
+
+describe("every miss is explained", () => {
+  it("an evicted entry is reported as an eviction naming the budget, not as a change from the last call", () => {
+    config.update({ jitCacheSize: 2 });
+    const f = jit((x: Tensor) => np.sin(x), { name: "ev" });
+    for (const n of [3, 4, 5, 3]) f(vec(n));
+    expect(f.cacheInfo().lastMiss!.reason).toBe("this specialization was evicted from the cache (budget: config.jitCacheSize 2 entries)");
+    expect(f.cacheInfo().evictions).toBe(2);
+    expect(misses()).toEqual([
+      "jit(ev) recompiling because arg 0 shape [3] -> [4]",
+      "jit(ev) recompiling because arg 0 shape [4] -> [5]",
+      "jit(ev) recompiling because this specialization was evicted from the cache (budget: config.jitCacheSize 2 entries)",
+    ]);
+  });
+
+  it("a miss is explained against the closest cached entry, not the previous call", () => {
+    const f = jit((x: Tensor, y: Tensor) => np.add(x, y), { name: "close" });
+    f(vec(3), vec(3));
+    f(vec(7).astype("float64"), vec(7).astype("float64"));
+    f(vec(3), vec(1)); // previous call differs in both leaves; the first entry in one
+    expect(f.cacheInfo().lastMiss!.reason).toBe("arg 1 shape [3] -> [1]");
+  });
+
+  it("grad(jit(f)), vmap(jit(f)) and the tape path log their retraces like jit misses", () => {
+    const f = jit((x: Tensor) => np.sum(np.sin(x)), { name: "g" });
+    const df = grad(f);
+    df(vec(3));
+    df(vec(4));
+    df(vec(3)); // hit
+    vmap(f)(np.ones([2, 6]));
+    (f(variable(vec(9))) as Tensor).backward();
+    expect(misses()).toEqual([
+      "jit(g) inside jvp inside linearize recompiling because arg 0 shape [3] -> [4]",
+      "jit(g) inside vmap recompiling because arg 0 shape [3] -> [6]", // [3] was used last
+      "jit(g) inside eager tape recompiling because arg 0 shape [6] -> [9]",
+    ]);
+    expect(f.cacheInfo().inner).toMatchObject({ hits: 1, misses: 4, traces: 4, size: 4 });
+  });
+});
+
+describe("bounded caches", () => {
+  it("the inner cache of grad(jit(f)) is bounded by jitCacheSize over many shapes", () => {
+    config.update({ jitCacheSize: 8, explainCacheMisses: false });
+    const f = jit((x: Tensor) => np.sum(np.multiply(x, x)), { name: "many" });
+    const df = grad(f);
+    for (let n = 1; n <= 200; n++) {
+      const g = df(vec(n)) as Tensor;
+      if (n % 97 === 0) expect(Array.from(g.data)).toEqual(Array.from(vec(n).data, (v) => 2 * v));
+    }
+    const inner = f.cacheInfo().inner!;
+    expect(inner.size).toBe(8);
+    expect(inner.misses).toBe(200);
+    expect(inner.evictions).toBe(192);
+    expect(f.specializations()).toHaveLength(8);
+  });
+
+  it("config.jitCacheMaxBytes bounds all caches together (LRU across functions): bytes stay flat over 2000 shapes", () => {
+    config.update({ interpretBelowWork: Infinity, explainCacheMisses: false, jitCacheMaxBytes: 16 * 1024 });
+    const a = jit((x: Tensor) => np.exp(np.sin(x)), { name: "a" });
+    const b = jit((x: Tensor) => np.cos(x), { name: "b" });
+    let peak = 0;
+    for (let n = 1; n <= 2000; n++) {
+      (n % 2 ? a : b)(vec(n));
+      if (n % 50 === 0) peak = Math.max(peak, cacheReport().totalBytes);
+    }
+    expect(peak).toBeLessThanOrEqual(16 * 1024);
+    expect(a.cacheInfo().size + b.cacheInfo().size).toBeLessThan(128); // under the count bound: bytes decided
+    expect(a.cacheInfo().evictions).toBeGreaterThan(900);
+    a(vec(1)); // evicted long ago, by the byte budget
+    expect(a.cacheInfo().lastMiss!.reason).toBe("this specialization was evicted from the cache (budget: config.jitCacheMaxBytes 16384 bytes, all caches together)");
+  });
+
+  it("config rejects a bad byte budget", () => {
+    expect(() => config.update({ jitCacheMaxBytes: -1 })).toThrow(/jitCacheMaxBytes must be/);
+  });
+});
+
+describe("strict jit options", () => {
+  it("a typo gets a did-you-mean, fullGraph included", () => {
+    const id = (x: Tensor) => x;
+    expect(() => jit(id, { fulGraph: true } as never)).toThrow('jit: unknown option "fulGraph". Did you mean "fullGraph"? Valid options: staticArgnums, name, shapes, fullGraph.');
+    expect(() => jit(id, { static_argnums: [0] } as never)).toThrow(/Did you mean "staticArgnums"\?/);
+  });
+
+  it("donateArgnums is rejected with a clear error", () => {
+    expect(() => jit((x: Tensor) => x, { donateArgnums: [0] } as never)).toThrow(ArgumentError);
+    expect(() => jit((x: Tensor) => x, { donateArgnums: [0] } as never)).toThrow(/jit: donateArgnums is not supported/);
+  });
+
+  it("NanError is exported and is an AdgenError", () => {
+    expect(new NanError("x")).toBeInstanceOf(AdgenError);
+  });
+});
