@@ -17,7 +17,7 @@
 import type { ShapedArray } from "../core/aval.js";
 import { config } from "../core/config.js";
 import { leafToTensor } from "../core/convert.js";
-import { ArgumentError } from "../core/errors.js";
+import { ArgumentError, ShapeError } from "../core/errors.js";
 import { checkOptions, is } from "../core/options.js";
 import { shapeToString } from "../core/shape.js";
 import { bindSymbols } from "../core/symbols.js";
@@ -296,7 +296,21 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
     const c = keyed(args);
     const avals = opts.shapes ? c.avals : c.tensors.map((t) => t.aval);
     const t = trace(c, avals);
-    return new Lowered(name, t.program, t.residuals, avals, c.parts.leaves.map((l) => l[0]));
+    const lowered = new Lowered(name, t.program, t.residuals, avals, c.parts.leaves.map((l) => l[0]));
+    lowered.caller = (run, args2) => {
+      const d = keyed(args2);
+      const fits = (x: Tensor, i: number) => {
+        const want = avals[i];
+        if (!want || want.dtype !== x.aval.dtype || want.shape.length !== x.aval.shape.length) return false;
+        return want.shape.every((dim, j) => typeof dim !== "number" || dim === x.aval.shape[j]);
+      };
+      const sameStatics = JSON.stringify(d.parts.statics) === JSON.stringify(c.parts.statics) && d.parts.tree === c.parts.tree;
+      if (!sameStatics || d.tensors.length !== avals.length || !d.tensors.every(fits)) {
+        throw new ShapeError(`jit(${name}).lower(...).compile(): called with ${d.tensors.map((x) => String(x.aval)).join(", ")} but it was compiled for ${avals.map(String).join(", ")}${sameStatics ? "" : " (and other static arguments or argument structure)"}`);
+      }
+      return unflatten(t.outTree, run([...d.tensors, ...t.tracerConsts]));
+    };
+    return lowered;
   };
   jitted.cacheInfo = () => ({ ...cache.info(disk.info), ...(innerPrograms.misses || innerPrograms.hits ? { inner: innerPrograms.counters() } : {}) });
   jitted.specializations = () => SpecializationTable.fromRows([...rowsOf(cache), ...rowsOf(innerPrograms)]);
