@@ -54,6 +54,7 @@ export type { GraphBreak, GraphBreakStats } from "./hybrid/graph-breaks.js";
 export { Lowered } from "./jit/lowered.js";
 export { cacheReport, SpecializationTable } from "./jit/report.js";
 export type { Specialization } from "./jit/report.js";
+export { flushTimeline } from "./jit/timeline.js";
 export { config } from "./core/config.js";
 export type { Config, LogEvent } from "./core/config.js";
 export { exportFunction, exportVjp, exportJvp, Exported } from "./aot/export.js";

@@ -4,7 +4,11 @@
 // entries and in bytes; jit options are strict (did-you-mean, donateArgnums rejected).
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ArgumentError, AdgenError, NanError, type Tensor, cacheReport, config, grad, jit, np, variable, vmap } from "../src/index.js";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ArgumentError, AdgenError, NanError, type Tensor, cacheReport, config, flushTimeline, grad, jit, np, variable, vmap } from "../src/index.js";
+import { clearTimeline } from "../src/jit/timeline.js";
 import type { LogEvent } from "../src/core/config.js";
 
 const saved = { ...config };
@@ -224,5 +228,52 @@ describe("staged compile: lower(...).compile() with cost and memory analysis", (
     const m = h.lower(np.ones([10])).compile().memoryAnalysis();
     expect(m.residualBytes).toBe(String(h.lower(np.ones([10])).residuals().reduce((n, r) => n + r.bytes, 0)));
     expect(Number(m.residualBytes)).toBeGreaterThan(0);
+  });
+});
+
+describe("timeline (config.traceFile)", () => {
+  it("writes Chrome trace-event JSON: cache instants, compile stage spans in order, run spans", () => {
+    const dir = mkdtempSync(join(tmpdir(), "adgen-timeline-"));
+    try {
+      const file = join(dir, "trace.json");
+      clearTimeline();
+      config.update({ traceFile: file, interpretBelowWork: 0, backend: "js" });
+      const f = jit((x: Tensor) => np.sum(np.tanh(x)), { name: "tl" });
+      f(vec(10));
+      f(vec(10));
+      f(vec(12));
+      expect(flushTimeline()).toBe(file);
+      const doc = JSON.parse(readFileSync(file, "utf8")) as { traceEvents: Record<string, unknown>[]; displayTimeUnit: string };
+      expect(doc.displayTimeUnit).toBe("ms");
+      // the Trace Event Format: name, cat, ph, ts (us), pid, tid; "X" has dur >= 0; "i" has scope s
+      for (const e of doc.traceEvents) {
+        expect(typeof e["name"]).toBe("string");
+        expect(typeof e["cat"]).toBe("string");
+        expect(["X", "i"]).toContain(e["ph"]);
+        expect(Number.isFinite(e["ts"])).toBe(true);
+        expect(Number.isInteger(e["pid"]) && Number.isInteger(e["tid"])).toBe(true);
+        if (e["ph"] === "X") expect(e["dur"] as number).toBeGreaterThanOrEqual(0);
+        else expect(["g", "p", "t"]).toContain(e["s"]);
+      }
+      const names = doc.traceEvents.map((e) => e["name"]);
+      expect(names).toEqual([
+        "cache miss jit(tl)", "trace jit(tl)", "optimize jit(tl)", "codegen jit(tl)", "run jit(tl)",
+        "cache hit jit(tl)", "run jit(tl)",
+        "cache miss jit(tl)", "trace jit(tl)", "optimize jit(tl)", "codegen jit(tl)", "run jit(tl)",
+      ]);
+      expect(doc.traceEvents[7]!["args"]).toEqual({ reason: "arg 0 shape [10] -> [12]" });
+      // the stages of one compile follow each other
+      const [tr, op, cg] = doc.traceEvents.slice(1, 4) as { ts: number; dur: number }[];
+      expect(op!.ts).toBeCloseTo(tr!.ts + tr!.dur, 6);
+      expect(cg!.ts).toBeCloseTo(op!.ts + op!.dur, 6);
+    } finally {
+      config.update({ traceFile: null });
+      clearTimeline();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("rejects a bad traceFile", () => {
+    expect(() => config.update({ traceFile: "" })).toThrow(/traceFile must be a non-empty file path or null/);
   });
 });

@@ -1,5 +1,5 @@
 // Global options (`config.update({...})`), also settable from the ADGEN_LOG environment variable
-// (e.g. ADGEN_LOG=compiles,cache-misses).
+// (e.g. ADGEN_LOG=compiles,cache-misses; ADGEN_LOG=timeline writes ./adgen-trace.json).
 
 import { ArgumentError } from "./errors.js";
 import { type Schema, checkOptions, is } from "./options.js";
@@ -67,6 +67,11 @@ export interface Config {
    * default (false) re-traces and compares the traced program's hash with the cached one.
    */
   cacheTrustSource: boolean;
+  /**
+   * Node: write a Chrome trace-event timeline of the jit (compiles, cache hits and misses, runs)
+   * to this file at process exit (src/jit/timeline.ts; open it in Perfetto). null (default): off.
+   */
+  traceFile: string | null;
   /** Receives log events; the default prints to stderr. */
   logger: (e: LogEvent) => void;
 }
@@ -96,6 +101,7 @@ export const config: Config & { update(opts: Partial<Config>): void } = {
   cacheDir: null,
   cacheMaxBytes: 256 * 2 ** 20,
   cacheTrustSource: false,
+  traceFile: null,
   logger: defaultLogger,
   update(opts: Partial<Config>): void {
     updateConfig(opts);
@@ -110,6 +116,7 @@ function readEnv(): void {
     else if (item === "cache-misses") config.explainCacheMisses = true;
     else if (item === "nans") config.debugNans = true;
     else if (item === "graph-breaks") config.logGraphBreaks = true;
+    else if (item === "timeline") config.traceFile = "adgen-trace.json";
     else if (item === "all") config.logCompiles = config.explainCacheMisses = config.logGraphBreaks = true;
   }
 }
@@ -138,6 +145,7 @@ const schema: Schema = {
   cacheDir: is.nullable((v) => (typeof v === "string" && v.length > 0 ? undefined : "a non-empty directory path")),
   cacheMaxBytes: countOrNever(0),
   cacheTrustSource: is.boolean,
+  traceFile: is.nullable((v) => (typeof v === "string" && v.length > 0 ? undefined : "a non-empty file path")),
   logger: is.func,
 };
 

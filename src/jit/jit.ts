@@ -40,6 +40,7 @@ import { Lowered } from "./lowered.js";
 import { type ShapeSpec, ShapePolicy, sizeCanonicalHash } from "./polymorphism.js";
 import { runEntry } from "./run.js";
 import { countCall } from "./tier.js";
+import { instant, nowUs, stageSpans, timed, timelineOn } from "./timeline.js";
 
 export type { CacheInfo };
 
@@ -198,7 +199,10 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
     let key = keyString(c.parts);
     cache.called();
     let e = cache.lookup(key);
-    if (e) return { e, c };
+    if (e) {
+      if (timelineOn()) instant(`cache hit jit(${name})`, "cache");
+      return { e, c };
+    }
     const sizes = c.tensors.map((t) => t.aval.shape as number[]);
     let generalized: string | undefined;
     if (config.autoGeneralizeShapes && lastShapes && cache.lastParts && onlySizesChanged(cache.lastParts, c.parts)) {
@@ -210,6 +214,8 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
     e = cache.lookup(key);
     if (e) return { e, c };
     cache.miss(keyString(first.parts), first.parts, generalized);
+    if (timelineOn()) instant(`cache miss jit(${name})`, "cache", { reason: cache.info(disk.info).lastMiss?.reason });
+    const t0 = timelineOn() ? nowUs() : 0;
     try {
       e = build(c);
     } catch (err) {
@@ -223,6 +229,7 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
       e = build(c);
     }
     cache.store(key, c.parts, e);
+    if (timelineOn()) stageSpans(`jit(${name})`, t0, e.compiled.times);
     return { e, c };
   };
 
@@ -235,7 +242,8 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
     const e = found.e.sizes ? checkSize(found.e, found.c) : found.e;
     countCall(e, name); // step 4: tier
     if (e.consts.some((c) => c._tape)) return callInside(args);
-    return unflatten(e.outTree, runEntry(name, e, found.c.tensors, found.c.paths)); // step 5: run
+    const outs = timelineOn() ? timed(`run jit(${name})`, "run", () => runEntry(name, e, found.c.tensors, found.c.paths), { tier: e.compiled.exec ? "compiled" : "interpreted" }) : runEntry(name, e, found.c.tensors, found.c.paths);
+    return unflatten(e.outTree, outs); // step 5: run
   }) as Jitted;
 
   /**
@@ -279,6 +287,7 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
     if (!t) {
       const stack = transformationStack();
       innerPrograms.miss(key, parts, undefined, stack);
+      if (timelineOn()) instant(`cache miss jit(${name}) inside ${stack}`, "cache");
       const r = trace(c, avals);
       innerPrograms.traces++;
       t = { program: r.program, outTree: r.outTree, consts: r.tracerConsts, stack, traceMs: r.traceMs };
