@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ArgumentError, AdgenError, NanError, type Tensor, cacheReport, config, flushTimeline, grad, jit, np, variable, vmap } from "../src/index.js";
+import { ArgumentError, AdgenError, NanError, RecompileError, type Tensor, cacheReport, config, flushTimeline, grad, jit, np, variable, vmap } from "../src/index.js";
 import { clearTimeline } from "../src/jit/timeline.js";
 import type { LogEvent } from "../src/core/config.js";
 
@@ -275,5 +275,54 @@ describe("timeline (config.traceFile)", () => {
 
   it("rejects a bad traceFile", () => {
     expect(() => config.update({ traceFile: "" })).toThrow(/traceFile must be a non-empty file path or null/);
+  });
+});
+
+describe("recompile stance (config.recompileLimit, onRecompileLimit)", () => {
+  it('"error" throws a RecompileError listing every miss', () => {
+    config.update({ recompileLimit: 2, onRecompileLimit: "error" });
+    const f = jit((x: Tensor) => np.sin(x), { name: "stance" });
+    for (const n of [1, 2, 3]) f(vec(n));
+    f(vec(2)); // a hit is never limited
+    expect(() => f(vec(4))).toThrow(RecompileError);
+    let msg = "";
+    try {
+      f(vec(5));
+    } catch (e) {
+      msg = (e as Error).message.split("\n  at ")[0]!;
+    }
+    expect(msg).toBe(
+      [
+        "jit(stance) recompiled 4 times, more than config.recompileLimit 2; its misses:",
+        "  1. first call",
+        "  2. arg 0 shape [1] -> [2]",
+        "  3. arg 0 shape [2] -> [3]",
+        "  4. arg 0 shape [2] -> [4]", // against the closest entry, [2] (used last)
+        "  5. arg 0 shape [2] -> [5]",
+      ].join("\n"),
+    );
+  });
+
+  it('"interpret" runs new keys eagerly: same values, no new entries', () => {
+    config.update({ recompileLimit: 1, onRecompileLimit: "interpret", explainCacheMisses: false });
+    const f = jit((x: Tensor) => np.multiply(np.sin(x), 2), { name: "eager" });
+    for (let n = 1; n <= 6; n++) {
+      const y = f(vec(n)) as Tensor;
+      expect(Array.from(y.data)).toEqual(Array.from((np.multiply(np.sin(vec(n)), 2) as Tensor).data));
+    }
+    expect(f.cacheInfo().size).toBe(2);
+    expect(events.filter((e) => e.kind === "recompile-warning").map((e) => e.message)).toContain(
+      'jit(eager) recompiled 2 times, more than config.recompileLimit 1: running new keys eagerly (op by op) from now on (config.onRecompileLimit "interpret")',
+    );
+  });
+
+  it('"warn" logs the history once and keeps compiling', () => {
+    config.update({ recompileLimit: 1, onRecompileLimit: "warn", explainCacheMisses: false, recompileWarnAfter: Infinity });
+    const f = jit((x: Tensor) => np.cos(x), { name: "w" });
+    for (let n = 1; n <= 5; n++) f(vec(n));
+    expect(f.cacheInfo().size).toBe(5);
+    const warns = events.filter((e) => e.kind === "recompile-warning");
+    expect(warns).toHaveLength(1);
+    expect(warns[0]!.message).toMatch(/^jit\(w\) recompiled 2 times, more than config.recompileLimit 1; its misses:\n  1\. first call\n  2\. arg 0 shape \[1\] -> \[2\]\n  3\. arg 0 shape \[2\] -> \[3\]$/);
   });
 });

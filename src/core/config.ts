@@ -39,6 +39,17 @@ export interface Config {
   hotCalls: number;
   /** Warn once when one jitted function has been compiled this many times. */
   recompileWarnAfter: number;
+  /**
+   * Recompile stance (PyTorch's fail_on_recompile / eager_on_recompile): past this many
+   * recompiles (misses after the first compile) of one jitted function, `onRecompileLimit`
+   * applies to each further miss. Default Infinity (no limit).
+   */
+  recompileLimit: number;
+  /**
+   * "warn" (log once and keep compiling), "error" (throw a RecompileError listing every miss), or
+   * "interpret" (run the call eagerly, op by op, instead of compiling another specialization).
+   */
+  onRecompileLimit: "warn" | "error" | "interpret";
   /** After a cache miss caused only by changed sizes, retrace with those dimensions symbolic. */
   autoGeneralizeShapes: boolean;
   /** Float matrix products with at least this many multiply-adds use the WebAssembly GEMM. */
@@ -94,6 +105,8 @@ export const config: Config & { update(opts: Partial<Config>): void } = {
   interpretBelowWork: 4096,
   hotCalls: 3,
   recompileWarnAfter: 5,
+  recompileLimit: Infinity,
+  onRecompileLimit: "warn",
   autoGeneralizeShapes: true,
   fastMatmulMinWork: 32768,
   matmulThreads: 2,
@@ -138,6 +151,8 @@ const schema: Schema = {
   interpretBelowWork: countOrNever(0),
   hotCalls: countOrNever(1),
   recompileWarnAfter: countOrNever(1),
+  recompileLimit: countOrNever(0),
+  onRecompileLimit: is.oneOf("warn", "error", "interpret"),
   autoGeneralizeShapes: is.boolean,
   fastMatmulMinWork: countOrNever(0),
   matmulThreads: is.int(1, 256),

@@ -194,7 +194,7 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
   const build = (c: Call, traced?: TraceResult): Entry => buildEntry(cx, c.args, c.parts, c.policy.hasLearned(c.avals), () => trace(c), traced);
 
   /** Steps 2 and 3: the entry serving this call (found, or built after a miss). */
-  const entryFor = (first: Call): { e: Entry; c: Call } => {
+  const entryFor = (first: Call): { e: Entry; c: Call } | null => {
     let c = first;
     let key = keyString(c.parts);
     cache.called();
@@ -215,6 +215,7 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
     if (e) return { e, c };
     cache.miss(keyString(first.parts), first.parts, generalized);
     if (timelineOn()) instant(`cache miss jit(${name})`, "cache", { reason: cache.info(disk.info).lastMiss?.reason });
+    if (cache.overLimit()) return null;
     const t0 = timelineOn() ? nowUs() : 0;
     try {
       e = build(c);
@@ -239,6 +240,7 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
     // tensors tracked by the eager tape: apply as one jit_call so the tape records it
     if (first.tensors.some((t) => t._tape)) return callInside(args);
     const found = entryFor(first);
+    if (found === null) return f(...args); // past config.recompileLimit with onRecompileLimit "interpret"
     const e = found.e.sizes ? checkSize(found.e, found.c) : found.e;
     countCall(e, name); // step 4: tier
     if (e.consts.some((c) => c._tape)) return callInside(args);

@@ -8,6 +8,7 @@
 // an eviction naming the budget that forced it, not as a change from the previous call.
 
 import { config, log } from "../core/config.js";
+import { RecompileError } from "../core/errors.js";
 import { userSourceLine } from "../core/source.js";
 import type { DiskInfo } from "./disk-info.js";
 import { type KeyParts, explainDifference } from "./key.js";
@@ -201,6 +202,28 @@ export class SpecializationCache<E> {
     this.lastParts = parts;
   }
 
+  /**
+   * Applies config.onRecompileLimit once this cache has recompiled more than config.recompileLimit
+   * times: "error" throws the full miss history, "warn" logs once; returns true for "interpret"
+   * (the caller runs the call eagerly instead of building an entry).
+   */
+  overLimit(): boolean {
+    if (this.misses - 1 <= config.recompileLimit) return false;
+    const history = () => this.history.map((r, i) => `\n  ${i + 1}. ${r}`).join("");
+    const head = `${this.title()} recompiled ${this.misses - 1} times, more than config.recompileLimit ${config.recompileLimit}`;
+    if (config.onRecompileLimit === "error") throw new RecompileError(`${head}; its misses:${history()}`);
+    if (config.onRecompileLimit === "interpret") {
+      if (!this.limitLogged) log({ kind: "recompile-warning", message: `${head}: running new keys eagerly (op by op) from now on (config.onRecompileLimit "interpret")` });
+      this.limitLogged = true;
+      return true;
+    }
+    if (!this.limitLogged) log({ kind: "recompile-warning", message: `${head}; its misses:${history()}` });
+    this.limitLogged = true;
+    return false;
+  }
+
+  private limitLogged = false;
+
   /** "jit(f)", or "jit(f) inside linearize" for the inner cache. */
   title(context = ""): string {
     return `jit(${this.name})${context ? ` inside ${context}` : ""}`;
@@ -238,6 +261,7 @@ export class SpecializationCache<E> {
   clear(): void {
     this.entries.clear();
     this.evicted.clear();
+    this.limitLogged = false;
     this.lastParts = null;
   }
 
