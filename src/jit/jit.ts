@@ -4,10 +4,13 @@
 // compiled. A call goes through five steps, each in its own file:
 //   key     key.ts      the call's KeyParts (argument structure, leaf avals, statics, backend,
 //                       compiler options: one key for the memory and the disk cache)
-//   lookup  lookup.ts   the LRU of specializations, counters, miss explanations
+//   lookup  lookup.ts   the LRU of specializations (bounded in entries and, across all caches,
+//                       in bytes), counters, miss explanations, the recompile stance
 //   build   build.ts    trace, then load from the disk cache (disk-cache.ts) or compile
 //   tier    tier.ts     cold programs start interpreted and are compiled once hot
 //   run     run.ts      run the compiled form; debugNans locates the first NaN-producing equation
+// Diagnostics: specializations() / cacheReport() (report.ts), lower(...).compile() with cost and
+// memory analysis (staged.ts, cost.ts), the trace-event timeline (timeline.ts).
 // This file holds the per-function state and the order of the steps. Shapes: declared symbolic
 // shapes (`{shapes}`) are checked on every call (declared.ts); sizes that keep changing are
 // generalized into symbols, and a program generalized over learned sizes is verified at each new

@@ -59,6 +59,8 @@ interface Slot<E> {
   lastCall: number;
   /** process-wide use order, for LRU across caches */
   tick: number;
+  /** bytes measured when stored (or at the last budget scan) */
+  bytes: number;
 }
 
 export const at = (line: string | undefined) => (line ? ` (at ${line})` : "");
@@ -66,6 +68,12 @@ export const at = (line: string | undefined) => (line ? ` (at ${line})` : "");
 /** Every live cache, for the process-wide byte budget and adgen.cacheReport(). */
 const registry = new Set<WeakRef<SpecializationCache<any>>>();
 let ticks = 0;
+/**
+ * Bytes of all entries as last measured (at store, or at the last full scan). A full scan (which
+ * re-measures everything, tiering and arena growth included, and forgets collected caches) runs
+ * only when this exceeds the budget, so a store costs O(1) below it.
+ */
+let approxBytes = 0;
 
 export function liveCaches(): SpecializationCache<any>[] {
   const out: SpecializationCache<any>[] = [];
@@ -143,13 +151,18 @@ export class SpecializationCache<E> {
 
   /** Stores a new entry, then enforces the entry bound of this cache and the process byte budget. */
   store(key: string, parts: KeyParts, value: E): void {
-    this.entries.set(key, { value, parts, hits: 0, lastCall: this.calls, tick: ++ticks });
+    const old = this.entries.get(key);
+    if (old) approxBytes -= old.bytes;
+    const bytes = slotBytes(this.measure(value));
+    approxBytes += bytes;
+    this.entries.set(key, { value, parts, hits: 0, lastCall: this.calls, tick: ++ticks, bytes });
     this.evicted.delete(key);
     while (this.entries.size > Math.max(1, config.jitCacheSize)) this.evict(this.entries.keys().next().value!, `config.jitCacheSize ${config.jitCacheSize} entries`);
     enforceByteBudget();
   }
 
   evict(key: string, budget: string): void {
+    approxBytes -= this.entries.get(key)?.bytes ?? 0;
     this.entries.delete(key);
     this.evictions++;
     this.evicted.set(key, budget);
@@ -259,6 +272,7 @@ export class SpecializationCache<E> {
   }
 
   clear(): void {
+    for (const s of this.entries.values()) approxBytes -= s.bytes;
     this.entries.clear();
     this.evicted.clear();
     this.limitLogged = false;
@@ -281,16 +295,17 @@ export class SpecializationCache<E> {
  */
 export function enforceByteBudget(): void {
   const max = config.jitCacheMaxBytes;
-  if (max === Infinity) return;
+  if (max === Infinity || approxBytes <= max) return;
   const all: { cache: SpecializationCache<any>; key: string; tick: number; bytes: number }[] = [];
   let total = 0;
   for (const cache of liveCaches()) {
     for (const [key, s] of cache.slots()) {
-      const bytes = slotBytes(cache.measure(s.value));
+      const bytes = (s.bytes = slotBytes(cache.measure(s.value)));
       total += bytes;
       all.push({ cache, key, tick: s.tick, bytes });
     }
   }
+  approxBytes = total;
   if (total <= max) return;
   all.sort((a, b) => a.tick - b.tick);
   for (const v of all.slice(0, -1)) {
