@@ -1,5 +1,5 @@
 // Global options (`config.update({...})`), also settable from the ADGEN_LOG environment variable
-// (e.g. ADGEN_LOG=compiles,cache-misses).
+// (e.g. ADGEN_LOG=compiles,cache-misses; ADGEN_LOG=timeline writes ./adgen-trace.json).
 
 import { ArgumentError } from "./errors.js";
 import { type Schema, checkOptions, is } from "./options.js";
@@ -19,8 +19,13 @@ export interface Config {
   logGraphBreaks: boolean;
   /** Check every result for NaN and name the first equation that produced one. */
   debugNans: boolean;
-  /** Entries kept per jitted function (LRU). */
+  /** Entries kept per jit cache (LRU): each jitted function's, and its inner program cache. */
   jitCacheSize: number;
+  /**
+   * Bytes all in-memory jit caches may hold together (generated code, arenas, captured constants,
+   * traced IR; LRU across functions). Default 256 MiB; Infinity disables. See docs/diagnostics.md.
+   */
+  jitCacheMaxBytes: number;
   /**
    * Execution backend of compiled programs: "wasm" (WebAssembly kernels), "js" (generated
    * JavaScript) or "interp" (no code generation).
@@ -34,6 +39,17 @@ export interface Config {
   hotCalls: number;
   /** Warn once when one jitted function has been compiled this many times. */
   recompileWarnAfter: number;
+  /**
+   * Recompile stance (PyTorch's fail_on_recompile / eager_on_recompile): past this many
+   * recompiles (misses after the first compile) of one jitted function, `onRecompileLimit`
+   * applies to each further miss. Default Infinity (no limit).
+   */
+  recompileLimit: number;
+  /**
+   * "warn" (log once and keep compiling), "error" (throw a RecompileError listing every miss), or
+   * "interpret" (run the call eagerly, op by op, instead of compiling another specialization).
+   */
+  onRecompileLimit: "warn" | "error" | "interpret";
   /** After a cache miss caused only by changed sizes, retrace with those dimensions symbolic. */
   autoGeneralizeShapes: boolean;
   /** Float matrix products with at least this many multiply-adds use the WebAssembly GEMM. */
@@ -62,6 +78,11 @@ export interface Config {
    * default (false) re-traces and compares the traced program's hash with the cached one.
    */
   cacheTrustSource: boolean;
+  /**
+   * Node: write a Chrome trace-event timeline of the jit (compiles, cache hits and misses, runs)
+   * to this file at process exit (src/jit/timeline.ts; open it in Perfetto). null (default): off.
+   */
+  traceFile: string | null;
   /** Receives log events; the default prints to stderr. */
   logger: (e: LogEvent) => void;
 }
@@ -78,11 +99,14 @@ export const config: Config & { update(opts: Partial<Config>): void } = {
   logGraphBreaks: false,
   debugNans: false,
   jitCacheSize: 64,
+  jitCacheMaxBytes: 256 * 2 ** 20,
   backend: "wasm",
   captureSourceLines: true,
   interpretBelowWork: 4096,
   hotCalls: 3,
   recompileWarnAfter: 5,
+  recompileLimit: Infinity,
+  onRecompileLimit: "warn",
   autoGeneralizeShapes: true,
   fastMatmulMinWork: 32768,
   matmulThreads: 2,
@@ -90,6 +114,7 @@ export const config: Config & { update(opts: Partial<Config>): void } = {
   cacheDir: null,
   cacheMaxBytes: 256 * 2 ** 20,
   cacheTrustSource: false,
+  traceFile: null,
   logger: defaultLogger,
   update(opts: Partial<Config>): void {
     updateConfig(opts);
@@ -104,6 +129,7 @@ function readEnv(): void {
     else if (item === "cache-misses") config.explainCacheMisses = true;
     else if (item === "nans") config.debugNans = true;
     else if (item === "graph-breaks") config.logGraphBreaks = true;
+    else if (item === "timeline") config.traceFile = "adgen-trace.json";
     else if (item === "all") config.logCompiles = config.explainCacheMisses = config.logGraphBreaks = true;
   }
 }
@@ -119,11 +145,14 @@ const schema: Schema = {
   logGraphBreaks: is.boolean,
   debugNans: is.boolean,
   jitCacheSize: is.int(1),
+  jitCacheMaxBytes: countOrNever(0),
   backend: is.oneOf("wasm", "js", "interp"),
   captureSourceLines: is.boolean,
   interpretBelowWork: countOrNever(0),
   hotCalls: countOrNever(1),
   recompileWarnAfter: countOrNever(1),
+  recompileLimit: countOrNever(0),
+  onRecompileLimit: is.oneOf("warn", "error", "interpret"),
   autoGeneralizeShapes: is.boolean,
   fastMatmulMinWork: countOrNever(0),
   matmulThreads: is.int(1, 256),
@@ -131,6 +160,7 @@ const schema: Schema = {
   cacheDir: is.nullable((v) => (typeof v === "string" && v.length > 0 ? undefined : "a non-empty directory path")),
   cacheMaxBytes: countOrNever(0),
   cacheTrustSource: is.boolean,
+  traceFile: is.nullable((v) => (typeof v === "string" && v.length > 0 ? undefined : "a non-empty file path")),
   logger: is.func,
 };
 

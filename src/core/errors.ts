@@ -42,6 +42,9 @@ export class GradError extends AdgenError {}
  */
 export class NanError extends AdgenError {}
 
+/** A jitted function recompiled more than config.recompileLimit allows (onRecompileLimit "error"). */
+export class RecompileError extends AdgenError {}
+
 /** A broken invariant inside adgen: a bug, never the user's fault. */
 export class InternalError extends AdgenError {
   constructor(message: string) {

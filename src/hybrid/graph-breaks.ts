@@ -135,6 +135,7 @@ export function jitWithGraphBreaks(f: (...args: any[]) => any, opts: JitOptions,
     return hybrid.lower(args, key);
   };
   wrapped.cacheInfo = () => ({ ...inner.cacheInfo(), ...(hybrid.specs.size ? { graphBreaks: hybrid.stats() } : {}) });
+  wrapped.specializations = () => inner.specializations();
   wrapped.clearCache = () => {
     inner.clearCache();
     hybrid.clear();

@@ -4,10 +4,13 @@
 // compiled. A call goes through five steps, each in its own file:
 //   key     key.ts      the call's KeyParts (argument structure, leaf avals, statics, backend,
 //                       compiler options: one key for the memory and the disk cache)
-//   lookup  lookup.ts   the LRU of specializations, counters, miss explanations
+//   lookup  lookup.ts   the LRU of specializations (bounded in entries and, across all caches,
+//                       in bytes), counters, miss explanations, the recompile stance
 //   build   build.ts    trace, then load from the disk cache (disk-cache.ts) or compile
 //   tier    tier.ts     cold programs start interpreted and are compiled once hot
 //   run     run.ts      run the compiled form; debugNans locates the first NaN-producing equation
+// Diagnostics: specializations() / cacheReport() (report.ts), lower(...).compile() with cost and
+// memory analysis (staged.ts, cost.ts), the trace-event timeline (timeline.ts).
 // This file holds the per-function state and the order of the steps. Shapes: declared symbolic
 // shapes (`{shapes}`) are checked on every call (declared.ts); sizes that keep changing are
 // generalized into symbols, and a program generalized over learned sizes is verified at each new
@@ -17,7 +20,7 @@
 import type { ShapedArray } from "../core/aval.js";
 import { config } from "../core/config.js";
 import { leafToTensor } from "../core/convert.js";
-import { ArgumentError } from "../core/errors.js";
+import { ArgumentError, ShapeError } from "../core/errors.js";
 import { checkOptions, is } from "../core/options.js";
 import { shapeToString } from "../core/shape.js";
 import { bindSymbols } from "../core/symbols.js";
@@ -32,11 +35,15 @@ import { checkDeclaredShapes, declaredLeafSpecs } from "./declared.js";
 import { JitDiskCache } from "./disk-cache.js";
 import { jitCallP } from "../higher-order/jit-call.js";
 import { type KeyParts, keyParts, keyString, leafPaths, onlySizesChanged, treeKey } from "./key.js";
-import { type CacheInfo, SpecializationCache, at } from "./lookup.js";
+import { type CacheInfo, IR_BYTES_PER_EQUATION, type SlotStats, SpecializationCache, at } from "./lookup.js";
+import { SpecializationTable, rowsOf } from "./report.js";
+import { byteSize } from "../core/dtype.js";
+import type { ShapedArray as Aval } from "../core/aval.js";
 import { Lowered } from "./lowered.js";
 import { type ShapeSpec, ShapePolicy, sizeCanonicalHash } from "./polymorphism.js";
 import { runEntry } from "./run.js";
 import { countCall } from "./tier.js";
+import { instant, nowUs, stageSpans, timed, timelineOn } from "./timeline.js";
 
 export type { CacheInfo };
 
@@ -57,6 +64,61 @@ export interface Jitted {
   lower(...args: any[]): Lowered;
   cacheInfo(): CacheInfo;
   clearCache(): void;
+  /** One row per cached entry (top-level and inner), printable with `.toString()` (docs/diagnostics.md). */
+  specializations(): SpecializationTable;
+}
+
+/** A program traced for a call inside another transformation or on the eager tape. */
+interface InnerEntry {
+  program: Program;
+  outTree: TreeDef;
+  consts: Tensor[];
+  /** the transformations it was traced under, e.g. "linearize" or "eager tape" */
+  stack: string;
+  traceMs: number;
+}
+
+const avalBytes = (a: Aval) => (typeof a.size === "number" ? a.size * byteSize(a.dtype) : 0);
+const constBytes = (cs: readonly Tensor[]) => cs.reduce((n, c) => n + avalBytes(c.aval), 0);
+
+/** What a top-level entry holds (lookup.ts budgets and report.ts prints it). */
+function measureEntry(e: Entry): SlotStats {
+  const t = e.compiled.times;
+  const ex = e.compiled.exec;
+  const opt = e.compiled.optimized;
+  const traced = Object.getOwnPropertyDescriptor(e, "program")?.get ? 0 : e.program === opt ? 0 : e.program.equations.length;
+  return {
+    traceMs: t.traceMs,
+    optimizeMs: t.optimizeMs,
+    codegenMs: t.codegenMs,
+    wasmBytes: ex?.wasm?.bytes.length ?? 0,
+    jsBytes: ex && !ex.wasm ? ex.source.length : 0,
+    arenaBytes: ex ? (ex.memoryBytes?.() ?? ex.lowered.arenaBytes ?? 0) : 0,
+    residualBytes: e.residuals.reduce((n, r) => n + avalBytes(r.aval), 0),
+    otherBytes: constBytes(e.consts) + (opt.equations.length + traced) * IR_BYTES_PER_EQUATION,
+    origin: t.loadMs !== undefined ? "disk" : ex ? "compiled" : "interpreted",
+  };
+}
+
+function measureInner(e: InnerEntry): SlotStats {
+  return {
+    traceMs: e.traceMs,
+    optimizeMs: 0,
+    codegenMs: 0,
+    wasmBytes: 0,
+    jsBytes: 0,
+    arenaBytes: 0,
+    residualBytes: 0,
+    otherBytes: constBytes(e.consts) + e.program.equations.length * IR_BYTES_PER_EQUATION,
+    origin: "traced",
+  };
+}
+
+/** The transformations current at a call inside one ("linearize", "vmap inside jit(g)"), or the eager tape. */
+function transformationStack(): string {
+  const kinds: string[] = [];
+  for (let t = currentTrace(); t && t !== evalTrace; t = t.parent!) kinds.push(t.kind);
+  return kinds.length ? kinds.join(" inside ") : "eager tape";
 }
 
 /** How many checked sizes a generalized program remembers (older ones are checked again). */
@@ -86,16 +148,16 @@ interface Shapes {
  */
 export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
   if (typeof f !== "function") throw new ArgumentError(`jit: expected a function, got ${typeof f}`);
-  checkOptions("jit", opts, { staticArgnums: is.arrayOf(is.int(0), "argument indices (integers >= 0)"), name: is.string, shapes: is.arrayOf(is.any) });
+  checkJitOptions(opts);
   const name = opts.name ?? (f.name || "anonymous");
   const statics = new Set(opts.staticArgnums ?? []);
   for (const s of statics) {
     if (!Number.isInteger(s) || s < 0) throw new ArgumentError(`jit(${name}): staticArgnums entry ${s} is not a valid argument index`);
   }
   const sortedStatics = [...statics].sort((a, b) => a - b);
-  const cache = new SpecializationCache<Entry>(name);
-  /** traced programs for calls inside other transformations, by key */
-  const innerPrograms = new Map<string, { program: Program; outTree: TreeDef; consts: Tensor[] }>();
+  const cache = new SpecializationCache<Entry>(name, "jit", measureEntry);
+  /** traced programs for calls inside other transformations and on the tape, by key (bounded like `cache`) */
+  const innerPrograms = new SpecializationCache<InnerEntry>(name, "inner", measureInner);
   /** per argument structure (declared specs are resolved against each structure's leaves) */
   const shapes = new Map<string, Shapes>();
   let lastShapes: number[][] | null = null;
@@ -135,11 +197,15 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
   const build = (c: Call, traced?: TraceResult): Entry => buildEntry(cx, c.args, c.parts, c.policy.hasLearned(c.avals), () => trace(c), traced);
 
   /** Steps 2 and 3: the entry serving this call (found, or built after a miss). */
-  const entryFor = (first: Call): { e: Entry; c: Call } => {
+  const entryFor = (first: Call): { e: Entry; c: Call } | null => {
     let c = first;
     let key = keyString(c.parts);
+    cache.called();
     let e = cache.lookup(key);
-    if (e) return { e, c };
+    if (e) {
+      if (timelineOn()) instant(`cache hit jit(${name})`, "cache");
+      return { e, c };
+    }
     const sizes = c.tensors.map((t) => t.aval.shape as number[]);
     let generalized: string | undefined;
     if (config.autoGeneralizeShapes && lastShapes && cache.lastParts && onlySizesChanged(cache.lastParts, c.parts)) {
@@ -150,7 +216,10 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
     lastShapes = sizes;
     e = cache.lookup(key);
     if (e) return { e, c };
-    cache.miss(first.parts, generalized);
+    cache.miss(keyString(first.parts), first.parts, generalized);
+    if (timelineOn()) instant(`cache miss jit(${name})`, "cache", { reason: cache.info(disk.info).lastMiss?.reason });
+    if (cache.overLimit()) return null;
+    const t0 = timelineOn() ? nowUs() : 0;
     try {
       e = build(c);
     } catch (err) {
@@ -163,7 +232,8 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
       key = keyString(c.parts);
       e = build(c);
     }
-    cache.store(key, e);
+    cache.store(key, c.parts, e);
+    if (timelineOn()) stageSpans(`jit(${name})`, t0, e.compiled.times);
     return { e, c };
   };
 
@@ -173,10 +243,12 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
     // tensors tracked by the eager tape: apply as one jit_call so the tape records it
     if (first.tensors.some((t) => t._tape)) return callInside(args);
     const found = entryFor(first);
+    if (found === null) return f(...args); // past config.recompileLimit with onRecompileLimit "interpret"
     const e = found.e.sizes ? checkSize(found.e, found.c) : found.e;
     countCall(e, name); // step 4: tier
     if (e.consts.some((c) => c._tape)) return callInside(args);
-    return unflatten(e.outTree, runEntry(name, e, found.c.tensors, found.c.paths)); // step 5: run
+    const outs = timelineOn() ? timed(`run jit(${name})`, "run", () => runEntry(name, e, found.c.tensors, found.c.paths), { tier: e.compiled.exec ? "compiled" : "interpreted" }) : runEntry(name, e, found.c.tensors, found.c.paths);
+    return unflatten(e.outTree, outs); // step 5: run
   }) as Jitted;
 
   /**
@@ -212,13 +284,21 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
   /** Inside another transformation: stage one jit_call equation over the traced program. */
   const callInside = (args: unknown[]) => {
     const c = keyed(args);
-    const key = keyString(c.parts);
-    let t = innerPrograms.get(key);
+    const avals = c.tensors.map((x) => x.aval);
+    const parts = keyParts(c.def, avals, sortedStatics.map((i) => [i, args[i]]));
+    const key = keyString(parts);
+    innerPrograms.called();
+    let t = innerPrograms.lookup(key);
     if (!t) {
-      const r = trace(c, c.tensors.map((x) => x.aval));
-      t = { program: r.program, outTree: r.outTree, consts: r.tracerConsts };
+      const stack = transformationStack();
+      innerPrograms.miss(key, parts, undefined, stack);
+      if (timelineOn()) instant(`cache miss jit(${name}) inside ${stack}`, "cache");
+      const r = trace(c, avals);
+      innerPrograms.traces++;
+      t = { program: r.program, outTree: r.outTree, consts: r.tracerConsts, stack, traceMs: r.traceMs };
       // programs that close over outer tracers are specific to that trace: do not keep them
-      if (!r.tracerConsts.length) innerPrograms.set(key, t);
+      if (!r.tracerConsts.length) innerPrograms.store(key, parts, t);
+      else innerPrograms.explain(`inside ${stack} is traced on every call: it closes over values of an enclosing transformation (not cacheable)`, "closes over outer tracers");
     }
     const outs = jitCallP.bind([...c.tensors, ...t.consts], { program: t.program, name });
     return unflatten(t.outTree, outs);
@@ -230,13 +310,51 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
     const c = keyed(args);
     const avals = opts.shapes ? c.avals : c.tensors.map((t) => t.aval);
     const t = trace(c, avals);
-    return new Lowered(name, t.program, t.residuals, avals, c.parts.leaves.map((l) => l[0]));
+    const lowered = new Lowered(name, t.program, t.residuals, avals, c.parts.leaves.map((l) => l[0]));
+    lowered.caller = (run, args2) => {
+      const d = keyed(args2);
+      const fits = (x: Tensor, i: number) => {
+        const want = avals[i];
+        if (!want || want.dtype !== x.aval.dtype || want.shape.length !== x.aval.shape.length) return false;
+        return want.shape.every((dim, j) => typeof dim !== "number" || dim === x.aval.shape[j]);
+      };
+      const sameStatics = JSON.stringify(d.parts.statics) === JSON.stringify(c.parts.statics) && d.parts.tree === c.parts.tree;
+      if (!sameStatics || d.tensors.length !== avals.length || !d.tensors.every(fits)) {
+        throw new ShapeError(`jit(${name}).lower(...).compile(): called with ${d.tensors.map((x) => String(x.aval)).join(", ")} but it was compiled for ${avals.map(String).join(", ")}${sameStatics ? "" : " (and other static arguments or argument structure)"}`);
+      }
+      return unflatten(t.outTree, run([...d.tensors, ...t.tracerConsts]));
+    };
+    return lowered;
   };
-  jitted.cacheInfo = () => cache.info(disk.info);
+  jitted.cacheInfo = () => ({ ...cache.info(disk.info), ...(innerPrograms.misses || innerPrograms.hits ? { inner: innerPrograms.counters() } : {}) });
+  jitted.specializations = () => SpecializationTable.fromRows([...rowsOf(cache), ...rowsOf(innerPrograms)]);
   jitted.clearCache = () => {
     cache.clear();
     innerPrograms.clear();
     lastShapes = null;
   };
   return jitted;
+}
+
+const jitSchema = {
+  staticArgnums: is.arrayOf(is.int(0), "argument indices (integers >= 0)"),
+  name: is.string,
+  shapes: is.arrayOf(is.any),
+  // handled by the public jit (hybrid/graph-breaks.ts), listed here so a typo's did-you-mean finds it
+  fullGraph: is.boolean,
+};
+
+/** Rejects unknown options (with a did-you-mean) and options adgen does not implement. */
+function checkJitOptions(opts: JitOptions): void {
+  if (opts && typeof opts === "object") {
+    for (const k of ["donateArgnums", "donate_argnums", "donateArgnames"]) {
+      if (Object.prototype.hasOwnProperty.call(opts, k)) {
+        throw new ArgumentError(
+          `jit: ${k} is not supported: adgen never reuses an argument's buffer for an output (arguments stay valid after the call, ` +
+            `and compiled programs already plan their intermediates in one reused arena); remove the option`,
+        );
+      }
+    }
+  }
+  checkOptions("jit", opts, jitSchema);
 }

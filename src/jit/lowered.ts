@@ -17,7 +17,9 @@ import { lowerProgram } from "../lower/fuse.js";
 import { optimize } from "../passes/pipeline.js";
 import { StagingTracer } from "../trace/staging.js";
 import type { Residual } from "../transforms/linearize.js";
+import type { Tensor } from "../core/tensor.js";
 import { jvpProgram } from "../transforms/program.js";
+import { CompiledStage } from "./staged.js";
 import { type ResidualInfo, type SavedValue, describeResiduals } from "../transforms/residuals.js";
 import { type VjpSplit, vjpSplit } from "../transforms/vjp.js";
 
@@ -144,6 +146,14 @@ export class Lowered {
       lines.push(`  kernel ${f.kernel}: ${f.kind} ${out.dtype}${what} -> ${out.kind} b${out.id}   fuses: ${eq || "(copy)"}`);
     });
     return lines.join("\n");
+  }
+
+  /** Adapts the user's arguments to this specialization's leaves (set by jit). */
+  caller: ((run: (leaves: Tensor[]) => Tensor[], args: unknown[]) => unknown) | null = null;
+
+  /** The specialization compiled with config.backend, with cost and memory analysis (staged.ts). */
+  compile(): CompiledStage {
+    return new CompiledStage(this, this.caller);
   }
 
   toString(): string {
