@@ -196,3 +196,4 @@ export function foriLoop(lower: number | Tensor, upper: number | Tensor, body: (
   return out;
 }
 export { switch_ as switch };
+export { topK } from "./np/sorting.js";

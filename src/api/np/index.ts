@@ -13,3 +13,7 @@ export { arrayFromData } from "./coerce.js";
 export type { ArrayInput } from "./coerce.js";
 export { einsum, tensordot } from "./einsum.js";
 export * as linalg from "./linalg-ns.js";
+export { at } from "./at.js";
+export type { IndexUpdate, IndexSpec } from "./at.js";
+export { sort, argsort } from "./sorting.js";
+export type { SortOpts } from "./sorting.js";
