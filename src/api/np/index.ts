@@ -17,3 +17,5 @@ export { at } from "./at.js";
 export type { IndexUpdate, IndexSpec } from "./at.js";
 export { sort, argsort } from "./sorting.js";
 export type { SortOpts } from "./sorting.js";
+export { roll, diagonal, trace, tril, triu } from "./structure.js";
+export type { DiagonalOpts, PadMode } from "./structure.js";
