@@ -197,3 +197,5 @@ export function foriLoop(lower: number | Tensor, upper: number | Tensor, body: (
 }
 export { switch_ as switch };
 export { topK } from "./np/sorting.js";
+export { conv, conv as convGeneralDilated } from "./nn-conv.js";
+export type { ConvOpts, Padding } from "./nn-conv.js";
