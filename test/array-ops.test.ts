@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { type Tensor, config, exportFunction, grad, jit, lax, np, spec, vmap } from "../src/index.js";
+import { type Tensor, config, exportFunction, exportOnnx, grad, jit, lax, np, spec, vmap } from "../src/index.js";
+import { runOnnx } from "./onnx-run.js";
 import { ArgumentError, DTypeError, ShapeError } from "../src/core/errors.js";
 import { checkGradients, rand } from "./util/check.js";
 
@@ -63,6 +64,18 @@ describe("the interpreter, both jit backends and both export backends agree bit 
         const m = await load(exportFunction(fn, [spec("float64", [4, 5])], { name: `ops_${name.replace(/\W+/g, "_")}_${backend}`, backend }));
         same((m.default(x) as Tensor).data, want, `exported ${backend}`);
       }
+    });
+  }
+});
+
+describe("ONNX export (onnxruntime-node) agrees bit for bit, NaN, ties and duplicates included", () => {
+  const names = ["at set (duplicates)", "at add (duplicates)", "at multiply", "at min / max", "sort axis 0", "sort descending", "argsort", "topK", "roll", "diagonal / trace", "tril / triu", "pad reflect", "pad symmetric", "pad edge / wrap"];
+  for (const name of names) {
+    it(name, async () => {
+      const fn = PROGRAMS.find(([n]) => n === name)![1];
+      const x = special();
+      const e = exportOnnx(fn, [spec("float64", [4, 5])], { name: "ops" });
+      same((await runOnnx(e.bytes, [x]))[0]!.data, fn(x).data, name);
     });
   }
 });

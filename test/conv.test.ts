@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { type Tensor, config, exportFunction, jit, lax, nn, np, spec, vmap } from "../src/index.js";
+import { type Tensor, config, exportFunction, exportOnnx, jit, lax, nn, np, spec, vmap } from "../src/index.js";
+import { runOnnx } from "./onnx-run.js";
 import { ArgumentError, ShapeError } from "../src/core/errors.js";
 import { assertClose, checkGradients, rand } from "./util/check.js";
 
@@ -164,7 +165,7 @@ describe("compiled and exported", () => {
   const f = (x: Tensor, w: Tensor) => nn.maxPool(nn.relu(lax.conv(x, w, { padding: "SAME", strides: [1, 2], featureGroupCount: 2 })), 2);
   const x = rand([2, 4, 6, 8], 9, -1, 1, "float32");
   const w = rand([4, 2, 3, 3], 10, -1, 1, "float32");
-  it("jit on both backends and exported modules agree with the interpreter (conv: rounding, pooling: bits)", async () => {
+  it("jit on both backends, exported modules and ONNX agree with the interpreter (conv: rounding, pooling: bits)", async () => {
     const want = f(x, w).data;
     const pooled = (v: Tensor) => nn.avgPool(nn.maxPool(v, 2, { strides: 1 }), [1, 3], { padding: "SAME" });
     const wantPool = pooled(x).data;
@@ -176,5 +177,7 @@ describe("compiled and exported", () => {
       const m = await load(exportFunction(f, [spec("float32", [2, 4, 6, 8]), spec("float32", [4, 2, 3, 3])], { name: `conv_${backend}`, backend }));
       assertClose((m.default(x, w) as Tensor).data, want, { rtol: 1e-5, atol: 1e-6, what: `exported ${backend}` });
     }
+    const e = exportOnnx(f, [spec("float32", [2, 4, 6, 8]), spec("float32", [4, 2, 3, 3])], { name: "conv" });
+    assertClose((await runOnnx(e.bytes, [x, w]))[0]!.data, want, { rtol: 1e-5, atol: 1e-6, what: "ONNX" });
   });
 });
