@@ -14,6 +14,8 @@ import { dimValueP } from "../src/prims/dim.js";
 import { checkpoint, customJvp, customVjp, jit, lax, np } from "../src/index.js";
 import { gather, scatterAdd } from "../src/prims/gather.js";
 import { erf } from "../src/prims/special.js";
+import * as sc from "../src/prims/scatter.js";
+import * as so from "../src/prims/sort.js";
 import * as rnd from "../src/prims/random.js";
 
 export interface ArgSpec {
@@ -150,6 +152,19 @@ export const ROWS: Row[] = [
     args: [f([2, 3]), f([2, 3], 0, 4)],
     fn: (up, i) => scatterAdd(up, toInt(i), { axis: 1, batchDims: 1, size: 4 }),
   },
+  // index updates (min / max / multiply) and sorting; multiply's update gradient assumes unique
+  // positions, so its row scatters to fixed distinct positions
+  { prim: "scatter", variant: "max", args: [f([4]), f([5], 0, 4), f([5])], fn: (x, i, u) => sc.scatter(x, toInt(i), u, "max") },
+  { prim: "scatter", variant: "min", args: [f([4]), f([5], 0, 4), f([5])], fn: (x, i, u) => sc.scatter(x, toInt(i), u, "min") },
+  {
+    prim: "scatter",
+    variant: "mul",
+    args: [f([5]), f([3])],
+    fn: (x, u) => sc.scatter(x, np.array([3, 0, 4], { dtype: "int32" }), u, "mul"),
+  },
+  { prim: "sort", args: [f([3, 5])], fn: (x) => so.sort(x)[0] },
+  { prim: "sort", variant: "descending, rank 1", args: [f([6])], fn: (x) => so.sort(x, true)[0] },
+  { prim: "sort", variant: "permutation", args: [f([2, 5])], fn: (x) => so.sort(x)[1], nondiff: true },
   // special functions
   { prim: "erf", args: [f([2, 3], -3, 3)], fn: erf },
   // random numbers

@@ -48,6 +48,7 @@ import {
 } from "../workloads/adbench.js";
 import { ADGEN_DIST_URL, ensureDist } from "./adgen-dist.js";
 import { ewSetup, transformerSetup } from "./adgen-transformer.js";
+import { cnnStepSetup } from "./adgen-cnn.js";
 import { arr, chainFn, mlpLoss, mlpTensors, readStep, type Lib, type MlpTensors, type Params, type StepFn } from "./adgen-model.js";
 import { childSampleSetup, mlpStepRssSetup, rssSetup } from "./child.js";
 import type { Peer } from "./types.js";
@@ -290,6 +291,7 @@ export const adgenPeer: Peer = {
     "transformer-step": transformerSetup(true),
     "ew-4m-fwd": ewSetup(false),
     "ew-4m-grad": ewSetup(true),
+    "cnn-step": cnnStepSetup(),
     "gmm-obj": gmmObjSetup,
     "gmm-grad": gmmGradSetup,
     "lstm-obj": lstmObjSetup,

@@ -42,6 +42,7 @@ import {
 } from "../workloads/adbench.js";
 import { mlpStepRssSetup, pkgVersion, rssSetup } from "./child.js";
 import { tfGmm, tfLstm } from "./tfjs-adbench.js";
+import { CNN, checkCnnBiasGrad, checkCnnLoss, cnnData, cnnShapes } from "../workloads/cnn.js";
 import type { Peer } from "./types.js";
 
 const require = createRequire(import.meta.url);
@@ -138,6 +139,33 @@ function mlpModel(batch: number, explicitTranspose = false) {
     return { loss: l![0]!, w1: g1!, b1: gb1!, w2: g2!, b2: gb2! };
   };
   return { d, tensors: [x, y, w1, b1, w2, b2], fwd, step };
+}
+
+/** cnn-step (bench/workloads/cnn.ts): tfjs convolutions are NHWC / HWIO, so inputs and kernels are transposed once at setup and the pooled map back to NCHW before the dense layer (same flattening as the other peers). */
+function cnnModel() {
+  const d = cnnData();
+  const shapes = cnnShapes();
+  const x = tf.tidy(() => tf.transpose(tf.tensor4d(d.x, [CNN.B, 1, CNN.H, CNN.H]), [0, 2, 3, 1]));
+  const y = tf.oneHot(tf.tensor1d(d.labels, "int32"), CNN.classes);
+  const hwio = (n: "w1" | "w2") => tf.tidy(() => tf.transpose(tf.tensor(d.p[n], shapes[n]), [2, 3, 1, 0]));
+  const params = [hwio("w1"), tf.tensor1d(d.p.b1), hwio("w2"), tf.tensor1d(d.p.b2), tf.tensor2d(d.p.w3, shapes.w3 as [number, number]), tf.tensor1d(d.p.b3)];
+  const loss = (w1: tf.Tensor, b1: tf.Tensor, w2: tf.Tensor, b2: tf.Tensor, w3: tf.Tensor, b3: tf.Tensor): tf.Scalar => {
+    const block = (h: tf.Tensor4D, w: tf.Tensor, b: tf.Tensor) => tf.maxPool(tf.relu(tf.add(tf.conv2d(h, w as tf.Tensor4D, 1, "same"), b)) as tf.Tensor4D, 2, 2, "valid");
+    const h = block(block(x as tf.Tensor4D, w1, b1), w2, b2);
+    const flat = tf.reshape(tf.transpose(h, [0, 3, 1, 2]), [CNN.B, -1]) as tf.Tensor2D;
+    const logits = tf.add(tf.matMul(flat, w3 as tf.Tensor2D), b3);
+    return tf.div(tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(logits)))), CNN.B) as tf.Scalar;
+  };
+  const vg = tf.valueAndGrads(loss);
+  const step = () => {
+    const outs = tf.tidy(() => {
+      const { value, grads } = vg(params);
+      return [value, ...grads];
+    });
+    const r = readAll(outs);
+    return { loss: r[0]![0]!, b3: r[6]! };
+  };
+  return { tensors: [x, y, ...params], step };
 }
 
 const CHAIN_C = { a: 1.001, b: 0.1 };
@@ -355,6 +383,11 @@ function makePeer(backend: "wasm" | "cpu"): Peer {
       "gmm-grad": adbenchSetup("gmm", "grad"),
       "lstm-obj": adbenchSetup("lstm", "obj"),
       "lstm-grad": adbenchSetup("lstm", "grad"),
+      "cnn-step": () =>
+        backend === "wasm" ? unavailable("tfjs-backend-wasm has no Conv2DBackpropFilter kernel") : leakChecked(() => {
+          const m = cnnModel();
+          return { tensors: m.tensors, fn: m.step, verify: () => { const r = m.step(); return checkCnnLoss(r.loss) ?? checkCnnBiasGrad(r.b3); } };
+        }),
     },
   };
 }

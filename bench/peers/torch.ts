@@ -18,6 +18,7 @@ import { checkMatmul, checkMlpGrads, checkMlpLoss, matmulInputs, mlpData } from 
 import { type WorkloadId, WORKLOADS } from "../workloads/index.js";
 import { checkEwGrad, checkEwValue, checkTfGrads, checkTfLoss, ewInput, TF_PARAM_NAMES, tfData } from "../workloads/transformer.js";
 import type { Peer } from "./types.js";
+import { CNN_PARAM_NAMES, checkCnnBiasGrad, checkCnnLoss, cnnData } from "../workloads/cnn.js";
 
 const SERVER = path.join(path.dirname(fileURLToPath(import.meta.url)), "torch_server.py");
 const PYTHONS = [process.env.ADGEN_BENCH_PYTHON, "/usr/bin/python3", "python3"].filter((p): p is string => !!p);
@@ -132,6 +133,16 @@ function ewSetup(grad: boolean): SetupFactory {
   return torchSetup(grad ? "ew-4m-grad" : "ew-4m-fwd", (dir) => writeF32(dir, "x", ewInput()), (out) => (grad ? checkEwGrad(out("grad")) : checkEwValue(out("value")[0]!)));
 }
 
+function cnnSetup(): SetupFactory {
+  const write = (dir: string) => {
+    const d = cnnData();
+    writeF32(dir, "x", d.x);
+    writeF32(dir, "labels", Float32Array.from(d.labels));
+    for (const n of CNN_PARAM_NAMES) writeF32(dir, `p_${n}`, d.p[n]);
+  };
+  return torchSetup("cnn-step", write, (out) => checkCnnLoss(out("loss")[0]!) ?? checkCnnBiasGrad(out("b3")));
+}
+
 export const torchPeer: Peer = {
   name: "pytorch",
   version: "system python3 torch",
@@ -151,6 +162,7 @@ export const torchPeer: Peer = {
     "transformer-step": transformerSetup(true),
     "ew-4m-fwd": ewSetup(false),
     "ew-4m-grad": ewSetup(true),
+    "cnn-step": cnnSetup(),
   },
 };
 

@@ -103,6 +103,24 @@ def elementwise(d, grad):
     return g if grad else fwd
 
 
+def cnn(d):
+    shapes = dict(w1=(8, 1, 3, 3), b1=(8,), w2=(16, 8, 3, 3), b2=(16,), w3=(784, 10), b3=(10,))
+    p = {k: load(d, "p_" + k, s).requires_grad_(True) for k, s in shapes.items()}
+    x = load(d, "x", (32, 1, 28, 28))
+    labels = load(d, "labels", (32,)).long()
+
+    def stp():
+        for v in p.values():
+            v.grad = None
+        h = F.max_pool2d(torch.relu(F.conv2d(x, p["w1"], p["b1"], padding=1)), 2)
+        h = F.max_pool2d(torch.relu(F.conv2d(h, p["w2"], p["b2"], padding=1)), 2)
+        l = F.cross_entropy(h.reshape(32, -1) @ p["w3"] + p["b3"], labels)
+        l.backward()
+        return {"loss": l.detach(), **{k: v.grad for k, v in p.items()}}
+
+    return stp
+
+
 def matmul(d, n):
     a, b = load(d, "a", (n, n)), load(d, "b", (n, n))
     return lambda: {"c": a @ b}
@@ -117,6 +135,7 @@ BUILD = {
     "transformer-step": lambda d: transformer(d, True),
     "ew-4m-fwd": lambda d: elementwise(d, False),
     "ew-4m-grad": lambda d: elementwise(d, True),
+    "cnn-step": cnn,
 }
 
 

@@ -49,7 +49,8 @@ export type WorkloadId =
   | "transformer-step"
   | "transformer-step/fwd"
   | "ew-4m-fwd"
-  | "ew-4m-grad";
+  | "ew-4m-grad"
+  | "cnn-step";
 
 export interface WorkloadSpec {
   id: WorkloadId;
@@ -276,6 +277,13 @@ export const WORKLOADS: WorkloadSpec[] = [
   {
     id: "ew-4m-grad",
     description: "gradient of ew-4m-fwd (4M values read back); jit(grad) where available",
+    unit: "ms",
+    quick: { maxRuns: 5, maxTimeMs: 3000 },
+  },
+  {
+    id: "cnn-step",
+    description:
+      "CNN loss + gradients of all 6 parameters, read back: 32x1x28x28 -> conv3x3x8 SAME + relu -> maxpool2 -> conv3x3x16 -> maxpool2 -> dense 10, softmax CE (bench/workloads/cnn.ts); jit where available",
     unit: "ms",
     quick: { maxRuns: 5, maxTimeMs: 3000 },
   },

@@ -196,3 +196,6 @@ export function foriLoop(lower: number | Tensor, upper: number | Tensor, body: (
   return out;
 }
 export { switch_ as switch };
+export { topK } from "./np/sorting.js";
+export { conv, conv as convGeneralDilated } from "./nn-conv.js";
+export type { ConvOpts, Padding } from "./nn-conv.js";

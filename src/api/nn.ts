@@ -205,3 +205,5 @@ export function standardize(x: X, opts: { axis?: Axis; eps?: number } = {}): Ten
   const v = np.var(t, { axis, keepdims: true });
   return np.divide(np.subtract(t, m), np.sqrt(np.add(v, opts.eps ?? 1e-5)));
 }
+export { conv1d, conv2d, maxPool, avgPool } from "./nn-conv.js";
+export type { ConvNdOpts, PoolOpts } from "./nn-conv.js";

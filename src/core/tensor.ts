@@ -190,6 +190,10 @@ export class Tensor {
   astype(dtype: DType): Tensor { return call("astype", this, dtype); }
   /** NumPy basic/integer-array indexing, like x[spec] (see np.index). */
   index(spec: unknown): Tensor { return call("index", this, spec); }
+  /** Index updates, JAX's x.at[spec]: x.at(spec).set(v) / .add / .multiply / .min / .max / .get (see np.at). */
+  at(spec: unknown): { get(): Tensor; set(v: unknown): Tensor; add(v: unknown): Tensor; multiply(v: unknown): Tensor; min(v: unknown): Tensor; max(v: unknown): Tensor } {
+    return call("at", this, spec);
+  }
 
   // ----- eager tape (PyTorch style; see eager/tape.ts) -----
   /** Gradient accumulated by `backward()` on a `variable`, or null. */

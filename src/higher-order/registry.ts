@@ -19,6 +19,8 @@ import { dimValueP } from "../prims/dim.js";
 // indexing, special functions and random numbers (api/np indexing, nn, random)
 import { gatherP, indexCheckP, scatterAddP } from "../prims/gather.js";
 import { erfP } from "../prims/special.js";
+import { scatterP } from "../prims/scatter.js";
+import { sortP } from "../prims/sort.js";
 import { randomBitsP, randomFoldInP, randomSplitP } from "../prims/random.js";
 
 const list: Primitive<any>[] = [
@@ -50,6 +52,8 @@ const list: Primitive<any>[] = [
   // indexing, special functions and random numbers
   gatherP,
   scatterAddP,
+  scatterP,
+  sortP,
   indexCheckP,
   erfP,
   randomBitsP,

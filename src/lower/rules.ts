@@ -94,6 +94,8 @@ const ARRAY = {
   scatter_add: fused(scatterAdd),
   dim_value: fused(dimValue),
   index_check: call,
+  scatter: call,
+  sort: call,
   random_bits: call,
   random_split: call,
   random_fold_in: call,

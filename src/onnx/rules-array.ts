@@ -214,6 +214,48 @@ const cumprod: OnnxRule = ({ g, ins: [x], inAvals: [a], params }) => {
   return [g.op("Identity", [v])];
 };
 
+/**
+ * scatter (min / max / mul): ScatterElements with that reduction (opset 18) on positions clamped
+ * into [0, n); min/max then put NaN wherever the operand or an update at that position is NaN
+ * (ONNX leaves NaN handling of max/min open; adgen propagates NaN).
+ */
+const scatter: OnnxRule = ({ g, ins: [x, idx, u], inAvals: [a], params }) => {
+  const n = a!.shape[0]!;
+  if (typeof n !== "number") throw new ArgumentError(`exportOnnx: scatter needs a concrete operand length, got ${n}`);
+  const e = elemOf(a!.dtype);
+  const pos = g.op("Min", [g.op("Max", [idx!, g.scalar("int32", 0)]), g.scalar("int32", Math.max(n - 1, 0))]);
+  const r = g.op("ScatterElements", [x!, pos, u!], { axis: attr.int(0), reduction: attr.string(params.mode) });
+  if (params.mode === "mul" || !isFloatAval(a!)) return [r];
+  const nanU = cast(g, g.op("IsNaN", [u!]), "bool", e);
+  const hit = g.op("ScatterElements", [g.op("Mul", [x!, g.scalar(e, 0)]), pos, nanU], { axis: attr.int(0), reduction: attr.string("add") });
+  const anyNaN = g.op("Or", [g.op("IsNaN", [x!]), g.op("Greater", [hit, g.scalar(e, 0)])]);
+  return [g.op("Where", [anyNaN, g.scalar(e, NaN), r])];
+};
+
+/**
+ * sort: TopK over the whole last axis (ties: lower index first, per the ONNX spec). Floats sort
+ * twice so that NaN lands where adgen puts it (last ascending, first descending): by value with
+ * NaN as an infinity, then stably by "is NaN" through the first permutation.
+ */
+const sort: OnnxRule = ({ g, ins: [x], inAvals: [a], params }) => {
+  const largest = attr.int(params.descending ? 1 : 0);
+  const k = g.ints([params.n]);
+  const topk = (v: string) => g.node("TopK", [v, k], { axis: attr.int(-1), largest, sorted: attr.int(1) }, 2);
+  let perm: string;
+  if (isFloatAval(a!)) {
+    const e = elemOf(a!.dtype);
+    const isNaN = g.op("IsNaN", [x!]);
+    const key = g.op("Where", [isNaN, g.scalar(e, Infinity), x!]);
+    const p1 = topk(key)[1]!;
+    const nanKey = g.op("GatherElements", [cast(g, isNaN, "bool", e), p1], { axis: attr.int(-1) });
+    const p2 = topk(nanKey)[1]!;
+    perm = g.op("GatherElements", [p1, p2], { axis: attr.int(-1) });
+  } else {
+    perm = topk(x!)[1]!;
+  }
+  return [g.op("GatherElements", [x!, perm], { axis: attr.int(-1) }), g.op("Cast", [perm], { to: attr.int(6) })];
+};
+
 export const ARRAY_RULES = {
   reduce_sum: reduce("ReduceSum"),
   reduce_max: reduce("ReduceMax"),
@@ -233,4 +275,6 @@ export const ARRAY_RULES = {
   rev,
   gather,
   scatter_add: scatterAdd,
+  scatter,
+  sort,
 } satisfies Record<string, OnnxRule>;

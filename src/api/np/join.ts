@@ -10,6 +10,7 @@ import { type ArrayInput, asTensor, promote } from "./coerce.js";
 import { axisArg, intArg, range } from "./args.js";
 import { take } from "./indexing.js";
 import { expandDims, ravel } from "./shape.js";
+import { type PadMode, padWithMode } from "./structure.js";
 
 type X = Tensor | ArrayInput;
 type AxisOpt = number | null | { axis?: number | null };
@@ -130,7 +131,8 @@ export type PadWidth = number | readonly (number | readonly number[])[];
 
 export interface PadOpts {
   constantValues?: number | boolean;
-  mode?: "constant";
+  /** "constant" (default), or "edge", "wrap", "reflect", "symmetric" as NumPy (gathers, see structure.ts) */
+  mode?: PadMode;
 }
 
 /** NumPy's pad_width forms: n, [before, after], [[before, after]], or one [before, after] per axis. */
@@ -166,8 +168,14 @@ function padWidths(t: Tensor, width: PadWidth): [number[], number[]] {
 /** pad(x, padWidth, {constantValues = 0}): pads with a constant (NumPy's mode "constant"). */
 export function pad(x: X, padWidth: PadWidth, opts: PadOpts = {}): Tensor {
   const t = asTensor(x, "pad");
-  if (opts.mode !== undefined && opts.mode !== "constant") {
-    throw new ArgumentError(`pad: mode ${JSON.stringify(opts.mode)} is not supported (only "constant")`);
+  const mode = opts.mode ?? "constant";
+  if (!["constant", "edge", "wrap", "reflect", "symmetric"].includes(mode)) {
+    throw new ArgumentError(`pad: mode ${JSON.stringify(opts.mode)} is not supported (use "constant", "edge", "wrap", "reflect" or "symmetric")`);
+  }
+  if (mode !== "constant") {
+    if (opts.constantValues !== undefined) throw new ArgumentError(`pad: constantValues only applies to mode "constant", not "${mode}"`);
+    const [lo, hi] = padWidths(t, padWidth);
+    return padWithMode(t, lo, hi, mode);
   }
   const cv = opts.constantValues ?? 0;
   if (typeof cv !== "number" && typeof cv !== "boolean") throw new ArgumentError("pad: constantValues must be a number or boolean");
