@@ -154,6 +154,12 @@ describe('config.backend "onnxruntime": programs and transformations under jit',
     }, [x, w], GRAD_TOL, "vjp");
   });
 
+  it("a weakly typed result (from a JS number argument) stays weakly typed, as on wasm", () => {
+    const r = jit((a: Tensor) => np.multiply(a, 2))(3) as Tensor;
+    expect(sessions().length).toBe(1);
+    expect([r.dtype, r.aval.weak, r.item()]).toEqual(["float32", true, 6]);
+  });
+
   it("one session serves a symbolic batch at two sizes", () => {
     const f = (x: Tensor, w: Tensor) => np.sum(np.tanh(np.matmul(x, w)), { axis: -1 });
     const jf = jit(grad((x: Tensor, w: Tensor) => np.sum(f(x, w)), { argnums: [0, 1] }), { shapes: [["B", 3], null] });

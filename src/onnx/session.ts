@@ -133,13 +133,13 @@ export function ortFeeds(T: OrtTensorCtor, names: string[], avals: ShapedArray[]
   return feeds;
 }
 
-/** ONNX Runtime's outputs (by name) as adgen Tensors of the program's output dtypes. */
+/** ONNX Runtime's outputs (by name) as adgen Tensors of the program's output dtypes (weak typing kept, as the other backends do). */
 export function ortResults(names: string[], avals: ShapedArray[], res: Record<string, OrtTensorLike>): Tensor[] {
   return names.map((n, i) => {
     const r = res[n]!;
     const data = r.data as TypedArray;
     const typed = avals[i]!.dtype === "bool" && !(data instanceof Uint8Array) ? Uint8Array.from(data as ArrayLike<number>) : data;
-    return Tensor.fromData(typed, [...r.dims].map(Number));
+    return Tensor.fromData(typed, [...r.dims].map(Number), avals[i]!.weak);
   });
 }
 
