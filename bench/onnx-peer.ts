@@ -1,10 +1,14 @@
 /**
- * onnxruntime peer: adgen's derivative programs exported to ONNX (src/onnx) and run by ONNX
- * Runtime (onnxruntime-node, native kernels and threads) through src/onnx/session.ts. Each row
- * traces the same function as the adgen peer, compiles it once to an InferenceSession (the future
- * `config.backend = "onnxruntime"`), and times synchronous calls including the copy of the inputs
- * into ONNX Runtime tensors and the readback. Provider and thread count come from
- * ONNX_PROVIDER / ONNX_THREADS (bench/onnx.ts sets them from --onnx-provider / --onnx-threads).
+ * onnxruntime peers: adgen's derivative programs exported to ONNX (src/onnx) and run by ONNX
+ * Runtime (onnxruntime-node, native kernels and threads). Two columns, same rows:
+ *   onnxruntime       each row's function traced and compiled once to an InferenceSession
+ *                     (src/onnx/session.ts compileOrt), called directly: the engine's own cost;
+ *   adgen-jit-ort     the same function under jit with `config.backend = "onnxruntime"` (and
+ *                     ortMinWork 0, so no row is tiered to wasm): what a user of the backend gets,
+ *                     jit's key/lookup and the pytree handling included.
+ * Both time synchronous calls including the copy of the inputs into ONNX Runtime tensors and the
+ * readback. Provider and thread count come from ONNX_PROVIDER / ONNX_THREADS (bench/onnx.ts sets
+ * them from --onnx-provider / --onnx-threads).
  */
 import { type Tensor, grad, np, spec, valueAndGrad } from "../src/index.js";
 import * as adgen from "../src/index.js";
@@ -28,8 +32,34 @@ export function ortOptions(): OrtOptions {
   return { executionProvider: process.env.ONNX_PROVIDER ?? "cpu", ...(threads !== undefined ? { threads } : {}) };
 }
 
+/** Which column's compile `ortCompile` does (see the file comment). */
+let viaJit = false;
+
+/** The config of the jit column: backend onnxruntime on ortOptions()'s device, every program on ONNX Runtime. */
+function jitConfig(): Partial<typeof adgen.config> {
+  const o = ortOptions();
+  return { backend: "onnxruntime", ortProvider: o.executionProvider!, ortThreads: o.threads ?? 0, ortMinWork: 0, interpretBelowWork: 0 };
+}
+
+/** `f` jitted with backend "onnxruntime": the config is set around each call (the adgen peer shares the process). */
+function jitCompile(f: (...a: any[]) => unknown): (...a: unknown[]) => any {
+  const jf = adgen.jit(f, { name: "bench_ort" });
+  const cfg = jitConfig();
+  const cur = adgen.config as unknown as Record<string, unknown>;
+  return (...a: unknown[]) => {
+    const saved = Object.fromEntries(Object.keys(cfg).map((k) => [k, cur[k]]));
+    Object.assign(cur, cfg);
+    try {
+      return jf(...a);
+    } finally {
+      Object.assign(cur, saved);
+    }
+  };
+}
+
 /** f compiled for ONNX Runtime at the avals of `args` (a pytree); the callable returns f's pytree. */
 export function ortCompile(f: (...a: any[]) => unknown, args: unknown[]): (...a: unknown[]) => any {
+  if (viaJit) return jitCompile(f);
   const [leaves, def] = flatten(args);
   const specs = unflatten(def, leaves.map((l) => spec((l as Tensor).dtype, (l as Tensor).shape))) as unknown[];
   const t = traceAtSpecs(f, specs, "bench onnxruntime");
@@ -98,8 +128,9 @@ const lstmGradSetup: SetupFactory = (): TimedSetup => {
   return { fn: run, verify: () => checkLstmGradient(run(), ADBENCH_TOL_F64), note: "lax.scan variant as an ONNX Loop" };
 };
 
-function guarded(make: SetupFactory): SetupFactory {
+function guarded(make: SetupFactory, jitted: boolean): SetupFactory {
   return async () => {
+    viaJit = jitted;
     try {
       return await make();
     } catch (e) {
@@ -109,21 +140,29 @@ function guarded(make: SetupFactory): SetupFactory {
   };
 }
 
+const ROWS: Record<string, SetupFactory> = {
+  "matmul-512": matmulSetup(512),
+  "matmul-1024": matmulSetup(1024),
+  "mlp-fwd": mlpFwd,
+  "mlp-step": mlpStep,
+  "chain-10": chainSetup(10),
+  "chain-1000": chainSetup(1000),
+  "tiny-call": tiny,
+  "gmm-grad": gmmGradSetup,
+  "lstm-grad": lstmGradSetup,
+};
+
 export const onnxPeer: Peer = {
   name: "onnxruntime",
   version: "onnxruntime-node (devDependency) via src/onnx",
   info: () => ({ ...ortOptions(), providers: availableProviders() }),
-  impls: Object.fromEntries(
-    Object.entries({
-      "matmul-512": matmulSetup(512),
-      "matmul-1024": matmulSetup(1024),
-      "mlp-fwd": mlpFwd,
-      "mlp-step": mlpStep,
-      "chain-10": chainSetup(10),
-      "chain-1000": chainSetup(1000),
-      "tiny-call": tiny,
-      "gmm-grad": gmmGradSetup,
-      "lstm-grad": lstmGradSetup,
-    }).map(([k, v]) => [k, guarded(v)]),
-  ),
+  impls: Object.fromEntries(Object.entries(ROWS).map(([k, v]) => [k, guarded(v, false)])),
+};
+
+/** The same rows through jit with config.backend "onnxruntime". */
+export const ortJitPeer: Peer = {
+  name: "adgen-jit-ort",
+  version: "adgen jit, config.backend onnxruntime",
+  info: () => jitConfig() as Record<string, unknown>,
+  impls: Object.fromEntries(Object.entries(ROWS).map(([k, v]) => [k, guarded(v, true)])),
 };

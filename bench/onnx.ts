@@ -1,6 +1,8 @@
 /**
  * ONNX Runtime vs adgen's own backend, in one run: the rows of bench/workloads that the onnxruntime
- * peer (bench/onnx-peer.ts) implements, timed with the same harness as bench/run.ts.
+ * peers (bench/onnx-peer.ts) implement, timed with the same harness as bench/run.ts. Columns:
+ * adgen (jit, wasm backend), onnxruntime (a session called directly), adgen-jit-ort (jit with
+ * config.backend "onnxruntime").
  *
  *   npx tsx bench/onnx.ts [--quick] [--only a,b] [--onnx-provider cpu|cuda|webgpu|...] [--onnx-threads N]
  *   npm run bench -- --onnx-provider cuda       (the whole bench: its onnxruntime column on CUDA)
@@ -9,21 +11,24 @@
  * readback) on each execution path: adgen's interpreter, wasm and js backends, onnxruntime-node
  * synchronously (its native session, what a jit backend calls) and through its public Promise API,
  * and onnxruntime-web's wasm build: the fixed cost a tiering rule weighs against kernel speed.
- * `--only overhead` runs that section alone.
+ * `--only overhead` runs that section alone. Then (`--only tiering`) the crossover that sets
+ * config.ortMinWork: jit with backend wasm vs backend onnxruntime (ortMinWork 0) on elementwise
+ * programs and matrix products of growing size, with each program's work (jit/tier.ts programWork).
  *
  * On a machine with a GPU: install ONNX Runtime's CUDA binaries first
  * (`ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node`), then
  * `npx tsx bench/onnx.ts --onnx-provider cuda`. A provider that cannot start marks its cells
  * unavailable with ONNX Runtime's reason. Prints median (min-max) per cell and the ratio
- * onnxruntime / adgen ("x", cost: below 1 means ONNX Runtime is faster).
+ * onnxruntime / adgen and adgen-jit-ort / adgen ("x", cost: below 1 means ONNX Runtime is faster).
  */
-import { type Tensor, config, jit, spec } from "../src/index.js";
+import { type Tensor, config, jit, np, spec } from "../src/index.js";
+import { programWork } from "../src/jit/tier.js";
 import { traceAtSpecs } from "../src/onnx/programs.js";
 import { compileOrt } from "../src/onnx/session.js";
 import { compileOrtWeb } from "../src/onnx/session-web.js";
 import { FULL_OPTIONS, QUICK_OPTIONS, costRatio, fmtNum, isUnavailable, measure, toUnit, type TimedSetup } from "./harness.js";
 import { adgenPeer } from "./peers/adgen.js";
-import { onnxPeer, ortOptions } from "./onnx-peer.js";
+import { onnxPeer, ortJitPeer, ortOptions } from "./onnx-peer.js";
 import { TINY_INPUT, checkTiny } from "./workloads/data.js";
 import { WORKLOADS } from "./workloads/index.js";
 
@@ -41,12 +46,13 @@ for (let i = 0; i < argv.length; i++) {
 }
 
 const options = quick ? QUICK_OPTIONS : FULL_OPTIONS;
-const peers = [adgenPeer, onnxPeer];
+const peers = [adgenPeer, onnxPeer, ortJitPeer];
 const rows = WORKLOADS.filter((w) => w.id in onnxPeer.impls && (only.length === 0 || only.some((o) => w.id.includes(o))));
 const overhead = only.length === 0 || only.includes("overhead");
+const tiering = only.length === 0 || only.includes("tiering");
 
 console.log(`ONNX Runtime (${JSON.stringify(onnxPeer.info?.())}) vs adgen (${JSON.stringify(adgenPeer.info?.())})`);
-console.log(["row", "unit", ...peers.map((p) => p.name), "onnxruntime/adgen"].join(" | "));
+console.log(["row", "unit", ...peers.map((p) => p.name), "onnxruntime/adgen", "adgen-jit-ort/adgen"].join(" | "));
 for (const w of rows) {
   const cells: string[] = [];
   const medians: number[] = [];
@@ -73,8 +79,8 @@ for (const w of rows) {
     cells.push(`${fmtNum(u.median)} (${fmtNum(u.min)}-${fmtNum(u.max)})`);
     await s.teardown?.();
   }
-  const ratio = medians[0] !== undefined && medians[1] !== undefined ? fmtNum(costRatio(w.unit, medians[1], medians[0])) : "";
-  console.log([w.id, w.unit, ...cells, ratio].join(" | "));
+  const ratio = (i: number) => (medians[0] !== undefined && medians[i] !== undefined ? fmtNum(costRatio(w.unit, medians[i], medians[0])) : "");
+  console.log([w.id, w.unit, ...cells, ratio(1), ratio(2)].join(" | "));
 }
 
 /** One way to run the tiny function: set up (outside the timing), a call, and what to undo after. */
@@ -96,6 +102,11 @@ async function overheadSection(): Promise<void> {
     { name: "adgen jit, interpreter (interp backend)", setup: async () => adgenJit(), cfg: { backend: "interp" } },
     { name: "adgen jit, wasm backend", setup: async () => adgenJit(), cfg: { backend: "wasm", interpretBelowWork: 0 } },
     { name: "adgen jit, js backend", setup: async () => adgenJit(), cfg: { backend: "js", interpretBelowWork: 0 } },
+    {
+      name: `adgen jit, onnxruntime backend (${ortOptions().executionProvider}, ortMinWork 0)`,
+      setup: async () => adgenJit(),
+      cfg: { backend: "onnxruntime", ortProvider: ortOptions().executionProvider!, ortThreads: ortOptions().threads ?? 0, ortMinWork: 0, interpretBelowWork: 0 },
+    },
     {
       name: `onnxruntime-node ${ortOptions().executionProvider}, sync (native session)`,
       setup: async () => {
@@ -142,3 +153,51 @@ async function overheadSection(): Promise<void> {
 }
 
 if (overhead) await overheadSection();
+
+/** Times `fn` under config `cfg` (applied for setup and every call); median us per call. */
+async function timedUnder(cfg: Partial<typeof config>, make: () => () => unknown): Promise<number> {
+  const cur = config as unknown as Record<string, unknown>;
+  const saved = Object.fromEntries(Object.keys(cfg).map((k) => [k, cur[k]]));
+  config.update(cfg);
+  try {
+    const fn = make();
+    return (await measure("tiering", fn, options)).median * 1000;
+  } finally {
+    config.update(saved as Partial<typeof config>);
+  }
+}
+
+/** The crossover of the tiering rule (config.ortMinWork): wasm vs ONNX Runtime by program work. */
+async function tieringSection(): Promise<void> {
+  const ort = { backend: "onnxruntime" as const, ortProvider: ortOptions().executionProvider!, ortThreads: ortOptions().threads ?? 0, ortMinWork: 0, interpretBelowWork: 0 };
+  const wasm = { backend: "wasm" as const, interpretBelowWork: 0 };
+  const cases: { name: string; f: (...a: Tensor[]) => Tensor; args: Tensor[] }[] = [];
+  const ew = (x: Tensor) => np.tanh(x.mul(1.5).add(0.5)).mul(x).sum();
+  for (const n of [16, 256, 4096, 65536, 1 << 20]) cases.push({ name: `elementwise (tanh(1.5x+0.5)*x).sum(), n=${n}`, f: ew, args: [np.linspace(-1, 1, n, { dtype: "float32" })] });
+  const cheap = (x: Tensor) => x.mul(1.5).add(0.5).mul(x).sum();
+  for (const n of [256, 4096, 16384, 65536, 262144]) cases.push({ name: `elementwise ((1.5x+0.5)*x).sum(), n=${n}`, f: cheap, args: [np.linspace(-1, 1, n, { dtype: "float32" })] });
+  const mm = (a: Tensor, b: Tensor) => np.matmul(a, b);
+  for (const n of [8, 32, 64, 128, 256]) {
+    const a = np.linspace(-1, 1, n * n, { dtype: "float32" }).reshape([n, n]);
+    cases.push({ name: `matmul ${n}x${n}`, f: mm, args: [a, a] });
+  }
+  console.log("");
+  console.log("tiering crossover: jit backend wasm vs backend onnxruntime (ortMinWork 0), us per call incl. readback");
+  console.log(["program", "work", "wasm us", "onnxruntime us", "onnxruntime/wasm"].join(" | "));
+  for (const c of cases) {
+    const work = programWork(traceAtSpecs(c.f, c.args.map((a) => spec(a.dtype, a.shape as number[])), "bench tiering").program);
+    const make = () => {
+      const jf = jit(c.f, { name: "tiering" });
+      return () => (jf(...c.args) as Tensor).dataSync();
+    };
+    try {
+      const w = await timedUnder(wasm, make);
+      const o = await timedUnder(ort, make);
+      console.log([c.name, work, fmtNum(w), fmtNum(o), fmtNum(o / w)].join(" | "));
+    } catch (e) {
+      console.log([c.name, work, `unavailable: ${(e as Error).message.split("\n")[0]}`].join(" | "));
+    }
+  }
+}
+
+if (tiering) await tieringSection();

@@ -10,6 +10,8 @@ import { installMatmulKernel } from "./prims/ref/matmul.js";
 import { gemmFor as wasmGemmFor, prime as primeWasmMatmul } from "./backends/wasm/matmul.js";
 import { installProgramRunner } from "./higher-order/runner.js";
 import { compiledFor } from "./jit/compile.js";
+import { installOrtCompiler } from "./jit/tier.js";
+import { compileOrtSpecialization } from "./onnx/jit-backend.js";
 import { installMethods } from "./api/methods.js";
 import { verifyEveryProgram } from "./ir/program.js";
 import { verifyProgram } from "./ir/verify.js";
@@ -24,6 +26,9 @@ installMatmulKernel(wasmGemmFor, primeWasmMatmul);
 // higher-order <- jit: jit_call and the bodies of scan / while / cond / checkpoint / custom_*
 // run compiled (cached per Program)
 installProgramRunner((p, args, name) => compiledFor(p, name).run(args));
+// jit <- onnx: config.backend "onnxruntime" compiles specializations to ONNX Runtime sessions
+// (onnxruntime-node is loaded on first use, not here)
+installOrtCompiler(compileOrtSpecialization);
 // core/tensor <- api: the Tensor methods (x.sum(), x.reshape(...), x.backward())
 installMethods({ backward });
 // ir: with ADGEN_VERIFY=1 (the test suite), every Program is verified as it is built (after

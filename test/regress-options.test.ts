@@ -12,7 +12,7 @@ afterEach(() => config.update(saved));
 
 describe("issue 9 validation: config.update", () => {
   it("issue 9.cfg: config.update rejects wrong values (backend: cuda, cacheDir: 42) and changes nothing", () => {
-    expect(() => config.update({ backend: "cuda" as never })).toThrow(/config.update: backend must be one of "wasm", "js" or "interp", got "cuda"/);
+    expect(() => config.update({ backend: "cuda" as never })).toThrow(/config.update: backend must be one of "wasm", "js", "interp" or "onnxruntime", got "cuda"/);
     expect(() => config.update({ cacheDir: 42 as never })).toThrow(/cacheDir must be a non-empty directory path or null, got 42/);
     expect(() => config.update({ cacheDir: "" })).toThrow(ArgumentError);
     expect(() => config.update({ hotCalls: -1 })).toThrow(/hotCalls must be/);

@@ -28,9 +28,22 @@ export interface Config {
   jitCacheMaxBytes: number;
   /**
    * Execution backend of compiled programs: "wasm" (WebAssembly kernels), "js" (generated
-   * JavaScript) or "interp" (no code generation).
+   * JavaScript), "interp" (no code generation) or "onnxruntime" (each specialization compiled to
+   * an ONNX Runtime InferenceSession through the ONNX exporter; needs the optional peer dependency
+   * onnxruntime-node; programs below ortMinWork, or with a primitive ONNX cannot express, run on
+   * "wasm": see docs/onnx.md).
    */
-  backend: "js" | "wasm" | "interp";
+  backend: "js" | "wasm" | "interp" | "onnxruntime";
+  /** backend "onnxruntime": the execution provider ("cpu", "cuda", "tensorrt", "webgpu", ...); part of the cache key */
+  ortProvider: string;
+  /** backend "onnxruntime": intra-op threads of each session (0: ONNX Runtime's default, one per core); part of the cache key */
+  ortThreads: number;
+  /**
+   * backend "onnxruntime": programs with less estimated work (elements touched, matmuls counting
+   * multiply-adds) run on "wasm" instead, where a call costs less (measured: docs/onnx.md);
+   * 0 sends every program to ONNX Runtime.
+   */
+  ortMinWork: number;
   /** Record the user's source line on every traced equation (costs a stack walk per op). */
   captureSourceLines: boolean;
   /** Tiering: a program with less work than this (elements touched) starts in the interpreter. */
@@ -101,6 +114,9 @@ export const config: Config & { update(opts: Partial<Config>): void } = {
   jitCacheSize: 64,
   jitCacheMaxBytes: 256 * 2 ** 20,
   backend: "wasm",
+  ortProvider: "cpu",
+  ortThreads: 0,
+  ortMinWork: 65536,
   captureSourceLines: true,
   interpretBelowWork: 4096,
   hotCalls: 3,
@@ -146,7 +162,10 @@ const schema: Schema = {
   debugNans: is.boolean,
   jitCacheSize: is.int(1),
   jitCacheMaxBytes: countOrNever(0),
-  backend: is.oneOf("wasm", "js", "interp"),
+  backend: is.oneOf("wasm", "js", "interp", "onnxruntime"),
+  ortProvider: (v) => (typeof v === "string" && /^[a-z0-9_-]+$/.test(v) ? undefined : 'an execution provider name such as "cpu" or "cuda"'),
+  ortThreads: is.int(0, 1024),
+  ortMinWork: countOrNever(0),
   captureSourceLines: is.boolean,
   interpretBelowWork: countOrNever(0),
   hotCalls: countOrNever(1),

@@ -18,7 +18,7 @@ import type { DiskPath } from "./disk-info.js";
 import type { KeyParts } from "./key.js";
 import { at } from "./lookup.js";
 import type { ShapePolicy } from "./polymorphism.js";
-import { isCold } from "./tier.js";
+import { compileHot, isCold } from "./tier.js";
 
 /** One compiled specialization of a jitted function. */
 export interface Entry {
@@ -120,13 +120,14 @@ export function buildEntry(cx: BuildContext, args: unknown[], parts: KeyParts, g
     compiled.times.traceMs = t.traceMs;
   } else {
     cold = isCold(t.program);
-    compiled = compileProgram(t.program, cx.name, { traceMs: t.traceMs, interpretOnly: cold });
+    compiled = cold ? compileProgram(t.program, cx.name, { traceMs: t.traceMs, interpretOnly: true }) : compileHot(t.program, cx.name, t.traceMs);
     if (hash !== null && compiled.exec) de!.store(hash, t.outTree, compiled);
   }
   if (config.logCompiles) logCompile(cx.name, t.program, compiled, cold, "miss", de?.path);
   const e: Entry = { parts, consts: t.tracerConsts, program: t.program, outTree: t.outTree, compiled, calls: 0, residuals: t.residuals };
   if (generalized) e.sizes = new Map();
-  if (hash !== null && !compiled.exec) e.disk = { entry: de!, hash }; // stored once compiled (hot)
+  // (an ONNX Runtime session is not stored: a warm start optimizes again and creates a new session)
+  if (hash !== null && !compiled.exec && !compiled.session) e.disk = { entry: de!, hash }; // stored once compiled (hot)
   return e;
 }
 
@@ -134,7 +135,7 @@ export function logCompile(name: string, p: Program, c: Compiled, cold: boolean,
   const t = c.times;
   const lp = c.exec?.lowered;
   const arena = lp && lp.symbols.length ? `arena planned per ${lp.symbols.join(",")}` : `arena ${lp?.arenaBytes ?? 0} bytes`;
-  const kernels = lp ? `${lp.kernels.length} kernels, ${arena}` : "interpreted (cold tier)";
+  const kernels = c.session ? c.session.summary : lp ? `${lp.kernels.length} kernels, ${arena}` : "interpreted (cold tier)";
   const traced = disk === "trusted" ? "not traced" : `traced ${p.equations.length} equations in ${t.traceMs.toFixed(1)} ms`;
   const d = describeDiskPath(disk);
   log({

@@ -26,6 +26,11 @@ export interface Compiled {
   exec: Executable | null;
   times: StageTimes;
   run(args: Tensor[]): Tensor[];
+  /**
+   * Set (with exec null) when the program runs in an external engine's session (config.backend
+   * "onnxruntime", src/onnx/jit-backend.ts): the device key and a one-line description.
+   */
+  session?: { device: string; summary: string };
 }
 
 const now = () => (typeof performance !== "undefined" ? performance.now() : Date.now());
@@ -42,7 +47,8 @@ export function optimizeForBackend(p: Program): Program {
  */
 export function codegen(optimized: Program, name: string): Executable {
   const lp = lowerProgram(optimized);
-  const wasm = config.backend === "wasm" && typeof (globalThis as { WebAssembly?: unknown }).WebAssembly !== "undefined";
+  // backend "onnxruntime" generates wasm for the programs it does not send to ONNX Runtime
+  const wasm = (config.backend === "wasm" || config.backend === "onnxruntime") && typeof (globalThis as { WebAssembly?: unknown }).WebAssembly !== "undefined";
   if (!wasm) return compileJs(lp, name);
   try {
     return compileWasm(lp, name);
@@ -62,6 +68,11 @@ export function compileProgram(p: Program, name: string, opts: { traceMs?: numbe
   // let the engine optimize the matmul kernel while this program is optimized and generated
   if (!opts.interpretOnly && config.backend !== "interp") primeFastMatmul(() => hasLargeDot(p));
   const optimized = optimizeForBackend(p);
+  return compileOptimized(optimized, name, { traceMs: opts.traceMs ?? 0, optimizeMs: now() - t0, interpretOnly: opts.interpretOnly });
+}
+
+/** The code-generation half of compileProgram, for a program already optimized (optimizeForBackend). */
+export function compileOptimized(optimized: Program, name: string, opts: { traceMs: number; optimizeMs: number; interpretOnly?: boolean | undefined }): Compiled {
   const t1 = now();
   // programs with symbolic (run-time) shapes cannot be laid out statically: interpret them
   const useInterp = opts.interpretOnly || config.backend === "interp" || hasSymbolicShapes(optimized);
@@ -70,7 +81,7 @@ export function compileProgram(p: Program, name: string, opts: { traceMs?: numbe
   return {
     optimized,
     exec,
-    times: { traceMs: opts.traceMs ?? 0, optimizeMs: t1 - t0, codegenMs: t2 - t1 },
+    times: { traceMs: opts.traceMs, optimizeMs: opts.optimizeMs, codegenMs: t2 - t1 },
     run: exec ? (args) => exec.run(args) : (args) => interpret(optimized, args),
   };
 }
@@ -90,7 +101,7 @@ function hasLargeDot(p: Program): boolean {
  * True when some intermediate shape depends on a symbol the inputs do not bind (a run-time trip
  * count of a differentiated while loop): such programs cannot be laid out and are interpreted.
  */
-function hasSymbolicShapes(p: Program): boolean {
+export function hasSymbolicShapes(p: Program): boolean {
   const bound = new Set(p.inputs.flatMap((v) => v.aval.shape.flatMap((d) => (typeof d === "number" ? [] : d.symbols()))));
   const unbound = (v: { aval: { shape: readonly Dim[] } }) => v.aval.shape.some((d) => typeof d !== "number" && d.symbols().some((s) => !bound.has(s)));
   return p.equations.some((e) => e.outs.some(unbound));

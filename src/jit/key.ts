@@ -1,6 +1,7 @@
 // Cache keys as values (DESIGN principle 8). A key has named components: the pytree structure of
 // the arguments, each argument leaf's dtype and shape, each static argument's value (functions
-// and other objects by identity), the backend and compiler options, and the transformation
+// and other objects by identity), the backend (for "onnxruntime" with its device: execution
+// provider and thread count) and compiler options, and the transformation
 // context. The options component holds every option that changes generated code, so the memory
 // cache (jit.ts) and the disk cache (disk-cache.ts) share one key builder (`keyParts`). A miss is
 // explained by naming the first component that changed, old -> new. Every
@@ -29,7 +30,18 @@ export interface KeyParts {
 /** The options that change the compiled form of a program (one text, in every key). */
 export function compilerOptions(): string {
   const wasmGemm = useFastMatmul(2 ** 20, 2 ** 20, 2 ** 20);
-  return `interpretBelow=${config.interpretBelowWork};fastMatmulMinWork=${config.fastMatmulMinWork};wasmGemm=${wasmGemm}`;
+  const ort = config.backend === "onnxruntime" ? `;ortMinWork=${config.ortMinWork}` : "";
+  return `interpretBelow=${config.interpretBelowWork};fastMatmulMinWork=${config.fastMatmulMinWork};wasmGemm=${wasmGemm}${ort}`;
+}
+
+/** The device an ONNX Runtime session runs on, as key text: provider and intra-op thread count (0: ONNX Runtime's default). */
+export function ortDevice(provider: string, threads: number): string {
+  return `onnxruntime:${provider}:threads=${threads}`;
+}
+
+/** The backend component of a key: the backend, with its device for "onnxruntime". */
+export function backendKey(): string {
+  return config.backend === "onnxruntime" ? ortDevice(config.ortProvider, config.ortThreads) : config.backend;
 }
 
 /** The key of one call: argument structure, leaf avals, static argument values, backend, options. */
@@ -39,7 +51,7 @@ export function keyParts(def: TreeDef, avals: readonly ShapedArray[], statics: r
     tree: treeKey(def),
     leaves: avals.map((a, i) => [paths[i] ?? `leaf ${i}`, avalKey(a)]),
     statics: statics.map(([i, v]) => [i, staticKey(v)]),
-    backend: config.backend,
+    backend: backendKey(),
     options: compilerOptions(),
   };
 }

@@ -1,14 +1,18 @@
 // Step 4 of a jitted call (key -> lookup -> build -> tier -> run): tiering. A cold program with
 // little work (config.interpretBelowWork) starts in the interpreter; after config.hotCalls calls it
-// is compiled to generated code (same results), and stored in the disk cache then.
+// is compiled to generated code (same results), and stored in the disk cache then. Under
+// config.backend "onnxruntime", a compiled program with at least config.ortMinWork work runs in an
+// ONNX Runtime session (the compiler is installed by src/index.ts: the onnx layer sits above jit);
+// smaller ones run on wasm, whose call costs a few microseconds less (docs/onnx.md measures it).
 
 import { config } from "../core/config.js";
+import { ArgumentError } from "../core/errors.js";
 import type { Dim } from "../core/shape.js";
 import type { Program } from "../ir/program.js";
 import { type DotParams, dotGeneralP } from "../prims/dot.js";
 import type { Entry } from "./build.js";
 import { logCompile } from "./build.js";
-import { compileProgram } from "./compile.js";
+import { type Compiled, compileProgram } from "./compile.js";
 
 /** Estimated work of a program in elements touched (matmuls count multiply-adds). */
 export function programWork(p: Program): number {
@@ -32,11 +36,27 @@ export function isCold(p: Program): boolean {
   return programWork(p) < config.interpretBelowWork;
 }
 
+/** Compiles a traced program to an ONNX Runtime session, or (with a log line) for wasm where it cannot. */
+export type OrtCompiler = (p: Program, name: string, traceMs: number) => Compiled;
+let ortCompiler: OrtCompiler | null = null;
+
+/** Installs the "onnxruntime" backend's compiler (src/index.ts: src/onnx/jit-backend.ts). */
+export function installOrtCompiler(c: OrtCompiler): void {
+  ortCompiler = c;
+}
+
+/** Compiles a program that is not (or no longer) cold with the configured backend. */
+export function compileHot(p: Program, name: string, traceMs: number): Compiled {
+  if (config.backend !== "onnxruntime" || programWork(p) < config.ortMinWork) return compileProgram(p, name, { traceMs });
+  if (!ortCompiler) throw new ArgumentError('config.backend "onnxruntime": no ONNX Runtime compiler is installed (import adgen from its package entry, which installs it)');
+  return ortCompiler(p, name, traceMs);
+}
+
 /** Counts a call of `e`; a hot interpreted program is promoted to generated code. */
 export function countCall(e: Entry, name: string): void {
   e.calls++;
-  if (e.compiled.exec || config.backend === "interp" || e.calls < config.hotCalls) return;
-  const c = compileProgram(e.program, name, { traceMs: e.compiled.times.traceMs });
+  if (e.compiled.exec || e.compiled.session || config.backend === "interp" || e.calls < config.hotCalls) return;
+  const c = compileHot(e.program, name, e.compiled.times.traceMs);
   if (e.disk && c.exec) e.disk.entry.store(e.disk.hash, e.outTree, c);
   if (config.logCompiles) logCompile(name, e.program, c, false, "hot", e.disk?.entry.path);
   e.compiled = c;

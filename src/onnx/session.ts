@@ -1,4 +1,4 @@
-// Running Programs on ONNX Runtime (the future `config.backend = "onnxruntime"`): loads the
+// Running Programs on ONNX Runtime (what `config.backend = "onnxruntime"` runs: jit-backend.ts): loads the
 // optional peer dependency onnxruntime-node on first use (a clear error when it is absent or has
 // no requested execution provider), compiles a Program to an InferenceSession once, and runs it
 // on adgen Tensors. Symbolic dimensions stay dim_params, so one session serves every batch size.
@@ -15,6 +15,7 @@ import { checkOptions, is } from "../core/options.js";
 import { bindSymbols } from "../core/symbols.js";
 import { Tensor } from "../core/tensor.js";
 import type { Program } from "../ir/program.js";
+import { ortDevice } from "../jit/key.js";
 import { programToOnnx } from "./export.js";
 
 export interface OrtOptions {
@@ -24,10 +25,20 @@ export interface OrtOptions {
   threads?: number;
 }
 
-/** The part of a compile that a jit cache key must include (the essay's "device"). */
+/** The part of a compile that a jit cache key must include (the essay's "device"; jit/key.ts's text). */
 export function ortKey(o: OrtOptions = {}): string {
-  return `onnxruntime:${o.executionProvider ?? "cpu"}:threads=${o.threads ?? 0}`;
+  return ortDevice(o.executionProvider ?? "cpu", o.threads ?? 0);
 }
+
+/** ONNX Runtime could not create a session for a model (its reason in the message), with the provider asked for. */
+export class OrtSessionError extends ArgumentError {
+  constructor(message: string, readonly provider: string) {
+    super(message);
+  }
+}
+
+/** A Program serialized for a session: the model and its input/output names (export.ts's programToOnnx). */
+export type OrtModel = ReturnType<typeof programToOnnx>;
 
 export interface OrtTensorLike {
   type: string;
@@ -55,7 +66,7 @@ interface Loaded {
 let loaded: Loaded | null = null;
 
 const MISSING =
-  'config.backend "onnxruntime" needs the optional peer dependency onnxruntime-node (Node) : ' +
+  'config.backend "onnxruntime" needs the optional peer dependency onnxruntime-node (Node): ' +
   "install it with `npm install onnxruntime-node` (set ONNXRUNTIME_NODE_INSTALL=skip to skip its optional CUDA download)";
 
 /** Loads onnxruntime-node synchronously on first use; throws an ArgumentError saying how to install it. */
@@ -122,13 +133,13 @@ export function ortFeeds(T: OrtTensorCtor, names: string[], avals: ShapedArray[]
   return feeds;
 }
 
-/** ONNX Runtime's outputs (by name) as adgen Tensors of the program's output dtypes. */
+/** ONNX Runtime's outputs (by name) as adgen Tensors of the program's output dtypes (weak typing kept, as the other backends do). */
 export function ortResults(names: string[], avals: ShapedArray[], res: Record<string, OrtTensorLike>): Tensor[] {
   return names.map((n, i) => {
     const r = res[n]!;
     const data = r.data as TypedArray;
     const typed = avals[i]!.dtype === "bool" && !(data instanceof Uint8Array) ? Uint8Array.from(data as ArrayLike<number>) : data;
-    return Tensor.fromData(typed, [...r.dims].map(Number));
+    return Tensor.fromData(typed, [...r.dims].map(Number), avals[i]!.weak);
   });
 }
 
@@ -142,10 +153,11 @@ export class OrtProgram {
   private readonly inAvals: ShapedArray[];
   private readonly outAvals: ShapedArray[];
 
-  constructor(program: Program, readonly options: OrtOptions = {}) {
+  /** `model`: the program already serialized (programToOnnx), e.g. to tell export refusals from session errors. */
+  constructor(program: Program, readonly options: OrtOptions = {}, model?: OrtModel) {
     const { binding } = loadOnnxRuntime();
     const opts = sessionOptions(options);
-    const m = programToOnnx(program, "adgen_program");
+    const m = model ?? programToOnnx(program, "adgen_program");
     this.bytes = m.bytes;
     this.inNames = m.inputs;
     this.outNames = m.outputs;
@@ -157,9 +169,10 @@ export class OrtProgram {
       this.session.loadModel(this.bytes.buffer as ArrayBuffer, this.bytes.byteOffset, this.bytes.byteLength, opts);
     } catch (e) {
       const ep = options.executionProvider ?? "cpu";
-      throw new ArgumentError(
+      throw new OrtSessionError(
         `onnxruntime: creating a session with execution provider ${JSON.stringify(ep)} failed: ${(e as Error).message.split("\n")[0]}` +
           (ep === "cpu" ? "" : PROVIDER_HINT[ep] ?? "; is the device and its driver present?"),
+        ep,
       );
     }
   }
