@@ -11,6 +11,8 @@ import { gemmFor as wasmGemmFor, prime as primeWasmMatmul } from "./backends/was
 import { installProgramRunner } from "./higher-order/runner.js";
 import { compiledFor } from "./jit/compile.js";
 import { installMethods } from "./api/methods.js";
+import { rematHook } from "./transforms/args.js";
+import { budgetPolicy, checkpointed } from "./higher-order/checkpoint.js";
 
 // trace: primitives applied outside any transformation run eagerly (reference implementations)
 setRootTrace(evalTrace);
@@ -24,6 +26,8 @@ installMatmulKernel(wasmGemmFor, primeWasmMatmul);
 installProgramRunner((p, args, name) => compiledFor(p, name).run(args));
 // core/tensor <- api: the Tensor methods (x.sum(), x.reshape(...), x.backward())
 installMethods({ backward });
+// transforms <- higher-order: grad's memoryBudget makes f one checkpoint region with a budget policy
+rematHook.wrap = (what, f, budget, dims) => checkpointed(f, budgetPolicy(what, budget, dims));
 
 export { Tensor } from "./core/tensor.js";
 export type { TensorLike } from "./core/tensor.js";

@@ -10,17 +10,16 @@ import { ArgumentError } from "../core/errors.js";
 import { is } from "../core/options.js";
 import type { Tensor } from "../core/tensor.js";
 import { checkTransform } from "../transforms/args.js";
-import { flatten, unflatten } from "../core/tree.js";
 import {
   type CheckpointPolicy,
   type MemoryBudget,
   type SaveablePredicate,
+  budgetPolicy,
   checkpointNameP,
-  checkpointP,
+  checkpointed,
   rematPlanObservers,
 } from "../higher-order/checkpoint.js";
 import type { RematPlan } from "../transforms/remat.js";
-import { traceFlat } from "../trace/make-program.js";
 import { vjp } from "../transforms/vjp.js";
 
 export type { CheckpointPolicy, MemoryBudget, RematPlan, SaveablePredicate };
@@ -76,14 +75,8 @@ export function checkpoint<F extends (...args: any[]) => any>(f: F, opts: Checkp
   checkTransform("checkpoint", f, opts, { policy: is.any, memoryBudget: is.any, dims: is.any });
   if (opts.policy !== undefined && opts.memoryBudget !== undefined) throw new ArgumentError("checkpoint: give either policy or memoryBudget, not both");
   const policy =
-    opts.memoryBudget !== undefined ? checkPolicy(checkpointPolicies.memoryBudget(opts.memoryBudget, opts.dims)) : checkPolicy(opts.policy ?? "nothingSaveable");
-  return ((...args: unknown[]) => {
-    const [leaves, def] = flatten(args);
-    const xs = leaves.map((l, i) => leafToTensor(l, `checkpoint: argument leaf ${i}`));
-    const t = traceFlat((ins) => f(...(unflatten(def, ins) as unknown[])), xs.map((x) => x.aval), "checkpoint");
-    const outs = checkpointP.bind([...xs, ...t.tracerConsts], { program: t.program, policy });
-    return unflatten(t.outTree, outs);
-  }) as F;
+    opts.memoryBudget !== undefined ? budgetPolicy("checkpoint", opts.memoryBudget, opts.dims) : checkPolicy(opts.policy ?? "nothingSaveable");
+  return checkpointed(f, policy);
 }
 
 /**

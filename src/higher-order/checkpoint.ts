@@ -9,6 +9,8 @@ import { ArgumentError, InternalError, ShapeError } from "../core/errors.js";
 import type { Dim } from "../core/shape.js";
 import type { Equation, Var } from "../ir/program.js";
 import { evalProgram, traceFlat } from "../trace/make-program.js";
+import { leafToTensor } from "../core/convert.js";
+import { flatten, unflatten } from "../core/tree.js";
 import { type RematGraph, type RematPlan, describePlan, planBudget, planDims, policySaveSet, rematGraph, rematPrograms } from "../transforms/remat.js";
 import type { Tensor } from "../core/tensor.js";
 import { Program } from "../ir/program.js";
@@ -161,3 +163,29 @@ export const checkpointP: Primitive<CheckpointParams> = definePrimitive<Checkpoi
     return pe.outUnknown.map((u) => (u ? ukOuts[b++]! : known[a++]!));
   },
 });
+
+/** f as one checkpoint region with `policy` (checkpoint(), and grad/exportVjp's memoryBudget). */
+export function checkpointed<F extends (...args: any[]) => any>(f: F, policy: CheckpointPolicy): F {
+  return ((...args: unknown[]) => {
+    const [leaves, def] = flatten(args);
+    const xs = leaves.map((l, i) => leafToTensor(l, `checkpoint: argument leaf ${i}`));
+    const t = traceFlat((ins) => f(...(unflatten(def, ins) as unknown[])), xs.map((x) => x.aval), "checkpoint");
+    const outs = checkpointP.bind([...xs, ...t.tracerConsts], { program: t.program, policy });
+    return unflatten(t.outTree, outs);
+  }) as F;
+}
+
+/** The budget policy of a memoryBudget option (checked: a number >= 0 or a function of the dims). */
+export function budgetPolicy(what: string, memoryBudget: unknown, dims: unknown): CheckpointPolicy {
+  if (!(typeof memoryBudget === "function" || (typeof memoryBudget === "number" && memoryBudget >= 0))) {
+    throw new ArgumentError(`${what}: memoryBudget must be a number of bytes >= 0 or a function (dims) => bytes, got ${String(memoryBudget)}`);
+  }
+  if (dims !== undefined && (dims === null || typeof dims !== "object" || Object.values(dims).some((v) => !Number.isInteger(v)))) {
+    throw new ArgumentError(`${what}: dims must map symbolic dimension names to integers, got ${String(dims)}`);
+  }
+  if (dims === undefined) return { memoryBudget: memoryBudget as MemoryBudget };
+  // with the dims known, a budget function is evaluated now: the policy stays plain data (serializable)
+  const env = dims as Record<string, number>;
+  const bytes = typeof memoryBudget === "function" ? (memoryBudget as (d: Record<string, number>) => number)(env) : memoryBudget;
+  return { memoryBudget: bytes, dims: env };
+}
