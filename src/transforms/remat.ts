@@ -216,8 +216,8 @@ function formatPlan(p: RematPlan): string {
   const dims = Object.keys(p.dims).length ? ` at ${Object.entries(p.dims).map(([k, v]) => `${k}=${v}`).join(", ")}` : "";
   return [
     `remat plan (${p.method})${dims}: residuals ${p.bytesBefore} -> ${p.bytesAfter} bytes${p.budget !== null ? ` (budget ${p.budget})` : ""}, +${p.extraFlops} FLOPs recomputed`,
-    ...p.saved.map((s) => `  save      ${s.value.padEnd(16)} ${String(s.bytes).padStart(10)} B  ${s.producedBy}`),
-    ...p.recomputed.map((r) => `  recompute ${r.producedBy.padEnd(27)} ${String(r.flops).padStart(10)} FLOPs`),
+    ...p.saved.map((s) => `  save      ${`${s.bytes} B`.padStart(12)}  ${s.value.padEnd(12)} ${s.producedBy}`),
+    ...p.recomputed.map((r) => `  recompute ${`${r.flops} FLOPs`.padStart(12)}  ${r.producedBy}`),
     `  inputs read by the recomputation: ${p.inputsRead} B`,
   ].join("\n");
 }
