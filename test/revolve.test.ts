@@ -1,0 +1,55 @@
+// Issue 14 item 3 (first step): binomial checkpointing (Revolve). The closed-form count of
+// recomputed forward steps equals an independent dynamic program over all schedules; the driver
+// attains it on a 1000-step iteration for k in {1, 4, 16, 64} while holding at most k states, and
+// reverses it exactly (the adjoint of a scalar recurrence against its closed-form derivative).
+
+import { describe, expect, it } from "vitest";
+import { revolveForwardSteps, revolveReverse } from "../src/transforms/remat-revolve.js";
+
+/** T(n, s): fewest forward steps over every split schedule (memoised DP, independent of the formula). */
+function dp(nMax: number, sMax: number): number[][] {
+  const T = Array.from({ length: sMax + 1 }, () => new Array<number>(nMax + 1).fill(0));
+  for (let n = 1; n <= nMax; n++) T[1]![n] = (n * (n - 1)) / 2;
+  for (let s = 2; s <= sMax; s++) {
+    for (let n = 2; n <= nMax; n++) {
+      let best = Infinity;
+      for (let m = 1; m < n; m++) best = Math.min(best, m + T[s - 1]![n - m]! + T[s]![m]!);
+      T[s]![n] = best;
+    }
+  }
+  return T;
+}
+
+describe("issue 14 item 3: Revolve", () => {
+  it("the closed form equals the optimum over all split schedules (n <= 120, snapshots <= 6)", () => {
+    const T = dp(120, 6);
+    for (let s = 1; s <= 6; s++) for (let n = 1; n <= 120; n++) expect(revolveForwardSteps(n, s), `n=${n} s=${s}`).toBe(T[s]![n]);
+  });
+
+  for (const k of [1, 4, 16, 64]) {
+    it(`1000 steps with ${k} snapshots: stored states <= k, recomputed steps = the binomial optimum, exact adjoint`, () => {
+      const n = 1000;
+      // x_{i+1} = x_i + 0.001 * sin(x_i + i): d x_{i+1}/d x_i = 1 + 0.001 cos(x_i + i)
+      const step = (x: number, i: number) => x + 0.001 * Math.sin(x + i);
+      const seen: number[] = [];
+      const { adjoint, stats } = revolveReverse(n, k, 0.3, step, (x, i, adj: number) => {
+        seen.push(i);
+        return adj * (1 + 0.001 * Math.cos(x + i));
+      }, 1);
+      expect(seen).toEqual(Array.from({ length: n }, (_, i) => n - 1 - i));
+      expect(stats.maxStored).toBeLessThanOrEqual(k);
+      expect(stats.forwardSteps).toBe(revolveForwardSteps(n, k));
+      // reference: store every state, multiply the derivatives
+      const xs = [0.3];
+      for (let i = 0; i < n; i++) xs.push(step(xs[i]!, i));
+      let ref = 1;
+      for (let i = n - 1; i >= 0; i--) ref *= 1 + 0.001 * Math.cos(xs[i]! + i);
+      expect(adjoint).toBe(ref);
+    });
+  }
+
+  it("more snapshots never recompute more; n snapshots recompute n - 1 steps", () => {
+    for (let s = 1; s < 40; s++) expect(revolveForwardSteps(200, s + 1)).toBeLessThanOrEqual(revolveForwardSteps(200, s));
+    expect(revolveForwardSteps(50, 50)).toBe(49);
+  });
+});
