@@ -4,7 +4,10 @@
 // reverses it exactly (the adjoint of a scalar recurrence against its closed-form derivative).
 
 import { describe, expect, it } from "vitest";
+import { type Tensor, grad, jit, lax, np } from "../src/index.js";
+import { lastRevolveStats } from "../src/api/scan-revolve.js";
 import { revolveForwardSteps, revolveReverse } from "../src/transforms/remat-revolve.js";
+import { rand } from "./util/check.js";
 
 /** T(n, s): fewest forward steps over every split schedule (memoised DP, independent of the formula). */
 function dp(nMax: number, sMax: number): number[][] {
@@ -51,5 +54,40 @@ describe("issue 14 item 3: Revolve", () => {
   it("more snapshots never recompute more; n snapshots recompute n - 1 steps", () => {
     for (let s = 1; s < 40; s++) expect(revolveForwardSteps(200, s + 1)).toBeLessThanOrEqual(revolveForwardSteps(200, s));
     expect(revolveForwardSteps(50, 50)).toBe(49);
+  });
+
+  for (const k of [4, 16]) {
+    it(`lax.scan RNN (300 steps) with {checkpoint: {snapshots: ${k}}}: gradients equal plain reverse mode, <= k carries, optimal recomputation`, () => {
+      const n = 300;
+      const W = np.multiply(rand([4, 4], 3), 0.4);
+      const xs = rand([n, 4], 4);
+      const h0 = rand([4], 5);
+      const loss = (opts: object) => (w: Tensor, h: Tensor) => {
+        const [hn, ys] = lax.scan((c: Tensor, x: Tensor) => {
+          const c2 = np.tanh(np.add(np.matmul(w, c), x));
+          return [c2, np.sum(np.square(c2))];
+        }, h, xs, opts);
+        return np.add(np.sum(ys as Tensor), np.sum(np.sin(hn as Tensor)));
+      };
+      const [gw, gh] = grad(loss({ checkpoint: { snapshots: k } }), { argnums: [0, 1] })(W, h0) as Tensor[];
+      const stats = lastRevolveStats.value!;
+      expect(stats.maxStored).toBeLessThanOrEqual(k);
+      expect(stats.forwardSteps).toBe(revolveForwardSteps(n, k));
+      expect(stats.reverseSteps).toBe(n);
+      const [rw, rh] = grad(loss({}), { argnums: [0, 1] })(W, h0) as Tensor[];
+      gw!.data.forEach((v, i) => expect(Math.abs(v - rw!.data[i]!)).toBeLessThan(1e-12));
+      gh!.data.forEach((v, i) => expect(Math.abs(v - rh!.data[i]!)).toBeLessThan(1e-12));
+      expect((loss({ checkpoint: { snapshots: k } })(W, h0) as Tensor).item()).toBe((loss({})(W, h0) as Tensor).item());
+    }, 120_000);
+  }
+
+  it("a scan checkpoint under jit (schedule unrolled) gives the same gradient", () => {
+    const xs = rand([12, 3], 8);
+    const f = (h: Tensor) => np.sum((lax.scan((c: Tensor, x: Tensor) => [np.sin(np.add(c, x)), c], h, xs, { checkpoint: { snapshots: 3 } }) as Tensor[])[0]!);
+    const g = (h: Tensor) => np.sum((lax.scan((c: Tensor, x: Tensor) => [np.sin(np.add(c, x)), c], h, xs) as Tensor[])[0]!);
+    const h0 = rand([3], 9);
+    const a = jit(grad(f))(h0) as Tensor;
+    const b = grad(g)(h0) as Tensor;
+    a.data.forEach((v, i) => expect(Math.abs(v - b.data[i]!)).toBeLessThan(1e-12));
   });
 });
