@@ -54,6 +54,7 @@ describe("issue 14 item 3: Revolve", () => {
   it("more snapshots never recompute more; n snapshots recompute n - 1 steps", () => {
     for (let s = 1; s < 40; s++) expect(revolveForwardSteps(200, s + 1)).toBeLessThanOrEqual(revolveForwardSteps(200, s));
     expect(revolveForwardSteps(50, 50)).toBe(49);
+    expect(revolveForwardSteps(1000, 10)).toBe(3636); // the figure docs/memory.md quotes
   });
 
   for (const k of [4, 16]) {
