@@ -15,6 +15,8 @@ import { compileOrtSpecialization } from "./onnx/jit-backend.js";
 import { installMethods } from "./api/methods.js";
 import { verifyEveryProgram } from "./ir/program.js";
 import { verifyProgram } from "./ir/verify.js";
+import { rematHook } from "./transforms/args.js";
+import { budgetPolicy, checkpointed } from "./higher-order/checkpoint.js";
 
 // trace: primitives applied outside any transformation run eagerly (reference implementations)
 setRootTrace(evalTrace);
@@ -36,6 +38,8 @@ installMethods({ backward });
 if ((globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.ADGEN_VERIFY === "1") {
   verifyEveryProgram((p) => verifyProgram(p, "new program"));
 }
+// transforms <- higher-order: grad's memoryBudget makes f one checkpoint region with a budget policy
+rematHook.wrap = (what, f, budget, dims) => checkpointed(f, budgetPolicy(what, budget, dims));
 
 export { Tensor } from "./core/tensor.js";
 export type { TensorLike } from "./core/tensor.js";
@@ -59,7 +63,8 @@ export { spec, ArgSpec } from "./core/spec.js";
 export { Program } from "./ir/program.js";
 export { stopGradient } from "./prims/unary.js";
 export { customJvp, customVjp } from "./api/custom.js";
-export { checkpoint } from "./api/checkpoint.js";
+export { checkpoint, checkpointName, checkpointPolicies, planCheckpoint } from "./api/checkpoint.js";
+export type { CheckpointOptions, CheckpointPolicy, MemoryBudget, RematPlan, SaveablePredicate } from "./api/checkpoint.js";
 export { jit } from "./hybrid/graph-breaks.js";
 export type { Jitted, JitOptions, CacheInfo } from "./jit/jit.js";
 export type { GraphBreak, GraphBreakStats } from "./hybrid/graph-breaks.js";

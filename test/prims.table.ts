@@ -11,7 +11,7 @@ import * as cum from "../src/prims/cumulative.js";
 import * as s from "../src/prims/shape.js";
 import * as u from "../src/prims/unary.js";
 import { dimValueP } from "../src/prims/dim.js";
-import { checkpoint, customJvp, customVjp, jit, lax, np } from "../src/index.js";
+import { checkpoint, checkpointName, checkpointPolicies, customJvp, customVjp, jit, lax, np } from "../src/index.js";
 import { gather, scatterAdd } from "../src/prims/gather.js";
 import { erf } from "../src/prims/special.js";
 import * as sc from "../src/prims/scatter.js";
@@ -221,6 +221,12 @@ export const ROWS: Row[] = [
     firstOrderOnly: "the table's second-order check uses forward-over-reverse, which a customVjp rule does not support",
   },
   { prim: "checkpoint", args: [f([3]), f([3])], fn: (x, y) => checkpoint((a: Tensor, b: Tensor) => np.sin(np.multiply(np.sin(a), b)))(x, y) },
+  {
+    prim: "checkpoint_name",
+    args: [f([3]), f([3])],
+    fn: (x, y) =>
+      checkpoint((a: Tensor, b: Tensor) => np.sin(np.multiply(checkpointName(np.sin(a), "s"), b)), { policy: checkpointPolicies.saveOnlyTheseNames(["s"]) })(x, y),
+  },
 ];
 
 // a custom JVP with the exact derivative, and a custom VJP with the exact pullback, so the table's

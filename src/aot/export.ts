@@ -20,6 +20,7 @@ import { traceFlat } from "../trace/make-program.js";
 import { leafPaths } from "../jit/key.js";
 import { jvpProgram } from "../transforms/program.js";
 import { type ResidualInfo, describeResiduals } from "../transforms/residuals.js";
+import { type MemoryBudget, budgetPolicy, checkpointed } from "../higher-order/checkpoint.js";
 import { vjpSplit } from "../transforms/vjp.js";
 import { type Manifest, buildManifest, dtsSource } from "./manifest.js";
 import { type ArgGroup, type ModuleFunction, moduleSource } from "./module.js";
@@ -33,9 +34,14 @@ export interface ExportOptions {
   name?: string;
   /** code in the module: "wasm" (WebAssembly kernels, the default) or "js" (generated JavaScript) */
   backend?: "wasm" | "js";
+  /** exportVjp: residual bytes allowed; the planner chooses what backward recomputes (docs/memory.md) */
+  memoryBudget?: MemoryBudget;
+  /** exportVjp: symbolic dimension values the memoryBudget is planned for */
+  dims?: Record<string, number>;
 }
 
 const exportOptionsSchema = { name: is.string, backend: is.oneOf("wasm", "js") };
+const vjpOptionsSchema = { ...exportOptionsSchema, memoryBudget: is.any, dims: is.any };
 
 export class Exported {
   constructor(
@@ -130,9 +136,10 @@ export function exportFunction(f: (...args: any[]) => unknown, argSpecs: unknown
  * `backward(residuals, outBar) -> argBars` (one cotangent per argument; zeros for non-float ones).
  */
 export function exportVjp(f: (...args: any[]) => unknown, argSpecs: unknown[], opts: ExportOptions = {}): Exported {
-  checkOptions("exportVjp", opts, exportOptionsSchema);
+  checkOptions("exportVjp", opts, vjpOptionsSchema);
   const name = exportName(f, opts, "exportVjp", "_vjp");
-  const t = traceAtSpecs(f, argSpecs, "exportVjp");
+  const g = opts.memoryBudget === undefined ? f : checkpointed(f, budgetPolicy("exportVjp", opts.memoryBudget, opts.dims));
+  const t = traceAtSpecs(g, argSpecs, "exportVjp");
   const mask = t.inAvals.map((a) => isFloat(a.dtype));
   const split = vjpSplit(t.program, mask);
   if (split.outZero.some(Boolean)) throw new ArgumentError("exportVjp: some outputs do not depend on the differentiable arguments");

@@ -10,6 +10,7 @@ import { type TreeDef, flatten, treedefEqual, treedefToString, unflatten } from 
 import { type Program, reorderProgram } from "../ir/program.js";
 import { condP, predicateIndex } from "../higher-order/cond.js";
 import { scanP } from "../higher-order/scan.js";
+import { revolveScan } from "./scan-revolve.js";
 import { whileP } from "../higher-order/while.js";
 import { scalar } from "../rules/helpers.js";
 import { evalProgram, traceFlat } from "../trace/make-program.js";
@@ -131,11 +132,13 @@ function convertStrong(x: Tensor, a: ShapedArray): Tensor {
 export interface ScanOptions {
   length?: number;
   reverse?: boolean;
+  /** reverse mode with binomial checkpointing: at most `snapshots` stored carries (docs/memory.md) */
+  checkpoint?: { snapshots: number };
 }
 
 /** `lax.scan(f, init, xs, {length?, reverse?}) -> [carry, ys]` with f(carry, x) -> [carry, y]. */
 export function scan(f: (carry: any, x: any) => [unknown, unknown], init: unknown, xs: unknown, opts: ScanOptions = {}): [any, any] {
-  checkOptions("lax.scan", opts, { length: is.int(0), reverse: is.boolean });
+  checkOptions("lax.scan", opts, { length: is.int(0), reverse: is.boolean, checkpoint: is.any });
   const { xs: carry, def: carryDef } = leaves(init, "lax.scan init");
   const { xs: xsLeaves, def: xsDef } = leaves(xs ?? null, "lax.scan xs");
   let length = opts.length;
@@ -166,13 +169,17 @@ export function scan(f: (carry: any, x: any) => [unknown, unknown], init: unknow
     "lax.scan body",
   );
   checkSameTypes("lax.scan", t.program.outAvals.slice(0, carry.length), carryAvals, "carry returned by f", "init carry");
-  const outs = scanP.bind([...t.consts, ...carry.map((x, i) => (x.aval.weak ? convertStrong(x, carryAvals[i]!) : x)), ...xsLeaves], {
-    body: t.program,
-    length,
-    reverse: !!opts.reverse,
-    numConsts: t.consts.length,
-    numCarry: carry.length,
-  });
+  const init0 = carry.map((x, i) => (x.aval.weak ? convertStrong(x, carryAvals[i]!) : x));
+  const outs =
+    opts.checkpoint !== undefined && length > 0
+      ? revolveScan(t.program, t.consts, init0, xsLeaves, length, !!opts.reverse, opts.checkpoint.snapshots)
+      : scanP.bind([...t.consts, ...init0, ...xsLeaves], {
+          body: t.program,
+          length,
+          reverse: !!opts.reverse,
+          numConsts: t.consts.length,
+          numCarry: carry.length,
+        });
   return [unflatten(carryDef, outs.slice(0, carry.length)), unflatten(yDef!, outs.slice(carry.length))];
 }
 

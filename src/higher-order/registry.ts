@@ -14,7 +14,7 @@ import { scanP } from "./scan.js";
 import { condP } from "./cond.js";
 import { whileP, whileStackP } from "./while.js";
 import { customJvpCallP, customLinP, customVjpCallP } from "./custom.js";
-import { checkpointP } from "./checkpoint.js";
+import { checkpointNameP, checkpointP } from "./checkpoint.js";
 import { dimValueP } from "../prims/dim.js";
 // indexing, special functions and random numbers (api/np indexing, nn, random)
 import { gatherP, indexCheckP, scatterAddP } from "../prims/gather.js";
@@ -70,6 +70,7 @@ const list: Primitive<any>[] = [
   customVjpCallP,
   customLinP,
   checkpointP,
+  checkpointNameP,
 ];
 
 export const primitives: ReadonlyMap<string, Primitive<any>> = new Map(list.map((p) => [p.name, p]));

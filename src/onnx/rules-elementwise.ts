@@ -128,6 +128,7 @@ export const ELEMENTWISE_RULES = {
   round: direct("Round"),
   neg: direct("Neg"),
   stop_gradient: direct("Identity"),
+  checkpoint_name: direct("Identity"),
   convert_element_type: convert,
   add: direct("Add"),
   sub: direct("Sub"),

@@ -9,7 +9,14 @@ import { type Rule, type Schema, checkOptions, describeValue, is } from "../core
 /** An argnums option: an integer or a list of integers (range checks need the call's arity). */
 const argnumsRule: Rule = is.either(is.int(), is.arrayOf(is.int(), "integers"));
 
-export const gradOptionsSchema: Schema = { argnums: argnumsRule, hasAux: is.boolean };
+export const gradOptionsSchema: Schema = { argnums: argnumsRule, hasAux: is.boolean, memoryBudget: is.any, dims: is.any };
+
+type Fn = (...args: any[]) => any;
+/**
+ * grad's memoryBudget option: f as one checkpoint region whose saved values the planner chooses
+ * (higher-order/checkpoint, a higher layer: index.ts installs it).
+ */
+export const rematHook: { wrap: ((what: string, f: Fn, memoryBudget: unknown, dims: unknown) => Fn) | null } = { wrap: null };
 export const jacOptionsSchema: Schema = { argnums: argnumsRule };
 
 /** Checks that `f` is a function (transformations are applied to functions, not values). */

@@ -60,6 +60,7 @@ function producer(program: Program, defs: Map<Var, Equation>, s: SavedValue, inp
   const a = s.atom;
   if (a instanceof Var) {
     const e = defs.get(a);
+    if (e?.prim.name === "checkpoint" && e.params.program) return savedByCheckpoint(program, defs, e, a, inputNames);
     if (e) {
       const src = e.source !== undefined ? String(e.source) : "";
       return `${e.prim.name}${src ? ` at ${src}` : ""}`;
@@ -70,4 +71,22 @@ function producer(program: Program, defs: Map<Var, Equation>, s: SavedValue, inp
   }
   if (a instanceof Literal) return "constant";
   return s.producedBy ?? "constant";
+}
+
+/**
+ * A residual a checkpoint's forward half returns (its policy chose to save it): named by the
+ * equation inside the checkpoint that produced it, and the policy, so `.residuals()` shows what a
+ * policy or memory budget kept ("tanh at model.ts:12:7, saved by checkpoint dotsSaveable").
+ */
+function savedByCheckpoint(program: Program, defs: Map<Var, Equation>, e: Equation, a: Var, inputNames: readonly string[]): string {
+  const body = e.params.program as Program;
+  const inner = body.outputs[e.outs.indexOf(a)];
+  // a checkpoint input passed through: described where it comes from
+  const k = inner instanceof Var ? body.inputs.indexOf(inner) : -1;
+  if (k >= 0) return producer(program, defs, { atom: e.inputs[k]!, aval: inner!.aval }, inputNames);
+  const policy = e.params.policy;
+  const name = typeof policy === "string" ? policy : typeof policy === "object" && policy !== null ? Object.keys(policy)[0] : "policy";
+  const at = e.source !== undefined ? ` at ${String(e.source)}` : "";
+  const what = inner === undefined ? "checkpoint" : producer(body, new Map(body.equations.flatMap((q) => q.outs.map((o) => [o, q] as const))), { atom: inner, aval: inner.aval }, []);
+  return `${what}, saved by checkpoint${at} (${name})`;
 }

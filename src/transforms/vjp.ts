@@ -21,7 +21,7 @@ import { Program } from "../ir/program.js";
 import { evalProgram, traceFlat } from "../trace/make-program.js";
 import { type Linearized, linearizeFlat } from "./linearize.js";
 import { evalTranspose } from "./transpose.js";
-import { argnumsArg, checkFunction, checkTransform, gradOptionsSchema } from "./args.js";
+import { argnumsArg, checkFunction, checkTransform, gradOptionsSchema, rematHook } from "./args.js";
 
 export interface VjpResult {
   outs: Tensor[];
@@ -147,10 +147,15 @@ export function vjp(f: (...args: any[]) => any, ...primals: any[]): [any, (outBa
 export interface GradOptions {
   argnums?: number | number[];
   hasAux?: boolean;
+  /** residual bytes allowed (or a function of the symbolic dims): the planner picks what to recompute */
+  memoryBudget?: number | ((dims: Readonly<Record<string, number>>) => number);
+  /** symbolic dimension values the memoryBudget is planned for */
+  dims?: Record<string, number>;
 }
 
 /** Shared by grad and valueAndGrad: returns [value (or [value, aux]), grads]. */
-function valueAndGradImpl(name: string, f: (...args: any[]) => any, opts: GradOptions, args: any[]): [any, any] {
+function valueAndGradImpl(name: string, f0: (...args: any[]) => any, opts: GradOptions, args: any[]): [any, any] {
+  const f = opts.memoryBudget === undefined ? f0 : rematHook.wrap!(name, f0, opts.memoryBudget, opts.dims);
   const argnums = argnumsArg(name, opts.argnums, args.length);
   const [leaves, def] = flatten(argnums.map((i) => args[i]));
   const ps = leaves.map((x, i) => leafToTensor(x, `${name}: argument leaf ${i}`));
