@@ -3,6 +3,7 @@
 
 import { Tensor } from "../../core/tensor.js";
 import { add as laxAdd, div, max, min, mul, pow, sub } from "../../prims/binary.js";
+import * as b from "../../prims/binary.js";
 import { type CompareOp, compare, logical, not, select } from "../../prims/compare.js";
 import * as u from "../../prims/unary.js";
 import { convert } from "../../prims/unary.js";
@@ -33,6 +34,14 @@ export const multiply = bin("multiply", mul, "int");
 export const divide = bin("divide", div, "float");
 export const power = bin("power", pow, "float");
 export const maximum = bin("maximum", max);
+/** NumPy's remainder: the result has the sign of the divisor (x % 0 is NaN for floats, 0 for int32). */
+export const mod = bin("mod", b.mod, "int");
+export const remainder = mod;
+/** NumPy's floor division (float x // 0 is +-inf or NaN; int32 x // 0 is 0, as NumPy). */
+export const floorDivide = bin("floorDivide", b.floorDivide, "int");
+/** atan2(y, x): the angle of the point (x, y), in (-pi, pi]. */
+export const arctan2 = bin("arctan2", b.atan2, "float");
+export const hypot = bin("hypot", b.hypot, "float");
 export const minimum = bin("minimum", min);
 
 export const negative = unary("negative", u.neg, "int");
@@ -45,6 +54,17 @@ export const cos = unary("cos", u.cos, "float");
 export const tan = unary("tan", u.tan, "float");
 export const tanh = unary("tanh", u.tanh, "float");
 export const sqrt = unary("sqrt", u.sqrt, "float");
+export const arcsin = unary("arcsin", u.asin, "float");
+export const arccos = unary("arccos", u.acos, "float");
+export const arctan = unary("arctan", u.atan, "float");
+export const sinh = unary("sinh", u.sinh, "float");
+export const cosh = unary("cosh", u.cosh, "float");
+export const arcsinh = unary("arcsinh", u.asinh, "float");
+export const arccosh = unary("arccosh", u.acosh, "float");
+export const arctanh = unary("arctanh", u.atanh, "float");
+export const log2 = unary("log2", u.log2, "float");
+export const log10 = unary("log10", u.log10, "float");
+export const exp2 = unary("exp2", u.exp2, "float");
 export const abs = unary("abs", u.abs, "int");
 export const sign = unary("sign", u.sign, "int");
 export const floor = unary("floor", u.floor, "float");
