@@ -7,7 +7,7 @@ import * as b from "../../prims/binary.js";
 import { type CompareOp, compare, logical, not, select } from "../../prims/compare.js";
 import * as u from "../../prims/unary.js";
 import { convert } from "../../prims/unary.js";
-import { ShapeError } from "../../core/errors.js";
+import { DTypeError, ShapeError } from "../../core/errors.js";
 import { broadcastShapes, shapeToString } from "../../core/shape.js";
 import { asTensor, broadcastTo, elementwiseArgs, isInt32Value, promote } from "./coerce.js";
 
@@ -27,9 +27,22 @@ const unary =
     return f(a!);
   };
 
-export const add = bin("add", laxAdd, "int");
-export const subtract = bin("subtract", sub, "int");
-export const multiply = bin("multiply", mul, "int");
+/**
+ * add and multiply on two bools are logical or / and (NumPy and JAX: bool + bool is bool);
+ * subtract on bools is a DTypeError, as in both (NumPy suggests logical_xor).
+ */
+const boolArith =
+  (name: string, f: (a: Tensor, b: Tensor) => Tensor, onBool: "or" | "and" | null) =>
+  (x: T, y: T): Tensor => {
+    const [a, b] = elementwiseArgs(name, [x, y]);
+    if (a!.aval.dtype !== "bool") return f(a!, b!);
+    if (onBool) return logical(a!, b!, onBool);
+    throw new DTypeError(`${name}: boolean operands are not supported (NumPy and JAX raise too); use np.notEqual (exclusive or), or convert with .astype("int32")`);
+  };
+
+export const add = boolArith("add", laxAdd, "or");
+export const subtract = boolArith("subtract", sub, null);
+export const multiply = boolArith("multiply", mul, "and");
 /** True division: integer operands give a float result. */
 export const divide = bin("divide", div, "float");
 export const power = bin("power", pow, "float");
