@@ -121,3 +121,17 @@ describe("JS numbers take the other operands' type (the JS-number rule)", () => 
     expect(np.add(np.zeros([1], { dtype: "float64" }), 0.1).item()).toBe(0.1);
   });
 });
+
+describe("integer power (JAX: int32)", () => {
+  it("int32 ** int32 is int32, wrapping like NumPy; negative exponents truncate 1 / x^-e", () => {
+    const x = np.array([2, -3, 0, 1, -1, 7, 2, 3, -1, 0, 5, -1], { dtype: "int32" });
+    const e = np.array([10, 3, 0, -2, -3, 0, 31, 40, 4, 5, -1, -4], { dtype: "int32" });
+    const y = np.power(x, e);
+    expect(y.dtype).toBe("int32");
+    // NumPy 1.24 for the non-negative exponents (x ** e with int32 wrapping)
+    expect(Array.from(y.dataSync())).toEqual([1024, -27, 1, 1, -1, 1, -2147483648, 689956897, 1, 0, 0, 1]);
+    expect(np.power(np.array([3], { dtype: "int32" }), 2).toArray()).toEqual([9]);
+    expect(np.power(np.array([2], { dtype: "int32" }), np.array([0.5], { dtype: "float32" })).dtype).toBe("float32");
+    expect(() => np.power(np.array([2], { dtype: "int32" }), 0.5)).toThrow(DTypeError);
+  });
+});

@@ -45,7 +45,46 @@ export const subtract = boolArith("subtract", sub, null);
 export const multiply = boolArith("multiply", mul, "and");
 /** True division: integer operands give a float result. */
 export const divide = bin("divide", div, "float");
-export const power = bin("power", pow, "float");
+/**
+ * power: float operands use pow; two int32 operands give int32 (as JAX), by repeated squaring with
+ * wrapping multiplication. A negative exponent gives the truncated value of 1 / x^-e: 1 for x = 1,
+ * +-1 for x = -1, else 0 (0 for x = 0, as int32 division by zero; NumPy raises on a negative
+ * integer exponent).
+ */
+export function power(x: T, y: T): Tensor {
+  const [a, c] = elementwiseArgs("power", [x, y]);
+  if (a!.aval.dtype !== "int32" && a!.aval.dtype !== "bool") return bin("power", pow, "float")(a!, c!);
+  const shape = broadcastShapes(a!.aval.shape, c!.aval.shape)!;
+  const full = (t: Tensor) => broadcastTo("power", convert(t, "int32"), shape, false);
+  return intPower(full(a!), full(c!));
+}
+
+/** x ** e for int32 x and e of one shape. */
+function intPower(x: Tensor, e: Tensor): Tensor {
+  const mag = u.abs(e);
+  // as many squarings as the exponent has bits: all 31 when it is traced
+  let bits = 31;
+  if (e.isConcrete) {
+    let m = 0;
+    for (const v of e.data) m = Math.max(m, Math.abs(v));
+    bits = m === 0 ? 0 : Math.min(31, Math.floor(Math.log2(m)) + 1);
+  }
+  const zero = promote("power", [0, x])[0]!;
+  const one = promote("power", [1, x])[0]!;
+  const two = promote("power", [2, x])[0]!;
+  let acc = broadcastTo("power", one, x.aval.shape, false);
+  let base = x;
+  let rest = mag;
+  for (let i = 0; i < bits; i++) {
+    acc = select(compare(b.mod(rest, two), one, "eq"), mul(acc, base), acc);
+    if (i + 1 < bits) {
+      base = mul(base, base);
+      rest = b.floorDivide(rest, two);
+    }
+  }
+  const unit = compare(u.abs(x), one, "eq");
+  return select(compare(e, zero, "lt"), select(unit, acc, zero), acc);
+}
 export const maximum = bin("maximum", max);
 /** NumPy's remainder: the result has the sign of the divisor (x % 0 is NaN for floats, 0 for int32). */
 export const mod = bin("mod", b.mod, "int");
