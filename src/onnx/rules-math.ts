@@ -52,8 +52,11 @@ const sqrt1mx2 = (g: GraphBuilder, x: string, e: OnnxElem) =>
 /** sign(x) * f(|x|) (f odd, f(0) = 0: -0 maps to the value of +0, which compares equal). */
 const odd = (g: GraphBuilder, x: string, v: string) => g.op("Where", [g.op("Less", [x, g.scalar("float64", 0)]), g.op("Neg", [v]), v]);
 
-/** e^|x| / 2 for large |x| without overflowing before the result does. */
-const halfExp = (g: GraphBuilder, a: string) => g.op("Exp", [g.op("Sub", [a, g.scalar("float64", Math.LN2)])]);
+/** e^a / 2 for large a as h * (h / 2), h = e^(a/2): no overflow before the result's, a few ulps. */
+const halfExp = (g: GraphBuilder, a: string) => {
+  const h = g.op("Exp", [g.op("Mul", [a, g.scalar("float64", 0.5)])]);
+  return g.op("Mul", [h, g.op("Mul", [h, g.scalar("float64", 0.5)])]);
+};
 
 /** log(2a) for large a (where a^2 would overflow). */
 const logTwice = (g: GraphBuilder, a: string) => g.op("Add", [g.op("Log", [a]), g.scalar("float64", Math.LN2)]);
