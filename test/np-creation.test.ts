@@ -50,8 +50,8 @@ describe("zeros / ones / full", () => {
     expect(np.ones([0, 2]).shape).toEqual([0, 2]);
     expect(np.ones([2], { dtype: "bool" }).toArray()).toEqual([true, true]);
   });
-  it("full infers int32 / float32 / bool from the value (as JAX) or takes a dtype", () => {
-    expect(np.full([2], 7).dtype).toBe("int32");
+  it("full gives float32 for any number (issue 18: never value-dependent), bool for booleans, or takes a dtype", () => {
+    expect(np.full([2], 7).dtype).toBe("float32");
     expect(np.full([2], 0.5).toArray()).toEqual([0.5, 0.5]);
     expect(np.full([2], 0.5).dtype).toBe("float32");
     expect(np.full([1], true).dtype).toBe("bool");

@@ -205,7 +205,8 @@ describe("index / slice", () => {
     expect(() => np.index(x, ["...", "..."])).toThrow(/at most one/);
     expect(() => np.index(x, ["a:b"])).toThrow(/index: cannot parse "a:b"/);
     expect(() => np.index(x, [[true, false]])).toThrow(/boolean mask/);
-    expect(() => np.index(x, [[0], [1]])).toThrow(/only one integer-array index/);
+    // several array indices are supported now (issue 18): NumPy's x[[0], [1]] is [x[0, 1]]
+    expect(np.index(x, [[0], [1]]).toArray()).toEqual([np.index(x, [0, 1]).item()]);
     expect(() => np.s(0, 1, 0)).toThrow(/step cannot be zero/);
   });
   it("slice(x, starts, stops, steps)", () => {

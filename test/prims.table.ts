@@ -67,6 +67,17 @@ export const ROWS: Row[] = [
   { prim: "floor", args: [f([6], -3, 3)], fn: u.floor, nondiff: true },
   { prim: "ceil", args: [f([6], -3, 3)], fn: u.ceil, nondiff: true },
   { prim: "round", args: [f([6], -3, 3)], fn: u.round, nondiff: true },
+  { prim: "asin", args: [f([2, 3], -0.9, 0.9)], fn: u.asin },
+  { prim: "acos", args: [f([2, 3], -0.9, 0.9)], fn: u.acos },
+  { prim: "atan", args: [f([2, 3], -3, 3)], fn: u.atan },
+  { prim: "sinh", args: [f([2, 3], -3, 3)], fn: u.sinh },
+  { prim: "cosh", args: [f([2, 3], -3, 3)], fn: u.cosh },
+  { prim: "asinh", args: [f([2, 3], -3, 3)], fn: u.asinh },
+  { prim: "acosh", args: [f([2, 3], 1.2, 4)], fn: u.acosh },
+  { prim: "atanh", args: [f([2, 3], -0.9, 0.9)], fn: u.atanh },
+  { prim: "log2", args: [pos([2, 3])], fn: u.log2 },
+  { prim: "log10", args: [pos([2, 3])], fn: u.log10 },
+  { prim: "exp2", args: [f([2, 3], -3, 3)], fn: u.exp2 },
   { prim: "stop_gradient", args: [f([3])], fn: u.stopGradient, nondiff: true },
   { prim: "convert_element_type", args: [f([3, 2])], fn: (x) => u.convert(u.convert(x, "float32"), "float64"), rtol: 1e-4, eps: 1e-2 },
   // binary
@@ -81,6 +92,17 @@ export const ROWS: Row[] = [
   { prim: "pow", args: [pos([2, 3]), f([2, 3])], fn: b.pow },
   { prim: "max", args: [f([8]), f([8])], fn: b.max },
   { prim: "min", args: [f([8]), f([8])], fn: b.min },
+  // NumPy remainder / floor division (sign of the divisor); the divisor keeps away from 0 and the
+  // quotient's jumps stay away from the drawn points only in probability, hence the fixed seeds
+  { prim: "mod", args: [f([2, 3], -5, 5), f([2, 3], 0.7, 1.9)], fn: b.mod },
+  { prim: "mod", variant: "negative divisor", args: [f([6], -5, 5), f([], -1.9, -0.7)], fn: b.mod },
+  { prim: "mod", variant: "int32", args: [f([8], -20, 20), f([8], -6, 6)], fn: (x, y) => b.mod(toInt(x), toInt(y)), nondiff: true },
+  { prim: "floor_divide", args: [f([2, 3], -5, 5), f([2, 3], 0.7, 1.9)], fn: b.floorDivide, nondiff: true },
+  { prim: "floor_divide", variant: "int32", args: [f([8], -20, 20), f([8], -6, 6)], fn: (x, y) => b.floorDivide(toInt(x), toInt(y)), nondiff: true },
+  { prim: "atan2", args: [f([2, 3], -2, 2), f([2, 3], -2, 2)], fn: b.atan2 },
+  { prim: "atan2", variant: "scalar x", args: [f([4], -2, 2), f([], 0.5, 2)], fn: b.atan2 },
+  { prim: "hypot", args: [f([2, 3], -2, 2), f([2, 3], -2, 2)], fn: b.hypot },
+  // comparisons and logic
   // comparisons and logic
   { prim: "compare", variant: "lt", args: [f([5]), f([5])], fn: (x, y) => c.compare(x, y, "lt"), nondiff: true },
   { prim: "compare", variant: "eq", args: [f([5]), f([])], fn: (x, y) => c.compare(x, y, "eq"), nondiff: true },

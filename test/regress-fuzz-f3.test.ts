@@ -34,9 +34,9 @@ describe("fuzz F3: weak literals in np.stack / np.concatenate", () => {
     expect(s.toArray()).toEqual([Math.fround(1e-30), 2]);
     const c = np.concatenate([np.array([1], { dtype: "float32" }), np.expandDims(np.asarray(0.1), 0)]);
     expect(c.dtype).toBe("float32");
-    // only literals: weak float32 (JAX's weak-type rule)
+    // only literals: float32 whatever their values (issue 18's JS-number rule, as np.array([1, 2]))
     expect(np.stack([1.5, 2.5]).dtype).toBe("float32");
-    expect(np.stack([1, 2]).dtype).toBe("int32");
+    expect(np.stack([1, 2]).dtype).toBe("float32");
   });
 
   it("F3: a literal with an int32 array follows binary-op promotion (int stays int32; 1.5 is a DTypeError as in np.add)", () => {

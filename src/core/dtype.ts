@@ -99,30 +99,39 @@ export function dtypeOfArray(a: TypedArray): DType {
   return "bool";
 }
 
-const RANK: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64: 3 };
+/** A dtype with JAX's weak flag: weak int32 is JAX's i*, weak float32 its f*. */
+export interface TypeInfo {
+  dtype: DType;
+  weak: boolean;
+}
 
 /**
- * Result dtype of combining operands. A weak operand (a plain JS number) only decides the
- * category: a weak float lifts bool/int to float32 and otherwise takes the strong float's width;
- * a weak int never widens a strong dtype. Returns whether the result itself is weak.
+ * JAX's type promotion lattice restricted to adgen's dtypes is a chain,
+ *     bool < i* < int32 < f* < float32 < float64,
+ * and the promoted type of operands is their join: the highest of them (JAX's table, see
+ * docs/promotion.md). A weak result (i*, f*) is int32 / float32 marked weak.
  */
-export function promoteTypes(
-  operands: readonly { dtype: DType; weak: boolean }[],
-): { dtype: DType; weak: boolean } {
-  const strong = operands.filter((o) => !o.weak);
-  const weak = operands.filter((o) => o.weak);
-  if (strong.length === 0) {
-    let best: DType = "bool";
-    for (const o of weak) if (RANK[o.dtype] > RANK[best]) best = o.dtype;
-    return { dtype: best, weak: true };
-  }
-  let best: DType = strong[0]!.dtype;
-  for (const o of strong) if (RANK[o.dtype] > RANK[best]) best = o.dtype;
-  for (const o of weak) {
-    if (isFloat(o.dtype) && !isFloat(best)) best = "float32";
-    else if (o.dtype === "int32" && best === "bool") best = "int32";
-  }
-  return { dtype: best, weak: false };
+const LEVEL = (t: TypeInfo): number =>
+  t.dtype === "bool" ? 0 : t.dtype === "int32" ? (t.weak ? 1 : 2) : t.dtype === "float32" ? (t.weak ? 3 : 4) : 5;
+
+/** The join of typed operands on JAX's lattice (at least one operand). */
+export function promoteTypes(operands: readonly TypeInfo[]): TypeInfo {
+  let best = operands[0]!;
+  for (const o of operands) if (LEVEL(o) > LEVEL(best)) best = o;
+  return { dtype: best.dtype, weak: best.dtype === "float64" || best.dtype === "bool" ? false : best.weak };
+}
+
+/**
+ * The type a plain JS number takes among typed operands `others` (the JS-number rule of issue 18:
+ * a JS number has no int/float distinction, so its value never decides a dtype). Alone it is f*
+ * (weak float32, as JS numbers make float32 arrays); otherwise it takes the operands' promoted
+ * type, except that bool operands make it float32 (bool + 1 and bool + 0.5 alike). The caller
+ * checks that the number is exactly representable (an int32 must be given an int32 value).
+ */
+export function numberType(others: readonly TypeInfo[]): TypeInfo {
+  if (others.length === 0) return { dtype: "float32", weak: true };
+  const t = promoteTypes(others);
+  return t.dtype === "bool" ? { dtype: "float32", weak: false } : t;
 }
 
 /** The float dtype an operation on `d` produces when it must be float (e.g. exp of an int). */

@@ -17,7 +17,7 @@ const dt = (c: EmitCtx, i = 0) => c.inAvals[i]!.dtype;
 export const direct = (op: string): OnnxRule => (c) => [c.g.op(op, c.ins)];
 
 /** log1p(x) = x * log(u) / (u - 1) with u = 1 + x (exact where u == 1): Goldberg, 1991. */
-const log1p: OnnxRule = ({ g, ins: [x], inAvals: [a] }) => {
+export const log1p: OnnxRule = ({ g, ins: [x], inAvals: [a] }) => {
   const e = elemOf(a!.dtype);
   const u = g.op("Add", [g.scalar(e, 1), x!]);
   const ratio = g.op("Mul", [g.op("Log", [u]), g.op("Div", [x!, g.op("Sub", [u, g.scalar(e, 1)])])]);
@@ -27,7 +27,7 @@ const log1p: OnnxRule = ({ g, ins: [x], inAvals: [a] }) => {
 };
 
 /** expm1(x) = (u - 1) * x / log(u) with u = exp(x) (exact where u == 1): Kahan. */
-const expm1: OnnxRule = ({ g, ins: [x], inAvals: [a] }) => {
+export const expm1: OnnxRule = ({ g, ins: [x], inAvals: [a] }) => {
   const e = elemOf(a!.dtype);
   const u = g.op("Exp", [x!]);
   const um1 = g.op("Sub", [u, g.scalar(e, 1)]);

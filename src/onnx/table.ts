@@ -9,11 +9,13 @@ import type { OnnxRule } from "./emit.js";
 import { ARRAY_RULES } from "./rules-array.js";
 import { CONTROL_RULES } from "./rules-control.js";
 import { ELEMENTWISE_RULES } from "./rules-elementwise.js";
+import { MATH_RULES } from "./rules-math.js";
 
 export type { PrimName } from "../prims/names.js";
 
 export const ONNX_RULES: { readonly [K in PrimName]: OnnxRule } = {
   ...ELEMENTWISE_RULES,
+  ...MATH_RULES,
   ...ARRAY_RULES,
   ...CONTROL_RULES,
 };

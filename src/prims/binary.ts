@@ -1,4 +1,4 @@
-// Elementwise binary arithmetic: add, sub, mul, div, pow, max, min. Operands have equal shapes
+// Elementwise binary arithmetic: add, sub, mul, div, pow, max, min, mod, floor_divide, atan2, hypot. Operands have equal shapes
 // or are rank-0 scalars (np functions broadcast before binding). add/sub are linear in both
 // operands, mul in either one, div in its numerator; their transposes live here too.
 
@@ -9,9 +9,10 @@ import { InternalError } from "../core/errors.js";
 import type { Tensor } from "../core/tensor.js";
 import { compare, select } from "./compare.js";
 import { type JvpRule, type Primitive, type TransposeRule, definePrimitive } from "./primitive.js";
-import { convert, log } from "./unary.js";
+import { convert, log, neg } from "./unary.js";
 import { defineRuntime } from "../core/runtime-text.js";
 import { scalarHelpers } from "../runtime/scalar.js";
+import { divmod } from "./divmod.js";
 
 /**
  * pow with C/IEEE 754 (NumPy, JAX) semantics, written once as a runtime (core/runtime-text.ts):
@@ -28,6 +29,11 @@ function powRuntime() {
 const POW = defineRuntime(powRuntime, []);
 /** The text generated code embeds: declares $pow. */
 export const POW_JS = POW.text;
+
+/** Math.hypot of exactly two operands (Math.hypot itself is variadic). */
+function hypotScalar(a: number, b: number): number {
+  return Math.hypot(a, b);
+}
 
 /** Scalar semantics per op; `jsInt` overrides the expression for int32 operands. */
 export interface BinarySpec {
@@ -52,6 +58,17 @@ export const BINARY: Record<string, BinarySpec> = {
   pow: { cls: "float", f: POW.value.pow, js: (a, b) => `$pow(${a}, ${b})` },
   max: { cls: "numeric", f: scalarHelpers.max, js: (a, b) => `$max(${a}, ${b})` },
   min: { cls: "numeric", f: scalarHelpers.min, js: (a, b) => `$min(${a}, ${b})` },
+  // NumPy's remainder (sign of the divisor) and floor division, float and int32 (prims/divmod.ts)
+  mod: { cls: "numeric", f: divmod.modF, fInt: divmod.modI, js: (a, b) => `$modF(${a}, ${b})`, jsInt: (a, b) => `$modI(${a}, ${b})` },
+  floor_divide: {
+    cls: "numeric",
+    f: divmod.floorDivF,
+    fInt: divmod.floorDivI,
+    js: (a, b) => `$floorDivF(${a}, ${b})`,
+    jsInt: (a, b) => `$floorDivI(${a}, ${b})`,
+  },
+  atan2: { cls: "float", f: Math.atan2, js: (a, b) => `Math.atan2(${a}, ${b})` },
+  hypot: { cls: "float", f: hypotScalar, js: (a, b) => `Math.hypot(${a}, ${b})` },
 };
 
 interface BinaryRules {
@@ -175,6 +192,47 @@ function maxMinJvp(name: "max" | "min"): JvpRule<{}> {
 binaryPrims["max"] = binaryPrim("max", { jvp: maxMinJvp("max") });
 binaryPrims["min"] = binaryPrim("min", { jvp: maxMinJvp("min") });
 
+binaryPrims["mod"] = binaryPrim("mod", {
+  // mod(x, y) = x - y * floor(x / y): d/dx = 1, d/dy = -floor(x / y) (piecewise; jumps where
+  // x / y is an integer, as JAX's rem)
+  jvp: fromPartials<{}>(
+    ([x, y]) => mod(x!, y!),
+    ([x, y], _out, _p, need) => [need[0] ? scalarLike(x!, 1) : null, need[1] ? neg(floorDivide(x!, y!)) : null],
+  ),
+});
+
+binaryPrims["floor_divide"] = binaryPrim("floor_divide", {
+  // piecewise constant: derivative zero wherever it exists
+  jvp: ([x, y]) => {
+    const out = floorDivide(x!, y!);
+    return [[out], [new Zero(out.aval.strong())]];
+  },
+});
+
+binaryPrims["atan2"] = binaryPrim("atan2", {
+  // d atan2(y, x) = (x dy - y dx) / (x^2 + y^2)
+  jvp: fromPartials<{}>(
+    ([y, x]) => atan2(y!, x!),
+    ([y, x], _out, _p, need) => {
+      const r2 = add(mul(x!, x!), mul(y!, y!));
+      return [need[0] ? div(x!, r2) : null, need[1] ? neg(div(y!, r2)) : null];
+    },
+  ),
+});
+
+binaryPrims["hypot"] = binaryPrim("hypot", {
+  // d hypot(x, y) = (x dx + y dy) / hypot(x, y); at the origin (a kink) the derivative is taken as 0
+  jvp: fromPartials<{}>(
+    ([x, y]) => hypot(x!, y!),
+    ([x, y], out) => {
+      const zero = scalarLike(out, 0);
+      const atOrigin = compare(out, zero, "eq");
+      const safe = select(atOrigin, scalarLike(out, 1), out);
+      return [select(atOrigin, zero, div(x!, safe)), select(atOrigin, zero, div(y!, safe))];
+    },
+  ),
+});
+
 // ----- typed wrappers -----
 export const add = (x: Tensor, y: Tensor) => bin("add", x, y);
 export const sub = (x: Tensor, y: Tensor) => bin("sub", x, y);
@@ -183,3 +241,7 @@ export const div = (x: Tensor, y: Tensor) => bin("div", x, y);
 export const pow = (x: Tensor, y: Tensor) => bin("pow", x, y);
 export const max = (x: Tensor, y: Tensor) => bin("max", x, y);
 export const min = (x: Tensor, y: Tensor) => bin("min", x, y);
+export const mod = (x: Tensor, y: Tensor) => bin("mod", x, y);
+export const floorDivide = (x: Tensor, y: Tensor) => bin("floor_divide", x, y);
+export const atan2 = (y: Tensor, x: Tensor) => bin("atan2", y, x);
+export const hypot = (x: Tensor, y: Tensor) => bin("hypot", x, y);

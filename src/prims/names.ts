@@ -5,8 +5,9 @@
 
 export type PrimName =
   | "exp" | "log" | "log1p" | "expm1" | "sin" | "cos" | "tan" | "tanh" | "logistic" | "sqrt"
+  | "asin" | "acos" | "atan" | "sinh" | "cosh" | "asinh" | "acosh" | "atanh" | "log2" | "log10" | "exp2"
   | "abs" | "sign" | "floor" | "ceil" | "round" | "neg" | "stop_gradient" | "convert_element_type"
-  | "add" | "sub" | "mul" | "div" | "pow" | "max" | "min"
+  | "add" | "sub" | "mul" | "div" | "pow" | "max" | "min" | "mod" | "floor_divide" | "atan2" | "hypot"
   | "compare" | "logical" | "not" | "select"
   | "reduce_sum" | "reduce_max" | "reduce_min" | "reduce_prod" | "argmax" | "argmin" | "cumsum" | "cumprod"
   | "dot_general"

@@ -1,4 +1,4 @@
-// Elementwise unary primitives (exp, log, sin, tanh, ...), the dtype cast and stop_gradient.
+// Elementwise unary primitives (exp, log, sin, tanh, asin, sinh, log2, ...), the dtype cast and stop_gradient.
 // Each is one table row: dtype class, scalar function, JS expression (for code generation) and
 // its derivative as a function of input x, output y and tangent t.
 
@@ -29,6 +29,7 @@ function logisticScalar(a: number): number {
 }
 
 const one = (x: Tensor) => scalarLike(x, 1);
+const exp2Scalar = (a: number) => Math.pow(2, a);
 
 export const UNARY: Record<string, UnarySpec> = {
   exp: { cls: "float", f: Math.exp, js: (a) => `Math.exp(${a})`, jvp: (_x, y, t) => mul(t, y) },
@@ -51,6 +52,20 @@ export const UNARY: Record<string, UnarySpec> = {
   floor: { cls: "float", f: Math.floor, js: (a) => `Math.floor(${a})`, jvp: null },
   ceil: { cls: "float", f: Math.ceil, js: (a) => `Math.ceil(${a})`, jvp: null },
   round: { cls: "float", f: scalarHelpers.roundHalfEven, js: (a) => `$roundHalfEven(${a})`, jvp: null },
+  // inverse trigonometric and hyperbolic functions, base-2/10 logarithms and exp2 (issue 18)
+  asin: { cls: "float", f: Math.asin, js: (a) => `Math.asin(${a})`, jvp: (x, _y, t) => div(t, sqrt(sub(one(x), mul(x, x)))) },
+  acos: { cls: "float", f: Math.acos, js: (a) => `Math.acos(${a})`, jvp: (x, _y, t) => neg(div(t, sqrt(sub(one(x), mul(x, x))))) },
+  atan: { cls: "float", f: Math.atan, js: (a) => `Math.atan(${a})`, jvp: (x, _y, t) => div(t, add(one(x), mul(x, x))) },
+  sinh: { cls: "float", f: Math.sinh, js: (a) => `Math.sinh(${a})`, jvp: (x, _y, t) => mul(t, cosh(x)) },
+  cosh: { cls: "float", f: Math.cosh, js: (a) => `Math.cosh(${a})`, jvp: (x, _y, t) => mul(t, sinh(x)) },
+  asinh: { cls: "float", f: Math.asinh, js: (a) => `Math.asinh(${a})`, jvp: (x, _y, t) => div(t, sqrt(add(mul(x, x), one(x)))) },
+  // 1 / sqrt(x^2 - 1) as 1 / (sqrt(x - 1) sqrt(x + 1)): no cancellation in x^2 - 1 near x = 1
+  acosh: { cls: "float", f: Math.acosh, js: (a) => `Math.acosh(${a})`, jvp: (x, _y, t) => div(t, mul(sqrt(sub(x, one(x))), sqrt(add(x, one(x))))) },
+  atanh: { cls: "float", f: Math.atanh, js: (a) => `Math.atanh(${a})`, jvp: (x, _y, t) => div(t, sub(one(x), mul(x, x))) },
+  log2: { cls: "float", f: Math.log2, js: (a) => `Math.log2(${a})`, jvp: (x, _y, t) => div(t, mul(x, scalarLike(x, Math.LN2))) },
+  log10: { cls: "float", f: Math.log10, js: (a) => `Math.log10(${a})`, jvp: (x, _y, t) => div(t, mul(x, scalarLike(x, Math.LN10))) },
+  // 2^x through pow (exact at integers, as NumPy's exp2)
+  exp2: { cls: "float", f: exp2Scalar, js: (a) => `Math.pow(2, ${a})`, jvp: (_x, y, t) => mul(t, mul(y, scalarLike(y, Math.LN2))) },
 };
 
 function unaryPrim(name: string, spec: UnarySpec): Primitive {
@@ -142,6 +157,17 @@ export const sign = (x: Tensor) => unaryPrims["sign"]!.bind1([x], {});
 export const floor = (x: Tensor) => unaryPrims["floor"]!.bind1([x], {});
 export const ceil = (x: Tensor) => unaryPrims["ceil"]!.bind1([x], {});
 export const round = (x: Tensor) => unaryPrims["round"]!.bind1([x], {});
+export const asin = (x: Tensor) => unaryPrims["asin"]!.bind1([x], {});
+export const acos = (x: Tensor) => unaryPrims["acos"]!.bind1([x], {});
+export const atan = (x: Tensor) => unaryPrims["atan"]!.bind1([x], {});
+export const sinh = (x: Tensor) => unaryPrims["sinh"]!.bind1([x], {});
+export const cosh = (x: Tensor) => unaryPrims["cosh"]!.bind1([x], {});
+export const asinh = (x: Tensor) => unaryPrims["asinh"]!.bind1([x], {});
+export const acosh = (x: Tensor) => unaryPrims["acosh"]!.bind1([x], {});
+export const atanh = (x: Tensor) => unaryPrims["atanh"]!.bind1([x], {});
+export const log2 = (x: Tensor) => unaryPrims["log2"]!.bind1([x], {});
+export const log10 = (x: Tensor) => unaryPrims["log10"]!.bind1([x], {});
+export const exp2 = (x: Tensor) => unaryPrims["exp2"]!.bind1([x], {});
 export function neg(x: Tensor): Tensor {
   return negP.bind1([x], {});
 }

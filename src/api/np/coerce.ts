@@ -3,7 +3,7 @@
 // Every np function goes through these, so error messages are uniform.
 
 import { ShapedArray } from "../../core/aval.js";
-import { type DType, allocArray, floatOf, isDType, isFloat, promoteTypes, castNumber } from "../../core/dtype.js";
+import { type DType, type TypeInfo, allocArray, floatOf, isDType, isFloat, numberType, promoteTypes, castNumber } from "../../core/dtype.js";
 import { ArgumentError, DTypeError, ShapeError } from "../../core/errors.js";
 import { type Shape, SymDim, broadcastShapes, shapeEq, shapeToString } from "../../core/shape.js";
 import { dimValue } from "../../prims/dim.js";
@@ -97,38 +97,44 @@ export function asTensor(x: unknown, what: string): Tensor {
   throw new ArgumentError(`${what}: expected a Tensor, number, boolean or nested array, got ${x === null ? "null" : typeof x}`);
 }
 
-function weakInfo(x: unknown): { dtype: DType; weak: boolean } {
+/** The lattice type of a tensor, symbolic dim (weak int32, JAX's i*) or JS boolean (bool). */
+function typeInfo(x: Tensor | SymDim | boolean): TypeInfo {
   if (x instanceof SymDim) return { dtype: "int32", weak: true };
-  if (typeof x === "number") return { dtype: Number.isInteger(x) ? "int32" : "float32", weak: true };
-  if (typeof x === "boolean") return { dtype: "bool", weak: true };
-  const t = x as Tensor;
-  return { dtype: t.aval.dtype, weak: t.aval.weak };
+  if (typeof x === "boolean") return { dtype: "bool", weak: false };
+  return { dtype: x.aval.dtype, weak: x.aval.weak };
 }
 
 /**
- * Converts operands to tensors of one promoted dtype. Plain numbers are created directly in the
- * target dtype (no float32 rounding of a number combined with float64 tensors). A plain number
- * never decides the dtype of an operation with a strong tensor: with an int32 tensor it must be
- * an exact int32 value (int32 + 1.5 would otherwise be float32 while int32 + 2 is int32, and
- * int32 + 2**40 would wrap); a DTypeError says how to convert instead.
+ * The promoted type of np operands (docs/promotion.md): tensors and booleans join on JAX's
+ * lattice (core/dtype promoteTypes); JS numbers follow the JS-number rule (core/dtype numberType).
+ */
+export function resultType(args: readonly unknown[]): TypeInfo {
+  const typed = args.filter((x) => typeof x !== "number").map((x) => typeInfo(x as Tensor | SymDim | boolean));
+  if (args.some((x) => typeof x === "number")) return numberType(typed);
+  return typed.length ? promoteTypes(typed) : { dtype: "float32", weak: true };
+}
+
+/**
+ * Converts operands to tensors of one promoted dtype (resultType). Plain numbers are created
+ * directly in the target dtype (no float32 rounding of a number combined with float64 tensors).
+ * A plain number never decides the dtype: with int32 operands it must be an exact int32 value
+ * (int32 + 1.5 and int32 + 2**40 are DTypeErrors saying how to convert, never a silent wrap or a
+ * value-dependent dtype). `minimum` lifts the result: "float" (true division, exp, ...) makes
+ * bool/int32 float32; "int" makes bool int32 (arithmetic NumPy does not define on bool).
  */
 export function promote(name: string, args: unknown[], minimum?: "float" | "int"): Tensor[] {
   const pre = args.map((x) =>
     x instanceof Tensor && x._exact !== undefined ? x._exact : typeof x === "number" || typeof x === "boolean" || x instanceof Tensor ? x : x instanceof SymDim ? dimValue(x) : asTensor(x, name),
   );
-  const infos = pre.map(weakInfo);
-  let { dtype } = promoteTypes(infos);
-  const strong = infos.filter((o) => !o.weak);
-  if (strong.length && promoteTypes(strong).dtype === "int32" && pre.every((x) => typeof x === "number" || typeof x === "boolean" || !(x as Tensor).aval.weak || (x as Tensor).aval.dtype !== "float32")) {
-    dtype = "int32"; // only plain numbers could have lifted it to float: they do not decide the dtype
-  }
-  const allWeak = pre.every((x) => !(x instanceof Tensor) || x.aval.weak);
+  const result = resultType(pre);
+  let dtype = result.dtype;
   if (minimum === "float" && !isFloat(dtype)) dtype = floatOf(dtype);
   if (minimum === "int" && dtype === "bool") dtype = "int32";
+  const hasTensor = pre.some((x) => x instanceof Tensor);
   return pre.map((x) => {
     if (!(x instanceof Tensor)) {
-      if (dtype === "int32" && typeof x === "number" && !isInt32Value(x)) throw inexactNumber(name, x, strong.length > 0);
-      return scalarTensor(x as number | boolean, dtype, allWeak);
+      if (dtype === "int32" && typeof x === "number" && !isInt32Value(x)) throw inexactNumber(name, x, hasTensor);
+      return scalarTensor(x as number | boolean, dtype, result.weak);
     }
     return x.aval.dtype === dtype ? x : convert(x, dtype);
   });

@@ -57,14 +57,18 @@ export function ones(shape: number | number[], opts: DTypeOpt | DType = {}): Ten
   return filled(shapeArg("ones", shape), dtypeOpt("ones", opts) ?? "float32", 1);
 }
 
-/** The dtype JAX infers for a fill value: bool, int32 for integers, float32 otherwise. */
+/**
+ * The dtype of a fill value without a dtype option: bool for booleans, float32 for every number
+ * (the JS-number rule, docs/promotion.md: a JS number has no int/float distinction, so the
+ * dtype never depends on its value; JAX would give int32 for 3 and float32 for 3.5).
+ */
 function dtypeOfValue(v: number | boolean): DType {
-  return typeof v === "boolean" ? "bool" : Number.isInteger(v) ? "int32" : "float32";
+  return typeof v === "boolean" ? "bool" : "float32";
 }
 
 /**
- * full(shape, value, {dtype?}): a tensor filled with `value`. A number value gives int32 when it
- * is an integer and float32 otherwise (as JAX); a tensor value is broadcast to `shape`.
+ * full(shape, value, {dtype?}): a tensor filled with `value`. A number value gives float32 unless
+ * a dtype is given (as np.array of numbers); a tensor value is broadcast to `shape`.
  */
 export function full(shape: number | number[], value: number | boolean | Tensor, opts: DTypeOpt | DType = {}): Tensor {
   const s = shapeArg("full", shape);

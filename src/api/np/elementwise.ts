@@ -3,10 +3,11 @@
 
 import { Tensor } from "../../core/tensor.js";
 import { add as laxAdd, div, max, min, mul, pow, sub } from "../../prims/binary.js";
+import * as b from "../../prims/binary.js";
 import { type CompareOp, compare, logical, not, select } from "../../prims/compare.js";
 import * as u from "../../prims/unary.js";
 import { convert } from "../../prims/unary.js";
-import { ShapeError } from "../../core/errors.js";
+import { DTypeError, ShapeError } from "../../core/errors.js";
 import { broadcastShapes, shapeToString } from "../../core/shape.js";
 import { asTensor, broadcastTo, elementwiseArgs, isInt32Value, promote } from "./coerce.js";
 
@@ -26,13 +27,73 @@ const unary =
     return f(a!);
   };
 
-export const add = bin("add", laxAdd, "int");
-export const subtract = bin("subtract", sub, "int");
-export const multiply = bin("multiply", mul, "int");
+/**
+ * add and multiply on two bools are logical or / and (NumPy and JAX: bool + bool is bool);
+ * subtract on bools is a DTypeError, as in both (NumPy suggests logical_xor).
+ */
+const boolArith =
+  (name: string, f: (a: Tensor, b: Tensor) => Tensor, onBool: "or" | "and" | null) =>
+  (x: T, y: T): Tensor => {
+    const [a, b] = elementwiseArgs(name, [x, y]);
+    if (a!.aval.dtype !== "bool") return f(a!, b!);
+    if (onBool) return logical(a!, b!, onBool);
+    throw new DTypeError(`${name}: boolean operands are not supported (NumPy and JAX raise too); use np.notEqual (exclusive or), or convert with .astype("int32")`);
+  };
+
+export const add = boolArith("add", laxAdd, "or");
+export const subtract = boolArith("subtract", sub, null);
+export const multiply = boolArith("multiply", mul, "and");
 /** True division: integer operands give a float result. */
 export const divide = bin("divide", div, "float");
-export const power = bin("power", pow, "float");
+/**
+ * power: float operands use pow; two int32 operands give int32 (as JAX), by repeated squaring with
+ * wrapping multiplication. A negative exponent gives the truncated value of 1 / x^-e: 1 for x = 1,
+ * +-1 for x = -1, else 0 (0 for x = 0, as int32 division by zero; NumPy raises on a negative
+ * integer exponent).
+ */
+export function power(x: T, y: T): Tensor {
+  const [a, c] = elementwiseArgs("power", [x, y]);
+  if (a!.aval.dtype !== "int32" && a!.aval.dtype !== "bool") return bin("power", pow, "float")(a!, c!);
+  const shape = broadcastShapes(a!.aval.shape, c!.aval.shape)!;
+  const full = (t: Tensor) => broadcastTo("power", convert(t, "int32"), shape, false);
+  return intPower(full(a!), full(c!));
+}
+
+/** x ** e for int32 x and e of one shape. */
+function intPower(x: Tensor, e: Tensor): Tensor {
+  const mag = u.abs(e);
+  // as many squarings as the exponent has bits: all 31 when it is traced
+  let bits = 31;
+  if (e.isConcrete) {
+    let m = 0;
+    for (const v of e.data) m = Math.max(m, Math.abs(v));
+    bits = m === 0 ? 0 : Math.min(31, Math.floor(Math.log2(m)) + 1);
+  }
+  const zero = promote("power", [0, x])[0]!;
+  const one = promote("power", [1, x])[0]!;
+  const two = promote("power", [2, x])[0]!;
+  let acc = broadcastTo("power", one, x.aval.shape, false);
+  let base = x;
+  let rest = mag;
+  for (let i = 0; i < bits; i++) {
+    acc = select(compare(b.mod(rest, two), one, "eq"), mul(acc, base), acc);
+    if (i + 1 < bits) {
+      base = mul(base, base);
+      rest = b.floorDivide(rest, two);
+    }
+  }
+  const unit = compare(u.abs(x), one, "eq");
+  return select(compare(e, zero, "lt"), select(unit, acc, zero), acc);
+}
 export const maximum = bin("maximum", max);
+/** NumPy's remainder: the result has the sign of the divisor (x % 0 is NaN for floats, 0 for int32). */
+export const mod = bin("mod", b.mod, "int");
+export const remainder = mod;
+/** NumPy's floor division (float x // 0 is +-inf or NaN; int32 x // 0 is 0, as NumPy). */
+export const floorDivide = bin("floorDivide", b.floorDivide, "int");
+/** atan2(y, x): the angle of the point (x, y), in (-pi, pi]. */
+export const arctan2 = bin("arctan2", b.atan2, "float");
+export const hypot = bin("hypot", b.hypot, "float");
 export const minimum = bin("minimum", min);
 
 export const negative = unary("negative", u.neg, "int");
@@ -45,6 +106,17 @@ export const cos = unary("cos", u.cos, "float");
 export const tan = unary("tan", u.tan, "float");
 export const tanh = unary("tanh", u.tanh, "float");
 export const sqrt = unary("sqrt", u.sqrt, "float");
+export const arcsin = unary("arcsin", u.asin, "float");
+export const arccos = unary("arccos", u.acos, "float");
+export const arctan = unary("arctan", u.atan, "float");
+export const sinh = unary("sinh", u.sinh, "float");
+export const cosh = unary("cosh", u.cosh, "float");
+export const arcsinh = unary("arcsinh", u.asinh, "float");
+export const arccosh = unary("arccosh", u.acosh, "float");
+export const arctanh = unary("arctanh", u.atanh, "float");
+export const log2 = unary("log2", u.log2, "float");
+export const log10 = unary("log10", u.log10, "float");
+export const exp2 = unary("exp2", u.exp2, "float");
 export const abs = unary("abs", u.abs, "int");
 export const sign = unary("sign", u.sign, "int");
 export const floor = unary("floor", u.floor, "float");

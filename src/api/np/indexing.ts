@@ -8,8 +8,11 @@
 //                    a slice start:stop:step (Python semantics, negative step reverses)
 //   null (newaxis)   inserts a size-1 axis
 //   "..."            ellipsis: as many ":" as needed (at most one)
-//   [0, 2], Tensor   one integer array (JS array or int32 tensor): take along that axis; its
-//                    dims replace the axis in place (NumPy's rule for a single array index)
+//   [0, 2], Tensor   an integer array (JS array or int32 tensor): advanced indexing, NumPy's
+//                    rules exactly: integers next to an array index are advanced indices too,
+//                    all of them broadcast together, and their dims replace the indexed axes in
+//                    place when the advanced indices are adjacent, else go first
+//                    (x[0, :, [1, 2]] on a (2, 3, 4) array has shape (2, 3))
 // Example: index(x, [0, s(1, null, 2), null, "..."]) is NumPy's x[0, 1::2, None, ...].
 //
 // Out-of-range indices: integer items and concrete index arrays raise an ArgumentError naming the
@@ -86,7 +89,7 @@ function isFullSlice(it: unknown): boolean {
   return typeof it === "object" && it !== null && (it as Slice).kind === "slice" && (it as Slice).start === null && (it as Slice).stop === null && ((it as Slice).step ?? 1) === 1;
 }
 
-/** index(x, spec): NumPy basic indexing plus one integer-array index; see the file comment. */
+/** index(x, spec): NumPy basic and integer-array (advanced) indexing; see the file comment. */
 export function index(x: X, spec: IndexItem | readonly IndexItem[]): Tensor {
   const t = asTensor(x, "index");
   const raw: unknown[] = Array.isArray(spec) ? [...spec] : [spec];
@@ -108,7 +111,13 @@ export function index(x: X, spec: IndexItem | readonly IndexItem[]): Tensor {
   const revAxes: number[] = [];
   /** a number k (not a Dim) at position i: the sliced size of input axis k, known after slicing */
   const outShape: (Dim | { axis: number })[] = [];
-  let advanced: { idx: unknown; inAxis: number; outAxis: number } | null = null;
+  // NumPy: with an array index present, integers are advanced indices too (0-d arrays)
+  const isArrayItem = (it: unknown) => Array.isArray(it) || it instanceof Tensor;
+  const anyArray = expanded.some(isArrayItem);
+  const isAdvanced = (it: unknown) => isArrayItem(it) || (anyArray && typeof it === "number");
+  const advanced: { idx: unknown; inAxis: number; outAxis: number }[] = [];
+  const advPos = expanded.flatMap((it, i) => (isAdvanced(it) ? [i] : []));
+  const consecutive = advPos.length > 0 && advPos[advPos.length - 1]! - advPos[0]! === advPos.length - 1;
   let ax = 0;
   let needSlice = false;
   for (const it of expanded) {
@@ -117,12 +126,8 @@ export function index(x: X, spec: IndexItem | readonly IndexItem[]): Tensor {
       continue;
     }
     const d = shape[ax]!;
-    const isArrayIndex = Array.isArray(it) || it instanceof Tensor;
-    if (isFullSlice(it) || isArrayIndex) {
-      if (isArrayIndex) {
-        if (advanced) throw new ArgumentError("index: only one integer-array index per call is supported; use take / takeAlongAxis to combine several");
-        advanced = { idx: it, inAxis: ax, outAxis: outShape.length };
-      }
+    if (isFullSlice(it) || isAdvanced(it)) {
+      if (isAdvanced(it)) advanced.push({ idx: it, inAxis: ax, outAxis: outShape.length });
       start.push(0);
       limit.push(d);
       strides.push(1);
@@ -148,7 +153,7 @@ export function index(x: X, spec: IndexItem | readonly IndexItem[]): Tensor {
       start.push(i);
       limit.push(i + 1);
       strides.push(1);
-    } else if (typeof it === "object" && (it as Slice).kind === "slice") {
+    } else if (typeof it === "object" && it !== null && (it as Slice).kind === "slice") {
       const { start: st, step, len } = sliceIndices(it as Slice, d);
       if (len === 0) {
         start.push(0);
@@ -183,11 +188,53 @@ export function index(x: X, spec: IndexItem | readonly IndexItem[]): Tensor {
   }
   const sliced = y.aval.shape;
   y = laxReshape(y, outShape.map((d) => (typeof d === "object" && "axis" in d ? sliced[d.axis]! : d)));
-  if (!advanced) return y;
-  const n = shape[advanced.inAxis]!;
-  const idx = indexTensor("index", advanced.idx);
-  const norm = normalizeIndices("index", idx, n, "raise", advanced.inAxis, t);
-  return gather(y, norm, { axis: advanced.outAxis, batchDims: 0, mode: "raise", op: "index" });
+  if (advanced.length === 0) return y;
+  return advancedIndex(y, t, advanced, consecutive);
+}
+
+/**
+ * NumPy's advanced indexing of `y`, whose advanced axes (at `outAxis`, of input axis `inAxis` of
+ * `t`) are still whole: the index arrays broadcast together to B; B's dims replace the advanced
+ * axes where the first one was when they are consecutive in the index, else they go first.
+ * Several advanced axes are gathered as one flattened axis with a linear index.
+ */
+function advancedIndex(y: Tensor, t: Tensor, advanced: { idx: unknown; inAxis: number; outAxis: number }[], consecutive: boolean): Tensor {
+  const shape = t.aval.shape;
+  const idxs = advanced.map((a) => normalizeIndices("index", indexTensor("index", a.idx), shape[a.inAxis]!, "raise", a.inAxis, t));
+  if (idxs.length === 1) {
+    const r = gather(y, idxs[0]!, { axis: advanced[0]!.outAxis, batchDims: 0, mode: "raise", op: "index" });
+    const k = idxs[0]!.aval.ndim;
+    const at = advanced[0]!.outAxis;
+    if (consecutive || at === 0 || k === 0) return r;
+    const dims = Array.from({ length: k }, (_, i) => at + i);
+    return moveaxis(r, dims, dims.map((_, i) => i));
+  }
+  const b = broadcastShapes(...idxs.map((i) => i.aval.shape));
+  if (!b) {
+    throw new ShapeError(`index: index arrays of shapes ${idxs.map((i) => shapeToString(i.aval.shape)).join(", ")} cannot be broadcast together`);
+  }
+  const sizes = advanced.map((a) => shape[a.inAxis]!);
+  if (sizes.some((n) => typeof n !== "number")) {
+    throw new ShapeError(`index: several array indices on symbolic axes of ${desc(t)} are not supported; index one axis at a time`);
+  }
+  // advanced axes first, flattened into one with a linear (row-major) index
+  const advAxes = advanced.map((a) => a.outAxis);
+  const rest = y.aval.shape.map((_, i) => i).filter((i) => !advAxes.includes(i));
+  const moved = moveaxis(y, advAxes, advAxes.map((_, i) => i));
+  const total = (sizes as number[]).reduce((p, n) => p * n, 1);
+  const flat = laxReshape(moved, [total, ...rest.map((i) => y.aval.shape[i]!)]);
+  let linear: Tensor | null = null;
+  let stride = 1;
+  for (let i = idxs.length - 1; i >= 0; i--) {
+    const term: Tensor = stride === 1 ? idxs[i]! : mul(idxs[i]!, scalar(stride, "int32"));
+    linear = linear ? add(broadcastTo("index", term, b), broadcastTo("index", linear, b)) : broadcastTo("index", term, b);
+    stride *= sizes[i] as number;
+  }
+  const r = gather(flat, linear!, { axis: 0, batchDims: 0, mode: "raise", op: "index" });
+  if (!consecutive || advAxes[0] === 0 || b.length === 0) return r;
+  // consecutive: B's dims go where the first advanced axis was (all axes before it are basic)
+  const dims = b.map((_, i) => i);
+  return moveaxis(r, dims, dims.map((i) => i + advAxes[0]!));
 }
 
 /** start, stop and step of an integer or slice item on a symbolic axis of size d (no clamping). */

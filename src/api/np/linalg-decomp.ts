@@ -196,7 +196,7 @@ function eighRaw(a: Tensor): [Tensor, Tensor] {
     const rotate = greater(abs(gamma), tol);
     const [c, sn] = jacobiRotation(alpha, beta, gamma, rotate);
     const m1 = mT(perm(mT(perm(rotateCols(mT(rotateCols(m, c, sn)), c, sn))))); // J^T A J, rows and columns moved
-    return [[m1, perm(rotateCols(v, c, sn))], max(where(rotate, 1, 0), { axis: null })];
+    return [[m1, perm(rotateCols(v, c, sn))], max(rotate.astype("int32"), { axis: null })];
   });
   let w = diagOf(ar);
   let v = vr;
@@ -250,7 +250,7 @@ function svdTall(a: Tensor): [Tensor, Tensor, Tensor] {
     const gamma = sum(multiply(p, q), { axis: -2 });
     const rotate = greater(abs(gamma), multiply(sqrt(multiply(alpha, beta)), e));
     const [c, sn] = jacobiRotation(alpha, beta, gamma, rotate);
-    return [[perm(rotateCols(w, c, sn)), perm(rotateCols(v, c, sn))], max(where(rotate, 1, 0), { axis: null })];
+    return [[perm(rotateCols(w, c, sn)), perm(rotateCols(v, c, sn))], max(rotate.astype("int32"), { axis: null })];
   });
   let w = wr;
   let v = vr;

@@ -4,6 +4,7 @@
 
 import { type DType, TO_INT32_JS } from "../../core/dtype.js";
 import { BINARY, POW_JS } from "../../prims/binary.js";
+import { DIVMOD_JS } from "../../prims/divmod.js";
 import { COMPARE, type CompareOp, LOGICAL, type LogicalOp } from "../../prims/compare.js";
 import { UNARY } from "../../prims/unary.js";
 import { ERF_JS } from "../../prims/special.js";
@@ -12,6 +13,7 @@ import { SCALAR_JS } from "../../runtime/scalar.js";
 /** Helper functions the generated code may call (declared once per module). */
 export const JS_PRELUDE = `${ERF_JS}
 ${POW_JS}
+${DIVMOD_JS}
 ${TO_INT32_JS}
 ${SCALAR_JS}
 const $f = Math.fround;`;
