@@ -4,7 +4,8 @@
 // dimensions consistent across arguments, each symbol >= 1), runs the program (its arena planned
 // now, or per binding of the symbols by the embedded planner from lower/memory.ts's schedule) and
 // builds pytree results of {data, shape, dtype}. The runtimes (planner, WebAssembly memory and
-// program runner, matmul) are the jit's own (src/runtime/), embedded once per module. All
+// program runner, matmul) are the jit's own (src/runtime/), embedded once per module or imported
+// from the shared runtime file (shared-runtime.ts). All
 // generated names come from indices; user strings (names of object keys, the function name) only
 // ever appear inside JSON string literals, except the export name, a checked identifier
 // (names.ts) that appears only in `export { $f0 as <name> }`, never as a binding, so it cannot
@@ -18,12 +19,9 @@ import { bytesToBase64 } from "../ir/serialize.js";
 import { type LoweredProgram, allKernels } from "../lower/kernel-ir.js";
 import { memorySchedule, planMemory } from "../lower/memory.js";
 import { byteSize } from "../core/dtype.js";
-import { ARENA_JS } from "../runtime/arena.js";
-import { config } from "../core/config.js";
-import { RUNTIME_CORE, matmulRuntime, wasmMemorySource } from "./runtime.js";
-import { WASM_PROGRAM_JS } from "../backends/wasm/memory.js";
-import { JS_PRELUDE, jsNumber } from "../backends/js/scalar.js";
-import { wasmImportsSource, wasmRunnerCode } from "./wasm-runner.js";
+import { jsNumber } from "../backends/js/scalar.js";
+import { wasmRunnerCode } from "./wasm-runner.js";
+import { type SharedRuntime, runtimeSection } from "./shared-runtime.js";
 import { callsArrayJs, checkCalls, standaloneSources } from "./calls.js";
 import { type ShapeSpec, shapeChecks } from "./shape-checks.js";
 
@@ -201,11 +199,29 @@ function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => n
   return lines;
 }
 
+/** Byte sizes of a module's parts (UTF-8): its runtime section, its kernels and wrappers, its constants. */
+export interface SizeSplit {
+  runtime: number;
+  kernels: number;
+  constants: number;
+  total: number;
+}
+
+export interface ModuleText {
+  source: string;
+  /** the shared runtime file the module imports (null when bundled) */
+  shared: SharedRuntime | null;
+  sizes: SizeSplit;
+}
+
+const utf8 = (s: string) => new TextEncoder().encode(s).length;
+
 /**
  * The complete module source. `header` lines become a leading comment. `backend` "wasm" embeds
- * each program as WebAssembly (what jit runs by default), "js" as generated JavaScript.
+ * each program as WebAssembly (what jit runs by default), "js" as generated JavaScript. `bundle`
+ * embeds the runtime (one file importing nothing), else the module imports the shared runtime.
  */
-export function moduleSource(name: string, header: string[], fns: ModuleFunction[], defaultExport: string | null, backend: "wasm" | "js" = "wasm"): string {
+export function moduleSource(name: string, header: string[], fns: ModuleFunction[], defaultExport: string | null, backend: "wasm" | "js" = "wasm", bundle = true): ModuleText {
   const consts: Tensor[] = [];
   const constIds = (t: Tensor) => {
     let i = consts.indexOf(t);
@@ -216,18 +232,16 @@ export function moduleSource(name: string, header: string[], fns: ModuleFunction
   const bodies = fns.map((f, i) => functionCode(f, i, constIds, wasm));
   const usesMatmul = fns.some((f) => allKernels(f.lowered.kernels).some((k) => k.kind === "dot"));
   const gemmDtypes = fns.flatMap((f) => allKernels(f.lowered.kernels).flatMap((k) => (k.kind === "dot" && (k.dtype === "float32" || k.dtype === "float64") ? [k.dtype] : [])));
-  return [
-    ...header.map((h) => `// ${h}`),
-    `const $NAME = ${js(name)};`,
-    RUNTIME_CORE,
-    fns.some((f) => f.lowered.symbols.length > 0) ? ARENA_JS : "",
-    wasm || gemmDtypes.length ? wasmMemorySource() : "",
-    usesMatmul ? matmulRuntime(config.fastMatmulMinWork, gemmDtypes) : "const matmul = null;",
-    ...standaloneSources(fns.map((f) => f.lowered)),
-    ...(wasm ? [JS_PRELUDE, wasmImportsSource(), WASM_PROGRAM_JS] : []),
-    ...consts.map((c, i) => `const $C${i} = $decode(${js(bytesToBase64(new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength)))}, ${js(c.dtype)});`),
-    ...bodies.flat(),
-    defaultExport !== null ? `export default $f${fns.findIndex((f) => f.name === defaultExport)};` : "",
-    "",
-  ].join("\n");
+  const constLines = consts.map((c, i) => `const $C${i} = $decode(${js(bytesToBase64(new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength)))}, ${js(c.dtype)});`);
+  const code = [...bodies.flat(), defaultExport !== null ? `export default $f${fns.findIndex((f) => f.name === defaultExport)};` : ""];
+  const needs = { symbols: fns.some((f) => f.lowered.symbols.length > 0), wasm, matmul: usesMatmul, gemm: gemmDtypes, standalone: standaloneSources(fns.map((f) => f.lowered)) };
+  const rt = runtimeSection(name, [...constLines, ...code].join("\n"), needs, bundle);
+  const head = header.map((h) => `// ${h}`).join("\n");
+  const constText = constLines.join("\n");
+  const codeText = code.join("\n");
+  const source = [head, rt.text, constText, codeText, ""].join("\n");
+  const runtime = utf8(rt.text);
+  const constants = utf8(constText);
+  const total = utf8(source);
+  return { source, shared: rt.shared, sizes: { runtime, constants, kernels: total - runtime - constants, total } };
 }

@@ -1,0 +1,36 @@
+// The IR an exported artifact carries so that adgen can load it back (aot/import.ts): per entry
+// of the module, the traced program of the user's function (before differentiation or lowering,
+// serialized by ir/serialize.ts in its current version), its argument and result trees, which
+// exports it backs and, for a vjp entry, its argnums. Versioned with the IR format: an artifact
+// whose IR is newer than this adgen, or corrupt, is refused by the importer with a typed error.
+
+import type { TreeDef } from "../core/tree.js";
+import { IR_FORMAT, IR_VERSION, type ProgramJson, programToJson } from "../ir/serialize.js";
+import type { Traced } from "./export.js";
+
+export interface IrEntry {
+  format: typeof IR_FORMAT;
+  version: number;
+  /** how the entry was exported */
+  kind: "value" | "vjp" | "jvp";
+  /** the module exports backed by this entry (value: [name]; vjp: [forward, backward]) */
+  exports: string[];
+  /** vjp: the arguments differentiated */
+  argnums?: number[];
+  inTree: TreeDef;
+  outTree: TreeDef;
+  program: ProgramJson;
+}
+
+export function irEntry(t: Traced, kind: IrEntry["kind"], exports: string[], argnums?: number[]): IrEntry {
+  return {
+    format: IR_FORMAT,
+    version: IR_VERSION,
+    kind,
+    exports,
+    ...(argnums ? { argnums } : {}),
+    inTree: t.inDef,
+    outTree: t.outTree,
+    program: programToJson(t.program, { sources: true }),
+  };
+}
