@@ -11,7 +11,7 @@ import { isFloat } from "../core/dtype.js";
 import { ArgSpec } from "../core/spec.js";
 import { type TreeDef, flatten, unflatten } from "../core/tree.js";
 import { ADGEN_VERSION } from "../core/version.js";
-import type { Program } from "../ir/program.js";
+import type { Program, Var } from "../ir/program.js";
 import { programHash } from "../ir/serialize.js";
 import { inlineCustomCalls } from "./inline-custom.js";
 import { lowerProgram } from "../lower/fuse.js";
@@ -126,14 +126,14 @@ export interface Entry {
 /** A value function: `name(...args) -> out`. */
 export function valueEntry(t: Traced, name: string): Entry {
   const fn: ModuleFunction = { name, lowered: lowerProgram(t.program), args: argGroups(t.inDef, t.inAvals), outTree: t.outTree };
-  return { fns: [fn], programs: [t.program], ir: irEntry(t, "value", [name]) };
+  return { fns: [fn], programs: [t.program], ir: irEntry(t, name, "value", [name]) };
 }
 
 /**
  * The reverse-mode split: `<fwd>(...args) -> {out, residuals}` and `<bwd>(residuals, outBar)`
  * returning one cotangent per argument of `argnums` (integer and boolean leaves inside them: null).
  */
-export function vjpEntry(t: Traced, names: [string, string], argnums: number | number[] | undefined, what: string): Entry {
+export function vjpEntry(t: Traced, key: string, names: [string, string], argnums: number | number[] | undefined, what: string): Entry {
   const groups = argGroups(t.inDef, t.inAvals);
   const hasFloat = groups.map((g) => g.leaves.some((a) => isFloat(a.dtype)));
   const nums = argnums === undefined ? groups.flatMap((_, i) => (hasFloat[i] ? [i] : [])) : argnumsArg(what, argnums, groups.length);
@@ -167,13 +167,17 @@ export function vjpEntry(t: Traced, names: [string, string], argnums: number | n
     ],
     outTree: { kind: "array", children: nums.map((i) => ctTree(groups[i]!.tree, groups[i]!.leaves)) },
   };
-  return { fns: [fwdFn, bwdFn], programs: [fwd, bwd], residuals: residualAbi(fwd, nOut, t.inDef), ir: irEntry(t, "vjp", names, nums) };
+  return { fns: [fwdFn, bwdFn], programs: [fwd, bwd], residuals: residualAbi(fwd, nOut, t.inDef), ir: irEntry(t, key, "vjp", names, nums) };
 }
 
 /** Residual ABI: one entry per residual output of the (optimized) forward program. */
-export function residualAbi(fwd: Program, nOut: number, inDef: TreeDef): ResidualInfo[] {
+export function residualAbi(fwd: Program, nOut: number, inDef: TreeDef): (ResidualInfo & { input?: number })[] {
   const saved = fwd.outputs.slice(nOut).map((atom) => ({ atom, aval: atom.aval }));
-  return describeResiduals(fwd, saved, leafPaths(inDef));
+  // a residual that is an input is not copied: forward returns the caller's array (input: leaf index)
+  return describeResiduals(fwd, saved, leafPaths(inDef)).map((r, i) => {
+    const k = fwd.inputs.indexOf(saved[i]!.atom as Var);
+    return k < 0 ? r : { ...r, input: k };
+  });
 }
 
 /** Forward mode: `name(...primals, ...tangents) -> {out, tangents}` (tangents of the float arguments only). */
@@ -194,7 +198,7 @@ export function jvpEntry(t: Traced, name: string): Entry {
     args: [...groups, ...tangentGroups],
     outTree: { kind: "object", keys: ["out", "tangents"], children: [t.outTree, t.outTree] },
   };
-  return { fns: [fn], programs: [p], ir: irEntry(t, "jvp", [name]) };
+  return { fns: [fn], programs: [p], ir: irEntry(t, name, "jvp", [name]) };
 }
 
 function header(name: string, kind: string, hash: string, bundle: boolean): string[] {
@@ -236,7 +240,7 @@ export function exportFunction(f: (...args: any[]) => unknown, argSpecs: unknown
 export function exportVjp(f: (...args: any[]) => unknown, argSpecs: unknown[], opts: VjpExportOptions = {}): Exported {
   checkOptions("exportVjp", opts, vjpOptionsSchema);
   const name = exportName(f, opts, "exportVjp", "_vjp");
-  return finish(name, "vjp", [vjpEntry(traceAtSpecs(f, argSpecs, "exportVjp"), ["forward", "backward"], opts.argnums, "exportVjp")], opts, true);
+  return finish(name, "vjp", [vjpEntry(traceAtSpecs(f, argSpecs, "exportVjp"), name, ["forward", "backward"], opts.argnums, "exportVjp")], opts, true);
 }
 
 /** `exportJvp(f, argSpecs)`: a module exporting `jvp(primals..., tangents...) -> {out, tangents}`. */

@@ -11,6 +11,8 @@ import type { Traced } from "./export.js";
 export interface IrEntry {
   format: typeof IR_FORMAT;
   version: number;
+  /** the entry's name: the exported function's name, or its key in exportModule */
+  key: string;
   /** how the entry was exported */
   kind: "value" | "vjp" | "jvp";
   /** the module exports backed by this entry (value: [name]; vjp: [forward, backward]) */
@@ -22,10 +24,11 @@ export interface IrEntry {
   program: ProgramJson;
 }
 
-export function irEntry(t: Traced, kind: IrEntry["kind"], exports: string[], argnums?: number[]): IrEntry {
+export function irEntry(t: Traced, key: string, kind: IrEntry["kind"], exports: string[], argnums?: number[]): IrEntry {
   return {
     format: IR_FORMAT,
     version: IR_VERSION,
+    key,
     kind,
     exports,
     ...(argnums ? { argnums } : {}),

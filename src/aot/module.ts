@@ -176,8 +176,11 @@ function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => n
   body.push(`let outs;`, `try { outs = ${runCall(datas)}; } catch (e) { $memoryError(e); }`);
   // outputs: buffers come back in buffer-id order; inputs/constants/literals are wrapped here
   const outBufs = lp.buffers.filter((b) => b.kind === "output").map((b) => b.id);
+  const nRes = f.residualOutputs ?? 0;
   const results = lp.outputs.map((o, i) => {
     const a = lp.outAvals[i]!;
+    // a residual that is an input is the caller's array itself (the residual ABI says "input")
+    if (o.kind === "input" && i >= lp.outputs.length - nRes) return `$result(d${o.index}, ${`[${a.shape.map((x) => d.js(x)).join(", ")}]`}, ${js(a.dtype)})`;
     const shape = `[${a.shape.map((x) => d.js(x)).join(", ")}]`;
     const data =
       o.kind === "buffer"
@@ -189,7 +192,6 @@ function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => n
             : `${ARRAY[o.dtype]}.of(${jsNumber(o.value)})`; // jsNumber: keeps -0 (template text would print 0)
     return `$result(${data}, ${shape}, ${js(a.dtype)})`;
   });
-  const nRes = f.residualOutputs ?? 0;
   const outLeaves = results.slice(0, results.length - nRes);
   const ret = nRes
     ? `{ out: ${buildTree(f.outTree, outLeaves)}, residuals: [${results.slice(results.length - nRes).join(", ")}] }`
@@ -222,10 +224,19 @@ const utf8 = (s: string) => new TextEncoder().encode(s).length;
  * embeds the runtime (one file importing nothing), else the module imports the shared runtime.
  */
 export function moduleSource(name: string, header: string[], fns: ModuleFunction[], defaultExport: string | null, backend: "wasm" | "js" = "wasm", bundle = true): ModuleText {
+  // one pool for every function: a constant is embedded once, keyed by its dtype and exact bytes
+  // (the same parameters closed over by loss, grad and vjp are one array; -0 and NaN payloads kept)
   const consts: Tensor[] = [];
+  const byTensor = new Map<Tensor, number>();
+  const byContent = new Map<string, number>();
   const constIds = (t: Tensor) => {
-    let i = consts.indexOf(t);
-    if (i < 0) i = consts.push(t) - 1;
+    let i = byTensor.get(t);
+    if (i === undefined) {
+      const key = `${t.dtype}:${bytesToBase64(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength))}`;
+      i = byContent.get(key);
+      if (i === undefined) byContent.set(key, (i = consts.push(t) - 1));
+      byTensor.set(t, i);
+    }
     return i;
   };
   const wasm = backend === "wasm";
