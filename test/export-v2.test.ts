@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { ArgumentError, Tensor, exportFunction, exportJvp, exportModule, exportVjp, grad, importModule, jit, jvp, jvpOf, nn, np, spec, vjp, vjpOf, vmap } from "../src/index.js";
+import { ArgumentError, ShapeError, Tensor, hessian as hessianOf, exportFunction, exportJvp, exportModule, exportVjp, grad, importModule, jit, jvp, jvpOf, nn, np, spec, vjp, vjpOf, vmap } from "../src/index.js";
 import { assertClose } from "./util/check.js";
 import { loadExported as load } from "./util/load-exported.js";
 
@@ -257,5 +257,63 @@ describe("issue 15.4: artifacts load back and differentiate again", () => {
     expect(() => importModule({ ...m, format: "other" })).toThrow(ArgumentError);
     expect(() => importModule("{not json")).toThrow(/not valid JSON/);
     expect(() => importModule(e.manifest)(x)).toThrow(/do not match the exported structure/);
+  });
+});
+
+describe("issue 15.5: symbolic shapes and declared constraints", () => {
+  const mk = (B: number, cols: number, s = 0) => np.array(Float32Array.from({ length: B * cols }, (_, i) => Math.cos(i * 0.7 + s))).reshape([B, cols]);
+  const cases: [string, (x: Tensor) => Tensor][] = [
+    ["reshape [-1, 2] of [B,4]", (x) => x.reshape([-1, 2])],
+    ["reshape [2, -1] of [B,4] (B even)", (x) => x.reshape([2, -1])],
+    ["concatenate along B", (x) => np.concatenate([x, np.multiply(x, 2)], { axis: 0 })],
+    ["pad along B", (x) => np.pad(x, [[1, 2], [0, 0]])],
+    ["gradient through a concatenation along B", (x) => grad((v: Tensor) => np.sum(np.sin(np.concatenate([v, np.square(v)], { axis: 0 }))))(x) as Tensor],
+  ];
+  for (const [what, f] of cases) {
+    it(`${what}: export at [B,4] equals jit and eager for B in {2, 6, 128}`, async () => {
+      const m = await load(exportFunction(f, [spec("float32", ["B", 4])], { name: "sym" }));
+      for (const B of [2, 6, 128]) {
+        const x = mk(B, 4, B);
+        const want = f(x);
+        const got = m.sym(x);
+        expect(got.shape).toEqual(want.shape);
+        assertClose(got.data, want.data, { rtol: 1e-6, atol: 1e-6, what: `B=${B}` });
+        assertClose(got.data, (jit(f)(x) as Tensor).data, { rtol: 1e-6, atol: 1e-6, what: `jit B=${B}` });
+      }
+    });
+  }
+
+  it("concatenation of a symbolic and a static part along B", async () => {
+    const c = np.array(Float32Array.from({ length: 8 }, (_, i) => -i)).reshape([2, 4]);
+    const f = (x: Tensor) => np.concatenate([c, x], { axis: 0 });
+    const m = await load(exportFunction(f, [spec("float32", ["B", 4])], { name: "cat" }));
+    for (const B of [1, 5]) {
+      const x = mk(B, 4);
+      assertClose(m.cat(x).data, (f(x) as Tensor).data, exact);
+      expect(m.cat(x).shape).toEqual([B + 2, 4]);
+    }
+  });
+
+  it("jacfwd / hessian over a symbolic dimension: a ShapeError naming it and what would decide it", () => {
+    const h = hessianOf((x: Tensor) => np.sum(np.sin(x)));
+    expect(() => exportFunction(h, [spec("float32", ["N"])])).toThrow(/symbolic shape \[N\].*N must be known when tracing: export jacfwd at a concrete size/);
+    expect(() => exportFunction(h, [spec("float32", ["N"])])).toThrow(ShapeError);
+    // at a concrete size it exports
+    expect(() => exportFunction(h, [spec("float32", [3])])).not.toThrow();
+  });
+
+  it("declared constraints are checked at call time, each violation named", async () => {
+    const f = (x: Tensor) => np.sum(np.tanh(x), { axis: 1 });
+    // (the shape rules do not use declared constraints: reshape([-1, 2]) of [B,3] stays a ShapeError)
+    expect(() => exportFunction((x: Tensor) => x.reshape([-1, 2]), [spec("float32", ["B", 3])], { constraints: ["B % 2 == 0"] })).toThrow(/3\*B elements are not a multiple of 2 for every size/);
+    const e = exportFunction(f, [spec("float32", ["B", 3])], { name: "cons", constraints: ["B % 2 == 0", "B >= 4", "B <= 64"] });
+    expect(e.manifest.symbolicDims).toEqual([{ name: "B", constraints: ["B >= 1", "B % 2 == 0", "B >= 4", "B <= 64"] }]);
+    const m = await load(e);
+    assertClose(m.cons(mk(4, 3)).data, (f(mk(4, 3)) as Tensor).data, exact);
+    expect(() => m.cons(mk(5, 3))).toThrow(/bind B = 5, which violates the declared constraint B % 2 == 0/);
+    expect(() => m.cons(mk(2, 3))).toThrow(/bind B = 2, which violates the declared constraint B >= 4/);
+    expect(() => m.cons(mk(66, 3))).toThrow(/bind B = 66, which violates the declared constraint B <= 64/);
+    expect(() => exportFunction(f, [spec("float32", ["B", 3])], { constraints: ["C >= 2"] })).toThrow(/names C, which is not a symbolic dimension/);
+    expect(() => exportFunction(f, [spec("float32", ["B", 3])], { constraints: ["B is even"] })).toThrow(/cannot read the constraint/);
   });
 });

@@ -28,6 +28,7 @@ import { argnumsArg } from "../transforms/args.js";
 import { treedefToString } from "../core/tree.js";
 import { type ArgGroup, type ModuleFunction, moduleSource } from "./module.js";
 import { exportNameProblem } from "./names.js";
+import { parseConstraints } from "./shape-checks.js";
 import { writeExport } from "./write.js";
 
 export type ExportKind = "value" | "vjp" | "jvp" | "module";
@@ -41,6 +42,8 @@ export interface ExportOptions {
   bundle?: boolean;
   /** embed the function's IR in the manifest so that importModule can load it back (default true) */
   ir?: boolean;
+  /** constraints on symbolic dimensions, checked at call time: "B >= 2", "B <= 4096", "B % 8 == 0" */
+  constraints?: string[];
 }
 
 export interface VjpExportOptions extends ExportOptions {
@@ -48,7 +51,7 @@ export interface VjpExportOptions extends ExportOptions {
   argnums?: number | number[];
 }
 
-export const exportOptionsSchema = { name: is.string, backend: is.oneOf("wasm", "js"), bundle: is.boolean, ir: is.boolean };
+export const exportOptionsSchema = { name: is.string, backend: is.oneOf("wasm", "js"), bundle: is.boolean, ir: is.boolean, constraints: is.arrayOf(is.string, "strings") };
 const vjpOptionsSchema = { ...exportOptionsSchema, argnums: is.either(is.int(), is.arrayOf(is.int(), "integers")) };
 
 export class Exported {
@@ -215,11 +218,14 @@ export function finish(name: string, kind: ExportKind, entries: Entry[], opts: E
   const bundle = opts.bundle ?? bundleDefault;
   const fns = entries.flatMap((e) => e.fns);
   const hash = entries.flatMap((e) => e.programs).map((p) => programHash(inlineCustomCalls(p))).join("-");
-  const text = moduleSource(name, header(name, kind, hash, bundle), fns, fns.length === 1 ? fns[0]!.name : null, backend, bundle);
+  const symbols = [...new Set(fns.flatMap((f) => f.lowered.symbols))].sort();
+  const constraints = parseConstraints(opts.constraints ?? [], symbols, `export ${name}`);
+  const text = moduleSource(name, header(name, kind, hash, bundle), fns, fns.length === 1 ? fns[0]!.name : null, backend, bundle, constraints);
   const residuals = entries.flatMap((e) => e.residuals ?? []);
   const manifest = buildManifest(name, kind, hash, fns, {
     residuals,
     sizes: text.sizes,
+    constraints,
     runtime: text.shared && { file: text.shared.file, bytes: new TextEncoder().encode(text.shared.source).length },
     ir: opts.ir === false ? undefined : entries.map((e) => e.ir),
   });

@@ -9,6 +9,7 @@ import { leafPaths } from "../jit/key.js";
 import { type JsonDim, type ResidualInfo, jsonDims } from "../transforms/residuals.js";
 import type { ModuleFunction, SizeSplit } from "./module.js";
 import type { IrEntry } from "./ir-entry.js";
+import type { DimConstraint } from "./shape-checks.js";
 
 export const MANIFEST_FORMAT = "adgen-export";
 export const MANIFEST_VERSION = 1;
@@ -36,6 +37,8 @@ export interface Manifest {
   symbolicDims: { name: string; constraints: string[] }[];
   /** the residual ABI of a vjp export (the report `jit(f).lower(...).residuals()` also gives) */
   residuals: ResidualInfo[];
+  /** declared constraints (given to buildManifest, which lists them per dimension in symbolicDims) */
+  constraints?: DimConstraint[];
   /** UTF-8 bytes of the module: its runtime section, kernels and wrappers, constants */
   sizes?: SizeSplit;
   /** the shared runtime file the module imports (absent or null: bundled) */
@@ -84,7 +87,7 @@ export function buildManifest(name: string, kind: string, irHash: string, fns: M
       ),
       arenaBytes: f.lowered.symbols.length ? ("per binding" as const) : f.lowered.arenaBytes,
     })),
-    symbolicDims: symbols.map((s) => ({ name: s, constraints: [`${s} >= 1`] })),
+    symbolicDims: symbols.map((s) => ({ name: s, constraints: [`${s} >= 1`, ...(extra.constraints ?? []).filter((c) => c.symbol === s).map((c) => c.text)] })),
     residuals: extra.residuals ?? [],
     ...(extra.sizes ? { sizes: extra.sizes } : {}),
     ...(extra.runtime ? { runtime: extra.runtime } : {}),

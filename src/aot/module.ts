@@ -23,7 +23,7 @@ import { jsNumber } from "../backends/js/scalar.js";
 import { wasmRunnerCode } from "./wasm-runner.js";
 import { type SharedRuntime, runtimeSection } from "./shared-runtime.js";
 import { callsArrayJs, checkCalls, standaloneSources } from "./calls.js";
-import { type ShapeSpec, shapeChecks } from "./shape-checks.js";
+import { type DimConstraint, type ShapeSpec, constraintChecks, shapeChecks } from "./shape-checks.js";
 
 /** One input group of an exported function: a pytree argument and the leaves' declared types. */
 export interface ArgGroup {
@@ -130,7 +130,7 @@ function arenaCode(lp: LoweredProgram, id: string, d: DimJs): { decls: string[];
   };
 }
 
-function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => number, wasm: boolean): string[] {
+function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => number, wasm: boolean, constraints: readonly DimConstraint[]): string[] {
   const lp = f.lowered;
   checkCalls([lp]);
   const d = new DimJs(lp.symbols);
@@ -170,7 +170,7 @@ function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => n
       leaf++;
     });
   });
-  body.push(...shapeChecks(specs, d, lp.symbols, f.name));
+  body.push(...shapeChecks(specs, d, lp.symbols, f.name), ...constraintChecks(constraints, d, lp.symbols));
   body.push(`const S = [${lp.symbols.map((s) => d.sym(s)).join(", ")}];`);
   // a RangeError of an allocation (the arena, the outputs) becomes an AdgenModuleError naming it
   body.push(`let outs;`, `try { outs = ${runCall(datas)}; } catch (e) { $memoryError(e); }`);
@@ -223,7 +223,7 @@ const utf8 = (s: string) => new TextEncoder().encode(s).length;
  * each program as WebAssembly (what jit runs by default), "js" as generated JavaScript. `bundle`
  * embeds the runtime (one file importing nothing), else the module imports the shared runtime.
  */
-export function moduleSource(name: string, header: string[], fns: ModuleFunction[], defaultExport: string | null, backend: "wasm" | "js" = "wasm", bundle = true): ModuleText {
+export function moduleSource(name: string, header: string[], fns: ModuleFunction[], defaultExport: string | null, backend: "wasm" | "js" = "wasm", bundle = true, constraints: readonly DimConstraint[] = []): ModuleText {
   // one pool for every function: a constant is embedded once, keyed by its dtype and exact bytes
   // (the same parameters closed over by loss, grad and vjp are one array; -0 and NaN payloads kept)
   const consts: Tensor[] = [];
@@ -240,7 +240,7 @@ export function moduleSource(name: string, header: string[], fns: ModuleFunction
     return i;
   };
   const wasm = backend === "wasm";
-  const bodies = fns.map((f, i) => functionCode(f, i, constIds, wasm));
+  const bodies = fns.map((f, i) => functionCode(f, i, constIds, wasm, constraints));
   const usesMatmul = fns.some((f) => allKernels(f.lowered.kernels).some((k) => k.kind === "dot"));
   const gemmDtypes = fns.flatMap((f) => allKernels(f.lowered.kernels).flatMap((k) => (k.kind === "dot" && (k.dtype === "float32" || k.dtype === "float64") ? [k.dtype] : [])));
   const constLines = consts.map((c, i) => `const $C${i} = $decode(${js(bytesToBase64(new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength)))}, ${js(c.dtype)});`);
