@@ -18,7 +18,7 @@ import type { Tensor } from "../core/tensor.js";
 import { type TreeDef, flatten, treedefToString, unflatten } from "../core/tree.js";
 import { lookupPrimitive } from "../higher-order/registry.js";
 import { Program } from "../ir/program.js";
-import { IR_FORMAT, IR_VERSION, programFromJson } from "../ir/serialize.js";
+import { IR_FORMAT, IR_VERSION, type ProgramJson, programFromJson } from "../ir/serialize.js";
 import { verifyProgram } from "../ir/verify.js";
 import { evalProgram } from "../trace/make-program.js";
 import type { IrEntry } from "./ir-entry.js";
@@ -65,7 +65,7 @@ function checkIr(m: Manifest, e: IrEntry, i: number): Program {
   if (e.version < IR_VERSION) throw new ArgumentError(`${what} is IR version ${e.version}, older than this adgen reads (${IR_VERSION}); re-export it`);
   let p: Program;
   try {
-    p = programFromJson(e.program, lookupPrimitive);
+    p = programFromJson(JSON.parse(e.program) as ProgramJson, lookupPrimitive);
     verifyProgram(p, what);
   } catch (err) {
     throw new ArgumentError(`${what} is corrupt: ${(err as Error).message}`);

@@ -5,7 +5,7 @@
 // whose IR is newer than this adgen, or corrupt, is refused by the importer with a typed error.
 
 import type { TreeDef } from "../core/tree.js";
-import { IR_FORMAT, IR_VERSION, type ProgramJson, programToJson } from "../ir/serialize.js";
+import { IR_FORMAT, IR_VERSION, programToJson } from "../ir/serialize.js";
 import type { Traced } from "./export.js";
 
 export interface IrEntry {
@@ -21,7 +21,8 @@ export interface IrEntry {
   argnums?: number[];
   inTree: TreeDef;
   outTree: TreeDef;
-  program: ProgramJson;
+  /** the program as compact JSON text (ir/serialize.ts ProgramJson; a string keeps the pretty-printed manifest small) */
+  program: string;
 }
 
 export function irEntry(t: Traced, key: string, kind: IrEntry["kind"], exports: string[], argnums?: number[]): IrEntry {
@@ -34,6 +35,6 @@ export function irEntry(t: Traced, key: string, kind: IrEntry["kind"], exports: 
     ...(argnums ? { argnums } : {}),
     inTree: t.inDef,
     outTree: t.outTree,
-    program: programToJson(t.program, { sources: true }),
+    program: JSON.stringify(programToJson(t.program, { sources: true })),
   };
 }
