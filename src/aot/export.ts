@@ -122,8 +122,9 @@ export interface Entry {
   fns: ModuleFunction[];
   programs: Program[];
   residuals?: ResidualInfo[];
+  residualInputs?: { residual: number; input: number }[];
   /** the traced function (before any transformation), for importModule */
-  ir: IrEntry;
+  ir: IrEntry | string;
 }
 
 /** A value function: `name(...args) -> out`. */
@@ -170,16 +171,20 @@ export function vjpEntry(t: Traced, key: string, names: [string, string], argnum
     ],
     outTree: { kind: "array", children: nums.map((i) => ctTree(groups[i]!.tree, groups[i]!.leaves)) },
   };
-  return { fns: [fwdFn, bwdFn], programs: [fwd, bwd], residuals: residualAbi(fwd, nOut, t.inDef), ir: irEntry(t, key, "vjp", names, nums) };
+  return { fns: [fwdFn, bwdFn], programs: [fwd, bwd], residuals: residualAbi(fwd, nOut, t.inDef), residualInputs: residualInputs(fwd, nOut), ir: irEntry(t, key, "vjp", names, nums) };
 }
 
 /** Residual ABI: one entry per residual output of the (optimized) forward program. */
-export function residualAbi(fwd: Program, nOut: number, inDef: TreeDef): (ResidualInfo & { input?: number })[] {
+export function residualAbi(fwd: Program, nOut: number, inDef: TreeDef): ResidualInfo[] {
   const saved = fwd.outputs.slice(nOut).map((atom) => ({ atom, aval: atom.aval }));
-  // a residual that is an input is not copied: forward returns the caller's array (input: leaf index)
-  return describeResiduals(fwd, saved, leafPaths(inDef)).map((r, i) => {
-    const k = fwd.inputs.indexOf(saved[i]!.atom as Var);
-    return k < 0 ? r : { ...r, input: k };
+  return describeResiduals(fwd, saved, leafPaths(inDef));
+}
+
+/** Residuals that are inputs: forward returns the caller's array for them, not a copy. */
+function residualInputs(fwd: Program, nOut: number): { residual: number; input: number }[] {
+  return fwd.outputs.slice(nOut).flatMap((atom, residual) => {
+    const input = fwd.inputs.indexOf(atom as Var);
+    return input < 0 ? [] : [{ residual, input }];
   });
 }
 
@@ -211,6 +216,13 @@ function header(name: string, kind: string, hash: string, bundle: boolean): stri
   ];
 }
 
+/** The manifest's IR entries, or why there are none (a program with JS custom rules cannot be serialized). */
+function irFields(off: string | null, entries: Entry[]): { ir?: IrEntry[]; irMissing?: string } {
+  if (off) return { irMissing: off };
+  const why = entries.find((e) => typeof e.ir === "string")?.ir as string | undefined;
+  return why ? { irMissing: why } : { ir: entries.map((e) => e.ir as IrEntry) };
+}
+
 /** One module from entries (several for exportModule): shared runtime, one constant pool. */
 export function finish(name: string, kind: ExportKind, entries: Entry[], opts: ExportOptions, bundleDefault: boolean): Exported {
   const backend = opts.backend ?? "wasm";
@@ -227,7 +239,8 @@ export function finish(name: string, kind: ExportKind, entries: Entry[], opts: E
     sizes: text.sizes,
     constraints,
     runtime: text.shared && { file: text.shared.file, bytes: new TextEncoder().encode(text.shared.source).length },
-    ir: opts.ir === false ? undefined : entries.map((e) => e.ir),
+    residualInputs: entries.flatMap((e) => e.residualInputs ?? []),
+    ...irFields(opts.ir === false ? "exported with {ir: false}" : null, entries),
   });
   return new Exported(name, text.source, dtsSource(name, fns, kind), manifest, text.shared);
 }

@@ -119,7 +119,7 @@ export function importModule(src: unknown): any {
   const m = readManifest(src);
   if (m?.format !== MANIFEST_FORMAT) throw new ArgumentError(`importModule: not an ${MANIFEST_FORMAT} manifest (format ${JSON.stringify(m?.format)})`);
   if (typeof m.version !== "number" || m.version > MANIFEST_VERSION) throw new ArgumentError(`importModule: manifest version ${m.version} is newer than this adgen reads (${MANIFEST_VERSION})`);
-  if (!Array.isArray(m.ir) || !m.ir.length) throw new ArgumentError(`importModule ${m.name}: the artifact carries no IR (exported with {ir: false} or by an adgen before IR embedding); re-export it`);
+  if (!Array.isArray(m.ir) || !m.ir.length) throw new ArgumentError(`importModule ${m.name}: the artifact carries no IR (${m.irMissing ?? "exported by an adgen before IR embedding; re-export it"})`);
   const fns = m.ir.map((e, i) => importedFunction(m, e, checkIr(m, e, i)));
   if (fns.length === 1) return fns[0];
   return Object.fromEntries(m.ir.map((e, i) => [e.key, fns[i]!]));

@@ -4,6 +4,7 @@
 // exports it backs and, for a vjp entry, its argnums. Versioned with the IR format: an artifact
 // whose IR is newer than this adgen, or corrupt, is refused by the importer with a typed error.
 
+import { ArgumentError } from "../core/errors.js";
 import type { TreeDef } from "../core/tree.js";
 import { IR_FORMAT, IR_VERSION, programToJson } from "../ir/serialize.js";
 import type { Traced } from "./export.js";
@@ -25,7 +26,15 @@ export interface IrEntry {
   program: string;
 }
 
-export function irEntry(t: Traced, key: string, kind: IrEntry["kind"], exports: string[], argnums?: number[]): IrEntry {
+/** The entry, or why the program cannot be carried (it holds a JS custom rule: customJvp/customVjp). */
+export function irEntry(t: Traced, key: string, kind: IrEntry["kind"], exports: string[], argnums?: number[]): IrEntry | string {
+  let program: string;
+  try {
+    program = JSON.stringify(programToJson(t.program, { sources: true }));
+  } catch (e) {
+    if (e instanceof ArgumentError) return `${key}: ${e.message}`;
+    throw e;
+  }
   return {
     format: IR_FORMAT,
     version: IR_VERSION,
@@ -35,6 +44,6 @@ export function irEntry(t: Traced, key: string, kind: IrEntry["kind"], exports: 
     ...(argnums ? { argnums } : {}),
     inTree: t.inDef,
     outTree: t.outTree,
-    program: JSON.stringify(programToJson(t.program, { sources: true })),
+    program,
   };
 }

@@ -45,6 +45,10 @@ export interface Manifest {
   runtime?: { file: string; bytes: number } | null;
   /** the traced programs (what importModule loads back); absent when exported with {ir: false} */
   ir?: IrEntry[];
+  /** why the manifest carries no IR */
+  irMissing?: string;
+  /** vjp: residuals that are inputs, returned by forward as the caller's array (input: leaf index) */
+  residualInputs?: { residual: number; input: number }[];
   files: { module: string; types: string; manifest: string; runtime?: string };
 }
 
@@ -92,6 +96,8 @@ export function buildManifest(name: string, kind: string, irHash: string, fns: M
     ...(extra.sizes ? { sizes: extra.sizes } : {}),
     ...(extra.runtime ? { runtime: extra.runtime } : {}),
     ...(extra.ir ? { ir: extra.ir } : {}),
+    ...(extra.irMissing ? { irMissing: extra.irMissing } : {}),
+    ...(extra.residualInputs?.length ? { residualInputs: extra.residualInputs } : {}),
     files: { module: `${name}.mjs`, types: `${name}.d.mts`, manifest: `${name}.manifest.json`, ...(extra.runtime ? { runtime: extra.runtime.file } : {}) },
   };
 }

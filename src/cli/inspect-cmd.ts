@@ -165,11 +165,12 @@ export async function runInspect(target: string, print: (line: string) => void):
     for (const d of m.symbolicDims) print(`  ${d.name}: ${d.constraints.join(", ") || "(no constraints)"}`);
   } else print("symbolic dims: none (all shapes static)");
   const res = m.residuals ?? [];
+  const byRef = new Set((m.residualInputs ?? []).map((r) => r.residual));
   if (m.kind === "vjp" || res.length) {
     print("");
     print(`residuals (${res.length}, ${sumBytes(res.map((r) => r.bytes))}; forward returns them, backward takes them in this order):`);
     if (res.length) {
-      const rows = [["name", "dtype", "shape", "bytes", "producedBy"], ...res.map((r) => [r.name, r.dtype, `[${r.shape.join(",")}]`, String(r.bytes ?? "?"), `${r.producedBy}${(r as { input?: number }).input !== undefined ? " (the caller's array, not a copy)" : ""}`])];
+      const rows = [["name", "dtype", "shape", "bytes", "producedBy"], ...res.map((r, i) => [r.name, r.dtype, `[${r.shape.join(",")}]`, String(r.bytes ?? "?"), `${r.producedBy}${byRef.has(i) ? " (the caller's array, not a copy)" : ""}`])];
       for (const line of table(rows)) print(line);
     }
   }
