@@ -75,5 +75,7 @@ export { flushTimeline } from "./jit/timeline.js";
 export { config } from "./core/config.js";
 export type { Config, LogEvent } from "./core/config.js";
 export { exportFunction, exportVjp, exportJvp, Exported } from "./aot/export.js";
+export { exportModule, vjpOf, jvpOf } from "./aot/export-module.js";
+export { importModule } from "./aot/import.js";
 export type { Manifest } from "./aot/manifest.js";
 export { exportOnnx, exportOnnxVjp, exportOnnxJvp, OnnxExported } from "./onnx/export.js";

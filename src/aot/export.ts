@@ -11,7 +11,7 @@ import { isFloat } from "../core/dtype.js";
 import { ArgSpec } from "../core/spec.js";
 import { type TreeDef, flatten, unflatten } from "../core/tree.js";
 import { ADGEN_VERSION } from "../core/version.js";
-import type { Program } from "../ir/program.js";
+import type { Program, Var } from "../ir/program.js";
 import { programHash } from "../ir/serialize.js";
 import { inlineCustomCalls } from "./inline-custom.js";
 import { lowerProgram } from "../lower/fuse.js";
@@ -23,44 +23,62 @@ import { type ResidualInfo, describeResiduals } from "../transforms/residuals.js
 import { type MemoryBudget, budgetPolicy, checkpointed } from "../higher-order/checkpoint.js";
 import { vjpSplit } from "../transforms/vjp.js";
 import { type Manifest, buildManifest, dtsSource } from "./manifest.js";
+import { type IrEntry, irEntry } from "./ir-entry.js";
+import type { SharedRuntime } from "./shared-runtime.js";
+import { argnumsArg } from "../transforms/args.js";
+import { treedefToString } from "../core/tree.js";
 import { type ArgGroup, type ModuleFunction, moduleSource } from "./module.js";
 import { exportNameProblem } from "./names.js";
+import { parseConstraints } from "./shape-checks.js";
 import { writeExport } from "./write.js";
 
-export type ExportKind = "value" | "vjp" | "jvp";
+export type ExportKind = "value" | "vjp" | "jvp" | "module";
 
 export interface ExportOptions {
   /** module and function name (a JS identifier); default: the function's name */
   name?: string;
   /** code in the module: "wasm" (WebAssembly kernels, the default) or "js" (generated JavaScript) */
   backend?: "wasm" | "js";
-  /** exportVjp: residual bytes allowed; the planner chooses what backward recomputes (docs/memory.md) */
+  /** true: one file that imports nothing (the default here); false: import the shared runtime file */
+  bundle?: boolean;
+  /** embed the function's IR in the manifest so that importModule can load it back (default true) */
+  ir?: boolean;
+  /** constraints on symbolic dimensions, checked at call time: "B >= 2", "B <= 4096", "B % 8 == 0" */
+  constraints?: string[];
+}
+
+export interface VjpExportOptions extends ExportOptions {
+  /** the arguments backward returns cotangents for (default: every argument with a float leaf) */
+  argnums?: number | number[];
+  /** residual bytes allowed; the planner chooses what backward recomputes (docs/memory.md) */
   memoryBudget?: MemoryBudget;
-  /** exportVjp: symbolic dimension values the memoryBudget is planned for */
+  /** symbolic dimension values the memoryBudget is planned for */
   dims?: Record<string, number>;
 }
 
-const exportOptionsSchema = { name: is.string, backend: is.oneOf("wasm", "js") };
-const vjpOptionsSchema = { ...exportOptionsSchema, memoryBudget: is.any, dims: is.any };
+export const exportOptionsSchema = { name: is.string, backend: is.oneOf("wasm", "js"), bundle: is.boolean, ir: is.boolean, constraints: is.arrayOf(is.string, "strings") };
+const vjpOptionsSchema = { ...exportOptionsSchema, argnums: is.either(is.int(), is.arrayOf(is.int(), "integers")), memoryBudget: is.any, dims: is.any };
 
 export class Exported {
   constructor(
     readonly name: string,
-    /** the standalone ES module (imports nothing) */
+    /** the ES module (imports nothing when bundled; else only the shared runtime file) */
     readonly source: string,
     /** TypeScript declarations for the module */
     readonly dts: string,
     readonly manifest: Manifest,
+    /** the shared runtime file the module imports, or null (bundled) */
+    readonly runtime: SharedRuntime | null = null,
   ) {}
 
-  /** Writes <name>.mjs, <name>.d.mts and <name>.manifest.json into `dir`; returns the paths. */
+  /** Writes <name>.mjs, <name>.d.mts, <name>.manifest.json (and the shared runtime) into `dir`; returns the paths. */
   write(dir: string): Promise<string[]> {
     return writeExport(dir, this);
   }
 }
 
 /** The module's name: opts.name, else the function's name (+ suffix) when valid, else "exported". */
-function exportName(f: (...a: any[]) => unknown, opts: ExportOptions, what: string, suffix = ""): string {
+export function exportName(f: (...a: any[]) => unknown, opts: ExportOptions, what: string, suffix = ""): string {
   if (opts.name !== undefined) {
     const why = exportNameProblem(opts.name);
     if (why) throw new ArgumentError(`${what}: name ${JSON.stringify(opts.name)} ${why}; pass another {name}`);
@@ -93,12 +111,10 @@ export function traceAtSpecs(f: (...a: any[]) => unknown, argSpecs: unknown[], w
 /** One argument group per top-level argument. */
 function argGroups(inDef: TreeDef, avals: ShapedArray[]): ArgGroup[] {
   if (inDef.kind !== "array") throw new ArgumentError("export: argSpecs must be an array");
-  let k = 0;
+  const counts = inDef.children.map(countLeaves);
   return inDef.children.map((child, i) => {
-    const count = countLeaves(child);
-    const leaves = avals.slice(k, k + count);
-    k += count;
-    return { label: `${i}`, tree: child, leaves };
+    const k = counts.slice(0, i).reduce((a, b) => a + b, 0);
+    return { label: `${i}`, tree: child, leaves: avals.slice(k, k + counts[i]!) };
   });
 }
 
@@ -106,68 +122,61 @@ function countLeaves(d: TreeDef): number {
   return d.kind === "leaf" ? 1 : d.kind === "none" ? 0 : d.children.reduce((n, c) => n + countLeaves(c), 0);
 }
 
-function header(name: string, kind: string, hash: string): string[] {
-  return [
-    `${name}: generated by adgen ${ADGEN_VERSION} (${kind} export) -- do not edit.`,
-    `A standalone ES module: it imports nothing. IR hash ${hash}. See ${name}.manifest.json for the signature.`,
-  ];
+/** What one exported entry contributes to a module: its functions, programs, residual ABI and IR. */
+export interface Entry {
+  fns: ModuleFunction[];
+  programs: Program[];
+  residuals?: ResidualInfo[];
+  residualInputs?: { residual: number; input: number }[];
+  /** the traced function (before any transformation), for importModule */
+  ir: IrEntry | string;
 }
 
-function finish(name: string, kind: ExportKind, fns: ModuleFunction[], programs: Program[], extra: Partial<Manifest>, opts: ExportOptions): Exported {
-  const backend = opts.backend ?? "wasm";
-  if (backend !== "wasm" && backend !== "js") throw new ArgumentError(`export: backend must be "wasm" or "js", got ${JSON.stringify(backend)}`);
-  const hash = programs.map((p) => programHash(inlineCustomCalls(p))).join("-");
-  const source = moduleSource(name, header(name, kind, hash), fns, fns.length === 1 ? fns[0]!.name : null, backend);
-  const manifest = buildManifest(name, kind, hash, fns, extra);
-  return new Exported(name, source, dtsSource(name, fns, kind), manifest);
-}
-
-/** `exportFunction(f, argSpecs, {name})`: f compiled for the given specs, as a standalone module. */
-export function exportFunction(f: (...args: any[]) => unknown, argSpecs: unknown[], opts: ExportOptions = {}): Exported {
-  checkOptions("exportFunction", opts, exportOptionsSchema);
-  const name = exportName(f, opts, "exportFunction");
-  const t = traceAtSpecs(f, argSpecs, "exportFunction");
+/** A value function: `name(...args) -> out`. */
+export function valueEntry(t: Traced, name: string): Entry {
   const fn: ModuleFunction = { name, lowered: lowerProgram(t.program), args: argGroups(t.inDef, t.inAvals), outTree: t.outTree };
-  return finish(name, "value", [fn], [t.program], {}, opts);
+  return { fns: [fn], programs: [t.program], ir: irEntry(t, name, "value", [name]) };
 }
 
 /**
- * `exportVjp(f, argSpecs)`: a module exporting `forward(...args) -> {out, residuals}` and
- * `backward(residuals, outBar) -> argBars` (one cotangent per argument; zeros for non-float ones).
+ * The reverse-mode split: `<fwd>(...args) -> {out, residuals}` and `<bwd>(residuals, outBar)`
+ * returning one cotangent per argument of `argnums` (integer and boolean leaves inside them: null).
  */
-export function exportVjp(f: (...args: any[]) => unknown, argSpecs: unknown[], opts: ExportOptions = {}): Exported {
-  checkOptions("exportVjp", opts, vjpOptionsSchema);
-  const name = exportName(f, opts, "exportVjp", "_vjp");
-  const g = opts.memoryBudget === undefined ? f : checkpointed(f, budgetPolicy("exportVjp", opts.memoryBudget, opts.dims));
-  const t = traceAtSpecs(g, argSpecs, "exportVjp");
-  const mask = t.inAvals.map((a) => isFloat(a.dtype));
+export function vjpEntry(t: Traced, key: string, names: [string, string], argnums: number | number[] | undefined, what: string): Entry {
+  const groups = argGroups(t.inDef, t.inAvals);
+  const hasFloat = groups.map((g) => g.leaves.some((a) => isFloat(a.dtype)));
+  const nums = argnums === undefined ? groups.flatMap((_, i) => (hasFloat[i] ? [i] : [])) : argnumsArg(what, argnums, groups.length);
+  for (const i of nums) if (!hasFloat[i]) throw new ArgumentError(`${what}: argnums names argument ${i}, which has no float leaf (${treedefToString(groups[i]!.tree)}: ${groups[i]!.leaves.map((a) => a.dtype).join(", ")}); differentiate float arguments only`);
+  if (!nums.length) throw new ArgumentError(`${what}: no argument has a float leaf to differentiate`);
+  const inGroup = groups.flatMap((g, i) => g.leaves.map(() => i));
+  const mask = t.inAvals.map((a, i) => isFloat(a.dtype) && nums.includes(inGroup[i]!));
   const split = vjpSplit(t.program, mask);
-  if (split.outZero.some(Boolean)) throw new ArgumentError("exportVjp: some outputs do not depend on the differentiable arguments");
+  if (split.outZero.some(Boolean)) throw new ArgumentError(`${what}: some outputs do not depend on the differentiable arguments`);
   const nOut = split.numOutputs;
   const nRes = split.numResiduals;
-  // forward: primal outputs then residuals; backward: residuals and output cotangents -> argument cotangents
   const fwd = optimize(split.forward);
   const bwd = optimize(split.backward);
   const outAvals = t.program.outAvals.map((a) => a.strong());
   const resAvals = fwd.outAvals.slice(nOut);
-  const fwdFn: ModuleFunction = { name: "forward", lowered: lowerProgram(fwd), args: argGroups(t.inDef, t.inAvals), outTree: t.outTree, residualOutputs: nRes };
+  const fwdFn: ModuleFunction = { name: names[0], lowered: lowerProgram(fwd), args: groups, outTree: t.outTree, residualOutputs: nRes };
   const resTree: TreeDef = { kind: "array", children: resAvals.map(() => ({ kind: "leaf" })) };
+  // backward's outputs are the active leaves in order; the tree puts null at the others
+  const ctTree = (d: TreeDef, leaves: ShapedArray[]): TreeDef => {
+    let k = 0;
+    const rec = (x: TreeDef): TreeDef =>
+      x.kind === "leaf" ? (isFloat(leaves[k++]!.dtype) ? x : { kind: "none", value: null }) : x.kind === "none" ? x : x.kind === "array" ? { kind: "array", children: x.children.map(rec) } : { ...x, children: x.children.map(rec) };
+    return rec(d);
+  };
   const bwdFn: ModuleFunction = {
-    name: "backward",
+    name: names[1],
     lowered: lowerProgram(bwd),
     args: [
       { label: "residuals", tree: resTree, leaves: resAvals },
       { label: "outBar", tree: t.outTree, leaves: outAvals },
     ],
-    outTree: floatInputsTree(t.inDef, mask),
+    outTree: { kind: "array", children: nums.map((i) => ctTree(groups[i]!.tree, groups[i]!.leaves)) },
   };
-  return finish(name, "vjp", [fwdFn, bwdFn], [fwd, bwd], { residuals: residualAbi(fwd, nOut, t.inDef) }, opts);
-}
-
-/** The argument tree restricted to float leaves (the cotangents backward returns). */
-function floatInputsTree(def: TreeDef, mask: boolean[]): TreeDef {
-  if (mask.every(Boolean)) return def;
-  throw new ArgumentError("exportVjp: integer or boolean arguments are not supported yet; make them static (closed over) or float");
+  return { fns: [fwdFn, bwdFn], programs: [fwd, bwd], residuals: residualAbi(fwd, nOut, t.inDef), residualInputs: residualInputs(fwd, nOut), ir: irEntry(t, key, "vjp", names, nums) };
 }
 
 /** Residual ABI: one entry per residual output of the (optimized) forward program. */
@@ -176,21 +185,92 @@ export function residualAbi(fwd: Program, nOut: number, inDef: TreeDef): Residua
   return describeResiduals(fwd, saved, leafPaths(inDef));
 }
 
+/** Residuals that are inputs: forward returns the caller's array for them, not a copy. */
+function residualInputs(fwd: Program, nOut: number): { residual: number; input: number }[] {
+  return fwd.outputs.slice(nOut).flatMap((atom, residual) => {
+    const input = fwd.inputs.indexOf(atom as Var);
+    return input < 0 ? [] : [{ residual, input }];
+  });
+}
+
+/** Forward mode: `name(...primals, ...tangents) -> {out, tangents}` (tangents of the float arguments only). */
+export function jvpEntry(t: Traced, name: string): Entry {
+  const mask = t.inAvals.map((a) => isFloat(a.dtype));
+  const jp = jvpProgram(t.program, mask, t.program.outputs.map(() => true));
+  const p = optimize(jp.program);
+  const groups = argGroups(t.inDef, t.inAvals);
+  const tangentGroups = groups.flatMap((g) => {
+    const leaves = g.leaves.filter((a) => isFloat(a.dtype));
+    if (!leaves.length) return [];
+    if (leaves.length !== g.leaves.length) throw new ArgumentError(`export jvp ${name}: argument ${g.label} mixes float and integer leaves; pass them as separate arguments`);
+    return [{ ...g, label: `tangent ${g.label}`, leaves: leaves.map((a) => a.strong()) }];
+  });
+  const fn: ModuleFunction = {
+    name,
+    lowered: lowerProgram(p),
+    args: [...groups, ...tangentGroups],
+    outTree: { kind: "object", keys: ["out", "tangents"], children: [t.outTree, t.outTree] },
+  };
+  return { fns: [fn], programs: [p], ir: irEntry(t, name, "jvp", [name]) };
+}
+
+function header(name: string, kind: string, hash: string, bundle: boolean): string[] {
+  return [
+    `${name}: generated by adgen ${ADGEN_VERSION} (${kind} export) -- do not edit.`,
+    `${bundle ? "A standalone ES module: it imports nothing." : "An ES module importing only adgen's shared runtime file."} IR hash ${hash}. See ${name}.manifest.json for the signature.`,
+  ];
+}
+
+/** The manifest's IR entries, or why there are none (a program with JS custom rules cannot be serialized). */
+function irFields(off: string | null, entries: Entry[]): { ir?: IrEntry[]; irMissing?: string } {
+  if (off) return { irMissing: off };
+  const why = entries.find((e) => typeof e.ir === "string")?.ir as string | undefined;
+  return why ? { irMissing: why } : { ir: entries.map((e) => e.ir as IrEntry) };
+}
+
+/** One module from entries (several for exportModule): shared runtime, one constant pool. */
+export function finish(name: string, kind: ExportKind, entries: Entry[], opts: ExportOptions, bundleDefault: boolean): Exported {
+  const backend = opts.backend ?? "wasm";
+  if (backend !== "wasm" && backend !== "js") throw new ArgumentError(`export: backend must be "wasm" or "js", got ${JSON.stringify(backend)}`);
+  const bundle = opts.bundle ?? bundleDefault;
+  const fns = entries.flatMap((e) => e.fns);
+  const hash = entries.flatMap((e) => e.programs).map((p) => programHash(inlineCustomCalls(p))).join("-");
+  const symbols = [...new Set(fns.flatMap((f) => f.lowered.symbols))].sort();
+  const constraints = parseConstraints(opts.constraints ?? [], symbols, `export ${name}`);
+  const text = moduleSource(name, header(name, kind, hash, bundle), fns, fns.length === 1 ? fns[0]!.name : null, backend, bundle, constraints);
+  const residuals = entries.flatMap((e) => e.residuals ?? []);
+  const manifest = buildManifest(name, kind, hash, fns, {
+    residuals,
+    sizes: text.sizes,
+    constraints,
+    runtime: text.shared && { file: text.shared.file, bytes: new TextEncoder().encode(text.shared.source).length },
+    residualInputs: entries.flatMap((e) => e.residualInputs ?? []),
+    ...irFields(opts.ir === false ? "exported with {ir: false}" : null, entries),
+  });
+  return new Exported(name, text.source, dtsSource(name, fns, kind), manifest, text.shared);
+}
+
+/** `exportFunction(f, argSpecs, {name})`: f compiled for the given specs, as a module. */
+export function exportFunction(f: (...args: any[]) => unknown, argSpecs: unknown[], opts: ExportOptions = {}): Exported {
+  checkOptions("exportFunction", opts, exportOptionsSchema);
+  const name = exportName(f, opts, "exportFunction");
+  return finish(name, "value", [valueEntry(traceAtSpecs(f, argSpecs, "exportFunction"), name)], opts, true);
+}
+
+/**
+ * `exportVjp(f, argSpecs, {argnums})`: a module exporting `forward(...args) -> {out, residuals}`
+ * and `backward(residuals, outBar) -> argBars` (one cotangent per argument of argnums).
+ */
+export function exportVjp(f: (...args: any[]) => unknown, argSpecs: unknown[], opts: VjpExportOptions = {}): Exported {
+  checkOptions("exportVjp", opts, vjpOptionsSchema);
+  const name = exportName(f, opts, "exportVjp", "_vjp");
+  const g = opts.memoryBudget === undefined ? f : checkpointed(f, budgetPolicy("exportVjp", opts.memoryBudget, opts.dims));
+  return finish(name, "vjp", [vjpEntry(traceAtSpecs(g, argSpecs, "exportVjp"), name, ["forward", "backward"], opts.argnums, "exportVjp")], opts, true);
+}
+
 /** `exportJvp(f, argSpecs)`: a module exporting `jvp(primals..., tangents...) -> {out, tangents}`. */
 export function exportJvp(f: (...args: any[]) => unknown, argSpecs: unknown[], opts: ExportOptions = {}): Exported {
   checkOptions("exportJvp", opts, exportOptionsSchema);
   const name = exportName(f, opts, "exportJvp", "_jvp");
-  const t = traceAtSpecs(f, argSpecs, "exportJvp");
-  const mask = t.inAvals.map((a) => isFloat(a.dtype));
-  if (!mask.every(Boolean)) throw new ArgumentError("exportJvp: every argument must be float (tangents are taken for all of them)");
-  const jp = jvpProgram(t.program, mask, t.program.outputs.map(() => true));
-  const p = optimize(jp.program);
-  const groups = argGroups(t.inDef, t.inAvals);
-  const fn: ModuleFunction = {
-    name,
-    lowered: lowerProgram(p),
-    args: [...groups, ...groups.map((g) => ({ ...g, label: `tangent ${g.label}` }))],
-    outTree: { kind: "object", keys: ["out", "tangents"], children: [t.outTree, t.outTree] },
-  };
-  return finish(name, "jvp", [fn], [p], {}, opts);
+  return finish(name, "jvp", [jvpEntry(traceAtSpecs(f, argSpecs, "exportJvp"), name)], opts, true);
 }

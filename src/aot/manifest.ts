@@ -7,7 +7,9 @@ import { type TreeDef, treedefToString } from "../core/tree.js";
 import { ADGEN_VERSION } from "../core/version.js";
 import { leafPaths } from "../jit/key.js";
 import { type JsonDim, type ResidualInfo, jsonDims } from "../transforms/residuals.js";
-import type { ModuleFunction } from "./module.js";
+import type { ModuleFunction, SizeSplit } from "./module.js";
+import type { IrEntry } from "./ir-entry.js";
+import type { DimConstraint } from "./shape-checks.js";
 
 export const MANIFEST_FORMAT = "adgen-export";
 export const MANIFEST_VERSION = 1;
@@ -35,7 +37,19 @@ export interface Manifest {
   symbolicDims: { name: string; constraints: string[] }[];
   /** the residual ABI of a vjp export (the report `jit(f).lower(...).residuals()` also gives) */
   residuals: ResidualInfo[];
-  files: { module: string; types: string; manifest: string };
+  /** declared constraints (given to buildManifest, which lists them per dimension in symbolicDims) */
+  constraints?: DimConstraint[];
+  /** UTF-8 bytes of the module: its runtime section, kernels and wrappers, constants */
+  sizes?: SizeSplit;
+  /** the shared runtime file the module imports (absent or null: bundled) */
+  runtime?: { file: string; bytes: number } | null;
+  /** the traced programs (what importModule loads back); absent when exported with {ir: false} */
+  ir?: IrEntry[];
+  /** why the manifest carries no IR */
+  irMissing?: string;
+  /** vjp: residuals that are inputs, returned by forward as the caller's array (input: leaf index) */
+  residualInputs?: { residual: number; input: number }[];
+  files: { module: string; types: string; manifest: string; runtime?: string };
 }
 
 const dims = jsonDims;
@@ -77,9 +91,14 @@ export function buildManifest(name: string, kind: string, irHash: string, fns: M
       ),
       arenaBytes: f.lowered.symbols.length ? ("per binding" as const) : f.lowered.arenaBytes,
     })),
-    symbolicDims: symbols.map((s) => ({ name: s, constraints: [`${s} >= 1`] })),
+    symbolicDims: symbols.map((s) => ({ name: s, constraints: [`${s} >= 1`, ...(extra.constraints ?? []).filter((c) => c.symbol === s).map((c) => c.text)] })),
     residuals: extra.residuals ?? [],
-    files: { module: `${name}.mjs`, types: `${name}.d.mts`, manifest: `${name}.manifest.json` },
+    ...(extra.sizes ? { sizes: extra.sizes } : {}),
+    ...(extra.runtime ? { runtime: extra.runtime } : {}),
+    ...(extra.ir ? { ir: extra.ir } : {}),
+    ...(extra.irMissing ? { irMissing: extra.irMissing } : {}),
+    ...(extra.residualInputs?.length ? { residualInputs: extra.residualInputs } : {}),
+    files: { module: `${name}.mjs`, types: `${name}.d.mts`, manifest: `${name}.manifest.json`, ...(extra.runtime ? { runtime: extra.runtime.file } : {}) },
   };
 }
 

@@ -4,7 +4,8 @@
 // dimensions consistent across arguments, each symbol >= 1), runs the program (its arena planned
 // now, or per binding of the symbols by the embedded planner from lower/memory.ts's schedule) and
 // builds pytree results of {data, shape, dtype}. The runtimes (planner, WebAssembly memory and
-// program runner, matmul) are the jit's own (src/runtime/), embedded once per module. All
+// program runner, matmul) are the jit's own (src/runtime/), embedded once per module or imported
+// from the shared runtime file (shared-runtime.ts). All
 // generated names come from indices; user strings (names of object keys, the function name) only
 // ever appear inside JSON string literals, except the export name, a checked identifier
 // (names.ts) that appears only in `export { $f0 as <name> }`, never as a binding, so it cannot
@@ -18,14 +19,11 @@ import { bytesToBase64 } from "../ir/serialize.js";
 import { type LoweredProgram, allKernels } from "../lower/kernel-ir.js";
 import { memorySchedule, planMemory } from "../lower/memory.js";
 import { byteSize } from "../core/dtype.js";
-import { ARENA_JS } from "../runtime/arena.js";
-import { config } from "../core/config.js";
-import { RUNTIME_CORE, matmulRuntime, wasmMemorySource } from "./runtime.js";
-import { WASM_PROGRAM_JS } from "../backends/wasm/memory.js";
-import { JS_PRELUDE, jsNumber } from "../backends/js/scalar.js";
-import { wasmImportsSource, wasmRunnerCode } from "./wasm-runner.js";
+import { jsNumber } from "../backends/js/scalar.js";
+import { wasmRunnerCode } from "./wasm-runner.js";
+import { type SharedRuntime, runtimeSection } from "./shared-runtime.js";
 import { callsArrayJs, checkCalls, standaloneSources } from "./calls.js";
-import { type ShapeSpec, shapeChecks } from "./shape-checks.js";
+import { type DimConstraint, type ShapeSpec, constraintChecks, shapeChecks } from "./shape-checks.js";
 
 /** One input group of an exported function: a pytree argument and the leaves' declared types. */
 export interface ArgGroup {
@@ -132,7 +130,7 @@ function arenaCode(lp: LoweredProgram, id: string, d: DimJs): { decls: string[];
   };
 }
 
-function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => number, wasm: boolean): string[] {
+function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => number, wasm: boolean, constraints: readonly DimConstraint[]): string[] {
   const lp = f.lowered;
   checkCalls([lp]);
   const d = new DimJs(lp.symbols);
@@ -172,14 +170,17 @@ function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => n
       leaf++;
     });
   });
-  body.push(...shapeChecks(specs, d, lp.symbols, f.name));
+  body.push(...shapeChecks(specs, d, lp.symbols, f.name), ...constraintChecks(constraints, d, lp.symbols));
   body.push(`const S = [${lp.symbols.map((s) => d.sym(s)).join(", ")}];`);
   // a RangeError of an allocation (the arena, the outputs) becomes an AdgenModuleError naming it
   body.push(`let outs;`, `try { outs = ${runCall(datas)}; } catch (e) { $memoryError(e); }`);
   // outputs: buffers come back in buffer-id order; inputs/constants/literals are wrapped here
   const outBufs = lp.buffers.filter((b) => b.kind === "output").map((b) => b.id);
+  const nRes = f.residualOutputs ?? 0;
   const results = lp.outputs.map((o, i) => {
     const a = lp.outAvals[i]!;
+    // a residual that is an input is the caller's array itself (the residual ABI says "input")
+    if (o.kind === "input" && i >= lp.outputs.length - nRes) return `$result(d${o.index}, ${`[${a.shape.map((x) => d.js(x)).join(", ")}]`}, ${js(a.dtype)})`;
     const shape = `[${a.shape.map((x) => d.js(x)).join(", ")}]`;
     const data =
       o.kind === "buffer"
@@ -191,7 +192,6 @@ function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => n
             : `${ARRAY[o.dtype]}.of(${jsNumber(o.value)})`; // jsNumber: keeps -0 (template text would print 0)
     return `$result(${data}, ${shape}, ${js(a.dtype)})`;
   });
-  const nRes = f.residualOutputs ?? 0;
   const outLeaves = results.slice(0, results.length - nRes);
   const ret = nRes
     ? `{ out: ${buildTree(f.outTree, outLeaves)}, residuals: [${results.slice(results.length - nRes).join(", ")}] }`
@@ -201,33 +201,58 @@ function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => n
   return lines;
 }
 
+/** Byte sizes of a module's parts (UTF-8): its runtime section, its kernels and wrappers, its constants. */
+export interface SizeSplit {
+  runtime: number;
+  kernels: number;
+  constants: number;
+  total: number;
+}
+
+export interface ModuleText {
+  source: string;
+  /** the shared runtime file the module imports (null when bundled) */
+  shared: SharedRuntime | null;
+  sizes: SizeSplit;
+}
+
+const utf8 = (s: string) => new TextEncoder().encode(s).length;
+
 /**
  * The complete module source. `header` lines become a leading comment. `backend` "wasm" embeds
- * each program as WebAssembly (what jit runs by default), "js" as generated JavaScript.
+ * each program as WebAssembly (what jit runs by default), "js" as generated JavaScript. `bundle`
+ * embeds the runtime (one file importing nothing), else the module imports the shared runtime.
  */
-export function moduleSource(name: string, header: string[], fns: ModuleFunction[], defaultExport: string | null, backend: "wasm" | "js" = "wasm"): string {
+export function moduleSource(name: string, header: string[], fns: ModuleFunction[], defaultExport: string | null, backend: "wasm" | "js" = "wasm", bundle = true, constraints: readonly DimConstraint[] = []): ModuleText {
+  // one pool for every function: a constant is embedded once, keyed by its dtype and exact bytes
+  // (the same parameters closed over by loss, grad and vjp are one array; -0 and NaN payloads kept)
   const consts: Tensor[] = [];
+  const byTensor = new Map<Tensor, number>();
+  const byContent = new Map<string, number>();
   const constIds = (t: Tensor) => {
-    let i = consts.indexOf(t);
-    if (i < 0) i = consts.push(t) - 1;
+    let i = byTensor.get(t);
+    if (i === undefined) {
+      const key = `${t.dtype}:${bytesToBase64(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength))}`;
+      i = byContent.get(key);
+      if (i === undefined) byContent.set(key, (i = consts.push(t) - 1));
+      byTensor.set(t, i);
+    }
     return i;
   };
   const wasm = backend === "wasm";
-  const bodies = fns.map((f, i) => functionCode(f, i, constIds, wasm));
+  const bodies = fns.map((f, i) => functionCode(f, i, constIds, wasm, constraints));
   const usesMatmul = fns.some((f) => allKernels(f.lowered.kernels).some((k) => k.kind === "dot"));
   const gemmDtypes = fns.flatMap((f) => allKernels(f.lowered.kernels).flatMap((k) => (k.kind === "dot" && (k.dtype === "float32" || k.dtype === "float64") ? [k.dtype] : [])));
-  return [
-    ...header.map((h) => `// ${h}`),
-    `const $NAME = ${js(name)};`,
-    RUNTIME_CORE,
-    fns.some((f) => f.lowered.symbols.length > 0) ? ARENA_JS : "",
-    wasm || gemmDtypes.length ? wasmMemorySource() : "",
-    usesMatmul ? matmulRuntime(config.fastMatmulMinWork, gemmDtypes) : "const matmul = null;",
-    ...standaloneSources(fns.map((f) => f.lowered)),
-    ...(wasm ? [JS_PRELUDE, wasmImportsSource(), WASM_PROGRAM_JS] : []),
-    ...consts.map((c, i) => `const $C${i} = $decode(${js(bytesToBase64(new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength)))}, ${js(c.dtype)});`),
-    ...bodies.flat(),
-    defaultExport !== null ? `export default $f${fns.findIndex((f) => f.name === defaultExport)};` : "",
-    "",
-  ].join("\n");
+  const constLines = consts.map((c, i) => `const $C${i} = $decode(${js(bytesToBase64(new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength)))}, ${js(c.dtype)});`);
+  const code = [...bodies.flat(), defaultExport !== null ? `export default $f${fns.findIndex((f) => f.name === defaultExport)};` : ""];
+  const needs = { symbols: fns.some((f) => f.lowered.symbols.length > 0), wasm, matmul: usesMatmul, gemm: gemmDtypes, standalone: standaloneSources(fns.map((f) => f.lowered)) };
+  const rt = runtimeSection(name, [...constLines, ...code].join("\n"), needs, bundle);
+  const head = header.map((h) => `// ${h}`).join("\n");
+  const constText = constLines.join("\n");
+  const codeText = code.join("\n");
+  const source = [head, rt.text, constText, codeText, ""].join("\n");
+  const runtime = utf8(rt.text);
+  const constants = utf8(constText);
+  const total = utf8(source);
+  return { source, shared: rt.shared, sizes: { runtime, constants, kernels: total - runtime - constants, total } };
 }

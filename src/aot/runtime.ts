@@ -109,7 +109,7 @@ ${WASM_MEMORY_JS}`;
  * instance (created on first use from the bytes the module carries; its memory grows through
  * $growTo, so wasmMemorySource() must be embedded too) or, without GEMM bytes, to none.
  */
-function runtimeMatmul(minWork: number, wasmBase64: string | null, scratchBytes: number, primeFns: ("sgemm" | "dgemm")[] = []): string {
+function runtimeMatmul(minWork: number, wasmBase64: string | null, scratchBytes: number, primeFns: ("sgemm" | "dgemm")[] | string = []): string {
   const gemm =
     wasmBase64 === null
       ? "function $gemmFor(p) { return null; }"
@@ -135,7 +135,9 @@ function $gemmFor(p) {
 }`;
   // the GEMM compiled at import and warmed up, like the kernels (bench/aot.ts: about 1.5 ms moved
   // from the first call to the import)
-  const prime = wasmBase64 === null ? "" : `if ($gemmInstance()) $primeGemm($gemmFor(null), ${JSON.stringify(primeFns)});`;
+  // (a shared runtime primes what the importing module names: primeFns is then an expression)
+  const fns = typeof primeFns === "string" ? primeFns : JSON.stringify(primeFns);
+  const prime = wasmBase64 === null ? "" : `if (${fns}.length && $gemmInstance()) $primeGemm($gemmFor(null), ${fns});`;
   return `const $matmulMinWork = () => ${minWork};
 ${gemm}
 ${MATMUL_JS}
@@ -143,9 +145,16 @@ const matmul = $matmul;
 ${prime}`;
 }
 
-/** The matmul runtime, embedding the GEMM module only when the program multiplies floats of `dtypes`. */
-export function matmulRuntime(minWork: number, dtypes: ("float32" | "float64")[]): string {
+/** The GEMM functions a module warms up at import for matrix products of `dtypes`. */
+export function gemmPrimes(dtypes: ("float32" | "float64")[]): ("sgemm" | "dgemm")[] {
+  return [...new Set(dtypes)].map((d) => (d === "float32" ? "sgemm" : "dgemm") as "sgemm" | "dgemm");
+}
+
+/**
+ * The matmul runtime, embedding the GEMM module only when the program multiplies floats of
+ * `dtypes`; `prime` (an expression) overrides which GEMM functions are warmed up at import.
+ */
+export function matmulRuntime(minWork: number, dtypes: ("float32" | "float64")[], prime?: string): string {
   if (!dtypes.length) return runtimeMatmul(minWork, null, 0);
-  const fns = [...new Set(dtypes)].map((d) => (d === "float32" ? "sgemm" : "dgemm") as "sgemm" | "dgemm");
-  return runtimeMatmul(minWork, bytesToBase64(gemmModuleBytes({ fma: false, shared: false })), gemmScratchBytes(), fns);
+  return runtimeMatmul(minWork, bytesToBase64(gemmModuleBytes({ fma: false, shared: false })), gemmScratchBytes(), prime ?? gemmPrimes(dtypes));
 }

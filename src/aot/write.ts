@@ -15,6 +15,8 @@ export async function writeExport(dir: string, e: Exported): Promise<string[]> {
     [e.manifest.files.module, e.source],
     [e.manifest.files.types, e.dts],
     [e.manifest.files.manifest, JSON.stringify(e.manifest, null, 2) + "\n"],
+    // the shared runtime: named by its content's hash, so an existing file of that name is the same
+    ...(e.runtime ? [[e.runtime.file, e.runtime.source] as [string, string]] : []),
   ];
   for (const [name] of files) checkRegularOrAbsent(fs, path.join(dir, name), what);
   const out: string[] = [];

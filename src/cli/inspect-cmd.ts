@@ -1,5 +1,6 @@
 // `adgen inspect <dir | manifest.json>`: reads the manifest of an exported module and prints its
-// signature, symbolic dimensions, residual ABI, kernels, arena size and the sizes of its files;
+// signature, symbolic dimensions, residual ABI, kernels, arena size, its size split (runtime,
+// kernels, constants; the shared runtime file it imports) and the sizes of its files;
 // for an ONNX export (`adgen export --onnx`, format adgen-onnx) each model's inputs and outputs,
 // opset, dim_params and residual ABI. Also holds the signature formatting that `adgen export` reuses.
 
@@ -164,15 +165,23 @@ export async function runInspect(target: string, print: (line: string) => void):
     for (const d of m.symbolicDims) print(`  ${d.name}: ${d.constraints.join(", ") || "(no constraints)"}`);
   } else print("symbolic dims: none (all shapes static)");
   const res = m.residuals ?? [];
+  const byRef = new Set((m.residualInputs ?? []).map((r) => r.residual));
   if (m.kind === "vjp" || res.length) {
     print("");
     print(`residuals (${res.length}, ${sumBytes(res.map((r) => r.bytes))}; forward returns them, backward takes them in this order):`);
     if (res.length) {
-      const rows = [["name", "dtype", "shape", "bytes", "producedBy"], ...res.map((r) => [r.name, r.dtype, `[${r.shape.join(",")}]`, String(r.bytes ?? "?"), r.producedBy])];
+      const rows = [["name", "dtype", "shape", "bytes", "producedBy"], ...res.map((r, i) => [r.name, r.dtype, `[${r.shape.join(",")}]`, String(r.bytes ?? "?"), `${r.producedBy}${byRef.has(i) ? " (the caller's array, not a copy)" : ""}`])];
       for (const line of table(rows)) print(line);
     }
   }
+  if (m.sizes) {
+    const s = m.sizes;
+    print("");
+    print(`module size: ${fmtBytes(s.total)} = runtime ${s.runtime} + kernels ${s.kernels} + constants ${s.constants}`);
+    print(m.runtime ? `  runtime: imported from ${m.runtime.file} (${fmtBytes(m.runtime.bytes)}, shared by every module in ${dir})` : "  runtime: embedded (a single file that imports nothing)");
+  }
+  if (m.ir?.length) print(`IR: ${m.ir.map((e) => `${e.key} (${e.kind}, adgen-ir v${e.version})`).join(", ")}; load back with importModule`);
   print("");
   print(`files (in ${dir}):`);
-  for (const line of await fileRows(dir, [m.files.module, m.files.types, m.files.manifest])) print(line);
+  for (const line of await fileRows(dir, [m.files.module, m.files.types, m.files.manifest, ...(m.files.runtime ? [m.files.runtime] : [])])) print(line);
 }

@@ -5,7 +5,7 @@
 // materializes its operand first.
 
 import type { Dim } from "../core/shape.js";
-import { dimAdd } from "../core/shape.js";
+import { dimAdd, dimMul } from "../core/shape.js";
 import type { Equation, Var } from "../ir/program.js";
 import type { PadParams } from "../prims/shape.js";
 import { type LowerContext, fusedEqns } from "./context.js";
@@ -87,13 +87,14 @@ export const concatenate: Rule = (L, e, id) => {
   const outShape = outShapeOf(e);
   const rank = outShape.length;
   const axis = e.params.axis as number;
-  const parts: { expr: Expr; lo: number; hi: number }[] = [];
-  let off = 0;
+  // offsets along the axis are Dims: parts may be symbolic there (concatenation along B)
+  const parts: { expr: Expr; lo: Dim; hi: Dim }[] = [];
+  let off: Dim = 0;
   for (const a of e.inputs) {
-    const n = a.aval.shape[axis] as number;
-    const map: DimMap[] = outShape.map((_, i) => ({ loop: i, scale: 1, offset: i === axis ? -off : 0 }));
-    parts.push({ expr: L.readOrMaterialize(a, map, rank), lo: off, hi: off + n });
-    off += n;
+    const n = a.aval.shape[axis]!;
+    const map: DimMap[] = outShape.map((_, i) => ({ loop: i, scale: 1, offset: i === axis ? dimMul(-1, off) : 0 }));
+    parts.push({ expr: L.readOrMaterialize(a, map, rank), lo: off, hi: dimAdd(off, n) });
+    off = dimAdd(off, n);
   }
   let expr = parts[parts.length - 1]!.expr;
   for (let k = parts.length - 2; k >= 0; k--) {

@@ -5,8 +5,8 @@
 import { ShapedArray } from "../core/aval.js";
 import { leafToTensor } from "../core/convert.js";
 import { allocArray, isFloat } from "../core/dtype.js";
-import { GradError } from "../core/errors.js";
-import { concreteSize } from "../core/shape.js";
+import { GradError, ShapeError } from "../core/errors.js";
+import { concreteSize, shapeToString } from "../core/shape.js";
 import { Tensor } from "../core/tensor.js";
 import { type TreeDef, flatten, unflatten } from "../core/tree.js";
 import { reshape, slice } from "../prims/shape.js";
@@ -18,6 +18,21 @@ import { argnumsArg, checkTransform, jacOptionsSchema } from "./args.js";
 
 export interface JacOptions {
   argnums?: number | number[];
+}
+
+/**
+ * A leaf's element count, which sizes the Jacobian's basis: it must be known at trace time, so a
+ * symbolic dimension (an export at spec("float32", ["N"])) is refused here, naming it.
+ */
+function basisSize(name: string, what: string, aval: ShapedArray): number {
+  const sym = aval.shape.filter((d) => typeof d !== "number");
+  if (sym.length) {
+    throw new ShapeError(
+      `${name}: ${what} has the symbolic shape ${shapeToString(aval.shape)}; a Jacobian has one column (or row) per element, so ${sym.join(", ")} must be known when tracing: ` +
+        `export ${name} at a concrete size (e.g. spec("float32", [8])), or export the function's JVP/VJP (exportJvp/exportVjp), which accept symbolic dimensions`,
+    );
+  }
+  return concreteSize(aval.shape as number[]);
 }
 
 /** Rows [offset, offset+n) of an identity of size total, shaped [total, ...shape]. */
@@ -78,7 +93,7 @@ export function jacfwd(f: (...a: any[]) => any, opts: JacOptions = {}): (...args
   checkTransform("jacfwd", f, opts, jacOptionsSchema);
   return (...args) => {
     const { xs, inDef, call, outDef } = prepare("jacfwd", f, opts, args);
-    const sizes = xs.map((x) => concreteSize(x.aval.shape as number[]));
+    const sizes = xs.map((x, i) => basisSize("jacfwd", `input leaf ${i}`, x.aval));
     const total = sizes.reduce((a, b) => a + b, 0);
     let off = 0;
     const bases = xs.map((x, i) => {
@@ -115,7 +130,7 @@ export function jacrev(f: (...a: any[]) => any, opts: JacOptions = {}): (...args
   return (...args) => {
     const { xs, inDef, call, outDef } = prepare("jacrev", f, opts, args);
     const { outs, pullback } = vjpFlat(call, xs, xs.map(() => true));
-    const outSizes = outs.map((o) => concreteSize(o.aval.shape as number[]));
+    const outSizes = outs.map((o, j) => basisSize("jacrev", `output leaf ${j}`, o.aval));
     const total = outSizes.reduce((a, b) => a + b, 0);
     let off = 0;
     const bases = outs.map((o, j) => {

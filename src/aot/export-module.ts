@@ -1,0 +1,78 @@
+// Several functions in one exported module (public API): `exportModule({ loss: f, grad: grad(f),
+// step: vjpOf(f, {argnums: 0}), tangent: jvpOf(f) }, argSpecs, {name})`. Every entry is traced at
+// the same specs; a plain function becomes a value export under its key, `vjpOf(f)` the pair
+// `<key>_forward` / `<key>_backward`, `jvpOf(f)` one `<key>` taking primals then tangents. The
+// module holds one runtime (imported from the shared runtime file by default, embedded with
+// `{bundle: true}`) and one constant pool (parameters closed over by several entries are embedded
+// once), and its manifest carries each entry's IR for importModule.
+
+import { ArgumentError } from "../core/errors.js";
+import { checkOptions, is } from "../core/options.js";
+import { type Entry, type ExportOptions, type Exported, exportOptionsSchema, finish, jvpEntry, traceAtSpecs, valueEntry, vjpEntry } from "./export.js";
+import { exportNameProblem } from "./names.js";
+
+const MARK = Symbol("adgen.exportEntry");
+
+/** A reverse-mode entry of exportModule: exports `<key>_forward` and `<key>_backward`. */
+export interface VjpOf {
+  readonly [MARK]: "vjp";
+  readonly f: (...args: any[]) => unknown;
+  readonly argnums?: number | number[];
+}
+
+/** A forward-mode entry of exportModule: exports `<key>(...primals, ...tangents) -> {out, tangents}`. */
+export interface JvpOf {
+  readonly [MARK]: "jvp";
+  readonly f: (...args: any[]) => unknown;
+}
+
+/** Marks f for exportModule as a reverse-mode split (forward + backward), optionally with argnums. */
+export function vjpOf(f: (...args: any[]) => unknown, opts: { argnums?: number | number[] } = {}): VjpOf {
+  if (typeof f !== "function") throw new ArgumentError(`vjpOf: expected a function, got ${f === null ? "null" : typeof f}`);
+  checkOptions("vjpOf", opts, { argnums: is.either(is.int(), is.arrayOf(is.int(), "integers")) });
+  return { [MARK]: "vjp", f, ...(opts.argnums !== undefined ? { argnums: opts.argnums } : {}) };
+}
+
+/** Marks f for exportModule as a forward-mode (JVP) export. */
+export function jvpOf(f: (...args: any[]) => unknown): JvpOf {
+  if (typeof f !== "function") throw new ArgumentError(`jvpOf: expected a function, got ${f === null ? "null" : typeof f}`);
+  return { [MARK]: "jvp", f };
+}
+
+export type ModuleEntry = ((...args: any[]) => unknown) | VjpOf | JvpOf;
+
+export interface ModuleExportOptions extends ExportOptions {
+  /** true: embed the runtime (one file importing nothing); default false: import the shared runtime file */
+  bundle?: boolean;
+}
+
+/** One module exporting every entry of `entries` (see the file comment for the names). */
+export function exportModule(entries: Record<string, ModuleEntry>, argSpecs: unknown[], opts: ModuleExportOptions = {}): Exported {
+  checkOptions("exportModule", opts, exportOptionsSchema);
+  if (entries === null || typeof entries !== "object" || Array.isArray(entries)) throw new ArgumentError("exportModule: entries must be an object { exportName: function | vjpOf(f) | jvpOf(f) }");
+  const name = opts.name ?? "module";
+  const why = exportNameProblem(name);
+  if (why) throw new ArgumentError(`exportModule: name ${JSON.stringify(name)} ${why}; pass another {name}`);
+  const keys = Object.keys(entries);
+  if (!keys.length) throw new ArgumentError("exportModule: entries is empty");
+  const built: Entry[] = [];
+  const taken = new Map<string, string>();
+  const claim = (n: string, key: string) => {
+    const bad = exportNameProblem(n);
+    if (bad) throw new ArgumentError(`exportModule: entry ${JSON.stringify(key)} would export ${JSON.stringify(n)}, which ${bad}`);
+    if (taken.has(n)) throw new ArgumentError(`exportModule: entries ${JSON.stringify(taken.get(n))} and ${JSON.stringify(key)} both export ${JSON.stringify(n)}`);
+    taken.set(n, key);
+    return n;
+  };
+  for (const key of keys) {
+    const e = entries[key] as ModuleEntry;
+    const what = `exportModule: entry ${JSON.stringify(key)}`;
+    if (typeof e === "function") built.push(valueEntry(traceAtSpecs(e, argSpecs, what), claim(key, key)));
+    else if (e && typeof e === "object" && e[MARK] === "vjp") {
+      const names: [string, string] = [claim(`${key}_forward`, key), claim(`${key}_backward`, key)];
+      built.push(vjpEntry(traceAtSpecs(e.f, argSpecs, what), key, names, e.argnums, what));
+    } else if (e && typeof e === "object" && e[MARK] === "jvp") built.push(jvpEntry(traceAtSpecs(e.f, argSpecs, what), claim(key, key)));
+    else throw new ArgumentError(`${what} must be a function, vjpOf(f) or jvpOf(f), got ${e === null ? "null" : typeof e}`);
+  }
+  return finish(name, "module", built, opts, false);
+}
