@@ -5,7 +5,7 @@ import { ArgumentError } from "./errors.js";
 import { type Schema, checkOptions, is } from "./options.js";
 
 export interface LogEvent {
-  kind: "compile" | "cache-miss" | "recompile-warning" | "nan" | "info" | "disk-cache" | "graph-break";
+  kind: "compile" | "cache-miss" | "recompile-warning" | "nan" | "info" | "disk-cache" | "graph-break" | "stale-closure";
   message: string;
   [key: string]: unknown;
 }
@@ -62,6 +62,17 @@ export interface Config {
    * default (false) re-traces and compares the traced program's hash with the cached one.
    */
   cacheTrustSource: boolean;
+  /**
+   * Automatic capture of eager code (src/hybrid/capture.ts): eager operations (tape-recorded
+   * ones included) are deferred and run as one program when a value is observed (.item(),
+   * .dataSync(), printing, a JS branch); a region whose structure repeats is compiled and cached.
+   */
+  capture: boolean;
+  /**
+   * jit: on every cache hit, re-trace the function and compare the program's structural hash
+   * with the cached one; warn (once per function) when a value it closes over changed.
+   */
+  checkClosures: boolean;
   /** Receives log events; the default prints to stderr. */
   logger: (e: LogEvent) => void;
 }
@@ -90,6 +101,8 @@ export const config: Config & { update(opts: Partial<Config>): void } = {
   cacheDir: null,
   cacheMaxBytes: 256 * 2 ** 20,
   cacheTrustSource: false,
+  capture: false,
+  checkClosures: false,
   logger: defaultLogger,
   update(opts: Partial<Config>): void {
     updateConfig(opts);
@@ -131,6 +144,8 @@ const schema: Schema = {
   cacheDir: is.nullable((v) => (typeof v === "string" && v.length > 0 ? undefined : "a non-empty directory path")),
   cacheMaxBytes: countOrNever(0),
   cacheTrustSource: is.boolean,
+  capture: is.boolean,
+  checkClosures: is.boolean,
   logger: is.func,
 };
 
