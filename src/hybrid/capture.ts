@@ -22,6 +22,7 @@ import { type Equation, Program, Var } from "../ir/program.js";
 import { programText } from "../ir/serialize.js";
 import type { Primitive } from "../prims/primitive.js";
 import { runJitted } from "../higher-order/runner.js";
+import { applyConcrete } from "../trace/eval.js";
 
 /** A pending region is flushed at this many equations even if nothing observes it. */
 export const MAX_OPS = 4096;
@@ -57,9 +58,16 @@ export class LazyTensor extends Tensor {
     return a;
   }
 
+  /** Sets the computed value (a region of one primitive ran eagerly). */
+  fill(v: Tensor): void {
+    this.pendingVar = null;
+    this._data = v.data;
+  }
+
   protected override concretize(_what: string): TypedArray {
     if (this.source) return (this._data = this.source._observe("alias"));
     if (this.pendingVar) flushCapture();
+    if (this._data !== null) return this._data;
     const home = this.home!;
     home.entry.used![this.slot] = true;
     if (this.value === null) recompute(home);
@@ -157,6 +165,7 @@ export function flushCapture(): void {
   if (p.equations.length === 0) return;
   pending = fresh();
   stats.flushes++;
+  if (p.equations.length === 1) return runSingle(p);
   const inputs = [...p.inputs.keys()];
   const full = new Program([...p.inputs.values()], [], [], p.equations, p.produced.map((t) => t.pendingVar!));
   const key = programText(full);
@@ -189,6 +198,22 @@ export function flushCapture(): void {
     t.slot = i;
     t.value = values[i] ?? null;
   });
+}
+
+/** A region of one primitive: compiling buys nothing, so it runs as the eager op it is. */
+function runSingle(p: Pending): void {
+  const e = p.equations[0]!;
+  const byVar = new Map<Var, Tensor>();
+  for (const [t, v] of p.inputs) byVar.set(v, t);
+  const was = running;
+  running = true;
+  let outs: Tensor[];
+  try {
+    outs = applyConcrete(e.prim, e.inputs.map((v) => byVar.get(v as Var)!), e.params);
+  } finally {
+    running = was;
+  }
+  p.produced.forEach((t, i) => t.fill(outs[i]!));
 }
 
 function runRegion(program: Program, inputs: Tensor[]): Tensor[] {
