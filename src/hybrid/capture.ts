@@ -14,7 +14,7 @@
 // compiler); one that is read after all is recomputed by running the full region again.
 
 import type { ShapedArray } from "../core/aval.js";
-import { config } from "../core/config.js";
+import { config, log } from "../core/config.js";
 import type { TypedArray } from "../core/dtype.js";
 import { isConcreteShape } from "../core/shape.js";
 import { Tensor } from "../core/tensor.js";
@@ -23,6 +23,7 @@ import { programText } from "../ir/serialize.js";
 import type { Primitive } from "../prims/primitive.js";
 import { runJitted } from "../higher-order/runner.js";
 import { applyConcrete } from "../trace/eval.js";
+import { interpret } from "../backends/interp/interpret.js";
 
 /** A pending region is flushed at this many equations even if nothing observes it. */
 export const MAX_OPS = 4096;
@@ -84,6 +85,8 @@ class Entry {
   /** outputs read by the code after some run (null before the first run: compute all) */
   used: boolean[] | null = null;
   private variants = new Map<string, Program>();
+  /** the programs (full or variants) already handed to the compiler */
+  readonly compiled = new WeakSet<Program>();
 
   constructor(readonly full: Program) {}
 
@@ -184,11 +187,11 @@ export function flushCapture(): void {
   const run: RegionRun = { entry, inputs, outs: p.produced };
   let values: (Tensor | null)[];
   if (mask === null) {
-    values = runRegion(entry.full, inputs);
+    values = runRegion(entry.full, inputs, entry);
     entry.used = p.produced.map(() => false);
   } else if (mask.some(Boolean)) {
     const vp = entry.variant(mask);
-    const outs = runRegion(vp, inputs);
+    const outs = runRegion(vp, inputs, entry);
     let j = 0;
     values = mask.map((u) => (u ? outs[j++]! : null));
   } else values = mask.map(() => null);
@@ -216,10 +219,18 @@ function runSingle(p: Pending): void {
   p.produced.forEach((t, i) => t.fill(outs[i]!));
 }
 
-function runRegion(program: Program, inputs: Tensor[]): Tensor[] {
+/** Tiering: a region is interpreted until its structure has run config.hotCalls times, then compiled. */
+function runRegion(program: Program, inputs: Tensor[], entry: Entry): Tensor[] {
   const was = running;
   running = true;
   try {
+    if (entry.runs < config.hotCalls) return interpret(program, inputs);
+    if (!entry.compiled.has(program)) {
+      entry.compiled.add(program);
+      if (config.logCompiles) {
+        log({ kind: "compile", message: `captured region (${program.equations.length} equations, ${program.outputs.length} outputs) compiled after ${entry.runs} runs` });
+      }
+    }
     return runJitted(program, inputs, "captured region");
   } finally {
     running = was;
@@ -229,7 +240,15 @@ function runRegion(program: Program, inputs: Tensor[]): Tensor[] {
 /** A skipped output was read after all: run the whole region again and fill in what is missing. */
 function recompute(run: RegionRun): void {
   stats.recomputes++;
-  const all = runRegion(run.entry.full, run.inputs);
+  // a one-off: interpreted (compiling the full region would not pay off)
+  const was = running;
+  running = true;
+  let all: Tensor[];
+  try {
+    all = interpret(run.entry.full, run.inputs);
+  } finally {
+    running = was;
+  }
   run.outs.forEach((t, i) => {
     if (t.home === run && t.value === null && t._ready) t.value = all[i]!;
   });
