@@ -9,7 +9,7 @@
 
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
-import { ConcretizationError, type LogEvent, type Tensor, config, exportFunction, grad, jit, nn, np, optim, spec, variable } from "../src/index.js";
+import { ConcretizationError, type LogEvent, ShapeError, type Tensor, config, exportFunction, grad, jit, nn, np, optim, spec, variable } from "../src/index.js";
 import { captureStats, clearCaptureCache } from "../src/hybrid/capture.js";
 import { assertClose, rand } from "./util/check.js";
 import { constructs } from "./util/dynamic.js";
@@ -153,6 +153,12 @@ describe("capture on gives the numbers of capture off", () => {
       }),
       { seed: SEED, numRuns: 40 },
     );
+  });
+});
+
+describe("errors under capture", () => {
+  it("a shape error is raised at the operation, not at the observation", () => {
+    expect(() => withCapture(true, () => np.add(np.ones([2]), np.ones([3])))).toThrow(ShapeError);
   });
 });
 

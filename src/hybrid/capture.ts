@@ -38,6 +38,8 @@ export class LazyTensor extends Tensor {
   value: Tensor | null = null;
   /** an alias (variable(), the tape's tracked copy): the deferred value it shares */
   source: LazyTensor | null = null;
+  /** the error its region raised when it ran (every later read raises it again) */
+  failed: unknown = null;
 
   constructor(aval: ShapedArray, v: Var | null) {
     super(aval, null);
@@ -69,6 +71,7 @@ export class LazyTensor extends Tensor {
     if (this.source) return (this._data = this.source._observe("alias"));
     if (this.pendingVar) flushCapture();
     if (this._data !== null) return this._data;
+    if (this.failed !== null) throw this.failed;
     const home = this.home!;
     home.entry.used![this.slot] = true;
     if (this.value === null) recompute(home);
@@ -168,7 +171,17 @@ export function flushCapture(): void {
   if (p.equations.length === 0) return;
   pending = fresh();
   stats.flushes++;
-  if (p.equations.length === 1) return runSingle(p);
+  try {
+    if (p.equations.length === 1) runSingle(p);
+    else runPending(p);
+  } catch (err) {
+    // the region's values can never be computed: each read raises the error (this one included)
+    for (const t of p.produced) if (t.pendingVar) [t.pendingVar, t.failed] = [null, err];
+    throw err;
+  }
+}
+
+function runPending(p: Pending): void {
   const inputs = [...p.inputs.keys()];
   const full = new Program([...p.inputs.values()], [], [], p.equations, p.produced.map((t) => t.pendingVar!));
   const key = programText(full);
