@@ -4,7 +4,8 @@
 // anything when it is imported, so the wiring below is the whole story, read top to bottom.
 
 import { setRootTrace } from "./trace/trace.js";
-import { evalTrace, installTapeHook } from "./trace/eval.js";
+import { evalTrace, installCaptureHook, installTapeHook } from "./trace/eval.js";
+import { captureOp } from "./hybrid/capture.js";
 import { backward, record } from "./eager/tape.js";
 import { installMatmulKernel } from "./prims/ref/matmul.js";
 import { gemmFor as wasmGemmFor, prime as primeWasmMatmul } from "./backends/wasm/matmul.js";
@@ -22,6 +23,8 @@ import { budgetPolicy, checkpointed } from "./higher-order/checkpoint.js";
 setRootTrace(evalTrace);
 // trace <- eager: eager ops on tensors tracked by `variable` are recorded for `backward()`
 installTapeHook(record);
+// trace <- hybrid: with config.capture, eager ops are deferred into captured regions
+installCaptureHook(captureOp);
 // prims/ref <- backends/wasm: large float products (eager, interpreter and generated JS) use
 // the WebAssembly SIMD GEMM
 installMatmulKernel(wasmGemmFor, primeWasmMatmul);

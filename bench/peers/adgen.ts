@@ -106,6 +106,34 @@ function mlpTapeSetup(): TimedSetup {
   return { fn: run, verify: () => checkMlpGrads(m.d, run()) };
 }
 
+/**
+ * `setup` run with automatic capture on (config.capture) for its timed calls only: the flag is
+ * set around each call so that other rows in this process run as before.
+ */
+function withCapture(setup: SetupFactory): SetupFactory {
+  return async (): Promise<TimedSetup> => {
+    const s = (await setup()) as TimedSetup;
+    const on = <T>(f: () => T): T => {
+      adgen.config.update({ capture: true });
+      try {
+        return f();
+      } finally {
+        adgen.config.update({ capture: false });
+      }
+    };
+    return { ...s, fn: () => on(s.fn), verify: () => on(() => s.verify!()) };
+  };
+}
+
+/** eager-op-add with capture: the op is deferred, so the timed call reads the result back. */
+function eagerOpCaptureSetup(): TimedSetup {
+  const { a: ad, b: bd } = eagerOpInputs(16);
+  const a = f32(ad, [16]);
+  const b = f32(bd, [16]);
+  const run = () => np.add(a, b).dataSync();
+  return { fn: run, verify: () => checkEagerOp("add", ad, bd, run()) };
+}
+
 /** In-process: a fresh jit of the MLP step + first call, per sample. */
 function jitFirstCallWarmSetup(): TimedSetup {
   const m = mlpTensors(lib, mlpData());
@@ -259,10 +287,12 @@ export const adgenPeer: Peer = {
     "mlp-fwd-eager": mlpFwdSetup(false),
     "mlp-step-eager": mlpStepSetup(false),
     "mlp-step-tape": mlpTapeSetup,
+    "mlp-step-tape-capture": withCapture(mlpTapeSetup),
     "chain-10": chainSetup(10, true),
     "chain-1000": chainSetup(1000, true),
     "chain-10-eager": chainSetup(10, false),
     "chain-1000-eager": chainSetup(1000, false),
+    "chain-1000-eager-capture": withCapture(chainSetup(1000, false)),
     "tiny-call": (): TimedSetup => {
       const x = f32(TINY_INPUT, [4]);
       const f = jit((v: Tensor) => v.mul(2).add(1), { name: "tiny" });
@@ -270,6 +300,7 @@ export const adgenPeer: Peer = {
       return { fn: run, verify: () => checkTiny(run()) };
     },
     "eager-op-add": eagerOpSetup("add", 16),
+    "eager-op-add-capture": withCapture(eagerOpCaptureSetup),
     "eager-op-exp": eagerOpSetup("exp", 16),
     "eager-op-1k-add": eagerOpSetup("add", 1000),
     "eager-op-1k-exp": eagerOpSetup("exp", 1000),

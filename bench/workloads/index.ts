@@ -24,13 +24,16 @@ export type WorkloadId =
   | "mlp-fwd-eager"
   | "mlp-step-eager"
   | "mlp-step-tape"
+  | "mlp-step-tape-capture"
   | "mlp-grad/fwd-eager"
   | "chain-10"
   | "chain-1000"
   | "chain-10-eager"
   | "chain-1000-eager"
+  | "chain-1000-eager-capture"
   | "tiny-call"
   | "eager-op-add"
+  | "eager-op-add-capture"
   | "eager-op-exp"
   | "eager-op-1k-add"
   | "eager-op-1k-exp"
@@ -137,6 +140,13 @@ export const WORKLOADS: WorkloadSpec[] = [
     unit: "ms",
   },
   {
+    id: "mlp-step-tape-capture",
+    description:
+      "mlp-step-tape with automatic capture on (config.capture, src/hybrid/capture.ts), after warm-up: eager ops deferred, " +
+      "regions compiled once their structure repeats; no annotation (adgen only)",
+    unit: "ms",
+  },
+  {
     id: "mlp-grad/fwd-eager",
     description: "mlp-step-eager median / mlp-fwd-eager median",
     unit: "x",
@@ -155,11 +165,23 @@ export const WORKLOADS: WorkloadSpec[] = [
   { id: "chain-10-eager", description: "chain-10 without jit (jit libraries only)", unit: "ms" },
   { id: "chain-1000-eager", description: "chain-1000 without jit (jit libraries only)", unit: "ms" },
   {
+    id: "chain-1000-eager-capture",
+    description: "chain-1000-eager (grad without jit) with automatic capture on, after warm-up (adgen only)",
+    unit: "ms",
+  },
+  {
     id: "tiny-call",
     description: "per-call time of f(x) = x*2+1 on 4 floats incl. readback (cached jit where available)",
     unit: "us",
   },
   eagerOp("add", 16),
+  {
+    id: "eager-op-add-capture",
+    description:
+      "eager-op-add with automatic capture on: the op is deferred, so the result is read back (dataSync) as for the lazy " +
+      "libraries; compare with eager-op-add (adgen only)",
+    unit: "us",
+  },
   eagerOp("exp", 16),
   eagerOp("add", 1000),
   eagerOp("exp", 1000),

@@ -17,6 +17,9 @@ import { inlineCustomCalls } from "./inline-custom.js";
 import { lowerProgram } from "../lower/fuse.js";
 import { optimize } from "../passes/pipeline.js";
 import { traceFlat } from "../trace/make-program.js";
+import { currentTrace } from "../trace/trace.js";
+import type { Tensor } from "../core/tensor.js";
+import { exportBreaksError, isExportBreak } from "../hybrid/export-breaks.js";
 import { leafPaths } from "../jit/key.js";
 import { jvpProgram } from "../transforms/program.js";
 import { type ResidualInfo, describeResiduals } from "../transforms/residuals.js";
@@ -103,7 +106,16 @@ export function traceAtSpecs(f: (...a: any[]) => unknown, argSpecs: unknown[], w
     if (!(l instanceof ArgSpec)) throw new ArgumentError(`${what}: argument leaf ${i} is not a spec(dtype, shape)`);
     return l.aval;
   });
-  const t = traceFlat((xs) => f(...(unflatten(inDef, xs) as unknown[])), inAvals, what);
+  const fn = (xs: Tensor[]) => f(...(unflatten(inDef, xs) as unknown[]));
+  const at = currentTrace();
+  let t;
+  try {
+    t = traceFlat(fn, inAvals, what);
+  } catch (err) {
+    // a graph break (JS control flow on a traced value): refuse, listing every break
+    if (isExportBreak(err, at, what)) throw exportBreaksError(fn, inAvals, what, err);
+    throw err;
+  }
   if (t.tracerConsts.length) throw new ArgumentError(`${what}: the function closes over values of an enclosing transformation`);
   return { program: optimize(t.program), inDef, inAvals, outTree: t.outTree };
 }

@@ -5,7 +5,7 @@ import { ArgumentError } from "./errors.js";
 import { type Schema, checkOptions, is } from "./options.js";
 
 export interface LogEvent {
-  kind: "compile" | "cache-miss" | "recompile-warning" | "nan" | "info" | "disk-cache" | "graph-break";
+  kind: "compile" | "cache-miss" | "recompile-warning" | "nan" | "info" | "disk-cache" | "graph-break" | "stale-closure";
   message: string;
   [key: string]: unknown;
 }
@@ -96,6 +96,17 @@ export interface Config {
    * to this file at process exit (src/jit/timeline.ts; open it in Perfetto). null (default): off.
    */
   traceFile: string | null;
+  /**
+   * Automatic capture of eager code (src/hybrid/capture.ts): eager operations (tape-recorded
+   * ones included) are deferred and run as one program when a value is observed (.item(),
+   * .dataSync(), printing, a JS branch); a region whose structure repeats is compiled and cached.
+   */
+  capture: boolean;
+  /**
+   * jit: on every cache hit, re-trace the function and compare the program's structural hash
+   * with the cached one; warn (once per function) when a value it closes over changed.
+   */
+  checkClosures: boolean;
   /** Receives log events; the default prints to stderr. */
   logger: (e: LogEvent) => void;
 }
@@ -131,6 +142,8 @@ export const config: Config & { update(opts: Partial<Config>): void } = {
   cacheMaxBytes: 256 * 2 ** 20,
   cacheTrustSource: false,
   traceFile: null,
+  capture: false,
+  checkClosures: false,
   logger: defaultLogger,
   update(opts: Partial<Config>): void {
     updateConfig(opts);
@@ -180,6 +193,8 @@ const schema: Schema = {
   cacheMaxBytes: countOrNever(0),
   cacheTrustSource: is.boolean,
   traceFile: is.nullable((v) => (typeof v === "string" && v.length > 0 ? undefined : "a non-empty file path")),
+  capture: is.boolean,
+  checkClosures: is.boolean,
   logger: is.func,
 };
 

@@ -38,8 +38,8 @@ export interface TapeSlot {
 
 export class Tensor {
   readonly aval: ShapedArray;
-  /** Row-major element storage; null for tracers. */
-  protected readonly _data: TypedArray | null;
+  /** Row-major element storage; null for tracers (and for a captured value until it is computed). */
+  protected _data: TypedArray | null;
   /** @internal eager tape slot */
   _tape: TapeSlot | null = null;
   /**
@@ -90,6 +90,22 @@ export class Tensor {
    */
   protected concretize(_what: string): TypedArray {
     throw new InternalError("concrete tensor without data");
+  }
+
+  /**
+   * @internal False while a captured eager value (src/hybrid/capture.ts) waits to be computed:
+   * consumers that would read its data early (to inline a scalar, say) keep it symbolic instead.
+   */
+  get _ready(): boolean {
+    return true;
+  }
+
+  /**
+   * @internal A new tensor with this one's value and the given type (the eager tape's tracked
+   * copy, variable()); a captured value stays deferred rather than being computed for it.
+   */
+  _alias(aval: ShapedArray): Tensor {
+    return new Tensor(aval, this.data);
   }
 
   /** @internal The elements (not a copy), observing a tracer's known value; `what` names the observation for errors. */

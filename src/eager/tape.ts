@@ -42,7 +42,8 @@ export function record(prim: Primitive<any>, inputs: Tensor[], params: any): Ten
   const node: TapeNode = { inputs: inputs.filter((_, i) => active[i]), pullback: res.pullback, outs: res.outs };
   return res.outs.map((o, i) => {
     if (res.lin.outZero[i] || !isFloat(o.aval.dtype)) return o;
-    const t = new Tensor(o.aval, o.data);
+    // (a captured value stays deferred: the tracked copy shares it)
+    const t = o._alias(o.aval);
     t._tape = { requiresGrad: true, node, grad: null };
     node.outs[i] = t;
     return t;
@@ -53,7 +54,7 @@ export function record(prim: Primitive<any>, inputs: Tensor[], params: any): Ten
 export function variable(x: Tensor | number | unknown): Tensor {
   const t = leafToTensor(x, "variable");
   if (!isFloat(t.aval.dtype)) throw new DTypeError(`variable: only float tensors can have gradients, got ${t.aval}`);
-  const v = new Tensor(t.aval.strong(), t.data);
+  const v = t._alias(t.aval.strong());
   v._tape = { requiresGrad: true, node: null, grad: null };
   return v;
 }

@@ -26,6 +26,7 @@ import { Lowered } from "../jit/lowered.js";
 import { StagingTrace } from "../trace/staging.js";
 import { type Trace, concretizationTrace, currentTrace, withTrace } from "../trace/trace.js";
 import { LazyTrace, type LazyTracer, type RegionRun } from "./lazy-trace.js";
+import { ClosureCheck, noteDefinition } from "./closures.js";
 
 declare module "../jit/jit.js" {
   interface JitOptions {
@@ -103,7 +104,10 @@ export function jitWithGraphBreaks(f: (...args: any[]) => any, opts: JitOptions,
   const inner = coreJit(f, rest);
   if (fullGraph) return inner;
   const name = rest.name ?? (f.name || "anonymous");
-  const hybrid = new GraphBreaks(f, name, new Set(rest.staticArgnums ?? []));
+  const statics = new Set(rest.staticArgnums ?? []);
+  const hybrid = new GraphBreaks(f, name, statics);
+  const closures = new ClosureCheck(f, name, statics);
+  noteDefinition(f, name);
   const own = (err: unknown, at: Trace) => {
     const t = concretizationTrace(err);
     return t instanceof StagingTrace && t.parent === at && t.kind === `jit(${name})`;
@@ -115,12 +119,19 @@ export function jitWithGraphBreaks(f: (...args: any[]) => any, opts: JitOptions,
       if (hybrid.specs.has(key)) return hybrid.call(args, key);
     }
     const at = currentTrace();
+    let out;
+    const traces = config.checkClosures ? inner.cacheInfo().traces : 0;
     try {
-      return inner(...args);
+      out = inner(...args);
     } catch (err) {
       if (!own(err, at)) throw err;
       return hybrid.call(args, hybrid.keyOf(args));
     }
+    if (config.checkClosures && !closures.check(args, hybrid.keyOf(args), inner.cacheInfo().traces > traces)) {
+      inner.clearCache(); // a closed-over value changed: the cached program is stale
+      out = inner(...args);
+    }
+    return out;
   }) as Jitted;
   wrapped.lower = (...args: unknown[]) => {
     const key = hybrid.keyOf(args);
@@ -139,6 +150,7 @@ export function jitWithGraphBreaks(f: (...args: any[]) => any, opts: JitOptions,
   wrapped.clearCache = () => {
     inner.clearCache();
     hybrid.clear();
+    closures.clear();
   };
   return wrapped;
 }

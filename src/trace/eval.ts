@@ -22,6 +22,16 @@ export function installTapeHook(h: TapeHook): void {
   tapeHook = h;
 }
 
+/**
+ * hybrid/capture.ts's `captureOp`, connected in index.ts: defers a primitive while automatic
+ * capture is on (returns lazy outputs), or returns null to run it now.
+ */
+export type CaptureHook = (prim: Primitive<any>, inputs: Tensor[], params: any) => Tensor[] | null;
+let captureHook: CaptureHook | null = null;
+export function installCaptureHook(h: CaptureHook): void {
+  captureHook = h;
+}
+
 export class EvalTrace extends Trace {
   readonly kind = "eager evaluation";
 
@@ -35,7 +45,10 @@ export class EvalTrace extends Trace {
       checkNotEscaped(x, this, prim.name);
       if (x._tape) tracked = true;
     }
-    const outs = (tracked && tapeHook ? tapeHook(prim, inputs, params) : null) ?? applyConcrete(prim, inputs, params);
+    const outs =
+      (tracked && tapeHook ? tapeHook(prim, inputs, params) : null) ??
+      (config.capture && captureHook ? captureHook(prim, inputs, params) : null) ??
+      applyConcrete(prim, inputs, params);
     // eager ops, and the computations grad / vmap / backward passes run eagerly
     if (config.debugNans) checkEagerNans(prim, inputs, params, outs);
     return outs;

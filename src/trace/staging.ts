@@ -39,7 +39,7 @@ export class StagingTrace extends Trace {
   atomOf(x: Tensor, primName: string): Atom {
     if (x instanceof StagingTracer && x.trace === this) return x.v;
     checkNotEscaped(x, this, primName);
-    if (x.isConcrete && x.aval.shape.length === 0 && !x._tape) return new Literal(x.data[0]!, x.aval);
+    if (x.isConcrete && x._ready && x.aval.shape.length === 0 && !x._tape) return new Literal(x.data[0]!, x.aval);
     let v = this.constVars.get(x);
     if (!v) {
       v = new Var(x.aval);

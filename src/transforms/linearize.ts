@@ -51,7 +51,7 @@ export class PartialEvalTrace extends Trace implements PartialEvalContext {
   atomOf(x: Tensor, primName: string): Atom {
     if (x instanceof PETracer && x.trace === this) return x.v;
     checkNotEscaped(x, this, primName);
-    if (x.isConcrete && x.aval.shape.length === 0) return new Literal(x.data[0]!, x.aval);
+    if (x.isConcrete && x._ready && x.aval.shape.length === 0) return new Literal(x.data[0]!, x.aval);
     let v = this.residuals.get(x);
     if (!v) {
       v = new Var(x.aval);

@@ -1,0 +1,268 @@
+// Automatic capture of eager code (`config.update({ capture: true })`). Every primitive that
+// reaches the eager trace (user ops, the eager tape's per-op linearizations and its backward
+// pullbacks, the primal work of grad/jvp outside jit) is deferred: it becomes an equation of one
+// pending region and returns a LazyTensor, a Tensor whose data is filled in later. The region is
+// flushed when a value is observed (.item(), .dataSync(), .data, toArray, printing, Number(x) or a
+// comparison in a JS branch), when a jitted function or the interpreter reads a lazy input, or
+// when it reaches MAX_OPS equations. A flushed region is closed into a Program over the values it
+// reads from outside; regions are cached by their canonical program text, so a region whose
+// structure repeats reuses one Program instance, which the jit runner interprets while cold and
+// compiles once hot (tiering, config.hotCalls). Values read from outside are always run-time
+// inputs, never constants: a tensor (or JS number) the code closes over that changes between
+// iterations is read afresh by every run, so a cached region can never serve a stale value.
+// Outputs nobody read during a region's first run are left out of later runs (dead code to the
+// compiler); one that is read after all is recomputed by running the full region again.
+
+import type { ShapedArray } from "../core/aval.js";
+import { config, log } from "../core/config.js";
+import type { TypedArray } from "../core/dtype.js";
+import { isConcreteShape } from "../core/shape.js";
+import { Tensor } from "../core/tensor.js";
+import { type Equation, Program, Var } from "../ir/program.js";
+import { programText } from "../ir/serialize.js";
+import type { Primitive } from "../prims/primitive.js";
+import { runJitted } from "../higher-order/runner.js";
+import { applyConcrete } from "../trace/eval.js";
+import { interpret } from "../backends/interp/interpret.js";
+
+/** A pending region is flushed at this many equations even if nothing observes it. */
+export const MAX_OPS = 4096;
+
+/** A deferred eager value. */
+export class LazyTensor extends Tensor {
+  /** the variable computing it in the pending region (null once flushed) */
+  pendingVar: Var | null;
+  /** after its region ran: the region run, its output index, and the value if it was computed */
+  home: RegionRun | null = null;
+  slot = -1;
+  value: Tensor | null = null;
+  /** an alias (variable(), the tape's tracked copy): the deferred value it shares */
+  source: LazyTensor | null = null;
+  /** the error its region raised when it ran (every later read raises it again) */
+  failed: unknown = null;
+
+  constructor(aval: ShapedArray, v: Var | null) {
+    super(aval, null);
+    this.pendingVar = v;
+  }
+
+  override get isConcrete(): boolean {
+    return true;
+  }
+
+  override get _ready(): boolean {
+    return this._data !== null || (this.source ? this.source._ready : this.pendingVar === null);
+  }
+
+  override _alias(aval: ShapedArray): Tensor {
+    if (this._data !== null) return new Tensor(aval, this._data);
+    const a = new LazyTensor(aval, null);
+    a.source = this.source ?? this;
+    return a;
+  }
+
+  /** Sets the computed value (a region of one primitive ran eagerly). */
+  fill(v: Tensor): void {
+    this.pendingVar = null;
+    this._data = v.data;
+  }
+
+  protected override concretize(_what: string): TypedArray {
+    if (this.source) return (this._data = this.source._observe("alias"));
+    if (this.pendingVar) flushCapture();
+    if (this._data !== null) return this._data;
+    if (this.failed !== null) throw this.failed;
+    const home = this.home!;
+    home.entry.used![this.slot] = true;
+    if (this.value === null) recompute(home);
+    this._data = this.value!.data;
+    this.value = null;
+    this.home = null;
+    return this._data;
+  }
+}
+
+/** One cached region structure and the output subsets it has been run with. */
+class Entry {
+  runs = 0;
+  /** outputs read by the code after some run (null before the first run: compute all) */
+  used: boolean[] | null = null;
+  private variants = new Map<string, Program>();
+  /** the programs (full or variants) already handed to the compiler */
+  readonly compiled = new WeakSet<Program>();
+
+  constructor(readonly full: Program) {}
+
+  variant(mask: boolean[]): Program {
+    const key = mask.map(Number).join("");
+    let p = this.variants.get(key);
+    if (!p) {
+      const f = this.full;
+      this.variants.set(key, (p = new Program(f.inputs, f.consts, f.constValues, f.equations, f.outputs.filter((_, i) => mask[i]))));
+    }
+    return p;
+  }
+}
+
+/** A flushed region: its entry, its inputs and the tensors it produced (for a recompute). */
+interface RegionRun {
+  entry: Entry;
+  inputs: Tensor[];
+  outs: LazyTensor[];
+}
+
+interface Pending {
+  equations: Equation[];
+  inputs: Map<Tensor, Var>;
+  produced: LazyTensor[];
+}
+
+const fresh = (): Pending => ({ equations: [], inputs: new Map(), produced: [] });
+let pending = fresh();
+/** true while a region runs (its own evaluation must not be captured again) */
+let running = false;
+const cache = new Map<string, Entry>();
+const stats = { flushes: 0, regions: 0, replays: 0, recomputes: 0 };
+
+/** Counters for tests and the docs: flushes, distinct regions, cached replays, recomputes. */
+export function captureStats(): { flushes: number; regions: number; replays: number; recomputes: number; pending: number } {
+  return { ...stats, regions: cache.size, pending: pending.equations.length };
+}
+
+/** Forgets every cached region (tests). Pending work is flushed first. */
+export function clearCaptureCache(): void {
+  flushCapture();
+  cache.clear();
+  Object.assign(stats, { flushes: 0, regions: 0, replays: 0, recomputes: 0 });
+}
+
+/**
+ * The capture hook of the eager trace (connected in index.ts): defers one primitive, or returns
+ * null to let the eager trace run it now (capture off, debugNans, a data-dependent output shape).
+ */
+export function captureOp(prim: Primitive<any>, inputs: Tensor[], params: any): Tensor[] | null {
+  if (!config.capture || running || config.debugNans) return null;
+  const outAvals: ShapedArray[] = prim.abstractEval(inputs.map((x) => x.aval), params);
+  for (const a of outAvals) if (!isConcreteShape(a.shape)) return null;
+  const p = pending;
+  const atoms = inputs.map((x) => atomOf(p, x));
+  const outs = outAvals.map((a) => new Var(a));
+  p.equations.push({ prim, inputs: atoms, params, outs, source: undefined });
+  const res = outs.map((v) => new LazyTensor(v.aval, v));
+  for (const t of res) p.produced.push(t);
+  if (p.equations.length >= MAX_OPS) flushCapture();
+  return res;
+}
+
+function atomOf(p: Pending, x: Tensor): Var {
+  if (x instanceof LazyTensor) {
+    const src = x.source ?? x;
+    if (src.pendingVar) return src.pendingVar;
+  }
+  // every outside value is a run-time input (scalars too): see the header
+  let v = p.inputs.get(x);
+  if (!v) p.inputs.set(x, (v = new Var(x.aval)));
+  return v;
+}
+
+/** Runs the pending region (if any). Called by an observation of one of its values. */
+export function flushCapture(): void {
+  const p = pending;
+  if (p.equations.length === 0) return;
+  pending = fresh();
+  stats.flushes++;
+  try {
+    if (p.equations.length === 1) runSingle(p);
+    else runPending(p);
+  } catch (err) {
+    // the region's values can never be computed: each read raises the error (this one included)
+    for (const t of p.produced) if (t.pendingVar) [t.pendingVar, t.failed] = [null, err];
+    throw err;
+  }
+}
+
+function runPending(p: Pending): void {
+  const inputs = [...p.inputs.keys()];
+  const full = new Program([...p.inputs.values()], [], [], p.equations, p.produced.map((t) => t.pendingVar!));
+  const key = programText(full);
+  let entry = cache.get(key);
+  if (entry) {
+    stats.replays++;
+    cache.delete(key); // LRU: re-inserted as the newest
+  } else {
+    entry = new Entry(full);
+    if (cache.size >= config.jitCacheSize) cache.delete(cache.keys().next().value!);
+  }
+  cache.set(key, entry);
+  entry.runs++;
+  // a copy: reading this region's inputs (earlier runs of the same entry) marks outputs used
+  const mask = entry.used?.slice() ?? null;
+  const run: RegionRun = { entry, inputs, outs: p.produced };
+  let values: (Tensor | null)[];
+  if (mask === null) {
+    values = runRegion(entry.full, inputs, entry);
+    entry.used = p.produced.map(() => false);
+  } else if (mask.some(Boolean)) {
+    const vp = entry.variant(mask);
+    const outs = runRegion(vp, inputs, entry);
+    let j = 0;
+    values = mask.map((u) => (u ? outs[j++]! : null));
+  } else values = mask.map(() => null);
+  p.produced.forEach((t, i) => {
+    t.pendingVar = null;
+    t.home = run;
+    t.slot = i;
+    t.value = values[i] ?? null;
+  });
+}
+
+/** A region of one primitive: compiling buys nothing, so it runs as the eager op it is. */
+function runSingle(p: Pending): void {
+  const e = p.equations[0]!;
+  const byVar = new Map<Var, Tensor>();
+  for (const [t, v] of p.inputs) byVar.set(v, t);
+  const was = running;
+  running = true;
+  let outs: Tensor[];
+  try {
+    outs = applyConcrete(e.prim, e.inputs.map((v) => byVar.get(v as Var)!), e.params);
+  } finally {
+    running = was;
+  }
+  p.produced.forEach((t, i) => t.fill(outs[i]!));
+}
+
+/** Tiering: a region is interpreted until its structure has run config.hotCalls times, then compiled. */
+function runRegion(program: Program, inputs: Tensor[], entry: Entry): Tensor[] {
+  const was = running;
+  running = true;
+  try {
+    if (entry.runs < config.hotCalls) return interpret(program, inputs);
+    if (!entry.compiled.has(program)) {
+      entry.compiled.add(program);
+      if (config.logCompiles) {
+        log({ kind: "compile", message: `captured region (${program.equations.length} equations, ${program.outputs.length} outputs) compiled after ${entry.runs} runs` });
+      }
+    }
+    return runJitted(program, inputs, "captured region");
+  } finally {
+    running = was;
+  }
+}
+
+/** A skipped output was read after all: run the whole region again and fill in what is missing. */
+function recompute(run: RegionRun): void {
+  stats.recomputes++;
+  // a one-off: interpreted (compiling the full region would not pay off)
+  const was = running;
+  running = true;
+  let all: Tensor[];
+  try {
+    all = interpret(run.entry.full, run.inputs);
+  } finally {
+    running = was;
+  }
+  run.outs.forEach((t, i) => {
+    if (t.home === run && t.value === null && t._ready) t.value = all[i]!;
+  });
+}
