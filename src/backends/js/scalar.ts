@@ -1,6 +1,8 @@
 // JavaScript syntax for the backend-neutral scalar ops of the kernel IR, with the rounding each
 // dtype needs so that results are bit-identical to the interpreter (float32 ops are rounded with
-// Math.fround after every operation, int32 ops wrap with `| 0`, bools are 0/1).
+// Math.fround after every operation, int32 ops wrap with `| 0`, bools are 0/1). Float32
+// transcendentals call our math runtime (math/runtime.ts, embedded in the prelude), as the
+// interpreter does.
 
 import { type DType, TO_INT32_JS } from "../../core/dtype.js";
 import { BINARY, POW_JS } from "../../prims/binary.js";
@@ -8,12 +10,14 @@ import { COMPARE, type CompareOp, LOGICAL, type LogicalOp } from "../../prims/co
 import { UNARY } from "../../prims/unary.js";
 import { ERF_JS } from "../../prims/special.js";
 import { SCALAR_JS } from "../../runtime/scalar.js";
+import { MATH_F32_RUNTIME } from "../../math/runtime.js";
 
 /** Helper functions the generated code may call (declared once per module). */
 export const JS_PRELUDE = `${ERF_JS}
 ${POW_JS}
 ${TO_INT32_JS}
 ${SCALAR_JS}
+${MATH_F32_RUNTIME.text}
 const $f = Math.fround;`;
 
 /**
@@ -43,7 +47,8 @@ export function roundTo(expr: string, dtype: DType): string {
 export function jsScalarOp(op: string, args: string[], dtype: DType, argDTypes: DType[]): string {
   const [a, b, c] = args as [string, string, string];
   const u = UNARY[op];
-  if (u) return roundTo(u.js(a), dtype);
+  // float32: our math functions (float32 in, float32 out: no rounding to add)
+  if (u) return dtype === "float32" && u.f32 ? `$${u.f32}(${a})` : roundTo(u.js(a), dtype);
   const bin = BINARY[op];
   if (bin) {
     const js = dtype === "int32" && bin.jsInt ? bin.jsInt : bin.js;

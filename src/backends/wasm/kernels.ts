@@ -21,6 +21,9 @@ import { kernelReads, kernelWrites } from "../../lower/memory.js";
 import { Exprs, Fn, countedLoop, nest, storeAt } from "./emit.js";
 import { ModuleBuilder } from "./encoder.js";
 import { MEM, VT_OF, declareImports, emitScalarOp, fromF64, toF64 } from "./scalar.js";
+import { ModuleMath } from "./math.js";
+import { vectorValue, vectorizable } from "./simd.js";
+import type { Dim } from "../../core/shape.js";
 
 export interface WasmProgram {
   bytes: Uint8Array;
@@ -63,9 +66,11 @@ class Gen {
   readonly imports: Map<string, number>;
   readonly dots: DotKernel[];
   readonly calls: CallKernel[];
+  readonly math: ModuleMath;
   constructor(readonly lp: LoweredProgram) {
     this.module.importMemory("env", "memory", { initial: 1 });
     this.imports = declareImports(this.module);
+    this.math = new ModuleMath(this.module, (name) => this.imports.get(`u_${name}`)!);
     ({ dots: this.dots, calls: this.calls } = importedKernels(lp));
   }
 
@@ -77,11 +82,12 @@ class Gen {
         const { shape, expr } = mapNest(k);
         const loops = shape.map(() => fn.local("i32"));
         const ex = new Exprs(fn, loops);
-        const root = ex.value(expr);
         const o = fn.local("i32");
+        const vector = this.vectorLoop(fn, ex, k, shape, expr, loops, o);
+        const root = ex.value(expr);
         fn.dim(k.outOffset ?? 0);
         c.localSet(o);
-        nest(fn, ex, shape, loops, () => storeAt(fn, k.out, dtypeOf(k.out), o, root));
+        nest(fn, ex, shape, loops, () => storeAt(fn, k.out, dtypeOf(k.out), o, root), 0, shape.length, -1, vector);
         return;
       }
       case "reduce":
@@ -159,6 +165,37 @@ class Gen {
         return;
       }
     }
+  }
+
+  /**
+   * The f32x4 loop over the innermost dim of a float32 map (wasm/simd.ts), storing four elements
+   * per step at out[o]; undefined when the kernel stays scalar.
+   */
+  private vectorLoop(fn: Fn, ex: Exprs, k: Extract<Kernel, { kind: "map" }>, shape: Dim[], expr: Expr, loops: number[], o: number): (() => void) | undefined {
+    const inner = shape.length - 1;
+    const n = shape[inner];
+    if (n === undefined || (typeof n === "number" && n < 4)) return undefined;
+    if (this.lp.buffers[k.out]!.dtype !== "float32" || !vectorizable(expr, inner)) return undefined;
+    const i = loops[inner]!;
+    const value = vectorValue(fn, ex, expr, inner, i);
+    return () => {
+      const c = fn.body;
+      const size = fn.local("i32");
+      fn.dim(n);
+      c.localSet(size);
+      const exit = c.block();
+      const top = c.loop();
+      c.localGet(i).i32Const(4).i32Add().localGet(size).raw(0x4a).brIf(exit); // i + 4 > size
+      fn.base(k.out);
+      c.localGet(o).i32Const(2).i32Shl().i32Add();
+      value();
+      c.raw(0xfd, 0x0b, 2, 0); // v128.store align=4
+      c.localGet(o).i32Const(4).i32Add().localSet(o);
+      c.localGet(i).i32Const(4).i32Add().localSet(i);
+      c.br(top);
+      c.end();
+      c.end();
+    };
   }
 
   /**
@@ -258,7 +295,7 @@ class Gen {
   build(): WasmProgram {
     const fns = this.lp.kernels.map((k) => {
       const f = this.module.func(undefined, [], []);
-      const fn = new Fn(f, this.lp, this.imports);
+      const fn = new Fn(f, this.lp, this.imports, this.math);
       this.kernel(fn, k);
       fn.finish();
       return f;
