@@ -1,7 +1,7 @@
 // Our float32 math functions wired into the primitives (issue 12, item 1): for float32 operands
 // every path (eager, the interpreter under jit, the JS and WebAssembly backends, exported modules
 // of both backends) returns the bits of MATH_F32_RUNTIME, float64 keeps Math.*; the f32x4 loops of
-// float32 map kernels (backends/wasm/simd.ts) equal the interpreter over sizes 0..17 (every tail)
+// float32 map kernels and of float32 reductions' elements (backends/wasm/simd.ts) equal the interpreter over sizes 0..17 (every tail)
 // with unit-stride, broadcast and strided operands; and a float32 kernel calls no imported Math
 // function (a counter on the import).
 
@@ -72,13 +72,21 @@ describe("float32 primitives compute MATH_F32_RUNTIME's bits on every path", () 
   });
 });
 
-describe("wasm f32x4 map kernels equal the interpreter", () => {
+describe("wasm f32x4 map and reduce kernels equal the interpreter", () => {
   const data = (n: number, s: number) => np.array(Float32Array.from({ length: n }, (_, i) => (i % 7 === 3 ? [0, -0, NaN, Infinity][i % 4]! : Math.sin(i * 1.7 + s) * 4)), { dtype: "float32" });
   const kernels: [string, (a: Tensor, b: Tensor, c: Tensor) => Tensor][] = [
     ["arith and math", (a, b) => np.add(np.multiply(np.tanh(a), np.exp(np.negative(np.multiply(b, b)))), np.divide(np.sqrt(np.abs(a)), np.subtract(b, 0.5)))],
     ["every math function", (a) => [np.exp, np.log, np.sin, np.cos, np.tanh, np.log1p, np.expm1].reduce((acc, f) => np.add(acc, f(np.abs(a))), np.floor(a))],
     ["compare, select, max/min, bool convert", (a, b) => np.add(np.where(np.greater(a, b), u.logistic(a), np.cos(b)), np.multiply(max(a, min(b, np.multiply(b, 0))), np.lessEqual(a, 0).astype("float32")))],
     ["row broadcast (stride 0 outer) and column broadcast (splat)", (a, _b, c) => np.multiply(np.exp(a), np.add(c, np.round(np.ceil(a))))],
+    ["sum over the last axis (f32x4 elements, in-order accumulation)", (a, b) => np.sum(np.multiply(np.tanh(a), np.exp(np.negative(np.multiply(b, b)))), { axis: -1 })],
+    ["sum and prod whose float64 accumulation rounds (order matters)", (a) => {
+      const fin = np.where(np.isfinite(a), a, 0.75);
+      return np.stack([np.sum(np.exp(np.multiply(fin, 9)), { axis: -1 }), np.prod(np.add(np.multiply(np.cos(fin), 0.3), 1), { axis: -1 })]);
+    }],
+    ["sum, prod, max, min over everything", (a, b) =>
+      np.stack([np.sum(np.exp(a)), np.prod(np.cos(a)), ...(a.shape.includes(0) ? [] : [np.max(np.sin(b)), np.min(np.add(a, b))])].map((t) => t.astype("float32")))],
+    ["sum over the first axis (strided: scalar loop)", (a) => np.sum(np.exp(a), { axis: 0 })],
     ["transposed operand (strided: scalar loop)", (a) => np.tanh(np.add(a, np.transpose(a)))],
     ["every other element (strided: scalar loop)", (a) => np.exp(slice(a, a.shape.map(() => 0), a.shape, a.shape.map((_, i) => (i === a.shape.length - 1 ? 2 : 1))))],
   ];
@@ -99,6 +107,23 @@ describe("wasm f32x4 map kernels equal the interpreter", () => {
       }
     });
   }
+});
+
+describe("wasm f32x4 reductions accumulate in element order", () => {
+  it("cancelling sums (1e30, 1, -1e30, ...) equal the interpreter's", () => {
+    const pattern = [1e30, 1, -1e30, 2.5, -1e30, 3, 1e30, -0.5];
+    const f = (a: Tensor) => np.stack([np.sum(np.multiply(a, 1.5), { axis: -1 }), np.max(np.multiply(a, 0.5), { axis: -1 })]);
+    for (let n = 1; n <= 17; n++) {
+      for (const shape of [[n], [3, n]]) {
+        const size = shape.reduce((p, d) => p * d, 1);
+        const a = np.array(Float32Array.from({ length: size }, (_, i) => pattern[(i * 3 + (i >> 3)) % 8]!), { dtype: "float32" }).reshape(shape);
+        config.update({ backend: "interp" });
+        const want = (jit(f)(a) as Tensor).data;
+        config.update({ backend: "wasm" });
+        expectSame((jit(f)(a) as Tensor).data, want, `[${shape}]`);
+      }
+    }
+  });
 });
 
 describe("float32 transcendentals in wasm call no imported Math function", () => {

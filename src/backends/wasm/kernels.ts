@@ -83,7 +83,17 @@ class Gen {
         const loops = shape.map(() => fn.local("i32"));
         const ex = new Exprs(fn, loops);
         const o = fn.local("i32");
-        const vector = this.vectorLoop(fn, ex, k, shape, expr, loops, o);
+        // float32: four elements per step, stored at out[o]
+        const vector =
+          dtypeOf(k.out) === "float32"
+            ? this.simdLoop(fn, ex, shape, expr, loops, (value) => {
+                fn.base(k.out);
+                c.localGet(o).i32Const(2).i32Shl().i32Add();
+                value();
+                c.raw(0xfd, 0x0b, 2, 0); // v128.store align=4
+                c.localGet(o).i32Const(4).i32Add().localSet(o);
+              })
+            : undefined;
         const root = ex.value(expr);
         fn.dim(k.outOffset ?? 0);
         c.localSet(o);
@@ -168,14 +178,14 @@ class Gen {
   }
 
   /**
-   * The f32x4 loop over the innermost dim of a float32 map (wasm/simd.ts), storing four elements
-   * per step at out[o]; undefined when the kernel stays scalar.
+   * The f32x4 loop over the innermost dim (wasm/simd.ts): `step` consumes four elements of `expr`
+   * per iteration, then the scalar innermost loop runs the tail. Undefined when the kernel stays
+   * scalar (short or non-vectorizable innermost loop).
    */
-  private vectorLoop(fn: Fn, ex: Exprs, k: Extract<Kernel, { kind: "map" }>, shape: Dim[], expr: Expr, loops: number[], o: number): (() => void) | undefined {
+  private simdLoop(fn: Fn, ex: Exprs, shape: Dim[], expr: Expr, loops: number[], step: (value: () => void) => void): (() => void) | undefined {
     const inner = shape.length - 1;
     const n = shape[inner];
-    if (n === undefined || (typeof n === "number" && n < 4)) return undefined;
-    if (this.lp.buffers[k.out]!.dtype !== "float32" || !vectorizable(expr, inner)) return undefined;
+    if (n === undefined || (typeof n === "number" && n < 4) || !vectorizable(expr, inner)) return undefined;
     const i = loops[inner]!;
     const value = vectorValue(fn, ex, expr, inner, i);
     return () => {
@@ -186,11 +196,7 @@ class Gen {
       const exit = c.block();
       const top = c.loop();
       c.localGet(i).i32Const(4).i32Add().localGet(size).raw(0x4a).brIf(exit); // i + 4 > size
-      fn.base(k.out);
-      c.localGet(o).i32Const(2).i32Shl().i32Add();
-      value();
-      c.raw(0xfd, 0x0b, 2, 0); // v128.store align=4
-      c.localGet(o).i32Const(4).i32Add().localSet(o);
+      step(value);
       c.localGet(i).i32Const(4).i32Add().localSet(i);
       c.br(top);
       c.end();
@@ -235,7 +241,11 @@ class Gen {
     }, 0, nOuter);
   }
 
-  /** Reductions accumulate in f64 (as the JS backend's accumulator) and store with JS semantics. */
+  /**
+   * Reductions accumulate in f64 (as the JS backend's accumulator) and store with JS semantics.
+   * A float32 sum/prod/max/min computes its elements four at a time (f32x4, wasm/simd.ts) but
+   * accumulates them one by one in element order, so the bits are the scalar loop's.
+   */
   private reduce(fn: Fn, k: Extract<Kernel, { kind: "reduce" }>): void {
     if (k.op === "cumsum" || k.op === "cumprod") return this.cumulative(fn, k);
     const op = k.op;
@@ -255,10 +265,7 @@ class Gen {
       if (op === "argmax" || op === "argmin") c.i32Const(-1).localSet(acc).f64Const(NaN).localSet(best);
       else c.f64Const({ sum: 0, prod: 1, max: -Infinity, min: Infinity }[op]).localSet(acc);
     };
-    const combine = () => {
-      root();
-      toF64(c, inVt);
-      c.localSet(v);
+    const accumulate = () => {
       if (k.op === "sum" || k.op === "prod") {
         c.localGet(acc).localGet(v).raw(k.op === "sum" ? 0xa0 : 0xa2).localSet(acc);
       } else if (k.op === "max" || k.op === "min") {
@@ -279,6 +286,24 @@ class Gen {
         c.localGet(inner).localSet(acc).localGet(v).localSet(best).end();
       }
     };
+    const combine = () => {
+      root();
+      toF64(c, inVt);
+      c.localSet(v);
+      accumulate();
+    };
+    const lanes = fn.local("v128");
+    const vector =
+      inVt === "f32" && !op.startsWith("arg") && nOuter < shape.length
+        ? this.simdLoop(fn, ex, shape, expr, loops, (value) => {
+            value();
+            c.localSet(lanes);
+            for (let lane = 0; lane < 4; lane++) {
+              c.localGet(lanes).raw(0xfd, 0x1f, lane).raw(0xbb).localSet(v); // f32x4.extract_lane, f64.promote
+              accumulate();
+            }
+          })
+        : undefined;
     const store = () =>
       storeAt(fn, k.out, outDt, o, () => {
         c.localGet(acc);
@@ -287,7 +312,7 @@ class Gen {
       });
     nest(fn, ex, shape, loops, () => {
       init();
-      nest(fn, ex, shape, loops, combine, nOuter);
+      nest(fn, ex, shape, loops, combine, nOuter, shape.length, -1, vector);
       store();
     }, 0, nOuter);
   }
