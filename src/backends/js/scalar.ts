@@ -17,8 +17,13 @@ export const JS_PRELUDE = `${ERF_JS}
 ${POW_JS}
 ${TO_INT32_JS}
 ${SCALAR_JS}
-${MATH_F32_RUNTIME.text}
 const $f = Math.fround;`;
+
+/** Our float32 math functions ($exp_f32, ...), declared by code that calls them (see usesMathF32). */
+export const MATH_F32_PRELUDE = MATH_F32_RUNTIME.text;
+
+/** Whether generated code calls a float32 math function (then it needs MATH_F32_PRELUDE). */
+export const usesMathF32 = (code: string): boolean => /\$\w+_f32\(/.test(code);
 
 /**
  * A numeric literal in JS syntax, exact for every double (NaN, Infinity and -0 included: String
