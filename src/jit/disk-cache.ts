@@ -62,7 +62,8 @@ function nodeApi(): NodeApi | null {
 
 const MAGIC = "adgen-jit-cache\n";
 const CONTAINER = "adgen-jit-cache";
-const CACHE_VERSION = 2;
+// bumped when generated code changes meaning for the same adgen version (3: float32 math functions)
+const CACHE_VERSION = 3;
 export const ENTRY_SUFFIX = ".adgc";
 /** adgen's own subfolder of config.cacheDir: the only directory the cache writes or deletes in */
 export const CACHE_SUBDIR = `adgen-jit-v${CACHE_VERSION}`;

@@ -140,3 +140,6 @@ export const MATH_F32: Record<string, MathFn> = {
   expm1: expm1F32,
   log1p: log1pF32,
 };
+
+/** Every float32 math function by its own name (the UNARY rows' `f32` field: "exp_f32", ...). */
+export const MATH_F32_BY_NAME: ReadonlyMap<string, MathFn> = new Map(Object.values(MATH_F32).map((f) => [f.name, f]));

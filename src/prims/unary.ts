@@ -12,6 +12,7 @@ import { Zero, isZero } from "../rules/zero.js";
 import { add, div, mul, sub } from "./binary.js";
 import { type Primitive, definePrimitive } from "./primitive.js";
 import { scalarHelpers } from "../runtime/scalar.js";
+import { MATH_F32_RUNTIME } from "../math/runtime.js";
 
 /** Scalar semantics of each unary op: the reference function and a JS expression template. */
 export interface UnarySpec {
@@ -20,6 +21,16 @@ export interface UnarySpec {
   js: (a: string) => string;
   /** d out = tangentOut(x, y, t); null: the derivative is zero everywhere it exists. */
   jvp: ((x: Tensor, y: Tensor, t: Tensor) => Tensor) | null;
+  /**
+   * Our float32 function (a MATH_F32_RUNTIME member, math/defs-f32.ts) that every backend runs on
+   * float32 operands instead of `f` in double rounded once; float64 keeps `f` (docs/math.md).
+   */
+  f32?: string;
+}
+
+/** The scalar function a unary op applies to values of `dtype` (the interpreter's reference). */
+export function unaryScalar(spec: UnarySpec, dtype: DType): (a: number) => number {
+  return dtype === "float32" && spec.f32 ? MATH_F32_RUNTIME.value[spec.f32]! : spec.f;
 }
 
 function logisticScalar(a: number): number {
@@ -32,17 +43,18 @@ const one = (x: Tensor) => scalarLike(x, 1);
 const exp2Scalar = (a: number) => Math.pow(2, a);
 
 export const UNARY: Record<string, UnarySpec> = {
-  exp: { cls: "float", f: Math.exp, js: (a) => `Math.exp(${a})`, jvp: (_x, y, t) => mul(t, y) },
-  log: { cls: "float", f: Math.log, js: (a) => `Math.log(${a})`, jvp: (x, _y, t) => div(t, x) },
-  log1p: { cls: "float", f: Math.log1p, js: (a) => `Math.log1p(${a})`, jvp: (x, _y, t) => div(t, add(x, one(x))) },
-  expm1: { cls: "float", f: Math.expm1, js: (a) => `Math.expm1(${a})`, jvp: (_x, y, t) => mul(t, add(y, one(y))) },
-  sin: { cls: "float", f: Math.sin, js: (a) => `Math.sin(${a})`, jvp: (x, _y, t) => mul(t, cos(x)) },
-  cos: { cls: "float", f: Math.cos, js: (a) => `Math.cos(${a})`, jvp: (x, _y, t) => mul(t, neg(sin(x))) },
+  exp: { cls: "float", f: Math.exp, js: (a) => `Math.exp(${a})`, f32: "exp_f32", jvp: (_x, y, t) => mul(t, y) },
+  log: { cls: "float", f: Math.log, js: (a) => `Math.log(${a})`, f32: "log_f32", jvp: (x, _y, t) => div(t, x) },
+  log1p: { cls: "float", f: Math.log1p, js: (a) => `Math.log1p(${a})`, f32: "log1p_f32", jvp: (x, _y, t) => div(t, add(x, one(x))) },
+  expm1: { cls: "float", f: Math.expm1, js: (a) => `Math.expm1(${a})`, f32: "expm1_f32", jvp: (_x, y, t) => mul(t, add(y, one(y))) },
+  sin: { cls: "float", f: Math.sin, js: (a) => `Math.sin(${a})`, f32: "sin_f32", jvp: (x, _y, t) => mul(t, cos(x)) },
+  cos: { cls: "float", f: Math.cos, js: (a) => `Math.cos(${a})`, f32: "cos_f32", jvp: (x, _y, t) => mul(t, neg(sin(x))) },
   tan: { cls: "float", f: Math.tan, js: (a) => `Math.tan(${a})`, jvp: (_x, y, t) => mul(t, add(one(y), mul(y, y))) },
-  tanh: { cls: "float", f: Math.tanh, js: (a) => `Math.tanh(${a})`, jvp: (_x, y, t) => mul(t, sub(one(y), mul(y, y))) },
+  tanh: { cls: "float", f: Math.tanh, js: (a) => `Math.tanh(${a})`, f32: "tanh_f32", jvp: (_x, y, t) => mul(t, sub(one(y), mul(y, y))) },
   logistic: {
     cls: "float",
     f: logisticScalar,
+    f32: "logistic_f32",
     js: (a) => `(${a} >= 0 ? 1 / (1 + Math.exp(-${a})) : Math.exp(${a}) / (1 + Math.exp(${a})))`,
     jvp: (_x, y, t) => mul(t, mul(y, sub(one(y), y))),
   },
@@ -73,7 +85,7 @@ function unaryPrim(name: string, spec: UnarySpec): Primitive {
     name,
     traits: { elementwise: true },
     abstractEval: (ins) => elementwiseAval(name, ins, spec.cls),
-    impl: ([x], _p, [o]) => [mapUnary(x!, o!, spec.f)],
+    impl: ([x], _p, [o]) => [mapUnary(x!, o!, unaryScalar(spec, o!.dtype))],
     jvp: ([x], [t]) => {
       const y = p.bind1([x!], {});
       if (!spec.jvp || isZero(t)) return [[y], [new Zero(y.aval.strong())]];

@@ -23,7 +23,7 @@ import { kernelReads, kernelWrites } from "../../lower/memory.js";
 import { useFastMatmul } from "../../prims/ref/matmul.js";
 import { mapNest, reduceNest } from "../../lower/loop-nest.js";
 import { ARRAY, type Ctx, DimJs, ExprEmitter, emitLoops, indent } from "./emit.js";
-import { JS_PRELUDE, jsScalarOp } from "./scalar.js";
+import { JS_PRELUDE, MATH_F32_PRELUDE, jsScalarOp, usesMathF32 } from "./scalar.js";
 import type { DType } from "../../core/dtype.js";
 
 export { ARRAY, DimJs } from "./emit.js";
@@ -293,6 +293,7 @@ export function generateJs(lp: LoweredProgram, name = "program"): string {
     `// adgen generated code: ${name} (${lp.kernels.length} kernels${lp.symbols.length ? `, symbolic dims ${lp.symbols.join(", ")}` : `, arena ${lp.arenaBytes} bytes`})`,
     `"use strict";`,
     JS_PRELUDE,
+    fns.some(usesMathF32) ? MATH_F32_PRELUDE : "",
     ...lp.consts.map((c, i) => `const ${ctx.buf(c.buf)} = consts[${i}];`),
     ...scratchDecls,
     ...fns,

@@ -1,6 +1,8 @@
 // JavaScript syntax for the backend-neutral scalar ops of the kernel IR, with the rounding each
 // dtype needs so that results are bit-identical to the interpreter (float32 ops are rounded with
-// Math.fround after every operation, int32 ops wrap with `| 0`, bools are 0/1).
+// Math.fround after every operation, int32 ops wrap with `| 0`, bools are 0/1). Float32
+// transcendentals call our math runtime (math/runtime.ts, embedded in the prelude), as the
+// interpreter does.
 
 import { type DType, TO_INT32_JS } from "../../core/dtype.js";
 import { BINARY, POW_JS } from "../../prims/binary.js";
@@ -9,6 +11,7 @@ import { COMPARE, type CompareOp, LOGICAL, type LogicalOp } from "../../prims/co
 import { UNARY } from "../../prims/unary.js";
 import { ERF_JS } from "../../prims/special.js";
 import { SCALAR_JS } from "../../runtime/scalar.js";
+import { MATH_F32_RUNTIME } from "../../math/runtime.js";
 
 /** Helper functions the generated code may call (declared once per module). */
 export const JS_PRELUDE = `${ERF_JS}
@@ -17,6 +20,12 @@ ${DIVMOD_JS}
 ${TO_INT32_JS}
 ${SCALAR_JS}
 const $f = Math.fround;`;
+
+/** Our float32 math functions ($exp_f32, ...), declared by code that calls them (see usesMathF32). */
+export const MATH_F32_PRELUDE = MATH_F32_RUNTIME.text;
+
+/** Whether generated code calls a float32 math function (then it needs MATH_F32_PRELUDE). */
+export const usesMathF32 = (code: string): boolean => /\$\w+_f32\(/.test(code);
 
 /**
  * A numeric literal in JS syntax, exact for every double (NaN, Infinity and -0 included: String
@@ -45,7 +54,8 @@ export function roundTo(expr: string, dtype: DType): string {
 export function jsScalarOp(op: string, args: string[], dtype: DType, argDTypes: DType[]): string {
   const [a, b, c] = args as [string, string, string];
   const u = UNARY[op];
-  if (u) return roundTo(u.js(a), dtype);
+  // float32: our math functions (float32 in, float32 out: no rounding to add)
+  if (u) return dtype === "float32" && u.f32 ? `$${u.f32}(${a})` : roundTo(u.js(a), dtype);
   const bin = BINARY[op];
   if (bin) {
     const js = dtype === "int32" && bin.jsInt ? bin.jsInt : bin.js;

@@ -8,6 +8,7 @@ import type { Dim } from "../../core/shape.js";
 import { type Expr, type LoweredProgram, type View, exprKey, exprLevel, viewLevel } from "../../lower/kernel-ir.js";
 import { Code, type FuncBuilder } from "./encoder.js";
 import { MEM, type OpContext, type VT, VT_OF, emitScalarOp } from "./scalar.js";
+import type { ModuleMath } from "./math.js";
 
 /** Per-function state: locals for buffer addresses and symbols (loaded in the prologue). */
 export class Fn {
@@ -20,9 +21,10 @@ export class Fn {
     readonly f: FuncBuilder,
     readonly lp: LoweredProgram,
     readonly imports: Map<string, number>,
+    readonly math: ModuleMath,
   ) {}
 
-  local(vt: VT | "i32"): number {
+  local(vt: VT | "v128"): number {
     return this.f.local(vt);
   }
   scratch(vt: VT, which = 0): number {
@@ -73,7 +75,7 @@ export class Fn {
     c.raw(...this.body.bytes);
   }
   ops(): OpContext {
-    return { code: this.body, imports: this.imports, scratch: (vt) => this.scratch(vt), scratch2: (vt) => this.scratch(vt, 1) };
+    return { code: this.body, imports: this.imports, scratch: (vt) => this.scratch(vt), scratch2: (vt) => this.scratch(vt, 1), math: this.math };
   }
 }
 
@@ -134,7 +136,7 @@ export class Exprs {
    * The byte address of view `v` with loop dims < k applied, as a node: base + offset * bytes at
    * level 0, then + i_j * stride_j * bytes at level j + 1 (dims of stride 0 add nothing).
    */
-  private address(v: View, bytes: number, k: number): Node {
+  address(v: View, bytes: number, k: number): Node {
     if (k > 0 && v.strides[k - 1] === 0) return this.address(v, bytes, k - 1);
     const key = exprKey(["addr", v.buf, bytes, v.offset, v.strides.slice(0, k)]);
     const hit = this.nodes.get(key);
@@ -312,14 +314,14 @@ export class Exprs {
   }
 }
 
-/** Emits `for (i = 0; i < size; i++)` around `inner`. */
-export function countedLoop(fn: Fn, i: number, size: Dim, inner: () => void, reverse = false): void {
+/** Emits `for (i = 0; i < size; i++)` around `inner` (`resume`: from i's current value). */
+export function countedLoop(fn: Fn, i: number, size: Dim, inner: () => void, reverse = false, resume = false): void {
   const c = fn.body;
   const n = fn.local("i32");
   fn.dim(size);
   c.localSet(n);
   if (reverse) c.localGet(n).i32Const(1).raw(0x6b).localSet(i);
-  else c.i32Const(0).localSet(i);
+  else if (!resume) c.i32Const(0).localSet(i);
   const exit = c.block();
   const top = c.loop();
   if (reverse) c.localGet(i).i32Const(0).raw(0x48).brIf(exit);
@@ -331,13 +333,22 @@ export function countedLoop(fn: Fn, i: number, size: Dim, inner: () => void, rev
   c.end();
 }
 
-/** Loop nest over `shape` running each level's declarations, then `inner` innermost; loop `reversed` counts down. */
-export function nest(fn: Fn, ex: Exprs, shape: Dim[], loops: number[], inner: () => void, from = 0, to = shape.length, reversed = -1): void {
+/**
+ * Loop nest over `shape` running each level's declarations, then `inner` innermost; loop `reversed`
+ * counts down. `vector`: emits a loop over the innermost dim that stops where fewer than its step
+ * remain (leaving the loop index there); the scalar innermost loop then runs the tail.
+ */
+export function nest(fn: Fn, ex: Exprs, shape: Dim[], loops: number[], inner: () => void, from = 0, to = shape.length, reversed = -1, vector?: () => void): void {
   const run = (d: number): void => {
     if (d === to && to < shape.length) return inner(); // the caller continues the nest from here
     for (const decl of ex.decls[d]!) decl();
     if (d === shape.length) return inner();
-    countedLoop(fn, loops[d]!, shape[d]!, () => run(d + 1), d === reversed);
+    const tail = vector !== undefined && d === shape.length - 1;
+    if (tail) {
+      fn.body.i32Const(0).localSet(loops[d]!);
+      vector();
+    }
+    countedLoop(fn, loops[d]!, shape[d]!, () => run(d + 1), d === reversed, tail);
   };
   run(from);
 }

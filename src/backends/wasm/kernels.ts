@@ -21,6 +21,9 @@ import { kernelReads, kernelWrites } from "../../lower/memory.js";
 import { Exprs, Fn, countedLoop, nest, storeAt } from "./emit.js";
 import { ModuleBuilder } from "./encoder.js";
 import { MEM, VT_OF, declareImports, emitScalarOp, fromF64, toF64 } from "./scalar.js";
+import { ModuleMath } from "./math.js";
+import { vectorValue, vectorizable } from "./simd.js";
+import type { Dim } from "../../core/shape.js";
 
 export interface WasmProgram {
   bytes: Uint8Array;
@@ -63,9 +66,11 @@ class Gen {
   readonly imports: Map<string, number>;
   readonly dots: DotKernel[];
   readonly calls: CallKernel[];
+  readonly math: ModuleMath;
   constructor(readonly lp: LoweredProgram) {
     this.module.importMemory("env", "memory", { initial: 1 });
     this.imports = declareImports(this.module);
+    this.math = new ModuleMath(this.module, (name) => this.imports.get(`u_${name}`)!);
     ({ dots: this.dots, calls: this.calls } = importedKernels(lp));
   }
 
@@ -77,11 +82,22 @@ class Gen {
         const { shape, expr } = mapNest(k);
         const loops = shape.map(() => fn.local("i32"));
         const ex = new Exprs(fn, loops);
-        const root = ex.value(expr);
         const o = fn.local("i32");
+        // float32: four elements per step, stored at out[o]
+        const vector =
+          dtypeOf(k.out) === "float32"
+            ? this.simdLoop(fn, ex, shape, expr, loops, (value) => {
+                fn.base(k.out);
+                c.localGet(o).i32Const(2).i32Shl().i32Add();
+                value();
+                c.raw(0xfd, 0x0b, 2, 0); // v128.store align=4
+                c.localGet(o).i32Const(4).i32Add().localSet(o);
+              })
+            : undefined;
+        const root = ex.value(expr);
         fn.dim(k.outOffset ?? 0);
         c.localSet(o);
-        nest(fn, ex, shape, loops, () => storeAt(fn, k.out, dtypeOf(k.out), o, root));
+        nest(fn, ex, shape, loops, () => storeAt(fn, k.out, dtypeOf(k.out), o, root), 0, shape.length, -1, vector);
         return;
       }
       case "reduce":
@@ -162,6 +178,33 @@ class Gen {
   }
 
   /**
+   * The f32x4 loop over the innermost dim (wasm/simd.ts): `step` consumes four elements of `expr`
+   * per iteration, then the scalar innermost loop runs the tail. Undefined when the kernel stays
+   * scalar (short or non-vectorizable innermost loop).
+   */
+  private simdLoop(fn: Fn, ex: Exprs, shape: Dim[], expr: Expr, loops: number[], step: (value: () => void) => void): (() => void) | undefined {
+    const inner = shape.length - 1;
+    const n = shape[inner];
+    if (n === undefined || (typeof n === "number" && n < 4) || !vectorizable(expr, inner)) return undefined;
+    const i = loops[inner]!;
+    const value = vectorValue(fn, ex, expr, inner, i);
+    return () => {
+      const c = fn.body;
+      const size = fn.local("i32");
+      fn.dim(n);
+      c.localSet(size);
+      const exit = c.block();
+      const top = c.loop();
+      c.localGet(i).i32Const(4).i32Add().localGet(size).raw(0x4a).brIf(exit); // i + 4 > size
+      step(value);
+      c.localGet(i).i32Const(4).i32Add().localSet(i);
+      c.br(top);
+      c.end();
+      c.end();
+    };
+  }
+
+  /**
    * cumsum / cumprod: the accumulator in the dtype's own value type, stepped by the scalar op the
    * fused add / mul emits (so rounding is the JS backend's and the interpreter's) and stored at
    * every step of the scanned loop (counting down when reversed).
@@ -198,7 +241,11 @@ class Gen {
     }, 0, nOuter);
   }
 
-  /** Reductions accumulate in f64 (as the JS backend's accumulator) and store with JS semantics. */
+  /**
+   * Reductions accumulate in f64 (as the JS backend's accumulator) and store with JS semantics.
+   * A float32 sum/prod/max/min computes its elements four at a time (f32x4, wasm/simd.ts) but
+   * accumulates them one by one in element order, so the bits are the scalar loop's.
+   */
   private reduce(fn: Fn, k: Extract<Kernel, { kind: "reduce" }>): void {
     if (k.op === "cumsum" || k.op === "cumprod") return this.cumulative(fn, k);
     const op = k.op;
@@ -218,10 +265,7 @@ class Gen {
       if (op === "argmax" || op === "argmin") c.i32Const(-1).localSet(acc).f64Const(NaN).localSet(best);
       else c.f64Const({ sum: 0, prod: 1, max: -Infinity, min: Infinity }[op]).localSet(acc);
     };
-    const combine = () => {
-      root();
-      toF64(c, inVt);
-      c.localSet(v);
+    const accumulate = () => {
       if (k.op === "sum" || k.op === "prod") {
         c.localGet(acc).localGet(v).raw(k.op === "sum" ? 0xa0 : 0xa2).localSet(acc);
       } else if (k.op === "max" || k.op === "min") {
@@ -242,6 +286,24 @@ class Gen {
         c.localGet(inner).localSet(acc).localGet(v).localSet(best).end();
       }
     };
+    const combine = () => {
+      root();
+      toF64(c, inVt);
+      c.localSet(v);
+      accumulate();
+    };
+    const lanes = fn.local("v128");
+    const vector =
+      inVt === "f32" && !op.startsWith("arg") && nOuter < shape.length
+        ? this.simdLoop(fn, ex, shape, expr, loops, (value) => {
+            value();
+            c.localSet(lanes);
+            for (let lane = 0; lane < 4; lane++) {
+              c.localGet(lanes).raw(0xfd, 0x1f, lane).raw(0xbb).localSet(v); // f32x4.extract_lane, f64.promote
+              accumulate();
+            }
+          })
+        : undefined;
     const store = () =>
       storeAt(fn, k.out, outDt, o, () => {
         c.localGet(acc);
@@ -250,7 +312,7 @@ class Gen {
       });
     nest(fn, ex, shape, loops, () => {
       init();
-      nest(fn, ex, shape, loops, combine, nOuter);
+      nest(fn, ex, shape, loops, combine, nOuter, shape.length, -1, vector);
       store();
     }, 0, nOuter);
   }
@@ -258,7 +320,7 @@ class Gen {
   build(): WasmProgram {
     const fns = this.lp.kernels.map((k) => {
       const f = this.module.func(undefined, [], []);
-      const fn = new Fn(f, this.lp, this.imports);
+      const fn = new Fn(f, this.lp, this.imports, this.math);
       this.kernel(fn, k);
       fn.finish();
       return f;

@@ -5,6 +5,7 @@
 
 import { type Code, type ModuleBuilder, uleb } from "./encoder.js";
 import type { MathFn, Stmt } from "../../math/dsl.js";
+import { MATH_F32_BY_NAME } from "../../math/defs-f32.js";
 
 type Lib = "sin" | "cos";
 
@@ -210,4 +211,34 @@ export function emitSimd(m: ModuleBuilder, fn: MathFn, lib: (name: Lib) => numbe
   });
   get(fn.result);
   return f.index;
+}
+
+/**
+ * The math functions of one module under construction, each emitted on first use (scalar and SIMD
+ * separately); `lib` gives the index of the imported f64 library function a `patch` lane calls.
+ */
+export class ModuleMath {
+  private readonly scalars = new Map<string, number>();
+  private readonly simds = new Map<string, number>();
+  constructor(
+    private readonly m: ModuleBuilder,
+    private readonly lib: (name: Lib) => number,
+  ) {}
+  private fn(name: string): MathFn {
+    const fn = MATH_F32_BY_NAME.get(name);
+    if (!fn) throw new Error(`wasm math: no function ${name}`);
+    return fn;
+  }
+  /** Index of the scalar function `name` (e.g. "exp_f32": f32 -> f32). */
+  scalar(name: string): number {
+    let i = this.scalars.get(name);
+    if (i === undefined) this.scalars.set(name, (i = emitScalar(this.m, this.fn(name), this.lib)));
+    return i;
+  }
+  /** Index of the SIMD function `name` (v128 -> v128, four float32 lanes). */
+  simd(name: string): number {
+    let i = this.simds.get(name);
+    if (i === undefined) this.simds.set(name, (i = emitSimd(this.m, this.fn(name), this.lib)));
+    return i;
+  }
 }

@@ -3,7 +3,9 @@
 // exactly as Math.fround after the double operation), int32 arithmetic wraps, bools are i32 0/1.
 // Library functions (exp, tanh, pow, logistic, erf, ...) are imports of the very JS functions
 // the interpreter calls (V8 calls imported Math.* functions without a JS transition); float32
-// arguments are widened to f64 for them and the result rounded back, as Math.fround does.
+// arguments are widened to f64 for them and the result rounded back, as Math.fround does. Float32
+// transcendentals with a row `f32` (exp, tanh, ...) call our math functions instead, emitted into
+// the module (wasm/math.ts): the interpreter runs the same definitions (math/runtime.ts).
 
 import type { DType } from "../../core/dtype.js";
 import { InternalError } from "../../core/errors.js";
@@ -12,6 +14,7 @@ import type { CompareOp, LogicalOp } from "../../prims/compare.js";
 import { erfScalar } from "../../prims/special.js";
 import { UNARY } from "../../prims/unary.js";
 import type { Code, ModuleBuilder, ValType } from "./encoder.js";
+import type { ModuleMath } from "./math.js";
 
 export type VT = "f32" | "f64" | "i32";
 export const VT_OF: Record<DType, VT> = { float32: "f32", float64: "f64", int32: "i32", bool: "i32" };
@@ -112,6 +115,8 @@ export interface OpContext {
   /** reusable scratch locals of a type (two distinct ones) */
   scratch: (vt: VT) => number;
   scratch2: (vt: VT) => number;
+  /** the module's own math functions (float32 exp, tanh, ...) */
+  math: ModuleMath;
 }
 
 /** Emits `op` applied to `args`, leaving one value of VT_OF[dtype] on the stack. */
@@ -163,6 +168,10 @@ export function emitScalarOp(ctx: OpContext, op: string, args: Push[], dtype: DT
   const u = UNARY[op];
   if (u) {
     if (vt === "i32") return intUnary(ctx, op, a);
+    if (vt === "f32" && u.f32) {
+      a();
+      return void c.call(ctx.math.scalar(u.f32));
+    }
     if (op === "logistic") return logistic(ctx, a, vt);
     const native = F_UNARY[op];
     if (native) {
