@@ -13,7 +13,8 @@
 import type { Shape } from "../core/shape.js";
 import { ArgumentError, ShapeError } from "../core/errors.js";
 import { leafToTensor } from "../core/convert.js";
-import { bindSymbols, instantiateParams } from "../core/symbols.js";
+import { bindSymbols } from "../core/symbols.js";
+import { instantiateProgram } from "../jit/polymorphism.js";
 import type { Tensor } from "../core/tensor.js";
 import { type TreeDef, flatten, treedefToString, unflatten } from "../core/tree.js";
 import { lookupPrimitive } from "../higher-order/registry.js";
@@ -73,9 +74,9 @@ function checkIr(m: Manifest, e: IrEntry, i: number): Program {
   return p;
 }
 
-/** The program with every symbolic parameter replaced by its value under `env`. */
+/** The program at the sizes `env` binds: every symbolic dimension of avals and params replaced. */
 function specialize(p: Program, env: Record<string, number>): Program {
-  return new Program(p.inputs, p.consts, p.constValues, p.equations.map((e) => ({ ...e, params: instantiateParams(e.params, env) as typeof e.params })), p.outputs);
+  return instantiateProgram(p, env);
 }
 
 function importedFunction(m: Manifest, e: IrEntry, p: Program): ImportedFunction {
