@@ -24,6 +24,8 @@ import { flatGmmGradient, gmmGrad, gmmTensors } from "../examples/adbench/gmm.js
 import { flatLstmGradient, lstmGradScan, lstmTensors } from "../examples/adbench/lstm.js";
 import { arr, chainFn, mlpLoss, mlpTensors, readStep, type Lib } from "./peers/adgen-model.js";
 import type { Peer } from "./peers/types.js";
+import { type P as TfP, ew, transformerLoss, transformerTensors } from "./peers/adgen-transformer.js";
+import { checkEwGrad, checkEwValue, checkTfGrads, checkTfLoss, ewInput, TF_PARAM_NAMES } from "./workloads/transformer.js";
 
 const lib = adgen as Lib;
 
@@ -128,6 +130,43 @@ const lstmGradSetup: SetupFactory = (): TimedSetup => {
   return { fn: run, verify: () => checkLstmGradient(run(), ADBENCH_TOL_F64), note: "lax.scan variant as an ONNX Loop" };
 };
 
+function transformerSetup(step: boolean): SetupFactory {
+  return (): TimedSetup => {
+    const { p, x, target } = transformerTensors();
+    if (!step) {
+      const f = ortCompile(transformerLoss, [p, x, target]);
+      const run = () => (f(p, x, target) as Tensor).item();
+      return { fn: run, verify: () => checkTfLoss(run()) };
+    }
+    const f = ortCompile(valueAndGrad(transformerLoss), [p, x, target]);
+    const run = () => {
+      const [l, g] = f(p, x, target) as [Tensor, TfP];
+      return { loss: l.item(), grads: Object.fromEntries(TF_PARAM_NAMES.map((n) => [n, g[n].dataSync()])) as unknown as Parameters<typeof checkTfGrads>[0] };
+    };
+    return {
+      fn: run,
+      verify: () => {
+        const r = run();
+        return checkTfLoss(r.loss) ?? checkTfGrads(r.grads);
+      },
+    };
+  };
+}
+
+function ewSetup(withGrad: boolean): SetupFactory {
+  return (): TimedSetup => {
+    const x = np.array(ewInput());
+    if (!withGrad) {
+      const f = ortCompile(ew, [x]);
+      const run = () => (f(x) as Tensor).item();
+      return { fn: run, verify: () => checkEwValue(run()) };
+    }
+    const f = ortCompile(grad(ew), [x]);
+    const run = () => (f(x) as Tensor).dataSync();
+    return { fn: run, verify: () => checkEwGrad(run()) };
+  };
+}
+
 function guarded(make: SetupFactory, jitted: boolean): SetupFactory {
   return async () => {
     viaJit = jitted;
@@ -150,6 +189,10 @@ const ROWS: Record<string, SetupFactory> = {
   "tiny-call": tiny,
   "gmm-grad": gmmGradSetup,
   "lstm-grad": lstmGradSetup,
+  "transformer-fwd": transformerSetup(false),
+  "transformer-step": transformerSetup(true),
+  "ew-4m-fwd": ewSetup(false),
+  "ew-4m-grad": ewSetup(true),
 };
 
 export const onnxPeer: Peer = {

@@ -7,9 +7,9 @@ import { grad, jit, nn, np, valueAndGrad, type Tensor } from "../../src/index.js
 import type { SetupFactory, TimedSetup } from "../harness.js";
 import { checkEwGrad, checkEwValue, checkTfGrads, checkTfLoss, ewInput, TF, TF_PARAM_NAMES, type TfParamName, tfData, tfShapes } from "../workloads/transformer.js";
 
-type P = Record<TfParamName, Tensor>;
+export type P = Record<TfParamName, Tensor>;
 
-function loss(p: P, x: Tensor, target: Tensor): Tensor {
+export function transformerLoss(p: P, x: Tensor, target: Tensor): Tensor {
   const { B, T, d, heads } = TF;
   const dh = d / heads;
   const ln = (v: Tensor, g: Tensor, c: Tensor) => np.add(np.multiply(nn.standardize(v, { axis: -1, eps: 1e-5 }), g), c);
@@ -26,7 +26,7 @@ function loss(p: P, x: Tensor, target: Tensor): Tensor {
   return np.mean(np.square(np.subtract(y, target)));
 }
 
-function tensors(): { p: P; x: Tensor; target: Tensor } {
+export function transformerTensors(): { p: P; x: Tensor; target: Tensor } {
   const d = tfData();
   const shapes = tfShapes();
   const p = Object.fromEntries(TF_PARAM_NAMES.map((n) => [n, np.reshape(np.array(d.p[n]), shapes[n])])) as P;
@@ -35,13 +35,13 @@ function tensors(): { p: P; x: Tensor; target: Tensor } {
 
 export function transformerSetup(step: boolean): SetupFactory {
   return (): TimedSetup => {
-    const { p, x, target } = tensors();
+    const { p, x, target } = transformerTensors();
     if (!step) {
-      const f = jit(loss, { name: "transformer_loss" });
+      const f = jit(transformerLoss, { name: "transformer_loss" });
       const run = () => (f(p, x, target) as Tensor).item();
       return { fn: run, verify: () => checkTfLoss(run()) };
     }
-    const f = jit(valueAndGrad(loss), { name: "transformer_step" });
+    const f = jit(valueAndGrad(transformerLoss), { name: "transformer_step" });
     const run = () => {
       const [l, g] = f(p, x, target) as [Tensor, P];
       return { loss: l.item(), grads: Object.fromEntries(TF_PARAM_NAMES.map((n) => [n, g[n].dataSync()])) as unknown as Record<TfParamName, ArrayLike<number>> };
@@ -56,7 +56,7 @@ export function transformerSetup(step: boolean): SetupFactory {
   };
 }
 
-const ew = (x: Tensor) => np.sum(np.multiply(np.tanh(x), np.exp(np.negative(np.multiply(x, x)))));
+export const ew = (x: Tensor) => np.sum(np.multiply(np.tanh(x), np.exp(np.negative(np.multiply(x, x)))));
 
 export function ewSetup(withGrad: boolean): SetupFactory {
   return (): TimedSetup => {
