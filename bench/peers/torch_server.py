@@ -24,15 +24,8 @@ def save(d, name, t):
     t.detach().contiguous().numpy().astype(np.float32).tofile(os.path.join(d, "out_" + name + ".f32"))
 
 
-def mlp(d, step, batch=128):
-    p = {"W1": load(d, "w1", (784, 256)), "b1": load(d, "b1", (256,)), "W2": load(d, "w2", (256, 10)), "b2": load(d, "b2", (10,))}
-    x, y = load(d, "x", (batch, 784)), load(d, "y", (batch, 10))
-    for v in p.values():
-        v.requires_grad_(step)
-
-    def loss():
-        h = torch.relu(x @ p["W1"] + p["b1"])
-        return -(F.log_softmax(h @ p["W2"] + p["b2"], dim=-1) * y).sum() / batch
+def fwd_or_step(loss, p, step, names):
+    """The forward row (loss, no autograd) or the step row (loss + gradients of p, read back)."""
 
     def fwd():
         with torch.no_grad():
@@ -43,9 +36,24 @@ def mlp(d, step, batch=128):
             v.grad = None
         l = loss()
         l.backward()
-        return {"loss": l.detach(), "w1": p["W1"].grad, "b1": p["b1"].grad, "w2": p["W2"].grad, "b2": p["b2"].grad}
+        out = {"loss": l.detach()}
+        out.update({out_name: p[k].grad for k, out_name in names.items()})
+        return out
 
     return stp if step else fwd
+
+
+def mlp(d, step, batch=128):
+    p = {"W1": load(d, "w1", (784, 256)), "b1": load(d, "b1", (256,)), "W2": load(d, "w2", (256, 10)), "b2": load(d, "b2", (10,))}
+    x, y = load(d, "x", (batch, 784)), load(d, "y", (batch, 10))
+    for v in p.values():
+        v.requires_grad_(step)
+
+    def loss():
+        h = torch.relu(x @ p["W1"] + p["b1"])
+        return -(F.log_softmax(h @ p["W2"] + p["b2"], dim=-1) * y).sum() / batch
+
+    return fwd_or_step(loss, p, step, {"W1": "w1", "b1": "b1", "W2": "w2", "b2": "b2"})
 
 
 def transformer(d, step):
@@ -69,20 +77,7 @@ def transformer(d, step):
         y = x1 + F.gelu(h2 @ p["w1"] + p["b1"], approximate="tanh") @ p["w2"] + p["b2"]
         return ((y - target) ** 2).mean()
 
-    def fwd():
-        with torch.no_grad():
-            return {"loss": loss()}
-
-    def stp():
-        for v in p.values():
-            v.grad = None
-        l = loss()
-        l.backward()
-        out = {"loss": l.detach()}
-        out.update({k: v.grad for k, v in p.items()})
-        return out
-
-    return stp if step else fwd
+    return fwd_or_step(loss, p, step, {k: k for k in p})
 
 
 def elementwise(d, grad):

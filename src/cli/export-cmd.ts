@@ -12,9 +12,9 @@ import type { Manifest } from "../aot/manifest.js";
 import { readRegularFile } from "../core/fs-guard.js";
 import { exportNameProblem } from "../aot/names.js";
 import { CliError, UsageError } from "./errors.js";
-import { fmtBytes, signature, sumBytes } from "./inspect-cmd.js";
+import { signature, sumBytes } from "./inspect-cmd.js";
 import { onnxNameProblem, runOnnxExport } from "./export-onnx.js";
-import { type Api, type Fn, exportFailure, gradArgnums, oneLine } from "./export-shared.js";
+import { type Api, type Fn, exportFailure, gradArgnums, oneLine, writeAndList } from "./export-shared.js";
 import { SpecError, parseSpec } from "./spec-parse.js";
 
 export type ExportMode = "value" | "grad" | "vjp" | "jvp";
@@ -186,17 +186,9 @@ export async function runExport(a: ExportArgs, print: (line: string) => void, wa
     throw exportFailure(err, fewer);
   }
   if (fewer) warn(`adgen export: warning: ${fewer}`);
-  let paths: string[];
-  try {
-    paths = await e.write(a.out);
-  } catch (err) {
-    throw new CliError(`adgen export: cannot write to ${a.out}: ${oneLine(err)}`);
-  }
   const m = e.manifest;
   const what = { value: "", grad: "gradient of ", vjp: "split VJP of ", jvp: "JVP of " }[a.mode];
-  print(`exported ${m.name}: ${what}${a.module}#${a.fn} (${m.kind} export, adgen ${m.adgenVersion}, IR hash ${m.irHash})`);
-  if (note) print(`  ${note}`);
-  for (const p of paths) print(`  wrote ${p}  ${fmtBytes(statSync(p).size)}`);
+  await writeAndList(e, a.out, `exported ${m.name}: ${what}${a.module}#${a.fn} (${m.kind} export, adgen ${m.adgenVersion}, IR hash ${m.irHash})`, note, print);
   for (const fn of m.functions) print(`  ${signature(fn)}`);
   print(`  symbolic dims: ${m.symbolicDims.length ? m.symbolicDims.map((d) => `${d.name} (${d.constraints.join(", ")})`).join(", ") : "none"}`);
   if (m.kind === "vjp") print(`  residuals: ${m.residuals.length}, ${sumBytes(m.residuals.map((r) => r.bytes))} (adgen inspect ${a.out} for the table)`);

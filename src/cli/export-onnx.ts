@@ -4,11 +4,10 @@
 // the models' metadata), --jvp one model taking primals then tangents; plus <id>.manifest.json.
 // Prints each model's inputs and outputs and how to open it with ONNX Runtime.
 
-import { statSync } from "node:fs";
 import type { OnnxExported, OnnxValueInfo } from "../onnx/export.js";
 import { CliError } from "./errors.js";
-import { type Api, type Fn, exportFailure, gradArgnums, oneLine } from "./export-shared.js";
-import { fmtBytes, typeText } from "./inspect-cmd.js";
+import { type Api, type Fn, exportFailure, gradArgnums, writeAndList } from "./export-shared.js";
+import { typeText } from "./inspect-cmd.js";
 import type { ParsedSpec } from "./spec-parse.js";
 
 /** Why `name` cannot name an ONNX export (null when it can); the rule of exportOnnx's `name`. */
@@ -58,18 +57,11 @@ export async function runOnnxExport(j: OnnxJob, print: (line: string) => void, w
     throw exportFailure(err, j.fewer);
   }
   if (j.fewer) warn(`adgen export: warning: ${j.fewer}`);
-  let paths: string[];
-  try {
-    paths = await e.write(a.out);
-  } catch (err) {
-    throw new CliError(`adgen export: cannot write to ${a.out}: ${oneLine(err)}`);
-  }
   const m = e.manifest;
   const what = { value: "", grad: "gradient of ", vjp: "split VJP of ", jvp: "JVP of " }[a.mode];
   const kind = a.mode === "grad" ? "grad" : m.kind;
-  print(`exported ${m.name}: ${what}${a.module}#${a.fn} (ONNX ${kind} export, opset ${m.opset}, IR version ${m.irVersion}, adgen ${m.adgenVersion}, IR hash ${m.irHash})`);
-  if (note) print(`  ${note}`);
-  for (const p of paths) print(`  wrote ${p}  ${fmtBytes(statSync(p).size)}`);
+  const summary = `exported ${m.name}: ${what}${a.module}#${a.fn} (ONNX ${kind} export, opset ${m.opset}, IR version ${m.irVersion}, adgen ${m.adgenVersion}, IR hash ${m.irHash})`;
+  const paths = await writeAndList(e, a.out, summary, note, print);
   for (const model of m.models) print(`  ${model.role}(${valuesText(model.inputs)}) -> (${valuesText(model.outputs)})`);
   print(`  symbolic dims: ${m.symbolicDims.length ? `${m.symbolicDims.join(", ")} (ONNX dim_params: one session serves every size)` : "none"}`);
   if (m.kind === "vjp") print(`  residuals: ${m.residuals.length} (forward returns them after the outputs, backward takes them first; see the manifest)`);

@@ -1,7 +1,10 @@
 // Shared by the export commands (export-cmd.ts for ES modules, export-onnx.ts for ONNX models):
-// which arguments --grad differentiates, and how an export's error becomes the command's one line.
+// which arguments --grad differentiates, how an export's error becomes the command's one line,
+// and writing an export with the list of what was written.
 
+import { statSync } from "node:fs";
 import { CliError } from "./errors.js";
+import { fmtBytes } from "./inspect-cmd.js";
 import type { ParsedSpec } from "./spec-parse.js";
 
 /** The adgen functions the export commands call (from the adgen instance the user's module uses). */
@@ -28,4 +31,21 @@ export function exportFailure(err: unknown, fewer: string): CliError {
   const msg = oneLine(err);
   const dual = /expected a Tensor.*got object/.test(msg) ? " (note: does the module import another copy of adgen than this command? run the adgen installed next to it)" : "";
   return new CliError(`adgen export: ${msg}${fewer ? ` (note: ${fewer})` : ""}${dual}`);
+}
+
+/**
+ * Writes an export to `out` and prints what was written: the summary line, the note, and each
+ * file with its size (shared by the module and the ONNX export commands).
+ */
+export async function writeAndList(e: { write(dir: string): Promise<string[]> }, out: string, summary: string, note: string, print: (s: string) => void): Promise<string[]> {
+  let paths: string[];
+  try {
+    paths = await e.write(out);
+  } catch (err) {
+    throw new CliError(`adgen export: cannot write to ${out}: ${oneLine(err)}`);
+  }
+  print(summary);
+  if (note) print(`  ${note}`);
+  for (const p of paths) print(`  wrote ${p}  ${fmtBytes(statSync(p).size)}`);
+  return paths;
 }

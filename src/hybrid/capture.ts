@@ -24,6 +24,7 @@ import type { Primitive } from "../prims/primitive.js";
 import { runJitted } from "../higher-order/runner.js";
 import { applyConcrete } from "../trace/eval.js";
 import { interpret } from "../backends/interp/interpret.js";
+import { OutputVariants } from "./lazy-trace.js";
 
 /** A pending region is flushed at this many equations even if nothing observes it. */
 export const MAX_OPS = 4096;
@@ -87,20 +88,16 @@ class Entry {
   runs = 0;
   /** outputs read by the code after some run (null before the first run: compute all) */
   used: boolean[] | null = null;
-  private variants = new Map<string, Program>();
+  private readonly variants: OutputVariants;
   /** the programs (full or variants) already handed to the compiler */
   readonly compiled = new WeakSet<Program>();
 
-  constructor(readonly full: Program) {}
+  constructor(readonly full: Program) {
+    this.variants = new OutputVariants(full);
+  }
 
   variant(mask: boolean[]): Program {
-    const key = mask.map(Number).join("");
-    let p = this.variants.get(key);
-    if (!p) {
-      const f = this.full;
-      this.variants.set(key, (p = new Program(f.inputs, f.consts, f.constValues, f.equations, f.outputs.filter((_, i) => mask[i]))));
-    }
-    return p;
+    return this.variants.get(mask);
   }
 }
 

@@ -25,7 +25,7 @@ import { avalKey, staticKey, treeKey } from "../jit/key.js";
 import { Lowered } from "../jit/lowered.js";
 import { StagingTrace } from "../trace/staging.js";
 import { type Trace, concretizationTrace, currentTrace, withTrace } from "../trace/trace.js";
-import { LazyTrace, type LazyTracer, type RegionRun } from "./lazy-trace.js";
+import { LazyTrace, type LazyTracer, OutputVariants, type RegionRun } from "./lazy-trace.js";
 import { ClosureCheck, noteDefinition } from "./closures.js";
 
 declare module "../jit/jit.js" {
@@ -181,23 +181,18 @@ class Region {
   private static count = 0;
   readonly id = Region.count++;
   used: boolean[] | null = null;
-  private variants = new Map<string, Program>();
+  private readonly variants: OutputVariants;
 
-  constructor(readonly full: Program) {}
+  constructor(readonly full: Program) {
+    this.variants = new OutputVariants(full);
+  }
 
   use(used: boolean[]): void {
     this.used = this.used ? this.used.map((u, i) => u || used[i]!) : used.slice();
   }
 
   variant(): Program {
-    const mask = this.used!;
-    const key = mask.map(Number).join("");
-    let p = this.variants.get(key);
-    if (!p) {
-      const f = this.full;
-      this.variants.set(key, (p = new Program(f.inputs, f.consts, f.constValues, f.equations, f.outputs.filter((_, i) => mask[i]))));
-    }
-    return p;
+    return this.variants.get(this.used!);
   }
 }
 

@@ -14,6 +14,24 @@ import { type Equation, Program, Var } from "../ir/program.js";
 import type { Primitive } from "../prims/primitive.js";
 import { Trace, Tracer, checkNotEscaped, withTrace } from "../trace/trace.js";
 
+/**
+ * A region's program restricted to the outputs a run actually used (later runs of a region skip
+ * what the JS never read), one Program per output mask, cached so each is compiled once.
+ */
+export class OutputVariants {
+  private readonly byMask = new Map<string, Program>();
+  constructor(readonly full: Program) {}
+  get(mask: readonly boolean[]): Program {
+    const key = mask.map(Number).join("");
+    let p = this.byMask.get(key);
+    if (!p) {
+      const f = this.full;
+      this.byMask.set(key, (p = new Program(f.inputs, f.consts, f.constValues, f.equations, f.outputs.filter((_, i) => mask[i]))));
+    }
+    return p;
+  }
+}
+
 export class LazyTracer extends Tracer {
   /** The computed value (a tensor of the parent trace) once its region has run. */
   value: Tensor | null = null;
