@@ -25,7 +25,7 @@ import { checkOptions, is } from "../core/options.js";
 import { shapeToString } from "../core/shape.js";
 import { bindSymbols } from "../core/symbols.js";
 import { userSourceLine } from "../core/source.js";
-import type { Tensor } from "../core/tensor.js";
+import { Tensor } from "../core/tensor.js";
 import { type TreeDef, flatten, unflatten } from "../core/tree.js";
 import type { Program } from "../ir/program.js";
 import { evalTrace } from "../trace/eval.js";
@@ -34,7 +34,7 @@ import { type BuildContext, type Entry, SizeReadInJs, type TraceResult, buildEnt
 import { checkDeclaredShapes, declaredLeafSpecs } from "./declared.js";
 import { JitDiskCache } from "./disk-cache.js";
 import { jitCallP } from "../higher-order/jit-call.js";
-import { type KeyParts, keyParts, keyString, leafPaths, onlySizesChanged, treeKey } from "./key.js";
+import { backendKey, compilerOptions, type KeyParts, keyParts, keyString, leafPaths, onlySizesChanged, sameAvals, staticKey, treeKey } from "./key.js";
 import { type CacheInfo, IR_BYTES_PER_EQUATION, type SlotStats, SpecializationCache, at } from "./lookup.js";
 import { SpecializationTable, rowsOf } from "./report.js";
 import { byteSize } from "../core/dtype.js";
@@ -133,6 +133,8 @@ interface Call {
   avals: ShapedArray[];
   paths: string[];
   parts: KeyParts;
+  /** keyString(parts), built once per call (or reused from the structure's last call) */
+  key: string;
   policy: ShapePolicy;
 }
 
@@ -140,6 +142,10 @@ interface Call {
 interface Shapes {
   declared: ShapeSpec[];
   policy: ShapePolicy;
+  /** leafPaths of this structure */
+  paths: string[];
+  /** the last key built for this structure: reused while avals, statics, backend and options are the same */
+  last: { avals: ShapedArray[]; statics: string[]; backend: string; options: string; parts: KeyParts; key: string } | null;
 }
 
 /**
@@ -174,18 +180,29 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
   const keyed = (args: unknown[]): Call => {
     const dyn = args.map((a, i) => (statics.has(i) ? null : a));
     const [leaves, def] = flatten(dyn);
-    const tensors = leaves.map((l, i) => leafToTensor(l, `jit(${name}): argument leaf ${i}`));
-    const paths = leafPaths(def);
+    const tensors = leaves.map((l, i) => (l instanceof Tensor ? l : leafToTensor(l, `jit(${name}): argument leaf ${i}`)));
     const tk = treeKey(def);
     let s = shapes.get(tk);
     if (!s) {
       const declared = declaredLeafSpecs(name, opts.shapes, dyn);
-      shapes.set(tk, (s = { declared, policy: new ShapePolicy(declared) }));
+      shapes.set(tk, (s = { declared, policy: new ShapePolicy(declared), paths: leafPaths(def), last: null }));
     }
+    const paths = s.paths;
     checkDeclaredShapes(name, s.declared, tensors, paths);
     const avals = s.policy.abstract(tensors) ?? tensors.map((t) => t.aval);
-    const parts = keyParts(def, avals, sortedStatics.map((i) => [i, args[i]]));
-    return { args, tensors, def, avals, paths, parts, policy: s.policy };
+    // a repeated call keys like the last one: reuse its key text (a hit's main per-call cost)
+    const staticArgs: [number, unknown][] = sortedStatics.map((i) => [i, args[i]]);
+    const staticKeys = staticArgs.map(([, v]) => staticKey(v));
+    const backend = backendKey();
+    const options = compilerOptions();
+    const l = s.last;
+    if (l && l.backend === backend && l.options === options && sameAvals(l.avals, avals) && l.statics.every((k, i) => k === staticKeys[i])) {
+      return { args, tensors, def, avals, paths, parts: l.parts, key: l.key, policy: s.policy };
+    }
+    const parts = keyParts(def, avals, staticArgs, paths, tk);
+    const key = keyString(parts);
+    s.last = { avals, statics: staticKeys, backend, options, parts, key };
+    return { args, tensors, def, avals, paths, parts, key, policy: s.policy };
   };
 
   const trace = (c: Call, avals = c.avals, counted = true): TraceResult => {
@@ -199,7 +216,7 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
   /** Steps 2 and 3: the entry serving this call (found, or built after a miss). */
   const entryFor = (first: Call): { e: Entry; c: Call } | null => {
     let c = first;
-    let key = keyString(c.parts);
+    let key = c.key;
     cache.called();
     let e = cache.lookup(key);
     if (e) {
@@ -269,7 +286,8 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
     let served: Entry | null = null;
     if (mine === null || mine !== sizeCanonicalHash(e.program, env)) {
       // the function computes something else at these sizes (e.g. it tests x.shape[0] === 1)
-      const concrete: Call = { ...c, avals, parts: keyParts(c.def, avals, sortedStatics.map((i) => [i, c.args[i]])) };
+      const cparts = keyParts(c.def, avals, sortedStatics.map((i) => [i, c.args[i]]));
+      const concrete: Call = { ...c, avals, parts: cparts, key: keyString(cparts) };
       cache.specialized(
         `at ${k} its trace differs from the program generalized over sizes`,
         `specializing on shapes ${k}: ${mine === null ? "the program cannot be compared across sizes" : "the function's trace at these sizes differs from its size-generalized program (it depends on a size in JS, e.g. x.shape[0] === 1)"}${at(userSourceLine())}`,

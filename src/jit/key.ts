@@ -45,10 +45,9 @@ export function backendKey(): string {
 }
 
 /** The key of one call: argument structure, leaf avals, static argument values, backend, options. */
-export function keyParts(def: TreeDef, avals: readonly ShapedArray[], statics: readonly [number, unknown][]): KeyParts {
-  const paths = leafPaths(def);
+export function keyParts(def: TreeDef, avals: readonly ShapedArray[], statics: readonly [number, unknown][], paths = leafPaths(def), tree = treeKey(def)): KeyParts {
   return {
-    tree: treeKey(def),
+    tree,
     leaves: avals.map((a, i) => [paths[i] ?? `leaf ${i}`, avalKey(a)]),
     statics: statics.map(([i, v]) => [i, staticKey(v)]),
     backend: backendKey(),
@@ -86,6 +85,23 @@ export function leafPaths(def: TreeDef, prefix = ""): string[] {
     case "object":
       return def.children.flatMap((c, i) => leafPaths(c, `${prefix}.${def.keys[i]}`));
   }
+}
+
+/**
+ * True when two aval lists key the same (same dtype, weak typing and, dim by dim, the same size or
+ * the same symbol object): then their avalKey texts are equal, so a key built for one serves the
+ * other. Used to skip rebuilding the key text on repeated calls (the per-call cost of a cache hit).
+ */
+export function sameAvals(a: readonly ShapedArray[], b: readonly ShapedArray[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x === y) continue;
+    if (x.dtype !== y.dtype || x.weak !== y.weak || x.shape.length !== y.shape.length) return false;
+    for (let j = 0; j < x.shape.length; j++) if (x.shape[j] !== y.shape[j]) return false;
+  }
+  return true;
 }
 
 export function avalKey(a: ShapedArray): string {
