@@ -78,6 +78,7 @@ function handle(g: WasmGemm, t: ThreadedGemm | null): GemmHandle {
     ensure: (end) => wasmMemory.growTo(g.memory, end),
     view: (f64, off, n) => (f64 ? g.f64(off, n) : g.f32(off, n)),
     done: () => g.reset(mark),
+    ...(t ? { batched: (f64: boolean, M: number, N: number, K: number, lda: number, aT: number, ldb: number, bT: number, ldc: number, table: Int32Array) => t.batched(f64 ? "f64" : "f32", M, N, K, lda, aT, ldb, bT, ldc, table) } : {}),
   };
 }
 
