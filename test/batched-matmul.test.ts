@@ -8,10 +8,11 @@
 
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type Tensor, config, grad, jit, np } from "../src/index.js";
+import { type Tensor, config, exportFunction, grad, jit, np, spec } from "../src/index.js";
 import { matmulKernels, type GemmHandle, type MatmulArgs } from "../src/prims/ref/matmul.js";
 import { WasmGemm } from "../src/backends/wasm/wasm-gemm.js";
 import { assertClose, numericJvp, rand } from "./util/check.js";
+import { loadExported } from "./util/load-exported.js";
 
 const saved = { ...config };
 beforeEach(() => config.update({ interpretBelowWork: 0 }));
@@ -89,6 +90,24 @@ describe("batched products through strided batch dims", () => {
   });
 });
 
+describe("exported modules", () => {
+  it("embed the batched product (wasm and js) with the interpreter's bits", async () => {
+    for (const [shape, dt] of [
+      [[2, 40, 3, 24], "float32"],
+      [[3, 5, 2, 7], "float64"],
+    ] as const) {
+      const [q, k, v] = [0, 1, 2].map((i) => rand([...shape], 60 + i, -1, 1, dt)) as [Tensor, Tensor, Tensor];
+      config.update({ backend: "interp" });
+      const want = (jitAttention(q, k, v) as Tensor).data;
+      for (const backend of ["wasm", "js"] as const) {
+        const s = spec(dt, [...shape]);
+        const m = await loadExported(exportFunction(attention, [s, s, s], { name: `att_${backend}_${dt}`, backend }));
+        expectSame(m.default(q, k, v).data, want, `export ${backend} ${dt}`);
+      }
+    }
+  });
+});
+
 describe("the matmul runtime's batched GEMM path", () => {
   /** A handle on a fresh single-threaded GEMM; `limit` bytes of memory at most, `batched` optional. */
   let granted = 0;
@@ -161,7 +180,8 @@ describe("gradients of batched products", () => {
     for (let dir = 0; dir < 3; dir++) {
       const ts = xs.map((x, i) => rand(x.shape, 100 * dir + i));
       const num = numericJvp((...a: Tensor[]) => loss(a[0]!, a[1]!, a[2]!), xs, ts)[0]!;
-      const analytic = gs.reduce((s, g, i) => s + g.data.reduce((t: number, v: number, j: number) => t + v * ts[i]!.data[j]!, 0), 0);
+      let analytic = 0;
+      gs.forEach((g, i) => g.data.forEach((v, j) => (analytic += v * ts[i]!.data[j]!)));
       assertClose([analytic], [num], { rtol: 1e-7, atol: 1e-8, what: `direction ${dir}` });
     }
   });

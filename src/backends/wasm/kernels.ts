@@ -23,6 +23,7 @@ import { ModuleBuilder } from "./encoder.js";
 import { MEM, VT_OF, declareImports, emitScalarOp, fromF64, toF64 } from "./scalar.js";
 import { ModuleMath } from "./math.js";
 import { vectorValue, vectorizable } from "./simd.js";
+import { columnReduction } from "./reduce-columns.js";
 import type { Dim } from "../../core/shape.js";
 
 export interface WasmProgram {
@@ -253,6 +254,7 @@ class Gen {
    */
   private reduce(fn: Fn, k: Extract<Kernel, { kind: "reduce" }>): void {
     if (k.op === "cumsum" || k.op === "cumprod") return this.cumulative(fn, k);
+    if (columnReduction(fn, k, this.lp.buffers[k.out]!.dtype)) return;
     const op = k.op;
     const c = fn.body;
     const { shape, nOuter, expr } = reduceNest(k);
