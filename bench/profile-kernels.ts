@@ -5,7 +5,7 @@
  * each kernel's time is the median over the runs of the gap between its tick and the next.
  * Kernels are grouped by kind and fused primitives in the summary.
  *
- *   npx tsx bench/profile-kernels.ts [--workload transformer-step|transformer-fwd|mlp-step] [--reps 20]
+ *   npx tsx bench/profile-kernels.ts [--workload transformer-step|transformer-fwd] [--reps 20] [--top 25]
  */
 import { jit, valueAndGrad, type Tensor } from "../src/index.js";
 import { compileWasm } from "../src/backends/wasm/program.js";

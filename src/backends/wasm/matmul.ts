@@ -4,6 +4,14 @@
 // operands in (only the rows/columns a strided view touches), runs sgemm/dgemm and copies the
 // result out; it declines views without a unit inner stride, and products whose operands the
 // memory cannot hold (wasmMemoryLimits, backends/wasm/memory.ts), which then run in the JS loop.
+//
+// Bits: the interpreter, eager evaluation and both backends call this one instance (and the same
+// size threshold), so they agree bit for bit; threads split a product into tile-aligned chunks or
+// a batch into whole products, which computes every element exactly as one thread does. Where the
+// engine has relaxed SIMD (Node 22+, Chromium) the instance multiplies-adds fused: faster, and
+// deterministic on that engine and CPU, but float32 products then differ from engines without it
+// (and from exported modules, which carry the portable GEMM) by the rounding of the products,
+// at most K * 2^-23 * sum_k |a_ik| |b_kj| per element (test/batched-matmul.test.ts checks it).
 
 import { type GemmHandle, type MatmulArgs, matmulKernels } from "../../prims/ref/matmul.js";
 import { config } from "../../core/config.js";
