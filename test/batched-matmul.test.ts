@@ -186,6 +186,24 @@ describe("the matmul runtime's batched GEMM path", () => {
       expect(matmulKernels.wasmMatmul(args(), handle(g, { limit: g.mark() + 64 }))).toBe(false);
     }
   });
+  it("takes large batches in groups of at most 32 MiB", () => {
+    const g = new WasmGemm();
+    const [B, M, N, K] = [4, 1500, 1500, 1]; // 9 MB per batch: groups of 3 and 1
+    const a = rand([B * M * K], 21, -1, 1, "float32").data;
+    const b = rand([B * K * N], 22, -1, 1, "float32").data;
+    const args = (): MatmulArgs => ({ f64: false, B, M, N, K, a, aOff: 0, aStrides: [M * K, K, 1], b, bOff: 0, bStrides: [K * N, N, 1], out: new Float32Array(B * M * N), outOff: 0 });
+    const grouped = args();
+    const h = handle(g);
+    expect(matmulKernels.wasmMatmul(grouped, h)).toBe(true);
+    h.done();
+    expect(granted).toBe(2);
+    const one = args();
+    const h1 = handle(g, { limit: g.mark() + 10 * 2 ** 20 });
+    expect(matmulKernels.wasmMatmul(one, h1)).toBe(true);
+    h1.done();
+    expect(granted).toBe(B);
+    expectSame(grouped.out, one.out, "groups vs one at a time");
+  });
 });
 
 describe("gradients of batched products", () => {

@@ -136,8 +136,8 @@ export function matmulRuntime(gemm: (p: MatmulArgs) => GemmHandle | null, minWor
   /**
    * The product on `g`: operands (only what the strided views touch) copied into its memory, one
    * sgemm/dgemm per batch with the right transpose flags (all batches in one call to g.batched
-   * where it has one: threads split over the batch), the result copied out. Batches are taken
-   * all at once, or one by one when the memory cannot hold them all. False when the strides have
+   * where it has one: threads split over the batch), the result copied out. Batches are taken in
+   * groups of up to 32 MiB, or one by one when the memory cannot hold a group. False when the strides have
    * no GEMM layout or the memory cannot hold even one batch (the JS loop runs then).
    */
   function wasmMatmul(p: MatmulArgs, g: GemmHandle): boolean {
@@ -151,7 +151,8 @@ export function matmulRuntime(gemm: (p: MatmulArgs) => GemmHandle | null, minWor
     const A = (x: number) => Math.ceil(x / 64) * 64;
     const ao = batchOffsets(p, p.aOff, p.aStrides), bo = batchOffsets(p, p.bOff, p.bStrides);
     const fn = p.f64 ? g.dgemm : g.sgemm;
-    let group = B;
+    // batches per group: as many as fit in 32 MiB of the GEMM's memory (which never shrinks), at least one
+    let group = Math.max(1, Math.min(B, Math.floor(33554432 / ((la.extent + lb.extent + M * N) * E))));
     for (let g0 = 0; g0 < B; g0 += group) {
       let g1 = Math.min(B, g0 + group);
       let pa = placement(ao, g0, g1, la.extent), pb = placement(bo, g0, g1, lb.extent);
