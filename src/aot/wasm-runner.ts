@@ -60,7 +60,7 @@ export function wasmRunnerCode(lp: LoweredProgram, idx: number, d: DimJs, constI
   // matrix products: the embedded matmul on views of this memory (or the caller's arrays)
   const dotCases = prog.dots.map((k, i) => {
     const st = (v: { strides: Dim[] }) => `[${v.strides.map((x) => d.js(x)).join(", ")}]`;
-    return `    case ${i}: matmul({ f64: ${k.dtype === "float64"}, B: ${d.js(k.B)}, M: ${d.js(k.M)}, N: ${d.js(k.N)}, K: ${d.js(k.K)}, a: V(${k.lhs.buf}), aOff, aStrides: ${st(k.lhs)}, b: V(${k.rhs.buf}), bOff, bStrides: ${st(k.rhs)}, out: V(${k.out}), outOff: 0 }, ${k.dtype === "float32" || k.dtype === "float64"}); return;`;
+    return `    case ${i}: matmul({ f64: ${k.dtype === "float64"}, B: ${d.js(k.B)},${k.batch ? ` batch: [${k.batch.map((x) => d.js(x)).join(", ")}],` : ""} M: ${d.js(k.M)}, N: ${d.js(k.N)}, K: ${d.js(k.K)}, a: V(${k.lhs.buf}), aOff, aStrides: ${st(k.lhs)}, b: V(${k.rhs.buf}), bOff, bStrides: ${st(k.rhs)}, out: V(${k.out}), outOff: 0 }, ${k.dtype === "float32" || k.dtype === "float64"}); return;`;
   });
   const hook = (name: string, params: string, cases: string[]) =>
     cases.length ? [`  const ${name} = (${params}) => {`, `    const S = P.current().S; ${syms}`, `    switch (k) {`, ...cases, `    }`, `  };`] : [`  const ${name} = () => {};`];

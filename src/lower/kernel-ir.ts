@@ -89,11 +89,17 @@ export interface ReduceKernel {
   eqns: number[];
 }
 
-/** Batched matrix product out[b, m, n] = sum_k lhs[b, m, k] * rhs[b, k, n] over strided views. */
+/**
+ * Batched matrix product out[b, m, n] = sum_k lhs[b, m, k] * rhs[b, k, n] over strided views. With
+ * `batch` (batch dims whose strides do not merge into one, e.g. the heads of attention read
+ * through a transpose), b runs over that shape (B is its size) and the views have one stride per
+ * batch dim: loop spaces [...batch, M, K] and [...batch, K, N]; the output stays contiguous.
+ */
 export interface DotKernel {
   kind: "dot";
   out: number;
   B: Dim;
+  batch?: Dim[];
   M: Dim;
   N: Dim;
   K: Dim;

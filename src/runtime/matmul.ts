@@ -11,19 +11,25 @@
 
 import type { TypedArray } from "../core/dtype.js";
 
-/** out[b, m, n] = sum_k a[aOff + b*as0 + m*as1 + k*as2] * b[bOff + b*bs0 + k*bs1 + n*bs2]. */
+/**
+ * out[b, m, n] = sum_k a[aOff + b*as0 + m*as1 + k*as2] * b[bOff + b*bs0 + k*bs1 + n*bs2]. With
+ * `batch` (several batch dims that do not merge into one stride, lower/dot.ts), b runs over that
+ * shape (B is its size) and aStrides/bStrides hold one stride per batch dim, then the two matrix
+ * strides; the output is contiguous [B, M, N] from outOff either way.
+ */
 export interface MatmulArgs {
   f64: boolean;
   B: number;
+  batch?: readonly number[];
   M: number;
   N: number;
   K: number;
   a: TypedArray;
   aOff: number;
-  aStrides: readonly [number, number, number];
+  aStrides: readonly number[];
   b: TypedArray;
   bOff: number;
-  bStrides: readonly [number, number, number];
+  bStrides: readonly number[];
   out: TypedArray;
   outOff: number;
 }
@@ -43,6 +49,12 @@ export interface GemmHandle {
   ensure(end: number): boolean;
   view(f64: boolean, byteOffset: number, length: number): Float32Array | Float64Array;
   done(): void;
+  /**
+   * Optional: `table.length / 3` products of one shape whose A, B, C byte offsets are the triples
+   * of `table` (a threaded GEMM splits them over its threads, each product whole on one thread,
+   * so the bits do not depend on the split). Without it the products run one by one.
+   */
+  batched?(f64: boolean, M: number, N: number, K: number, lda: number, aT: number, ldb: number, bT: number, ldc: number, table: Int32Array): void;
 }
 
 /**
@@ -63,18 +75,40 @@ export function matmulRuntime(gemm: (p: MatmulArgs) => GemmHandle | null, minWor
     return null;
   }
 
+  /** Element offsets of every batch's matrix in an operand (batch index row-major over p.batch). */
+  function batchOffsets(p: MatmulArgs, off: number, strides: readonly number[]): Float64Array {
+    const offs = new Float64Array(p.B);
+    const shape = p.batch || [p.B];
+    const nb = shape.length;
+    const idx = new Array(nb).fill(0);
+    let o = off;
+    for (let b = 0; b < p.B; b++) {
+      offs[b] = o;
+      // odometer over the batch shape, innermost dim fastest
+      for (let d = nb - 1; d >= 0; d--) {
+        o += strides[d]!;
+        if (++idx[d] < shape[d]!) break;
+        o -= strides[d]! * shape[d]!;
+        idx[d] = 0;
+      }
+    }
+    return offs;
+  }
+
   function jsMatmul(p: MatmulArgs): void {
-    const as0 = p.aStrides[0], as1 = p.aStrides[1], as2 = p.aStrides[2];
-    const bs0 = p.bStrides[0], bs1 = p.bStrides[1], bs2 = p.bStrides[2];
+    const nb = p.aStrides.length - 2;
+    const as1 = p.aStrides[nb]!, as2 = p.aStrides[nb + 1]!;
+    const bs1 = p.bStrides[nb]!, bs2 = p.bStrides[nb + 1]!;
+    const ao = batchOffsets(p, p.aOff, p.aStrides), bo = batchOffsets(p, p.bOff, p.bStrides);
     const a = p.a, b = p.b, N = p.N;
     const acc = new Float64Array(N);
     for (let bi = 0; bi < p.B; bi++) {
       for (let i = 0; i < p.M; i++) {
         acc.fill(0);
-        const ab = p.aOff + bi * as0 + i * as1;
+        const ab = ao[bi]! + i * as1;
         for (let k = 0; k < p.K; k++) {
           const av = a[ab + k * as2]!;
-          const row = p.bOff + bi * bs0 + k * bs1;
+          const row = bo[bi]! + k * bs1;
           for (let j = 0; j < N; j++) acc[j] += av * b[row + j * bs2]!;
         }
         p.out.set(acc, p.outOff + (bi * p.M + i) * N);
@@ -83,27 +117,76 @@ export function matmulRuntime(gemm: (p: MatmulArgs) => GemmHandle | null, minWor
   }
 
   /**
-   * The product on `g`: operands (only what a strided view touches) copied into its memory,
-   * sgemm/dgemm with the right transpose flags per batch, the result copied out. False when the
-   * strides have no GEMM layout or the memory cannot hold the operands (the JS loop runs then).
+   * Where a group of batches [g0, g1) of one operand goes in the GEMM's memory (offsets in
+   * elements from the operand's region): one copy of the span they all touch when it is at most
+   * twice their own data (attention's heads read through a transpose: the whole buffer), else
+   * one slot per batch.
+   */
+  function placement(offs: Float64Array, g0: number, g1: number, extent: number) {
+    let lo = Infinity, hi = -Infinity;
+    for (let b = g0; b < g1; b++) {
+      lo = Math.min(lo, offs[b]!);
+      hi = Math.max(hi, offs[b]! + extent);
+    }
+    const slot = Math.ceil(extent / 16) * 16;
+    const span = hi - lo <= 2 * (g1 - g0) * slot;
+    return { span, lo, elems: span ? hi - lo : (g1 - g0) * slot, at: (b: number) => (span ? offs[b]! - lo : (b - g0) * slot) };
+  }
+
+  /**
+   * The product on `g`: operands (only what the strided views touch) copied into its memory, one
+   * sgemm/dgemm per batch with the right transpose flags (all batches in one call to g.batched
+   * where it has one: threads split over the batch), the result copied out. Batches are taken in
+   * groups of up to 32 MiB, or one by one when the memory cannot hold a group. False when the strides have
+   * no GEMM layout or the memory cannot hold even one batch (the JS loop runs then).
    */
   function wasmMatmul(p: MatmulArgs, g: GemmHandle): boolean {
-    const M = p.M, N = p.N, K = p.K;
-    if (M === 0 || N === 0 || K === 0) return false;
-    const la = gemmLayout(M, K, p.aStrides[1], p.aStrides[2]);
-    const lb = gemmLayout(K, N, p.bStrides[1], p.bStrides[2]);
+    const M = p.M, N = p.N, K = p.K, B = p.B;
+    if (M === 0 || N === 0 || K === 0 || B === 0) return false;
+    const nb = p.aStrides.length - 2;
+    const la = gemmLayout(M, K, p.aStrides[nb]!, p.aStrides[nb + 1]!);
+    const lb = gemmLayout(K, N, p.bStrides[nb]!, p.bStrides[nb + 1]!);
     if (!la || !lb) return false;
     const E = p.f64 ? 8 : 4;
     const A = (x: number) => Math.ceil(x / 64) * 64;
-    const aPtr = A(g.base), bPtr = A(aPtr + la.extent * E), cPtr = A(bPtr + lb.extent * E);
-    if (!g.ensure(cPtr + M * N * E)) return false;
+    const ao = batchOffsets(p, p.aOff, p.aStrides), bo = batchOffsets(p, p.bOff, p.bStrides);
     const fn = p.f64 ? g.dgemm : g.sgemm;
-    for (let b = 0; b < p.B; b++) {
-      const ab = p.aOff + b * p.aStrides[0], bb = p.bOff + b * p.bStrides[0];
-      g.view(p.f64, aPtr, la.extent).set(p.a.subarray(ab, ab + la.extent));
-      g.view(p.f64, bPtr, lb.extent).set(p.b.subarray(bb, bb + lb.extent));
-      fn(M, N, K, aPtr, la.ld, la.trans, bPtr, lb.ld, lb.trans, cPtr, N, 0);
-      p.out.set(g.view(p.f64, cPtr, M * N), p.outOff + b * M * N);
+    // batches per group: as many as fit in 32 MiB of the GEMM's memory (which never shrinks), at least one
+    let group = Math.max(1, Math.min(B, Math.floor(33554432 / ((la.extent + lb.extent + M * N) * E))));
+    for (let g0 = 0; g0 < B; g0 += group) {
+      let g1 = Math.min(B, g0 + group);
+      let pa = placement(ao, g0, g1, la.extent), pb = placement(bo, g0, g1, lb.extent);
+      let aPtr = A(g.base), bPtr = A(aPtr + pa.elems * E), cPtr = A(bPtr + pb.elems * E);
+      if (!g.ensure(cPtr + (g1 - g0) * M * N * E)) {
+        if (group === 1) return false;
+        // one batch at a time (every product computes the same bits either way)
+        group = 1;
+        g1 = g0 + 1;
+        pa = placement(ao, g0, g1, la.extent);
+        pb = placement(bo, g0, g1, lb.extent);
+        aPtr = A(g.base), bPtr = A(aPtr + pa.elems * E), cPtr = A(bPtr + pb.elems * E);
+        if (!g.ensure(cPtr + M * N * E)) return false;
+      }
+      const copyIn = (src: TypedArray, offs: Float64Array, pl: ReturnType<typeof placement>, ptr: number, extent: number) => {
+        if (pl.span) g.view(p.f64, ptr, pl.elems).set(src.subarray(pl.lo, pl.lo + pl.elems));
+        else for (let b = g0; b < g1; b++) g.view(p.f64, ptr + pl.at(b) * E, extent).set(src.subarray(offs[b]!, offs[b]! + extent));
+      };
+      copyIn(p.a, ao, pa, aPtr, la.extent);
+      copyIn(p.b, bo, pb, bPtr, lb.extent);
+      const n = g1 - g0;
+      if (g.batched && n > 1) {
+        const table = new Int32Array(3 * n);
+        for (let b = g0; b < g1; b++) {
+          const t = 3 * (b - g0);
+          table[t] = aPtr + pa.at(b) * E;
+          table[t + 1] = bPtr + pb.at(b) * E;
+          table[t + 2] = cPtr + (b - g0) * M * N * E;
+        }
+        g.batched(p.f64, M, N, K, la.ld, la.trans, lb.ld, lb.trans, N, table);
+      } else {
+        for (let b = g0; b < g1; b++) fn(M, N, K, aPtr + pa.at(b) * E, la.ld, la.trans, bPtr + pb.at(b) * E, lb.ld, lb.trans, cPtr + (b - g0) * M * N * E, N, 0);
+      }
+      p.out.set(g.view(p.f64, cPtr, n * M * N), p.outOff + g0 * M * N);
     }
     return true;
   }
@@ -140,5 +223,5 @@ export function matmulRuntime(gemm: (p: MatmulArgs) => GemmHandle | null, minWor
     }
     jsMatmul(p);
   }
-  return { matmul, jsMatmul, wasmMatmul, primeGemm, gemmLayout };
+  return { matmul, jsMatmul, wasmMatmul, primeGemm, gemmLayout, batchOffsets };
 }

@@ -99,14 +99,14 @@ function emitDot(k: DotKernel, ctx: Ctx): string[] {
   const { B, M, N, K, lhs, rhs } = k;
   const isFloatDot = k.dtype === "float32" || k.dtype === "float64";
   const concrete = [B, M, N, K].every((d) => typeof d === "number");
-  if (concrete && !(isFloatDot && useFastMatmul(M as number, N as number, K as number, B as number))) {
+  if (concrete && !k.batch && !(isFloatDot && useFastMatmul(M as number, N as number, K as number, B as number))) {
     return emitJsDot(k, ctx);
   }
   // large (or run-time sized) products: the shared kernel, the same one eager evaluation uses
   // (WebAssembly SIMD GEMM for large float products, decided from the run-time sizes)
   const j = (d: Dim) => ctx.d.js(d);
   const args = [
-    `f64: ${k.dtype === "float64"}, B: ${j(B)}, M: ${j(M)}, N: ${j(N)}, K: ${j(K)}`,
+    `f64: ${k.dtype === "float64"}, B: ${j(B)},${k.batch ? ` batch: [${k.batch.map(j).join(", ")}],` : ""} M: ${j(M)}, N: ${j(N)}, K: ${j(K)}`,
     `a: ${ctx.buf(lhs.buf)}, aOff: ${j(lhs.offset)}, aStrides: [${lhs.strides.map(j).join(", ")}]`,
     `b: ${ctx.buf(rhs.buf)}, bOff: ${j(rhs.offset)}, bStrides: [${rhs.strides.map(j).join(", ")}]`,
     `out: ${ctx.buf(k.out)}, outOff: 0`,

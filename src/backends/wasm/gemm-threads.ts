@@ -48,9 +48,11 @@ export interface ThreadedGemmOptions {
  *   NEXT      (generation << 8) | next chunk index, claimed by compare-exchange; index 255 =
  *             "job being written". A claim succeeds only while NEXT is unchanged since it was
  *             read, so a late thread can never take a chunk of a job that has been replaced.
- *   COUNT     chunks in the job;  OP: 0 = sgemm, 1 = dgemm, -1 = quit
+ *   COUNT     chunks in the job;  OP: 0 = sgemm, 1 = dgemm, 2 / 3 = batched sgemm / dgemm, -1 = quit
  *   FINISHED  chunks completed (the caller waits for COUNT);  ERR: 1 if a chunk threw
- *   from JOB_TABLE: the 12 gemm arguments of each chunk.
+ *   from JOB_TABLE: the 12 gemm arguments of each chunk; for a batched job, the shared arguments
+ *             (M, N, K, lda, aT, ldb, bT, ldc, acc) and the chunk's range [first, end) of products
+ *   from BATCH_TABLE: the (A, B, C) byte offsets of each product of a batched job.
  */
 const NEXT = 0,
   COUNT = 1,
@@ -60,7 +62,10 @@ const NEXT = 0,
   JOB_TABLE = 16;
 const MAX_CHUNKS = 16;
 const NOT_READY = 255;
-const JOB_BYTES = (JOB_TABLE + 12 * MAX_CHUNKS) * 4; // 832
+const BATCH_TABLE = JOB_TABLE + 12 * MAX_CHUNKS;
+/** Products per batched job (a longer batch runs as several jobs). */
+const MAX_BATCH = 1024;
+const JOB_BYTES = (BATCH_TABLE + 3 * MAX_BATCH) * 4;
 const SEQ = 0;
 const WORKER_BYTES = 64;
 
@@ -71,6 +76,18 @@ function claim(J: Int32Array): number {
     const idx = v & 255;
     if (idx >= Atomics.load(J, COUNT)) return -1;
     if (Atomics.compareExchange(J, NEXT, v, v + 1) === v) return idx;
+  }
+}
+
+/** Runs chunk `c` of the current job with the instance's sgemm / dgemm (shared by the caller and the worker body). */
+function runChunk(J: Int32Array, c: number, sgemm: GemmFn, dgemm: GemmFn): void {
+  const a = JOB_TABLE + 12 * c;
+  const op = J[OP]!;
+  const f = op === 0 || op === 2 ? sgemm : dgemm;
+  if (op < 2) return f(J[a]!, J[a + 1]!, J[a + 2]!, J[a + 3]!, J[a + 4]!, J[a + 5]!, J[a + 6]!, J[a + 7]!, J[a + 8]!, J[a + 9]!, J[a + 10]!, J[a + 11]!);
+  for (let i = J[a + 9]!; i < J[a + 10]!; i++) {
+    const t = BATCH_TABLE + 3 * i;
+    f(J[a]!, J[a + 1]!, J[a + 2]!, J[t]!, J[a + 3]!, J[a + 4]!, J[t + 1]!, J[a + 5]!, J[a + 6]!, J[t + 2]!, J[a + 7]!, J[a + 8]!);
   }
 }
 
@@ -85,6 +102,16 @@ function claim(J) { // the same as claim() above (kept as text: no Function.toSt
     const idx = v & 255;
     if (idx >= Atomics.load(J, ${COUNT})) return -1;
     if (Atomics.compareExchange(J, ${NEXT}, v, v + 1) === v) return idx;
+  }
+}
+function runChunk(J, c, sgemm, dgemm) { // the same as runChunk() above
+  const a = ${JOB_TABLE} + 12 * c;
+  const op = J[${OP}];
+  const f = op === 0 || op === 2 ? sgemm : dgemm;
+  if (op < 2) return f(J[a], J[a + 1], J[a + 2], J[a + 3], J[a + 4], J[a + 5], J[a + 6], J[a + 7], J[a + 8], J[a + 9], J[a + 10], J[a + 11]);
+  for (let i = J[a + 9]; i < J[a + 10]; i++) {
+    const t = ${BATCH_TABLE} + 3 * i;
+    f(J[a], J[a + 1], J[a + 2], J[t], J[a + 3], J[a + 4], J[t + 1], J[a + 5], J[a + 6], J[t + 2], J[a + 7], J[a + 8]);
   }
 }
 function start(msg, signalReady) {
@@ -103,10 +130,8 @@ function start(msg, signalReady) {
     seen = Atomics.load(I, ${SEQ});
     if (Atomics.load(J, ${OP}) === -1) return;
     for (let c = claim(J); c >= 0; c = claim(J)) {
-      const a = ${JOB_TABLE} + 12 * c;
       try {
-        (J[${OP}] === 0 ? ex.sgemm : ex.dgemm)(J[a], J[a + 1], J[a + 2], J[a + 3], J[a + 4], J[a + 5],
-          J[a + 6], J[a + 7], J[a + 8], J[a + 9], J[a + 10], J[a + 11]);
+        runChunk(J, c, ex.sgemm, ex.dgemm);
       } catch (e) {
         Atomics.store(J, ${ERR}, 1);
       }
@@ -373,19 +398,55 @@ export class ThreadedGemm {
     const E = dtype === "f32" ? 4 : 8;
     const unit = splitM ? this.mr[dtype] : this.nr[dtype];
     const chunk = Math.ceil(len / count / unit) * unit;
+    const chunks: number[][] = [];
+    for (let s = 0; s < len; s += chunk) {
+      const w = Math.min(chunk, len - s);
+      chunks.push(
+        splitM
+          ? [w, N, K, aOff + s * (aT ? 1 : lda) * E, lda, aT, bOff, ldb, bT, cOff + s * ldc * E, ldc, acc]
+          : [M, w, K, aOff, lda, aT, bOff + s * (bT ? ldb : 1) * E, ldb, bT, cOff + s * E, ldc, acc],
+      );
+    }
+    this.runJob(dtype === "f32" ? 0 : 1, chunks);
+  }
+
+  /**
+   * `table.length / 3` products of one shape, their (A, B, C) byte offsets in `table`: split over
+   * the batch (contiguous ranges of products, each product whole on one thread, claimed from the
+   * shared counter) when there are at least two per thread, else one after another, each split
+   * as gemm() splits it. Either way every product is computed exactly as on one thread.
+   */
+  batched(dtype: GemmDtype, M: number, N: number, K: number, lda: number, aT: number, ldb: number, bT: number, ldc: number, table: Int32Array, acc = 0): void {
+    const count = table.length / 3;
+    const T = this.workers.length + 1;
+    if (T === 1 || count < 2 * T || 2 * M * N * K * count < this.minFlops) {
+      for (let i = 0; i < count; i++) this.gemm(dtype, M, N, K, table[3 * i]!, lda, aT, table[3 * i + 1]!, ldb, bT, table[3 * i + 2]!, ldc, acc);
+      return;
+    }
+    for (let first = 0; first < count; first += MAX_BATCH) {
+      const n = Math.min(MAX_BATCH, count - first);
+      this.job.set(table.subarray(3 * first, 3 * (first + n)), BATCH_TABLE);
+      const per = Math.ceil(n / Math.min(MAX_CHUNKS, n));
+      const chunks: number[][] = [];
+      for (let s = 0; s < n; s += per) chunks.push([M, N, K, lda, aT, ldb, bT, ldc, acc, s, Math.min(n, s + per), 0]);
+      this.runJob(dtype === "f32" ? 2 : 3, chunks);
+    }
+  }
+
+  /**
+   * Publishes a job (OP `op`, one 12-word argument row per chunk), wakes as many workers as it
+   * has chunks beyond the first, runs chunks on this thread until none are left, then waits for
+   * the chunks still running on workers. The caller only waits for chunks a worker has actually
+   * started: a worker that is descheduled or slow to wake costs nothing.
+   */
+  private runJob(op: number, chunks: number[][]): void {
     const J = this.job;
+    const n = chunks.length;
     this.gen = (this.gen + 1) & 0x7fffff;
     Atomics.store(J, NEXT, (this.gen << 8) | NOT_READY); // invalidates claims of the last job
-    let n = 0;
-    for (let s = 0; s < len; s += chunk, n++) {
-      const w = Math.min(chunk, len - s);
-      const args = splitM
-        ? [w, N, K, aOff + s * (aT ? 1 : lda) * E, lda, aT, bOff, ldb, bT, cOff + s * ldc * E, ldc, acc]
-        : [M, w, K, aOff, lda, aT, bOff + s * (bT ? ldb : 1) * E, ldb, bT, cOff + s * E, ldc, acc];
-      J.set(args, JOB_TABLE + 12 * n);
-    }
+    chunks.forEach((args, c) => J.set(args, JOB_TABLE + 12 * c));
     J[COUNT] = n;
-    J[OP] = dtype === "f32" ? 0 : 1;
+    J[OP] = op;
     J[ERR] = 0;
     Atomics.store(J, FINISHED, 0);
     Atomics.store(J, NEXT, this.gen << 8); // publish
@@ -393,11 +454,10 @@ export class ThreadedGemm {
       Atomics.add(I, SEQ, 1);
       Atomics.notify(I, SEQ);
     }
+    const sgemm = this.local.gemm("f32"), dgemm = this.local.gemm("f64");
     for (let c = claim(J); c >= 0; c = claim(J)) {
-      const a = JOB_TABLE + 12 * c;
-      const [m_, n_, k_, aO, la, at, bO, lb, bt, cO, lc, ac] = J.subarray(a, a + 12) as unknown as number[];
       try {
-        f(m_!, n_!, k_!, aO!, la!, at!, bO!, lb!, bt!, cO!, lc!, ac!);
+        runChunk(J, c, sgemm, dgemm);
       } catch {
         Atomics.store(J, ERR, 1);
       }

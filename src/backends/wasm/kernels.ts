@@ -23,6 +23,7 @@ import { ModuleBuilder } from "./encoder.js";
 import { MEM, VT_OF, declareImports, emitScalarOp, fromF64, toF64 } from "./scalar.js";
 import { ModuleMath } from "./math.js";
 import { vectorValue, vectorizable } from "./simd.js";
+import { columnReduction } from "./reduce-columns.js";
 import type { Dim } from "../../core/shape.js";
 
 export interface WasmProgram {
@@ -67,9 +68,14 @@ class Gen {
   readonly dots: DotKernel[];
   readonly calls: CallKernel[];
   readonly math: ModuleMath;
-  constructor(readonly lp: LoweredProgram) {
+  constructor(
+    readonly lp: LoweredProgram,
+    private readonly profile = false,
+  ) {
     this.module.importMemory("env", "memory", { initial: 1 });
     this.imports = declareImports(this.module);
+    // profiling build only (bench/profile-kernels.ts): m.tick(k) before top-level kernel k and after the last
+    if (profile) this.imports.set("tick", this.module.importFunc("m", "tick", ["i32"], []));
     this.math = new ModuleMath(this.module, (name) => this.imports.get(`u_${name}`)!);
     ({ dots: this.dots, calls: this.calls } = importedKernels(lp));
   }
@@ -248,6 +254,7 @@ class Gen {
    */
   private reduce(fn: Fn, k: Extract<Kernel, { kind: "reduce" }>): void {
     if (k.op === "cumsum" || k.op === "cumprod") return this.cumulative(fn, k);
+    if (columnReduction(fn, k, this.lp.buffers[k.out]!.dtype)) return;
     const op = k.op;
     const c = fn.body;
     const { shape, nOuter, expr } = reduceNest(k);
@@ -326,14 +333,20 @@ class Gen {
       return f;
     });
     const run = this.module.func("run", [], []);
-    for (const f of fns) run.code.call(f.index);
+    const tick = (k: number) => this.profile && run.code.i32Const(k).call(this.imports.get("tick")!);
+    fns.forEach((f, k) => (tick(k), run.code.call(f.index)));
+    tick(fns.length);
     return { bytes: this.module.build(), dots: this.dots, calls: this.calls, tableBytes: tableBytes(this.lp) };
   }
 }
 
-/** The WebAssembly module of a lowered program. */
-export function generateWasm(lp: LoweredProgram): WasmProgram {
-  return new Gen(lp).build();
+/**
+ * The WebAssembly module of a lowered program. With `profile`, `run` also calls the import
+ * m.tick(k) before top-level kernel k and m.tick(kernels.length) at the end (a profiling build:
+ * never cached or exported).
+ */
+export function generateWasm(lp: LoweredProgram, profile = false): WasmProgram {
+  return new Gen(lp, profile).build();
 }
 
 /** The kernels a module calls back into JS for, depth first (their import index is the position). */

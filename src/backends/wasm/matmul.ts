@@ -4,6 +4,14 @@
 // operands in (only the rows/columns a strided view touches), runs sgemm/dgemm and copies the
 // result out; it declines views without a unit inner stride, and products whose operands the
 // memory cannot hold (wasmMemoryLimits, backends/wasm/memory.ts), which then run in the JS loop.
+//
+// Bits: the interpreter, eager evaluation and both backends call this one instance (and the same
+// size threshold), so they agree bit for bit; threads split a product into tile-aligned chunks or
+// a batch into whole products, which computes every element exactly as one thread does. Where the
+// engine has relaxed SIMD (Node 22+, Chromium) the instance multiplies-adds fused: faster, and
+// deterministic on that engine and CPU, but float32 products then differ from engines without it
+// (and from exported modules, which carry the portable GEMM) by the rounding of the products,
+// at most K * 2^-23 * sum_k |a_ik| |b_kj| per element (test/batched-matmul.test.ts checks it).
 
 import { type GemmHandle, type MatmulArgs, matmulKernels } from "../../prims/ref/matmul.js";
 import { config } from "../../core/config.js";
@@ -78,6 +86,7 @@ function handle(g: WasmGemm, t: ThreadedGemm | null): GemmHandle {
     ensure: (end) => wasmMemory.growTo(g.memory, end),
     view: (f64, off, n) => (f64 ? g.f64(off, n) : g.f32(off, n)),
     done: () => g.reset(mark),
+    ...(t ? { batched: (f64: boolean, M: number, N: number, K: number, lda: number, aT: number, ldb: number, bT: number, ldc: number, table: Int32Array) => t.batched(f64 ? "f64" : "f32", M, N, K, lda, aT, ldb, bT, ldc, table) } : {}),
   };
 }
 

@@ -48,7 +48,8 @@ interface LayoutInfo {
   outAvals: ShapedArray[];
 }
 
-export function compileWasm(lp: LoweredProgram, name = "program", prebuilt?: WasmProgram): Executable {
+/** `tick`: the profiling import of a module generated with generateWasm(lp, true). */
+export function compileWasm(lp: LoweredProgram, name = "program", prebuilt?: WasmProgram, tick?: (k: number) => void): Executable {
   const prog = prebuilt ?? generateWasm(lp);
   const wa = wasmApi();
   const module = new wa.Module(prog.bytes);
@@ -67,9 +68,9 @@ export function compileWasm(lp: LoweredProgram, name = "program", prebuilt?: Was
       const d = prog.dots[k]!;
       const env = P.current().info!.env;
       const e = (x: Parameters<typeof evalDim>[0]) => evalDim(x, env);
-      const st = (v: { strides: readonly Parameters<typeof evalDim>[0][] }) => v.strides.map(e) as unknown as [number, number, number];
+      const st = (v: { strides: readonly Parameters<typeof evalDim>[0][] }) => v.strides.map(e);
       matmul(
-        { f64: d.dtype === "float64", B: e(d.B), M: e(d.M), N: e(d.N), K: e(d.K), a: bufView(d.lhs.buf), aOff, aStrides: st(d.lhs), b: bufView(d.rhs.buf), bOff, bStrides: st(d.rhs), out: bufView(d.out), outOff: 0 },
+        { f64: d.dtype === "float64", B: e(d.B), ...(d.batch ? { batch: d.batch.map(e) } : {}), M: e(d.M), N: e(d.N), K: e(d.K), a: bufView(d.lhs.buf), aOff, aStrides: st(d.lhs), b: bufView(d.rhs.buf), bOff, bStrides: st(d.rhs), out: bufView(d.out), outOff: 0 },
         d.dtype === "float32" || d.dtype === "float64",
       );
     },
@@ -83,6 +84,7 @@ export function compileWasm(lp: LoweredProgram, name = "program", prebuilt?: Was
     },
   };
   const imports = importedFunctions(hooks);
+  if (tick) imports["tick"] = tick;
   const P = wasmProgram<LayoutInfo>({
     instantiate: (memory) => new wa.Instance(module, { env: { memory: memory as WasmMemory }, m: imports }).exports["run"] as () => void,
     consts: lp.consts.map((c) => [constAddr.get(c.buf)!, ARRAY_TYPES[c.value.dtype], c.value.data]),
