@@ -40,6 +40,8 @@ import { SpecializationTable, rowsOf } from "./report.js";
 import { byteSize } from "../core/dtype.js";
 import type { ShapedArray as Aval } from "../core/aval.js";
 import { Lowered } from "./lowered.js";
+import { CompiledStage } from "./staged.js";
+import { deserializeStage, sourceHashOf, stageEntry } from "./stage-export.js";
 import { type ShapeSpec, ShapePolicy, sizeCanonicalHash } from "./polymorphism.js";
 import { runEntry } from "./run.js";
 import { countCall } from "./tier.js";
@@ -66,6 +68,11 @@ export interface Jitted {
   clearCache(): void;
   /** One row per cached entry (top-level and inner), printable with `.toString()` (docs/diagnostics.md). */
   specializations(): SpecializationTable;
+  /**
+   * Puts a compiled stage (`jf.lower(...).compile()`, or the bytes of its `serialize()`) into the
+   * cache: calls with its argument types then run it without tracing (stage-export.ts).
+   */
+  insert(stage: CompiledStage | Uint8Array): void;
 }
 
 /** A program traced for a call inside another transformation or on the eager tape. */
@@ -96,7 +103,7 @@ function measureEntry(e: Entry): SlotStats {
     arenaBytes: ex ? (ex.memoryBytes?.() ?? ex.lowered.arenaBytes ?? 0) : 0,
     residualBytes: e.residuals.reduce((n, r) => n + avalBytes(r.aval), 0),
     otherBytes: constBytes(e.consts) + (opt.equations.length + traced) * IR_BYTES_PER_EQUATION,
-    origin: t.loadMs !== undefined ? "disk" : ex ? "compiled" : "interpreted",
+    origin: e.origin ?? (t.loadMs !== undefined ? "disk" : ex ? "compiled" : "interpreted"),
   };
 }
 
@@ -311,6 +318,8 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
     const avals = opts.shapes ? c.avals : c.tensors.map((t) => t.aval);
     const t = trace(c, avals);
     const lowered = new Lowered(name, t.program, t.residuals, avals, c.parts.leaves.map((l) => l[0]));
+    const parts = opts.shapes ? c.parts : keyParts(c.def, avals, sortedStatics.map((i) => [i, args[i]]));
+    lowered.origin = { owner: cache, name, sourceHash: (sourceHash ??= sourceHashOf(f)), parts, outTree: t.outTree, consts: t.tracerConsts, residuals: t.residuals };
     lowered.caller = (run, args2) => {
       const d = keyed(args2);
       const fits = (x: Tensor, i: number) => {
@@ -325,6 +334,11 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
       return unflatten(t.outTree, run([...d.tensors, ...t.tracerConsts]));
     };
     return lowered;
+  };
+  let sourceHash: string | undefined;
+  jitted.insert = (stage) => {
+    const { key, entry } = stage instanceof CompiledStage ? stageEntry(stage, cache, name) : deserializeStage(stage, name, (sourceHash ??= sourceHashOf(f)));
+    cache.store(key, entry.parts, entry);
   };
   jitted.cacheInfo = () => ({ ...cache.info(disk.info), ...(innerPrograms.misses || innerPrograms.hits ? { inner: innerPrograms.counters() } : {}) });
   jitted.specializations = () => SpecializationTable.fromRows([...rowsOf(cache), ...rowsOf(innerPrograms)]);
