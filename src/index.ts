@@ -75,6 +75,8 @@ export { Lowered } from "./jit/lowered.js";
 export { cacheReport, SpecializationTable } from "./jit/report.js";
 export type { Specialization } from "./jit/report.js";
 export { flushTimeline } from "./jit/timeline.js";
+export { profileKernels, KernelProfile } from "./jit/profile.js";
+export type { KernelTime, ProfileOptions } from "./jit/profile.js";
 export { config } from "./core/config.js";
 export type { Config, LogEvent } from "./core/config.js";
 export { exportFunction, exportVjp, exportJvp, Exported } from "./aot/export.js";

@@ -10,7 +10,8 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { ArgumentError, type Tensor, config, jit, np } from "../src/index.js";
+import { ArgumentError, type Tensor, config, jit, np, profileKernels } from "../src/index.js";
+import { clearTimeline, timelineJson } from "../src/jit/timeline.js";
 
 const saved = { ...config };
 afterEach(() => {
@@ -139,3 +140,53 @@ else {
     }
   }, 120_000);
 });
+
+describe("profileKernels: per-kernel run times", () => {
+  it("one row per kernel with its cost analysis; shares sum to 1; prints as a table", () => {
+    config.update({ backend: "wasm" });
+    const mlp = jit((a: Tensor, w1: Tensor, w2: Tensor) => np.mean(np.square(np.matmul(np.maximum(np.matmul(a, w1), 0), w2))), { name: "mlp" });
+    const args = [np.ones([16, 8]), np.full([8, 8], 0.1), np.full([8, 2], 0.1)];
+    const p = profileKernels(mlp, args, { repeats: 3, warmup: 1 });
+    const cost = mlp.lower(...args).compile().costAnalysis();
+    expect(p.map((k) => [k.kernel, k.kind, k.primitives, k.flops, k.bytesRead, k.bytesWritten])).toEqual(cost.kernels.map((k) => [k.kernel, k.kind, k.primitives, k.flops, k.bytesRead, k.bytesWritten]));
+    // closed forms: first matmul 2*16*8*8 flops, second 2*16*8*2
+    expect(p[0]).toMatchObject({ kind: "dot", flops: String(2 * 16 * 8 * 8) });
+    expect(p.every((k) => k.us >= 0 && k.share >= 0)).toBe(true);
+    const shares = p.reduce((a, k) => a + k.share, 0);
+    if (p.kernelUs > 0) expect(shares).toBeCloseTo(1, 9);
+    expect(p.repeats).toBe(3);
+    const text = p.toString().split("\n");
+    expect(text[0]).toBe("profile of mlp: float32[16,8], float32[8,8], float32[8,2]: medians of 3 calls");
+    expect(text[1]).toMatch(/^kernel +kind +fuses +time +share +flops +transcendentals +read +written$/);
+    expect(text).toHaveLength(p.length + 3);
+    expect(text.at(-1)).toMatch(/^kernels .* \+ call overhead .* \(arguments in, outputs out\); whole call /);
+  });
+
+  it("with the timeline on, writes one span per kernel (category kernel)", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "adgen-profile-"));
+    try {
+      clearTimeline();
+      config.update({ traceFile: path.join(dir, "t.json") });
+      const f = jit((a: Tensor, b: Tensor) => np.sum(np.exp(np.matmul(a, b))), { name: "f" });
+      const p = profileKernels(f, [np.ones([4, 4]), np.ones([4, 4])], { repeats: 2 });
+      const spans = timelineJson().traceEvents.filter((e) => e.cat === "kernel");
+      expect(spans.map((e) => [e.ph, e.name, e.dur])).toEqual(p.map((k) => ["X", `kernel ${k.kernel} ${k.kind} (${k.primitives.join(" ")})`, k.us]));
+    } finally {
+      config.update({ traceFile: null });
+      clearTimeline();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("checks its arguments and options", () => {
+    const f = jit((a: Tensor) => np.sum(np.exp(a)), { name: "f" });
+    expect(() => profileKernels(f, [vec3()], { repeat: 2 } as any)).toThrow(/unknown option "repeat". Did you mean "repeats"\?/);
+    expect(() => profileKernels(f, vec3() as any)).toThrow(/pass the arguments as an array/);
+    const c = f.lower(vec3()).compile();
+    expect(() => c.profileKernels([np.ones([4])])).toThrow(/compiled for f32\[3\]/);
+  });
+});
+
+function vec3() {
+  return np.array([0.5, -1, 2], { dtype: "float32" });
+}

@@ -12,6 +12,8 @@ import { codegen } from "./compile.js";
 import { type CostAnalysis, bytesOf, costAnalysis } from "./cost.js";
 import { formatBytes } from "./report.js";
 import { serializeStage } from "./stage-export.js";
+import { type KernelProfile, type ProfileOptions, profileStage } from "./profile.js";
+import { checkOptions, is } from "../core/options.js";
 import type { Lowered, Stage } from "./lowered.js";
 import { config } from "../core/config.js";
 
@@ -74,6 +76,19 @@ export class CompiledStage {
    */
   serialize(): Uint8Array {
     return serializeStage(this);
+  }
+
+  /**
+   * Runs this specialization on `args` (the user's arguments, of the lowered types) and times
+   * each kernel: time, share, flops, transcendentals and bytes per kernel (profile.ts).
+   */
+  profileKernels(args: unknown[], opts?: ProfileOptions): KernelProfile {
+    checkOptions("profileKernels", opts, { repeats: is.int(1), warmup: is.int(0) });
+    if (!Array.isArray(args)) throw new ArgumentError(`profileKernels: pass the arguments as an array, e.g. profileKernels(jf, [x, w])`);
+    if (!this.call) throw new ArgumentError(`${this.lowered.name}: this compiled stage has no argument adapter`);
+    let leaves: Tensor[] = [];
+    this.call((xs) => this.run((leaves = xs)), args); // checks the argument types; a first (untimed) call
+    return profileStage(this, leaves, this.costAnalysis(), opts);
   }
 
   costAnalysis(): CostAnalysis {
