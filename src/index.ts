@@ -61,6 +61,8 @@ export { linearize } from "./transforms/linearize.js";
 export { linearTranspose } from "./transforms/transpose.js";
 export { jacfwd, jacrev, hessian } from "./transforms/jac.js";
 export { variable, noGrad } from "./eager/tape.js";
+export { savedTensors, savedTensorsHooks, SavedTensors } from "./eager/saved.js";
+export type { SavedTensor, SavedTensorHooks } from "./eager/saved.js";
 export { makeProgram } from "./trace/make-program.js";
 export { spec, ArgSpec } from "./core/spec.js";
 export { Program } from "./ir/program.js";
