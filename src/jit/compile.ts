@@ -114,6 +114,11 @@ export function hasSymbolicShapes(p: Program): boolean {
 
 const executables = new WeakMap<Program, Compiled>();
 
+/** The compiled form compiledFor made for `p`, if any (jit's byte budget counts it). */
+export function compiledOf(p: Program): Compiled | undefined {
+  return executables.get(p);
+}
+
 /**
  * The (cached) compiled form of a closed program, used when jit_call runs eagerly and for the
  * bodies of higher-order primitives (index.ts connects it to higher-order/runner.ts).

@@ -44,6 +44,8 @@ import { CompiledStage } from "./staged.js";
 import { deserializeStage, sourceHashOf, stageEntry } from "./stage-export.js";
 import { type ShapeSpec, ShapePolicy, sizeCanonicalHash } from "./polymorphism.js";
 import { runEntry } from "./run.js";
+import { compiledOf } from "./compile.js";
+import { derivedPrograms } from "../transforms/program.js";
 import { countCall } from "./tier.js";
 import { instant, nowUs, stageSpans, timed, timelineOn } from "./timeline.js";
 
@@ -107,16 +109,40 @@ function measureEntry(e: Entry): SlotStats {
   };
 }
 
+/**
+ * What an inner entry holds: its program, the programs derived from it and cached with it (the
+ * jvp, partial-evaluation halves and transposes of grad(jit(f)), transitively) and the compiled
+ * forms of these (jit_call runs them compiled: code and WebAssembly memory).
+ */
 function measureInner(e: InnerEntry): SlotStats {
+  let wasm = 0;
+  let js = 0;
+  let arena = 0;
+  let eqs = 0;
+  const seen = new Set<Program>();
+  const todo = [e.program];
+  while (todo.length) {
+    const p = todo.pop()!;
+    if (seen.has(p)) continue;
+    seen.add(p);
+    eqs += p.equations.length;
+    todo.push(...derivedPrograms(p));
+    const ex = compiledOf(p)?.exec;
+    if (ex) {
+      wasm += ex.wasm?.bytes.length ?? 0;
+      js += ex.wasm ? 0 : ex.source.length;
+      arena += ex.memoryBytes?.() ?? ex.lowered.arenaBytes ?? 0;
+    }
+  }
   return {
     traceMs: e.traceMs,
     optimizeMs: 0,
     codegenMs: 0,
-    wasmBytes: 0,
-    jsBytes: 0,
-    arenaBytes: 0,
+    wasmBytes: wasm,
+    jsBytes: js,
+    arenaBytes: arena,
     residualBytes: 0,
-    otherBytes: constBytes(e.consts) + e.program.equations.length * IR_BYTES_PER_EQUATION,
+    otherBytes: constBytes(e.consts) + eqs * IR_BYTES_PER_EQUATION,
     origin: "traced",
   };
 }
