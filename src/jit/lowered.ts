@@ -20,7 +20,8 @@ import type { Residual } from "../transforms/linearize.js";
 import type { Tensor } from "../core/tensor.js";
 import { jvpProgram } from "../transforms/program.js";
 import { CompiledStage } from "./staged.js";
-import type { StageOrigin } from "./stage-export.js";
+import type { TreeDef } from "../core/tree.js";
+import type { KeyParts } from "./key.js";
 import { generateWasm } from "../backends/wasm/kernels.js";
 import { kernelModuleListing } from "./wasm-listing.js";
 import { type ResidualInfo, type SavedValue, describeResiduals } from "../transforms/residuals.js";
@@ -30,6 +31,25 @@ export type Stage = "traced" | "jvp" | "linearized" | "transposed" | "optimized"
 export const STAGES: readonly Stage[] = ["traced", "jvp", "linearized", "transposed", "optimized", "kernels", "js", "wasm"];
 
 export type { ResidualInfo };
+
+/**
+ * What jit records on a Lowered: where it came from, to insert or serialize its compiled stage
+ * (stage-export.ts). (Declared here, not there: the public declarations of Lowered must not
+ * reach the disk cache's, which name Node modules.)
+ */
+export interface StageOrigin {
+  /** identifies the jitted function (its in-memory cache) */
+  owner: object;
+  /** the jit's name and the hash of its function's source text */
+  name: string;
+  sourceHash: string;
+  /** the key a call with the lowered argument types has */
+  parts: KeyParts;
+  outTree: TreeDef;
+  /** captured eager-tape values (passed as trailing inputs) */
+  consts: Tensor[];
+  residuals: Residual[];
+}
 
 export interface FusedKernel {
   kernel: number;

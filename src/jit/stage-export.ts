@@ -11,31 +11,14 @@
 // constants included.
 
 import { ArgumentError } from "../core/errors.js";
-import type { Tensor } from "../core/tensor.js";
-import type { TreeDef } from "../core/tree.js";
 import { ADGEN_VERSION } from "../core/version.js";
 import { hashString, programHash } from "../ir/serialize.js";
-import type { Residual } from "../transforms/linearize.js";
 import { NotCacheable, decodeArtifact, encodeArtifact } from "./artifact.js";
 import type { Entry } from "./build.js";
 import type { Compiled } from "./compile.js";
 import { type KeyParts, backendKey, compilerOptions, keyString } from "./key.js";
 import type { CompiledStage } from "./staged.js";
-
-/** What jit records on a Lowered: where it came from, to insert or serialize its compiled stage. */
-export interface StageOrigin {
-  /** identifies the jitted function (its in-memory cache) */
-  owner: object;
-  /** the jit's name and the hash of its function's source text */
-  name: string;
-  sourceHash: string;
-  /** the key a call with the lowered argument types has */
-  parts: KeyParts;
-  outTree: TreeDef;
-  /** captured eager-tape values (passed as trailing inputs) */
-  consts: Tensor[];
-  residuals: Residual[];
-}
+import type { StageOrigin } from "./lowered.js";
 
 const MAGIC = "adgen-compiled-stage\n";
 const FORMAT = "adgen-compiled-stage";
