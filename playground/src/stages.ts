@@ -8,9 +8,7 @@
 import * as adgen from "../../src/index.js";
 import { type ParsedSpec, parseSpec } from "../../src/cli/spec-parse.js";
 import { evalDim, parseDim } from "../../src/core/shape.js";
-import { generateWasm } from "../../src/backends/wasm/kernels.js";
 import type { ResidualInfo } from "../../src/jit/lowered.js";
-import { wasmListing } from "./wasm-listing.js";
 
 const { np, jit, grad, valueAndGrad, exportFunction, spec } = adgen;
 
@@ -96,7 +94,7 @@ export function analyze(key: string, f: (...a: any[]) => any, t: Transform, spec
     stages[s] =
       typeof lowered === "string"
         ? lowered
-        : attempt(() => (s === "wasm" ? wasmListing(generateWasm(lowered.lowered).bytes) : lowered.text(s)));
+        : attempt(() => lowered.text(s));
   }
   // at the example sizes: a residual's byte count needs concrete shapes
   const residuals = attempt(() => jit(grad(f), { name: `grad_${f.name}` }).lower(...args).residuals());

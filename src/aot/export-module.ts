@@ -34,8 +34,9 @@ export function vjpOf(f: (...args: any[]) => unknown, opts: { argnums?: number |
 }
 
 /** Marks f for exportModule as a forward-mode (JVP) export. */
-export function jvpOf(f: (...args: any[]) => unknown): JvpOf {
+export function jvpOf(f: (...args: any[]) => unknown, opts?: Record<string, never>): JvpOf {
   if (typeof f !== "function") throw new ArgumentError(`jvpOf: expected a function, got ${f === null ? "null" : typeof f}`);
+  checkOptions("jvpOf", opts, {}); // (it takes none: a typo such as {argnums} is not silently ignored)
   return { [MARK]: "jvp", f };
 }
 

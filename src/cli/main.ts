@@ -6,6 +6,7 @@
 
 import { ADGEN_VERSION } from "../core/version.js";
 import { CliError, UsageError } from "./errors.js";
+import { closestName } from "../core/options.js";
 import type { ExportMode } from "./export-cmd.js";
 
 const HELP = `adgen ${ADGEN_VERSION}: automatic differentiation for TypeScript, ahead-of-time export
@@ -102,7 +103,10 @@ function parseFlags(cmd: string, argv: string[], flags: Record<string, Kind>): {
     const eq = a.indexOf("=");
     const name = a.startsWith("--") ? a.slice(2, eq < 0 ? undefined : eq) : "";
     const kind = flags[name];
-    if (!kind) throw new UsageError(`adgen ${cmd}: unknown flag ${JSON.stringify(eq < 0 ? a : a.slice(0, eq))} (see adgen ${cmd} --help)`);
+    if (!kind) {
+      const guess = a.startsWith("--") ? closestName(name, Object.keys(flags)) : undefined;
+      throw new UsageError(`adgen ${cmd}: unknown flag ${JSON.stringify(eq < 0 ? a : a.slice(0, eq))} (${guess ? `did you mean "--${guess}"? ` : ""}see adgen ${cmd} --help)`);
+    }
     if (kind === "bool") {
       if (eq >= 0) throw new UsageError(`adgen ${cmd}: --${name} takes no value`);
       values[name] = true;
@@ -164,14 +168,7 @@ async function cacheCommand(argv: string[]): Promise<void> {
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = { export: exportCommand, inspect: inspectCommand, cache: cacheCommand };
 
 function suggestion(word: string): string {
-  const dist = (a: string, b: string): number => {
-    const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
-    for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-    for (let i = 1; i <= a.length; i++)
-      for (let j = 1; j <= b.length; j++) d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    return d[a.length]![b.length]!;
-  };
-  const best = Object.keys(COMMANDS).find((c) => dist(word, c) <= 2);
+  const best = closestName(word, Object.keys(COMMANDS));
   return best ? ` (did you mean "${best}"?)` : ` (commands: ${Object.keys(COMMANDS).join(", ")})`;
 }
 

@@ -1,7 +1,10 @@
 // The eager tape (PyTorch style): `variable(t)` marks a leaf; every primitive applied eagerly to a
 // tracked tensor is linearized on the spot (the same JVP rules and transposes as `grad`, one
 // primitive at a time) and remembered; `loss.backward()` walks the recorded graph in reverse
-// topological order and accumulates `.grad` on the leaves it reaches.
+// topological order and accumulates `.grad` on the leaves it reaches. Each node keeps the values
+// its pullback needs (the residuals of its linearization), passed through the active
+// saved-tensor hooks (saved.ts: introspection with `savedTensors(loss)`, pack/unpack hooks with
+// `savedTensorsHooks`) and unpacked when `backward()` reaches the node.
 
 import { isFloat } from "../core/dtype.js";
 import { DTypeError, GradError } from "../core/errors.js";
@@ -11,15 +14,8 @@ import type { Primitive } from "../prims/primitive.js";
 import { convert } from "../prims/unary.js";
 import { addTangents, scalar } from "../rules/helpers.js";
 import { type Tangent, Zero, isZero } from "../rules/zero.js";
-import { vjpFlat } from "../transforms/vjp.js";
-
-interface TapeNode {
-  /** the tracked inputs, in the order the pullback returns their cotangents */
-  inputs: Tensor[];
-  pullback: (cts: Tangent[]) => Tangent[];
-  /** all outputs of the primitive application (a cotangent is needed for each) */
-  outs: Tensor[];
-}
+import { pullbackOf, vjpFlat } from "../transforms/vjp.js";
+import { type TapeNode, nodeSource, packResiduals, tapeOrder, unpackResiduals } from "./saved.js";
 
 let recording = true;
 
@@ -33,13 +29,14 @@ export function record(prim: Primitive<any>, inputs: Tensor[], params: any): Ten
   const active = inputs.map((x) => !!slot(x)?.requiresGrad && isFloat(x.aval.dtype));
   if (!active.some(Boolean)) return null;
   recording = false;
-  let res;
+  let res, saved;
   try {
     res = vjpFlat((xs) => prim.bind(xs, params), inputs, active);
+    saved = packResiduals(res.lin.residuals, inputs); // (pack hooks are not recorded)
   } finally {
     recording = true;
   }
-  const node: TapeNode = { inputs: inputs.filter((_, i) => active[i]), pullback: res.pullback, outs: res.outs };
+  const node: TapeNode = { prim: prim.name, inputs: inputs.filter((_, i) => active[i]), lin: res.lin, saved, outs: res.outs, source: nodeSource() };
   return res.outs.map((o, i) => {
     if (res.lin.outZero[i] || !isFloat(o.aval.dtype)) return o;
     // (a captured value stays deferred: the tracked copy shares it)
@@ -89,28 +86,16 @@ export function backward(out: Tensor, outBar?: Tensor | number): void {
       throw new GradError(`backward: outBar is ${seed.aval} but the output is ${out.aval}`);
     }
   }
-  // reverse topological order of the nodes reachable from `out`
-  const order: TapeNode[] = [];
-  const seen = new Set<TapeNode>();
-  const visit = (n: TapeNode) => {
-    if (seen.has(n)) return;
-    seen.add(n);
-    for (const x of n.inputs) {
-      const child = slot(x)?.node as TapeNode | null;
-      if (child) visit(child);
-    }
-    order.push(n);
-  };
-  const root = s.node as TapeNode | null;
+  // the nodes reachable from `out`, producers first (walked in reverse)
+  const order = tapeOrder(s.node as TapeNode | null);
   const cts = new Map<Tensor, Tangent>([[out, seed]]);
   noGrad(() => {
-    if (root) visit(root);
     for (let k = order.length - 1; k >= 0; k--) {
       const n = order[k]!;
       const outCts = n.outs.map((o) => cts.get(o) ?? null);
       if (outCts.every((c) => c === null)) continue;
       for (const o of n.outs) cts.delete(o);
-      const inCts = n.pullback(outCts.map((c, i) => c ?? zeroCt(n.outs[i]!)));
+      const inCts = pullbackOf(n.lin, unpackResiduals(n), outCts.map((c, i) => c ?? zeroCt(n.outs[i]!)));
       n.inputs.forEach((x, i) => {
         const c = inCts[i]!;
         if (isZero(c)) return;

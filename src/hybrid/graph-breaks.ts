@@ -147,6 +147,7 @@ export function jitWithGraphBreaks(f: (...args: any[]) => any, opts: JitOptions,
   };
   wrapped.cacheInfo = () => ({ ...inner.cacheInfo(), ...(hybrid.specs.size ? { graphBreaks: hybrid.stats() } : {}) });
   wrapped.specializations = () => inner.specializations();
+  wrapped.insert = (stage) => inner.insert(stage);
   wrapped.clearCache = () => {
     inner.clearCache();
     hybrid.clear();

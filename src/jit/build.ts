@@ -38,6 +38,8 @@ export interface Entry {
    * null when this program serves it, else that size's own specialization.
    */
   sizes?: Map<string, Entry | null>;
+  /** "inserted" for a compiled stage put into the cache by `jf.insert` (stage-export.ts) */
+  origin?: "inserted";
 }
 
 /** A traced function converted a learned (symbolic) size to a JS value: it must not be generalized. */

@@ -9,6 +9,7 @@ import { type Executable, compileJs } from "../backends/js/compile.js";
 import { compileWasm } from "../backends/wasm/program.js";
 import { type Program, subPrograms } from "../ir/program.js";
 import { lowerProgram } from "../lower/fuse.js";
+import type { LoweredProgram } from "../lower/kernel-ir.js";
 import { optimize } from "../passes/pipeline.js";
 import { primeFastMatmul } from "../prims/ref/matmul.js";
 
@@ -46,7 +47,11 @@ export function optimizeForBackend(p: Program): Program {
  * address space for wasm memories is exhausted): never a crash.
  */
 export function codegen(optimized: Program, name: string): Executable {
-  const lp = lowerProgram(optimized);
+  return codegenLowered(lowerProgram(optimized), name);
+}
+
+/** `codegen` of an already lowered program (profile.ts compiles prefixes of its kernel list). */
+export function codegenLowered(lp: LoweredProgram, name: string): Executable {
   // backend "onnxruntime" generates wasm for the programs it does not send to ONNX Runtime
   const wasm = (config.backend === "wasm" || config.backend === "onnxruntime") && typeof (globalThis as { WebAssembly?: unknown }).WebAssembly !== "undefined";
   if (!wasm) return compileJs(lp, name);
@@ -108,6 +113,11 @@ export function hasSymbolicShapes(p: Program): boolean {
 }
 
 const executables = new WeakMap<Program, Compiled>();
+
+/** The compiled form compiledFor made for `p`, if any (jit's byte budget counts it). */
+export function compiledOf(p: Program): Compiled | undefined {
+  return executables.get(p);
+}
 
 /**
  * The (cached) compiled form of a closed program, used when jit_call runs eagerly and for the

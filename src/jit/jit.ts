@@ -40,8 +40,12 @@ import { SpecializationTable, rowsOf } from "./report.js";
 import { byteSize } from "../core/dtype.js";
 import type { ShapedArray as Aval } from "../core/aval.js";
 import { Lowered } from "./lowered.js";
+import { CompiledStage } from "./staged.js";
+import { deserializeStage, sourceHashOf, stageEntry } from "./stage-export.js";
 import { type ShapeSpec, ShapePolicy, sizeCanonicalHash } from "./polymorphism.js";
 import { runEntry } from "./run.js";
+import { compiledOf } from "./compile.js";
+import { derivedPrograms } from "../transforms/program.js";
 import { countCall } from "./tier.js";
 import { instant, nowUs, stageSpans, timed, timelineOn } from "./timeline.js";
 
@@ -66,6 +70,11 @@ export interface Jitted {
   clearCache(): void;
   /** One row per cached entry (top-level and inner), printable with `.toString()` (docs/diagnostics.md). */
   specializations(): SpecializationTable;
+  /**
+   * Puts a compiled stage (`jf.lower(...).compile()`, or the bytes of its `serialize()`) into the
+   * cache: calls with its argument types then run it without tracing (stage-export.ts).
+   */
+  insert(stage: CompiledStage | Uint8Array): void;
 }
 
 /** A program traced for a call inside another transformation or on the eager tape. */
@@ -96,20 +105,44 @@ function measureEntry(e: Entry): SlotStats {
     arenaBytes: ex ? (ex.memoryBytes?.() ?? ex.lowered.arenaBytes ?? 0) : 0,
     residualBytes: e.residuals.reduce((n, r) => n + avalBytes(r.aval), 0),
     otherBytes: constBytes(e.consts) + (opt.equations.length + traced) * IR_BYTES_PER_EQUATION,
-    origin: t.loadMs !== undefined ? "disk" : ex ? "compiled" : "interpreted",
+    origin: e.origin ?? (t.loadMs !== undefined ? "disk" : ex ? "compiled" : "interpreted"),
   };
 }
 
+/**
+ * What an inner entry holds: its program, the programs derived from it and cached with it (the
+ * jvp, partial-evaluation halves and transposes of grad(jit(f)), transitively) and the compiled
+ * forms of these (jit_call runs them compiled: code and WebAssembly memory).
+ */
 function measureInner(e: InnerEntry): SlotStats {
+  let wasm = 0;
+  let js = 0;
+  let arena = 0;
+  let eqs = 0;
+  const seen = new Set<Program>();
+  const todo = [e.program];
+  while (todo.length) {
+    const p = todo.pop()!;
+    if (seen.has(p)) continue;
+    seen.add(p);
+    eqs += p.equations.length;
+    todo.push(...derivedPrograms(p));
+    const ex = compiledOf(p)?.exec;
+    if (ex) {
+      wasm += ex.wasm?.bytes.length ?? 0;
+      js += ex.wasm ? 0 : ex.source.length;
+      arena += ex.memoryBytes?.() ?? ex.lowered.arenaBytes ?? 0;
+    }
+  }
   return {
     traceMs: e.traceMs,
     optimizeMs: 0,
     codegenMs: 0,
-    wasmBytes: 0,
-    jsBytes: 0,
-    arenaBytes: 0,
+    wasmBytes: wasm,
+    jsBytes: js,
+    arenaBytes: arena,
     residualBytes: 0,
-    otherBytes: constBytes(e.consts) + e.program.equations.length * IR_BYTES_PER_EQUATION,
+    otherBytes: constBytes(e.consts) + eqs * IR_BYTES_PER_EQUATION,
     origin: "traced",
   };
 }
@@ -329,6 +362,8 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
     const avals = opts.shapes ? c.avals : c.tensors.map((t) => t.aval);
     const t = trace(c, avals);
     const lowered = new Lowered(name, t.program, t.residuals, avals, c.parts.leaves.map((l) => l[0]));
+    const parts = opts.shapes ? c.parts : keyParts(c.def, avals, sortedStatics.map((i) => [i, args[i]]));
+    lowered.origin = { owner: cache, name, sourceHash: (sourceHash ??= sourceHashOf(f)), parts, outTree: t.outTree, consts: t.tracerConsts, residuals: t.residuals };
     lowered.caller = (run, args2) => {
       const d = keyed(args2);
       const fits = (x: Tensor, i: number) => {
@@ -343,6 +378,11 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
       return unflatten(t.outTree, run([...d.tensors, ...t.tracerConsts]));
     };
     return lowered;
+  };
+  let sourceHash: string | undefined;
+  jitted.insert = (stage) => {
+    const { key, entry } = stage instanceof CompiledStage ? stageEntry(stage, cache, name) : deserializeStage(stage, name, (sourceHash ??= sourceHashOf(f)));
+    cache.store(key, entry.parts, entry);
   };
   jitted.cacheInfo = () => ({ ...cache.info(disk.info), ...(innerPrograms.misses || innerPrograms.hits ? { inner: innerPrograms.counters() } : {}) });
   jitted.specializations = () => SpecializationTable.fromRows([...rowsOf(cache), ...rowsOf(innerPrograms)]);

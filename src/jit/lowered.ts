@@ -1,5 +1,5 @@
 // What `jit(f).lower(...args)` returns: every stage of the pipeline for one specialization, as
-// text (traced, jvp, linearized, transposed, optimized, kernels, js), the residuals a traced
+// text (traced, jvp, linearized, transposed, optimized, kernels, js, wasm), the residuals a traced
 // gradient saves between its forward and backward halves, and which equations were fused into
 // which kernel. The linearized and transposed stages are the tangent map and the backward program
 // of `vjpSplit` (the split exportVjp exports); residuals are reported as `ResidualInfo`
@@ -20,13 +20,36 @@ import type { Residual } from "../transforms/linearize.js";
 import type { Tensor } from "../core/tensor.js";
 import { jvpProgram } from "../transforms/program.js";
 import { CompiledStage } from "./staged.js";
+import type { TreeDef } from "../core/tree.js";
+import type { KeyParts } from "./key.js";
+import { generateWasm } from "../backends/wasm/kernels.js";
+import { kernelModuleListing } from "./wasm-listing.js";
 import { type ResidualInfo, type SavedValue, describeResiduals } from "../transforms/residuals.js";
 import { type VjpSplit, vjpSplit } from "../transforms/vjp.js";
 
-export type Stage = "traced" | "jvp" | "linearized" | "transposed" | "optimized" | "kernels" | "js";
-export const STAGES: readonly Stage[] = ["traced", "jvp", "linearized", "transposed", "optimized", "kernels", "js"];
+export type Stage = "traced" | "jvp" | "linearized" | "transposed" | "optimized" | "kernels" | "js" | "wasm";
+export const STAGES: readonly Stage[] = ["traced", "jvp", "linearized", "transposed", "optimized", "kernels", "js", "wasm"];
 
 export type { ResidualInfo };
+
+/**
+ * What jit records on a Lowered: where it came from, to insert or serialize its compiled stage
+ * (stage-export.ts). (Declared here, not there: the public declarations of Lowered must not
+ * reach the disk cache's, which name Node modules.)
+ */
+export interface StageOrigin {
+  /** identifies the jitted function (its in-memory cache) */
+  owner: object;
+  /** the jit's name and the hash of its function's source text */
+  name: string;
+  sourceHash: string;
+  /** the key a call with the lowered argument types has */
+  parts: KeyParts;
+  outTree: TreeDef;
+  /** captured eager-tape values (passed as trailing inputs) */
+  consts: Tensor[];
+  residuals: Residual[];
+}
 
 export interface FusedKernel {
   kernel: number;
@@ -75,6 +98,9 @@ export class Lowered {
         return this.kernelListing();
       case "js":
         return this.executable.source;
+      case "wasm":
+        // the module the wasm backend generates for this specialization (whatever config.backend is)
+        return this.wasmText(generateWasm(this.lowered).bytes);
       default:
         throw new ArgumentError(`lower(...).text: unknown stage ${JSON.stringify(stage)}; stages are ${STAGES.join(", ")}`);
     }
@@ -125,10 +151,10 @@ export class Lowered {
     }));
   }
 
-  private kernelListing(): string {
+  /** One line per kernel: what it computes and which equations it fuses. */
+  kernelDescriptions(): string[] {
     const lp = this.lowered;
-    const lines = [`${lp.kernels.length} kernels, ${lp.symbols.length ? `arena planned per ${lp.symbols.join(",")}` : `arena ${lp.arenaBytes} bytes`}`];
-    this.fusion().forEach((f) => {
+    return this.fusion().map((f) => {
       const k = lp.kernels[f.kernel]!;
       const eq = f.equations.map((e) => `${e.primitive}#${e.index}`).join(" ");
       if (k.kind === "loop" || k.kind === "cond" || k.kind === "while") {
@@ -138,15 +164,27 @@ export class Lowered {
             : k.kind === "cond"
               ? `cond of ${k.branches.length} branches`
               : `while loop over ${k.cond.length} + ${k.body.length} kernels`;
-        lines.push(`  kernel ${f.kernel}: ${what}   fuses: ${eq}`);
-        return;
+        return `${what}   fuses: ${eq}`;
       }
       const out = lp.buffers[k.kind === "call" ? k.outs[0]! : k.out]!;
       const what = k.kind === "map" ? `[${k.shape}]` : k.kind === "reduce" ? `[${k.outShape}] over [${k.redShape}]` : k.kind === "dot" ? ` B=${k.B} M=${k.M} N=${k.N} K=${k.K}` : "";
-      lines.push(`  kernel ${f.kernel}: ${f.kind} ${out.dtype}${what} -> ${out.kind} b${out.id}   fuses: ${eq || "(copy)"}`);
+      return `${f.kind} ${out.dtype}${what} -> ${out.kind} b${out.id}   fuses: ${eq || "(copy)"}`;
     });
-    return lines.join("\n");
   }
+
+  private kernelListing(): string {
+    const lp = this.lowered;
+    const head = `${lp.kernels.length} kernels, ${lp.symbols.length ? `arena planned per ${lp.symbols.join(",")}` : `arena ${lp.arenaBytes} bytes`}`;
+    return [head, ...this.kernelDescriptions().map((d, i) => `  kernel ${i}: ${d}`)].join("\n");
+  }
+
+  /** A readable listing of a kernel module of this specialization, each kernel's function labelled. */
+  wasmText(bytes: Uint8Array): string {
+    return kernelModuleListing(bytes, this.kernelDescriptions().map((d) => d.replace(/ {3}fuses: /, ", fuses ")));
+  }
+
+  /** Where jit lowered this from (its key, output tree, captured values): to insert or serialize the compiled stage. */
+  origin: StageOrigin | null = null;
 
   /** Adapts the user's arguments to this specialization's leaves (set by jit). */
   caller: ((run: (leaves: Tensor[]) => Tensor[], args: unknown[]) => unknown) | null = null;

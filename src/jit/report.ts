@@ -63,6 +63,13 @@ export function formatBytes(n: number): string {
   return `${(n / 2 ** 20).toFixed(1)} MiB`;
 }
 
+/** Lines of a plain-text table: the header, then one line per row, columns padded to their widths. */
+export function formatTable(head: readonly string[], cells: readonly string[][]): string[] {
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: readonly string[]) => c.map((x, i) => x.padEnd(widths[i]!)).join("  ").trimEnd();
+  return [line(head), ...cells.map(line)];
+}
+
 const HEAD = ["function", "cache", "key", "hits", "last call", "trace/opt/gen ms", "wasm", "js", "arena", "residuals", "origin"];
 
 /** A list of specializations that prints as a table. */
@@ -94,10 +101,8 @@ export class SpecializationTable extends Array<Specialization> {
       formatBytes(r.residualBytes),
       r.origin,
     ]);
-    const widths = HEAD.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-    const line = (c: string[]) => c.map((x, i) => x.padEnd(widths[i]!)).join("  ").trimEnd();
     const backends = [...new Set(this.map((r) => `${r.backend} (${r.options})`))];
-    return [line(HEAD), ...cells.map(line), `${this.length} entries, ~${formatBytes(this.bytes)}; backend ${backends.join(" | ")}`].join("\n");
+    return [...formatTable(HEAD, cells), `${this.length} entries, ~${formatBytes(this.bytes)}; backend ${backends.join(" | ")}`].join("\n");
   }
 }
 

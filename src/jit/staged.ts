@@ -1,7 +1,8 @@
 // The compiled stage of `jit(f).lower(...args).compile()` (like jax.stages.Compiled): the
 // specialization compiled with the configured backend, callable, with `costAnalysis()` (flops,
 // transcendentals, bytes per kernel and in total, as formulas in the symbolic dims; cost.ts) and
-// `memoryAnalysis()` (arena, residuals, inputs, outputs, constants, peak live bytes).
+// `memoryAnalysis()` (arena, residuals, inputs, outputs, constants, peak live bytes), and its
+// stages as text (`asText("wasm")`: the WebAssembly it runs, per kernel).
 
 import { ArgumentError } from "../core/errors.js";
 import { type Dim, dimAdd, dimToString } from "../core/shape.js";
@@ -10,7 +11,11 @@ import type { Executable } from "../backends/executable.js";
 import { codegen } from "./compile.js";
 import { type CostAnalysis, bytesOf, costAnalysis } from "./cost.js";
 import { formatBytes } from "./report.js";
-import type { Lowered } from "./lowered.js";
+import { serializeStage } from "./stage-export.js";
+import { type KernelProfile, type ProfileOptions, profileStage } from "./profile.js";
+import { checkOptions, is } from "../core/options.js";
+import type { Lowered, Stage } from "./lowered.js";
+import { config } from "../core/config.js";
 
 export interface MemoryAnalysis {
   /** bytes of the planned arena of intermediates (null when sizes are symbolic: planned per call) */
@@ -47,6 +52,43 @@ export class CompiledStage {
   callWith(...args: unknown[]): unknown {
     if (!this.call) throw new ArgumentError(`${this.lowered.name}: this compiled stage has no argument adapter; use .run(leaves)`);
     return this.call((leaves) => this.run(leaves), args);
+  }
+
+  /**
+   * A stage as text. "wasm": a readable listing of the WebAssembly module this compiled stage
+   * runs (one function per kernel, labelled with the kernel it computes); "js": the generated JS
+   * (for a wasm executable, the equivalent JS); the other stages as `lowered.text(stage)`.
+   */
+  asText(stage: Stage = "wasm"): string {
+    if (stage === "wasm") {
+      const w = this.executable.wasm;
+      if (!w) throw new ArgumentError(`${this.lowered.name}: compiled with backend ${JSON.stringify(config.backend)}, which generated no WebAssembly (it runs the JS of asText("js")); lower(...).text("wasm") lists the module the wasm backend would generate`);
+      return this.lowered.wasmText(w.bytes);
+    }
+    if (stage === "js" && !this.executable.wasm) return this.executable.source;
+    return this.lowered.text(stage);
+  }
+
+  /**
+   * The compiled stage as bytes (stage-export.ts): `jit(f).insert(bytes)` in another process
+   * (with the same function, backend and compiler options) serves calls of these argument types
+   * without tracing or compiling.
+   */
+  serialize(): Uint8Array {
+    return serializeStage(this);
+  }
+
+  /**
+   * Runs this specialization on `args` (the user's arguments, of the lowered types) and times
+   * each kernel: time, share, flops, transcendentals and bytes per kernel (profile.ts).
+   */
+  profileKernels(args: unknown[], opts?: ProfileOptions): KernelProfile {
+    checkOptions("profileKernels", opts, { repeats: is.int(1), warmup: is.int(0) });
+    if (!Array.isArray(args)) throw new ArgumentError(`profileKernels: pass the arguments as an array, e.g. profileKernels(jf, [x, w])`);
+    if (!this.call) throw new ArgumentError(`${this.lowered.name}: this compiled stage has no argument adapter`);
+    let leaves: Tensor[] = [];
+    this.call((xs) => this.run((leaves = xs)), args); // checks the argument types; a first (untimed) call
+    return profileStage(this, leaves, this.costAnalysis(), opts);
   }
 
   costAnalysis(): CostAnalysis {

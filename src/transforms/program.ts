@@ -25,6 +25,20 @@ function cached<T>(p: Program, key: string, make: () => T): T {
   return m.get(key) as T;
 }
 
+/**
+ * The programs derived from `p` and cached with it (its jvp, vmap, transpose, partial-evaluation
+ * halves): they live as long as `p` does, so a cache that holds `p` holds them (jit's byte budget
+ * counts them, jit/jit.ts).
+ */
+export function derivedPrograms(p: Program): Program[] {
+  const out: Program[] = [];
+  for (const v of caches.get(p)?.values() ?? []) {
+    if (v instanceof Program) out.push(v);
+    else if (v && typeof v === "object") for (const f of Object.values(v)) if (f instanceof Program) out.push(f);
+  }
+  return out;
+}
+
 function closed(t: { program: Program; tracerConsts: Tensor[] }, what: string): Program {
   if (t.tracerConsts.length) throw new InternalError(`${what}: a closed program captured outer tracers`);
   return t.program;

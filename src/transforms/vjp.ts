@@ -41,7 +41,7 @@ export function vjpFlat(fn: (xs: Tensor[]) => Tensor[], primals: Tensor[], activ
  * The pullback of a linearization: cotangents of the active inputs, given the residual values
  * (`lin.residuals`' values, or stand-ins for them) and one cotangent per primal output.
  */
-function pullbackOf(lin: Linearized, residuals: Tensor[], cts: Tangent[]): Tangent[] {
+export function pullbackOf(lin: Linearized, residuals: Tensor[], cts: Tangent[]): Tangent[] {
   return evalTranspose(lin.linear, residuals, cts.filter((_, i) => !lin.outZero[i]));
 }
 

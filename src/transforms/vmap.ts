@@ -6,6 +6,8 @@
 import { ShapedArray } from "../core/aval.js";
 import { leafToTensor } from "../core/convert.js";
 import { ArgumentError, ShapeError } from "../core/errors.js";
+import { is } from "../core/options.js";
+import { checkTransform } from "./args.js";
 import { type Dim, dimEq, dimToString, normalizeAxis } from "../core/shape.js";
 import type { Tensor } from "../core/tensor.js";
 import { type TreeDef, flatten, treedefToString, unflatten } from "../core/tree.js";
@@ -121,6 +123,7 @@ function countLeaves(d: TreeDef): number {
 
 /** `vmap(f, {inAxes, outAxes})` (public API). */
 export function vmap(f: (...args: any[]) => any, opts: VmapOptions = {}): (...args: any[]) => any {
+  checkTransform("vmap", f, opts, { inAxes: is.any, outAxes: is.any });
   return (...args: any[]) => {
     const inAxes = opts.inAxes ?? 0;
     const axesPerArg = Array.isArray(inAxes) ? inAxes : args.map(() => inAxes);

@@ -1,4 +1,4 @@
-// The playground's WebAssembly listing (playground/src/wasm-listing.ts) on modules adgen
+// The WebAssembly listing (src/jit/wasm-listing.ts, the playground's "wasm" pane) on modules adgen
 // generates: kernels of jitted programs (elementwise, reductions, control flow, int/bool/float64)
 // and the SIMD GEMM (plain and relaxed). The listing must decode every function body completely
 // (no opcode left undecoded), and its structure must be consistent with the bytes: each body's
@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import * as adgen from "../../src/index.js";
 import { generateWasm } from "../../src/backends/wasm/kernels.js";
 import { generateGemmModuleBytes } from "../../src/backends/wasm/gemm.js";
-import { wasmListing } from "../../playground/src/wasm-listing.js";
+import { wasmListing } from "../../src/jit/wasm-listing.js";
 
 const { np, lax, jit } = adgen;
 // (WebAssembly's types are not in this tsconfig's libs)

@@ -1,8 +1,10 @@
-// A readable listing of a WebAssembly module for the playground's "wasm" pane: its sections,
-// imports, exports and, per function, its signature, locals and instructions (a small decoder of
-// the binary format for the opcodes adgen emits: MVP, bulk memory, SIMD by number; anything else
-// ends that function's listing with its remaining bytes in hex). No disassembler is bundled: the
-// page stays small and the listing needs nothing but the bytes adgen generated.
+// A readable listing of a WebAssembly module: its sections, imports, exports and, per function,
+// its signature, locals and instructions (a small decoder of the binary format for the opcodes
+// adgen emits: MVP, bulk memory, SIMD by number; anything else ends that function's listing with
+// its remaining bytes in hex). The one decoder of the project: the "wasm" stage of
+// `jit(f).lower(...)` / `.compile()` (lowered.ts, staged.ts) and the playground's "wasm" pane use
+// it. No disassembler is bundled: the page stays small and the listing needs nothing but the
+// bytes adgen generated.
 
 const SECTIONS = ["custom", "type", "import", "function", "table", "memory", "global", "export", "start", "element", "code", "data", "data count"];
 const VALTYPES: Record<number, string> = { 0x7f: "i32", 0x7e: "i64", 0x7d: "f32", 0x7c: "f64", 0x7b: "v128", 0x70: "funcref", 0x6f: "externref" };
@@ -55,13 +57,18 @@ class Reader {
 
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(" ");
 
-export function wasmListing(bytes: Uint8Array, maxLines = 400): string {
+/**
+ * The listing of a module. `label(i)` may name function i (printed after its header line as a
+ * comment, e.g. which kernel it computes).
+ */
+export function wasmListing(bytes: Uint8Array, maxLines = 400, label?: (func: number) => string | undefined): string {
   const r = new Reader(bytes, 8);
   const out = [`module: ${bytes.length} bytes`];
   const types: string[] = [];
   const funcTypes: number[] = [];
   let imported = 0;
   const exportNames = new Map<number, string>();
+  const importNames = new Map<number, string>();
   const sections: [number, Reader, number][] = [];
   while (r.p < bytes.length) {
     const id = r.byte();
@@ -87,6 +94,7 @@ export function wasmListing(bytes: Uint8Array, maxLines = 400): string {
         if (kind === 0) {
           const t = s.u32();
           funcTypes.push(t);
+          importNames.set(imported, what);
           desc = `func ${imported++} ${types[t]}`;
         } else if (kind === 1) desc = `table ${VALTYPES[s.byte()]} ${s.limits()}`;
         else if (kind === 2) desc = `memory ${s.limits()}`;
@@ -115,12 +123,28 @@ export function wasmListing(bytes: Uint8Array, maxLines = 400): string {
           locals.push(`${count} ${VALTYPES[body.byte()] ?? "?"}`);
         }
         const fi = imported + i;
-        out.push(`  func ${fi}${exportNames.has(fi) ? ` "${exportNames.get(fi)}"` : ""} ${types[funcTypes[fi]!] ?? ""}: ${size} bytes, locals ${locals.join(", ") || "none"}`);
-        out.push(...instructions(body, maxLines));
+        const note = label?.(fi);
+        out.push(`  func ${fi}${exportNames.has(fi) ? ` "${exportNames.get(fi)}"` : ""} ${types[funcTypes[fi]!] ?? ""}: ${size} bytes, locals ${locals.join(", ") || "none"}${note ? `   ;; ${note}` : ""}`);
+        out.push(...instructions(body, maxLines, (f) => importNames.get(f) ?? (exportNames.has(f) ? `"${exportNames.get(f)}"` : label?.(f)?.replace(/:.*/, ""))));
       }
     }
   }
   return out.join("\n");
+}
+
+/**
+ * The listing of a kernel module of the wasm backend (one function per top-level kernel, called
+ * in kernel order by the exported `run`: backends/wasm/kernels.ts), each kernel's function
+ * labelled with `kernels[k]` (what that kernel computes). The kernel functions are found from
+ * `run`'s calls, not assumed from the function order (helper functions such as the float32 math
+ * routines are interleaved with them).
+ */
+export function kernelModuleListing(bytes: Uint8Array, kernels: readonly string[], maxLines = 1e9): string {
+  const plain = wasmListing(bytes, maxLines);
+  const run = plain.split("\n  func ").find((f) => /^\d+ "run"/.test(f));
+  const calls = run ? [...run.matchAll(/^\s*call (\d+)/gm)].map((m) => Number(m[1])) : [];
+  const byFunc = new Map(calls.map((f, k) => [f, `kernel ${k}: ${kernels[k] ?? "?"}`]));
+  return wasmListing(bytes, maxLines, (f) => byFunc.get(f));
 }
 
 // numeric instructions 0x45..0xc4 (no immediates), in opcode order
@@ -146,7 +170,7 @@ const INDEXED: Record<number, string> = { 0x0c: "br", 0x0d: "br_if", 0x10: "call
 const SIMD_NAMES: Record<number, string> = { 0: "v128.load", 11: "v128.store", 12: "v128.const", 19: "f32x4.splat", 20: "f64x2.splat", 31: "f32x4.extract_lane", 33: "f64x2.extract_lane", 228: "f32x4.add", 229: "f32x4.sub", 230: "f32x4.mul", 231: "f32x4.div", 240: "f64x2.add", 241: "f64x2.sub", 242: "f64x2.mul", 243: "f64x2.div", 261: "f32x4.relaxed_madd", 263: "f64x2.relaxed_madd" };
 
 /** The instructions of one function body, indented by block depth (at most `maxLines` lines). */
-function instructions(r: Reader, maxLines: number): string[] {
+function instructions(r: Reader, maxLines: number, callee: (func: number) => string | undefined): string[] {
   const out: string[] = [];
   let depth = 2;
   const line = (s: string) => out.push(`${"  ".repeat(Math.max(depth, 1))}${s}`);
@@ -169,7 +193,11 @@ function instructions(r: Reader, maxLines: number): string[] {
     const op = r.byte();
     if (op === 0x0b || op === 0x05) depth--;
     if (SIMPLE[op]) line(SIMPLE[op]!);
-    else if (INDEXED[op]) line(`${INDEXED[op]} ${r.u32()}`);
+    else if (op === 0x10) {
+      const f = r.u32();
+      const name = callee(f);
+      line(`call ${f}${name ? ` (${name})` : ""}`);
+    } else if (INDEXED[op]) line(`${INDEXED[op]} ${r.u32()}`);
     else if (op >= 0x02 && op <= 0x04) {
       line(`${["block", "loop", "if"][op - 2]}${blockType()}`);
       depth++;
