@@ -139,6 +139,72 @@ for kind, name in [("set", "set"), ("add", "add"), ("multiply", "multiply"), ("m
     case("at." + name, [np.array([1, 2, 3, 4], i32), np.array([5, -1, 2], i32)], out=at(kind))
     case("at." + name, [np.array([1, 2, 3, 4], i32), np.array([5.0, -1.0, 2.0], f64)], out=lambda x, v, k=kind: at(k)(x, v.astype(x.dtype)))
 
+# convolutions and pooling (NCHW / OIHW), by direct loops in float64: JAX's conv_general_dilated
+def pairs_for(padding, sp, eff, strides):
+    if padding == "VALID": return [(0, 0)] * len(sp)
+    if padding == "SAME":
+        out = []
+        for n, e, st in zip(sp, eff, strides):
+            o = -(-n // st); tot = max((o - 1) * st + e - n, 0); out.append((tot // 2, tot - tot // 2))
+        return out
+    return [tuple(p) for p in padding]
+
+def conv_ref(x, w, strides=None, padding="VALID", lhs=None, rhs=None, groups=1):
+    x = x.astype(np.float64); w = w.astype(np.float64)
+    nd = x.ndim - 2; strides = strides or [1] * nd; lhs = lhs or [1] * nd; rhs = rhs or [1] * nd
+    for i in range(nd):  # lhs dilation: interior zeros
+        n = x.shape[2 + i]; shape = list(x.shape); shape[2 + i] = (n - 1) * lhs[i] + 1
+        y = np.zeros(shape); idx = [slice(None)] * x.ndim; idx[2 + i] = slice(None, None, lhs[i]); y[tuple(idx)] = x; x = y
+    for i in range(nd):  # kernel dilation
+        k = w.shape[2 + i]; shape = list(w.shape); shape[2 + i] = (k - 1) * rhs[i] + 1
+        v = np.zeros(shape); idx = [slice(None)] * w.ndim; idx[2 + i] = slice(None, None, rhs[i]); v[tuple(idx)] = w; w = v
+    pr = pairs_for(padding, x.shape[2:], w.shape[2:], strides)
+    x = np.pad(x, [(0, 0), (0, 0)] + [(max(a, 0), max(b, 0)) for a, b in pr])
+    x = x[(slice(None), slice(None)) + tuple(slice(max(-a, 0), x.shape[2 + i] - max(-b, 0)) for i, (a, b) in enumerate(pr))]
+    N, C = x.shape[:2]; O = w.shape[0]; cg, og = C // groups, O // groups
+    out_sp = [(x.shape[2 + i] - w.shape[2 + i]) // strides[i] + 1 for i in range(nd)]
+    out = np.zeros([N, O] + out_sp)
+    for o in range(O):
+        g = o // og
+        for pos in np.ndindex(*out_sp):
+            win = x[(slice(None), slice(g * cg, (g + 1) * cg)) + tuple(slice(p * st, p * st + k) for p, st, k in zip(pos, strides, w.shape[2:]))]
+            out[(slice(None), o) + pos] = (win * w[o]).reshape(N, -1).sum(1)
+    return out
+
+def pool_ref(x, window, strides=None, padding="VALID", kind="max"):
+    nd = x.ndim - 2; strides = strides or window
+    pr = pairs_for(padding, x.shape[2:], window, strides)
+    fill = -np.inf if kind == "max" else 0.0
+    xp = np.pad(x.astype(np.float64), [(0, 0), (0, 0)] + pr, constant_values=fill)
+    out_sp = [(xp.shape[2 + i] - window[i]) // strides[i] + 1 for i in range(nd)]
+    out = np.zeros(list(x.shape[:2]) + out_sp)
+    for pos in np.ndindex(*out_sp):
+        win = xp[(slice(None), slice(None)) + tuple(slice(p * st, p * st + k) for p, st, k in zip(pos, strides, window))]
+        r = win.reshape(x.shape[0], x.shape[1], -1)
+        out[(slice(None), slice(None)) + pos] = r.max(-1) if kind == "max" else r.mean(-1)
+    return out
+
+rs = np.random.RandomState(18)
+cx = rs.uniform(-1, 1, (2, 4, 7, 6)).astype(f32)
+for opts, wshape in [({}, (3, 4, 3, 3)), ({"padding": "SAME"}, (5, 4, 3, 2)), ({"strides": [2, 1], "padding": [[1, 2], [0, 1]]}, (3, 4, 2, 3)),
+                     ({"rhsDilation": [1, 2], "padding": "SAME", "strides": 2}, (2, 4, 3, 2)), ({"lhsDilation": 2, "padding": [[2, 2], [1, 1]]}, (3, 4, 3, 3)),
+                     ({"featureGroupCount": 2, "padding": [[-1, 0], [1, 1]]}, (6, 2, 2, 2)), ({"featureGroupCount": 4}, (4, 1, 3, 3))]:
+    w = rs.uniform(-1, 1, wshape).astype(f32)
+    st = opts.get("strides"); st = [st, st] if isinstance(st, int) else st
+    ld = opts.get("lhsDilation"); ld = [ld, ld] if isinstance(ld, int) else ld
+    for dt in (f32, f64):
+        case("conv", [cx.astype(dt), w.astype(dt)], opts, out=lambda a, b, o=opts, st=st, ld=ld: conv_ref(a, b, st, o.get("padding", "VALID"), ld, o.get("rhsDilation"), o.get("featureGroupCount", 1)).astype(a.dtype))
+c1 = rs.uniform(-1, 1, (2, 3, 9)).astype(f32)
+w1 = rs.uniform(-1, 1, (4, 3, 3)).astype(f32)
+case("conv", [c1, w1], {"strides": 2, "padding": "SAME"}, out=lambda a, b: conv_ref(a, b, [2], "SAME").astype(f32))
+case("conv", [(c1 * 4).astype(i32), w1], {}, out=lambda a, b: conv_ref(a, b).astype(f32))  # int32 lhs: promoted to float32 (JAX lattice)
+px = rs.uniform(-1, 1, (2, 3, 7, 6)).astype(f32)
+for kind in ("max", "avg"):
+    for window, opts in [([2, 2], {}), ([3, 2], {"strides": [2, 1], "padding": "SAME"}), ([2, 3], {"strides": 1, "padding": [[1, 0], [0, 2]]})]:
+        st = opts.get("strides"); st = [st, st] if isinstance(st, int) else st
+        for dt in (f32, f64):
+            case(kind + "Pool", [px.astype(dt)], {**opts, "window": window}, out=lambda a, w=window, st=st, o=opts, k=kind: pool_ref(a, w, st, o.get("padding", "VALID"), k).astype(a.dtype))
+
 # JSON cannot hold NaN/Infinity: written as strings
 def fix(o):
     if isinstance(o, float) and not math.isfinite(o): return str(o)
