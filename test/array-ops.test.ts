@@ -82,7 +82,7 @@ describe("ONNX export (onnxruntime-node) agrees bit for bit, NaN, ties and dupli
 
 describe("values follow NumPy", () => {
   it("set: positions of np.index; the last duplicate wins; v broadcasts and takes x's dtype", () => {
-    const x = np.arange(12).reshape([3, 4]);
+    const x = np.arange(12, { dtype: "int32" }).reshape([3, 4]);
     expect(x.at([1, "1:3"]).set(9).toArray()).toEqual([[0, 1, 2, 3], [4, 9, 9, 7], [8, 9, 10, 11]]);
     expect(x.at([[2, 0, 2]]).set(np.array([[1, 1, 1, 1], [2, 2, 2, 2], [3, 3, 3, 3]], { dtype: "int32" })).toArray()).toEqual([[2, 2, 2, 2], [4, 5, 6, 7], [3, 3, 3, 3]]);
     expect(x.at(-1).set(f64([0.5, 1, 2, 3])).dtype).toBe("int32");
@@ -203,7 +203,7 @@ describe("vmap", () => {
 
 describe("errors", () => {
   it("are typed and name the operation", () => {
-    const x = np.arange(6).reshape([2, 3]);
+    const x = np.arange(6, { dtype: "int32" }).reshape([2, 3]);
     expect(() => x.at([5]).set(1)).toThrow(ArgumentError);
     expect(() => x.at(0).set(1.5)).toThrow(DTypeError);
     expect(() => x.at(0).add(f64([1, 2]))).toThrow(ShapeError);

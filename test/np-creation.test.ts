@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { Tensor, grad, jvp, np, vmap } from "../src/index.js";
-import { ArgumentError } from "../src/core/errors.js";
+import { ArgumentError, DTypeError } from "../src/core/errors.js";
 import { assertClose, rand } from "./util/check.js";
 
 describe("array", () => {
@@ -88,9 +88,12 @@ describe("zerosLike / onesLike / fullLike", () => {
 });
 
 describe("arange", () => {
-  it("follows NumPy values and JAX dtypes", () => {
+  it("follows NumPy values; float32 unless a dtype is given (the JS-number rule)", () => {
     const a = np.arange(5);
-    expect(a.dtype).toBe("int32");
+    expect(a.dtype).toBe("float32");
+    expect(np.arange(5, { dtype: "int32" }).dtype).toBe("int32");
+    expect(np.arange(2, 9, 3, { dtype: "int32" }).toArray()).toEqual([2, 5, 8]);
+    expect(() => np.arange(0, 1, 0.25, { dtype: "int32" })).toThrow(DTypeError);
     expect(a.toArray()).toEqual([0, 1, 2, 3, 4]);
     expect(np.arange(1, 7, 2).toArray()).toEqual([1, 3, 5]);
     expect(np.arange(5, 0, -2).toArray()).toEqual([5, 3, 1]);

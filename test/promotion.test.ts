@@ -75,6 +75,13 @@ describe("promotion follows JAX's lattice for typed operands", () => {
     expect(np.multiply(np.array([true, true, false]), np.array([true, false, false])).toArray()).toEqual([true, false, false]);
     expect(np.add(np.array([true, false, false]), np.array([true, true, false])).toArray()).toEqual([true, true, false]);
   });
+  it("negative of a bool raises (NumPy raises TypeError for - on bool); other dtypes keep theirs", () => {
+    expect(() => np.negative(make("b1"))).toThrow(DTypeError);
+    expect(() => np.negative(true)).toThrow(/negative: boolean operands are not supported/);
+    expect(() => make("b1").neg()).toThrow(DTypeError);
+    for (const n of ["i4", "f4", "f8"] as const) expect(np.negative(make(n)).dtype).toBe(dtypeOf(n));
+    expect(np.negative(np.array([1, -2], { dtype: "int32" })).toArray()).toEqual([-1, 2]);
+  });
 });
 
 // JS numbers ("n"): the dtype never depends on the value. Columns b1 i4 f4 f8 i* f* n; `js` marks
@@ -116,6 +123,14 @@ describe("JS numbers take the other operands' type (the JS-number rule)", () => 
     expect(np.full([2], 3, { dtype: "int32" }).dtype).toBe("int32");
     expect(np.full([2], true).dtype).toBe("bool");
     expect(np.array([true, false]).dtype).toBe("bool");
+  });
+  it("np.arange is float32 unless a dtype is given, whatever its arguments' values", () => {
+    for (const args of [[5], [1, 7, 2], [0, 1, 0.25], [0.5, 3]] as [number, number?, number?][]) {
+      expect(np.arange(...(args as [number, number, number])).dtype).toBe("float32");
+    }
+    expect(np.arange(4, { dtype: "int32" }).dtype).toBe("int32");
+    expect(np.arange(4, { dtype: "float64" }).dtype).toBe("float64");
+    expect(() => np.arange(0, 2.5, { dtype: "int32" })).toThrow(/arange: the number 2.5 is not an int32 value/);
   });
   it("a JS number combined with float64 keeps its exact value (no float32 rounding)", () => {
     expect(np.add(np.zeros([1], { dtype: "float64" }), 0.1).item()).toBe(0.1);

@@ -151,7 +151,7 @@ describe("transformations", () => {
     const splitB = vmap((k: Tensor) => random.split(k, 3))(keys) as Tensor;
     expect(splitB.shape).toEqual([4, 3, 2]);
     expect((splitB.toArray() as number[][][])[2]).toEqual(random.split(np.index(keys, 2), 3).toArray());
-    const folded = vmap((k: Tensor, i: Tensor) => random.foldIn(k, i))(keys, np.arange(4)) as Tensor;
+    const folded = vmap((k: Tensor, i: Tensor) => random.foldIn(k, i))(keys, np.arange(4, { dtype: "int32" })) as Tensor;
     expect((folded.toArray() as number[][])[3]).toEqual(random.foldIn(np.index(keys, 3), 3).toArray());
     const keysOnAxis1 = np.transpose(keys);
     expect(Array.from((vmap(f, { inAxes: 1 })(keysOnAxis1) as Tensor).data)).toEqual(Array.from(batched.data));

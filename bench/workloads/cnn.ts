@@ -97,3 +97,34 @@ export function checkCnnBiasGrad(g: ArrayLike<number>, tol = 1e-4): string | und
   }
   return undefined;
 }
+
+/**
+ * Real data for the CNN: a Fashion-MNIST subset shipped in bench/data (1024 training and 512
+ * test images, 28x28 grayscale, 10 classes; Zalando Research, MIT licence; made by
+ * scripts/make-fashion-subset.py). Pixels scaled to [0, 1], NCHW with one channel.
+ */
+export interface ImageSet {
+  trainX: Float32Array;
+  trainY: Int32Array;
+  testX: Float32Array;
+  testY: Int32Array;
+}
+
+export const FASHION_MNIST_FILE = new URL("../data/fashion-mnist-subset.bin.gz", import.meta.url);
+
+export async function fashionMnist(): Promise<ImageSet> {
+  const { readFileSync } = await import("node:fs");
+  const { gunzipSync } = await import("node:zlib");
+  const raw = gunzipSync(readFileSync(FASHION_MNIST_FILE));
+  if (raw.subarray(0, 4).toString("latin1") !== "FMNS") throw new Error(`${FASHION_MNIST_FILE.pathname}: not a Fashion-MNIST subset file`);
+  const nTrain = raw.readUInt32LE(4);
+  const nTest = raw.readUInt32LE(8);
+  let at = 12;
+  const take = (n: number) => raw.subarray(at, (at += n));
+  const pixels = (n: number) => Float32Array.from(take(n * 784), (v) => v / 255);
+  const trainX = pixels(nTrain);
+  const trainY = Int32Array.from(take(nTrain));
+  const testX = pixels(nTest);
+  const testY = Int32Array.from(take(nTest));
+  return { trainX, trainY, testX, testY };
+}

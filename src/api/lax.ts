@@ -4,6 +4,7 @@
 
 import { ShapedArray } from "../core/aval.js";
 import { leafToTensor } from "../core/convert.js";
+import { type DType, promoteTypes } from "../core/dtype.js";
 import { ArgumentError, DTypeError, ShapeError } from "../core/errors.js";
 import { Tensor } from "../core/tensor.js";
 import { type TreeDef, flatten, treedefEqual, treedefToString, unflatten } from "../core/tree.js";
@@ -47,6 +48,41 @@ function checkSameTypes(what: string, got: ShapedArray[], want: ShapedArray[], g
   });
 }
 
+/**
+ * JAX's rule for weakly typed values (a JS number as a loop's initial carry or a branch's result):
+ * a weak value meeting a strong dtype takes that dtype when the lattice join is that dtype (a
+ * carry initialised with 0 in a float64 loop is float64), instead of a dtype mismatch. `avals[k]`
+ * are the types each of several producers gives position i; returns per position the dtype all
+ * must take, or undefined where they already agree or cannot be unified (left to the type check).
+ */
+function joinWeak(avals: ShapedArray[][], n: number): (DType | undefined)[] {
+  return Array.from({ length: n }, (_, i) => {
+    const at = avals.map((a) => a[i]).filter((a): a is ShapedArray => a !== undefined);
+    if (at.length < 2 || at.every((a) => a.dtype === at[0]!.dtype)) return undefined;
+    const join = promoteTypes(at);
+    if (!at.every((a) => a.weak || a.dtype === join.dtype)) return undefined;
+    return join.dtype;
+  });
+}
+
+/** The leaves of a function's result cast to the dtypes `joinWeak` chose (JS numbers exactly). */
+function castLeaves(tree: unknown, to: (DType | undefined)[] | undefined): unknown {
+  if (!to) return tree;
+  const [ls, def] = flatten(tree);
+  return unflatten(
+    def,
+    ls.map((l, i) => {
+      if (to[i] === undefined) return l;
+      const t = leafToTensor(l, `output leaf ${i}`);
+      return t.aval.dtype === to[i] ? t : castStrong(t, to[i]!);
+    }),
+  );
+}
+
+/** The avals with the dtypes `joinWeak` chose (strong, as a converted value is). */
+const retype = (avals: readonly ShapedArray[], to: (DType | undefined)[]) =>
+  avals.map((a, i) => (to[i] !== undefined && to[i] !== a.dtype ? new ShapedArray(a.shape, to[i]!) : a));
+
 /** Makes a branch program take [operands, all consts], ignoring the consts of other branches. */
 function widen(t: TracedFn, allConsts: Tensor[], nOps: number, avals: ShapedArray[]): Program {
   const own = t.consts;
@@ -80,12 +116,19 @@ function switchNamed(index: Tensor | number, branches: ((...ops: any[]) => unkno
     let k = 0;
     return all.map((x, i) => (isStatic[i] ? x : xs[k++]!));
   };
-  const traced = branches.map((b, k) => traceWithConsts((xs) => b(...(unflatten(def, withStatic(xs)) as unknown[])), avals, `lax.cond ${names[k]}`));
+  const traceAll = (outTypes?: (DType | undefined)[]) =>
+    branches.map((b, k) => traceWithConsts((xs) => castLeaves(b(...(unflatten(def, withStatic(xs)) as unknown[])), outTypes), avals, `lax.cond ${names[k]}`));
+  let traced = traceAll();
+  traced.forEach((t, k) => {
+    if (!treedefEqual(t.outTree, traced[0]!.outTree)) {
+      throw new ShapeError(`lax.cond: the ${names[k]} returns structure ${treedefToString(t.outTree)} but the ${names[0]} returns ${treedefToString(traced[0]!.outTree)}`);
+    }
+  });
+  // weak branch outputs (JS numbers) take the strong dtype of the others: trace again casting them
+  const outTypes = joinWeak(traced.map((t) => t.program.outAvals), traced[0]!.program.outAvals.length);
+  if (outTypes.some((d) => d !== undefined)) traced = traceAll(outTypes);
   const first = traced[0]!;
   traced.forEach((t, k) => {
-    if (!treedefEqual(t.outTree, first.outTree)) {
-      throw new ShapeError(`lax.cond: the ${names[k]} returns structure ${treedefToString(t.outTree)} but the ${names[0]} returns ${treedefToString(first.outTree)}`);
-    }
     checkSameTypes("lax.cond", t.program.outAvals, first.program.outAvals, `${names[k]} output`, `${names[0]} output`);
   });
   const allConsts = [...new Set(traced.flatMap((t) => t.consts))];
@@ -104,18 +147,24 @@ export function cond(pred: Tensor | boolean, trueFn: (...ops: any[]) => unknown,
 /** `lax.whileLoop(condFn, bodyFn, init)`: differentiable in forward and reverse mode. */
 export function whileLoop(condFn: (carry: any) => unknown, bodyFn: (carry: any) => unknown, init: unknown): any {
   const { xs: carry, def } = leaves(init, "lax.whileLoop init");
-  const avals = carry.map((x) => x.aval.strong());
+  let avals = carry.map((x) => x.aval.strong());
+  let b = traceWithConsts((xs) => bodyFn(unflatten(def, xs)), avals, "lax.whileLoop body");
+  // a weak initial carry takes the dtype the body gives it: trace again with that carry type
+  const adopt = joinWeak([carry.map((x) => x.aval), b.program.outAvals], carry.length);
+  if (adopt.some((d) => d !== undefined)) {
+    avals = retype(avals, adopt);
+    b = traceWithConsts((xs) => bodyFn(unflatten(def, xs)), avals, "lax.whileLoop body");
+  }
   const c = traceWithConsts((xs) => condFn(unflatten(def, xs)), avals, "lax.whileLoop cond");
   const pred = c.program.outAvals;
   if (pred.length !== 1 || pred[0]!.dtype !== "bool" || pred[0]!.ndim !== 0) {
     throw new DTypeError(`lax.whileLoop: condFn must return a bool scalar, got ${pred.join(", ")}`);
   }
-  const b = traceWithConsts((xs) => bodyFn(unflatten(def, xs)), avals, "lax.whileLoop body");
   if (!treedefEqual(b.outTree, def)) {
     throw new ShapeError(`lax.whileLoop: bodyFn returns structure ${treedefToString(b.outTree)} but the carry is ${treedefToString(def)}`);
   }
   checkSameTypes("lax.whileLoop", b.program.outAvals, avals, "bodyFn output", "initial carry");
-  const outs = whileP.bind([...c.consts, ...b.consts, ...carry.map((x, i) => (x.aval.weak ? convertStrong(x, avals[i]!) : x))], {
+  const outs = whileP.bind([...c.consts, ...b.consts, ...carry.map((x, i) => (x.aval.weak ? castStrong(x, avals[i]!.dtype) : x))], {
     cond: c.program,
     body: b.program,
     numCondConsts: c.consts.length,
@@ -124,9 +173,12 @@ export function whileLoop(condFn: (carry: any) => unknown, bodyFn: (carry: any) 
   return unflatten(def, outs);
 }
 
-/** A weakly typed initial carry (a JS number) takes the dtype the loop body settled on. */
-function convertStrong(x: Tensor, a: ShapedArray): Tensor {
-  return convert(x, a.dtype);
+/**
+ * A weakly typed initial carry (a JS number) takes the dtype the loop body settled on; a JS
+ * number keeps its exact value (0.1 as a float64 carry is the double 0.1, not float32's).
+ */
+function castStrong(x: Tensor, dtype: DType): Tensor {
+  return x._exact !== undefined ? scalar(x._exact, dtype) : convert(x, dtype);
 }
 
 export interface ScanOptions {
@@ -149,10 +201,10 @@ export function scan(f: (carry: any, x: any) => [unknown, unknown], init: unknow
     length = n;
   }
   if (length === undefined) throw new ArgumentError("lax.scan: give xs or {length}");
-  const carryAvals = carry.map((x) => x.aval.strong());
+  let carryAvals = carry.map((x) => x.aval.strong());
   const xAvals = xsLeaves.map((x) => new ShapedArray(x.aval.shape.slice(1), x.aval.dtype));
   let yDef: TreeDef | undefined;
-  const t = traceWithConsts(
+  const traceBody = () => traceWithConsts(
     (ins) => {
       const out = f(unflatten(carryDef, ins.slice(0, carry.length)), unflatten(xsDef, ins.slice(carry.length)));
       if (!Array.isArray(out) || out.length !== 2) throw new ArgumentError("lax.scan: f must return [carry, y]");
@@ -168,8 +220,15 @@ export function scan(f: (carry: any, x: any) => [unknown, unknown], init: unknow
     [...carryAvals, ...xAvals],
     "lax.scan body",
   );
+  let t = traceBody();
+  // a weak initial carry takes the dtype f gives it: trace again with that carry type
+  const adopt = joinWeak([carry.map((x) => x.aval), t.program.outAvals.slice(0, carry.length)], carry.length);
+  if (adopt.some((d) => d !== undefined)) {
+    carryAvals = retype(carryAvals, adopt);
+    t = traceBody();
+  }
   checkSameTypes("lax.scan", t.program.outAvals.slice(0, carry.length), carryAvals, "carry returned by f", "init carry");
-  const init0 = carry.map((x, i) => (x.aval.weak ? convertStrong(x, carryAvals[i]!) : x));
+  const init0 = carry.map((x, i) => (x.aval.weak ? castStrong(x, carryAvals[i]!.dtype) : x));
   const outs =
     opts.checkpoint !== undefined && length > 0
       ? revolveScan(t.program, t.consts, init0, xsLeaves, length, !!opts.reverse, opts.checkpoint.snapshots)

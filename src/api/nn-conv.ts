@@ -4,8 +4,9 @@
 //
 // conv is im2col onto dot_general, so it runs at GEMM speed: the input is padded once (lhs
 // dilation as interior padding, then explicit padding; negative padding crops), each kernel
-// offset is one strided slice of it (the patches, [N, C, K, ...out]), and one batched
-// dot_general over the feature groups contracts (C/G, K) against the kernel. Gradients come from
+// offset is one strided slice of it, stacked into the patches [N, C, K, ...out] by one fused loop
+// (windowPatches), and one dot_general batched over (N, feature groups) contracts (C/G, K)
+// against the kernel, writing [N, O, ...out] in place (no transpose copies). Gradients come from
 // autodiff of the composite: the input's is the transposed convolution (slice^T = pad, the
 // patches summed back), the kernel's a GEMM of patches and output cotangents.
 // Pooling reduces the same strided window slices with max / add.
@@ -14,7 +15,7 @@ import type { Tensor } from "../core/tensor.js";
 import { ArgumentError, ShapeError } from "../core/errors.js";
 import { add, div, max } from "../prims/binary.js";
 import { dotGeneral } from "../prims/dot.js";
-import { broadcastInDim, concatenate, pad, reshape, slice, transpose } from "../prims/shape.js";
+import { broadcastInDim, pad, reshape, slice } from "../prims/shape.js";
 import { full } from "../rules/helpers.js";
 import { type ArrayInput, asTensor, promote } from "./np/coerce.js";
 
@@ -80,8 +81,8 @@ function padInput(name: string, x: Tensor, window: number[], strides: number[], 
   return { y, out };
 }
 
-/** One strided slice of the padded input per window offset (row-major over the window). */
-function windowSlices(y: Tensor, window: number[], strides: number[], rhsDil: number[], out: number[]): Tensor[] {
+/** One strided slice of the padded input per window offset (row-major over the window); the spatial axes start at `sp`. */
+function windowSlices(y: Tensor, window: number[], strides: number[], rhsDil: number[], out: number[], sp = 2): Tensor[] {
   const ys = y.aval.shape as number[];
   const slices: Tensor[] = [];
   const K = prod(window);
@@ -92,11 +93,38 @@ function windowSlices(y: Tensor, window: number[], strides: number[], rhsDil: nu
       off[i] = r % window[i]!;
       r = Math.floor(r / window[i]!);
     }
-    const start = [0, 0, ...off.map((o, i) => o * rhsDil[i]!)];
-    const limit = [ys[0]!, ys[1]!, ...out.map((o, i) => start[i + 2]! + (o - 1) * strides[i]! + 1)];
-    slices.push(slice(y, start, limit, [1, 1, ...strides]));
+    const lead = ys.slice(0, sp);
+    const start = [...lead.map(() => 0), ...off.map((o, i) => o * rhsDil[i]!)];
+    const limit = [...lead, ...out.map((o, i) => start[i + sp]! + (o - 1) * strides[i]! + 1)];
+    slices.push(slice(y, start, limit, [...lead.map(() => 1), ...strides]));
   }
   return slices;
+}
+
+/**
+ * The window slices stacked on a new axis 2, [N, C, K, ...out]: slices of the padded input with a
+ * unit axis 2 (one reshape of the input, so no per-slice reshape breaks fusion), each padded to
+ * its position on that axis, summed. Pads, adds and strided slices fuse into one loop reading the
+ * padded input, where a concatenate would copy each slice once more; the transpose (slices of
+ * the cotangent padded back and summed) fuses the same way.
+ */
+function windowPatches(y: Tensor, window: number[], strides: number[], rhsDil: number[], out: number[]): Tensor {
+  const ys = y.aval.shape as number[];
+  const y5 = reshape(y, [ys[0]!, ys[1]!, 1, ...ys.slice(2)]);
+  const K = prod(window);
+  const parts = windowSlices(y5, window, strides, rhsDil, out, 3).map((s, k) => {
+    if (K === 1) return s;
+    const lo = s.aval.shape.map((_, i) => (i === 2 ? k : 0));
+    const hi = s.aval.shape.map((_, i) => (i === 2 ? K - 1 - k : 0));
+    return pad(s, lo, hi, lo.map(() => 0), 0);
+  });
+  let level = parts;
+  while (level.length > 1) {
+    const next: Tensor[] = [];
+    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? add(level[i]!, level[i + 1]!) : level[i]!);
+    level = next;
+  }
+  return level[0]!;
 }
 
 /**
@@ -125,12 +153,14 @@ export function conv(lhs: X, rhs: X, opts: ConvOpts = {}): Tensor {
   const K = prod(window);
   const P = prod(out);
   // patches [N, C, K, P] -> [N, G, C/G * K, P]; kernel [O, C/G, ...window] -> [G, O/G, C/G * K]
-  const parts = windowSlices(y, window, strides, rhsDil, out).map((s) => reshape(s, [N, C, 1, P]));
-  const patches = reshape(parts.length === 1 ? parts[0]! : concatenate(parts, 2), [N, G, (C / G) * K, P]);
-  const kernel = reshape(w, [G, O / G, (C / G) * K]);
-  // [G, O/G, CgK] . [N, G, CgK, P] over G (batch) and CgK -> [G, O/G, N, P]
-  const r = dotGeneral(kernel, patches, { lhsContract: [2], rhsContract: [2], lhsBatch: [0], rhsBatch: [1] });
-  return reshape(transpose(r, [2, 0, 1, 3]), [N, O, ...out]);
+  const patches = reshape(windowPatches(y, window, strides, rhsDil, out), [N, G, (C / G) * K, P]);
+  // The kernel is broadcast over the batch (it is small: O * C/G * K per sample) so that the
+  // GEMM is batched over (N, G) and reads the patches and writes the output in place: [N, G, O/G,
+  // CgK] . [N, G, CgK, P] -> [N, G, O/G, P], which is [N, O, ...out] without a transpose copy of
+  // the patches or the output (and, in reverse mode, of their cotangents).
+  const kernel = broadcastInDim(reshape(w, [G, O / G, (C / G) * K]), [N, G, O / G, (C / G) * K], [1, 2, 3]);
+  const r = dotGeneral(kernel, patches, { lhsContract: [3], rhsContract: [2], lhsBatch: [0, 1], rhsBatch: [0, 1] });
+  return reshape(r, [N, O, ...out]);
 }
 
 export interface ConvNdOpts extends ConvOpts {

@@ -151,7 +151,7 @@ export function oneHot(labels: X, numClasses: number, opts: OneHotOpts = {}): Te
   const l = asTensor(labels, "oneHot");
   intArg("oneHot", "numClasses", numClasses, 0);
   const dtype = dtypeArg("oneHot", opts.dtype) ?? "float32";
-  const classes = np.arange(numClasses);
+  const classes = np.arange(numClasses, { dtype: "int32" });
   const hot = np.equal(np.expandDims(l, -1), classes);
   const out = np.astype(hot, dtype);
   const axis = opts.axis ?? -1;

@@ -221,7 +221,7 @@ function sortingPermutation(u: Tensor, n: number): Tensor {
   // traced: rank_i = #{j : u_j < u_i or (u_j == u_i and j < i)}, then invert by a take of an argsort-free scatter
   const ui = np.expandDims(u, 1);
   const uj = np.expandDims(u, 0);
-  const idx = np.arange(n);
+  const idx = np.arange(n, { dtype: "int32" });
   const before = np.logicalOr(np.less(uj, ui), np.logicalAnd(np.equal(uj, ui), np.less(np.expandDims(idx, 0), np.expandDims(idx, 1))));
   const rank = np.sum(before, { axis: 1 });
   // perm[r] = sum_i i * [rank_i == r]
@@ -236,7 +236,7 @@ function sortingPermutation(u: Tensor, n: number): Tensor {
 export function permutation(k: Tensor, x: number | Tensor | ArrayInput, opts: { axis?: number } = {}): Tensor {
   checkOptions("random.permutation", opts, { axis: is.int() });
   const kk = keyArg("random.permutation", k);
-  const t = typeof x === "number" ? np.arange(intArg("random.permutation", "n", x, 0)) : asTensor(x, "random.permutation");
+  const t = typeof x === "number" ? np.arange(intArg("random.permutation", "n", x, 0), { dtype: "int32" }) : asTensor(x, "random.permutation");
   if (t.aval.ndim === 0) throw new ShapeError(`random.permutation: x must have at least one axis, got ${t.aval}`);
   const axis = opts.axis ?? 0;
   const n = t.aval.shape[np.normalizeAxes("random.permutation", axis, t.aval.ndim)[0]!] as number;

@@ -4,13 +4,13 @@
 
 import { ShapedArray } from "../../core/aval.js";
 import { type DType, allocArray, castNumber } from "../../core/dtype.js";
-import { ArgumentError } from "../../core/errors.js";
+import { ArgumentError, DTypeError } from "../../core/errors.js";
 import { isConcreteShape } from "../../core/shape.js";
 import { Tensor } from "../../core/tensor.js";
 import { broadcastInDim } from "../../prims/shape.js";
 import { convert } from "../../prims/unary.js";
 import { scalar } from "../../rules/helpers.js";
-import { type ArrayInput, arrayFromData, asTensor, broadcastTo } from "./coerce.js";
+import { type ArrayInput, arrayFromData, asTensor, broadcastTo, isInt32Value } from "./coerce.js";
 import { dtypeArg, dtypeOptions, intArg, shapeArg } from "./args.js";
 import { checkOptions, is } from "../../core/options.js";
 
@@ -114,8 +114,10 @@ function finiteArg(name: string, what: string, v: unknown): number {
 
 /**
  * arange(stop), arange(start, stop), arange(start, stop, step), each optionally followed by
- * {dtype}: evenly spaced values in [start, stop). int32 when every argument is an integer and no
- * dtype is given (as JAX), float32 otherwise.
+ * {dtype}: evenly spaced values in [start, stop). float32 unless a dtype is given, whatever the
+ * arguments' values: NumPy/JAX give int32 for integer arguments, but a JS number has no int/float
+ * distinction, so that would make the dtype depend on the values (docs/promotion.md). Pass
+ * {dtype: "int32"} for indices; an int32 arange needs integer start, stop and step (DTypeError).
  */
 export function arange(stop: number, opts?: DTypeOpt): Tensor;
 export function arange(start: number, stop: number, opts?: DTypeOpt): Tensor;
@@ -132,7 +134,11 @@ export function arange(...args: (number | DTypeOpt | undefined)[]): Tensor {
   const nums = args.map((a, i) => finiteArg("arange", ["start", "stop", "step"][i]!, a));
   const [start, stop, step] = nums.length === 1 ? [0, nums[0]!, 1] : [nums[0]!, nums[1]!, nums[2] ?? 1];
   if (step === 0) throw new ArgumentError("arange: step must not be zero");
-  const dtype = dtypeOpt("arange", opts) ?? (nums.every(Number.isInteger) ? "int32" : "float32");
+  const dtype = dtypeOpt("arange", opts) ?? "float32";
+  if (dtype === "int32") {
+    const bad = nums.find((v) => !isInt32Value(v));
+    if (bad !== undefined) throw new DTypeError(`arange: the number ${bad} is not an int32 value, so it cannot make an int32 range (the values would be truncated); give integer start, stop and step, or a float dtype`);
+  }
   const n = Math.max(0, Math.ceil((stop - start) / step));
   const data = allocArray(dtype, n);
   for (let i = 0; i < n; i++) data[i] = start + i * step;

@@ -96,7 +96,12 @@ export const arctan2 = bin("arctan2", b.atan2, "float");
 export const hypot = bin("hypot", b.hypot, "float");
 export const minimum = bin("minimum", min);
 
-export const negative = unary("negative", u.neg, "int");
+/** Arithmetic negation; a bool operand is a DTypeError, as NumPy's `-` on bool (use np.logicalNot). */
+export function negative(x: T): Tensor {
+  const [a] = promote("negative", [asTensor(x, "negative")]);
+  if (a!.aval.dtype === "bool") throw new DTypeError(`negative: boolean operands are not supported (NumPy raises too); use np.logicalNot, or convert with .astype("int32"), got ${a!.aval}`);
+  return u.neg(a!);
+}
 export const exp = unary("exp", u.exp, "float");
 export const log = unary("log", u.log, "float");
 export const log1p = unary("log1p", u.log1p, "float");

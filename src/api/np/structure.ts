@@ -10,12 +10,12 @@ import { Tensor } from "../../core/tensor.js";
 import { ShapedArray } from "../../core/aval.js";
 import { select } from "../../prims/compare.js";
 import { gather } from "../../prims/gather.js";
-import { reduceSum } from "../../prims/reduce.js";
 import { broadcastInDim, concatenate, reshape, slice, transpose } from "../../prims/shape.js";
 import { full } from "../../rules/helpers.js";
 import { axisArg, intArg } from "./args.js";
 import { type ArrayInput, asTensor } from "./coerce.js";
 import { ravel } from "./shape.js";
+import { sum } from "./reductions.js";
 
 type X = Tensor | ArrayInput;
 const desc = (x: Tensor) => `an array of shape ${shapeToString(x.aval.shape)}`;
@@ -81,10 +81,9 @@ export function diagonal(x: X, opts: DiagonalOpts = {}): Tensor {
   return gather(flat, int32Const(pos), { axis: nd - 2, batchDims: 0 });
 }
 
-/** trace(x, {offset, axis1, axis2}): the sum of the diagonal. */
+/** trace(x, {offset, axis1, axis2}): the sum of the diagonal (np.sum's dtype: bool counts in int32). */
 export function trace(x: X, opts: DiagonalOpts = {}): Tensor {
-  const d = diagonal(x, opts);
-  return reduceSum(d, [d.aval.ndim - 1]);
+  return sum(diagonal(x, opts), { axis: -1 });
 }
 
 function triangle(name: string, x: X, k: number, lower: boolean): Tensor {
