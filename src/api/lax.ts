@@ -101,8 +101,18 @@ export function cond(pred: Tensor | boolean, trueFn: (...ops: any[]) => unknown,
   return switchNamed(predicateIndex(p), [falseFn, trueFn], ["false branch", "true branch"], operands);
 }
 
-/** `lax.whileLoop(condFn, bodyFn, init)`: differentiable in forward and reverse mode. */
-export function whileLoop(condFn: (carry: any) => unknown, bodyFn: (carry: any) => unknown, init: unknown): any {
+export interface WhileOptions {
+  /** reverse mode keeps at most 2 * snapshots carries (default 32 per level; docs/memory.md) */
+  checkpoint?: { snapshots: number };
+}
+
+/** `lax.whileLoop(condFn, bodyFn, init, {checkpoint?})`: differentiable in forward and reverse mode, to any order. */
+export function whileLoop(condFn: (carry: any) => unknown, bodyFn: (carry: any) => unknown, init: unknown, opts: WhileOptions = {}): any {
+  checkOptions("lax.whileLoop", opts, { checkpoint: is.any });
+  const snapshots = opts.checkpoint?.snapshots;
+  if (snapshots !== undefined && !(Number.isInteger(snapshots) && snapshots >= 1)) {
+    throw new ArgumentError(`lax.whileLoop: checkpoint.snapshots must be an integer >= 1, got ${String(snapshots)}`);
+  }
   const { xs: carry, def } = leaves(init, "lax.whileLoop init");
   const avals = carry.map((x) => x.aval.strong());
   const c = traceWithConsts((xs) => condFn(unflatten(def, xs)), avals, "lax.whileLoop cond");
@@ -120,6 +130,7 @@ export function whileLoop(condFn: (carry: any) => unknown, bodyFn: (carry: any) 
     body: b.program,
     numCondConsts: c.consts.length,
     numBodyConsts: b.consts.length,
+    ...(snapshots === undefined ? {} : { snapshots }),
   });
   return unflatten(def, outs);
 }
