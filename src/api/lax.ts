@@ -108,11 +108,21 @@ export interface WhileOptions {
 
 /** `lax.whileLoop(condFn, bodyFn, init, {checkpoint?})`: differentiable in forward and reverse mode, to any order. */
 export function whileLoop(condFn: (carry: any) => unknown, bodyFn: (carry: any) => unknown, init: unknown, opts: WhileOptions = {}): any {
-  checkOptions("lax.whileLoop", opts, { checkpoint: is.any });
+  return bindWhile("lax.whileLoop", condFn, bodyFn, init, opts);
+}
+
+function snapshotsOption(op: string, opts: WhileOptions): number | undefined {
+  checkOptions(op, opts, { checkpoint: is.any });
   const snapshots = opts.checkpoint?.snapshots;
   if (snapshots !== undefined && !(Number.isInteger(snapshots) && snapshots >= 1)) {
-    throw new ArgumentError(`lax.whileLoop: checkpoint.snapshots must be an integer >= 1, got ${String(snapshots)}`);
+    throw new ArgumentError(`${op}: checkpoint.snapshots must be an integer >= 1, got ${String(snapshots)}`);
   }
+  return snapshots;
+}
+
+/** whileLoop with the reverse-mode parameters: snapshots and, for foriLoop, the known trip count. */
+function bindWhile(op: string, condFn: (carry: any) => unknown, bodyFn: (carry: any) => unknown, init: unknown, opts: WhileOptions, trips?: number): any {
+  const snapshots = snapshotsOption(op, opts);
   const { xs: carry, def } = leaves(init, "lax.whileLoop init");
   const avals = carry.map((x) => x.aval.strong());
   const c = traceWithConsts((xs) => condFn(unflatten(def, xs)), avals, "lax.whileLoop cond");
@@ -131,6 +141,7 @@ export function whileLoop(condFn: (carry: any) => unknown, bodyFn: (carry: any) 
     numCondConsts: c.consts.length,
     numBodyConsts: b.consts.length,
     ...(snapshots === undefined ? {} : { snapshots }),
+    ...(trips === undefined ? {} : { trips }),
   });
   return unflatten(def, outs);
 }
@@ -194,22 +205,33 @@ export function scan(f: (carry: any, x: any) => [unknown, unknown], init: unknow
   return [unflatten(carryDef, outs.slice(0, carry.length)), unflatten(yDef!, outs.slice(carry.length))];
 }
 
-/** `lax.foriLoop(lower, upper, body(i, carry), init)`: a scan for static bounds, else a while loop. */
-export function foriLoop(lower: number | Tensor, upper: number | Tensor, body: (i: Tensor, carry: any) => unknown, init: unknown): any {
+/**
+ * `lax.foriLoop(lower, upper, body(i, carry), init, {checkpoint?})`: a scan for static bounds, else
+ * a while loop. With `{checkpoint: {snapshots: k}}` reverse mode keeps at most k carries: for
+ * static bounds it follows Revolve's optimal schedule (n known), else the while loop's online one.
+ */
+export function foriLoop(lower: number | Tensor, upper: number | Tensor, body: (i: Tensor, carry: any) => unknown, init: unknown, opts: WhileOptions = {}): any {
+  snapshotsOption("lax.foriLoop", opts);
   const lo = typeof lower === "number" ? lower : lower.isConcrete ? lower.item() : null;
   const hi = typeof upper === "number" ? upper : upper.isConcrete ? upper.item() : null;
-  if (lo !== null && hi !== null) {
+  const static_ = lo !== null && hi !== null;
+  if (static_) {
     if (!Number.isInteger(lo) || !Number.isInteger(hi)) throw new ArgumentError(`lax.foriLoop: bounds must be integers, got ${lo} and ${hi}`);
     if (hi <= lo) return init;
-    const [carry] = scan((c, i) => [body(i as Tensor, c), null], init, arange(lo, hi, 1, { dtype: "int32" }));
-    return carry;
+    if (opts.checkpoint === undefined) {
+      const [carry] = scan((c, i) => [body(i as Tensor, c), null], init, arange(lo, hi, 1, { dtype: "int32" }));
+      return carry;
+    }
   }
   const l = typeof lower === "number" ? scalar(lower, "int32") : lower;
   const u = typeof upper === "number" ? scalar(upper, "int32") : upper;
-  const [, out] = whileLoop(
+  const [, out] = bindWhile(
+    "lax.foriLoop",
     ([i]: [Tensor, unknown]) => i.less(u),
     ([i, c]: [Tensor, unknown]) => [i.add(scalar(1, "int32")), body(i, c)],
     [l, init],
+    opts,
+    static_ ? hi - lo : undefined,
   );
   return out;
 }

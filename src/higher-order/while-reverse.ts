@@ -14,11 +14,13 @@
 // a refill stores every s2-th carry of the segment (s2 = ceil(s / k)) and each step j recomputes
 // x_j from the nearest one. Forward body runs: T (forward) + T (sweep) + T (refills) + T (the
 // residuals of each step) + sum_j ((j - segmentStart) mod s2), i.e. 4T when T <= k^2; memory 2k
-// carries. (Revolve needs n in advance; with T unknown this is the bounded-memory online scheme.)
+// carries. Revolve needs n in advance: with T unknown this is the bounded-memory online scheme;
+// when the count is known while tracing (foriLoop with static bounds, `trips`), the reverse runs
+// Revolve's optimal schedule from a constant table instead (k slots, `revolve` below).
 
 import { ShapedArray } from "../core/aval.js";
 import { GradError } from "../core/errors.js";
-import type { Tensor } from "../core/tensor.js";
+import { Tensor } from "../core/tensor.js";
 import type { Program } from "../ir/program.js";
 import { add, floorDivide, max, min, mod, mul, sub } from "../prims/binary.js";
 import { compare, logical, select } from "../prims/compare.js";
@@ -31,6 +33,7 @@ import { isLinearIn } from "../rules/zero.js";
 import { evalProgram, traceFlat } from "../trace/make-program.js";
 import { jvpFlat } from "../transforms/jvp.js";
 import { partialEvalProgram, stageTranspose, vmapProgram } from "../transforms/program.js";
+import { revolveSchedule } from "../transforms/remat-revolve.js";
 import { runProgram } from "./runner.js";
 import { type WhileParams, whileP } from "./while.js";
 
@@ -71,6 +74,8 @@ export interface WhileLinParams {
   numLinConsts: number;
   numLinCarry: number;
   snapshots: number;
+  /** the trip count when known while tracing (foriLoop): the reverse follows Revolve's schedule */
+  trips?: number;
   /** the whole map as one program (impl, lowering, export, jvp, vmap): [T, kbc, x0, lbc, t0] -> [t_T] */
   program: Program;
 }
@@ -118,22 +123,66 @@ const reverses = new WeakMap<Program, Program>();
 
 /** The transpose of while_lin as a program: [T, kbc, x0, cts of t_T] -> [cts of lbc, cts of t0]. */
 function reverseProgram(p: WhileLinParams): Program {
-  const hit = reverses.get(p.program);
-  if (hit) return hit;
+  let prog = reverses.get(p.program);
+  if (!prog) {
+    const knownAvals = p.known.inAvals.map((a) => a.strong());
+    const nKB = p.numKnownConsts;
+    prog = traceFlat(
+      (xs) => {
+        const [T, ...rest] = xs;
+        const r: ReverseInputs = { T: T!, kbc: rest.slice(0, nKB), x0: rest.slice(nKB, nKB + p.numKnownCarry), ct: rest.slice(nKB + p.numKnownCarry) };
+        const [ct, acc] = p.trips === undefined ? twoLevel(p, r) : revolve(p, r, p.trips);
+        return [...acc, ...ct];
+      },
+      [new ShapedArray([], "int32"), ...knownAvals, ...p.program.outAvals.map((a) => a.strong())],
+      "while_lin transpose",
+    ).program;
+    reverses.set(p.program, prog);
+  }
+  return prog;
+}
+
+interface ReverseInputs {
+  T: Tensor;
+  kbc: Tensor[];
+  x0: Tensor[];
+  ct: Tensor[];
+}
+
+/** What both schedules share: one forward step, the re-run from a snapshot, one reverse step. */
+function tools(p: WhileLinParams) {
   const nKB = p.numKnownConsts;
   const nKC = p.numKnownCarry;
-  const k = p.snapshots;
+  const nL = p.numLinConsts;
   const unknownT = stageTranspose(p.unknown, p.unknown.inputs.map((_, i) => i >= p.numResiduals));
-  const knownAvals = p.known.inAvals.map((a) => a.strong());
-  const lbcAvals = p.unknown.inAvals.slice(p.numResiduals, p.numResiduals + p.numLinConsts).map((a) => a.strong());
+  const carryAvals = p.known.inAvals.slice(nKB).map((a) => a.strong());
   const step = (kbc: Tensor[], x: Tensor[]) => evalProgram(p.known, [...kbc, ...x]).slice(0, nKC);
-  // x_j from a snapshot of x_m0: run the body j - m0 times
-  const advance = (kbc: Tensor[], m0: Tensor, x: Tensor[], j: Tensor) =>
-    loop([j], kbc, [m0, ...x], ([jj], [m]) => compare(m!, jj!, "lt"), (c, [m, ...xx]) => [add(m!, i32(1)), ...step(c, xx)]).slice(1);
+  return {
+    nKB,
+    nKC,
+    nL,
+    step,
+    /** k-slot snapshot buffers, one per known carry */
+    buffers: (k: number) => carryAvals.map((a) => zerosLike(new ShapedArray([k, ...a.shape], a.dtype))),
+    /** x_j from x_m0: run the body j - m0 times */
+    advance: (kbc: Tensor[], m0: Tensor, x: Tensor[], j: Tensor) =>
+      loop([j], kbc, [m0, ...x], ([jj], [m]) => compare(m!, jj!, "lt"), (c, [m, ...xx]) => [add(m!, i32(1)), ...step(c, xx)]).slice(1),
+    /** the reverse step at x: [cts of t_{j+1}] -> [cts of t_j], with the linear consts' cts added to acc */
+    back: (kbc: Tensor[], x: Tensor[], ct: Tensor[], acc: Tensor[]) => {
+      const out = evalProgram(unknownT, [...evalProgram(p.known, [...kbc, ...x]).slice(nKC), ...ct]);
+      return { ct: out.slice(nL), acc: acc.map((a, i) => addTangents(a, out[i]!) as Tensor) };
+    },
+    accZeros: () => p.unknown.inAvals.slice(p.numResiduals, p.numResiduals + nL).map((a) => zerosLike(a.strong())),
+  };
+}
+
+/** Two levels of k snapshots for a trip count known only at run time (the file's first comment). */
+function twoLevel(p: WhileLinParams, { T, kbc, x0, ct: ct0 }: ReverseInputs): [Tensor[], Tensor[]] {
+  const k = p.snapshots;
+  const { nKB, nKC, nL, step, buffers, advance, back, accZeros } = tools(p);
   // store every `stride`-th carry of steps [start, end) into fresh k-slot buffers
-  const sweep = (kbc: Tensor[], start: Tensor, end: Tensor, stride: Tensor, x: Tensor[]) => {
-    const bufs = knownAvals.slice(nKB).map((a) => zerosLike(new ShapedArray([k, ...a.shape], a.dtype)));
-    return loop([end], [...kbc, start, stride], [start, ...x, ...bufs], ([e], [m]) => compare(m!, e!, "lt"), (c, [m, ...rest]) => {
+  const sweep = (kbc: Tensor[], start: Tensor, end: Tensor, stride: Tensor, x: Tensor[]) =>
+    loop([end], [...kbc, start, stride], [start, ...x, ...buffers(k)], ([e], [m]) => compare(m!, e!, "lt"), (c, [m, ...rest]) => {
       const [st, sd] = c.slice(nKB);
       const off = sub(m!, st!);
       const slot = floorDivide(off, sd!);
@@ -142,51 +191,60 @@ function reverseProgram(p: WhileLinParams): Program {
       const written = rest.slice(nKC).map((b, i) => writeSlot(b, slot, xs[i]!, on));
       return [add(m!, i32(1)), ...step(c.slice(0, nKB), xs), ...written];
     }).slice(1 + nKC);
-  };
-  const prog = traceFlat(
-    (xs) => {
-      const [T, ...rest] = xs;
-      const kbc = rest.slice(0, nKB);
-      const x0 = rest.slice(nKB, nKB + nKC);
-      const ct0 = rest.slice(nKB + nKC);
-      const K = i32(k);
-      const ceilDiv = (a: Tensor, b: Tensor) => floorDivide(add(a, sub(b, i32(1))), b);
-      const s = max(i32(1), ceilDiv(T!, K));
-      const s2 = max(i32(1), ceilDiv(s, K));
-      const bufs = sweep(kbc, i32(0), T!, s, x0);
-      const acc0 = lbcAvals.map((a) => zerosLike(a));
-      const nL = acc0.length;
-      const lastSeg = sub(ceilDiv(T!, s), i32(1));
-      const outs = loop([], [T!, s, s2, ...kbc, ...bufs], [lastSeg, ...ct0, ...acc0], (_, [seg]) => compare(seg!, i32(0), "ge"), (c, [seg, ...carry]) => {
-        const [TT, ss, ss2] = c;
-        const cb = c.slice(3, 3 + nKB);
-        const bs = c.slice(3 + nKB);
-        const start = mul(seg!, ss!);
-        const end = min(TT!, add(start, ss!));
-        const segBufs = sweep(cb, start, end, ss2!, bs.map((b) => readSlot(b, seg!)));
-        const inner = loop([start], [start, ss2!, ...cb, ...segBufs], [sub(end, i32(1)), ...carry], ([st], [j]) => compare(j!, st!, "ge"), (d, [j, ...cj]) => {
-          const [st, sd] = d;
-          const db = d.slice(2, 2 + nKB);
-          const sb = d.slice(2 + nKB);
-          const slot = floorDivide(sub(j!, st!), sd!);
-          const xj = advance(db, add(st!, mul(slot, sd!)), sb.map((b) => readSlot(b, slot)), j!);
-          const res = evalProgram(p.known, [...db, ...xj]).slice(nKC);
-          const ct = cj.slice(0, cj.length - nL);
-          const acc = cj.slice(cj.length - nL);
-          const back = evalProgram(unknownT, [...res, ...ct]);
-          const accNext = acc.map((a, i) => addTangents(a, back[i]!) as Tensor);
-          return [sub(j!, i32(1)), ...back.slice(nL), ...accNext];
-        });
-        return [sub(seg!, i32(1)), ...inner.slice(1)];
-      });
-      const ct = outs.slice(1, outs.length - nL);
-      return [...outs.slice(outs.length - nL), ...ct];
-    },
-    [new ShapedArray([], "int32"), ...knownAvals, ...p.program.outAvals.map((a) => a.strong())],
-    "while_lin transpose",
-  ).program;
-  reverses.set(p.program, prog);
-  return prog;
+  const ceilDiv = (a: Tensor, b: Tensor) => floorDivide(add(a, sub(b, i32(1))), b);
+  const s = max(i32(1), ceilDiv(T, i32(k)));
+  const s2 = max(i32(1), ceilDiv(s, i32(k)));
+  const bufs = sweep(kbc, i32(0), T, s, x0);
+  const lastSeg = sub(ceilDiv(T, s), i32(1));
+  const outs = loop([], [T, s, s2, ...kbc, ...bufs], [lastSeg, ...ct0, ...accZeros()], (_, [seg]) => compare(seg!, i32(0), "ge"), (c, [seg, ...carry]) => {
+    const [TT, ss, ss2] = c;
+    const cb = c.slice(3, 3 + nKB);
+    const start = mul(seg!, ss!);
+    const end = min(TT!, add(start, ss!));
+    const segBufs = sweep(cb, start, end, ss2!, c.slice(3 + nKB).map((b) => readSlot(b, seg!)));
+    const inner = loop([start], [start, ss2!, ...cb, ...segBufs], [sub(end, i32(1)), ...carry], ([st], [j]) => compare(j!, st!, "ge"), (d, [j, ...cj]) => {
+      const [st, sd] = d;
+      const db = d.slice(2, 2 + nKB);
+      const slot = floorDivide(sub(j!, st!), sd!);
+      const xj = advance(db, add(st!, mul(slot, sd!)), d.slice(2 + nKB).map((b) => readSlot(b, slot)), j!);
+      const r = back(db, xj, cj.slice(0, cj.length - nL), cj.slice(cj.length - nL));
+      return [sub(j!, i32(1)), ...r.ct, ...r.acc];
+    });
+    return [sub(seg!, i32(1)), ...inner.slice(1)];
+  });
+  return [outs.slice(1, outs.length - nL), outs.slice(outs.length - nL)];
+}
+
+/**
+ * Binomial checkpointing for a trip count known when tracing (foriLoop with static bounds): the
+ * optimal Revolve schedule (transforms/remat-revolve.ts) as a constant table of actions that one
+ * loop executes, so the program's size does not grow with n (no unrolling) and the snapshots
+ * live in one k-slot buffer per carry.
+ */
+function revolve(p: WhileLinParams, { kbc, x0, ct: ct0 }: ReverseInputs, n: number): [Tensor[], Tensor[]] {
+  const k = p.snapshots;
+  const { nKB, nL, buffers, advance, back, accZeros } = tools(p);
+  const actions = revolveSchedule(n, k);
+  if (!actions.length) return [ct0, accZeros()];
+  const flat = Int32Array.from(actions.flatMap((a) => [a.from, a.lo, a.hi, a.to, a.reverse]));
+  const table = new Tensor(new ShapedArray([flat.length], "int32"), flat);
+  const init = buffers(k).map((b, i) => writeSlot(b, i32(0), x0[i]!, scalar(1, "bool")));
+  const nB = init.length;
+  const outs = loop([], [table, ...kbc], [i32(0), ...init, ...ct0, ...accZeros()], (_, [r]) => compare(r!, i32(actions.length), "lt"), (c, [r, ...carry]) => {
+    const [tab, ...cb] = c;
+    const field = (j: number) => gather(tab!, add(mul(r!, i32(5)), i32(j)), { axis: 0, batchDims: 0 });
+    const [from, lo, hi, to, rev] = [0, 1, 2, 3, 4].map(field);
+    const bufs = carry.slice(0, nB);
+    const ct = carry.slice(nB, carry.length - nL);
+    const acc = carry.slice(carry.length - nL);
+    const x = advance(cb.slice(0, nKB), lo!, bufs.map((b) => readSlot(b, from!)), hi!);
+    const stored = bufs.map((b, i) => writeSlot(b, max(to!, i32(0)), x[i]!, compare(to!, i32(0), "ge")));
+    // an action either stores or reverses; the step is computed for both and kept when it reverses
+    const on = compare(rev!, i32(0), "ge");
+    const bk = back(cb.slice(0, nKB), x, ct, acc);
+    return [add(r!, i32(1)), ...stored, ...bk.ct.map((t, i) => select(on, t, ct[i]!)), ...bk.acc.map((t, i) => select(on, t, acc[i]!))];
+  });
+  return [outs.slice(1 + nB, outs.length - nL), outs.slice(outs.length - nL)];
 }
 
 const parts = <T>(xs: T[], p: { numCondConsts: number; numBodyConsts: number }) => ({
@@ -244,6 +302,7 @@ export function whilePartialEval(ctx: PartialEvalContext, inputs: Tensor[], p: W
     numLinConsts: nLB,
     numLinCarry: nLC,
     snapshots: p.snapshots ?? DEFAULT_WHILE_SNAPSHOTS,
+    ...(p.trips === undefined ? {} : { trips: p.trips }),
     program: forwardProgram(known, pe.unknown, { kb: kbc.length, kc: nKC, lb: nLB, lc: nLC }),
   };
   const tT = ctx.stage(whileLinP, [T!, ...kbc, ...kx0, ...pick(ins.bc, uk.bc, true), ...pick(ins.carry, carryUk, true)], params);

@@ -26,6 +26,8 @@ export interface WhileParams {
   numBodyConsts: number;
   /** snapshot slots per level of the reverse pass (while-reverse.ts); default 32 */
   snapshots?: number;
+  /** the trip count when known while tracing (foriLoop with static bounds): Revolve's schedule */
+  trips?: number;
 }
 
 const parts = <T>(xs: T[], p: { numCondConsts: number; numBodyConsts: number }) => ({
@@ -62,7 +64,10 @@ function runLoop(ins: Tensor[], p: WhileParams, onIteration?: (outs: Tensor[]) =
 }
 
 /** the reverse-mode option carried over to the loops the rules build (absent stays absent: cache keys) */
-const keepSnapshots = (p: WhileParams) => (p.snapshots === undefined ? {} : { snapshots: p.snapshots });
+const keepSnapshots = (p: WhileParams) => ({
+  ...(p.snapshots === undefined ? {} : { snapshots: p.snapshots }),
+  ...(p.trips === undefined ? {} : { trips: p.trips }),
+});
 
 export const whileP: Primitive<WhileParams> = definePrimitive<WhileParams>({
   name: "while",
