@@ -6,7 +6,7 @@
 // jit (native loops: no interpreted program, no fallback call) and exported as a standalone module.
 
 import { beforeEach, describe, expect, it } from "vitest";
-import { config, exportFunction, grad, jit, jvp, lax, np, spec, type Tensor, vmap } from "../src/index.js";
+import { config, exportFunction, exportVjp, grad, jit, jvp, lax, np, spec, type Tensor, vmap } from "../src/index.js";
 import { hasSymbolicShapes } from "../src/jit/compile.js";
 import { assertClose, numericJvp, rand } from "./util/check.js";
 import { loadExported as load } from "./util/load-exported.js";
@@ -129,6 +129,23 @@ describe("reverse-mode whileLoop", () => {
       const x = np.multiply(x0, scale);
       assertClose(mg.default(a, x).data, g(a, x).data, { rtol: 1e-12, atol: 1e-14, what: "grad" });
       assertClose(mh.default(a, x).data, hv(a, x).data, { rtol: 1e-12, atol: 1e-14, what: "grad of grad" });
+    }
+  });
+
+  it("exportVjp splits it: the residuals are the initial carry, the constants and the trip count (static shapes)", async () => {
+    const f = dataLoop(4);
+    const e = exportVjp(f, [spec("float64", [3]), spec("float64", [3])], { name: "while_vjp" });
+    const trip = e.manifest.residuals.filter((r: { dtype: string; shape: unknown[] }) => r.dtype === "int32" && r.shape.length === 0);
+    expect(trip.length).toBeGreaterThanOrEqual(1);
+    expect(e.manifest.residuals.every((r: { shape: unknown[] }) => r.shape.every((d) => typeof d === "number"))).toBe(true);
+    const m = await load(e);
+    for (const scale of [1, 5]) {
+      const x = np.multiply(x0, scale);
+      const { residuals } = m.forward(a, x);
+      const bars = m.backward(residuals, { data: Float64Array.of(1), shape: [] });
+      const want = grad(f, { argnums: [0, 1] })(a, x) as Tensor[];
+      assertClose(bars[0].data, want[0]!.data, { rtol: 1e-12, atol: 1e-14, what: "a" });
+      assertClose(bars[1].data, want[1]!.data, { rtol: 1e-12, atol: 1e-14, what: "x0" });
     }
   });
 });
