@@ -100,7 +100,18 @@ export const whileLinP: Primitive<WhileLinParams> = definePrimitive<WhileLinPara
   },
 });
 
-const forwardProgram = (known: Program, unknown: Program, n: { kb: number; kc: number; lb: number; lc: number }) =>
+/** Per (known, unknown) body pair (partialEvalProgram caches those): eager grad in a loop builds the tangent and reverse programs once. */
+const forwards = new WeakMap<Program, WeakMap<Program, Program>>();
+
+function forwardProgram(known: Program, unknown: Program, n: { kb: number; kc: number; lb: number; lc: number }): Program {
+  let byUnknown = forwards.get(known);
+  if (!byUnknown) forwards.set(known, (byUnknown = new WeakMap()));
+  let prog = byUnknown.get(unknown);
+  if (!prog) byUnknown.set(unknown, (prog = traceForward(known, unknown, n)));
+  return prog;
+}
+
+const traceForward = (known: Program, unknown: Program, n: { kb: number; kc: number; lb: number; lc: number }) =>
   traceFlat(
     (xs) => {
       const [T, ...rest] = xs;
@@ -119,11 +130,15 @@ const forwardProgram = (known: Program, unknown: Program, n: { kb: number; kc: n
     "while_lin",
   ).program;
 
-const reverses = new WeakMap<Program, Program>();
+/** by the forward program, then by schedule (snapshots and trips) */
+const reverses = new WeakMap<Program, Map<string, Program>>();
 
 /** The transpose of while_lin as a program: [T, kbc, x0, cts of t_T] -> [cts of lbc, cts of t0]. */
 function reverseProgram(p: WhileLinParams): Program {
-  let prog = reverses.get(p.program);
+  const key = `${p.snapshots}:${p.trips ?? ""}`;
+  let bySchedule = reverses.get(p.program);
+  if (!bySchedule) reverses.set(p.program, (bySchedule = new Map()));
+  let prog = bySchedule.get(key);
   if (!prog) {
     const knownAvals = p.known.inAvals.map((a) => a.strong());
     const nKB = p.numKnownConsts;
@@ -137,7 +152,7 @@ function reverseProgram(p: WhileLinParams): Program {
       [new ShapedArray([], "int32"), ...knownAvals, ...p.program.outAvals.map((a) => a.strong())],
       "while_lin transpose",
     ).program;
-    reverses.set(p.program, prog);
+    bySchedule.set(key, prog);
   }
   return prog;
 }
