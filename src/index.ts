@@ -69,6 +69,8 @@ export { Program } from "./ir/program.js";
 export { stopGradient } from "./prims/unary.js";
 export { customJvp, customVjp } from "./api/custom.js";
 export { checkpoint, checkpointName, checkpointPolicies, planCheckpoint } from "./api/checkpoint.js";
+export { memoryReport } from "./api/memory-report.js";
+export type { MemoryReport, MemoryReportOptions } from "./api/memory-report.js";
 export type { CheckpointOptions, CheckpointPolicy, MemoryBudget, RematPlan, SaveablePredicate } from "./api/checkpoint.js";
 export { jit } from "./hybrid/graph-breaks.js";
 export type { Jitted, JitOptions, CacheInfo } from "./jit/jit.js";

@@ -1,7 +1,7 @@
 // Diagnostics of the jit caches (docs/diagnostics.md): specializations() and cacheReport() list
 // every cached entry (inner caches of grad/vmap/tape included) as printed tables; every miss is
 // explained (evictions as evictions, inner caches like top-level ones); every cache is bounded in
-// entries and in bytes; jit options are strict (did-you-mean, donateArgnums rejected).
+// entries and in bytes; jit options are strict (did-you-mean, donate_argnums rejected).
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -174,9 +174,9 @@ describe("strict jit options", () => {
     expect(() => jit(id, { static_argnums: [0] } as never)).toThrow(/Did you mean "staticArgnums"\?/);
   });
 
-  it("donateArgnums is rejected with a clear error", () => {
-    expect(() => jit((x: Tensor) => x, { donateArgnums: [0] } as never)).toThrow(ArgumentError);
-    expect(() => jit((x: Tensor) => x, { donateArgnums: [0] } as never)).toThrow(/jit: donateArgnums is not supported/);
+  it("donate_argnums is rejected with a clear error pointing to donateArgnums (test/memory-donate.test.ts)", () => {
+    expect(() => jit((x: Tensor) => x, { donate_argnums: [0] } as never)).toThrow(ArgumentError);
+    expect(() => jit((x: Tensor) => x, { donate_argnums: [0] } as never)).toThrow(/jit: donate_argnums is not supported: donate arguments by index with donateArgnums/);
   });
 
   it("NanError is exported and is an AdgenError", () => {

@@ -88,7 +88,7 @@ describe("ONNX export of derivative programs", () => {
     close(yDot!.data, wDot.dataSync(), 1e-12, 1e-14, "tangent");
   });
 
-  it("reverse mode through a while loop (while_stack: the trip count becomes a dimension read from the stacks)", async () => {
+  it("reverse mode through a while loop (the reverse re-runs it from snapshots: Loops with static shapes)", async () => {
     const g = (x0: Tensor, s: Tensor) =>
       np.sum(
         lax.whileLoop(

@@ -230,7 +230,6 @@ export const ROWS: Row[] = [
         ([i, v]: [Tensor, Tensor]) => [np.add(i, 1), np.add(np.multiply(np.sin(v), s), x)],
         [np.array(0, { dtype: "int32" }), x],
       )[1],
-    firstOrderOnly: "reverse mode through whileLoop is first order (while_stack has no JVP)",
   },
   // (with a symbolic dimension its value comes from the run-time binding; see test/shapes.test.ts)
   { prim: "dim_value", args: [f([3])], fn: (x) => b.mul(x, u.convert(dimValueP.bind1([], { dim: 5 }), "float64")) },

@@ -144,8 +144,28 @@ export function cond(pred: Tensor | boolean, trueFn: (...ops: any[]) => unknown,
   return switchNamed(predicateIndex(p), [falseFn, trueFn], ["false branch", "true branch"], operands);
 }
 
-/** `lax.whileLoop(condFn, bodyFn, init)`: differentiable in forward and reverse mode. */
-export function whileLoop(condFn: (carry: any) => unknown, bodyFn: (carry: any) => unknown, init: unknown): any {
+export interface WhileOptions {
+  /** reverse mode keeps at most 2 * snapshots carries (default 32 per level; docs/memory.md) */
+  checkpoint?: { snapshots: number };
+}
+
+/** `lax.whileLoop(condFn, bodyFn, init, {checkpoint?})`: differentiable in forward and reverse mode, to any order. */
+export function whileLoop(condFn: (carry: any) => unknown, bodyFn: (carry: any) => unknown, init: unknown, opts: WhileOptions = {}): any {
+  return bindWhile("lax.whileLoop", condFn, bodyFn, init, opts);
+}
+
+function snapshotsOption(op: string, opts: WhileOptions): number | undefined {
+  checkOptions(op, opts, { checkpoint: is.any });
+  const snapshots = opts.checkpoint?.snapshots;
+  if (snapshots !== undefined && !(Number.isInteger(snapshots) && snapshots >= 1)) {
+    throw new ArgumentError(`${op}: checkpoint.snapshots must be an integer >= 1, got ${String(snapshots)}`);
+  }
+  return snapshots;
+}
+
+/** whileLoop with the reverse-mode parameters: snapshots and, for foriLoop, the known trip count. */
+function bindWhile(op: string, condFn: (carry: any) => unknown, bodyFn: (carry: any) => unknown, init: unknown, opts: WhileOptions, trips?: number): any {
+  const snapshots = snapshotsOption(op, opts);
   const { xs: carry, def } = leaves(init, "lax.whileLoop init");
   let avals = carry.map((x) => x.aval.strong());
   let b = traceWithConsts((xs) => bodyFn(unflatten(def, xs)), avals, "lax.whileLoop body");
@@ -169,6 +189,8 @@ export function whileLoop(condFn: (carry: any) => unknown, bodyFn: (carry: any) 
     body: b.program,
     numCondConsts: c.consts.length,
     numBodyConsts: b.consts.length,
+    ...(snapshots === undefined ? {} : { snapshots }),
+    ...(trips === undefined ? {} : { trips }),
   });
   return unflatten(def, outs);
 }
@@ -242,22 +264,33 @@ export function scan(f: (carry: any, x: any) => [unknown, unknown], init: unknow
   return [unflatten(carryDef, outs.slice(0, carry.length)), unflatten(yDef!, outs.slice(carry.length))];
 }
 
-/** `lax.foriLoop(lower, upper, body(i, carry), init)`: a scan for static bounds, else a while loop. */
-export function foriLoop(lower: number | Tensor, upper: number | Tensor, body: (i: Tensor, carry: any) => unknown, init: unknown): any {
+/**
+ * `lax.foriLoop(lower, upper, body(i, carry), init, {checkpoint?})`: a scan for static bounds, else
+ * a while loop. With `{checkpoint: {snapshots: k}}` reverse mode keeps at most k carries: for
+ * static bounds it follows Revolve's optimal schedule (n known), else the while loop's online one.
+ */
+export function foriLoop(lower: number | Tensor, upper: number | Tensor, body: (i: Tensor, carry: any) => unknown, init: unknown, opts: WhileOptions = {}): any {
+  snapshotsOption("lax.foriLoop", opts);
   const lo = typeof lower === "number" ? lower : lower.isConcrete ? lower.item() : null;
   const hi = typeof upper === "number" ? upper : upper.isConcrete ? upper.item() : null;
-  if (lo !== null && hi !== null) {
+  const static_ = lo !== null && hi !== null;
+  if (static_) {
     if (!Number.isInteger(lo) || !Number.isInteger(hi)) throw new ArgumentError(`lax.foriLoop: bounds must be integers, got ${lo} and ${hi}`);
     if (hi <= lo) return init;
-    const [carry] = scan((c, i) => [body(i as Tensor, c), null], init, arange(lo, hi, 1, { dtype: "int32" }));
-    return carry;
+    if (opts.checkpoint === undefined) {
+      const [carry] = scan((c, i) => [body(i as Tensor, c), null], init, arange(lo, hi, 1, { dtype: "int32" }));
+      return carry;
+    }
   }
   const l = typeof lower === "number" ? scalar(lower, "int32") : lower;
   const u = typeof upper === "number" ? scalar(upper, "int32") : upper;
-  const [, out] = whileLoop(
+  const [, out] = bindWhile(
+    "lax.foriLoop",
     ([i]: [Tensor, unknown]) => i.less(u),
     ([i, c]: [Tensor, unknown]) => [i.add(scalar(1, "int32")), body(i, c)],
     [l, init],
+    opts,
+    static_ ? hi - lo : undefined,
   );
   return out;
 }

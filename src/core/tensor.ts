@@ -6,7 +6,7 @@
 import { ShapedArray } from "./aval.js";
 import { type DType, type TypedArray, dtypeOfArray } from "./dtype.js";
 import { type Shape, concreteSize, isConcreteShape, shapeToString } from "./shape.js";
-import { InternalError, ShapeError } from "./errors.js";
+import { ArgumentError, InternalError, ShapeError } from "./errors.js";
 
 export type TensorLike = Tensor | number | boolean;
 export type Axis = number | number[];
@@ -88,8 +88,18 @@ export class Tensor {
    * a tracer whose value is known returns it (a JVP tracer over a concrete primal, as outside
    * jit: only its tangent is traced), any other raises a ConcretizationError.
    */
-  protected concretize(_what: string): TypedArray {
+  protected concretize(what: string): TypedArray {
+    if (this._donated !== null) throw new ArgumentError(`cannot ${what} a donated tensor: ${this._donated}`);
     throw new InternalError("concrete tensor without data");
+  }
+
+  /** @internal Why this tensor's buffer was given away (jit donateArgnums); null while it is valid. */
+  _donated: string | null = null;
+
+  /** @internal Gives the buffer away: any later read raises an ArgumentError with `why` (jit/donate.ts). */
+  _donate(why: string): void {
+    this._data = null;
+    this._donated = why;
   }
 
   /**

@@ -12,7 +12,8 @@ import { convertP, negP, stopGradientP, unaryPrims } from "../prims/unary.js";
 import { jitCallP } from "./jit-call.js";
 import { scanP } from "./scan.js";
 import { condP } from "./cond.js";
-import { whileP, whileStackP } from "./while.js";
+import { whileP } from "./while.js";
+import { whileLinP } from "./while-reverse.js";
 import { customJvpCallP, customLinP, customVjpCallP } from "./custom.js";
 import { checkpointNameP, checkpointP } from "./checkpoint.js";
 import { dimValueP } from "../prims/dim.js";
@@ -65,7 +66,7 @@ const list: Primitive<any>[] = [
   scanP,
   condP,
   whileP,
-  whileStackP,
+  whileLinP,
   customJvpCallP,
   customVjpCallP,
   customLinP,

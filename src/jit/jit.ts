@@ -35,6 +35,7 @@ import { checkDeclaredShapes, declaredLeafSpecs } from "./declared.js";
 import { JitDiskCache } from "./disk-cache.js";
 import { jitCallP } from "../higher-order/jit-call.js";
 import { backendKey, compilerOptions, type KeyParts, keyParts, keyString, leafPaths, onlySizesChanged, sameAvals, staticKey, treeKey } from "./key.js";
+import { donateAfterCall, donatedArgs } from "./donate.js";
 import { type CacheInfo, IR_BYTES_PER_EQUATION, type SlotStats, SpecializationCache, at } from "./lookup.js";
 import { SpecializationTable, rowsOf } from "./report.js";
 import { byteSize } from "../core/dtype.js";
@@ -53,6 +54,8 @@ export type { CacheInfo };
 
 export interface JitOptions {
   staticArgnums?: number[];
+  /** arguments whose buffers may hold outputs; they are invalid after a direct call (jit/donate.ts) */
+  donateArgnums?: number[];
   name?: string;
   /**
    * Symbolic dimensions, one entry per argument: for a tensor argument a list with a symbol
@@ -194,6 +197,7 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
     if (!Number.isInteger(s) || s < 0) throw new ArgumentError(`jit(${name}): staticArgnums entry ${s} is not a valid argument index`);
   }
   const sortedStatics = [...statics].sort((a, b) => a - b);
+  const donated = donatedArgs(name, opts.donateArgnums, statics);
   const cache = new SpecializationCache<Entry>(name, "jit", measureEntry);
   /** traced programs for calls inside other transformations and on the tape, by key (bounded like `cache`) */
   const innerPrograms = new SpecializationCache<InnerEntry>(name, "inner", measureInner);
@@ -297,7 +301,8 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
     const e = found.e.sizes ? checkSize(found.e, found.c) : found.e;
     countCall(e, name); // step 4: tier
     if (e.consts.some((c) => c._tape)) return callInside(args);
-    const outs = timelineOn() ? timed(`run jit(${name})`, "run", () => runEntry(name, e, found.c.tensors, found.c.paths), { tier: e.compiled.exec ? "compiled" : "interpreted" }) : runEntry(name, e, found.c.tensors, found.c.paths);
+    let outs = timelineOn() ? timed(`run jit(${name})`, "run", () => runEntry(name, e, found.c.tensors, found.c.paths), { tier: e.compiled.exec ? "compiled" : "interpreted" }) : runEntry(name, e, found.c.tensors, found.c.paths);
+    if (donated.size) outs = donateAfterCall(name, donated, args.length, found.c.tensors, leafArgIndices(args, statics), found.c.paths, outs);
     return unflatten(e.outTree, outs); // step 5: run
   }) as Jitted;
 
@@ -402,17 +407,24 @@ const jitSchema = {
   fullGraph: is.boolean,
 };
 
+/** The argument index of each tensor leaf (statics have none), in flattening order. */
+function leafArgIndices(args: unknown[], statics: ReadonlySet<number>): number[] {
+  return args.flatMap((a, i) => (statics.has(i) ? [] : flatten(a)[0].map(() => i)));
+}
+
 /** Rejects unknown options (with a did-you-mean) and options adgen does not implement. */
 function checkJitOptions(opts: JitOptions): void {
   if (opts && typeof opts === "object") {
-    for (const k of ["donateArgnums", "donate_argnums", "donateArgnames"]) {
+    for (const k of ["donate_argnums", "donateArgnames"]) {
       if (Object.prototype.hasOwnProperty.call(opts, k)) {
         throw new ArgumentError(
-          `jit: ${k} is not supported: adgen never reuses an argument's buffer for an output (arguments stay valid after the call, ` +
-            `and compiled programs already plan their intermediates in one reused arena); remove the option`,
+          `jit: ${k} is not supported: donate arguments by index with donateArgnums (their buffers then hold outputs ` +
+            `and the arguments are invalid after the call)`,
         );
       }
     }
   }
-  checkOptions("jit", opts, jitSchema);
+  // donateArgnums is validated by donatedArgs (jit/donate.ts)
+  const { donateArgnums: _, ...rest } = opts ?? {};
+  checkOptions("jit", opts && typeof opts === "object" ? rest : opts, jitSchema);
 }

@@ -7,7 +7,7 @@
 // their symbols.
 
 import { byteSize } from "../core/dtype.js";
-import { type Dim, dimEq } from "../core/shape.js";
+import { type Dim, dimAdd, dimEq, dimLeq, dimMul, dimToString, evalDim } from "../core/shape.js";
 import { type Expr, type Kernel, type LoweredProgram, type View, nestedKernels } from "./kernel-ir.js";
 import { contiguousStrides } from "./views.js";
 import { type ArenaSchedule, type ArenaStep, planArena } from "../runtime/arena.js";
@@ -114,4 +114,52 @@ function inPlaceDonors(lp: LoweredProgram, expr: Expr, shape: Dim[], k: number, 
     if (byteSize(buf.dtype) === byteSize(outDType) && views.filter((w) => w.buf === b).every(identity)) donors.push(b);
   }
   return donors;
+}
+
+/** The peak of the temporaries' live bytes, for every value of the symbols at once where possible. */
+export interface LivePeak {
+  /** the candidates no other one dominates for every size: one Dim when the peak is a formula */
+  candidates: Dim[];
+  /** "8*B*T + 64", or "max(a, b)" when which step peaks depends on the sizes */
+  formula: string;
+  /** the peak at a binding of the symbols */
+  at(env: Readonly<Record<string, number>>): number;
+}
+
+/**
+ * Peak live bytes of a lowered program's temporaries from its memory schedule: at each kernel the
+ * temporaries live across it (allocated so far and not yet released; a result written in place of
+ * a dying input holds that input's block, as the arena does). Each step's
+ * sum is a polynomial in the symbols; a step whose sum is <= another's for all sizes (dimLeq) is
+ * dropped, so a program whose peak step does not depend on the sizes gets one formula. This is the
+ * live set, a lower bound of the arena (whose placement may fragment) and independent of it.
+ */
+export function livePeak(lp: LoweredProgram, schedule = memorySchedule(lp)): LivePeak {
+  const bytes = schedule.temps.map((b) => dimMul(lp.buffers[b]!.size, byteSize(lp.buffers[b]!.dtype)));
+  // live temporaries -> the bytes of the block each holds (an in-place result holds its donor's)
+  const live = new Map<number, Dim>();
+  const sums: Dim[] = [];
+  for (const [allocs, releases] of schedule.steps) {
+    for (const a of allocs) {
+      const [t, ...donors] = typeof a === "number" ? [a] : a;
+      // as the arena: the first live donor whose block is large enough (for every size) is taken
+      const d = donors.find((x) => live.has(x) && dimLeq(bytes[t!]!, live.get(x)!) === true);
+      if (d === undefined) live.set(t!, bytes[t!]!);
+      else {
+        live.set(t!, live.get(d)!);
+        live.delete(d);
+      }
+    }
+    sums.push([...live.values()].reduce<Dim>((s, b) => dimAdd(s, b), 0));
+    for (const r of releases) live.delete(r);
+  }
+  const kept: Dim[] = [];
+  for (const d of sums) {
+    if (kept.some((k) => dimLeq(d, k) === true)) continue;
+    for (let i = kept.length - 1; i >= 0; i--) if (dimLeq(kept[i]!, d) === true) kept.splice(i, 1);
+    kept.push(d);
+  }
+  if (!kept.length) kept.push(0);
+  const formula = kept.length === 1 ? dimToString(kept[0]!) : `max(${kept.map(dimToString).join(", ")})`;
+  return { candidates: kept, formula, at: (env) => Math.max(...kept.map((d) => evalDim(d, env))) };
 }

@@ -125,7 +125,7 @@ const CONTROL = {
   custom_lin: call,
   scan: nested(lowerScan),
   while: nested(lowerWhile),
-  while_stack: call,
+  while_lin: nested(lowerInlineCall),
   cond: nested(lowerCond),
 } satisfies Record<string, LowerRule>;
 

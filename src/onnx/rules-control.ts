@@ -1,11 +1,11 @@
 // ONNX rules of the higher-order primitives and the rest: calls (jit_call, checkpoint, custom
-// rules) inline their program; cond becomes If; scan, while and while_stack become Loop (the
+// rules, while_lin) inline their program; cond becomes If; scan and while become Loop (the
 // body graph reads loop-invariant operands from the enclosing graph by name); dim_value reads a
 // symbol's run-time value; the random-number rules live in rules-random.ts.
 
 import { attr } from "./graph.js";
 import type { GraphBuilder } from "./graph.js";
-import type { EmitCtx, OnnxRule, ValueInfoType } from "./emit.js";
+import type { EmitCtx, OnnxRule } from "./emit.js";
 import { typeOf } from "./emit.js";
 import type { ValueInfo } from "./proto.js";
 import { cast, erf } from "./rules-elementwise.js";
@@ -64,11 +64,8 @@ function reverseAxis0(g: GraphBuilder, y: string): string {
   return g.op("Slice", [y, g.ints([-1]), ends, g.ints([0]), g.ints([-1])]);
 }
 
-/**
- * while / while_stack -> Loop with no trip limit: the condition runs once before the loop and
- * after each body; while_stack also stacks the iteration index and the body's residuals.
- */
-function whileLoop(stack: boolean): OnnxRule {
+/** while -> Loop with no trip limit: the condition runs once before the loop and after each body. */
+function whileLoop(): OnnxRule {
   return (c) => {
     const { cond: condP, body, numCondConsts, numBodyConsts } = c.params;
     const g = c.g;
@@ -81,21 +78,11 @@ function whileLoop(stack: boolean): OnnxRule {
     const [iter, condIn] = iterInputs(g);
     const carryIn = carryAvals.map((a) => ({ name: g.fresh("carry"), ...typeOf(a) }));
     const graph = c.graph([iter, condIn, ...carryIn], (b) => {
-      const outs = c.inline(body, [...bc, ...carryIn.map((v) => v.name)], b);
-      const next = outs.slice(0, nK);
+      const next = c.inline(body, [...bc, ...carryIn.map((v) => v.name)], b).slice(0, nK);
       const again = c.inline(condP, [...cc, ...next], b)[0]!;
-      const stacked = stack ? [cast(b, iter.name, "int64", "int32"), ...outs.slice(nK)] : [];
-      const stackTypes: ValueInfoType[] = stack ? [{ elem: "int32", shape: [] }, ...body.outAvals.slice(nK).map(typeOf)] : [];
-      return { names: [again, ...next, ...stacked], types: [{ elem: "bool", shape: [] }, ...carryAvals.map(typeOf), ...stackTypes] };
+      return { names: [again, ...next], types: [{ elem: "bool", shape: [] }, ...carryAvals.map(typeOf)] };
     });
-    const res = g.node("Loop", ["", first, ...init], { body: { kind: "graph", v: graph } }, stack ? nK + 1 + (body.outAvals.length - nK) : nK);
-    if (stack) {
-      // the stacks' leading dimension is the trip count: a new symbol, read from the index stack
-      const trip = c.params.trip as import("../core/shape.js").SymDim;
-      const sym = trip.symbols();
-      if (sym.length === 1 && trip.toString() === sym[0]) g.defineSymbol(sym[0]!, res[nK]!, 0);
-    }
-    return res;
+    return g.node("Loop", ["", first, ...init], { body: { kind: "graph", v: graph } }, nK);
   };
 }
 
@@ -109,8 +96,8 @@ export const CONTROL_RULES = {
   custom_lin: (c: EmitCtx) => c.refuse("the tangent map of a customVjp function only exists inside reverse mode, which transposes it away"),
   cond,
   scan,
-  while: whileLoop(false),
-  while_stack: whileLoop(true),
+  while: whileLoop(),
+  while_lin: inlineProgram,
   dim_value: dimValue,
   erf,
   index_check: (c: EmitCtx) => c.refuse("it is a kernel-level bounds check that programs do not contain"),

@@ -13,5 +13,5 @@ export type PrimName =
   | "dot_general"
   | "reshape" | "transpose" | "broadcast_in_dim" | "concatenate" | "pad" | "slice" | "rev"
   | "gather" | "scatter_add" | "scatter" | "sort" | "index_check" | "erf" | "random_bits" | "random_split" | "random_fold_in" | "dim_value"
-  | "jit_call" | "scan" | "cond" | "while" | "while_stack"
+  | "jit_call" | "scan" | "cond" | "while" | "while_lin"
   | "custom_jvp_call" | "custom_vjp_call" | "custom_lin" | "checkpoint" | "checkpoint_name";

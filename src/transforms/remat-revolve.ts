@@ -49,9 +49,52 @@ export interface RevolveStats {
 }
 
 /**
+ * One action of a schedule: take the state x_lo held in slot `from`, advance it to x_hi, store it
+ * in slot `to` (when >= 0), then (when `reverse` >= 0, always equal to hi) take the reverse step of
+ * step `reverse` at it. Slots are a stack: slot d holds the d-th snapshot taken (slot 0: x_0).
+ */
+export interface RevolveAction {
+  from: number;
+  lo: number;
+  hi: number;
+  to: number;
+  reverse: number;
+}
+
+/** The optimal schedule reversing n steps with at most `snapshots` held states, as a list of actions. */
+export function revolveSchedule(n: number, snapshots: number): RevolveAction[] {
+  revolveForwardSteps(n, snapshots); // validates
+  const out: RevolveAction[] = [];
+  const reverse = (lo: number, hi: number, slot: number, slots: number): void => {
+    if (hi - lo === 1) {
+      out.push({ from: slot, lo, hi: lo, to: -1, reverse: lo });
+    } else if (slots === 1) {
+      for (let i = hi - 1; i >= lo; i--) out.push({ from: slot, lo, hi: i, to: -1, reverse: i });
+    } else {
+      const m = bestSplit(hi - lo, slots);
+      out.push({ from: slot, lo, hi: lo + m, to: slot + 1, reverse: -1 });
+      reverse(lo + m, hi, slot + 1, slots - 1);
+      reverse(lo, lo + m, slot, slots);
+    }
+  };
+  if (n > 0) reverse(0, n, 0, snapshots);
+  return out;
+}
+
+/** What a schedule costs: recomputed steps (the sum of its advances) and the most slots it uses. */
+export function scheduleStats(actions: RevolveAction[]): RevolveStats {
+  return {
+    forwardSteps: actions.reduce((s, a) => s + a.hi - a.lo, 0),
+    maxStored: actions.reduce((m, a) => Math.max(m, a.to + 1, a.from + 1), 1),
+    reverseSteps: actions.filter((a) => a.reverse >= 0).length,
+  };
+}
+
+/**
  * Reverses steps 0..n-1 from state x0: `step(x, i)` computes x_{i+1}; `reverseStep(x_i, i, adj)`
  * is the adjoint of step i at x_i applied to adj (it returns the adjoint w.r.t. x_i). Returns the
- * adjoint of x0 and the schedule's statistics.
+ * adjoint of x0 and the schedule's statistics. (The schedule runs the same way compiled:
+ * higher-order/while-reverse.ts reads it from a table.)
  */
 export function revolveReverse<S, A>(
   n: number,
@@ -61,33 +104,17 @@ export function revolveReverse<S, A>(
   reverseStep: (x: S, i: number, adj: A) => A,
   adjN: A,
 ): { adjoint: A; stats: RevolveStats } {
-  const stats: RevolveStats = { forwardSteps: 0, maxStored: 1, reverseSteps: 0 };
-  let stored = 1;
-  const advance = (x: S, from: number, to: number) => {
-    for (let i = from; i < to; i++) x = step(x, i);
-    stats.forwardSteps += to - from;
-    return x;
-  };
-  const reverse = (lo: number, hi: number, xLo: S, slots: number, adj: A): A => {
-    if (hi - lo === 1) {
-      stats.reverseSteps++;
-      return reverseStep(xLo, lo, adj);
+  const actions = revolveSchedule(n, snapshots);
+  const slots: S[] = [x0];
+  let adj = adjN;
+  for (const a of actions) {
+    let x = slots[a.from] as S;
+    for (let i = a.lo; i < a.hi; i++) x = step(x, i);
+    if (a.to >= 0) {
+      slots.length = a.to;
+      slots.push(x);
     }
-    if (slots === 1) {
-      for (let i = hi - 1; i >= lo; i--) {
-        stats.reverseSteps++;
-        adj = reverseStep(advance(xLo, lo, i), i, adj);
-      }
-      return adj;
-    }
-    const m = bestSplit(hi - lo, slots);
-    const xm = advance(xLo, lo, lo + m);
-    stored++;
-    stats.maxStored = Math.max(stats.maxStored, stored);
-    adj = reverse(lo + m, hi, xm, slots - 1, adj);
-    stored--;
-    return reverse(lo, lo + m, xLo, slots, adj);
-  };
-  if (n === 0) return { adjoint: adjN, stats };
-  return { adjoint: reverse(0, n, x0, snapshots, adjN), stats };
+    if (a.reverse >= 0) adj = reverseStep(x, a.reverse, adj);
+  }
+  return { adjoint: adj, stats: scheduleStats(actions) };
 }
