@@ -7,8 +7,6 @@ import { setRootTrace } from "./trace/trace.js";
 import { evalTrace, installCaptureHook, installTapeHook } from "./trace/eval.js";
 import { captureOp } from "./hybrid/capture.js";
 import { backward, record } from "./eager/tape.js";
-import { installMatmulKernel } from "./prims/ref/matmul.js";
-import { gemmFor as wasmGemmFor, prime as primeWasmMatmul } from "./backends/wasm/matmul.js";
 import { installProgramRunner } from "./higher-order/runner.js";
 import { compiledFor } from "./jit/compile.js";
 import { installOrtCompiler } from "./jit/tier.js";
@@ -25,9 +23,6 @@ setRootTrace(evalTrace);
 installTapeHook(record);
 // trace <- hybrid: with config.capture, eager ops are deferred into captured regions
 installCaptureHook(captureOp);
-// prims/ref <- backends/wasm: large float products (eager, interpreter and generated JS) use
-// the WebAssembly SIMD GEMM
-installMatmulKernel(wasmGemmFor, primeWasmMatmul);
 // higher-order <- jit: jit_call and the bodies of scan / while / cond / checkpoint / custom_*
 // run compiled (cached per Program)
 installProgramRunner((p, args, name) => compiledFor(p, name).run(args));

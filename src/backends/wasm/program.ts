@@ -7,7 +7,7 @@
 // kernel (WebAssembly GEMM, worker threads) on views of this memory; fallback calls run the
 // primitive's reference implementation.
 //
-// Memory is bounded (backends/wasm/memory.ts): an executable keeps a memory of its own between
+// Memory is bounded (runtime/wasm/memory.ts): an executable keeps a memory of its own between
 // calls only while it is small (wasmMemoryLimits.retainBytes). A larger layout runs in a memory
 // taken from a pool shared by all executables, given back after the call; the pool keeps at most
 // wasmMemoryLimits.poolBytes of idle memories (so repeated large calls reuse one, and a memory
@@ -28,9 +28,9 @@ import { matmul } from "../../prims/ref/matmul.js";
 import { type Executable, outputTensor } from "../executable.js";
 import { type PrebuiltJs, compileJs } from "../js/compile.js";
 import { type WasmProgram, constLayout, generateWasm, touchedByWasm } from "./kernels.js";
-import { wasmMemoryLimits, wasmProgram, pooledWasmBytes } from "./memory.js";
+import { wasmMemoryLimits, wasmProgram, pooledWasmBytes } from "../../runtime/wasm/memory.js";
 import { importedFunctions } from "./scalar.js";
-import { type WasmMemory, wasmApi } from "./wasm-api.js";
+import { type WasmMemory, wasmApi } from "../../runtime/wasm/wasm-api.js";
 
 export { pooledWasmBytes, wasmMemoryLimits };
 

@@ -1,11 +1,12 @@
-// The WebAssembly SIMD GEMM as the fast matrix-multiply kernel (index.ts installs it into prims/ref/matmul.ts):
-// one process-wide instance (threaded when config allows), handed to the matmul runtime
-// (runtime/matmul.ts) per product with a bump region of its memory. The runtime copies the
-// operands in (only the rows/columns a strided view touches), runs sgemm/dgemm and copies the
-// result out; it declines views without a unit inner stride, and products whose operands the
-// memory cannot hold (wasmMemoryLimits, backends/wasm/memory.ts), which then run in the JS loop.
+// The WebAssembly SIMD GEMM as the fast matrix-multiply kernel, imported directly by
+// prims/ref/matmul.ts (nothing installs it): one process-wide instance (threaded when config
+// allows), handed to the matmul runtime (runtime/matmul.ts) per product with a bump region of its
+// memory. The runtime copies the operands in (only the rows/columns a strided view touches), runs
+// sgemm/dgemm and copies the result out; it declines views without a unit inner stride, and
+// products whose operands the memory cannot hold (wasmMemoryLimits, runtime/wasm/memory.ts),
+// which then run in the JS loop.
 
-import { type GemmHandle, type MatmulArgs, matmulKernels } from "../../prims/ref/matmul.js";
+import type { GemmHandle, MatmulArgs } from "../matmul.js";
 import { config } from "../../core/config.js";
 import { wasmMemory } from "./memory.js";
 import { ThreadedGemm } from "./gemm-threads.js";
@@ -88,17 +89,11 @@ export function gemmFor(p: MatmulArgs): GemmHandle | null {
   return handle(g, config.matmulThreads > 1 && threaded && threaded.local === g ? threaded : null);
 }
 
-/** Warms the single-threaded float32 GEMM up (runtime/matmul.ts primeGemm). */
-export function prime(): void {
+/**
+ * The single-threaded GEMM's handle for a warm-up (runtime/matmul.ts primeGemm; null: no
+ * WebAssembly SIMD here). The caller releases it with `done()`.
+ */
+export function primeHandle(): GemmHandle | null {
   const g = instance();
-  if (!g) return;
-  const h = handle(g, null);
-  try {
-    matmulKernels.primeGemm(h, ["sgemm"]);
-  } catch {
-    /* only a warm-up */
-  } finally {
-    h.done();
-  }
+  return g ? handle(g, null) : null;
 }
-
