@@ -14,6 +14,7 @@ import { compileOrtSpecialization } from "./onnx/jit-backend.js";
 import { installMethods } from "./api/methods.js";
 import { verifyEveryProgram } from "./ir/program.js";
 import { verifyProgram } from "./ir/verify.js";
+import { verifyEveryLoweredProgram } from "./lower/verify.js";
 import { rematHook } from "./transforms/args.js";
 import { budgetPolicy, checkpointed } from "./higher-order/checkpoint.js";
 
@@ -31,10 +32,11 @@ installProgramRunner((p, args, name) => compiledFor(p, name).run(args));
 installOrtCompiler(compileOrtSpecialization);
 // core/tensor <- api: the Tensor methods (x.sum(), x.reshape(...), x.backward())
 installMethods({ backward });
-// ir: with ADGEN_VERIFY=1 (the test suite), every Program is verified as it is built (after
-// tracing, each transformation and each pass)
+// ir, lower: with ADGEN_VERIFY=1 (the test suite), every Program is verified as it is built (after
+// tracing, each transformation and each pass), and every lowered program's kernels after lowering
 if ((globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.ADGEN_VERIFY === "1") {
   verifyEveryProgram((p) => verifyProgram(p, "new program"));
+  verifyEveryLoweredProgram(true);
 }
 // transforms <- higher-order: grad's memoryBudget makes f one checkpoint region with a budget policy
 rematHook.wrap = (what, f, budget, dims) => checkpointed(f, budgetPolicy(what, budget, dims));

@@ -16,9 +16,12 @@ import type { Buffer, BufferKind, CallKernel, Expr, Kernel, LoweredProgram, Outp
 import type { Lazy, NestedContext } from "./context.js";
 import { LOWER_RULES, type LowerRule, MAX_EXPR_COST, REUSE_COST, exprCost, lowerElementwise } from "./rules.js";
 import { type DimMap, contiguousStrides, identityMap, mapExpr } from "./views.js";
+import { verifyLowered, verifyLoweredEnabled } from "./verify.js";
 
 export function lowerProgram(p: Program): LoweredProgram {
-  return new Lowerer(p).run();
+  const lp = new Lowerer(p).run();
+  if (verifyLoweredEnabled()) verifyLowered(lp);
+  return lp;
 }
 
 export class Lowerer implements NestedContext {
