@@ -10,6 +10,7 @@ import type { ShapedArray } from "../core/aval.js";
 import type { Tensor } from "../core/tensor.js";
 import { type Dim, dimEq, dimMul, shapeSize } from "../core/shape.js";
 import { InternalError } from "../core/errors.js";
+import { profiled } from "../core/profile.js";
 import { type Atom, type Equation, Literal, type Program, type Var } from "../ir/program.js";
 import type { PrimName } from "../prims/names.js";
 import type { Buffer, BufferKind, CallKernel, Expr, Kernel, LoweredProgram, OutputSource, View } from "./kernel-ir.js";
@@ -19,8 +20,8 @@ import { type DimMap, contiguousStrides, identityMap, mapExpr } from "./views.js
 import { verifyLowered, verifyLoweredEnabled } from "./verify.js";
 
 export function lowerProgram(p: Program): LoweredProgram {
-  const lp = new Lowerer(p).run();
-  if (verifyLoweredEnabled()) verifyLowered(lp);
+  const lp = profiled("lower", () => new Lowerer(p).run());
+  if (verifyLoweredEnabled()) profiled("verify", () => verifyLowered(lp));
   return lp;
 }
 

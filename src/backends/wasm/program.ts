@@ -18,6 +18,7 @@
 
 import { ShapedArray } from "../../core/aval.js";
 import { log } from "../../core/config.js";
+import { profiled } from "../../core/profile.js";
 import { type DType, type TypedArray, byteSize } from "../../core/dtype.js";
 import { evalDim, isConcreteShape } from "../../core/shape.js";
 import { type Binding, bindSymbols, instantiateParams } from "../../core/symbols.js";
@@ -49,12 +50,12 @@ interface LayoutInfo {
 }
 
 export function compileWasm(lp: LoweredProgram, name = "program", prebuilt?: WasmProgram): Executable {
-  const prog = prebuilt ?? generateWasm(lp);
+  const prog = prebuilt ?? profiled("codegen-wasm", () => generateWasm(lp));
   const wa = wasmApi();
-  const module = new wa.Module(prog.bytes);
+  const module = profiled("wasm-compile", () => new wa.Module(prog.bytes));
   const symbolic = lp.symbols.length > 0;
   const { addr: constAddr, end: constEnd } = constLayout(lp);
-  const schedule = memorySchedule(lp);
+  const schedule = profiled("plan", () => memorySchedule(lp));
   const envOf = (S: number[]): Binding => Object.fromEntries(lp.symbols.map((s, i) => [s, S[i]!]));
   const ctors = lp.buffers.map((b) => ARRAY_TYPES[b.dtype]);
   // Inputs only matrix products or fallback calls read stay in their JS arrays (no copy in);
@@ -99,7 +100,7 @@ export function compileWasm(lp: LoweredProgram, name = "program", prebuilt?: Was
       return lp.buffers.map((b) => evalDim(b.size, env));
     },
     plan: (_S, sizes) => {
-      const p = planMemory(lp, sizes, schedule);
+      const p = profiled("plan", () => planMemory(lp, sizes, schedule));
       return { offsets: p.offsets, end: p.arenaBytes };
     },
     info: (S) => {
