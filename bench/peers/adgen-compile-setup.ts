@@ -1,7 +1,8 @@
 /**
  * The adgen peer's compile rows (bench/workloads/compile.ts): each sample is a fresh child process
- * (bench/peers/adgen-compile.ts) printing the total and its per-phase split; the cell's note is
- * the median of each phase over the samples, largest first, plus "other" (total minus phases).
+ * (bench/peers/adgen-compile.ts) printing the wall time (the cell's value), its process CPU time
+ * and the per-phase split in CPU ms; the cell's note gives the medians of the CPU total and of
+ * each phase, largest first, plus "other" (CPU total minus phases: jit bookkeeping, the first run).
  */
 import type { SampledSetup, SetupFactory } from "../harness.js";
 import type { CompileCase } from "../workloads/compile.js";
@@ -16,6 +17,7 @@ const median = (xs: number[]) => {
 export function compileSetup(which: CompileCase): SetupFactory {
   return (): SampledSetup => {
     const totals: number[] = [];
+    const cpus: number[] = [];
     const phases = new Map<string, number[]>();
     return {
       sample: async () => {
@@ -23,6 +25,7 @@ export function compileSetup(which: CompileCase): SetupFactory {
         const m = /PHASES=(\{.*\})/.exec(stdout);
         const split = m ? (JSON.parse(m[1]!) as Record<string, number>) : {};
         totals.push(value);
+        cpus.push(Number(/CPU=([0-9.]+)/.exec(stdout)?.[1] ?? NaN));
         const names = new Set([...phases.keys(), ...Object.keys(split)]);
         for (const n of names) (phases.get(n) ?? phases.set(n, Array(totals.length - 1).fill(0)).get(n)!).push(split[n] ?? 0);
         return value;
@@ -30,8 +33,8 @@ export function compileSetup(which: CompileCase): SetupFactory {
       get note() {
         if (!totals.length) return undefined;
         const rows = [...phases].map(([n, v]) => [n, median(v)] as const).sort((a, b) => b[1] - a[1]);
-        const other = median(totals.map((t, i) => t - [...phases.values()].reduce((s, v) => s + (v[i] ?? 0), 0)));
-        return `${which} phases (median ms): ${[...rows, ["other", other] as const].map(([n, v]) => `${n} ${v.toFixed(1)}`).join(", ")}`;
+        const other = median(cpus.map((t, i) => t - [...phases.values()].reduce((s, v) => s + (v[i] ?? 0), 0)));
+        return `${which}: CPU ${median(cpus).toFixed(1)} ms, phases (median CPU ms): ${[...rows, ["other", other] as const].map(([n, v]) => `${n} ${v.toFixed(1)}`).join(", ")}`;
       },
     };
   };

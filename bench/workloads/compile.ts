@@ -47,9 +47,9 @@ export function generatedProgram<T>(np: {
 }
 
 const note =
-  "fresh process per sample (src/ via tsx, imported before timing): jit(f) + first call + readback; the note " +
-  "gives the median per-phase split in ms (exclusive times, src/core/profile.ts; 'other' = total minus the phases: " +
-  "jit bookkeeping, key, first run)";
+  "fresh process per sample (src/ via tsx, imported before timing): wall ms of jit(f) + first call + readback; the " +
+  "note gives the median process CPU ms and its per-phase split (exclusive CPU times, src/core/profile.ts; 'other' = " +
+  "CPU total minus the phases: jit bookkeeping, keys, the first run); CPU time is what to compare on a loaded machine";
 
 export const COMPILE_WORKLOADS: WorkloadSpec[] = [
   { id: "compile-mlp-step", description: `first call of jit(valueAndGrad(mlp loss)); ${note}`, unit: "ms", freshProcess: true, measure: { maxRuns: 5 }, quick: { maxRuns: 3 } },
