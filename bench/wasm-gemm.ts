@@ -24,8 +24,8 @@ import os from "node:os";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
-import { ThreadedGemm } from "../src/backends/wasm/gemm-threads.js";
-import { WasmGemm } from "../src/backends/wasm/wasm-gemm.js";
+import { ThreadedGemm } from "../src/runtime/wasm/gemm-threads.js";
+import { WasmGemm } from "../src/runtime/wasm/wasm-gemm.js";
 
 const args = process.argv.slice(2);
 const QUICK = args.includes("--quick");

@@ -1,5 +1,5 @@
 /**
- * Regenerates src/backends/wasm/gemm-prebuilt.ts: the GEMM module bytes (gemm.ts) for the default
+ * Regenerates src/runtime/wasm/gemm-prebuilt.ts: the GEMM module bytes (gemm.ts) for the default
  * blocking, with and without relaxed-SIMD fma and shared memory, as base64. Loading them instead of
  * generating them saves ~12-15 ms on the first large matrix product of a cold process (the encoder
  * runs unoptimised then). test/wasm-gemm.test.ts fails when the table is stale.
@@ -8,7 +8,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { DEFAULT_BLOCKING, generateGemmModuleBytes, prebuiltKey, relaxedProbeBytes } from "../src/backends/wasm/gemm.js";
+import { DEFAULT_BLOCKING, generateGemmModuleBytes, prebuiltKey, relaxedProbeBytes } from "../src/runtime/wasm/gemm.js";
 import { bytesToBase64 } from "../src/ir/serialize.js";
 
 const lines: string[] = [];
@@ -27,6 +27,6 @@ ${lines.join("\n")}
 /** The relaxed-SIMD probe module (gemm.ts hasRelaxedSimd), base64. */
 export const RELAXED_PROBE = ${JSON.stringify(bytesToBase64(relaxedProbeBytes()))};
 `;
-const out = fileURLToPath(new URL("../src/backends/wasm/gemm-prebuilt.ts", import.meta.url));
+const out = fileURLToPath(new URL("../src/runtime/wasm/gemm-prebuilt.ts", import.meta.url));
 writeFileSync(out, text);
 console.log(`wrote ${out} (${text.length} bytes)`);

@@ -7,8 +7,6 @@ import { setRootTrace } from "./trace/trace.js";
 import { evalTrace, installCaptureHook, installTapeHook } from "./trace/eval.js";
 import { captureOp } from "./hybrid/capture.js";
 import { backward, record } from "./eager/tape.js";
-import { installMatmulKernel } from "./prims/ref/matmul.js";
-import { gemmFor as wasmGemmFor, prime as primeWasmMatmul } from "./backends/wasm/matmul.js";
 import { installProgramRunner } from "./higher-order/runner.js";
 import { compiledFor } from "./jit/compile.js";
 import { installOrtCompiler } from "./jit/tier.js";
@@ -16,6 +14,7 @@ import { compileOrtSpecialization } from "./onnx/jit-backend.js";
 import { installMethods } from "./api/methods.js";
 import { verifyEveryProgram } from "./ir/program.js";
 import { verifyProgram } from "./ir/verify.js";
+import { verifyEveryLoweredProgram } from "./lower/verify.js";
 import { rematHook } from "./transforms/args.js";
 import { budgetPolicy, checkpointed } from "./higher-order/checkpoint.js";
 
@@ -25,9 +24,6 @@ setRootTrace(evalTrace);
 installTapeHook(record);
 // trace <- hybrid: with config.capture, eager ops are deferred into captured regions
 installCaptureHook(captureOp);
-// prims/ref <- backends/wasm: large float products (eager, interpreter and generated JS) use
-// the WebAssembly SIMD GEMM
-installMatmulKernel(wasmGemmFor, primeWasmMatmul);
 // higher-order <- jit: jit_call and the bodies of scan / while / cond / checkpoint / custom_*
 // run compiled (cached per Program)
 installProgramRunner((p, args, name) => compiledFor(p, name).run(args));
@@ -36,10 +32,11 @@ installProgramRunner((p, args, name) => compiledFor(p, name).run(args));
 installOrtCompiler(compileOrtSpecialization);
 // core/tensor <- api: the Tensor methods (x.sum(), x.reshape(...), x.backward())
 installMethods({ backward });
-// ir: with ADGEN_VERIFY=1 (the test suite), every Program is verified as it is built (after
-// tracing, each transformation and each pass)
+// ir, lower: with ADGEN_VERIFY=1 (the test suite), every Program is verified as it is built (after
+// tracing, each transformation and each pass), and every lowered program's kernels after lowering
 if ((globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.ADGEN_VERIFY === "1") {
   verifyEveryProgram((p) => verifyProgram(p, "new program"));
+  verifyEveryLoweredProgram(true);
 }
 // transforms <- higher-order: grad's memoryBudget makes f one checkpoint region with a budget policy
 rematHook.wrap = (what, f, budget, dims) => checkpointed(f, budgetPolicy(what, budget, dims));

@@ -10,8 +10,8 @@ import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type Tensor, config, exportFunction, grad, jit, np, spec } from "../src/index.js";
 import { matmulKernels, type GemmHandle, type MatmulArgs } from "../src/prims/ref/matmul.js";
-import { WasmGemm } from "../src/backends/wasm/wasm-gemm.js";
-import { hasRelaxedSimd } from "../src/backends/wasm/gemm.js";
+import { WasmGemm } from "../src/runtime/wasm/wasm-gemm.js";
+import { hasRelaxedSimd } from "../src/runtime/wasm/gemm.js";
 import { assertClose, numericJvp, rand } from "./util/check.js";
 import { loadExported } from "./util/load-exported.js";
 

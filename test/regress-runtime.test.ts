@@ -19,7 +19,7 @@ import { optimizeForBackend } from "../src/jit/compile.js";
 import { memorySchedule, planMemory } from "../src/lower/memory.js";
 import { ARENA_JS, planArena } from "../src/runtime/arena.js";
 import { compactSource } from "../src/core/runtime-text.js";
-import { WASM_MEMORY_JS } from "../src/backends/wasm/memory.js";
+import { WASM_MEMORY_JS } from "../src/runtime/wasm/memory.js";
 import { byteSize } from "../src/core/dtype.js";
 import { evalDim } from "../src/core/shape.js";
 

@@ -5,8 +5,8 @@
 // has it (on by default from Node 22 / V8 11.4; behind a flag on Node 20).
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { hasRelaxedSimd } from "../src/backends/wasm/gemm.js";
-import { resolveGemmConfig } from "../src/backends/wasm/wasm-gemm.js";
+import { hasRelaxedSimd } from "../src/runtime/wasm/gemm.js";
+import { resolveGemmConfig } from "../src/runtime/wasm/wasm-gemm.js";
 
 const major = Number(process.versions.node.split(".")[0]);
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { engines: { node: string } };

@@ -7,7 +7,7 @@
 
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ThreadedGemm } from "../src/backends/wasm/gemm-threads.js";
+import { ThreadedGemm } from "../src/runtime/wasm/gemm-threads.js";
 import { rng } from "./util/check.js";
 
 function expectSame(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {

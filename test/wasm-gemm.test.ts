@@ -1,4 +1,4 @@
-// Specification of the generated WebAssembly GEMM (src/backends/wasm/gemm.ts): for f32 and f64,
+// Specification of the generated WebAssembly GEMM (src/runtime/wasm/gemm.ts): for f32 and f64,
 // every transA/transB combination, accumulate on and off, random shapes (including 1 and sizes
 // that are not multiples of the tile), leading dimensions larger than the matrix and unaligned
 // offsets, C = op(A)·op(B) (+ C) equals a naive float64 triple loop within a tolerance scaled by
@@ -7,7 +7,7 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { sleb, uleb } from "../src/backends/wasm/encoder.js";
+import { sleb, uleb } from "../src/runtime/wasm/encoder.js";
 import {
   DEFAULT_BLOCKING,
   type GemmDtype,
@@ -16,11 +16,11 @@ import {
   hasRelaxedSimd,
   prebuiltKey,
   relaxedProbeBytes,
-} from "../src/backends/wasm/gemm.js";
+} from "../src/runtime/wasm/gemm.js";
 import { bytesToBase64 } from "../src/ir/serialize.js";
-import { PREBUILT_GEMM, RELAXED_PROBE } from "../src/backends/wasm/gemm-prebuilt.js";
-import { ThreadedGemm } from "../src/backends/wasm/gemm-threads.js";
-import { WasmGemm, type WasmGemmOptions } from "../src/backends/wasm/wasm-gemm.js";
+import { PREBUILT_GEMM, RELAXED_PROBE } from "../src/runtime/wasm/gemm-prebuilt.js";
+import { ThreadedGemm } from "../src/runtime/wasm/gemm-threads.js";
+import { WasmGemm, type WasmGemmOptions } from "../src/runtime/wasm/wasm-gemm.js";
 import { rng } from "./util/check.js";
 
 const SIZES = [1, 2, 3, 5, 7, 8, 15, 16, 17, 33, 64, 100];

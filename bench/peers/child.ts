@@ -24,7 +24,7 @@ import { checkMlpLoss, MLP, mlpData, mlpReferenceCached } from "../workloads/dat
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
-function runChildOut(args: string[], pattern: RegExp): Promise<{ value: number; stdout: string }> {
+export function runChildOut(args: string[], pattern: RegExp): Promise<{ value: number; stdout: string }> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, args, { cwd: REPO_ROOT, timeout: 120_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       const m = pattern.exec(stdout);

@@ -11,7 +11,7 @@
  * Each result is checked once against the float64 references before timing.
  */
 import type * as Adgen from "../../src/index.js";
-import { hasRelaxedSimd } from "../../src/backends/wasm/gemm.js";
+import { hasRelaxedSimd } from "../../src/runtime/wasm/gemm.js";
 import { chainFn, mlpLoss, mlpTensors, readStep, type StepFn } from "../peers/adgen-model.js";
 import { chainInput, chainReference, checkChainGrad } from "../workloads/chain.js";
 import { checkMatmul, checkMlpGrads, matmulInputs, mlpData } from "../workloads/data.js";

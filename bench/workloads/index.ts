@@ -11,6 +11,7 @@ import { ADBENCH_ROWS_NOTE, GMM_FILE, GMM_PUBLISHED, LSTM_FILE } from "./adbench
 import { CHAIN_LENGTH } from "./chain.js";
 import { MLP } from "./data.js";
 import { TF } from "./transformer.js";
+import { COMPILE_WORKLOADS, type CompileWorkloadId } from "./compile.js";
 
 export type WorkloadId =
   | "matmul-512"
@@ -53,7 +54,8 @@ export type WorkloadId =
   | "transformer-step/fwd"
   | "ew-4m-fwd"
   | "ew-4m-grad"
-  | "cnn-step";
+  | "cnn-step"
+  | CompileWorkloadId;
 
 export interface WorkloadSpec {
   id: WorkloadId;
@@ -309,4 +311,5 @@ export const WORKLOADS: WorkloadSpec[] = [
     unit: "ms",
     quick: { maxRuns: 5, maxTimeMs: 3000 },
   },
+  ...COMPILE_WORKLOADS,
 ];

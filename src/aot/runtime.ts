@@ -5,8 +5,8 @@
 // module (its GEMM instance, its limits). Constant code, never derived from user input; modules
 // stay standalone (no imports).
 
-import { gemmModuleBytes, gemmScratchBytes } from "../backends/wasm/gemm.js";
-import { WASM_MEMORY_JS, wasmMemoryLimits } from "../backends/wasm/memory.js";
+import { gemmModuleBytes, gemmScratchBytes } from "../runtime/wasm/gemm.js";
+import { WASM_MEMORY_JS, wasmMemoryLimits } from "../runtime/wasm/memory.js";
 import { MATMUL_JS } from "../prims/ref/matmul.js";
 import { TO_INT32_JS } from "../core/dtype.js";
 import { bytesToBase64 } from "../ir/serialize.js";

@@ -13,7 +13,7 @@
 import { config } from "../core/config.js";
 import { hashString } from "../ir/serialize.js";
 import { ARENA_JS } from "../runtime/arena.js";
-import { WASM_PROGRAM_JS } from "../backends/wasm/memory.js";
+import { WASM_PROGRAM_JS } from "../runtime/wasm/memory.js";
 import { JS_PRELUDE } from "../backends/js/scalar.js";
 import { primitives } from "../higher-order/registry.js";
 import { RUNTIME_CORE, matmulRuntime, wasmMemorySource } from "./runtime.js";

@@ -51,3 +51,19 @@ export class InternalError extends AdgenError {
     super(`internal error (please report): ${message}`);
   }
 }
+
+/** The invariants of a lowered program that lower/verify.ts checks. */
+export type KernelRule = "unknown-buffer" | "use-before-def" | "write-readonly" | "out-of-bounds" | "dtype" | "arena-overlap" | "output-unwritten";
+
+/** A lowered program breaks a kernel-IR invariant (lower/verify.ts): a bug in lowering or planning. */
+export class KernelVerifyError extends InternalError {
+  constructor(
+    /** the violated invariant */
+    readonly rule: KernelRule,
+    /** which kernel, e.g. "kernel 3 (map)" or "kernel 2 (loop) > body 1 (dot)" ("program" for program-level rules) */
+    readonly kernel: string,
+    detail: string,
+  ) {
+    super(`kernel IR verifier: ${kernel} breaks ${rule}: ${detail}`);
+  }
+}

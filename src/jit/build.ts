@@ -6,6 +6,7 @@
 import type { ShapedArray } from "../core/aval.js";
 import { config, log } from "../core/config.js";
 import { type SymDim, watchDimUses } from "../core/shape.js";
+import { profiled } from "../core/profile.js";
 import { userSourceLine } from "../core/source.js";
 import type { Tensor } from "../core/tensor.js";
 import type { TreeDef } from "../core/tree.js";
@@ -76,7 +77,7 @@ export function traceCall(f: (...args: any[]) => unknown, cx: BuildContext, poli
   };
   const t0 = now();
   try {
-    const run = () => traceFlat((xs) => f(...cx.rebuild(args, def, xs)), avals, `jit(${cx.name})`);
+    const run = () => profiled("trace", () => traceFlat((xs) => f(...cx.rebuild(args, def, xs)), avals, `jit(${cx.name})`));
     const t = policy?.hasLearned(avals) ? watchDimUses(watch, run) : run();
     if (read !== null) throw new SizeReadInJs(read);
     return { ...t, residuals, traceMs: now() - t0 };

@@ -10,15 +10,19 @@ import type { ShapedArray } from "../core/aval.js";
 import type { Tensor } from "../core/tensor.js";
 import { type Dim, dimEq, dimMul, shapeSize } from "../core/shape.js";
 import { InternalError } from "../core/errors.js";
+import { profiled } from "../core/profile.js";
 import { type Atom, type Equation, Literal, type Program, type Var } from "../ir/program.js";
 import type { PrimName } from "../prims/names.js";
 import type { Buffer, BufferKind, CallKernel, Expr, Kernel, LoweredProgram, OutputSource, View } from "./kernel-ir.js";
 import type { Lazy, NestedContext } from "./context.js";
 import { LOWER_RULES, type LowerRule, MAX_EXPR_COST, REUSE_COST, exprCost, lowerElementwise } from "./rules.js";
-import { type DimMap, contiguousStrides, identityMap, mapExpr } from "./views.js";
+import { type DimMap, contiguousStrides, identityMap, isIdentityMap, mapExpr } from "./views.js";
+import { verifyLowered, verifyLoweredEnabled } from "./verify.js";
 
 export function lowerProgram(p: Program): LoweredProgram {
-  return new Lowerer(p).run();
+  const lp = profiled("lower", () => new Lowerer(p).run());
+  if (verifyLoweredEnabled()) profiled("verify", () => verifyLowered(lp));
+  return lp;
 }
 
 export class Lowerer implements NestedContext {
@@ -128,7 +132,7 @@ export class Lowerer implements NestedContext {
       const view: View = { buf: l.buf, offset: 0, strides: contiguousStrides(l.shape) };
       return mapExpr({ k: "load", view, dtype }, map, loopRank);
     }
-    return mapExpr(l.expr, map, loopRank);
+    return isIdentityMap(map, loopRank) ? l.expr : mapExpr(l.expr, map, loopRank);
   }
 
   /** Like read, but materializes the value first when it cannot be mapped. */

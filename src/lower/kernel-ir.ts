@@ -55,7 +55,27 @@ export type Expr =
  * dedup subexpressions by this key.
  */
 export function exprKey(e: unknown): string {
-  return encodeValue(e, (o) => (o instanceof SymDim ? `dim:${o.toString()}` : undefined));
+  return encodeValue(e, keyOf);
+}
+
+/**
+ * Keys of expression nodes, computed once per node: code generators key every subexpression of a
+ * tree, so without this a tree's key would be re-encoded at every level (quadratic in its depth).
+ * Expression nodes are never mutated once built (lowering makes new ones), so a node's key stays
+ * valid; the text is exactly what encodeValue would produce for it.
+ */
+const nodeKeys = new WeakMap<object, string>();
+function keyOf(o: object): string | undefined {
+  if (o instanceof SymDim) return `dim:${o.toString()}`;
+  if (typeof (o as { k?: unknown }).k !== "string" || Array.isArray(o)) return undefined;
+  let key = nodeKeys.get(o);
+  if (key === undefined) {
+    // encode the node itself (its children through keyOf again), bypassing this cache for it
+    const self = o;
+    key = encodeValue(o, (x) => (x === self ? undefined : keyOf(x)));
+    nodeKeys.set(o, key);
+  }
+  return key;
 }
 
 /** out[outOffset + loop] = expr, over `shape`, output contiguous. */

@@ -26,6 +26,16 @@ export function identityMap(n: number): DimMap[] {
   return Array.from({ length: n }, (_, i) => ({ loop: i, scale: 1, offset: 0 }));
 }
 
+/**
+ * Whether `map` reads every value dimension at the loop dimension of the same number (scale 1,
+ * offset 0): mapExpr would then rebuild an equal expression, so callers can keep the one they
+ * have (expressions are never mutated). Lowering reads most values this way, and rebuilding
+ * each fused tree at every use made lowering quadratic in the length of fused chains.
+ */
+export function isIdentityMap(map: readonly DimMap[], loopRank: number): boolean {
+  return map.length === loopRank && map.every((m, i) => m.loop === i && (m as { scale: number }).scale === 1 && m.offset === 0);
+}
+
 /** A view over a value's own index space, re-expressed over the loop space of `map`. */
 export function mapView(v: View, map: DimMap[], loopRank: number): View {
   let offset = v.offset;

@@ -5,6 +5,7 @@
 // dumped (DESIGN principle 6).
 
 import { ArgumentError } from "../core/errors.js";
+import { profiled } from "../core/profile.js";
 import { type Program, subPrograms } from "../ir/program.js";
 import { verifyProgram } from "../ir/verify.js";
 import { activity } from "./activity.js";
@@ -72,8 +73,9 @@ export function optimize(program: Program, opts: OptimizeOptions = {}): Program 
   for (let round = 1; round <= maxRounds; round++) {
     const start = p;
     for (const [name, pass] of passes) {
-      p = pass(p);
-      if (opts.verify) verifyProgram(p, `after pass ${name} (round ${round})`);
+      const before = p;
+      p = profiled(name, () => pass(before));
+      if (opts.verify) profiled("verify", () => verifyProgram(p, `after pass ${name} (round ${round})`));
       opts.trace?.(name, p, round);
     }
     // passes return their input object when they change nothing (rewrite.ts rebuild)

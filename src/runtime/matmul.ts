@@ -2,7 +2,7 @@
 // loop (every output element accumulated over k in order in float64), the mapping of a strided
 // operand to a GEMM operand (leading dimension, transpose), the copy-in / run / copy-out of the
 // WebAssembly SIMD GEMM, its warm-up, and the dispatch between them. prims/ref/matmul.ts defines
-// it (defineRuntime) with `gemm` bound to the process-wide GEMM instance (backends/wasm/matmul.ts);
+// it (defineRuntime) with `gemm` bound to the process-wide GEMM instance (runtime/wasm/matmul.ts);
 // an exported module embeds the same text with its own instance of the GEMM bytes it carries.
 //
 // A product whose operands do not fit the GEMM's WebAssembly memory (the memory cannot grow that

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import * as adgen from "../../src/index.js";
 import { generateWasm } from "../../src/backends/wasm/kernels.js";
-import { generateGemmModuleBytes } from "../../src/backends/wasm/gemm.js";
+import { generateGemmModuleBytes } from "../../src/runtime/wasm/gemm.js";
 import { wasmListing } from "../../src/jit/wasm-listing.js";
 
 const { np, lax, jit } = adgen;

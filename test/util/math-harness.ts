@@ -1,8 +1,8 @@
 // Test harness for the math functions' WebAssembly code (backends/wasm/math.ts): a module that maps
 // each function over a float32 buffer, scalar (one lane at a time) or SIMD (four lanes).
 
-import { ModuleBuilder } from "../../src/backends/wasm/encoder.js";
-import { type WasmMemory, wasmApi } from "../../src/backends/wasm/wasm-api.js";
+import { ModuleBuilder } from "../../src/runtime/wasm/encoder.js";
+import { type WasmMemory, wasmApi } from "../../src/runtime/wasm/wasm-api.js";
 import type { MathFn } from "../../src/math/dsl.js";
 import { emitScalar, emitSimd } from "../../src/backends/wasm/math.js";
 

@@ -3,6 +3,7 @@
 // arguments' shapes, plans the arena (once for static programs, once per binding of the symbols
 // for shape-polymorphic ones, cached) and wraps inputs/outputs.
 
+import { profiled } from "../../core/profile.js";
 import { ShapedArray } from "../../core/aval.js";
 import { ArgumentError } from "../../core/errors.js";
 import { type TypedArray, viewArray } from "../../core/dtype.js";
@@ -21,7 +22,7 @@ type RunFn = (inputs: TypedArray[], temps: TypedArray[], S: number[]) => TypedAr
 type CallFn = (S: number[], ...arrays: TypedArray[]) => void;
 
 /** Arena views of the temps for one set of buffer sizes. */
-function tempsFor(lp: LoweredProgram, sizes: number[], plan = planMemory(lp, sizes)): { plan: MemoryPlan; temps: TypedArray[] } {
+function tempsFor(lp: LoweredProgram, sizes: number[], plan = profiled("plan", () => planMemory(lp, sizes))): { plan: MemoryPlan; temps: TypedArray[] } {
   const arena = new ArrayBuffer(Math.max(8, plan.arenaBytes));
   const temps: TypedArray[] = [];
   for (const b of lp.buffers) if (b.kind === "temp") temps[b.id] = viewArray(b.dtype, arena, plan.offsets[b.id]!, sizes[b.id]!);
@@ -44,7 +45,7 @@ export interface PrebuiltJs {
  */
 function compileSource(source: string, name: string): (consts: TypedArray[], calls: CallFn[], mm: typeof matmul) => RunFn {
   try {
-    return new Function("consts", "calls", "matmul", source) as (consts: TypedArray[], calls: CallFn[], mm: typeof matmul) => RunFn;
+    return profiled("js-eval", () => new Function("consts", "calls", "matmul", source)) as (consts: TypedArray[], calls: CallFn[], mm: typeof matmul) => RunFn;
   } catch (e) {
     if (!(e instanceof EvalError)) throw e;
     throw new ArgumentError(
@@ -60,7 +61,7 @@ export function compileJs(lp: LoweredProgram, name = "program", prebuilt?: Prebu
   const staticTemps = symbolic ? null : tempsFor(lp, sizesOf({}), prebuilt?.plan ?? undefined);
   if (staticTemps) lp.arenaBytes = staticTemps.plan.arenaBytes;
   if (staticTemps) lp.offsets = staticTemps.plan.offsets;
-  const source = prebuilt?.source ?? generateJs(lp, name);
+  const source = prebuilt?.source ?? profiled("codegen-js", () => generateJs(lp, name));
   const calls: CallFn[] = callKernels(lp.kernels).map((k) => {
     return (S: number[], ...arrays: TypedArray[]) => {
       const env: Record<string, number> = {};

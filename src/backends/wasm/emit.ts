@@ -6,7 +6,7 @@
 import type { DType } from "../../core/dtype.js";
 import type { Dim } from "../../core/shape.js";
 import { type Expr, type LoweredProgram, type View, exprKey, exprLevel, viewLevel } from "../../lower/kernel-ir.js";
-import { Code, type FuncBuilder } from "./encoder.js";
+import { Code, type FuncBuilder } from "../../runtime/wasm/encoder.js";
 import { MEM, type OpContext, type VT, VT_OF, emitScalarOp } from "./scalar.js";
 import type { ModuleMath } from "./math.js";
 

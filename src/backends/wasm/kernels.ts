@@ -19,7 +19,7 @@ import {
 import { mapNest, reduceNest } from "../../lower/loop-nest.js";
 import { kernelReads, kernelWrites } from "../../lower/memory.js";
 import { Exprs, Fn, countedLoop, nest, storeAt } from "./emit.js";
-import { ModuleBuilder } from "./encoder.js";
+import { ModuleBuilder } from "../../runtime/wasm/encoder.js";
 import { MEM, VT_OF, declareImports, emitScalarOp, fromF64, toF64 } from "./scalar.js";
 import { ModuleMath } from "./math.js";
 import { vectorValue, vectorizable } from "./simd.js";

@@ -3,7 +3,7 @@
 // the very float32 operations of the definition, lane by lane, so they return the bits of the JS
 // runtime (math/runtime-f32.ts); test/math.test.ts checks it on every function.
 
-import { type Code, type ModuleBuilder, uleb } from "./encoder.js";
+import { type Code, type ModuleBuilder, uleb } from "../../runtime/wasm/encoder.js";
 import type { MathFn, Stmt } from "../../math/dsl.js";
 import { MATH_F32_BY_NAME } from "../../math/defs-f32.js";
 

@@ -7,7 +7,7 @@
 // kernel (WebAssembly GEMM, worker threads) on views of this memory; fallback calls run the
 // primitive's reference implementation.
 //
-// Memory is bounded (backends/wasm/memory.ts): an executable keeps a memory of its own between
+// Memory is bounded (runtime/wasm/memory.ts): an executable keeps a memory of its own between
 // calls only while it is small (wasmMemoryLimits.retainBytes). A larger layout runs in a memory
 // taken from a pool shared by all executables, given back after the call; the pool keeps at most
 // wasmMemoryLimits.poolBytes of idle memories (so repeated large calls reuse one, and a memory
@@ -18,6 +18,7 @@
 
 import { ShapedArray } from "../../core/aval.js";
 import { log } from "../../core/config.js";
+import { profiled } from "../../core/profile.js";
 import { type DType, type TypedArray, byteSize } from "../../core/dtype.js";
 import { evalDim, isConcreteShape } from "../../core/shape.js";
 import { type Binding, bindSymbols, instantiateParams } from "../../core/symbols.js";
@@ -28,9 +29,9 @@ import { matmul } from "../../prims/ref/matmul.js";
 import { type Executable, outputTensor } from "../executable.js";
 import { type PrebuiltJs, compileJs } from "../js/compile.js";
 import { type WasmProgram, constLayout, generateWasm, touchedByWasm } from "./kernels.js";
-import { wasmMemoryLimits, wasmProgram, pooledWasmBytes } from "./memory.js";
+import { wasmMemoryLimits, wasmProgram, pooledWasmBytes } from "../../runtime/wasm/memory.js";
 import { importedFunctions } from "./scalar.js";
-import { type WasmMemory, wasmApi } from "./wasm-api.js";
+import { type WasmMemory, wasmApi } from "../../runtime/wasm/wasm-api.js";
 
 export { pooledWasmBytes, wasmMemoryLimits };
 
@@ -50,12 +51,12 @@ interface LayoutInfo {
 
 /** `tick`: the profiling import of a module generated with generateWasm(lp, true). */
 export function compileWasm(lp: LoweredProgram, name = "program", prebuilt?: WasmProgram, tick?: (k: number) => void): Executable {
-  const prog = prebuilt ?? generateWasm(lp);
+  const prog = prebuilt ?? profiled("codegen-wasm", () => generateWasm(lp));
   const wa = wasmApi();
-  const module = new wa.Module(prog.bytes);
+  const module = profiled("wasm-compile", () => new wa.Module(prog.bytes));
   const symbolic = lp.symbols.length > 0;
   const { addr: constAddr, end: constEnd } = constLayout(lp);
-  const schedule = memorySchedule(lp);
+  const schedule = profiled("plan", () => memorySchedule(lp));
   const envOf = (S: number[]): Binding => Object.fromEntries(lp.symbols.map((s, i) => [s, S[i]!]));
   const ctors = lp.buffers.map((b) => ARRAY_TYPES[b.dtype]);
   // Inputs only matrix products or fallback calls read stay in their JS arrays (no copy in);
@@ -101,7 +102,7 @@ export function compileWasm(lp: LoweredProgram, name = "program", prebuilt?: Was
       return lp.buffers.map((b) => evalDim(b.size, env));
     },
     plan: (_S, sizes) => {
-      const p = planMemory(lp, sizes, schedule);
+      const p = profiled("plan", () => planMemory(lp, sizes, schedule));
       return { offsets: p.offsets, end: p.arenaBytes };
     },
     info: (S) => {

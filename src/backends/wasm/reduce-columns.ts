@@ -11,7 +11,7 @@ import type { Dim } from "../../core/shape.js";
 import type { ReduceKernel } from "../../lower/kernel-ir.js";
 import { regroup, reduceNest } from "../../lower/loop-nest.js";
 import { Exprs, type Fn, countedLoop, nest, storeAt } from "./emit.js";
-import { uleb } from "./encoder.js";
+import { uleb } from "../../runtime/wasm/encoder.js";
 import { vectorValue, vectorizable } from "./simd.js";
 
 const simd = (fn: Fn, op: number, ...imm: number[]) => {

@@ -13,7 +13,7 @@ import { BINARY } from "../../prims/binary.js";
 import type { CompareOp, LogicalOp } from "../../prims/compare.js";
 import { erfScalar } from "../../prims/special.js";
 import { UNARY } from "../../prims/unary.js";
-import type { Code, ModuleBuilder, ValType } from "./encoder.js";
+import type { Code, ModuleBuilder, ValType } from "../../runtime/wasm/encoder.js";
 import type { ModuleMath } from "./math.js";
 
 export type VT = "f32" | "f64" | "i32";

@@ -13,7 +13,7 @@ import type { Expr } from "../../lower/kernel-ir.js";
 import { exprKey, exprLevel } from "../../lower/kernel-ir.js";
 import { UNARY } from "../../prims/unary.js";
 import type { Exprs, Fn } from "./emit.js";
-import { uleb } from "./encoder.js";
+import { uleb } from "../../runtime/wasm/encoder.js";
 
 const X4_BIN: Record<string, number> = { add: 0xe4, sub: 0xe5, mul: 0xe6, div: 0xe7 };
 const X4_UN: Record<string, number> = { neg: 0xe1, abs: 0xe0, sqrt: 0xe3, floor: 0x68, ceil: 0x67, round: 0x6a };

@@ -1,9 +1,10 @@
-// The WebAssembly SIMD GEMM as the fast matrix-multiply kernel (index.ts installs it into prims/ref/matmul.ts):
-// one process-wide instance (threaded when config allows), handed to the matmul runtime
-// (runtime/matmul.ts) per product with a bump region of its memory. The runtime copies the
-// operands in (only the rows/columns a strided view touches), runs sgemm/dgemm and copies the
-// result out; it declines views without a unit inner stride, and products whose operands the
-// memory cannot hold (wasmMemoryLimits, backends/wasm/memory.ts), which then run in the JS loop.
+// The WebAssembly SIMD GEMM as the fast matrix-multiply kernel, imported directly by
+// prims/ref/matmul.ts (nothing installs it): one process-wide instance (threaded when config
+// allows), handed to the matmul runtime (runtime/matmul.ts) per product with a bump region of its
+// memory. The runtime copies the operands in (only the rows/columns a strided view touches), runs
+// sgemm/dgemm and copies the result out; it declines views without a unit inner stride, and
+// products whose operands the memory cannot hold (wasmMemoryLimits, runtime/wasm/memory.ts),
+// which then run in the JS loop.
 //
 // Bits: the interpreter, eager evaluation and both backends call this one instance (and the same
 // size threshold), so they agree bit for bit; threads split a product into tile-aligned chunks or
@@ -13,7 +14,7 @@
 // (and from exported modules, which carry the portable GEMM) by the rounding of the products,
 // at most K * 2^-23 * sum_k |a_ik| |b_kj| per element (test/batched-matmul.test.ts checks it).
 
-import { type GemmHandle, type MatmulArgs, matmulKernels } from "../../prims/ref/matmul.js";
+import type { GemmHandle, MatmulArgs } from "../matmul.js";
 import { config } from "../../core/config.js";
 import { wasmMemory } from "./memory.js";
 import { ThreadedGemm } from "./gemm-threads.js";
@@ -97,17 +98,11 @@ export function gemmFor(p: MatmulArgs): GemmHandle | null {
   return handle(g, config.matmulThreads > 1 && threaded && threaded.local === g ? threaded : null);
 }
 
-/** Warms the single-threaded float32 GEMM up (runtime/matmul.ts primeGemm). */
-export function prime(): void {
+/**
+ * The single-threaded GEMM's handle for a warm-up (runtime/matmul.ts primeGemm; null: no
+ * WebAssembly SIMD here). The caller releases it with `done()`.
+ */
+export function primeHandle(): GemmHandle | null {
   const g = instance();
-  if (!g) return;
-  const h = handle(g, null);
-  try {
-    matmulKernels.primeGemm(h, ["sgemm"]);
-  } catch {
-    /* only a warm-up */
-  } finally {
-    h.done();
-  }
+  return g ? handle(g, null) : null;
 }
-
