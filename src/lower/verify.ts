@@ -128,8 +128,10 @@ class Verifier {
         const out = this.buf(k.out, where);
         for (const v of [k.lhs, k.rhs]) this.sameDType(this.buf(v.buf, where).dtype, k.dtype, where, `operand buffer ${v.buf}`, "the product");
         this.sameDType(k.dtype, out.dtype, where, "the product", `output buffer ${out.id}`);
-        this.view(k.lhs, [k.B, k.M, k.K], scope, where, "reads");
-        this.view(k.rhs, [k.B, k.K, k.N], scope, where, "reads");
+        // a batched product's views carry one stride per batch dim (DotKernel.batch), else one for B
+        const batch = k.batch ?? [k.B];
+        this.view(k.lhs, [...batch, k.M, k.K], scope, where, "reads");
+        this.view(k.rhs, [...batch, k.K, k.N], scope, where, "reads");
         const n = this.size(shapeSize([k.B, k.M, k.N]), scope);
         if (n !== null) this.inBounds(out.id, [0, n - 1], where, "writes");
         break;
