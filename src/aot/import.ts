@@ -10,7 +10,7 @@
 // exactly IR_VERSION 2); a newer IR, an older unreadable one, an artifact exported with {ir: false}
 // or a corrupt program is refused with an ArgumentError saying which.
 
-import type { Shape } from "../core/shape.js";
+import { type Shape, shapeEq, shapeToString } from "../core/shape.js";
 import { ArgumentError, ShapeError } from "../core/errors.js";
 import { leafToTensor } from "../core/convert.js";
 import { bindSymbols } from "../core/symbols.js";
@@ -94,12 +94,13 @@ function importedFunction(m: Manifest, e: IrEntry, p: Program): ImportedFunction
       if (x.dtype !== a.dtype) throw new ArgumentError(`${name}: argument leaf ${i} has dtype ${x.dtype}, the export takes ${a.dtype}`);
     });
     let q = p;
-    if (symbolic) {
-      const shapes = xs.map((x, i) => {
-        if (x.shape.some((d) => typeof d !== "number")) throw new ShapeError(`${name}: argument leaf ${i} has a symbolic shape; call the imported function with concrete shapes`);
-        return x.shape as number[];
+    if (xs.some((x) => x.shape.some((d) => typeof d !== "number"))) {
+      // traced at symbolic shapes (an export of it: extendModule): exactly the program's own
+      xs.forEach((x, i) => {
+        if (!shapeEq(x.aval.shape, inShapes[i]!)) throw new ShapeError(`${name}: argument leaf ${i} has the symbolic shape ${shapeToString(x.aval.shape)}, the export takes ${shapeToString(inShapes[i]!)}; trace it at the export's own shapes or call it with concrete ones`);
       });
-      q = specialize(p, bindSymbols(inShapes, shapes, (i) => `${name}: argument leaf ${i}`));
+    } else if (symbolic) {
+      q = specialize(p, bindSymbols(inShapes, xs.map((x) => x.shape as number[]), (i) => `${name}: argument leaf ${i}`));
     } else {
       xs.forEach((x, i) => {
         const a = p.inAvals[i]!;
@@ -117,11 +118,27 @@ function importedFunction(m: Manifest, e: IrEntry, p: Program): ImportedFunction
  * jittable): the function when the artifact has one entry, else an object keyed by entry name.
  */
 export function importModule(src: unknown): any {
+  const { manifest, entries } = loadArtifact(src);
+  if (entries.length === 1) return entries[0]!.fn;
+  return Object.fromEntries(manifest.ir!.map((e, i) => [e.key, entries[i]!.fn]));
+}
+
+/** One loaded entry of an artifact: its IR record, its program and the function importModule gives. */
+export interface LoadedEntry {
+  ir: IrEntry;
+  program: Program;
+  fn: ImportedFunction;
+}
+
+/** The manifest and every IR entry of an artifact, loaded (importModule; extendModule re-exports them). */
+export function loadArtifact(src: unknown): { manifest: Manifest; entries: LoadedEntry[] } {
   const m = readManifest(src);
   if (m?.format !== MANIFEST_FORMAT) throw new ArgumentError(`importModule: not an ${MANIFEST_FORMAT} manifest (format ${JSON.stringify(m?.format)})`);
   if (typeof m.version !== "number" || m.version > MANIFEST_VERSION) throw new ArgumentError(`importModule: manifest version ${m.version} is newer than this adgen reads (${MANIFEST_VERSION})`);
   if (!Array.isArray(m.ir) || !m.ir.length) throw new ArgumentError(`importModule ${m.name}: the artifact carries no IR (${m.irMissing ?? "exported by an adgen before IR embedding; re-export it"})`);
-  const fns = m.ir.map((e, i) => importedFunction(m, e, checkIr(m, e, i)));
-  if (fns.length === 1) return fns[0];
-  return Object.fromEntries(m.ir.map((e, i) => [e.key, fns[i]!]));
+  const entries = m.ir.map((e, i) => {
+    const program = checkIr(m, e, i);
+    return { ir: e, program, fn: importedFunction(m, e, program) };
+  });
+  return { manifest: m, entries };
 }
