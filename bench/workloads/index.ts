@@ -11,6 +11,7 @@ import { ADBENCH_ROWS_NOTE, GMM_FILE, GMM_PUBLISHED, LSTM_FILE } from "./adbench
 import { CHAIN_LENGTH } from "./chain.js";
 import { MLP } from "./data.js";
 import { TF } from "./transformer.js";
+import { EXPORT_WORKLOADS } from "./export.js";
 
 export type WorkloadId =
   | "matmul-512"
@@ -309,4 +310,5 @@ export const WORKLOADS: WorkloadSpec[] = [
     unit: "ms",
     quick: { maxRuns: 5, maxTimeMs: 3000 },
   },
+  ...EXPORT_WORKLOADS,
 ];
