@@ -33,10 +33,12 @@ describe("declared constraints the shape rules use", () => {
     }
     expect(() => m.half(rows(5, 3))).toThrow(/half: the arguments bind B = 5, which violates the declared constraint B % 2 == 0/);
     expect(() => m.half(rows(66, 3))).toThrow(/bind B = 66, which violates the declared constraint B <= 64/);
-    // the artifact loads back: B_div_2 is solved from the axis (2*B_div_2), an odd B refused
+    // the artifact loads back: B_div_2 is solved from the axis (2*B_div_2), an odd B refused ...
     const back = importModule(e.manifest);
     assertClose((back(rows(6, 3)) as Tensor).data, half(rows(6, 3)).data, exact);
     expect(() => back(rows(5, 3))).toThrow(ShapeError);
+    // ... and checks the declared bounds (B from B_div_2)
+    expect(() => back(rows(66, 3))).toThrow(/half\.half: the arguments bind B = 66, which violates the declared constraint B <= 64/);
   });
 
   it("a relation B == 2*K: the output is [3*K, 2]; K's own constraints are checked; B = 5 is refused naming the relation", async () => {

@@ -13,7 +13,8 @@
 import { type Shape, shapeEq, shapeToString } from "../core/shape.js";
 import { ArgumentError, ShapeError } from "../core/errors.js";
 import { leafToTensor } from "../core/convert.js";
-import { bindSymbols } from "../core/symbols.js";
+import { bindSymbols, quotientOf } from "../core/symbols.js";
+import { type DimConstraint, parseConstraints } from "./shape-checks.js";
 import { instantiateProgram } from "../jit/polymorphism.js";
 import type { Tensor } from "../core/tensor.js";
 import { type TreeDef, flatten, treedefToString, unflatten } from "../core/tree.js";
@@ -79,8 +80,34 @@ function specialize(p: Program, env: Record<string, number>): Program {
   return instantiateProgram(p, env);
 }
 
+/**
+ * The manifest's declared bounds and divisibility (relations are in the program's shapes) on the
+ * symbols a call binds: a symbol the export rewrote (B = 2*B_div_2) gets its value from the
+ * derived one.
+ */
+function declaredBounds(m: Manifest, what: string): DimConstraint[] {
+  const dims = m.symbolicDims ?? [];
+  const texts = dims.flatMap((d) => d.constraints.filter((c) => !/==.*[A-Za-z_]/.test(c)));
+  return parseConstraints(texts, dims.map((d) => d.name), what);
+}
+
+function checkBounds(cs: DimConstraint[], env: Record<string, number>, name: string): void {
+  const vals: Record<string, number> = { ...env };
+  for (const [s, v] of Object.entries(env)) {
+    const q = quotientOf(s);
+    if (q) vals[q.symbol] ??= v * q.modulus;
+  }
+  for (const c of cs) {
+    const v = vals[c.symbol];
+    if (v === undefined) continue;
+    const ok = c.op === "%" ? v % c.value === 0 : c.op === ">=" ? v >= c.value : c.op === "<=" ? v <= c.value : c.op === ">" ? v > c.value : c.op === "<" ? v < c.value : v === c.value;
+    if (!ok) throw new ShapeError(`${name}: the arguments bind ${c.symbol} = ${v}, which violates the declared constraint ${c.text}`);
+  }
+}
+
 function importedFunction(m: Manifest, e: IrEntry, p: Program): ImportedFunction {
   const name = `${m.name}.${e.key}`;
+  const bounds = declaredBounds(m, `importModule ${m.name}`);
   const inShapes: Shape[] = p.inAvals.map((a) => a.shape);
   const symbolic = inShapes.some((s) => s.some((d) => typeof d !== "number"));
   const f = (...args: unknown[]) => {
@@ -100,7 +127,9 @@ function importedFunction(m: Manifest, e: IrEntry, p: Program): ImportedFunction
         if (!shapeEq(x.aval.shape, inShapes[i]!)) throw new ShapeError(`${name}: argument leaf ${i} has the symbolic shape ${shapeToString(x.aval.shape)}, the export takes ${shapeToString(inShapes[i]!)}; trace it at the export's own shapes or call it with concrete ones`);
       });
     } else if (symbolic) {
-      q = specialize(p, bindSymbols(inShapes, xs.map((x) => x.shape as number[]), (i) => `${name}: argument leaf ${i}`));
+      const env = bindSymbols(inShapes, xs.map((x) => x.shape as number[]), (i) => `${name}: argument leaf ${i}`);
+      checkBounds(bounds, env, name);
+      q = specialize(p, env);
     } else {
       xs.forEach((x, i) => {
         const a = p.inAvals[i]!;
