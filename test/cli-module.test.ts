@@ -162,6 +162,7 @@ describe("adgen export with several --fn: rejected input", () => {
     ["bad leaf in --spec", ["export", "model.mjs", "--fn", "loss", "--spec", "bad-spec.json", ...out], 2, 'adgen export: bad --spec bad-spec.json: argument 0.W1: "float33[4,5]": unknown dtype float33 (dtypes: float32, float64, int32, bool)'],
     ["--spec not JSON", ["export", "model.mjs", "--fn", "loss", "--spec", "model.mjs", ...out], 2, /^adgen export: bad --spec model\.mjs: /],
     ["--onnx with several --fn", ["export", "model.mjs", "--fn", "loss", "--fn", "loss:grad", "--spec", "specs.json", "--onnx", ...out], 2, "adgen export: --onnx exports one function (one --fn <name> and a mode flag)"],
+    ["--constraint with --onnx", ["export", "model.mjs", "--fn", "pairs", "--arg", "float32[B,3]", "--constraint", "B % 2 == 0", "--onnx", ...out], 2, "adgen export: --constraint applies to ES module exports, not --onnx"],
     ["no such artifact entry", ["export", "build/model.manifest.json", "--fn", "nope:vjp", ...out], 1, 'adgen export: build/model.manifest.json has no entry "nope" (entries: loss, loss_grad, step)'],
     ["artifact entry exists", ["export", "build/model.manifest.json", "--fn", "loss", ...out], 1, /^adgen export: extendModule model: the artifact already has an entry "loss"; choose another key/],
     ["--arg with an artifact", ["export", "build/model.manifest.json", "--fn", "loss:vjp", "--arg", "float32[3]", ...out], 2, /^adgen export: build\/model\.manifest\.json is an exported artifact: its own argument specs are used/],

@@ -185,6 +185,7 @@ export async function runExport(a: ExportArgs, print: (line: string) => void, wa
     const { runModuleExport } = await import("./export-module-cmd.js");
     return runModuleExport({ ...a, entries, parsed: pa, constraints }, print);
   }
+  if (a.onnx && (constraints.length || a.bundle !== undefined)) throw new UsageError(`adgen export: ${constraints.length ? "--constraint" : a.bundle ? "--bundle" : "--shared"} applies to ES module exports, not --onnx`);
   a = { ...a, fn: entries[0]!.fn, mode: entries[0]!.mode };
   const { f, api } = await loadUserFunction(a);
   if (pa.args.length === 0 && f.length > 0) {
