@@ -83,5 +83,6 @@ export type { Config, LogEvent } from "./core/config.js";
 export { exportFunction, exportVjp, exportJvp, Exported } from "./aot/export.js";
 export { exportModule, vjpOf, jvpOf } from "./aot/export-module.js";
 export { importModule } from "./aot/import.js";
+export { extendModule } from "./aot/extend.js";
 export type { Manifest } from "./aot/manifest.js";
 export { exportOnnx, exportOnnxVjp, exportOnnxJvp, OnnxExported } from "./onnx/export.js";

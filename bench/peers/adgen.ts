@@ -16,6 +16,7 @@
  * adgen's jit has no symbolic dimensions yet, so jit-new-batch-mlp measures a full retrace +
  * recompile per new batch size.
  */
+import { EXPORT_IMPLS } from "./adgen-export.js";
 import { grad, jit, np, valueAndGrad, variable, type Tensor } from "../../src/index.js";
 import * as adgen from "../../src/index.js";
 import type { SetupFactory, TimedSetup } from "../harness.js";
@@ -333,5 +334,6 @@ export const adgenPeer: Peer = {
     "gmm-grad": gmmGradSetup,
     "lstm-obj": lstmObjSetup,
     "lstm-grad": lstmGradSetup,
+    ...EXPORT_IMPLS,
   },
 };

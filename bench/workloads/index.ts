@@ -12,6 +12,7 @@ import { CHAIN_LENGTH } from "./chain.js";
 import { MLP } from "./data.js";
 import { TF } from "./transformer.js";
 import { COMPILE_WORKLOADS, type CompileWorkloadId } from "./compile.js";
+import { EXPORT_WORKLOADS } from "./export.js";
 
 export type WorkloadId =
   | "matmul-512"
@@ -312,4 +313,5 @@ export const WORKLOADS: WorkloadSpec[] = [
     quick: { maxRuns: 5, maxTimeMs: 3000 },
   },
   ...COMPILE_WORKLOADS,
+  ...EXPORT_WORKLOADS,
 ];

@@ -8,7 +8,7 @@
 
 import { ArgumentError } from "../core/errors.js";
 import { checkOptions, is } from "../core/options.js";
-import { type Entry, type ExportOptions, type Exported, exportOptionsSchema, finish, jvpEntry, traceAtSpecs, valueEntry, vjpEntry } from "./export.js";
+import { type Entry, type ExportOptions, type Exported, exportOptionsSchema, exportRules, finish, jvpEntry, traceAtSpecs, valueEntry, vjpEntry } from "./export.js";
 import { exportNameProblem } from "./names.js";
 
 const MARK = Symbol("adgen.exportEntry");
@@ -56,6 +56,7 @@ export function exportModule(entries: Record<string, ModuleEntry>, argSpecs: unk
   if (why) throw new ArgumentError(`exportModule: name ${JSON.stringify(name)} ${why}; pass another {name}`);
   const keys = Object.keys(entries);
   if (!keys.length) throw new ArgumentError("exportModule: entries is empty");
+  const rules = exportRules(argSpecs, opts.constraints, `export ${name}`);
   const built: Entry[] = [];
   const taken = new Map<string, string>();
   const claim = (n: string, key: string) => {
@@ -68,12 +69,12 @@ export function exportModule(entries: Record<string, ModuleEntry>, argSpecs: unk
   for (const key of keys) {
     const e = entries[key] as ModuleEntry;
     const what = `exportModule: entry ${JSON.stringify(key)}`;
-    if (typeof e === "function") built.push(valueEntry(traceAtSpecs(e, argSpecs, what), claim(key, key)));
+    if (typeof e === "function") built.push(valueEntry(traceAtSpecs(e, argSpecs, what, rules), claim(key, key)));
     else if (e && typeof e === "object" && e[MARK] === "vjp") {
       const names: [string, string] = [claim(`${key}_forward`, key), claim(`${key}_backward`, key)];
-      built.push(vjpEntry(traceAtSpecs(e.f, argSpecs, what), key, names, e.argnums, what));
-    } else if (e && typeof e === "object" && e[MARK] === "jvp") built.push(jvpEntry(traceAtSpecs(e.f, argSpecs, what), claim(key, key)));
+      built.push(vjpEntry(traceAtSpecs(e.f, argSpecs, what, rules), key, names, e.argnums, what));
+    } else if (e && typeof e === "object" && e[MARK] === "jvp") built.push(jvpEntry(traceAtSpecs(e.f, argSpecs, what, rules), claim(key, key)));
     else throw new ArgumentError(`${what} must be a function, vjpOf(f) or jvpOf(f), got ${e === null ? "null" : typeof e}`);
   }
-  return finish(name, "module", built, opts, false);
+  return finish(name, "module", built, opts, false, rules);
 }

@@ -32,7 +32,7 @@ import { argnumsArg } from "../transforms/args.js";
 import { treedefToString } from "../core/tree.js";
 import { type ArgGroup, type ModuleFunction, moduleSource } from "./module.js";
 import { exportNameProblem } from "./names.js";
-import { parseConstraints } from "./shape-checks.js";
+import { type DimRules, NO_RULES, dimRules, rewriteAvals } from "./dim-rules.js";
 import { writeExport } from "./write.js";
 
 export type ExportKind = "value" | "vjp" | "jvp" | "module";
@@ -94,18 +94,32 @@ export function exportName(f: (...a: any[]) => unknown, opts: ExportOptions, wha
 export interface Traced {
   program: Program;
   inDef: TreeDef;
+  /** the avals traced at (declared constraints' rewrites applied: B -> 2*B_div_2) */
   inAvals: ShapedArray[];
+  /** the avals as the user declared them (what the module's arguments are checked against) */
+  declared: ShapedArray[];
   outTree: TreeDef;
 }
 
-/** Traces f at argument specs and optimizes it (shared by every export format). */
-export function traceAtSpecs(f: (...a: any[]) => unknown, argSpecs: unknown[], what: string): Traced {
+function specLeaves(argSpecs: unknown[], what: string): [ShapedArray[], TreeDef] {
   if (!Array.isArray(argSpecs)) throw new ArgumentError(`${what}: argSpecs must be an array (one entry per argument)`);
   const [leaves, inDef] = flatten(argSpecs);
-  const inAvals = leaves.map((l, i) => {
+  const avals = leaves.map((l, i) => {
     if (!(l instanceof ArgSpec)) throw new ArgumentError(`${what}: argument leaf ${i} is not a spec(dtype, shape)`);
     return l.aval;
   });
+  return [avals, inDef];
+}
+
+/** The declared constraints of an export (opts.constraints) read against its argument specs. */
+export function exportRules(argSpecs: unknown[], constraints: string[] | undefined, what: string): DimRules {
+  return dimRules(constraints, specLeaves(argSpecs, what)[0], what);
+}
+
+/** Traces f at argument specs (rewritten by the declared constraints) and optimizes it (shared by every export format). */
+export function traceAtSpecs(f: (...a: any[]) => unknown, argSpecs: unknown[], what: string, rules: DimRules = NO_RULES): Traced {
+  const [declared, inDef] = specLeaves(argSpecs, what);
+  const inAvals = rewriteAvals(declared, rules);
   const fn = (xs: Tensor[]) => f(...(unflatten(inDef, xs) as unknown[]));
   const at = currentTrace();
   let t;
@@ -117,7 +131,7 @@ export function traceAtSpecs(f: (...a: any[]) => unknown, argSpecs: unknown[], w
     throw err;
   }
   if (t.tracerConsts.length) throw new ArgumentError(`${what}: the function closes over values of an enclosing transformation`);
-  return { program: optimize(t.program), inDef, inAvals, outTree: t.outTree };
+  return { program: optimize(t.program), inDef, inAvals, declared, outTree: t.outTree };
 }
 
 /** One argument group per top-level argument. */
@@ -146,7 +160,7 @@ export interface Entry {
 
 /** A value function: `name(...args) -> out`. */
 export function valueEntry(t: Traced, name: string): Entry {
-  const fn: ModuleFunction = { name, lowered: lowerProgram(t.program), args: argGroups(t.inDef, t.inAvals), outTree: t.outTree };
+  const fn: ModuleFunction = { name, lowered: lowerProgram(t.program), args: argGroups(t.inDef, t.declared), outTree: t.outTree };
   return { fns: [fn], programs: [t.program], ir: irEntry(t, name, "value", [name]) };
 }
 
@@ -155,7 +169,7 @@ export function valueEntry(t: Traced, name: string): Entry {
  * returning one cotangent per argument of `argnums` (integer and boolean leaves inside them: null).
  */
 export function vjpEntry(t: Traced, key: string, names: [string, string], argnums: number | number[] | undefined, what: string): Entry {
-  const groups = argGroups(t.inDef, t.inAvals);
+  const groups = argGroups(t.inDef, t.declared);
   const hasFloat = groups.map((g) => g.leaves.some((a) => isFloat(a.dtype)));
   const nums = argnums === undefined ? groups.flatMap((_, i) => (hasFloat[i] ? [i] : [])) : argnumsArg(what, argnums, groups.length);
   for (const i of nums) if (!hasFloat[i]) throw new ArgumentError(`${what}: argnums names argument ${i}, which has no float leaf (${treedefToString(groups[i]!.tree)}: ${groups[i]!.leaves.map((a) => a.dtype).join(", ")}); differentiate float arguments only`);
@@ -210,7 +224,7 @@ export function jvpEntry(t: Traced, name: string): Entry {
   const mask = t.inAvals.map((a) => isFloat(a.dtype));
   const jp = jvpProgram(t.program, mask, t.program.outputs.map(() => true));
   const p = optimize(jp.program);
-  const groups = argGroups(t.inDef, t.inAvals);
+  const groups = argGroups(t.inDef, t.declared);
   const tangentGroups = groups.flatMap((g) => {
     const leaves = g.leaves.filter((a) => isFloat(a.dtype));
     if (!leaves.length) return [];
@@ -241,20 +255,18 @@ function irFields(off: string | null, entries: Entry[]): { ir?: IrEntry[]; irMis
 }
 
 /** One module from entries (several for exportModule): shared runtime, one constant pool. */
-export function finish(name: string, kind: ExportKind, entries: Entry[], opts: ExportOptions, bundleDefault: boolean): Exported {
+export function finish(name: string, kind: ExportKind, entries: Entry[], opts: ExportOptions, bundleDefault: boolean, rules: DimRules): Exported {
   const backend = opts.backend ?? "wasm";
   if (backend !== "wasm" && backend !== "js") throw new ArgumentError(`export: backend must be "wasm" or "js", got ${JSON.stringify(backend)}`);
   const bundle = opts.bundle ?? bundleDefault;
   const fns = entries.flatMap((e) => e.fns);
   const hash = entries.flatMap((e) => e.programs).map((p) => programHash(inlineCustomCalls(p))).join("-");
-  const symbols = [...new Set(fns.flatMap((f) => f.lowered.symbols))].sort();
-  const constraints = parseConstraints(opts.constraints ?? [], symbols, `export ${name}`);
-  const text = moduleSource(name, header(name, kind, hash, bundle), fns, fns.length === 1 ? fns[0]!.name : null, backend, bundle, constraints);
+  const text = moduleSource(name, header(name, kind, hash, bundle), fns, fns.length === 1 ? fns[0]!.name : null, backend, bundle, rules);
   const residuals = entries.flatMap((e) => e.residuals ?? []);
   const manifest = buildManifest(name, kind, hash, fns, {
     residuals,
     sizes: text.sizes,
-    constraints,
+    rules,
     runtime: text.shared && { file: text.shared.file, bytes: new TextEncoder().encode(text.shared.source).length },
     residualInputs: entries.flatMap((e) => e.residualInputs ?? []),
     ...irFields(opts.ir === false ? "exported with {ir: false}" : null, entries),
@@ -266,7 +278,8 @@ export function finish(name: string, kind: ExportKind, entries: Entry[], opts: E
 export function exportFunction(f: (...args: any[]) => unknown, argSpecs: unknown[], opts: ExportOptions = {}): Exported {
   checkOptions("exportFunction", opts, exportOptionsSchema);
   const name = exportName(f, opts, "exportFunction");
-  return finish(name, "value", [valueEntry(traceAtSpecs(f, argSpecs, "exportFunction"), name)], opts, true);
+  const rules = exportRules(argSpecs, opts.constraints, `export ${name}`);
+  return finish(name, "value", [valueEntry(traceAtSpecs(f, argSpecs, "exportFunction", rules), name)], opts, true, rules);
 }
 
 /**
@@ -277,12 +290,14 @@ export function exportVjp(f: (...args: any[]) => unknown, argSpecs: unknown[], o
   checkOptions("exportVjp", opts, vjpOptionsSchema);
   const name = exportName(f, opts, "exportVjp", "_vjp");
   const g = opts.memoryBudget === undefined ? f : checkpointed(f, budgetPolicy("exportVjp", opts.memoryBudget, opts.dims));
-  return finish(name, "vjp", [vjpEntry(traceAtSpecs(g, argSpecs, "exportVjp"), name, ["forward", "backward"], opts.argnums, "exportVjp")], opts, true);
+  const rules = exportRules(argSpecs, opts.constraints, `export ${name}`);
+  return finish(name, "vjp", [vjpEntry(traceAtSpecs(g, argSpecs, "exportVjp", rules), name, ["forward", "backward"], opts.argnums, "exportVjp")], opts, true, rules);
 }
 
 /** `exportJvp(f, argSpecs)`: a module exporting `jvp(primals..., tangents...) -> {out, tangents}`. */
 export function exportJvp(f: (...args: any[]) => unknown, argSpecs: unknown[], opts: ExportOptions = {}): Exported {
   checkOptions("exportJvp", opts, exportOptionsSchema);
   const name = exportName(f, opts, "exportJvp", "_jvp");
-  return finish(name, "jvp", [jvpEntry(traceAtSpecs(f, argSpecs, "exportJvp"), name)], opts, true);
+  const rules = exportRules(argSpecs, opts.constraints, `export ${name}`);
+  return finish(name, "jvp", [jvpEntry(traceAtSpecs(f, argSpecs, "exportJvp", rules), name)], opts, true, rules);
 }

@@ -10,10 +10,11 @@
 // exactly IR_VERSION 2); a newer IR, an older unreadable one, an artifact exported with {ir: false}
 // or a corrupt program is refused with an ArgumentError saying which.
 
-import type { Shape } from "../core/shape.js";
+import { type Shape, shapeEq, shapeToString } from "../core/shape.js";
 import { ArgumentError, ShapeError } from "../core/errors.js";
 import { leafToTensor } from "../core/convert.js";
-import { bindSymbols } from "../core/symbols.js";
+import { bindSymbols, quotientOf } from "../core/symbols.js";
+import { type DimConstraint, parseConstraints } from "./shape-checks.js";
 import { instantiateProgram } from "../jit/polymorphism.js";
 import type { Tensor } from "../core/tensor.js";
 import { type TreeDef, flatten, treedefToString, unflatten } from "../core/tree.js";
@@ -79,8 +80,34 @@ function specialize(p: Program, env: Record<string, number>): Program {
   return instantiateProgram(p, env);
 }
 
+/**
+ * The manifest's declared bounds and divisibility (relations are in the program's shapes) on the
+ * symbols a call binds: a symbol the export rewrote (B = 2*B_div_2) gets its value from the
+ * derived one.
+ */
+function declaredBounds(m: Manifest, what: string): DimConstraint[] {
+  const dims = m.symbolicDims ?? [];
+  const texts = dims.flatMap((d) => d.constraints.filter((c) => !/==.*[A-Za-z_]/.test(c)));
+  return parseConstraints(texts, dims.map((d) => d.name), what);
+}
+
+function checkBounds(cs: DimConstraint[], env: Record<string, number>, name: string): void {
+  const vals: Record<string, number> = { ...env };
+  for (const [s, v] of Object.entries(env)) {
+    const q = quotientOf(s);
+    if (q) vals[q.symbol] ??= v * q.modulus;
+  }
+  for (const c of cs) {
+    const v = vals[c.symbol];
+    if (v === undefined) continue;
+    const ok = c.op === "%" ? v % c.value === 0 : c.op === ">=" ? v >= c.value : c.op === "<=" ? v <= c.value : c.op === ">" ? v > c.value : c.op === "<" ? v < c.value : v === c.value;
+    if (!ok) throw new ShapeError(`${name}: the arguments bind ${c.symbol} = ${v}, which violates the declared constraint ${c.text}`);
+  }
+}
+
 function importedFunction(m: Manifest, e: IrEntry, p: Program): ImportedFunction {
   const name = `${m.name}.${e.key}`;
+  const bounds = declaredBounds(m, `importModule ${m.name}`);
   const inShapes: Shape[] = p.inAvals.map((a) => a.shape);
   const symbolic = inShapes.some((s) => s.some((d) => typeof d !== "number"));
   const f = (...args: unknown[]) => {
@@ -94,12 +121,15 @@ function importedFunction(m: Manifest, e: IrEntry, p: Program): ImportedFunction
       if (x.dtype !== a.dtype) throw new ArgumentError(`${name}: argument leaf ${i} has dtype ${x.dtype}, the export takes ${a.dtype}`);
     });
     let q = p;
-    if (symbolic) {
-      const shapes = xs.map((x, i) => {
-        if (x.shape.some((d) => typeof d !== "number")) throw new ShapeError(`${name}: argument leaf ${i} has a symbolic shape; call the imported function with concrete shapes`);
-        return x.shape as number[];
+    if (xs.some((x) => x.shape.some((d) => typeof d !== "number"))) {
+      // traced at symbolic shapes (an export of it: extendModule): exactly the program's own
+      xs.forEach((x, i) => {
+        if (!shapeEq(x.aval.shape, inShapes[i]!)) throw new ShapeError(`${name}: argument leaf ${i} has the symbolic shape ${shapeToString(x.aval.shape)}, the export takes ${shapeToString(inShapes[i]!)}; trace it at the export's own shapes or call it with concrete ones`);
       });
-      q = specialize(p, bindSymbols(inShapes, shapes, (i) => `${name}: argument leaf ${i}`));
+    } else if (symbolic) {
+      const env = bindSymbols(inShapes, xs.map((x) => x.shape as number[]), (i) => `${name}: argument leaf ${i}`);
+      checkBounds(bounds, env, name);
+      q = specialize(p, env);
     } else {
       xs.forEach((x, i) => {
         const a = p.inAvals[i]!;
@@ -117,11 +147,27 @@ function importedFunction(m: Manifest, e: IrEntry, p: Program): ImportedFunction
  * jittable): the function when the artifact has one entry, else an object keyed by entry name.
  */
 export function importModule(src: unknown): any {
+  const { manifest, entries } = loadArtifact(src);
+  if (entries.length === 1) return entries[0]!.fn;
+  return Object.fromEntries(manifest.ir!.map((e, i) => [e.key, entries[i]!.fn]));
+}
+
+/** One loaded entry of an artifact: its IR record, its program and the function importModule gives. */
+export interface LoadedEntry {
+  ir: IrEntry;
+  program: Program;
+  fn: ImportedFunction;
+}
+
+/** The manifest and every IR entry of an artifact, loaded (importModule; extendModule re-exports them). */
+export function loadArtifact(src: unknown): { manifest: Manifest; entries: LoadedEntry[] } {
   const m = readManifest(src);
   if (m?.format !== MANIFEST_FORMAT) throw new ArgumentError(`importModule: not an ${MANIFEST_FORMAT} manifest (format ${JSON.stringify(m?.format)})`);
   if (typeof m.version !== "number" || m.version > MANIFEST_VERSION) throw new ArgumentError(`importModule: manifest version ${m.version} is newer than this adgen reads (${MANIFEST_VERSION})`);
   if (!Array.isArray(m.ir) || !m.ir.length) throw new ArgumentError(`importModule ${m.name}: the artifact carries no IR (${m.irMissing ?? "exported by an adgen before IR embedding; re-export it"})`);
-  const fns = m.ir.map((e, i) => importedFunction(m, e, checkIr(m, e, i)));
-  if (fns.length === 1) return fns[0];
-  return Object.fromEntries(m.ir.map((e, i) => [e.key, fns[i]!]));
+  const entries = m.ir.map((e, i) => {
+    const program = checkIr(m, e, i);
+    return { ir: e, program, fn: importedFunction(m, e, program) };
+  });
+  return { manifest: m, entries };
 }

@@ -2,14 +2,14 @@
 // constraints, residual ABI, kernels, IR hash, adgen version) and its TypeScript declarations.
 
 import type { ShapedArray } from "../core/aval.js";
-import { shapeToString } from "../core/shape.js";
+import { type Dim, shapeToString } from "../core/shape.js";
 import { type TreeDef, treedefToString } from "../core/tree.js";
 import { ADGEN_VERSION } from "../core/version.js";
 import { leafPaths } from "../jit/key.js";
 import { type JsonDim, type ResidualInfo, jsonDims } from "../transforms/residuals.js";
 import type { ModuleFunction, SizeSplit } from "./module.js";
 import type { IrEntry } from "./ir-entry.js";
-import type { DimConstraint } from "./shape-checks.js";
+import { type DimRules, derivedDims, userDim } from "./dim-rules.js";
 
 export const MANIFEST_FORMAT = "adgen-export";
 export const MANIFEST_VERSION = 1;
@@ -35,10 +35,12 @@ export interface Manifest {
     arenaBytes: number | "per binding";
   }[];
   symbolicDims: { name: string; constraints: string[] }[];
+  /** symbols a declared `B % m == 0` introduced (B is traced as m * B_div_m): name and definition */
+  derivedDims?: { name: string; definition: string }[];
   /** the residual ABI of a vjp export (the report `jit(f).lower(...).residuals()` also gives) */
   residuals: ResidualInfo[];
   /** declared constraints (given to buildManifest, which lists them per dimension in symbolicDims) */
-  constraints?: DimConstraint[];
+  rules?: DimRules;
   /** UTF-8 bytes of the module: its runtime section, kernels and wrappers, constants */
   sizes?: SizeSplit;
   /** the shared runtime file the module imports (absent or null: bundled) */
@@ -52,7 +54,8 @@ export interface Manifest {
   files: { module: string; types: string; manifest: string; runtime?: string };
 }
 
-const dims = jsonDims;
+/** Shapes in the user's symbols where exact (2*B_div_2 is B: see dim-rules.ts). */
+const dims = (s: readonly Dim[]) => jsonDims(s.map(userDim));
 
 function arrays(tree: TreeDef, leaves: readonly ShapedArray[], prefix: string): ManifestArray[] {
   const paths = tree.kind === "leaf" ? [""] : leafPaths({ kind: "array", children: [tree] }).map((p) => p.replace(/^arg 0/, ""));
@@ -60,7 +63,8 @@ function arrays(tree: TreeDef, leaves: readonly ShapedArray[], prefix: string): 
 }
 
 export function buildManifest(name: string, kind: string, irHash: string, fns: ModuleFunction[], extra: Partial<Manifest>): Manifest {
-  const symbols = [...new Set(fns.flatMap((f) => f.lowered.symbols))].sort();
+  const symbols = extra.rules?.symbols.length ? extra.rules.symbols : [...new Set(fns.flatMap((f) => f.lowered.symbols))].sort();
+  const derived = extra.rules ? derivedDims(extra.rules) : [];
   return {
     format: MANIFEST_FORMAT,
     version: MANIFEST_VERSION,
@@ -91,7 +95,11 @@ export function buildManifest(name: string, kind: string, irHash: string, fns: M
       ),
       arenaBytes: f.lowered.symbols.length ? ("per binding" as const) : f.lowered.arenaBytes,
     })),
-    symbolicDims: symbols.map((s) => ({ name: s, constraints: [`${s} >= 1`, ...(extra.constraints ?? []).filter((c) => c.symbol === s).map((c) => c.text)] })),
+    symbolicDims: symbols.map((s) => ({
+      name: s,
+      constraints: [`${s} >= 1`, ...(extra.rules?.checks ?? []).filter((c) => c.symbol === s).map((c) => c.text), ...(extra.rules?.rewrites ?? []).filter((r) => r.symbol === s && r.relation).map((r) => r.text)],
+    })),
+    ...(derived.length ? { derivedDims: derived } : {}),
     residuals: extra.residuals ?? [],
     ...(extra.sizes ? { sizes: extra.sizes } : {}),
     ...(extra.runtime ? { runtime: extra.runtime } : {}),

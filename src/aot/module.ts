@@ -23,7 +23,8 @@ import { jsNumber } from "../backends/js/scalar.js";
 import { wasmRunnerCode } from "./wasm-runner.js";
 import { type SharedRuntime, runtimeSection } from "./shared-runtime.js";
 import { callsArrayJs, checkCalls, standaloneSources } from "./calls.js";
-import { type DimConstraint, type ShapeSpec, constraintChecks, shapeChecks } from "./shape-checks.js";
+import { type ShapeSpec, constraintChecks, shapeChecks } from "./shape-checks.js";
+import { type DimRules, NO_RULES, symbolsOf } from "./dim-rules.js";
 
 /** One input group of an exported function: a pytree argument and the leaves' declared types. */
 export interface ArgGroup {
@@ -130,10 +131,13 @@ function arenaCode(lp: LoweredProgram, id: string, d: DimJs): { decls: string[];
   };
 }
 
-function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => number, wasm: boolean, constraints: readonly DimConstraint[]): string[] {
+function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => number, wasm: boolean, rules: DimRules): string[] {
   const lp = f.lowered;
   checkCalls([lp]);
-  const d = new DimJs(lp.symbols);
+  // the arguments' symbols (the user's, or the program's for a backward's residuals), then the
+  // program's own where declared constraints rewrote the user's (B = 2*B_div_2)
+  const argSyms = symbolsOf(f.args.flatMap((g) => g.leaves));
+  const d = new DimJs([...lp.symbols, ...argSyms.filter((s) => !lp.symbols.includes(s))]);
   // the JavaScript kernels (readable; the fallback where WebAssembly is missing) ...
   const lines = [`// ---- ${f.name}: ${lp.kernels.length} kernels (${wasm ? "WebAssembly, with this JavaScript as the readable fallback" : "JavaScript"}) ----`];
   const factory = generateJs(lp, f.name);
@@ -170,7 +174,20 @@ function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => n
       leaf++;
     });
   });
-  body.push(...shapeChecks(specs, d, lp.symbols, f.name), ...constraintChecks(constraints, d, lp.symbols));
+  body.push(...shapeChecks(specs, d, argSyms, f.name), ...constraintChecks(rules.checks, d, argSyms));
+  // each rewritten user symbol equals its definition: that solves the program's other symbols
+  // (B = 2*B_div_2) and checks relations between the arguments' (T == S + 1)
+  const derived = lp.symbols.filter((s) => !argSyms.includes(s));
+  const rel = rules.rewrites.filter((r) => argSyms.includes(r.symbol));
+  if (rel.length) {
+    const relSpecs: ShapeSpec[] = rel.map((r) => ({
+      what: r.text,
+      shape: [r.def],
+      sh: `[${d.sym(r.symbol)}]`,
+      message: `${js(`the arguments bind ${r.symbol} = `)} + ${d.sym(r.symbol)} + ${js(`, which violates the declared constraint ${r.text}`)}`,
+    }));
+    body.push(...shapeChecks(relSpecs, d, derived, f.name, argSyms), ...constraintChecks(rules.checks, d, derived));
+  }
   body.push(`const S = [${lp.symbols.map((s) => d.sym(s)).join(", ")}];`);
   // a RangeError of an allocation (the arena, the outputs) becomes an AdgenModuleError naming it
   body.push(`let outs;`, `try { outs = ${runCall(datas)}; } catch (e) { $memoryError(e); }`);
@@ -223,7 +240,7 @@ const utf8 = (s: string) => new TextEncoder().encode(s).length;
  * each program as WebAssembly (what jit runs by default), "js" as generated JavaScript. `bundle`
  * embeds the runtime (one file importing nothing), else the module imports the shared runtime.
  */
-export function moduleSource(name: string, header: string[], fns: ModuleFunction[], defaultExport: string | null, backend: "wasm" | "js" = "wasm", bundle = true, constraints: readonly DimConstraint[] = []): ModuleText {
+export function moduleSource(name: string, header: string[], fns: ModuleFunction[], defaultExport: string | null, backend: "wasm" | "js" = "wasm", bundle = true, rules: DimRules = NO_RULES): ModuleText {
   // one pool for every function: a constant is embedded once, keyed by its dtype and exact bytes
   // (the same parameters closed over by loss, grad and vjp are one array; -0 and NaN payloads kept)
   const consts: Tensor[] = [];
@@ -240,7 +257,7 @@ export function moduleSource(name: string, header: string[], fns: ModuleFunction
     return i;
   };
   const wasm = backend === "wasm";
-  const bodies = fns.map((f, i) => functionCode(f, i, constIds, wasm, constraints));
+  const bodies = fns.map((f, i) => functionCode(f, i, constIds, wasm, rules));
   const usesMatmul = fns.some((f) => allKernels(f.lowered.kernels).some((k) => k.kind === "dot"));
   const gemmDtypes = fns.flatMap((f) => allKernels(f.lowered.kernels).flatMap((k) => (k.kind === "dot" && (k.dtype === "float32" || k.dtype === "float64") ? [k.dtype] : [])));
   const constLines = consts.map((c, i) => `const $C${i} = $decode(${js(bytesToBase64(new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength)))}, ${js(c.dtype)});`);

@@ -7,7 +7,7 @@
 // produces a module that fails every call.
 
 import { ArgumentError } from "../core/errors.js";
-import { type Dim, SymDim, shapeToString } from "../core/shape.js";
+import { type Dim, SymDim, dimLinearIn as linearIn, shapeToString } from "../core/shape.js";
 import type { DimJs } from "../backends/js/codegen.js";
 
 export interface ShapeSpec {
@@ -16,40 +16,26 @@ export interface ShapeSpec {
   shape: readonly Dim[];
   /** the JS variable holding the argument's shape */
   sh: string;
+  /** a JS expression replacing every failure message of this spec (a declared relation's) */
+  message?: string;
 }
 
 const js = (v: unknown) => JSON.stringify(v);
-const factors = (mono: string) => (mono ? mono.split("*") : []);
-
-/** `dim` as coef * u + rest when it is linear in `u` (every monomial holds u at most once), else null. */
-function linearIn(dim: SymDim, u: string): { coef: Dim; rest: Dim } | null {
-  const coef = new Map<string, number>();
-  const rest = new Map<string, number>();
-  for (const [mono, c] of dim.terms) {
-    const fs = factors(mono);
-    const n = fs.filter((f) => f === u).length;
-    if (n > 1) return null;
-    if (n === 0) rest.set(mono, c);
-    else {
-      const i = fs.indexOf(u);
-      const m = [...fs.slice(0, i), ...fs.slice(i + 1)].join("*");
-      coef.set(m, (coef.get(m) ?? 0) + c);
-    }
-  }
-  return { coef: SymDim.fromTerms(coef), rest: SymDim.fromTerms(rest) };
-}
 
 const isSymbol = (dim: Dim): dim is SymDim => typeof dim !== "number" && dim.terms.size === 1 && [...dim.terms.values()][0] === 1 && !dim.toString().includes("*");
 
-/** Statements that bind each symbol from argument shapes and check every declared dimension. */
-export function shapeChecks(specs: ShapeSpec[], d: DimJs, symbols: string[], fnName: string): string[] {
-  const lines: string[] = symbols.map((s) => `let ${d.sym(s)} = -1;`);
+/**
+ * Statements that bind each of `symbols` from argument shapes and check every declared dimension
+ * (`bound`: symbols whose variables earlier statements set).
+ */
+export function shapeChecks(specs: ShapeSpec[], d: DimJs, symbols: string[], fnName: string, bound: readonly string[] = []): string[] {
+  const lines: string[] = symbols.filter((s) => !bound.includes(s)).map((s) => `let ${d.sym(s)} = -1;`);
   // $fail("<what> should have shape <decl>, got [..]" + <why> [+ <value expression>])
   const fail = (sp: ShapeSpec, why: string, value?: string) =>
-    `$fail(${js(`${sp.what} should have shape ${shapeToString(sp.shape)}, got `)} + $shapeStr(${sp.sh}) + ${js(why)}${value ? ` + ${value}` : ""})`;
+    sp.message ? `$fail(${sp.message})` : `$fail(${js(`${sp.what} should have shape ${shapeToString(sp.shape)}, got `)} + $shapeStr(${sp.sh}) + ${js(why)}${value ? ` + ${value}` : ""})`;
   for (const sp of specs) lines.push(`if (${sp.sh}.length !== ${sp.shape.length}) ${fail(sp, ` (rank ${sp.shape.length} expected)`)};`);
   // plan (at export time) which axis binds which symbol
-  const binder = new Map<string, { sp: ShapeSpec; k: number }>();
+  const binder = new Map<string, { sp: ShapeSpec | null; k: number }>(bound.map((s) => [s, { sp: null, k: -1 }]));
   const axes = specs.flatMap((sp) => sp.shape.map((dim, k) => ({ sp, k, dim })));
   for (const { sp, k, dim } of axes) {
     if (!isSymbol(dim) || binder.has(dim.toString())) continue;

@@ -15,15 +15,25 @@ import { CliError, UsageError } from "./errors.js";
 import { signature, sumBytes } from "./inspect-cmd.js";
 import { onnxNameProblem, runOnnxExport } from "./export-onnx.js";
 import { type Api, type Fn, exportFailure, gradArgnums, oneLine, writeAndList } from "./export-shared.js";
-import { SpecError, parseSpec } from "./spec-parse.js";
+import { type ExportMode, mapTree, parseArgs, parseFn } from "./export-args.js";
 
-export type ExportMode = "value" | "grad" | "vjp" | "jvp";
+export type { ExportMode };
 
 export interface ExportArgs {
   module: string;
   fn: string;
   args: string[];
   mode: ExportMode;
+  /** every --fn given (several: one module exporting each; see export-args.ts for the syntax) */
+  fns?: string[];
+  /** whether a mode flag (--grad, ...) was given, rather than defaulted */
+  modeFlag?: boolean;
+  /** a JSON file of argument specs (pytrees allowed) instead of --arg */
+  specFile?: string;
+  /** --constraint: declared constraints on symbolic dimensions */
+  constraints?: string[];
+  /** --bundle (true) / --shared (false): embed the runtime or import the shared runtime file */
+  bundle?: boolean;
   out: string;
   name?: string;
   /** kernels of the module: WebAssembly (default) or JavaScript */
@@ -111,7 +121,8 @@ async function adgenFor(file: string): Promise<Api> {
   return (await import("../index.js")) as Api;
 }
 
-async function loadUserFunction(a: ExportArgs): Promise<{ f: Fn; api: Api }> {
+/** The user's module (its exports) and the adgen instance it uses. */
+export async function loadUserModule(a: { module: string }): Promise<{ mod: Record<string, unknown>; api: Api }> {
   const st = (() => {
     try {
       return statSync(a.module);
@@ -134,12 +145,22 @@ async function loadUserFunction(a: ExportArgs): Promise<{ f: Fn; api: Api }> {
     const hint = /\.ts$/.test(file) && !isEsmPackage(path.dirname(file)) ? ` (note: a .ts file outside a "type": "module" package loads as CommonJS; rename it to .mts or add "type": "module" to package.json)` : "";
     throw new CliError(`adgen export: cannot load ${a.module}: ${oneLine(e)}${hint}`);
   }
+  return { mod, api };
+}
+
+/** The module's export `name`, which must be a function. */
+export function pickFunction(a: { module: string }, mod: Record<string, unknown>, name: string): Fn {
   const fns = Object.keys(mod).filter((k) => typeof mod[k] === "function" && k !== "default");
   const list = fns.length ? `exports: ${fns.join(", ")}` : "it exports no functions";
-  if (!(a.fn in mod)) throw new CliError(`adgen export: ${a.module} has no export named ${JSON.stringify(a.fn)} (${list})`);
-  const f = mod[a.fn];
-  if (typeof f !== "function") throw new CliError(`adgen export: export ${JSON.stringify(a.fn)} of ${a.module} is a ${f === null ? "null" : typeof f}, not a function (${list})`);
-  return { f: f as Fn, api };
+  if (!(name in mod)) throw new CliError(`adgen export: ${a.module} has no export named ${JSON.stringify(name)} (${list})`);
+  const f = mod[name];
+  if (typeof f !== "function") throw new CliError(`adgen export: export ${JSON.stringify(name)} of ${a.module} is a ${f === null ? "null" : typeof f}, not a function (${list})`);
+  return f as Fn;
+}
+
+async function loadUserFunction(a: ExportArgs): Promise<{ f: Fn; api: Api }> {
+  const { mod, api } = await loadUserModule(a);
+  return { f: pickFunction(a, mod, a.fn), api };
 }
 
 function defaultName(a: ExportArgs, f: Fn): string {
@@ -154,31 +175,35 @@ function defaultName(a: ExportArgs, f: Fn): string {
 export async function runExport(a: ExportArgs, print: (line: string) => void, warn: (line: string) => void): Promise<void> {
   const bad = a.name === undefined ? null : a.onnx ? onnxNameProblem(a.name) : exportNameProblem(a.name);
   if (bad) throw new UsageError(`adgen export: bad --name ${JSON.stringify(a.name)}: ${bad.replace(/^is /, "")}`);
-  const parsed = a.args.map((text) => {
-    try {
-      return parseSpec(text);
-    } catch (e) {
-      if (e instanceof SpecError) throw new UsageError(`adgen export: bad --arg ${JSON.stringify(text)}: ${e.message}`);
-      throw e;
-    }
-  });
+  // several --fn, a keyed one, or an exported artifact to extend: one module of several functions
+  const entries = (a.fns ?? [a.fn]).map((t) => parseFn(t, a.modeFlag ? a.mode : undefined));
+  if (entries.length > 1 && a.modeFlag) throw new UsageError(`adgen export: with several --fn, give each its mode (--fn ${entries[0]!.fn}:${a.mode}) instead of --${a.mode}`);
+  const pa = parseArgs(a.args, a.specFile);
+  const constraints = [...pa.constraints, ...(a.constraints ?? [])];
+  if (entries.length > 1 || entries[0]!.keyed || /\.json$/.test(a.module)) {
+    if (a.onnx) throw new UsageError(`adgen export: --onnx exports one function (one --fn <name> and a mode flag)`);
+    const { runModuleExport } = await import("./export-module-cmd.js");
+    return runModuleExport({ ...a, entries, parsed: pa, constraints }, print);
+  }
+  if (a.onnx && (constraints.length || a.bundle !== undefined)) throw new UsageError(`adgen export: ${constraints.length ? "--constraint" : a.bundle ? "--bundle" : "--shared"} applies to ES module exports, not --onnx`);
+  a = { ...a, fn: entries[0]!.fn, mode: entries[0]!.mode };
   const { f, api } = await loadUserFunction(a);
-  if (parsed.length === 0 && f.length > 0) {
+  if (pa.args.length === 0 && f.length > 0) {
     throw new UsageError(`adgen export: missing --arg: ${a.fn} takes ${f.length} argument${f.length > 1 ? "s" : ""}; give one --arg <spec> per argument, e.g. --arg "float32[B,784]"`);
   }
-  const fewer = parsed.length < f.length ? `${a.fn} declares ${f.length} parameters but ${parsed.length} --arg ${parsed.length === 1 ? "was" : "were"} given` : "";
-  const specs = parsed.map((p) => api.spec(p.dtype, p.shape));
+  const fewer = pa.args.length < f.length ? `${a.fn} declares ${f.length} parameters but ${pa.args.length} --arg ${pa.args.length === 1 ? "was" : "were"} given` : "";
+  const specs = pa.args.map((t) => mapTree(t, (p) => api.spec(p.dtype, p.shape)));
   const name = a.name ?? defaultName(a, f);
-  if (a.onnx) return runOnnxExport({ a, f, api, specs, parsed, name, fewer }, print, warn);
+  if (a.onnx) return runOnnxExport({ a, f, api, specs, parsed: pa.leaves, name, fewer }, print, warn);
   let e: { manifest: Manifest; write(dir: string): Promise<string[]> };
   let note = "";
   try {
-    const opts = { name, backend: a.backend ?? "wasm" };
+    const opts = { name, backend: a.backend ?? "wasm", ...(a.bundle !== undefined ? { bundle: a.bundle } : {}), ...(constraints.length ? { constraints } : {}) };
     if (a.mode === "value") e = api.exportFunction(f, specs, opts);
     else if (a.mode === "vjp") e = api.exportVjp(f, specs, opts);
     else if (a.mode === "jvp") e = api.exportJvp(f, specs, opts);
     else {
-      const g = gradArgnums(parsed);
+      const g = gradArgnums(pa.leaves);
       note = g.note;
       e = api.exportFunction(api.grad(f, { argnums: g.argnums }), specs, opts);
     }

@@ -20,7 +20,8 @@ export interface OnnxJob {
   f: Fn;
   api: Api;
   specs: unknown[];
-  parsed: ParsedSpec[];
+  /** the leaves of each argument */
+  parsed: ParsedSpec[][];
   name: string;
   /** a warning when fewer --arg than declared parameters were given ("" when not) */
   fewer: string;

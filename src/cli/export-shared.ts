@@ -9,7 +9,7 @@ import type { ParsedSpec } from "./spec-parse.js";
 
 /** The adgen functions the export commands call (from the adgen instance the user's module uses). */
 export type Api = Pick<typeof import("../index.js"), "exportFunction" | "exportVjp" | "exportJvp" | "grad" | "spec"> &
-  Partial<Pick<typeof import("../index.js"), "exportOnnx" | "exportOnnxVjp" | "exportOnnxJvp">>;
+  Partial<Pick<typeof import("../index.js"), "exportOnnx" | "exportOnnxVjp" | "exportOnnxJvp" | "exportModule" | "vjpOf" | "jvpOf" | "extendModule">>;
 export type Fn = (...args: any[]) => unknown;
 
 export function oneLine(e: unknown): string {
@@ -17,11 +17,12 @@ export function oneLine(e: unknown): string {
   return msg.replace(/\s+/g, " ").trim();
 }
 
-/** The float arguments --grad differentiates, and a note when some are not. */
-export function gradArgnums(parsed: ParsedSpec[]): { argnums: number[]; note: string } {
-  const argnums = parsed.flatMap((p, i) => (p.dtype === "float32" || p.dtype === "float64" ? [i] : []));
+/** The arguments with a float leaf, which --grad differentiates, and a note when some are not (one leaf list per argument). */
+export function gradArgnums(args: ParsedSpec[][]): { argnums: number[]; note: string } {
+  const parsed = args.flat();
+  const argnums = args.flatMap((leaves, i) => (leaves.some((p) => p.dtype === "float32" || p.dtype === "float64") ? [i] : []));
   if (argnums.length === 0) throw new CliError(`adgen export: --grad needs at least one float argument (all --arg specs are ${[...new Set(parsed.map((p) => p.dtype))].join("/")})`);
-  const note = argnums.length < parsed.length ? `gradient with respect to argument${argnums.length > 1 ? "s" : ""} ${argnums.join(", ")} (the non-float ones are not differentiated)` : "";
+  const note = argnums.length < args.length ? `gradient with respect to argument${argnums.length > 1 ? "s" : ""} ${argnums.join(", ")} (the non-float ones are not differentiated)` : "";
   return { argnums, note };
 }
 

@@ -163,6 +163,7 @@ export async function runInspect(target: string, print: (line: string) => void):
   if (m.symbolicDims.length) {
     print("symbolic dims:");
     for (const d of m.symbolicDims) print(`  ${d.name}: ${d.constraints.join(", ") || "(no constraints)"}`);
+    for (const d of m.derivedDims ?? []) print(`  ${d.name} = ${d.definition}`);
   } else print("symbolic dims: none (all shapes static)");
   const res = m.residuals ?? [];
   const byRef = new Set((m.residualInputs ?? []).map((r) => r.residual));

@@ -13,6 +13,8 @@ const HELP = `adgen ${ADGEN_VERSION}: automatic differentiation for TypeScript, 
 
 Usage:
   adgen export <module> --fn <name> --arg <spec>... [--grad | --vjp | --jvp | --value] --out <dir> [--name <id>] [--js | --onnx]
+  adgen export <module> --fn <name>[:<mode>] --fn ... (--arg <spec>... | --spec <file.json>) --out <dir>
+  adgen export <artifact.manifest.json> --fn <entry>:<mode>... --out <dir>
   adgen inspect <dir | manifest.json>
   adgen cache clear <cacheDir>
   adgen <command> --help
@@ -31,6 +33,8 @@ Examples:
 Set ADGEN_DEBUG=1 to see stack traces of errors.`;
 
 const EXPORT_HELP = `Usage: adgen export <module> --fn <name> --arg <spec>... [mode] --out <dir> [--name <id>] [--js | --onnx]
+       adgen export <module> --fn <name>[:<mode>] --fn ... (--arg <spec>... | --spec <file>) --out <dir>
+       adgen export <artifact.manifest.json> --fn <entry>:<mode>... --out <dir> [--name <id>]
 
 Imports <module> (.js/.mjs; .ts/.mts when tsx is installed), traces its export <name> at the
 argument specs and writes <id>.mjs (a standalone ES module: it imports nothing), <id>.d.mts and
@@ -43,13 +47,27 @@ Options:
                      float32[B,784]   float64[3]   int32[]   float32[2*B,T+1]
                    dtypes: float32, float64, int32, bool; dimensions: integers or symbolic
                    expressions of named dims (B, 2*B, T+1, B*T) bound when the module is called.
-                   Each --arg is one tensor (pytree arguments need the exportFunction API).
+                   Each --arg is one tensor (pytree arguments: --spec).
+  --spec <file>    the argument specs as JSON instead of --arg: an array with one entry per
+                   argument, each a spec string or an object/array of them (a pytree argument),
+                   or {"args": [...], "constraints": ["B % 8 == 0"]}
+  --constraint <c> a declared constraint on a symbolic dim, checked when the module is called and
+                   used by the shape rules: "B >= 2", "B <= 4096", "B % 8 == 0", "B == 2*K"
+  --bundle         embed the runtime: one file that imports nothing (the default for one --fn)
+  --shared         import the shared runtime file adgen-runtime-<hash>.mjs, written beside the
+                   module once for every module in <dir> (the default for several --fn)
   --out <dir>      output directory (created if needed; files of the same name are replaced)
   --name <id>      module and function name (default: <name>, <name>_grad, <name>_vjp, <name>_jvp)
   --js             generated JavaScript kernels instead of WebAssembly (for engines without it)
   --onnx           ONNX models for ONNX Runtime (onnxruntime-node, onnxruntime-web) instead of a
                    module; symbolic dims become dim_params, inputs/outputs are named arg0, out, ...
-Mode (one of):
+Several functions in one module: give --fn once per entry as <name>, <name>:<mode> or
+<key>=<name>:<mode> (mode: value, grad, vjp, jvp; the key defaults to <name> or <name>_<mode>);
+a vjp entry exports <key>_forward and <key>_backward. The module is named --name (default: the
+module's file name). Given an exported artifact (<id>.manifest.json, which carries its IR) instead
+of a module, --fn names its entries: the new module holds the artifact's entries and the added
+ones (e.g. --fn loss:vjp), without the original source.
+Mode (one of, for a single --fn):
   --value          the function itself (default)
   --grad           its gradient with respect to every float argument (returns one per argument)
   --vjp            split reverse mode: forward(...args) -> {out, residuals}, backward(residuals, outBar)
@@ -60,7 +78,9 @@ Examples:
   adgen export model.mjs --fn predict --arg "float32[784,10]" --arg "float32[B,784]" --out build/
   adgen export model.mjs --fn loss --arg "float32[784,10]" --arg "float32[B,784]" --vjp --out build/
   adgen export src/model.ts --fn loss --arg "float64[3]" --grad --name lossGrad --out build/
-  adgen export model.mjs --fn loss --arg "float32[784,10]" --arg "float32[B,784]" --grad --onnx --out build/`;
+  adgen export model.mjs --fn loss --arg "float32[784,10]" --arg "float32[B,784]" --grad --onnx --out build/
+  adgen export model.mjs --fn loss --fn loss:grad --fn step=loss:vjp --spec specs.json --out build/
+  adgen export build/model.manifest.json --fn loss:jvp --out build/`;
 
 const INSPECT_HELP = `Usage: adgen inspect <dir | manifest.json | module.mjs>
 
@@ -131,19 +151,22 @@ const print = (line: string) => void process.stdout.write(line + "\n");
 const warn = (line: string) => void process.stderr.write(line + "\n");
 
 async function exportCommand(argv: string[]): Promise<void> {
-  const flags: Record<string, Kind> = { fn: "string", arg: "list", out: "string", name: "string", js: "bool", onnx: "bool", grad: "bool", vjp: "bool", jvp: "bool", value: "bool", help: "bool" };
+  const flags: Record<string, Kind> = { fn: "list", arg: "list", spec: "string", constraint: "list", bundle: "bool", shared: "bool", out: "string", name: "string", js: "bool", onnx: "bool", grad: "bool", vjp: "bool", jvp: "bool", value: "bool", help: "bool" };
   const { positional, values: v } = parseFlags("export", argv, flags);
   if (v.help) return print(EXPORT_HELP);
   const module = onePositional("export", positional, "<module>");
   const modes = (["value", "grad", "vjp", "jvp"] as const).filter((m) => v[m]);
   if (modes.length > 1) throw new UsageError(`adgen export: choose one of ${modes.map((m) => `--${m}`).join(", ")}`);
-  if (v.fn === undefined) throw new UsageError(`adgen export: missing --fn <name> (the function to export)`);
+  const fns = (v.fn as string[] | undefined) ?? [];
+  if (!fns.length) throw new UsageError(`adgen export: missing --fn <name> (the function to export)`);
+  if (v.bundle && v.shared) throw new UsageError(`adgen export: choose one of --bundle, --shared`);
   if (v.out === undefined) throw new UsageError(`adgen export: missing --out <dir> (where to write the module)`);
   if (v.js && v.onnx) throw new UsageError(`adgen export: --js chooses the kernels of an ES module; it does not apply to --onnx`);
   const { runExport } = await import("./export-cmd.js");
   const mode: ExportMode = modes[0] ?? "value";
   const args = (v.arg as string[] | undefined) ?? [];
-  await runExport({ module, fn: v.fn as string, args, mode, out: v.out as string, name: v.name as string | undefined, backend: v.js ? "js" : "wasm", onnx: v.onnx === true }, print, warn);
+  const extra = { fns, modeFlag: modes.length > 0, specFile: v.spec as string | undefined, constraints: (v.constraint as string[] | undefined) ?? [], ...(v.bundle || v.shared ? { bundle: v.bundle === true } : {}) };
+  await runExport({ module, fn: fns[0]!, args, mode, out: v.out as string, name: v.name as string | undefined, backend: v.js ? "js" : "wasm", onnx: v.onnx === true, ...extra }, print, warn);
 }
 
 async function inspectCommand(argv: string[]): Promise<void> {

@@ -195,6 +195,36 @@ export function dimLeq(a: Dim, b: Dim): boolean | null {
   return null;
 }
 
+/** `d` with each symbol named in `sub` replaced by its dimension (a rewrite such as B -> 2*K). */
+export function dimSubstitute(d: Dim, sub: Readonly<Record<string, Dim>>): Dim {
+  if (typeof d === "number") return d;
+  let total: Dim = 0;
+  for (const [mono, coef] of d.terms) {
+    let v: Dim = coef;
+    for (const f of mono.split("*")) if (f) v = dimMul(v, sub[f] ?? SymDim.symbol(f));
+    total = dimAdd(total, v);
+  }
+  return total;
+}
+
+/** `dim` as coef * u + rest when it is linear in `u` (every monomial holds u at most once), else null. */
+export function dimLinearIn(dim: SymDim, u: string): { coef: Dim; rest: Dim } | null {
+  const coef = new Map<string, number>();
+  const rest = new Map<string, number>();
+  for (const [mono, c] of dim.terms) {
+    const fs = (mono ? mono.split("*") : []);
+    const n = fs.filter((f) => f === u).length;
+    if (n > 1) return null;
+    if (n === 0) rest.set(mono, c);
+    else {
+      const i = fs.indexOf(u);
+      const m = [...fs.slice(0, i), ...fs.slice(i + 1)].join("*");
+      coef.set(m, (coef.get(m) ?? 0) + c);
+    }
+  }
+  return { coef: SymDim.fromTerms(coef), rest: SymDim.fromTerms(rest) };
+}
+
 /** Evaluates a dimension under a binding of its symbols. */
 export function evalDim(d: Dim, env: Readonly<Record<string, number>>): number {
   return typeof d === "number" ? d : d.evaluate(env);

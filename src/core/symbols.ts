@@ -4,7 +4,7 @@
 // symbolic shapes.
 
 import { ShapeError } from "./errors.js";
-import { type Dim, SymDim, shapeToString, type Shape } from "./shape.js";
+import { type Dim, SymDim, dimLinearIn, evalDim, shapeToString, type Shape } from "./shape.js";
 
 export type Binding = Readonly<Record<string, number>>;
 
@@ -26,7 +26,8 @@ export function withBinding<T>(b: Binding, fn: () => T): T {
 
 /**
  * Binds the symbols of `declared` shapes from `actual` concrete shapes (a dimension that is a bare
- * symbol binds it; every other dimension is checked once all are bound). Throws a ShapeError
+ * symbol binds it, then an axis linear in one unbound symbol solves it; every dimension is checked
+ * once all are bound). Throws a ShapeError
  * naming the argument and the symbol on any mismatch.
  */
 export function bindSymbols(declared: readonly Shape[], actual: readonly (readonly number[])[], names: (i: number) => string, outer: Binding = {}): Binding {
@@ -45,6 +46,24 @@ export function bindSymbols(declared: readonly Shape[], actual: readonly (readon
       env[name] = v;
     });
   });
+  // a symbol no axis holds alone: solved from an axis linear in it once the others are bound
+  // (2*K, K+1, T*K), as the exported module's shape checks do
+  for (let progress = true; progress; ) {
+    progress = false;
+    declared.forEach((shape, i) =>
+      shape.forEach((d, k) => {
+        if (typeof d === "number") return;
+        const open = d.symbols().filter((s) => env[s] === undefined);
+        const lin = open.length === 1 ? dimLinearIn(d, open[0]!) : null;
+        if (!lin || lin.coef === 0) return;
+        const a = evalDim(lin.coef, env);
+        const v = (actual[i]![k]! - evalDim(lin.rest, env)) / a;
+        if (!Number.isInteger(v) || v < 1) throw fail(i, `axis ${k} is ${d}, which needs ${open[0]} to be an integer >= 1 (got ${v})`);
+        env[open[0]!] = v;
+        progress = true;
+      }),
+    );
+  }
   declared.forEach((shape, i) => {
     shape.forEach((d: Dim, k) => {
       let want: number;
@@ -82,4 +101,18 @@ export function instantiateParams(v: unknown, env: Binding): unknown {
     return changed ? out : v;
   }
   return v;
+}
+
+/**
+ * The symbol an export introduces for a declared `B % m == 0`: B is traced as m * B_div_m (see
+ * aot/dim-rules.ts), so that shape rules can divide by m exactly.
+ */
+export function quotientSymbol(symbol: string, modulus: number): string {
+  return `${symbol}_div_${modulus}`;
+}
+
+/** The user symbol and modulus a quotient symbol stands for, or null for any other name. */
+export function quotientOf(name: string): { symbol: string; modulus: number } | null {
+  const m = /^([A-Za-z_][A-Za-z0-9_]*)_div_(\d+)$/.exec(name);
+  return m ? { symbol: m[1]!, modulus: Number(m[2]) } : null;
 }

@@ -1,16 +1,18 @@
 // Jacobians and Hessians: jacfwd pushes a basis of input tangents through jvp under vmap (one
 // batched forward pass); jacrev pulls a basis of output cotangents through the pullback under vmap
 // (one linearization, one batched backward pass). Results are laid out as out.shape + in.shape.
+// Under a shape-polymorphic trace (an export at spec("float32", ["N"])) the basis has a symbolic
+// size: vmap runs over it like over a symbolic batch.
 
 import { ShapedArray } from "../core/aval.js";
 import { leafToTensor } from "../core/convert.js";
-import { allocArray, isFloat } from "../core/dtype.js";
-import { GradError, ShapeError } from "../core/errors.js";
-import { concreteSize, shapeToString } from "../core/shape.js";
+import { type DType, allocArray, isFloat } from "../core/dtype.js";
+import { GradError } from "../core/errors.js";
+import { type Dim, dimAdd, dimMul, dimSub, shapeSize } from "../core/shape.js";
 import { Tensor } from "../core/tensor.js";
 import { type TreeDef, flatten, unflatten } from "../core/tree.js";
-import { reshape, slice } from "../prims/shape.js";
-import { instantiate } from "../rules/helpers.js";
+import { pad, reshape, slice } from "../prims/shape.js";
+import { full, instantiate } from "../rules/helpers.js";
 import { jvpFlat } from "./jvp.js";
 import { vjpFlat } from "./vjp.js";
 import { vmapFlat } from "./vmap.js";
@@ -20,37 +22,41 @@ export interface JacOptions {
   argnums?: number | number[];
 }
 
-/**
- * A leaf's element count, which sizes the Jacobian's basis: it must be known at trace time, so a
- * symbolic dimension (an export at spec("float32", ["N"])) is refused here, naming it.
- */
-function basisSize(name: string, what: string, aval: ShapedArray): number {
-  const sym = aval.shape.filter((d) => typeof d !== "number");
-  if (sym.length) {
-    throw new ShapeError(
-      `${name}: ${what} has the symbolic shape ${shapeToString(aval.shape)}; a Jacobian has one column (or row) per element, so ${sym.join(", ")} must be known when tracing: ` +
-        `export ${name} at a concrete size (e.g. spec("float32", [8])), or export the function's JVP/VJP (exportJvp/exportVjp), which accept symbolic dimensions`,
-    );
-  }
-  return concreteSize(aval.shape as number[]);
-}
+/** A leaf's element count, which sizes the Jacobian's basis (symbolic under a shape-polymorphic trace). */
+const basisSize = (aval: ShapedArray): Dim => shapeSize(aval.shape);
 
 /** Rows [offset, offset+n) of an identity of size total, shaped [total, ...shape]. */
-function basis(total: number, offset: number, aval: ShapedArray): Tensor {
-  const n = concreteSize(aval.shape as number[]);
+function basis(total: Dim, offset: Dim, aval: ShapedArray): Tensor {
+  const n = basisSize(aval);
+  if (typeof total !== "number" || typeof offset !== "number" || typeof n !== "number") {
+    // a symbolic size: the identity rows are built by data movement, which any size supports
+    const rows = pad(eyeOf(n, aval.dtype), [offset, 0], [dimSub(dimSub(total, offset), n), 0]);
+    return reshape(rows, [total, ...aval.shape]);
+  }
   const d = allocArray(aval.dtype, total * n);
   for (let i = 0; i < n; i++) d[(offset + i) * n + i] = 1;
   return new Tensor(new ShapedArray([total, ...aval.shape], aval.dtype), d);
 }
 
+/**
+ * The n x n identity for a size n known only at run time: a column of ones padded to n + 1
+ * columns has its ones at i * (n + 1) = i * n + i in row-major order, so its first n * n elements
+ * are the identity's.
+ */
+function eyeOf(n: Dim, dtype: DType): Tensor {
+  const wide = pad(full([n, 1], dtype, 1), [0, 0], [0, n]);
+  const flat = reshape(wide, [dimMul(n, dimAdd(n, 1))]);
+  return reshape(slice(flat, [0], [dimMul(n, n)]), [n, n]);
+}
+
 /** Splits a [total, ...] batched result into per-leaf blocks [n_i, ...]. */
-function splitRows(x: Tensor, sizes: number[]): Tensor[] {
-  const s = x.aval.shape as number[];
-  let off = 0;
+function splitRows(x: Tensor, sizes: Dim[]): Tensor[] {
+  const s = x.aval.shape;
+  let off: Dim = 0;
   return sizes.map((n) => {
     const start = s.map((_, i) => (i === 0 ? off : 0));
-    const limit = s.map((d, i) => (i === 0 ? off + n : d));
-    off += n;
+    const limit = s.map((d, i) => (i === 0 ? dimAdd(off, n) : d));
+    off = dimAdd(off, n);
     return slice(x, start, limit);
   });
 }
@@ -93,12 +99,12 @@ export function jacfwd(f: (...a: any[]) => any, opts: JacOptions = {}): (...args
   checkTransform("jacfwd", f, opts, jacOptionsSchema);
   return (...args) => {
     const { xs, inDef, call, outDef } = prepare("jacfwd", f, opts, args);
-    const sizes = xs.map((x, i) => basisSize("jacfwd", `input leaf ${i}`, x.aval));
-    const total = sizes.reduce((a, b) => a + b, 0);
-    let off = 0;
+    const sizes = xs.map((x) => basisSize(x.aval));
+    const total = sizes.reduce<Dim>((a, b) => dimAdd(a, b), 0);
+    let off: Dim = 0;
     const bases = xs.map((x, i) => {
       const b = basis(total, off, x.aval);
-      off += sizes[i]!;
+      off = dimAdd(off, sizes[i]!);
       return b;
     });
     // one batched JVP: the batch runs over the columns of the Jacobian
@@ -111,13 +117,13 @@ export function jacfwd(f: (...a: any[]) => any, opts: JacOptions = {}): (...args
     );
     const blocks = outs.map((o) => {
       // o: [...out.shape, total] -> per input leaf [...out.shape, ...in.shape]
-      const os = (o.aval.shape as number[]).slice(0, -1);
-      let start = 0;
+      const os = o.aval.shape.slice(0, -1);
+      let start: Dim = 0;
       return xs.map((x, i) => {
         const n = sizes[i]!;
-        const lim = [...os, start + n];
+        const lim = [...os, dimAdd(start, n)];
         const blk = slice(o, [...os.map(() => 0), start], lim);
-        start += n;
+        start = dimAdd(start, n);
         return reshape(blk, [...os, ...x.aval.shape]);
       });
     });
@@ -130,12 +136,12 @@ export function jacrev(f: (...a: any[]) => any, opts: JacOptions = {}): (...args
   return (...args) => {
     const { xs, inDef, call, outDef } = prepare("jacrev", f, opts, args);
     const { outs, pullback } = vjpFlat(call, xs, xs.map(() => true));
-    const outSizes = outs.map((o, j) => basisSize("jacrev", `output leaf ${j}`, o.aval));
-    const total = outSizes.reduce((a, b) => a + b, 0);
-    let off = 0;
+    const outSizes = outs.map((o) => basisSize(o.aval));
+    const total = outSizes.reduce<Dim>((a, b) => dimAdd(a, b), 0);
+    let off: Dim = 0;
     const bases = outs.map((o, j) => {
       const b = basis(total, off, o.aval.strong());
-      off += outSizes[j]!;
+      off = dimAdd(off, outSizes[j]!);
       return b;
     });
     // one linearization, one batched pullback over the rows of the Jacobian

@@ -4,6 +4,7 @@
 
 import type { DType } from "../../core/dtype.js";
 import { ArgumentError, ShapeError } from "../../core/errors.js";
+import { quotientOf } from "../../core/symbols.js";
 import { type Dim, SymDim, dimDiv, dimEq, dimMul, dimToString, shapeSize, shapeToString } from "../../core/shape.js";
 import type { Axis, Tensor } from "../../core/tensor.js";
 import { reshape as laxReshape, rev, transpose as laxTranspose } from "../../prims/shape.js";
@@ -41,14 +42,31 @@ export function reshape(x: X, shape: Dim | readonly Dim[]): Tensor {
     const fill = dimDiv(total, known);
     if (fill === null) {
       if (typeof total === "number" && typeof known === "number") throw bad();
+      const need = neededDivisibility(total, known);
       throw new ShapeError(
         `reshape: cannot infer -1 in ${shapeToString(list)} for ${desc(t)}: ${dimToString(total)} elements are not a multiple of ` +
-          `${dimToString(known)} for every size; give the dimensions explicitly`,
+          `${dimToString(known)} for every size; ${need ? `declare the constraint "${need}" (export option constraints) or ` : ""}give the dimensions explicitly`,
       );
     }
     out = list.map((d) => (d === -1 ? fill : d));
   } else if (!dimEq(known, total)) throw bad();
   return laxReshape(t, out);
+}
+
+/**
+ * The declared constraint that would make `total` a multiple of `k` for every allowed size, when
+ * one symbol decides it (c*S needs S % (k / gcd(c, k)) == 0), in the user's symbol (S = B_div_m,
+ * from a declared B % m == 0, asks for B % (m * that) == 0); else null.
+ */
+function neededDivisibility(total: Dim, k: Dim): string | null {
+  if (typeof total === "number" || typeof k !== "number" || total.terms.size !== 1) return null;
+  const [[mono, c]] = [...total.terms] as [[string, number]];
+  const f = mono.split("*");
+  if (f.length !== 1 || !f[0]) return null;
+  const gcd = (a: number, b: number): number => (b === 0 ? Math.abs(a) : gcd(b, a % b));
+  const q = k / gcd(c, k);
+  const quo = quotientOf(f[0]);
+  return quo ? `${quo.symbol} % ${quo.modulus * q} == 0` : `${f[0]} % ${q} == 0`;
 }
 
 /** A flat 1-D view of all elements (row-major). */

@@ -1,0 +1,128 @@
+// Declared constraints on the symbolic dimensions of an export, read before tracing. Two kinds:
+// checks (B >= 2, B <= 4096, B == 4, B % 8 == 0) that the module runs once the arguments bind B,
+// and rewrites, which the shape rules see: `B % 8 == 0` makes B the polynomial 8*B_div_8 and a
+// relation `B == 2*K` makes it 2*K, in the specs the function is traced at. Shape arithmetic then
+// stays exact polynomial arithmetic over independent symbols (reshape([-1, 2]) of [B,3] with B even
+// is [3*B_div_2, 2]) and the module derives the new symbols from the user's at call time.
+
+import { ShapedArray } from "../core/aval.js";
+import { ArgumentError } from "../core/errors.js";
+import { type Dim, SymDim, dimSubstitute, parseDim } from "../core/shape.js";
+import { quotientOf, quotientSymbol } from "../core/symbols.js";
+import { type DimConstraint, parseConstraints } from "./shape-checks.js";
+
+/** A user symbol rewritten before tracing: `symbol` = `def` (a polynomial in other symbols). */
+export interface DimRewrite {
+  symbol: string;
+  def: Dim;
+  /** the declared constraint it comes from */
+  text: string;
+  /** a relation (B == 2*K), else divisibility (B % 2 == 0, also a check) */
+  relation: boolean;
+}
+
+export interface DimRules {
+  /** constraints checked at call time (the rewrites' divisibility included) */
+  checks: DimConstraint[];
+  rewrites: DimRewrite[];
+  /** the symbols of the user's specs and relations (what the manifest lists) */
+  symbols: string[];
+}
+
+export const NO_RULES: DimRules = { checks: [], rewrites: [], symbols: [] };
+
+/** The symbols of a list of avals, sorted. */
+export function symbolsOf(avals: readonly ShapedArray[]): string[] {
+  return [...new Set(avals.flatMap((a) => a.shape.flatMap((d) => (typeof d === "number" ? [] : d.symbols()))))].sort();
+}
+
+const RELATION = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*==\s*(.*[A-Za-z_].*)$/;
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/** Reads `list` (ExportOptions.constraints) against the symbols of the specs. */
+export function dimRules(list: readonly string[] | undefined, specAvals: readonly ShapedArray[], what: string): DimRules {
+  const specSyms = symbolsOf(specAvals);
+  if (list === undefined) return { ...NO_RULES, symbols: specSyms };
+  if (!Array.isArray(list)) return { ...NO_RULES, checks: parseConstraints(list, specSyms, what) }; // throws the usage message
+  const relations: DimRewrite[] = [];
+  const rest: string[] = [];
+  for (const text of list) {
+    const m = typeof text === "string" ? RELATION.exec(text) : null;
+    if (!m) {
+      rest.push(text);
+      continue;
+    }
+    let def: Dim;
+    try {
+      def = parseDim(m[2]!);
+    } catch {
+      throw new ArgumentError(`${what}: cannot read the right side of the relation ${JSON.stringify(text)}; write "<dim> == <polynomial>", e.g. "B == 2*K" or "T == S + 1"`);
+    }
+    const symbol = m[1]!;
+    if (!specSyms.includes(symbol)) throw new ArgumentError(`${what}: the relation ${JSON.stringify(text)} names ${symbol}, which is not a symbolic dimension of the argument specs (${specSyms.join(", ") || "none"})`);
+    if (typeof def !== "number" && def.symbols().includes(symbol)) throw new ArgumentError(`${what}: the relation ${JSON.stringify(text)} defines ${symbol} by itself`);
+    if (relations.some((r) => r.symbol === symbol)) throw new ArgumentError(`${what}: ${symbol} has two relations; declare one`);
+    relations.push({ symbol, def, text: text.trim(), relation: true });
+  }
+  const relSyms = [...new Set(relations.flatMap((r) => (typeof r.def === "number" ? [] : r.def.symbols())))];
+  for (const r of relations) {
+    const chained = relSyms.find((s) => relations.some((q) => q.symbol === s));
+    if (chained) throw new ArgumentError(`${what}: the relation ${JSON.stringify(r.text)} uses ${chained}, which another relation defines; write every relation in independent symbols`);
+  }
+  const symbols = [...new Set([...specSyms, ...relSyms])].sort();
+  const checks = parseConstraints(rest, symbols, what);
+  // divisibility: B % m == 0 (and B % n == 0) makes B = lcm(m, n) * B_div_lcm
+  const rewrites = [...relations];
+  for (const s of symbols) {
+    const mods = checks.filter((c) => c.symbol === s && c.op === "%" && c.value > 1).map((c) => c.value);
+    if (!mods.length) continue;
+    const l = mods.reduce((a, b) => (a / gcd(a, b)) * b);
+    const rel = relations.find((r) => r.symbol === s);
+    if (rel) throw new ArgumentError(`${what}: ${s} has the relation ${JSON.stringify(rel.text)} and a divisibility constraint; put the factor in the relation (e.g. ${s} == ${l}*K)`);
+    const q = quotientSymbol(s, l);
+    if (symbols.includes(q)) throw new ArgumentError(`${what}: the name ${q} is taken by a symbolic dimension of the specs; rename it`);
+    rewrites.push({ symbol: s, def: SymDim.fromTerms(new Map([[q, l]])), text: checks.filter((c) => c.symbol === s && c.op === "%").map((c) => c.text).join(", "), relation: false });
+  }
+  return { checks, rewrites, symbols };
+}
+
+/** The avals with every rewritten symbol replaced by its definition. */
+export function rewriteAvals(avals: readonly ShapedArray[], rules: DimRules): ShapedArray[] {
+  if (!rules.rewrites.length) return [...avals];
+  const sub = Object.fromEntries(rules.rewrites.map((r) => [r.symbol, r.def]));
+  return avals.map((a) => new ShapedArray(a.shape.map((d) => dimSubstitute(d, sub)), a.dtype, a.weak));
+}
+
+/**
+ * A dimension in the user's symbols where that is exact: a quotient symbol B_div_m (from
+ * `B % m == 0`) becomes B/m when every monomial's coefficient takes the division (3*B_div_2 stays).
+ */
+export function userDim(d: Dim): Dim {
+  if (typeof d === "number") return d;
+  const t = new Map<string, number>();
+  for (const [mono, coef] of d.terms) {
+    let c = coef;
+    const fs = mono ? mono.split("*") : [];
+    const out = fs.map((f) => {
+      const q = quotientOf(f);
+      if (!q || c % q.modulus !== 0) return f;
+      c /= q.modulus;
+      return q.symbol;
+    });
+    if (out.some((f) => quotientOf(f))) return d;
+    const key = out.sort().join("*");
+    t.set(key, (t.get(key) ?? 0) + c);
+  }
+  return SymDim.fromTerms(t);
+}
+
+/** The quotient symbols of the rules with what defines them (the manifest's derivedDims). */
+export function derivedDims(rules: DimRules): { name: string; definition: string }[] {
+  return rules.rewrites.flatMap((r) => {
+    if (typeof r.def === "number") return [];
+    return r.def.symbols().flatMap((s) => {
+      const q = quotientOf(s);
+      return q ? [{ name: s, definition: `${q.symbol} / ${q.modulus} (from ${r.text})` }] : [];
+    });
+  });
+}
