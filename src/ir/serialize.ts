@@ -73,14 +73,27 @@ function dataFromBase64(dtype: DType, b64: string): TypedArray {
  * Object members that are undefined are dropped (a primitive reads them as absent); undefined
  * array items are kept as {$undef}.
  */
-function paramToJson(v: unknown, opts: { sources: boolean }): Json {
+/** Serialization options: `fnIds` writes a JS function as an identity token (in-process keys only). */
+interface JsonOpts {
+  sources: boolean;
+  fnIds?: boolean;
+}
+const fnIds = new WeakMap<object, number>();
+let nextFnId = 0;
+
+function paramToJson(v: unknown, opts: JsonOpts): Json {
   if (v instanceof Program) return { $program: programToJson(v, opts) as unknown as Json };
   if (v instanceof SymDim) return { $dim: v.toString() };
   if (v instanceof ShapedArray) return { $aval: avalToJson(v) as unknown as Json };
   if (typeof v === "number") return numberToJson(v) as Json;
   if (v === undefined) return { $undef: true };
   if (Array.isArray(v)) return v.map((x) => paramToJson(x, opts));
-  if (typeof v === "function") throw new ArgumentError("IR: a program holding a JS function (custom rule) cannot be serialized");
+  if (typeof v === "function") {
+    if (!opts.fnIds) throw new ArgumentError("IR: a program holding a JS function (custom rule) cannot be serialized");
+    let id = fnIds.get(v);
+    if (id === undefined) fnIds.set(v, (id = nextFnId++));
+    return { $fn: id };
+  }
   if (v !== null && typeof v === "object") {
     const proto = Object.getPrototypeOf(v);
     if (proto !== Object.prototype && proto !== null) {
@@ -120,7 +133,7 @@ export interface ProgramJson {
   outputs: AtomJson[];
 }
 
-export function programToJson(p: Program, opts: { sources: boolean } = { sources: true }): ProgramJson {
+export function programToJson(p: Program, opts: JsonOpts = { sources: true }): ProgramJson {
   const ids = new Map<Var, number>();
   const def = (v: Var) => ids.set(v, ids.size);
   const atom = (a: Atom): AtomJson => (a instanceof Literal ? { lit: numberToJson(a.value), aval: avalToJson(a.aval) } : ids.get(a)!);
@@ -213,6 +226,21 @@ export function programText(p: Program): string {
   if (t === undefined) {
     t = JSON.stringify(programToJson(p, { sources: false }));
     if (t.length <= MEMO_MAX_CHARS) texts.set(p, t);
+  }
+  return t;
+}
+
+const keys = new WeakMap<Program, string>();
+/**
+ * An in-process structural key: programText, except that JS functions (custom rules' closures)
+ * are identified by identity, so programs holding them can be keyed too (the same rule objects
+ * give the same key; never persisted, since identities do not survive the process).
+ */
+export function programKey(p: Program): string {
+  let t = keys.get(p);
+  if (t === undefined) {
+    t = JSON.stringify(programToJson(p, { sources: false, fnIds: true }));
+    if (t.length <= MEMO_MAX_CHARS) keys.set(p, t);
   }
   return t;
 }

@@ -16,7 +16,7 @@ import { Tensor, config, exportFunction, grad, jacfwd, jacrev, jit, jvp, np, spe
 import { encodeNumber } from "../../src/core/encode.js";
 import { rng } from "../../bench/workloads/data.js";
 import { type Prog, size } from "./ast.js";
-import { type Fn, buildFn, reproCode } from "./print.js";
+import { type Fn, buildFn, programCode, reproCode } from "./print.js";
 import { evaluate, refGrad, refJvp } from "./ref.js";
 
 export type Backend = "interp" | "js" | "wasm";
@@ -108,6 +108,15 @@ function withBackend<T>(backend: Backend, eagerCompile: boolean, f: () => T): T 
   }
 }
 
+function withCapture<T>(f: () => T): T {
+  config.update({ capture: true });
+  try {
+    return f();
+  } finally {
+    config.update({ capture: false });
+  }
+}
+
 const errText = (e: unknown) => (e instanceof Error ? `${e.constructor.name}: ${e.message.split("\n")[0]}` : String(e));
 
 /** Runs every path of `p` and returns what disagreed. */
@@ -118,7 +127,8 @@ export async function checkProgram(p: Prog, seed: number, opts: Options): Promis
   const tensors = (vals: Float64Array[]) => vals.map((d, i) => np.reshape(np.array(d, { dtype: p.dt }), p.inputs[i]!));
   const setName = (s: number) => ["special", "smooth", "smooth2"][s]!;
   const argnums = p.inputs.map((_, i) => i);
-  const f64 = p.dt === "float64";
+  const hf = buildFn(p, true);
+  const hjit = jit(hf);
 
   // eager: the baseline every other path is compared with
   const eager: Float64Array[] = [];
@@ -205,6 +215,15 @@ export async function checkProgram(p: Prog, seed: number, opts: Options): Promis
         return flat(vmap(f)(...stackedSets()));
       }, (g) => bitDiff(g, allEager));
     }
+    // hybrid: the program with JS branches on observed values (graph breaks), jitted once and
+    // called on every input set (later calls replay the captured regions), must give eager's bits;
+    // and the same eagerly with config.capture (deferred regions, flushed at each observation)
+    const hrun = `const h = ${programCode(p, true)};\nconst hj = jit(h); // called on the other input sets first`;
+    await check("hybrid:jit", s, `${hrun}\nconsole.log(hj(${argList}).dataSync())`, () => withBackend("wasm", true, () => flat(hjit(...xs()))), bits);
+    await check("hybrid:capture", s, `config.update({ capture: true });\nconst h = ${programCode(p, true)};\nfor (let i = 0; i < 3; i++) console.log(h(${argList}).dataSync());`, () => withCapture(() => {
+      for (let i = 0; i < 2; i++) { const d = bitDiff(flat(hf(...xs())), want); if (d) throw new Error(`call ${i + 1}: ${d}`); }
+      return flat(hf(...xs()));
+    }), bits);
     // jvp's primal output is the eager value
     const T = sets[s === 1 ? 2 : 1]!; // smooth tangents
     let jvpOut: [Float64Array, Float64Array] | null = null;
@@ -237,13 +256,15 @@ export async function checkProgram(p: Prog, seed: number, opts: Options): Promis
       await check(`jit:${b}:grad`, s, `${lossCode}\nconfig.update({ backend: "${b}", interpretBelowWork: 0 });\nconsole.log(jit(grad(loss, { argnums: [${argnums}] }))(${argList}), grad(loss, { argnums: [${argnums}] })(${argList}));`,
         () => withBackend(b, true, () => cat(jit(grad(loss, { argnums }))(...xs()) as any[])), (x) => bitDiff(x, g));
     }
+    const hloss = (...a: unknown[]) => np.sum(np.multiply(hf(...a), Wt()));
+    await check("hybrid:jit:grad", s, `${lossCode.replace("f(", "h(")}\nconst h = ${programCode(p, true)};\njit(grad(loss, { argnums: [${argnums}] }))(${argList}) vs grad of f`,
+      () => withBackend("wasm", true, () => cat(jit(grad(hloss, { argnums }))(...xs()) as any[])), (x) => bitDiff(x, g));
     if (s === 0 && opts.exportModules) {
       await check("export:wasm:grad", s, `${lossCode}\nconst m = await import(<exportFunction(grad(loss, { argnums: [${argnums}] }), specs).write(dir)>);`,
         async () => cat(await (await loadExport(grad(loss, { argnums }), p, "wasm"))(...xs())), (x) => bitDiff(x, g));
     }
 
-    // the independent reference (float64 only)
-    if (!f64) continue;
+    // the independent reference (float32 programs with float32 error scales)
     let ref = evaluate(p, sets[s]!);
     // a weak result (built from JS numbers only) is materialized as float32
     if (ref.out.weak) ref = { ...ref, out: { ...ref.out, v: ref.out.v.map(Math.fround) } };
