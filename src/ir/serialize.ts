@@ -80,6 +80,22 @@ interface JsonOpts {
 }
 const fnIds = new WeakMap<object, number>();
 let nextFnId = 0;
+const fnId = (f: object) => {
+  let id = fnIds.get(f);
+  if (id === undefined) fnIds.set(f, (id = nextFnId++));
+  return id;
+};
+const FN_KEY = Symbol("adgen.fnKey");
+/**
+ * Gives a per-call closure (a custom rule made for one call, closing over that call's tree
+ * structures) the in-process key of what decides its behaviour: the user's rule functions and a
+ * text of the structures. Two closures with equal keys behave identically, so programKey may
+ * treat them as the same program (a region captured once replays for every later call).
+ */
+export function keyFunction<T extends object>(f: T, by: readonly object[], text: string): T {
+  Object.defineProperty(f, FN_KEY, { value: { by, text } });
+  return f;
+}
 
 function paramToJson(v: unknown, opts: JsonOpts): Json {
   if (v instanceof Program) return { $program: programToJson(v, opts) as unknown as Json };
@@ -90,9 +106,8 @@ function paramToJson(v: unknown, opts: JsonOpts): Json {
   if (Array.isArray(v)) return v.map((x) => paramToJson(x, opts));
   if (typeof v === "function") {
     if (!opts.fnIds) throw new ArgumentError("IR: a program holding a JS function (custom rule) cannot be serialized");
-    let id = fnIds.get(v);
-    if (id === undefined) fnIds.set(v, (id = nextFnId++));
-    return { $fn: id };
+    const key = (v as { [FN_KEY]?: { by: readonly object[]; text: string } })[FN_KEY];
+    return key ? { $fn: [...key.by.map(fnId), key.text] } : { $fn: fnId(v) };
   }
   if (v !== null && typeof v === "object") {
     const proto = Object.getPrototypeOf(v);
