@@ -198,7 +198,15 @@ function evalOne(ctx: Ctx, f: string, a: M, b: M | null, k: number): [number, nu
     case "solve": return pick(luSolve(lu(a), b!).flat()[k]!);
     case "inv": return pick(luSolve(lu(a), a.map((r, i) => r.map((_, j) => D.c(i === j ? 1 : 0, nIn)))).flat()[k]!);
     case "cholesky": return pick(cholesky(a).flat()[k]!);
-    case "qr": return pick(qrAbsDiag(a)[k]!);
+    case "qr": {
+      // a (numerically) rank-deficient column: R_kk ~ 0, where Householder and Gram-Schmidt
+      // legitimately differ (0 vs NaN) and the derivative is undefined
+      const r = qrAbsDiag(a);
+      const colNorm = Math.hypot(...a.map((row) => row[k]!.v));
+      if (Number.isFinite(colNorm)) ctx.nearTie(r[k]!.v, 0, 1e3 * colNorm, "qr: a rank-deficient column");
+      else ctx.nearTie(0, 0, 1, "qr: non-finite column");
+      return pick(r[k]!);
+    }
     case "eigvalsh": case "eigh": {
       const { w, v } = jacobiEig(a.map((r) => r.map((x) => x.v)));
       gaps(ctx, w, false);
