@@ -82,17 +82,31 @@ function qrAbsDiag(a: M): D[] {
       for (let i = 0; i < m; i++) dot = dot.add(q[i]!.mul(v[i]!));
       v = v.map((x, i) => x.sub(dot.mul(q[i]!)));
     }
+    // the norm of v, scaled by a power of two so its squares cannot overflow
+    const mx = Math.max(...v.map((x) => Math.abs(x.v)));
+    const s = Number.isFinite(mx) && mx > 0 ? 2 ** -Math.round(Math.log2(mx)) : 1;
     let nn = D.c(0, v[0]!.g.length);
-    for (const x of v) nn = nn.add(x.mul(x));
-    const r = nn.sqrt();
+    for (const x of v) { const y = x.scale(s); nn = nn.add(y.mul(y)); }
+    const r = nn.sqrt().scale(1 / s);
     out.push(r);
     cols[j] = v.map((x) => x.div(r));
   }
   return out;
 }
 
+/** A power of two bringing max |a| near 1 (sums of squares must not overflow in the reference either). */
+function pow2Scale(a: number[][]): number {
+  const m = Math.max(...a.flat().map(Math.abs));
+  return Number.isFinite(m) && m > 0 ? 2 ** -Math.round(Math.log2(m)) : 1;
+}
+
 /** Eigenvalues (ascending) and eigenvectors (columns) of a symmetric matrix, by cyclic Jacobi. */
-export function jacobiEig(a0: number[][]): { w: number[]; v: number[][] } {
+export function jacobiEig(a1: number[][]): { w: number[]; v: number[][] } {
+  const sc = pow2Scale(a1);
+  const r = jacobiEigInRange(a1.map((row) => row.map((x) => x * sc)));
+  return { w: r.w.map((x) => x / sc), v: r.v };
+}
+function jacobiEigInRange(a0: number[][]): { w: number[]; v: number[][] } {
   const n = a0.length;
   const a = a0.map((r, i) => r.map((x, j) => (x + a0[j]![i]!) / 2));
   const v: number[][] = a.map((_, i) => a.map((__, j) => (i === j ? 1 : 0)));
@@ -115,7 +129,12 @@ export function jacobiEig(a0: number[][]): { w: number[]; v: number[][] } {
 }
 
 /** Singular values (descending) of a [m, n] with ds_i/da_jk = u_ji v_ki, via the smaller Gram matrix. */
-function singular(a: number[][]): { s: number[]; ds: number[][][] } {
+function singular(a1: number[][]): { s: number[]; ds: number[][][] } {
+  const sc = pow2Scale(a1);
+  const r = singularInRange(a1.map((row) => row.map((x) => x * sc)));
+  return { s: r.s.map((x) => x / sc), ds: r.ds };
+}
+function singularInRange(a: number[][]): { s: number[]; ds: number[][][] } {
   const [m, n] = [a.length, a[0]!.length];
   const tall = m >= n;
   const gram = tall
