@@ -195,6 +195,8 @@ export function linalgRef(ctx: Ctx, e: Extract<Expr, { k: "linalg" }>, a: RT, b:
     for (let i = 0; i < bPer; i++) ts.push([1, bi * bPer + i]);
     return ts;
   }, (vs) => {
+    // a non-finite matrix: LAPACK raises or returns NaN, adgen's loops NaN or Inf; not compared
+    if (!vs.every(Number.isFinite)) ctx.nearTie(0, 0, 1, `${e.f} of a non-finite matrix`);
     const nIn = vs.length;
     const mat: M = Array.from({ length: r }, (_, i) => Array.from({ length: c }, (_, j) => D.input(vs[i * c + j]!, i * c + j, nIn)));
     const rhs = b ? Array.from({ length: r }, (_, i) => Array.from({ length: bCols }, (_, j) => D.input(vs[per + i * bCols + j]!, per + i * bCols + j, nIn))) : null;
