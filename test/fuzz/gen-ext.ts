@@ -10,7 +10,7 @@
 import { type ConvPadding, type Expr, LINALG, type ProgramGenerator, type Shape, size } from "./ast.js";
 import { indexPositions } from "./indexing.js";
 
-export const EXT_KINDS = 13;
+export const EXT_KINDS = 12;
 
 /** Output sizes of a (dilated, padded, strided) window over `sp`, or null when a window does not fit. */
 export function windowOut(sp: number[], win: number[], strides: number[], padding: ConvPadding, lhsDil: number[], rhsDil: number[]): { out: number[]; lo: number[] } | null {
@@ -111,9 +111,8 @@ export function extExpr(g: ProgramGenerator, kind: number, sub: () => Expr): Exp
       const b = g.exact(sub(), bsh);
       return { k: "tdot", axes: [[i], [j]], a, b, sh: [...a.sh.filter((_, x) => x !== i), ...bsh.filter((_, x) => x !== j)] };
     }
-    case 9: return linalg(g, sub);
-    case 10: return conv(g, sub);
-    case 11: { // max / avg pooling over [N, C, ...spatial]
+    case 9: return ch.bool() ? conv(g, sub) : linalg(g, sub); // (the costliest to check: one slot)
+    case 10: { // max / avg pooling over [N, C, ...spatial]
       const nd = 1 + ch.pick(2);
       const lead = [1 + ch.pick(2), 1 + ch.pick(2)];
       const sp = Array.from({ length: nd }, () => pickOf([3, 4, 2]));

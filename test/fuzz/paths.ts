@@ -83,6 +83,9 @@ export function tolDiff(got: Float64Array, want: Float64Array, m: Float64Array, 
   return null;
 }
 
+/** Milliseconds spent per path (backends merged), for tuning the bounded run's budget. */
+export const PATH_MS = new Map<string, number>();
+
 let exportDir: string | null = null;
 let exportCount = 0;
 /** Writes an export to a temporary directory and imports it. */
@@ -127,6 +130,10 @@ export async function checkProgram(p: Prog, seed: number, opts: Options): Promis
   const tensors = (vals: Float64Array[]) => vals.map((d, i) => np.reshape(np.array(d, { dtype: p.dt }), p.inputs[i]!));
   const setName = (s: number) => ["special", "smooth", "smooth2"][s]!;
   const argnums = p.inputs.map((_, i) => i);
+  // one jitted function per backend and kind, reused over the input sets (compiled once: the
+  // sets share shapes, so later calls run the same compiled code on other values)
+  const jits = new Map<string, Fn>();
+  const jitted = (key: string, make: () => Fn) => jits.get(key) ?? jits.set(key, make()).get(key)!;
   const hf = buildFn(p, true);
   const hjit = jit(hf);
 
@@ -155,11 +162,15 @@ export async function checkProgram(p: Prog, seed: number, opts: Options): Promis
   const check = async (path: string, s: number, run: string, get: () => Float64Array | Promise<Float64Array>, cmp: (got: Float64Array) => string | null) => {
     out.checks++;
     let got: Float64Array;
+    const t0 = performance.now();
     try {
       got = await get();
     } catch (e) {
       fail(path, s, `throws ${errText(e)}`, run);
       return;
+    } finally {
+      const key = path.replace(/:(interp|js|wasm)/, "");
+      PATH_MS.set(key, (PATH_MS.get(key) ?? 0) + performance.now() - t0);
     }
     const d = cmp(got);
     if (d !== null) fail(path, s, d, run);
@@ -189,7 +200,7 @@ export async function checkProgram(p: Prog, seed: number, opts: Options): Promis
     // jit on each backend, compiled from the first call
     for (const b of BACKENDS) {
       await check(`jit:${b}`, s, `config.update({ backend: "${b}", interpretBelowWork: 0 });\nconsole.log(jit(f)(${argList}).dataSync(), f(${argList}).dataSync());`,
-        () => withBackend(b, true, () => flat(jit(f)(...xs()))), bits);
+        () => withBackend(b, true, () => flat(jitted(`f ${b}`, () => jit(f))(...xs()))), bits);
     }
     if (s === 0) {
       // tiering with default settings: every call must give the same bits
@@ -256,7 +267,7 @@ export async function checkProgram(p: Prog, seed: number, opts: Options): Promis
     }, (x) => bitDiff(x, g));
     for (const b of BACKENDS) {
       await check(`jit:${b}:grad`, s, `${lossCode}\nconfig.update({ backend: "${b}", interpretBelowWork: 0 });\nconsole.log(jit(grad(loss, { argnums: [${argnums}] }))(${argList}), grad(loss, { argnums: [${argnums}] })(${argList}));`,
-        () => withBackend(b, true, () => cat(jit(grad(loss, { argnums }))(...xs()) as any[])), (x) => bitDiff(x, g));
+        () => withBackend(b, true, () => cat(jitted(`grad ${b}`, () => jit(grad(loss, { argnums })))(...xs()) as any[])), (x) => bitDiff(x, g));
     }
     const hloss = (...a: unknown[]) => np.sum(np.multiply(hf(...a), Wt()));
     if (s === 0) await check("hybrid:jit:grad", s, `${lossCode.replace("f(", "h(")}\nconst h = ${programCode(p, true)};\njit(grad(loss, { argnums: [${argnums}] }))(${argList}) vs grad of f`,
