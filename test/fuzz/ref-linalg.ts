@@ -83,8 +83,7 @@ function qrAbsDiag(a: M): D[] {
       v = v.map((x, i) => x.sub(dot.mul(q[i]!)));
     }
     // the norm of v, scaled by a power of two so its squares cannot overflow
-    const mx = Math.max(...v.map((x) => Math.abs(x.v)));
-    const s = Number.isFinite(mx) && mx > 0 ? 2 ** -Math.round(Math.log2(mx)) : 1;
+    const s = pow2For(Math.max(...v.map((x) => Math.abs(x.v))));
     let nn = D.c(0, v[0]!.g.length);
     for (const x of v) { const y = x.scale(s); nn = nn.add(y.mul(y)); }
     const r = nn.sqrt().scale(1 / s);
@@ -94,11 +93,9 @@ function qrAbsDiag(a: M): D[] {
   return out;
 }
 
-/** A power of two bringing max |a| near 1 (sums of squares must not overflow in the reference either). */
-function pow2Scale(a: number[][]): number {
-  const m = Math.max(...a.flat().map(Math.abs));
-  return Number.isFinite(m) && m > 0 ? 2 ** -Math.round(Math.log2(m)) : 1;
-}
+/** A power of two bringing max |m| near 1 (sums of squares must not overflow in the reference either). */
+const pow2For = (m: number) => (Number.isFinite(m) && m > 0 ? 2 ** Math.max(-1020, Math.min(1020, -Math.round(Math.log2(m)))) : 1);
+const pow2Scale = (a: number[][]) => pow2For(Math.max(...a.flat().map(Math.abs)));
 
 /** Eigenvalues (ascending) and eigenvectors (columns) of a symmetric matrix, by cyclic Jacobi. */
 export function jacobiEig(a1: number[][]): { w: number[]; v: number[][] } {
@@ -208,6 +205,12 @@ function evalOne(ctx: Ctx, f: string, a: M, b: M | null, k: number): [number, nu
   const pick = (d: D): [number, number[]] => [d.v, Array.from(d.g)];
   const n = a.length;
   const nIn = a[0]![0]!.g.length;
+  if (f !== "qr" && f !== "svdvals" && a.every((r) => r.every((x) => Number.isFinite(x.v)))) {
+    // A = M M^T + nI is well conditioned unless M's entries dwarf n (then A is singular in
+    // floating point and det's rule det(a) tr(a^-1 da) is NaN, as documented): not compared
+    const { s } = singular(a.map((r) => r.map((x) => x.v)));
+    ctx.nearTie(s[s.length - 1]!, 0, 1e1 * s[0]!, `${f} of an ill-conditioned matrix`);
+  }
   switch (f) {
     case "det": case "logdet": {
       const F = lu(a);

@@ -160,13 +160,13 @@ export class Ctx {
 
 
   /** Elementwise over broadcast arguments. */
-  ew(args: RT[], f: Fn, what: string): RT {
+  ew(args: RT[], f: Fn, what: string, force?: RDT, exact = false): RT {
     const sh = args.reduce<Shape | null>((s, a) => (s ? broadcastShapes(s, a.sh) : null), [])!;
     const maps = args.map((a) => {
       const off = sh.length - a.sh.length;
       return (idx: number[]) => ravel(a.sh.map((dd, i) => (dd === 1 ? 0 : idx[i + off]!)), a.sh);
     });
-    return this.combine(args, sh, (_, idx) => maps.map((m, a) => [a, m(idx)] as Term), f, what);
+    return this.combine(args, sh, (_, idx) => maps.map((m, a) => [a, m(idx)] as Term), f, what, force, exact);
   }
 
   eval(e: Expr, inputs: RT[]): RT {
@@ -180,10 +180,11 @@ export class Ctx {
       case "where": {
         const [a, b, x, y] = [ev(e.a), ev(e.b), ev(e.x), ev(e.y)];
         const cmp = CMPS[e.c];
+        // the result's dtype is x's and y's (the compared operands may be of another dtype)
         return this.ew([a, b, x, y], ([av, bv, xv, yv], [ma, mb]) => {
           this.nearTie(av!, bv!, ma! + mb!, `${e.c} tie`);
           return cmp(av!, bv!) ? [xv!, [0, 0, 1, 0]] : [yv!, [0, 0, 0, 1]];
-        }, "where");
+        }, "where", promoteRT([x, y]), true);
       }
       case "red": return this.reduce(e.f, ev(e.a), e.axes, e.keep);
       case "reshape": { const a = ev(e.a); return this.move(a, e.sh, (idx) => ravel(idx, e.sh)); }
