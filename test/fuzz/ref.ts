@@ -148,6 +148,8 @@ export class Ctx {
     }
     if (this.ill === null) {
       if (v.some((x) => !Number.isFinite(x))) this.ill = `${what}: non-finite value`;
+      // float32 derivatives near float32's range overflow (Inf * 0 = NaN) where float64 does not
+      else if (f32 && md && md.some((x) => x > 3.4e38)) this.ill = `${what}: float32 derivative near overflow`;
       else if (d && d.some((x) => !Number.isFinite(x))) this.ill = `${what}: non-finite derivative`;
     }
     return { sh, v, mv, d, md, weak, f32 };
