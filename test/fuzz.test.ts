@@ -5,10 +5,12 @@
 // seeds, so the suite is deterministic (replay with `npm run fuzz -- --seed N`); new seeds are
 // explored by the long run, `npm run fuzz -- --minutes 10` (a random seed unless given).
 
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { Expr, Prog } from "./fuzz/ast.js";
+import { type Expr, type Prog, generate, nodes } from "./fuzz/ast.js";
+import { CORPUS } from "./fuzz/corpus.js";
 import { bitDiff, checkProgram, tolDiff } from "./fuzz/paths.js";
-import { formatReport, runFuzz } from "./fuzz/run.js";
+import { formatReport, programArb, runFuzz } from "./fuzz/run.js";
 
 // a fixed number of programs (not a time budget), so the suite checks the same programs on a fast
 // machine and on a loaded one; the time limit is only a safety net
@@ -33,6 +35,29 @@ describe("differential fuzzer", () => {
     expect(good.failures).toEqual([]);
     const paths = new Set(bad.failures.map((f) => f.path));
     expect(paths.has("eager~ref") && paths.has("grad~ref")).toBe(true);
+  });
+
+  it("the fixed seeds and the corpus generate the operations of issue 18", () => {
+    // the same programs runFuzz samples (batches of 20 per seed), plus the corpus every run checks
+    const progs: Prog[] = CORPUS.map((c) => c.prog);
+    for (const seed of [20260501, 498973]) {
+      for (let b = 0; b < PROGRAMS / 20; b++) for (const c of fc.sample(programArb, { seed: seed + b * 7919, numRuns: 20 })) progs.push(generate(c[0]));
+    }
+    const seen = new Set<string>();
+    for (const p of progs) {
+      for (const e of nodes(p.body) as Iterable<any>) {
+        seen.add(e.k);
+        if (e.k === "index" && e.items.some((i: any) => i !== null && typeof i === "object" && "arr" in i)) seen.add("advanced index");
+        if (e.k === "pad" && e.mode) seen.add(`pad ${e.mode}`);
+        if (e.k === "cumsum" && e.prod) seen.add("cumprod");
+        if (e.k === "at") seen.add(`at ${e.op}`);
+        if (e.k === "un" || e.k === "bin") seen.add(e.f);
+      }
+    }
+    const want = ["roll", "diag", "trace", "tri", "sort", "topk", "einsum", "tdot", "spd", "linalg", "conv", "pool", "cast", "advanced index", "cumprod",
+      "pad edge", "pad reflect", "pad symmetric", "pad wrap", "at set", "at add", "at multiply", "at min", "at max", "arctan2", "hypot", "mod", "floorDivide",
+      "arcsinh", "exp2", "log10", "cosh"];
+    expect(want.filter((k) => !seen.has(k))).toEqual([]);
   });
 
   it("fixed seed: every path agrees", async () => {

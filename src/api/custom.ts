@@ -7,6 +7,7 @@ import { ArgumentError, ShapeError, TreeStructureError } from "../core/errors.js
 import type { Tensor } from "../core/tensor.js";
 import { type TreeDef, flatten, treedefEqual, treedefToString, unflatten } from "../core/tree.js";
 import { type FlatBwd, type FlatFwd, type FlatJvp, customJvpCallP, customVjpCallP } from "../higher-order/custom.js";
+import { keyFunction } from "../ir/serialize.js";
 import { zerosLike } from "../rules/helpers.js";
 import { traceFlat } from "../trace/make-program.js";
 import { checkFunction } from "../transforms/args.js";
@@ -41,6 +42,7 @@ export function customJvp<F extends (...args: any[]) => any>(f: F, rule: CustomJ
       const [out, outDot] = rule.jvp(unflatten(def, ps.slice(0, n)) as unknown[], unflatten(def, ts.slice(0, n)) as unknown[]);
       return [flatOf(out, `${name}: jvp primal output`, outTree)[0], flatOf(outDot, `${name}: jvp tangent output`, outTree)[0]];
     };
+    keyFunction(jvp, [rule.jvp], `${treedefToString(def)} -> ${treedefToString(outTree)}`);
     const outs = customJvpCallP.bind([...xs, ...tracerConsts], { program, jvp, name, numArgs: n });
     return unflatten(outTree, outs);
   }) as F;
@@ -80,6 +82,9 @@ export function customVjp<F extends (...args: any[]) => any>(f: F, rule: CustomV
       // values the function closed over get no cotangent from bwd
       return [...bars, ...tracerConsts.map((c) => zerosLike(c.aval.strong()))];
     };
+    const structure = `${treedefToString(def)} -> ${treedefToString(outTree)}`;
+    keyFunction(fwd, [rule.fwd, rule.bwd], structure);
+    keyFunction(bwd, [rule.fwd, rule.bwd], structure);
     const outs = customVjpCallP.bind([...xs, ...tracerConsts], { program, fwd, bwd, name, numArgs: n });
     return unflatten(outTree, outs);
   }) as F;

@@ -19,7 +19,7 @@ import type { TypedArray } from "../core/dtype.js";
 import { isConcreteShape } from "../core/shape.js";
 import { Tensor } from "../core/tensor.js";
 import { type Equation, Program, Var } from "../ir/program.js";
-import { programText } from "../ir/serialize.js";
+import { programKey } from "../ir/serialize.js";
 import type { Primitive } from "../prims/primitive.js";
 import { runJitted } from "../higher-order/runner.js";
 import { applyConcrete } from "../trace/eval.js";
@@ -181,7 +181,7 @@ export function flushCapture(): void {
 function runPending(p: Pending): void {
   const inputs = [...p.inputs.keys()];
   const full = new Program([...p.inputs.values()], [], [], p.equations, p.produced.map((t) => t.pendingVar!));
-  const key = programText(full);
+  const key = programKey(full);
   let entry = cache.get(key);
   if (entry) {
     stats.replays++;

@@ -17,7 +17,7 @@ import { leafToTensor } from "../core/convert.js";
 import { encodeNumber } from "../core/encode.js";
 import type { Tensor } from "../core/tensor.js";
 import { type TreeDef, flatten, unflatten } from "../core/tree.js";
-import { programText } from "../ir/serialize.js";
+import { programKey } from "../ir/serialize.js";
 import { Program } from "../ir/program.js";
 import { jitCallP } from "../higher-order/jit-call.js";
 import { type Jitted, type JitOptions, jit as coreJit } from "../jit/jit.js";
@@ -245,7 +245,7 @@ class GraphBreaks {
     let lastBreak: GraphBreak | null = null;
     const ran = new Map<RegionRun, Region>();
     const runRegion = (run: RegionRun, k: number): (Tensor | null)[] => {
-      const text = programText(run.program);
+      const text = programKey(run.program);
       let r = this.regions.get(text);
       if (r) this.replays++;
       else {

@@ -73,14 +73,42 @@ function dataFromBase64(dtype: DType, b64: string): TypedArray {
  * Object members that are undefined are dropped (a primitive reads them as absent); undefined
  * array items are kept as {$undef}.
  */
-function paramToJson(v: unknown, opts: { sources: boolean }): Json {
+/** Serialization options: `fnIds` writes a JS function as an identity token (in-process keys only). */
+interface JsonOpts {
+  sources: boolean;
+  fnIds?: boolean;
+}
+const fnIds = new WeakMap<object, number>();
+let nextFnId = 0;
+const fnId = (f: object) => {
+  let id = fnIds.get(f);
+  if (id === undefined) fnIds.set(f, (id = nextFnId++));
+  return id;
+};
+const FN_KEY = Symbol("adgen.fnKey");
+/**
+ * Gives a per-call closure (a custom rule made for one call, closing over that call's tree
+ * structures) the in-process key of what decides its behaviour: the user's rule functions and a
+ * text of the structures. Two closures with equal keys behave identically, so programKey may
+ * treat them as the same program (a region captured once replays for every later call).
+ */
+export function keyFunction<T extends object>(f: T, by: readonly object[], text: string): T {
+  Object.defineProperty(f, FN_KEY, { value: { by, text } });
+  return f;
+}
+
+function paramToJson(v: unknown, opts: JsonOpts): Json {
   if (v instanceof Program) return { $program: programToJson(v, opts) as unknown as Json };
   if (v instanceof SymDim) return { $dim: v.toString() };
   if (v instanceof ShapedArray) return { $aval: avalToJson(v) as unknown as Json };
   if (typeof v === "number") return numberToJson(v) as Json;
   if (v === undefined) return { $undef: true };
   if (Array.isArray(v)) return v.map((x) => paramToJson(x, opts));
-  if (typeof v === "function") throw new ArgumentError("IR: a program holding a JS function (custom rule) cannot be serialized");
+  if (typeof v === "function") {
+    if (!opts.fnIds) throw new ArgumentError("IR: a program holding a JS function (custom rule) cannot be serialized");
+    const key = (v as { [FN_KEY]?: { by: readonly object[]; text: string } })[FN_KEY];
+    return key ? { $fn: [...key.by.map(fnId), key.text] } : { $fn: fnId(v) };
+  }
   if (v !== null && typeof v === "object") {
     const proto = Object.getPrototypeOf(v);
     if (proto !== Object.prototype && proto !== null) {
@@ -120,7 +148,7 @@ export interface ProgramJson {
   outputs: AtomJson[];
 }
 
-export function programToJson(p: Program, opts: { sources: boolean } = { sources: true }): ProgramJson {
+export function programToJson(p: Program, opts: JsonOpts = { sources: true }): ProgramJson {
   const ids = new Map<Var, number>();
   const def = (v: Var) => ids.set(v, ids.size);
   const atom = (a: Atom): AtomJson => (a instanceof Literal ? { lit: numberToJson(a.value), aval: avalToJson(a.aval) } : ids.get(a)!);
@@ -213,6 +241,21 @@ export function programText(p: Program): string {
   if (t === undefined) {
     t = JSON.stringify(programToJson(p, { sources: false }));
     if (t.length <= MEMO_MAX_CHARS) texts.set(p, t);
+  }
+  return t;
+}
+
+const keys = new WeakMap<Program, string>();
+/**
+ * An in-process structural key: programText, except that JS functions (custom rules' closures)
+ * are identified by identity, so programs holding them can be keyed too (the same rule objects
+ * give the same key; never persisted, since identities do not survive the process).
+ */
+export function programKey(p: Program): string {
+  let t = keys.get(p);
+  if (t === undefined) {
+    t = JSON.stringify(programToJson(p, { sources: false, fnIds: true }));
+    if (t.length <= MEMO_MAX_CHARS) keys.set(p, t);
   }
   return t;
 }

@@ -5,23 +5,31 @@
 // fast-check's shrinking useful: shrinking the stream (fewer, smaller choices) yields smaller
 // programs, and choice 0 always means "the simplest thing" (a leaf).
 
+import { EXT_KINDS, extExpr } from "./gen-ext.js";
+import { indexPlan } from "./indexing.js";
+
 export type DT = "float32" | "float64";
 export type Shape = number[];
 
 export const UNARY = [
   "negative", "exp", "log", "log1p", "expm1", "sin", "cos", "tan", "tanh", "sqrt", "abs", "square",
   "sigmoid", "reciprocal", "sign", "floor", "round", "relu",
+  "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh", "arctanh", "log2", "log10", "exp2",
 ] as const;
 export type Unary = (typeof UNARY)[number];
-export const BINARY = ["add", "subtract", "multiply", "divide", "maximum", "minimum", "power"] as const;
+export const BINARY = ["add", "subtract", "multiply", "divide", "maximum", "minimum", "power", "arctan2", "hypot", "mod", "floorDivide"] as const;
 export type Binary = (typeof BINARY)[number];
 export const CMP = ["less", "lessEqual", "greater", "greaterEqual", "equal", "notEqual"] as const;
 export type Cmp = (typeof CMP)[number];
 export const REDUCE = ["sum", "max", "min", "mean", "prod"] as const;
 export type Reduce = (typeof REDUCE)[number];
 
-/** One item of np.index: a slice, an integer (drops the axis) or null (newaxis). */
-export type IndexItem = { s: [number | null, number | null, number | null] } | number | null;
+/** One item of np.index: a slice, an integer (drops the axis), null (newaxis) or an integer array (advanced). */
+export type IndexItem = { s: [number | null, number | null, number | null] } | { arr: number[] } | number | null;
+export type PadMode = "constant" | "edge" | "wrap" | "reflect" | "symmetric";
+export const LINALG = ["det", "logdet", "solve", "inv", "cholesky", "eigvalsh", "eigh", "svdvals", "norm", "qr"] as const;
+export type Linalg = (typeof LINALG)[number];
+export type ConvPadding = "SAME" | "VALID" | [number, number][];
 
 export type Expr = { sh: Shape } & (
   | { k: "in"; i: number }
@@ -35,11 +43,24 @@ export type Expr = { sh: Shape } & (
   | { k: "broadcast"; a: Expr }
   | { k: "transpose"; perm: number[]; a: Expr }
   | { k: "index"; items: IndexItem[]; a: Expr }
-  | { k: "pad"; w: [number, number][]; a: Expr }
+  | { k: "pad"; w: [number, number][]; mode?: PadMode; a: Expr }
   | { k: "concat" | "stack"; axis: number; xs: Expr[] }
   | { k: "take"; idx: number[]; axis: number; a: Expr }
   | { k: "matmul"; a: Expr; b: Expr }
-  | { k: "cumsum"; axis: number; a: Expr }
+  | { k: "cumsum"; axis: number; prod?: boolean; a: Expr }
+  | { k: "roll"; shift: number[]; axes: number[] | null; a: Expr }
+  | { k: "diag" | "trace"; offset: number; ax1: number; ax2: number; a: Expr }
+  | { k: "tri"; upper: boolean; kk: number; a: Expr }
+  | { k: "at"; items: IndexItem[]; op: "set" | "add" | "multiply" | "min" | "max"; a: Expr; v: Expr }
+  | { k: "sort"; axis: number | null; desc: boolean; arg: boolean; a: Expr }
+  | { k: "topk"; kk: number; out: 0 | 1; a: Expr }
+  | { k: "einsum"; sub: string; xs: Expr[] }
+  | { k: "tdot"; axes: number | [number[], number[]]; a: Expr; b: Expr }
+  | { k: "spd"; a: Expr }
+  | { k: "linalg"; f: Linalg; opt?: number | string; a: Expr; b?: Expr }
+  | { k: "conv"; how: "lax" | "conv2d"; a: Expr; w: Expr; strides: number[]; padding: ConvPadding; lhsDil: number[]; rhsDil: number[]; groups: number }
+  | { k: "pool"; kind: "max" | "avg"; win: number[]; strides: number[]; padding: ConvPadding; a: Expr }
+  | { k: "cast"; to: DT; a: Expr }
   | { k: "cond"; p: Expr; v: string; t: Expr; f: Expr; a: Expr }
   | { k: "scan"; c: string; r: string; init: Expr; xs: Expr; body: Expr; out: "carry" | "ys" }
   | { k: "fori"; c: string; n: number; init: Expr; body: Expr }
@@ -116,6 +137,23 @@ export class Chooser {
 /** Literal palette: simple values first, then the special ones (signed zeros, infinities, NaN, extremes). */
 export const LITERALS = [0.5, 2, -1, 1, 0, 3, -0, Infinity, -Infinity, NaN, 1e30, -1e-30, 1e-40, 5e-324, 1.5e300, 0.1];
 
+/**
+ * Choice -> node kind. fast-check draws small choices far more often than large ones, so the
+ * extension kinds (27.., gen-ext.ts) are interleaved with the base kinds: both appear in the
+ * short programs of the bounded run.
+ */
+const KIND_ORDER: number[] = (() => {
+  const base = Array.from({ length: 26 }, (_, i) => i + 1);
+  const ext = Array.from({ length: EXT_KINDS }, (_, i) => 27 + i);
+  const out = [0];
+  while (base.length || ext.length) {
+    if (base.length) out.push(base.shift()!);
+    if (ext.length) out.push(ext.shift()!);
+    if (base.length) out.push(base.shift()!);
+  }
+  return out;
+})();
+
 interface Leaf {
   e: Expr;
 }
@@ -123,7 +161,7 @@ const MAX_DEPTH = 5;
 
 export class ProgramGenerator {
   private nodes = 0;
-  constructor(private readonly ch: Chooser, private readonly maxNodes = 40) {}
+  constructor(readonly ch: Chooser, private readonly maxNodes = 40) {}
 
   program(): Prog {
     const ch = this.ch;
@@ -149,28 +187,60 @@ export class ProgramGenerator {
   }
 
   /** An expression whose shape broadcasts to `target` (adapting a random one if needed). */
-  private fit(e: Expr, target: Shape): Expr {
+  fit(e: Expr, target: Shape): Expr {
     if (broadcastsTo(e.sh, target)) return e;
     if (size(e.sh) === size(target)) return { k: "reshape", a: e, sh: target };
     return { k: "red", f: "sum", axes: null, keep: false, a: e, sh: [] };
   }
   /** Exactly `target`'s shape. */
-  private exact(e: Expr, target: Shape): Expr {
+  exact(e: Expr, target: Shape): Expr {
     const f = this.fit(e, target);
     return sameShape(f.sh, target) ? f : { k: "broadcast", a: f, sh: target };
   }
   /** `anchor op body`: a strong-typed result of exactly the anchor's shape and dtype. */
-  private anchored(anchor: Expr, env: Leaf[], depth: number): Expr {
+  anchored(anchor: Expr, env: Leaf[], depth: number): Expr {
     const f = (["add", "multiply", "subtract", "maximum"] as const)[this.ch.pick(4)]!;
     return { k: "bin", f, a: anchor, b: this.fit(this.expr(env, depth), anchor.sh), sh: anchor.sh };
+  }
+
+  /** Items of np.index / x.at for an array of shape `sh` (null when the result would be empty). */
+  indexItems(sh: Shape): { items: IndexItem[]; sh: Shape } | null {
+    const ch = this.ch;
+    // integer arrays (advanced indexing) in a quarter of the indexes, then without newaxis
+    const L = ch.pick(4) === 3 && sh.length > 0 ? 1 + ch.pick(3) : 0;
+    const items: IndexItem[] = [];
+    for (let ax = 0; ax < sh.length; ax++) {
+      const n = sh[ax]!;
+      if (L === 0 && ch.pick(5) === 4) items.push(null);
+      const c = ch.pick(L ? 8 : 6);
+      if (c >= 6) { // an integer array (length L, or 1 to broadcast), possibly negative entries
+        const len = ch.pick(4) === 3 ? 1 : L;
+        items.push({ arr: Array.from({ length: len }, () => (ch.bool() ? ch.pick(n) - n : ch.pick(n))) });
+        continue;
+      }
+      if (c === 1) { // an integer, possibly negative
+        const i = ch.pick(n);
+        items.push(ch.bool() ? i - n : i);
+        continue;
+      }
+      const s: [number | null, number | null, number | null] =
+        c === 2 ? [ch.pick(n), null, null] :
+        c === 3 ? [null, null, -1] :
+        c === 4 ? [ch.pick(n + 1) - 1, ch.bool() ? null : -ch.pick(n + 1) - 1, -1 - ch.pick(2)] :
+        c === 5 ? [ch.bool() ? null : ch.pick(n), ch.bool() ? null : n + 1 - ch.pick(n + 2), 1 + ch.pick(3)] :
+        [null, null, null];
+      items.push({ s });
+    }
+    const out = indexPlan(sh, items).sh;
+    return out.some((d) => d === 0) ? null : { items, sh: out }; // zero-size results are tested elsewhere
   }
 
   expr(env: Leaf[], depth: number): Expr {
     const ch = this.ch;
     if (depth >= MAX_DEPTH || this.nodes >= this.maxNodes || ch.exhausted) return this.leaf(env);
-    let kind = ch.pick(27);
+    let kind = KIND_ORDER[ch.pick(KIND_ORDER.length)]!;
     if (kind === 0) return this.leaf(env);
-    if (kind >= 22) {
+    if (kind >= 22 && kind < 27) {
       if (kind === 25) kind = 12; // more slicing
       else if (kind === 26) kind = 13; // more padding
       else {
@@ -184,6 +254,7 @@ export class ProgramGenerator {
     }
     this.nodes++;
     const sub = () => this.expr(env, depth + 1);
+    if (kind >= 27) return extExpr(this, kind - 27, sub);
     switch (kind) {
       case 1: case 2: case 3: {
         const a = sub();
@@ -238,34 +309,17 @@ export class ProgramGenerator {
       }
       case 12: {
         const a = sub();
-        const items: IndexItem[] = [];
-        const sh: Shape = [];
-        for (let ax = 0; ax < a.sh.length; ax++) {
-          const n = a.sh[ax]!;
-          if (ch.pick(5) === 4) { items.push(null); sh.push(1); }
-          const c = ch.pick(6);
-          if (c === 1) { // an integer, possibly negative
-            const i = ch.pick(n);
-            items.push(ch.bool() ? i - n : i);
-            continue;
-          }
-          const s: [number | null, number | null, number | null] =
-            c === 2 ? [ch.pick(n), null, null] :
-            c === 3 ? [null, null, -1] :
-            c === 4 ? [ch.pick(n + 1) - 1, ch.bool() ? null : -ch.pick(n + 1) - 1, -1 - ch.pick(2)] :
-            c === 5 ? [ch.bool() ? null : ch.pick(n), ch.bool() ? null : n + 1 - ch.pick(n + 2), 1 + ch.pick(3)] :
-            [null, null, null];
-          items.push({ s });
-          sh.push(slicePositions(n, s).length);
-        }
-        if (sh.some((d) => d === 0)) return a; // zero-size results are tested elsewhere
-        return { k: "index", items, a, sh };
+        const ix = this.indexItems(a.sh);
+        if (!ix) return a;
+        return { k: "index", items: ix.items, a, sh: ix.sh };
       }
       case 13: {
         const a = sub();
         if (a.sh.length === 0) return a;
         const w = a.sh.map(() => [ch.pick(3), ch.pick(3)] as [number, number]);
-        return { k: "pad", w, a, sh: a.sh.map((d, i) => d + w[i]![0] + w[i]![1]) };
+        const mode = (["constant", "constant", "edge", "wrap", "reflect", "symmetric"] as const)[ch.pick(6)]!;
+        if (mode !== "constant" && ch.pick(4) === 3) w[0] = [ch.pick(7), ch.pick(7)]; // wider than the axis
+        return { k: "pad", w, ...(mode === "constant" ? {} : { mode }), a, sh: a.sh.map((d, i) => d + w[i]![0] + w[i]![1]) };
       }
       case 14: {
         const a = sub();
@@ -304,7 +358,7 @@ export class ProgramGenerator {
       case 17: {
         const a = sub();
         if (a.sh.length === 0) return a;
-        return { k: "cumsum", axis: ch.pick(a.sh.length), a, sh: a.sh };
+        return { k: "cumsum", axis: ch.pick(a.sh.length), ...(ch.pick(3) === 2 ? { prod: true } : {}), a, sh: a.sh };
       }
       case 18: {
         const a = sub();

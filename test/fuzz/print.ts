@@ -3,14 +3,40 @@
 
 import { checkpoint, jit, lax, nn, np, vmap } from "../../src/index.js";
 import { encodeNumber } from "../../src/core/encode.js";
-import type { Expr, IndexItem, Prog } from "./ast.js";
+import type { ConvPadding, Expr, IndexItem, Prog } from "./ast.js";
 
 const lit = (v: number) => encodeNumber(v);
 const list = (xs: readonly (number | null)[]) => `[${xs.map((x) => (x === null ? "null" : lit(x))).join(", ")}]`;
-const item = (it: IndexItem) => (it === null ? "null" : typeof it === "number" ? String(it) : `np.s(${it.s.map((x) => (x === null ? "null" : x)).join(", ")})`);
+const item = (it: IndexItem) =>
+  it === null ? "null" : typeof it === "number" ? String(it) : "arr" in it ? list(it.arr) : `np.s(${it.s.map((x) => (x === null ? "null" : x)).join(", ")})`;
+const padding = (p: ConvPadding) => (typeof p === "string" ? `"${p}"` : `[${p.map((x) => list(x)).join(", ")}]`);
+const linalgCode = (e: Extract<Expr, { k: "linalg" }>, c: (x: Expr) => string): string => {
+  const a = c(e.a);
+  switch (e.f) {
+    case "det": return `np.linalg.det(${a})`;
+    case "logdet": return `np.linalg.slogdet(${a})[1]`;
+    case "solve": return `np.linalg.solve(${a}, ${c(e.b!)})`;
+    case "eigh": return `np.linalg.eigh(${a})[0]`;
+    case "norm": return `np.linalg.norm(${a}${e.opt === undefined ? "" : `, { ord: ${typeof e.opt === "string" ? `"${e.opt}"` : lit(e.opt)} }`})`;
+    case "qr": return `np.abs(np.diagonal(np.linalg.qr(${a})[1], { axis1: -2, axis2: -1 }))`;
+    default: return `np.linalg.${e.f}(${a})`;
+  }
+};
 
-export function exprCode(e: Expr): string {
-  const c = exprCode;
+/**
+ * How a program is printed: `dt` (for astype of integer results) and `hybrid`: JS control flow
+ * on observed values (graph breaks under jit) at the program's top and at each let outside lax
+ * bodies; both branches compute the same bits (the false one negates twice).
+ */
+export interface PrintCtx {
+  dt: string;
+  hybrid: boolean;
+}
+let ctx: PrintCtx = { dt: "float64", hybrid: false };
+
+export function exprCode(e: Expr, inBody = false): string {
+  const c = (x: Expr) => exprCode(x, inBody);
+  const cb = (x: Expr) => exprCode(x, true); // inside a lax body / nested transform: no JS reads
   switch (e.k) {
     case "in": return `x${e.i}`;
     case "var": return e.name;
@@ -28,38 +54,73 @@ export function exprCode(e: Expr): string {
     case "broadcast": return `np.broadcastTo(${c(e.a)}, ${list(e.sh)})`;
     case "transpose": return `np.transpose(${c(e.a)}, ${list(e.perm)})`;
     case "index": return `np.index(${c(e.a)}, [${e.items.map(item).join(", ")}])`;
-    case "pad": return `np.pad(${c(e.a)}, [${e.w.map((p) => list(p)).join(", ")}])`;
+    case "pad": return `np.pad(${c(e.a)}, [${e.w.map((p) => list(p)).join(", ")}]${e.mode ? `, { mode: "${e.mode}" }` : ""})`;
     case "concat": return `np.concatenate([${e.xs.map(c).join(", ")}], { axis: ${e.axis} })`;
     case "stack": return `np.stack([${e.xs.map(c).join(", ")}], { axis: ${e.axis} })`;
     case "take": return `np.take(${c(e.a)}, ${list(e.idx)}, { axis: ${e.axis} })`;
     case "matmul": return `np.matmul(${c(e.a)}, ${c(e.b)})`;
-    case "cumsum": return `np.cumsum(${c(e.a)}, { axis: ${e.axis} })`;
-    case "cond": return `lax.cond(np.greater(${c(e.p)}, 0), (${e.v}) => ${c(e.t)}, (${e.v}) => ${c(e.f)}, ${c(e.a)})`;
+    case "cumsum": return `np.${e.prod ? "cumprod" : "cumsum"}(${c(e.a)}, { axis: ${e.axis} })`;
+    case "cond": return `lax.cond(np.greater(${c(e.p)}, 0), (${e.v}) => ${cb(e.t)}, (${e.v}) => ${cb(e.f)}, ${c(e.a)})`;
     case "scan":
-      return `lax.scan((${e.c}, ${e.r}) => { const n = ${c(e.body)}; return [n, n]; }, ${c(e.init)}, ${c(e.xs)})[${e.out === "carry" ? 0 : 1}]`;
-    case "fori": return `lax.foriLoop(0, ${e.n}, (i, ${e.c}) => ${c(e.body)}, ${c(e.init)})`;
-    case "call": return `${e.how}((${e.p}) => ${c(e.body)})(${c(e.a)})`;
-    case "let": return `((${e.name}) => ${c(e.body)})(${c(e.value)})`;
+      return `lax.scan((${e.c}, ${e.r}) => { const n = ${cb(e.body)}; return [n, n]; }, ${c(e.init)}, ${c(e.xs)})[${e.out === "carry" ? 0 : 1}]`;
+    case "fori": return `lax.foriLoop(0, ${e.n}, (i, ${e.c}) => ${cb(e.body)}, ${c(e.init)})`;
+    case "call": return `${e.how}((${e.p}) => ${cb(e.body)})(${c(e.a)})`;
+    case "let": return `((${e.name}) => ${ctx.hybrid && !inBody ? observed(e.name, c(e.body)) : c(e.body)})(${c(e.value)})`;
+    case "roll": return `np.roll(${c(e.a)}, ${e.axes === null ? e.shift[0] : list(e.shift)}, { axis: ${e.axes === null ? "null" : list(e.axes)} })`;
+    case "diag": case "trace": return `np.${e.k === "diag" ? "diagonal" : "trace"}(${c(e.a)}, { offset: ${e.offset}, axis1: ${e.ax1}, axis2: ${e.ax2} })`;
+    case "tri": return `np.${e.upper ? "triu" : "tril"}(${c(e.a)}, ${e.kk})`;
+    case "at": return `np.at(${c(e.a)}, [${e.items.map(item).join(", ")}]).${e.op}(${c(e.v)})`;
+    case "sort": {
+      const opts = `{ axis: ${e.axis === null ? "null" : e.axis}${e.desc ? ", descending: true" : ""} }`;
+      return e.arg ? `np.astype(np.argsort(${c(e.a)}, ${opts}), "${ctx.dt}")` : `np.sort(${c(e.a)}, ${opts})`;
+    }
+    case "topk": return e.out === 0 ? `lax.topK(${c(e.a)}, ${e.kk})[0]` : `np.astype(lax.topK(${c(e.a)}, ${e.kk})[1], "${ctx.dt}")`;
+    case "einsum": return `np.einsum("${e.sub}", ${e.xs.map(c).join(", ")})`;
+    case "tdot": return `np.tensordot(${c(e.a)}, ${c(e.b)}, ${typeof e.axes === "number" ? e.axes : `[${e.axes.map((x) => list(x)).join(", ")}]`})`;
+    case "spd": {
+      const m = c(e.a);
+      const n = e.sh[e.sh.length - 1]!;
+      return `np.add(np.matmul(${m}, np.swapaxes(${m}, -1, -2)), np.multiply(np.eye(${n}), ${n}))`;
+    }
+    case "linalg": return linalgCode(e, c);
+    case "conv": {
+      const opts = `{ strides: ${list(e.strides)}, padding: ${padding(e.padding)}, lhsDilation: ${list(e.lhsDil)}, rhsDilation: ${list(e.rhsDil)}, featureGroupCount: ${e.groups} }`;
+      return `${e.how === "lax" ? "lax.conv" : "nn.conv2d"}(${c(e.a)}, ${c(e.w)}, ${opts})`;
+    }
+    case "pool": return `nn.${e.kind}Pool(${c(e.a)}, ${list(e.win)}, { strides: ${list(e.strides)}, padding: ${padding(e.padding)} })`;
+    case "cast": return `np.astype(${c(e.a)}, "${e.to}")`;
   }
 }
 
+/** A JS branch on an observed value (a graph break under jit) whose two sides give the same bits. */
+const observed = (name: string, body: string) => `(np.sum(${name}).item() > 0 ? ${body} : np.negative(np.negative(${body})))`;
+
 export const params = (p: Prog) => p.inputs.map((_, i) => `x${i}`).join(", ");
-export const programCode = (p: Prog) => `(${params(p)}) => ${exprCode(p.body)}`;
+export function programCode(p: Prog, hybrid = false): string {
+  const old = ctx;
+  ctx = { dt: p.dt, hybrid };
+  try {
+    const body = exprCode(p.body);
+    return `(${params(p)}) => ${hybrid ? observed("x0", body) : body}`;
+  } finally {
+    ctx = old;
+  }
+}
 
 export type Fn = (...xs: unknown[]) => any;
 
 /** The adgen function of a program, compiled from its printed code. */
-export function buildFn(p: Prog): Fn {
+export function buildFn(p: Prog, hybrid = false): Fn {
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  return new Function("np", "nn", "lax", "jit", "vmap", "checkpoint", `return ${programCode(p)};`)(np, nn, lax, jit, vmap, checkpoint) as Fn;
+  return new Function("np", "nn", "lax", "jit", "vmap", "checkpoint", `return ${programCode(p, hybrid)};`)(np, nn, lax, jit, vmap, checkpoint) as Fn;
 }
 
 /** A pasteable repro: imports, the function, its inputs, and what to run. */
-export function reproCode(p: Prog, inputs: Float64Array[], run: string): string {
+export function reproCode(p: Prog, inputs: Float64Array[], run: string, hybrid = false): string {
   const arr = (d: Float64Array, sh: number[]) => `np.reshape(np.array(${list(Array.from(d))}, { dtype: "${p.dt}" }), ${list(sh)})`;
   return [
     `import { checkpoint, config, exportFunction, grad, jit, jvp, lax, nn, np, spec, variable, vjp, vmap } from "adgen";`,
-    `const f = ${programCode(p)};`,
+    `const f = ${programCode(p, hybrid)};`,
     ...inputs.map((d, i) => `const x${i} = ${arr(d, p.inputs[i]!)};`),
     run,
   ].join("\n");

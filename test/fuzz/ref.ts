@@ -9,7 +9,9 @@
 // (a kink: abs/relu at 0, max ties, a comparison or rounding at its threshold) or is ill-conditioned
 // (non-finite values, log/sqrt/division at or below 0): derivative checks skip such inputs.
 
-import { type Expr, type Prog, type Shape, broadcastShapes, size, slicePositions } from "./ast.js";
+import { type Expr, type Prog, type Shape, broadcastShapes, size } from "./ast.js";
+import { indexPlan } from "./indexing.js";
+import { evalExt, padSource } from "./ref-ext.js";
 
 export interface RT {
   sh: Shape;
@@ -20,7 +22,23 @@ export interface RT {
   md: Float64Array | null;
   /** weakly typed (built from JS number literals only): computed in float32, like adgen and JAX */
   weak?: boolean;
+  /** a float32 array (else float64): values rounded to float32, error scales widened by F32 */
+  f32?: boolean;
 }
+
+/** The dtype of a result: JAX's lattice (weak only if every operand is; float64 wins over float32). */
+export type RDT = "weak" | "f32" | "f64";
+export const dtOf = (a: RT): RDT => (a.weak ? "weak" : a.f32 ? "f32" : "f64");
+export function promoteRT(args: RT[]): RDT {
+  if (args.length === 0 || args.every((a) => a.weak)) return "weak";
+  return args.some((a) => !a.weak && !a.f32) ? "f64" : "f32";
+}
+/**
+ * A float32 operation's error in units of the float64 tolerances: its values are compared to
+ * rtol 1e-12 x F32_V (~4e-6, some 60 float32 ulps per operation), its derivatives to 1e-9 x F32_D.
+ */
+const F32_V = 2 ** 22;
+const F32_D = 2 ** 13;
 
 export interface RefResult {
   out: RT;
@@ -29,24 +47,38 @@ export interface RefResult {
   ill: string | null;
 }
 
-const strides = (sh: Shape) => {
+export const strides = (sh: Shape) => {
   const s = new Array<number>(sh.length);
   let acc = 1;
   for (let i = sh.length - 1; i >= 0; i--) { s[i] = acc; acc *= sh[i]!; }
   return s;
 };
-const unravel = (k: number, sh: Shape): number[] => {
+export const unravel = (k: number, sh: Shape): number[] => {
   const idx = new Array<number>(sh.length);
   for (let i = sh.length - 1; i >= 0; i--) { idx[i] = k % sh[i]!; k = Math.floor(k / sh[i]!); }
   return idx;
 };
-const ravel = (idx: number[], sh: Shape) => idx.reduce((acc, x, i) => acc * sh[i]! + x, 0);
+export const ravel = (idx: number[], sh: Shape) => idx.reduce((acc, x, i) => acc * sh[i]! + x, 0);
 
 /** NumPy/C pow: x**0 = 1 and 1**y = 1 even for NaN; (-1)**(+-inf) = 1. */
 export function numpyPow(a: number, b: number): number {
   if (b === 0 || a === 1) return 1;
   if (a === -1 && (b === Infinity || b === -Infinity)) return 1;
   return Math.pow(a, b);
+}
+/** NumPy's npy_divmod for floats: [floor quotient, remainder with the divisor's sign]. */
+export function numpyDivmod(a: number, b: number): [number, number] {
+  let mod = a % b; // C fmod
+  if (b === 0) return [a / b, mod];
+  let div = (a - mod) / b;
+  if (mod !== 0 && !Number.isNaN(mod)) {
+    if ((b < 0) !== (mod < 0)) { mod += b; div -= 1; }
+  } else if (mod === 0) mod = b < 0 ? -0 : 0;
+  let fd: number;
+  if (div !== 0 && !Number.isNaN(div)) { fd = Math.floor(div); if (div - fd > 0.5) fd += 1; }
+  else if (div === 0) fd = (a / b < 0 || Object.is(a / b, -0)) ? -0 : 0;
+  else fd = div;
+  return [fd, mod];
 }
 function roundHalfEven(x: number): number {
   if (!Number.isFinite(x)) return x;
@@ -56,14 +88,14 @@ function roundHalfEven(x: number): number {
   return r === 0 && (x < 0 || Object.is(x, -0)) ? -0 : r;
 }
 
-type Term = [arg: number, flat: number];
-type Fn = (vals: number[], scales: number[]) => [number, number[]];
+export type Term = [arg: number, flat: number];
+export type Fn = (vals: number[], scales: number[]) => [number, number[]];
 
-class Ctx {
+export class Ctx {
   kink: string | null = null;
   ill: string | null = null;
   env = new Map<string, RT>();
-  constructor(readonly nT: number) {}
+  constructor(readonly nT: number, readonly progF32 = false) {}
 
   nearTie(a: number, b: number, scale: number, what: string): void {
     if (this.kink === null && Math.abs(a - b) <= 1e-9 * scale) this.kink = what;
@@ -73,7 +105,8 @@ class Ctx {
    * The one evaluation primitive: out[k] = f(values of terms(k)), with tangents sum_i c_i d_i
    * and error scales propagated through the partials c_i that f returns.
    */
-  combine(args: RT[], sh: Shape, terms: (k: number, idx: number[]) => Term[], f: Fn, what: string): RT {
+  combine(args: RT[], sh: Shape, terms: (k: number, idx: number[]) => Term[], f: Fn, what: string, force?: RDT, exact = false): RT {
+    // (exact: data movement, which rounds nothing, also in float32)
     const n = size(sh);
     const nT = this.nT;
     const v = new Float64Array(n);
@@ -81,14 +114,20 @@ class Ctx {
     const tracked = args.some((a) => a.d !== null);
     const d = tracked ? new Float64Array(n * nT) : null;
     const md = tracked ? new Float64Array(n * nT) : null;
-    // an operation on weak values only gives a weak float32 result (JAX's weak typing)
-    const weak = args.length > 0 && args.every((a) => a.weak);
-    const rd = weak ? Math.fround : (x: number) => x;
+    // an operation on weak values only gives a weak float32 result (JAX's weak typing); a weak
+    // operand of a float32 operation is converted to float32 first
+    const dt = force ?? promoteRT(args);
+    const weak = dt === "weak";
+    const f32 = dt === "f32";
+    const rd = weak || f32 ? Math.fround : (x: number) => x;
+    const rdIn = args.map((a) => (weak || (f32 && a.weak) ? Math.fround : (x: number) => x));
+    const scaleV = f32 && !exact ? F32_V : 1;
+    const scaleD = f32 && !exact ? F32_D : 1;
     for (let k = 0; k < n; k++) {
       const ts = terms(k, unravel(k, sh));
-      const [val, cs] = f(ts.map(([a, i]) => rd(args[a]!.v[i]!)), ts.map(([a, i]) => args[a]!.mv[i]!));
+      const [val, cs] = f(ts.map(([a, i]) => rdIn[a]!(args[a]!.v[i]!)), ts.map(([a, i]) => args[a]!.mv[i]!));
       v[k] = rd(val);
-      let m = Math.abs(val);
+      let m = scaleV * Math.abs(val);
       ts.forEach(([a, i], j) => { const x = args[a]!.mv[i]!; if (x !== 0 && cs[j] !== 0) m += Math.abs(cs[j]!) * x; });
       mv[k] = m;
       if (!d || !md) continue;
@@ -105,28 +144,31 @@ class Ctx {
           md[k * nT + t] += Math.abs(c) * (mt + Math.abs(dt));
         }
       });
-      for (let t = 0; t < nT; t++) md[k * nT + t] += Math.abs(d[k * nT + t]!);
+      for (let t = 0; t < nT; t++) md[k * nT + t] += scaleD * Math.abs(d[k * nT + t]!);
     }
     if (this.ill === null) {
       if (v.some((x) => !Number.isFinite(x))) this.ill = `${what}: non-finite value`;
+      // float32 derivatives near float32's range overflow (Inf * 0 = NaN) where float64 does not
+      else if (f32 && md && md.some((x) => x > 3.4e38)) this.ill = `${what}: float32 derivative near overflow`;
       else if (d && d.some((x) => !Number.isFinite(x))) this.ill = `${what}: non-finite derivative`;
     }
-    return { sh, v, mv, d, md, weak };
+    return { sh, v, mv, d, md, weak, f32 };
   }
 
   /** Data movement: out[k] = src[map(idx)] or 0 where map gives -1. */
   move(a: RT, sh: Shape, map: (idx: number[]) => number): RT {
-    return this.combine([a], sh, (_, idx) => { const j = map(idx); return j < 0 ? [] : [[0, j]]; }, (vs) => (vs.length ? [vs[0]!, [1]] : [0, []]), "move");
+    return this.combine([a], sh, (_, idx) => { const j = map(idx); return j < 0 ? [] : [[0, j]]; }, (vs) => (vs.length ? [vs[0]!, [1]] : [0, []]), "move", undefined, true);
   }
 
+
   /** Elementwise over broadcast arguments. */
-  ew(args: RT[], f: Fn, what: string): RT {
+  ew(args: RT[], f: Fn, what: string, force?: RDT, exact = false): RT {
     const sh = args.reduce<Shape | null>((s, a) => (s ? broadcastShapes(s, a.sh) : null), [])!;
     const maps = args.map((a) => {
       const off = sh.length - a.sh.length;
       return (idx: number[]) => ravel(a.sh.map((dd, i) => (dd === 1 ? 0 : idx[i + off]!)), a.sh);
     });
-    return this.combine(args, sh, (_, idx) => maps.map((m, a) => [a, m(idx)] as Term), f, what);
+    return this.combine(args, sh, (_, idx) => maps.map((m, a) => [a, m(idx)] as Term), f, what, force, exact);
   }
 
   eval(e: Expr, inputs: RT[]): RT {
@@ -140,10 +182,11 @@ class Ctx {
       case "where": {
         const [a, b, x, y] = [ev(e.a), ev(e.b), ev(e.x), ev(e.y)];
         const cmp = CMPS[e.c];
+        // the result's dtype is x's and y's (the compared operands may be of another dtype)
         return this.ew([a, b, x, y], ([av, bv, xv, yv], [ma, mb]) => {
           this.nearTie(av!, bv!, ma! + mb!, `${e.c} tie`);
           return cmp(av!, bv!) ? [xv!, [0, 0, 1, 0]] : [yv!, [0, 0, 0, 1]];
-        }, "where");
+        }, "where", promoteRT([x, y]), true);
       }
       case "red": return this.reduce(e.f, ev(e.a), e.axes, e.keep);
       case "reshape": { const a = ev(e.a); return this.move(a, e.sh, (idx) => ravel(idx, e.sh)); }
@@ -158,27 +201,14 @@ class Ctx {
       }
       case "index": {
         const a = ev(e.a);
-        // out axis -> (source axis, positions) or a fixed source index
-        const plan: ({ ax: number; pos: number[] } | null)[] = [];
-        const fixed: [number, number][] = [];
-        let ax = 0;
-        for (const it of e.items) {
-          if (it === null) plan.push(null);
-          else if (typeof it === "number") { fixed.push([ax, it < 0 ? it + a.sh[ax]! : it]); ax++; }
-          else { plan.push({ ax, pos: slicePositions(a.sh[ax]!, it.s) }); ax++; }
-        }
-        return this.move(a, e.sh, (idx) => {
-          const src = new Array<number>(a.sh.length).fill(0);
-          for (const [x, i] of fixed) src[x] = i;
-          plan.forEach((p, o) => { if (p) src[p.ax] = p.pos[idx[o]!]!; });
-          return ravel(src, a.sh);
-        });
+        const plan = indexPlan(a.sh, e.items);
+        return this.move(a, e.sh, (idx) => ravel(plan.src(idx), a.sh));
       }
       case "pad": {
         const a = ev(e.a);
         return this.move(a, e.sh, (idx) => {
-          const src = idx.map((i, ax) => i - e.w[ax]![0]);
-          return src.every((i, ax) => i >= 0 && i < a.sh[ax]!) ? ravel(src, a.sh) : -1;
+          const src = idx.map((i, ax) => padSource(i - e.w[ax]![0], a.sh[ax]!, e.mode ?? "constant"));
+          return src.every((i) => i >= 0) ? ravel(src, a.sh) : -1;
         });
       }
       case "concat": case "stack": {
@@ -190,7 +220,7 @@ class Ctx {
           let a = 0;
           while (i >= xs[a]!.sh[ax]!) i -= xs[a++]!.sh[ax]!;
           return [[a, ravel(idx.map((x, j) => (j === ax ? i : x)), xs[a]!.sh)]];
-        }, (vs) => [vs[0]!, [1]], e.k);
+        }, (vs) => [vs[0]!, [1]], e.k, undefined, true);
       }
       case "take": {
         const a = ev(e.a);
@@ -222,8 +252,10 @@ class Ctx {
       case "cumsum": {
         const a = ev(e.a);
         const st = strides(a.sh)[e.axis]!;
-        return this.combine([a], e.sh, (k, idx) => Array.from({ length: idx[e.axis]! + 1 }, (_, j) => [0, k - (idx[e.axis]! - j) * st] as Term),
-          (vs) => [vs.reduce((s, x) => s + x, 0), vs.map(() => 1)], "cumsum");
+        const fn: Fn = e.prod
+          ? (vs) => [vs.reduce((p, x) => p * x, 1), vs.map((_, i) => vs.reduce((p, y, j) => (j === i ? p : p * y), 1))]
+          : (vs) => [vs.reduce((s, x) => s + x, 0), vs.map(() => 1)];
+        return this.combine([a], e.sh, (k, idx) => Array.from({ length: idx[e.axis]! + 1 }, (_, j) => [0, k - (idx[e.axis]! - j) * st] as Term), fn, e.prod ? "cumprod" : "cumsum");
       }
       case "cond": {
         const p = ev(e.p);
@@ -261,10 +293,11 @@ class Ctx {
           this.bind(e.p, this.move(a, rowSh, (idx) => t * rowN + ravel(idx, rowSh)), () => ev(e.body)));
         return this.stackRows(rows, e.sh);
       }
+      default: return evalExt(this, e, ev);
     }
   }
 
-  private bind(name: string, value: RT, f: () => RT): RT {
+  bind(name: string, value: RT, f: () => RT): RT {
     const old = this.env.get(name);
     this.env.set(name, value);
     try { return f(); } finally { if (old) this.env.set(name, old); else this.env.delete(name); }
@@ -272,10 +305,10 @@ class Ctx {
 
   private stackRows(rows: RT[], sh: Shape): RT {
     const rowN = size(sh.slice(1));
-    return this.combine(rows, sh, (k) => [[Math.floor(k / rowN), k % rowN]], (vs) => [vs[0]!, [1]], "stack rows");
+    return this.combine(rows, sh, (k) => [[Math.floor(k / rowN), k % rowN]], (vs) => [vs[0]!, [1]], "stack rows", undefined, true);
   }
 
-  private reduce(f: string, a: RT, axes: number[] | null, keep: boolean): RT {
+  reduce(f: string, a: RT, axes: number[] | null, keep: boolean): RT {
     const nd = a.sh.length;
     const red = (axes ?? a.sh.map((_, i) => i)).map((x) => (x < 0 ? x + nd : x));
     const kept = a.sh.map((_, i) => i).filter((i) => !red.includes(i));
@@ -339,6 +372,17 @@ class Ctx {
       case "floor": return ([x]) => { tie(x!, Math.round(x!), "floor at an integer"); return [Math.floor(x!), [0]]; };
       case "round": return ([x]) => { tie(x!, Math.floor(x!) + 0.5, "round at a half"); return [roundHalfEven(x!), [0]]; };
       case "relu": return ([x]) => { tie(x!, 0, "relu at 0"); return [Number.isNaN(x!) ? NaN : x! > 0 ? x! : 0, [x! > 0 ? 1 : 0]]; };
+      case "arcsin": return ([x]) => [Math.asin(x!), [1 / Math.sqrt(1 - x! * x!)]];
+      case "arccos": return ([x]) => [Math.acos(x!), [-1 / Math.sqrt(1 - x! * x!)]];
+      case "arctan": return ([x]) => [Math.atan(x!), [1 / (1 + x! * x!)]];
+      case "sinh": return ([x]) => [Math.sinh(x!), [Math.cosh(x!)]];
+      case "cosh": return ([x]) => [Math.cosh(x!), [Math.sinh(x!)]];
+      case "arcsinh": return ([x]) => [Math.asinh(x!), [1 / Math.hypot(x!, 1)]];
+      case "arccosh": return ([x]) => [Math.acosh(x!), [1 / (Math.sqrt(x! - 1) * Math.sqrt(x! + 1))]];
+      case "arctanh": return ([x]) => [Math.atanh(x!), [1 / ((1 - x!) * (1 + x!))]];
+      case "log2": return ([x]) => [Math.log2(x!), [1 / (x! * Math.LN2)]];
+      case "log10": return ([x]) => [Math.log10(x!), [1 / (x! * Math.LN10)]];
+      case "exp2": return ([x]) => { const v = Math.pow(2, x!); return [v, [v * Math.LN2]]; };
     }
     throw new Error(`reference: unknown unary ${f}`);
   }
@@ -355,6 +399,25 @@ class Ctx {
         if (a === b) return [a!, [0.5, 0.5]];
         const first = f === "maximum" ? a! > b! : a! < b!;
         return first ? [a!, [1, 0]] : [b!, [0, 1]];
+      };
+      case "arctan2": return ([y, x], [my, mx]) => {
+        // atan2 jumps across the negative x axis and is singular at the origin
+        if (x! < 0) this.nearTie(y!, 0, my! + mx!, "arctan2 at its branch cut");
+        this.nearTie(Math.hypot(x!, y!), 0, my! + mx!, "arctan2 at the origin");
+        const r2 = x! * x! + y! * y!;
+        return [Math.atan2(y!, x!), [x! / r2, -y! / r2]];
+      };
+      case "hypot": return ([a, b], [ma, mb]) => {
+        const h = Math.hypot(a!, b!);
+        this.nearTie(h, 0, ma! + mb!, "hypot at the origin");
+        return [h, [a! / h, b! / h]];
+      };
+      case "mod": case "floorDivide": return ([a, b], [ma, mb]) => {
+        const [q, m] = numpyDivmod(a!, b!);
+        // a jump where a / b crosses an integer
+        const r = a! / b!;
+        if (Number.isFinite(r)) this.nearTie(r, Math.round(r), (ma! + mb!) * Math.abs(r) / Math.max(Math.abs(a!), 1e-300), `${f} at a jump`);
+        return f === "mod" ? [m, [1, -q]] : [q, [0, 0]];
       };
       case "power": return ([a, b]) => {
         const v = numpyPow(a!, b!);
@@ -376,11 +439,11 @@ const CMPS: Record<string, (a: number, b: number) => boolean> = {
  */
 export function evaluate(p: Prog, inputs: Float64Array[], wrt: number[] = p.inputs.map((_, i) => i)): RefResult {
   const nT = wrt.reduce((s, i) => s + inputs[i]!.length, 0);
-  const ctx = new Ctx(nT);
+  const ctx = new Ctx(nT, p.dt === "float32");
   let off = 0;
   const rts = inputs.map((v, i): RT => {
     const n = v.length;
-    const base: RT = { sh: p.inputs[i]!, v, mv: v.map(Math.abs), d: null, md: null };
+    const base: RT = { sh: p.inputs[i]!, v, mv: v.map(Math.abs), d: null, md: null, f32: p.dt === "float32" };
     if (!wrt.includes(i)) return base;
     const d = new Float64Array(n * nT);
     for (let k = 0; k < n; k++) d[k * nT + off + k] = 1;

@@ -12,7 +12,7 @@ import type { Tensor } from "../../core/tensor.js";
 import { customJvp } from "../custom.js";
 import { foriLoop, whileLoop } from "../lax.js";
 import { eye, full, zeros } from "./creation.js";
-import { abs, add, divide, equal, greater, greaterEqual, logicalAnd, maximum, multiply, negative, sqrt, square, subtract, where } from "./elementwise.js";
+import { abs, add, divide, equal, greater, greaterEqual, less, logicalAnd, maximum, multiply, negative, sqrt, square, subtract, where } from "./elementwise.js";
 import { max, sum } from "./reductions.js";
 import { concatenate } from "./join.js";
 import { take } from "./indexing.js";
@@ -24,6 +24,21 @@ import { type X, colAt, diagOf, entryAt, fname, floatArg, iota, mT, oneHot, sort
 
 const MAX_SWEEPS = 40;
 const eps = (t: Tensor) => (t.dtype === "float64" ? 2 ** -52 : 2 ** -23);
+
+/**
+ * A power-of-two factor per matrix ([..., 1, 1]) that brings max |a| into a range where sums of
+ * squares (Householder and Frobenius norms, Jacobi's column products and thresholds) neither
+ * overflow nor underflow: 1 for ordinary matrices (results unchanged, bit for bit); else 2^-600 /
+ * 2^600 (float32: 2^-80 / 2^80). Scaling by a power of two is exact, so the factorization of the
+ * scaled matrix is the exact scaling of the one computed in infinite range (fuzz finding F9:
+ * entries beyond ~1e154 overflowed, and eigh returned the unrotated diagonal).
+ */
+function rangeScale(a: Tensor): Tensor {
+  const [hi, down] = a.dtype === "float64" ? [2 ** 500, 2 ** -600] : [2 ** 60, 2 ** -80];
+  const c = (v: number) => full([], v, { dtype: a.dtype });
+  const m = max(abs(a), { axis: [-1, -2], keepdims: true });
+  return where(greater(m, c(hi)), c(down), where(less(m, c(1 / hi)), c(1 / down), c(1)));
+}
 const lastTwo = (x: Tensor, r: number, c: number) => slice(x, x.shape.map(() => 0), [...x.shape.slice(0, -2), r, c]);
 const firstCols = (x: Tensor, c: number) => lastTwo(x, x.shape.at(-2)!, c);
 const firstRows = (x: Tensor, r: number) => lastTwo(x, r, x.shape.at(-1)!);
@@ -62,7 +77,9 @@ function qrCore(mode: QrMode): (a: Tensor) => Tensor[] {
   const core: (a: Tensor) => Tensor[] = customJvp(
     (a: Tensor) => {
       const [m, n] = a.shape.slice(-2) as [number, number];
-      const [q, r] = qrRaw(a);
+      const sc = rangeScale(a);
+      const [q, rs] = qrRaw(multiply(a, sc));
+      const r = divide(rs, sc);
       const k = Math.min(m, n);
       if (mode === "complete") return [q, r];
       return mode === "r" ? [firstRows(r, k)] : [firstCols(q, k), firstRows(r, k)];
@@ -178,6 +195,12 @@ function padEven(x: Tensor, axes: number[]): Tensor {
 
 /** Symmetric eigendecomposition by two-sided Jacobi: [w ascending, v] with a = v diag(w) v^T. */
 function eighRaw(a: Tensor): [Tensor, Tensor] {
+  const sc = rangeScale(a);
+  const [w, v] = eighInRange(multiply(a, sc));
+  return [divide(w, squeeze(sc, -1)), v];
+}
+
+function eighInRange(a: Tensor): [Tensor, Tensor] {
   const n0 = a.shape.at(-1)!;
   const odd = n0 % 2 === 1;
   const s = multiply(add(a, mT(a)), 0.5);
@@ -268,14 +291,17 @@ function svdTall(a: Tensor): [Tensor, Tensor, Tensor] {
   return [multiply(q, expandDims(fullSigns, -2)), vecmat(s0, perm), matmul(v, perm)];
 }
 
-function svdRaw(a: Tensor): [Tensor, Tensor, Tensor] {
-  const [m, n] = a.shape.slice(-2) as [number, number];
+function svdRaw(a0: Tensor): [Tensor, Tensor, Tensor] {
+  const [m, n] = a0.shape.slice(-2) as [number, number];
+  const sc = rangeScale(a0);
+  const a = multiply(a0, sc);
+  const unscale = (s: Tensor) => divide(s, squeeze(sc, -1));
   if (m >= n) {
     const [u, s, v] = svdTall(a);
-    return [u, s, mT(v)];
+    return [u, unscale(s), mT(v)];
   }
   const [u, s, v] = svdTall(mT(a));
-  return [v, s, mT(u)];
+  return [v, unscale(s), mT(u)];
 }
 
 export interface SvdOptions {

@@ -9,7 +9,7 @@ import { type Dim, SymDim, dimDiv, dimEq, dimMul, dimToString, shapeSize, shapeT
 import type { Axis, Tensor } from "../../core/tensor.js";
 import { reshape as laxReshape, rev, transpose as laxTranspose } from "../../prims/shape.js";
 import { convert } from "../../prims/unary.js";
-import { type ArrayInput, asTensor, broadcastTo as coerceBroadcast } from "./coerce.js";
+import { type ArrayInput, asTensor, broadcastTo as coerceBroadcast, scalarTensor } from "./coerce.js";
 import { axesArg, axisArg, dtypeArg, range, shapeArg } from "./args.js";
 
 type X = Tensor | ArrayInput;
@@ -168,6 +168,9 @@ export const fliplr = (x: X): Tensor => flip(x, 1);
 export function astype(x: X, dtype: DType): Tensor {
   const d = dtypeArg("astype", dtype);
   if (!d) throw new ArgumentError("astype: a dtype is required");
+  // a JS number converts from its exact value (not through the weak float32 scalar it would
+  // otherwise become: astype(1.5e300, "float64") is 1.5e300, not Infinity; fuzz finding F10)
+  if (typeof x === "number") return scalarTensor(x, d);
   return convert(asTensor(x, "astype"), d);
 }
 
