@@ -17,12 +17,13 @@
 import { ShapedArray } from "../core/aval.js";
 import { type TypedArray, allocArray } from "../core/dtype.js";
 import { ArgumentError, DTypeError, ShapeError } from "../core/errors.js";
-import { dimEq } from "../core/shape.js";
+import { dimEq, dimMul } from "../core/shape.js";
 import { Tensor } from "../core/tensor.js";
 import { defineRuntime } from "../core/runtime-text.js";
 import { full, moveBatchAxis } from "../rules/helpers.js";
 import { type Tangent, Zero, isZero } from "../rules/zero.js";
-import { add, div, max, min, mul } from "./binary.js";
+import { add, div, max, min, mul, sub } from "./binary.js";
+import { cumsum } from "./cumulative.js";
 import { compare } from "./compare.js";
 import { gather, scatterAdd } from "./gather.js";
 import { definePrimitive, type Primitive } from "./primitive.js";
@@ -116,8 +117,10 @@ export const scatterP: Primitive<ScatterParams> = definePrimitive<ScatterParams>
     const ub = rows(upd!, du, k);
     // clamp within the row first (the kernel clamps the flat position), then offset by the row start
     const ib = min(max(rows(idx!, di, k), full([], "int32", 0)), full([], "int32", Math.max(n - 1, 0)));
-    const offs = broadcastInDim(mul(iotaInt(size), full([], "int32", n)), [size, k], [0]);
-    const flat = scatter(reshape(xb, [size * n]), reshape(add(ib, offs), [size * k]), reshape(ub, [size * k]), mode);
+    // row numbers 0..size-1: a constant for a concrete batch, a cumulative sum of ones for a symbolic one
+    const iota = typeof size === "number" ? iotaInt(size) : sub(cumsum(broadcastInDim(full([], "int32", 1), [size], []), 0), full([], "int32", 1));
+    const offs = broadcastInDim(mul(iota, full([], "int32", n)), [size, k], [0]);
+    const flat = scatter(reshape(xb, [dimMul(size, n)]), reshape(add(ib, offs), [dimMul(size, k)]), reshape(ub, [dimMul(size, k)]), mode);
     return [[reshape(flat, [size, n])], [0]];
   },
 });

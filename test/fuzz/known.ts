@@ -36,11 +36,6 @@ export const KNOWN: Known[] = [
     match: (f, p) => !f.path.includes("primal") && uses(p, "red", (e) => e.f === "prod") && fewUlps(f),
   },
   {
-    id: "F11",
-    why: "vmap of x.at(i).min/max/multiply (the scatter primitive's batching rule builds iota(batch) and batch * n in JS) throws 'dimension B is symbolic' under a symbolic batch (exportFunction(vmap(f)) with spec ['B', ...])",
-    match: (f, p) => f.path === "export:vmap:symbolic" && /dimension B is symbolic/.test(f.detail) && uses(p, "at", (e) => ["min", "max", "multiply"].includes(e.op)),
-  },
-  {
     id: "F5",
     why: "the eager tape sums fan-out cotangents in a different order than grad (pow(x, x) + x + x): last-bit differences (the README states it)",
     match: (f) => f.path === "tape" && fewUlps(f),
