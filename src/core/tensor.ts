@@ -37,16 +37,18 @@ export interface TapeSlot {
 }
 
 export class Tensor {
-  readonly aval: ShapedArray;
+  declare readonly aval: ShapedArray;
   /** Row-major element storage; null for tracers (and for a captured value until it is computed). */
-  protected _data: TypedArray | null;
+  protected declare _data: TypedArray | null;
+  // (the fields are assigned in the constructor rather than declared as class fields:
+  // a tensor is made per operation, and [[Define]] field initializers cost more than stores)
   /** @internal eager tape slot */
-  _tape: TapeSlot | null = null;
+  declare _tape: TapeSlot | null;
   /**
    * @internal The JS number a weak scalar was made from (its float32 storage may have rounded
    * it); promotion to another dtype uses this exact value, so `0.1` stays 0.1 in float64.
    */
-  _exact: number | undefined = undefined;
+  declare _exact: number | undefined;
 
   /** @internal Use np.array / np.zeros etc. to make tensors. */
   constructor(aval: ShapedArray, data: TypedArray | null) {
@@ -55,6 +57,8 @@ export class Tensor {
     }
     this.aval = aval;
     this._data = data;
+    this._tape = null;
+    this._exact = undefined;
   }
 
   /** @internal Wraps a typed array (not copied) as a tensor. */

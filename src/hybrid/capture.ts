@@ -31,20 +31,27 @@ export const MAX_OPS = 4096;
 
 /** A deferred eager value. */
 export class LazyTensor extends Tensor {
+  // (fields assigned in the constructor, not initialized as class fields: one is made per
+  // deferred operation, and [[Define]] field initializers cost more than plain stores)
   /** the variable computing it in the pending region (null once flushed) */
-  pendingVar: Var | null;
+  declare pendingVar: Var | null;
   /** after its region ran: the region run, its output index, and the value if it was computed */
-  home: RegionRun | null = null;
-  slot = -1;
-  value: Tensor | null = null;
+  declare home: RegionRun | null;
+  declare slot: number;
+  declare value: Tensor | null;
   /** an alias (variable(), the tape's tracked copy): the deferred value it shares */
-  source: LazyTensor | null = null;
+  declare source: LazyTensor | null;
   /** the error its region raised when it ran (every later read raises it again) */
-  failed: unknown = null;
+  declare failed: unknown;
 
   constructor(aval: ShapedArray, v: Var | null) {
     super(aval, null);
     this.pendingVar = v;
+    this.home = null;
+    this.slot = -1;
+    this.value = null;
+    this.source = null;
+    this.failed = null;
   }
 
   override get isConcrete(): boolean {
@@ -139,14 +146,22 @@ export function clearCaptureCache(): void {
  */
 export function captureOp(prim: Primitive<any>, inputs: Tensor[], params: any): Tensor[] | null {
   if (!config.capture || running || config.debugNans) return null;
-  const outAvals: ShapedArray[] = prim.abstractEval(inputs.map((x) => x.aval), params);
-  for (const a of outAvals) if (!isConcreteShape(a.shape)) return null;
+  // (plain loops: this runs once per deferred operation, and is most of a recorded call's cost)
+  const n = inputs.length;
+  const inAvals = new Array<ShapedArray>(n);
+  for (let i = 0; i < n; i++) inAvals[i] = inputs[i]!.aval;
+  const outAvals: ShapedArray[] = prim.abstractEval(inAvals, params);
+  for (let i = 0; i < outAvals.length; i++) if (!isConcreteShape(outAvals[i]!.shape)) return null;
   const p = pending;
-  const atoms = inputs.map((x) => atomOf(p, x));
-  const outs = outAvals.map((a) => new Var(a));
+  const atoms = new Array<Var>(n);
+  for (let i = 0; i < n; i++) atoms[i] = atomOf(p, inputs[i]!);
+  const outs = new Array<Var>(outAvals.length);
+  const res = new Array<LazyTensor>(outAvals.length);
+  for (let i = 0; i < outAvals.length; i++) {
+    const v = (outs[i] = new Var(outAvals[i]!));
+    p.produced.push((res[i] = new LazyTensor(v.aval, v)));
+  }
   p.equations.push({ prim, inputs: atoms, params, outs, source: undefined });
-  const res = outs.map((v) => new LazyTensor(v.aval, v));
-  for (const t of res) p.produced.push(t);
   if (p.equations.length >= MAX_OPS) flushCapture();
   return res;
 }
@@ -261,5 +276,62 @@ function recompute(run: RegionRun): void {
   }
   run.outs.forEach((t, i) => {
     if (t.home === run && t.value === null && t._ready) t.value = all[i]!;
+  });
+}
+
+/** A region recorded but not run (recordRegion): its closed program and the values it reads. */
+export interface Recorded<T> {
+  result: T;
+  /** inputs: one per outside value read; outputs: every value produced, in order */
+  program: Program;
+  inputs: Tensor[];
+  produced: LazyTensor[];
+}
+
+let recording = false;
+
+/** True while recordRegion runs its function (a nested transformation takes its ordinary path). */
+export function isRecording(): boolean {
+  return recording;
+}
+
+/**
+ * Runs `fn` with its eager operations deferred into a region of their own and returns that
+ * region closed, without running it (capture-grad.ts differentiates it). Pending work is flushed
+ * first, so the region reads earlier values as inputs. Returns null when the region could not be
+ * recorded whole: `fn` observed a value, or ran an operation that cannot be deferred (either
+ * flushes); what it deferred after that stays pending as usual. `settleRecorded` must follow.
+ */
+export function recordRegion<T>(fn: () => T): Recorded<T> | null {
+  flushCapture();
+  const flushes = stats.flushes;
+  const was = recording;
+  recording = true;
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    recording = was;
+  }
+  if (stats.flushes !== flushes) return null;
+  const p = pending;
+  pending = fresh();
+  const program = new Program([...p.inputs.values()], [], [], p.equations, p.produced.map((t) => t.pendingVar!));
+  return { result, program, inputs: [...p.inputs.keys()], produced: p.produced };
+}
+
+/**
+ * After a recorded region ran in another form: `known` values are filled in; every other value
+ * it produced is computed on demand by interpreting the region (a skipped output, as above).
+ */
+export function settleRecorded(r: Recorded<unknown>, known: Map<LazyTensor, Tensor>): void {
+  const entry = new Entry(r.program);
+  entry.used = r.produced.map(() => false);
+  const run: RegionRun = { entry, inputs: r.inputs, outs: r.produced };
+  r.produced.forEach((t, i) => {
+    t.pendingVar = null;
+    t.home = run;
+    t.slot = i;
+    t.value = known.get(t) ?? null;
   });
 }
