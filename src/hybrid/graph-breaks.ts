@@ -21,8 +21,10 @@ import { programText } from "../ir/serialize.js";
 import { Program } from "../ir/program.js";
 import { jitCallP } from "../higher-order/jit-call.js";
 import { type Jitted, type JitOptions, jit as coreJit } from "../jit/jit.js";
-import { avalKey, staticKey, treeKey } from "../jit/key.js";
+import { avalKey, keyParts, staticKey, treeKey } from "../jit/key.js";
 import { Lowered } from "../jit/lowered.js";
+import { IR_BYTES_PER_EQUATION, type SlotStats, SpecializationCache } from "../jit/lookup.js";
+import { compiledIfAny } from "../jit/compile.js";
 import { StagingTrace } from "../trace/staging.js";
 import { type Trace, concretizationTrace, currentTrace, withTrace } from "../trace/trace.js";
 import { LazyTrace, type LazyTracer, OutputVariants, type RegionRun } from "./lazy-trace.js";
@@ -180,6 +182,8 @@ export class HybridLowered extends Lowered {
 class Region {
   private static count = 0;
   readonly id = Region.count++;
+  /** how cacheReport() lists it */
+  readonly stack = "graph-break region";
   used: boolean[] | null = null;
   private readonly variants: OutputVariants;
 
@@ -194,12 +198,34 @@ class Region {
   variant(): Program {
     return this.variants.get(this.used!);
   }
+
+  /** What the region holds, for the jit caches' byte budget: compiled code and arenas of each program, and the IR. */
+  measure(): SlotStats {
+    const s: SlotStats = { traceMs: 0, optimizeMs: 0, codegenMs: 0, wasmBytes: 0, jsBytes: 0, arenaBytes: 0, residualBytes: 0, otherBytes: 0, origin: "traced" };
+    for (const p of this.variants.all()) {
+      s.otherBytes += p.equations.length * IR_BYTES_PER_EQUATION;
+      const c = compiledIfAny(p);
+      const ex = c?.exec;
+      if (!c) continue;
+      s.optimizeMs += c.times.optimizeMs;
+      s.codegenMs += c.times.codegenMs;
+      s.wasmBytes += ex?.wasm?.bytes.length ?? 0;
+      s.jsBytes += ex && !ex.wasm ? ex.source.length : 0;
+      s.arenaBytes += ex ? (ex.memoryBytes?.() ?? ex.lowered.arenaBytes ?? 0) : 0;
+      s.origin = c.times.loadMs !== undefined ? "disk" : ex ? "compiled" : "interpreted";
+    }
+    return s;
+  }
 }
 
 class GraphBreaks {
   readonly specs = new Map<string, Spec>();
-  /** captured regions by canonical program text */
-  private regions = new Map<string, Region>();
+  /**
+   * captured regions by canonical program text, bounded like every jit cache: config.jitCacheSize
+   * entries (LRU) and config.jitCacheMaxBytes across all caches (an evicted region is captured
+   * and compiled again when its path recurs)
+   */
+  private readonly regions: SpecializationCache<Region>;
   private replays = 0;
   private guardFailures = 0;
 
@@ -207,7 +233,9 @@ class GraphBreaks {
     private readonly f: (...args: any[]) => any,
     private readonly name: string,
     private readonly statics: Set<number>,
-  ) {}
+  ) {
+    this.regions = new SpecializationCache<Region>(`${name} graph-break regions`, "inner", (r) => r.measure());
+  }
 
   /** The specialization: argument structure, leaf types and static values, as the core jit keys them. */
   keyOf(args: unknown[]): string {
@@ -245,10 +273,11 @@ class GraphBreaks {
     const ran = new Map<RegionRun, Region>();
     const runRegion = (run: RegionRun, k: number): (Tensor | null)[] => {
       const text = programText(run.program);
-      let r = this.regions.get(text);
+      let r = this.regions.lookup(text);
       if (r) this.replays++;
       else {
-        this.regions.set(text, (r = new Region(run.program)));
+        const parts = keyParts({ kind: "leaf" } as TreeDef, run.program.inAvals, []);
+        this.regions.store(text, { ...parts, tree: `region ${k}` }, (r = new Region(run.program)));
         if (spec!.calls > 1 && captured === null) captured = this.explainCapture(k, lastBreak, run.program);
       }
       ran.set(run, r);

@@ -21,6 +21,11 @@ import { Trace, Tracer, checkNotEscaped, withTrace } from "../trace/trace.js";
 export class OutputVariants {
   private readonly byMask = new Map<string, Program>();
   constructor(readonly full: Program) {}
+  /** The full program and every variant made so far. */
+  all(): Program[] {
+    return [this.full, ...this.byMask.values()];
+  }
+
   get(mask: readonly boolean[]): Program {
     const key = mask.map(Number).join("");
     let p = this.byMask.get(key);

@@ -118,3 +118,8 @@ export function compiledFor(p: Program, name: string): Compiled {
   if (!c) executables.set(p, (c = compileProgram(p, name)));
   return c;
 }
+
+/** The compiled form of `p` if compiledFor made one (hybrid/graph-breaks.ts measures its regions without compiling). */
+export function compiledIfAny(p: Program): Compiled | undefined {
+  return executables.get(p);
+}
