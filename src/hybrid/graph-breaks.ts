@@ -26,7 +26,9 @@ import { Lowered } from "../jit/lowered.js";
 import { IR_BYTES_PER_EQUATION, type SlotStats, SpecializationCache } from "../jit/lookup.js";
 import { compiledIfAny } from "../jit/compile.js";
 import { StagingTrace } from "../trace/staging.js";
-import { type Trace, concretizationTrace, currentTrace, withTrace } from "../trace/trace.js";
+import { type Trace, Tracer, concretizationTrace, currentTrace, withTrace } from "../trace/trace.js";
+import { BatchTrace } from "../transforms/vmap.js";
+import { type UnbatchedPart, unbatchedPart } from "./unbatched.js";
 import { LazyTrace, type LazyTracer, OutputVariants, type RegionRun } from "./lazy-trace.js";
 import { ClosureCheck, noteDefinition } from "./closures.js";
 
@@ -199,6 +201,14 @@ class Region {
     return this.variants.get(this.used!);
   }
 
+  private readonly parts = new Map<string, UnbatchedPart | null>();
+  /** The part computed from the inputs not marked traced (one program instance per mask, compiled once). */
+  unbatched(traced: boolean[]): UnbatchedPart | null {
+    const key = traced.map(Number).join("");
+    if (!this.parts.has(key)) this.parts.set(key, unbatchedPart(this.full, traced));
+    return this.parts.get(key)!;
+  }
+
   /** What the region holds, for the jit caches' byte budget: compiled code and arenas of each program, and the IR. */
   measure(): SlotStats {
     const s: SlotStats = { traceMs: 0, optimizeMs: 0, codegenMs: 0, wasmBytes: 0, jsBytes: 0, arenaBytes: 0, residualBytes: 0, otherBytes: 0, origin: "traced" };
@@ -283,11 +293,21 @@ class GraphBreaks {
       ran.set(run, r);
       programs.push(r.full);
       const name = `${this.name}/region ${k}`;
-      if (!r.used) return jitCallP.bind(run.inputs, { program: r.full, name });
-      // only the outputs earlier calls used: the others are dead code to the compiler
-      const outs = jitCallP.bind(run.inputs, { program: r.variant(), name });
-      let j = 0;
-      return r.used.map((u) => (u ? outs[j++]! : null));
+      let outs: (Tensor | null)[];
+      if (!r.used) outs = jitCallP.bind(run.inputs, { program: r.full, name });
+      else {
+        // only the outputs earlier calls used: the others are dead code to the compiler
+        const some = jitCallP.bind(run.inputs, { program: r.variant(), name });
+        let j = 0;
+        outs = r.used.map((u) => (u ? some[j++]! : null));
+      }
+      // under vmap: what does not depend on a mapped (traced) input stays an ordinary value (unbatched.ts)
+      const part = underVmap() ? r.unbatched(run.inputs.map((x) => x instanceof Tracer)) : null;
+      if (part) {
+        const vals = jitCallP.bind(part.inputs.map((i) => run.inputs[i]!), { program: part.program, name: `${name} (unbatched part)` });
+        part.outputs.forEach((o, j) => (outs[o] = vals[j]!));
+      }
+      return outs;
     };
     const recompute = (run: RegionRun): Tensor[] => jitCallP.bind(run.inputs, { program: ran.get(run)!.full, name: `${this.name}/region (all outputs)` });
     const observed = (t: LazyTracer, what: string, source: () => string | undefined) => {
@@ -380,6 +400,12 @@ class GraphBreaks {
         `or pass the deciding value as a static argument (staticArgnums) if it takes few values.`,
     });
   }
+}
+
+/** True inside vmap (at any depth): regions then split off their unbatched part. */
+function underVmap(): boolean {
+  for (let t: Trace | null = currentTrace(); t; t = t.parent) if (t instanceof BatchTrace) return true;
+  return false;
 }
 
 const at = (line: string | undefined) => (line ? ` at ${line}` : "");
