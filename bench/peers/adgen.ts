@@ -49,6 +49,7 @@ import {
 import { ADGEN_DIST_URL, ensureDist } from "./adgen-dist.js";
 import { ewSetup, transformerSetup } from "./adgen-transformer.js";
 import { cnnStepSetup } from "./adgen-cnn.js";
+import { hybridImpls } from "./adgen-hybrid.js";
 import { arr, chainFn, mlpLoss, mlpTensors, readStep, type Lib, type MlpTensors, type Params, type StepFn } from "./adgen-model.js";
 import { childSampleSetup, mlpStepRssSetup, rssSetup } from "./child.js";
 import type { Peer } from "./types.js";
@@ -323,6 +324,7 @@ export const adgenPeer: Peer = {
     "ew-4m-fwd": ewSetup(false),
     "ew-4m-grad": ewSetup(true),
     "cnn-step": cnnStepSetup(),
+    ...hybridImpls,
     "gmm-obj": gmmObjSetup,
     "gmm-grad": gmmGradSetup,
     "lstm-obj": lstmObjSetup,

@@ -9,6 +9,7 @@
 import type { MeasureOptions, Unit } from "../harness.js";
 import { ADBENCH_ROWS_NOTE, GMM_FILE, GMM_PUBLISHED, LSTM_FILE } from "./adbench.js";
 import { CHAIN_LENGTH } from "./chain.js";
+import { HYBRID_WORKLOADS, type HybridWorkloadId } from "./hybrid.js";
 import { MLP } from "./data.js";
 import { TF } from "./transformer.js";
 
@@ -53,7 +54,8 @@ export type WorkloadId =
   | "transformer-step/fwd"
   | "ew-4m-fwd"
   | "ew-4m-grad"
-  | "cnn-step";
+  | "cnn-step"
+  | HybridWorkloadId;
 
 export interface WorkloadSpec {
   id: WorkloadId;
@@ -309,4 +311,5 @@ export const WORKLOADS: WorkloadSpec[] = [
     unit: "ms",
     quick: { maxRuns: 5, maxTimeMs: 3000 },
   },
+  ...HYBRID_WORKLOADS,
 ];

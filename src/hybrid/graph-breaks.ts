@@ -31,6 +31,7 @@ import { BatchTrace } from "../transforms/vmap.js";
 import { type UnbatchedPart, unbatchedPart } from "./unbatched.js";
 import { LazyTrace, type LazyTracer, OutputVariants, type RegionRun } from "./lazy-trace.js";
 import { ClosureCheck, noteDefinition } from "./closures.js";
+import { sameStructure } from "./structure.js";
 
 declare module "../jit/jit.js" {
   interface JitOptions {
@@ -95,6 +96,8 @@ interface Spec {
   /** consecutive calls (after the first) that captured a region */
   streak: number;
   warned: boolean;
+  /** the region each position k ran on the last call: compared first (no program text) */
+  last: Region[];
 }
 
 /**
@@ -189,7 +192,11 @@ class Region {
   used: boolean[] | null = null;
   private readonly variants: OutputVariants;
 
-  constructor(readonly full: Program) {
+  constructor(
+    readonly full: Program,
+    /** its cache key (canonical program text) */
+    readonly key: string,
+  ) {
     this.variants = new OutputVariants(full);
   }
 
@@ -275,22 +282,26 @@ class GraphBreaks {
 
   private run(args: unknown[], key: string): { out: unknown; programs: Program[]; spec: Spec } {
     let spec = this.specs.get(key);
-    if (!spec) this.specs.set(key, (spec = { breaks: new Map(), places: new Map(), calls: 0, streak: 0, warned: false }));
+    if (!spec) this.specs.set(key, (spec = { breaks: new Map(), places: new Map(), calls: 0, streak: 0, warned: false, last: [] }));
     spec.calls++;
     const programs: Program[] = [];
     let captured: string | null = null;
     let lastBreak: GraphBreak | null = null;
     const ran = new Map<RegionRun, Region>();
     const runRegion = (run: RegionRun, k: number): (Tensor | null)[] => {
-      const text = programText(run.program);
-      let r = this.regions.lookup(text);
+      // the region this position ran last time, if the JS recorded the same structure again
+      const prev = spec!.last[k];
+      let r = prev && sameStructure(run.program, prev.full) ? this.regions.lookup(prev.key) : undefined;
+      const text = r ? prev!.key : programText(run.program);
+      r ??= this.regions.lookup(text);
       if (r) this.replays++;
       else {
         const parts = keyParts({ kind: "leaf" } as TreeDef, run.program.inAvals, []);
-        this.regions.store(text, { ...parts, tree: `region ${k}` }, (r = new Region(run.program)));
+        this.regions.store(text, { ...parts, tree: `region ${k}` }, (r = new Region(run.program, text)));
         if (spec!.calls > 1 && captured === null) captured = this.explainCapture(k, lastBreak, run.program);
       }
       ran.set(run, r);
+      spec!.last[k] = r;
       programs.push(r.full);
       const name = `${this.name}/region ${k}`;
       let outs: (Tensor | null)[];
@@ -315,7 +326,12 @@ class GraphBreaks {
       const place = t.home ? `${ran.get(t.home)!.id}:${t.slot}` : `arg ${t.slot}`;
       lastBreak = this.noteBreak(spec!, t, `${place}:${what}`, what, source);
     };
-    const trace = new LazyTrace(currentTrace(), `jit(${this.name})`, { run: runRegion, recompute, observed });
+    // Source lines (a JS stack capture per operation, most of a small call's cost) are recorded
+    // for every operation while the specialization is still capturing (its first two calls and
+    // any call after one that captured a new region); steady-state calls replay known regions,
+    // whose programs have them, and record only each region's first line (for a miss explanation).
+    const sources = spec.calls <= 2 || spec.streak > 0 ? "all" : "first";
+    const trace = new LazyTrace(currentTrace(), `jit(${this.name})`, { run: runRegion, recompute, observed }, sources);
     const [leaves, def] = flatten(args.map((a, i) => (this.statics.has(i) ? null : a)));
     const tensors = leaves.map((l, i) => trace.watch(leafToTensor(l, `jit(${this.name}): argument leaf ${i}`), i));
     const dyn = unflatten(def, tensors) as unknown[];
