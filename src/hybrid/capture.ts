@@ -25,6 +25,7 @@ import { runJitted } from "../higher-order/runner.js";
 import { applyConcrete } from "../trace/eval.js";
 import { interpret } from "../backends/interp/interpret.js";
 import { OutputVariants } from "./lazy-trace.js";
+import { sameStructure } from "./structure.js";
 
 /** A pending region is flushed at this many equations even if nothing observes it. */
 export const MAX_OPS = 4096;
@@ -99,7 +100,11 @@ class Entry {
   /** the programs (full or variants) already handed to the compiler */
   readonly compiled = new WeakSet<Program>();
 
-  constructor(readonly full: Program) {
+  constructor(
+    readonly full: Program,
+    /** its cache key (program text; "" for a recorded region, which is not cached here) */
+    readonly key = "",
+  ) {
     this.variants = new OutputVariants(full);
   }
 
@@ -126,6 +131,9 @@ let pending = fresh();
 /** true while a region runs (its own evaluation must not be captured again) */
 let running = false;
 const cache = new Map<string, Entry>();
+/** how many recently flushed entries are compared structurally before the text lookup */
+const RECENT = 4;
+const recent: Entry[] = [];
 const stats = { flushes: 0, regions: 0, replays: 0, recomputes: 0 };
 
 /** Counters for tests and the docs: flushes, distinct regions, cached replays, recomputes. */
@@ -137,6 +145,7 @@ export function captureStats(): { flushes: number; regions: number; replays: num
 export function clearCaptureCache(): void {
   flushCapture();
   cache.clear();
+  recent.length = 0;
   Object.assign(stats, { flushes: 0, regions: 0, replays: 0, recomputes: 0 });
 }
 
@@ -196,16 +205,22 @@ export function flushCapture(): void {
 function runPending(p: Pending): void {
   const inputs = [...p.inputs.keys()];
   const full = new Program([...p.inputs.values()], [], [], p.equations, p.produced.map((t) => t.pendingVar!));
-  const key = programText(full);
+  // the regions flushed most recently are compared structurally first (no program text)
+  const near = recent.find((e) => cache.get(e.key) === e && sameStructure(full, e.full));
+  const key = near ? near.key : programText(full);
   let entry = cache.get(key);
   if (entry) {
     stats.replays++;
     cache.delete(key); // LRU: re-inserted as the newest
   } else {
-    entry = new Entry(full);
+    entry = new Entry(full, key);
     if (cache.size >= config.jitCacheSize) cache.delete(cache.keys().next().value!);
   }
   cache.set(key, entry);
+  if (!near) {
+    recent.unshift(entry);
+    if (recent.length > RECENT) recent.pop();
+  }
   entry.runs++;
   // a copy: reading this region's inputs (earlier runs of the same entry) marks outputs used
   const mask = entry.used?.slice() ?? null;
