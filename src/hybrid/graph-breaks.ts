@@ -284,6 +284,7 @@ class GraphBreaks {
     let spec = this.specs.get(key);
     if (!spec) this.specs.set(key, (spec = { breaks: new Map(), places: new Map(), calls: 0, streak: 0, warned: false, last: [] }));
     spec.calls++;
+    this.regions.called();
     const programs: Program[] = [];
     let captured: string | null = null;
     let lastBreak: GraphBreak | null = null;
@@ -297,6 +298,7 @@ class GraphBreaks {
       if (r) this.replays++;
       else {
         const parts = keyParts({ kind: "leaf" } as TreeDef, run.program.inAvals, []);
+        parts.leaves = parts.leaves.map(([, aval], i) => [`input ${i}`, aval]);
         this.regions.store(text, { ...parts, tree: `region ${k}` }, (r = new Region(run.program, text)));
         if (spec!.calls > 1 && captured === null) captured = this.explainCapture(k, lastBreak, run.program);
       }
