@@ -37,18 +37,16 @@ export interface TapeSlot {
 }
 
 export class Tensor {
-  declare readonly aval: ShapedArray;
+  readonly aval: ShapedArray;
   /** Row-major element storage; null for tracers (and for a captured value until it is computed). */
-  protected declare _data: TypedArray | null;
-  // (the fields are assigned in the constructor rather than declared as class fields:
-  // a tensor is made per operation, and [[Define]] field initializers cost more than stores)
+  protected _data: TypedArray | null;
   /** @internal eager tape slot */
-  declare _tape: TapeSlot | null;
+  _tape: TapeSlot | null = null;
   /**
    * @internal The JS number a weak scalar was made from (its float32 storage may have rounded
    * it); promotion to another dtype uses this exact value, so `0.1` stays 0.1 in float64.
    */
-  declare _exact: number | undefined;
+  _exact: number | undefined = undefined;
 
   /** @internal Use np.array / np.zeros etc. to make tensors. */
   constructor(aval: ShapedArray, data: TypedArray | null) {
@@ -57,8 +55,6 @@ export class Tensor {
     }
     this.aval = aval;
     this._data = data;
-    this._tape = null;
-    this._exact = undefined;
   }
 
   /** @internal Wraps a typed array (not copied) as a tensor. */

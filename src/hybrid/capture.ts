@@ -32,27 +32,20 @@ export const MAX_OPS = 4096;
 
 /** A deferred eager value. */
 export class LazyTensor extends Tensor {
-  // (fields assigned in the constructor, not initialized as class fields: one is made per
-  // deferred operation, and [[Define]] field initializers cost more than plain stores)
   /** the variable computing it in the pending region (null once flushed) */
-  declare pendingVar: Var | null;
+  pendingVar: Var | null;
   /** after its region ran: the region run, its output index, and the value if it was computed */
-  declare home: RegionRun | null;
-  declare slot: number;
-  declare value: Tensor | null;
+  home: RegionRun | null = null;
+  slot = -1;
+  value: Tensor | null = null;
   /** an alias (variable(), the tape's tracked copy): the deferred value it shares */
-  declare source: LazyTensor | null;
+  source: LazyTensor | null = null;
   /** the error its region raised when it ran (every later read raises it again) */
-  declare failed: unknown;
+  failed: unknown = null;
 
   constructor(aval: ShapedArray, v: Var | null) {
     super(aval, null);
     this.pendingVar = v;
-    this.home = null;
-    this.slot = -1;
-    this.value = null;
-    this.source = null;
-    this.failed = null;
   }
 
   override get isConcrete(): boolean {
