@@ -1,13 +1,17 @@
 // Graph-break regions are bounded like every jit cache (issue 11 follow-up): by entries
 // (config.jitCacheSize, LRU) and by bytes (config.jitCacheMaxBytes, across all caches). A region
 // evicted by either budget is captured and compiled again when its path recurs, and the values
-// stay those of eager evaluation; the cacheReport lists the regions' cache.
+// stay those of eager evaluation; the cacheReport lists the regions' cache. With config.cacheDir,
+// region programs are stored in the persistent jit cache and loaded by a later wrapper.
 
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type LogEvent, Tensor, cacheReport, config, jit, np } from "../src/index.js";
 import { assertClose, rand, tensor } from "./util/check.js";
 
-const saved = { logger: config.logger, jitCacheSize: config.jitCacheSize, jitCacheMaxBytes: config.jitCacheMaxBytes, explainCacheMisses: config.explainCacheMisses };
+const saved = { cacheDir: config.cacheDir, logger: config.logger, jitCacheSize: config.jitCacheSize, jitCacheMaxBytes: config.jitCacheMaxBytes, explainCacheMisses: config.explainCacheMisses };
 afterEach(() => config.update(saved));
 
 /** Four steps, each branching on a decision observed in JS: 9 distinct regions over the 16 paths. */
@@ -56,5 +60,28 @@ describe("graph-break regions under the jit cache budgets", () => {
     const jf = jit(steps);
     runAll(jf, 1);
     expect(jf.cacheInfo().graphBreaks!.regions).toBe(1);
+  });
+});
+
+describe("graph-break regions in the persistent cache (config.cacheDir)", () => {
+  it("a second wrapper of the same function (as in a new process) loads its regions from disk; values unchanged", () => {
+    const dir = mkdtempSync(join(tmpdir(), "adgen-regions-"));
+    try {
+      config.update({ cacheDir: dir });
+      const made: ReturnType<typeof jit>[] = [];
+      for (let i = 0; i < 2; i++) made.push(jit(steps)); // one creation site: one disk key
+      const [cold, warm] = made as [ReturnType<typeof jit>, ReturnType<typeof jit>];
+      runAll(cold, 1);
+      const wrote = cold.cacheInfo().graphBreaks!.disk!;
+      expect(wrote.writes).toBeGreaterThan(0);
+      expect(wrote.loads).toBe(0);
+      runAll(warm, 1);
+      const read = warm.cacheInfo().graphBreaks!.disk!;
+      expect(read.loads).toBe(wrote.writes);
+      expect(read.writes).toBe(0);
+    } finally {
+      config.update({ cacheDir: null });
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -32,6 +32,7 @@ import { type UnbatchedPart, unbatchedPart } from "./unbatched.js";
 import { LazyTrace, type LazyTracer, OutputVariants, type RegionRun } from "./lazy-trace.js";
 import { ClosureCheck, noteDefinition } from "./closures.js";
 import { sameStructure } from "./structure.js";
+import { RegionDisk } from "./region-disk.js";
 
 declare module "../jit/jit.js" {
   interface JitOptions {
@@ -77,6 +78,8 @@ export interface GraphBreakStats {
   replays: number;
   /** calls after the first that had to capture a new region (a guard failed) */
   guardFailures: number;
+  /** with config.cacheDir: region programs loaded from / written to the persistent cache */
+  disk?: { loads: number; writes: number };
 }
 
 const coreOptions = new WeakSet<object>();
@@ -252,7 +255,11 @@ class GraphBreaks {
     private readonly statics: Set<number>,
   ) {
     this.regions = new SpecializationCache<Region>(`${name} graph-break regions`, "inner", (r) => r.measure());
+    this.disk = new RegionDisk(f, name);
   }
+
+  /** the regions' entries in the persistent cache (config.cacheDir) */
+  readonly disk: RegionDisk;
 
   /** The specialization: argument structure, leaf types and static values, as the core jit keys them. */
   keyOf(args: unknown[]): string {
@@ -263,7 +270,8 @@ class GraphBreaks {
   }
 
   stats(): GraphBreakStats {
-    return { regions: this.regions.size, replays: this.replays, guardFailures: this.guardFailures };
+    const { loads, writes } = this.disk.info;
+    return { regions: this.regions.size, replays: this.replays, guardFailures: this.guardFailures, ...(loads || writes ? { disk: { loads, writes } } : {}) };
   }
 
   clear(): void {
@@ -307,10 +315,15 @@ class GraphBreaks {
       programs.push(r.full);
       const name = `${this.name}/region ${k}`;
       let outs: (Tensor | null)[];
-      if (!r.used) outs = jitCallP.bind(run.inputs, { program: r.full, name });
-      else {
+      const top = currentTrace().parent === null; // (concrete inputs: the region runs compiled as it is)
+      if (!r.used) {
+        if (top) this.disk.prepare(r.full, name);
+        outs = jitCallP.bind(run.inputs, { program: r.full, name });
+      } else {
         // only the outputs earlier calls used: the others are dead code to the compiler
-        const some = jitCallP.bind(run.inputs, { program: r.variant(), name });
+        const v = r.variant();
+        if (top) this.disk.prepare(v, name);
+        const some = jitCallP.bind(run.inputs, { program: v, name });
         let j = 0;
         outs = r.used.map((u) => (u ? some[j++]! : null));
       }

@@ -123,3 +123,8 @@ export function compiledFor(p: Program, name: string): Compiled {
 export function compiledIfAny(p: Program): Compiled | undefined {
   return executables.get(p);
 }
+
+/** Makes `c` the compiled form of `p` (a graph-break region loaded from the disk cache). */
+export function adoptCompiled(p: Program, c: Compiled): void {
+  if (!executables.has(p)) executables.set(p, c);
+}
