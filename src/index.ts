@@ -15,7 +15,8 @@ import { installMethods } from "./api/methods.js";
 import { verifyEveryProgram } from "./ir/program.js";
 import { verifyProgram } from "./ir/verify.js";
 import { verifyEveryLoweredProgram } from "./lower/verify.js";
-import { rematHook } from "./transforms/args.js";
+import { gradCaptureHook, rematHook } from "./transforms/args.js";
+import { capturedValueAndGrad } from "./hybrid/capture-grad.js";
 import { budgetPolicy, checkpointed } from "./higher-order/checkpoint.js";
 
 // trace: primitives applied outside any transformation run eagerly (reference implementations)
@@ -40,6 +41,9 @@ if ((globalThis as { process?: { env?: Record<string, string | undefined> } }).p
 }
 // transforms <- higher-order: grad's memoryBudget makes f one checkpoint region with a budget policy
 rematHook.wrap = (what, f, budget, dims) => checkpointed(f, budgetPolicy(what, budget, dims));
+// transforms <- hybrid: with config.capture, a grad/valueAndGrad call outside any transformation
+// replays a cached compiled program when the structure its JS records repeats
+gradCaptureHook.run = capturedValueAndGrad;
 
 export { Tensor } from "./core/tensor.js";
 export type { TensorLike } from "./core/tensor.js";

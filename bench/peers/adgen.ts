@@ -51,6 +51,7 @@ import { ADGEN_DIST_URL, ensureDist } from "./adgen-dist.js";
 import { ewSetup, transformerSetup } from "./adgen-transformer.js";
 import { cnnStepSetup } from "./adgen-cnn.js";
 import { compileSetup } from "./adgen-compile-setup.js";
+import { hybridImpls } from "./adgen-hybrid.js";
 import { arr, chainFn, mlpLoss, mlpTensors, readStep, type Lib, type MlpTensors, type Params, type StepFn } from "./adgen-model.js";
 import { childSampleSetup, mlpStepRssSetup, rssSetup } from "./child.js";
 import type { Peer } from "./types.js";
@@ -330,6 +331,7 @@ export const adgenPeer: Peer = {
     "compile-gen-30": compileSetup("gen-30"),
     "compile-gen-300": compileSetup("gen-300"),
     "compile-gen-3000": compileSetup("gen-3000"),
+    ...hybridImpls,
     "gmm-obj": gmmObjSetup,
     "gmm-grad": gmmGradSetup,
     "lstm-obj": lstmObjSetup,

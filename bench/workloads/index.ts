@@ -9,6 +9,7 @@
 import type { MeasureOptions, Unit } from "../harness.js";
 import { ADBENCH_ROWS_NOTE, GMM_FILE, GMM_PUBLISHED, LSTM_FILE } from "./adbench.js";
 import { CHAIN_LENGTH } from "./chain.js";
+import { HYBRID_WORKLOADS, type HybridWorkloadId } from "./hybrid.js";
 import { MLP } from "./data.js";
 import { TF } from "./transformer.js";
 import { COMPILE_WORKLOADS, type CompileWorkloadId } from "./compile.js";
@@ -56,7 +57,9 @@ export type WorkloadId =
   | "ew-4m-fwd"
   | "ew-4m-grad"
   | "cnn-step"
-  | CompileWorkloadId;
+  | CompileWorkloadId
+
+  | HybridWorkloadId;
 
 export interface WorkloadSpec {
   id: WorkloadId;
@@ -314,4 +317,5 @@ export const WORKLOADS: WorkloadSpec[] = [
   },
   ...COMPILE_WORKLOADS,
   ...EXPORT_WORKLOADS,
+  ...HYBRID_WORKLOADS,
 ];

@@ -25,6 +25,7 @@ import { runJitted } from "../higher-order/runner.js";
 import { applyConcrete } from "../trace/eval.js";
 import { interpret } from "../backends/interp/interpret.js";
 import { OutputVariants } from "./lazy-trace.js";
+import { sameStructure } from "./structure.js";
 
 /** A pending region is flushed at this many equations even if nothing observes it. */
 export const MAX_OPS = 4096;
@@ -92,7 +93,11 @@ class Entry {
   /** the programs (full or variants) already handed to the compiler */
   readonly compiled = new WeakSet<Program>();
 
-  constructor(readonly full: Program) {
+  constructor(
+    readonly full: Program,
+    /** its cache key (program text; "" for a recorded region, which is not cached here) */
+    readonly key = "",
+  ) {
     this.variants = new OutputVariants(full);
   }
 
@@ -119,6 +124,9 @@ let pending = fresh();
 /** true while a region runs (its own evaluation must not be captured again) */
 let running = false;
 const cache = new Map<string, Entry>();
+/** how many recently flushed entries are compared structurally before the text lookup */
+const RECENT = 4;
+const recent: Entry[] = [];
 const stats = { flushes: 0, regions: 0, replays: 0, recomputes: 0 };
 
 /** Counters for tests and the docs: flushes, distinct regions, cached replays, recomputes. */
@@ -130,6 +138,7 @@ export function captureStats(): { flushes: number; regions: number; replays: num
 export function clearCaptureCache(): void {
   flushCapture();
   cache.clear();
+  recent.length = 0;
   Object.assign(stats, { flushes: 0, regions: 0, replays: 0, recomputes: 0 });
 }
 
@@ -139,14 +148,22 @@ export function clearCaptureCache(): void {
  */
 export function captureOp(prim: Primitive<any>, inputs: Tensor[], params: any): Tensor[] | null {
   if (!config.capture || running || config.debugNans) return null;
-  const outAvals: ShapedArray[] = prim.abstractEval(inputs.map((x) => x.aval), params);
-  for (const a of outAvals) if (!isConcreteShape(a.shape)) return null;
+  // (plain loops: this runs once per deferred operation, and is most of a recorded call's cost)
+  const n = inputs.length;
+  const inAvals = new Array<ShapedArray>(n);
+  for (let i = 0; i < n; i++) inAvals[i] = inputs[i]!.aval;
+  const outAvals: ShapedArray[] = prim.abstractEval(inAvals, params);
+  for (let i = 0; i < outAvals.length; i++) if (!isConcreteShape(outAvals[i]!.shape)) return null;
   const p = pending;
-  const atoms = inputs.map((x) => atomOf(p, x));
-  const outs = outAvals.map((a) => new Var(a));
+  const atoms = new Array<Var>(n);
+  for (let i = 0; i < n; i++) atoms[i] = atomOf(p, inputs[i]!);
+  const outs = new Array<Var>(outAvals.length);
+  const res = new Array<LazyTensor>(outAvals.length);
+  for (let i = 0; i < outAvals.length; i++) {
+    const v = (outs[i] = new Var(outAvals[i]!));
+    p.produced.push((res[i] = new LazyTensor(v.aval, v)));
+  }
   p.equations.push({ prim, inputs: atoms, params, outs, source: undefined });
-  const res = outs.map((v) => new LazyTensor(v.aval, v));
-  for (const t of res) p.produced.push(t);
   if (p.equations.length >= MAX_OPS) flushCapture();
   return res;
 }
@@ -181,16 +198,22 @@ export function flushCapture(): void {
 function runPending(p: Pending): void {
   const inputs = [...p.inputs.keys()];
   const full = new Program([...p.inputs.values()], [], [], p.equations, p.produced.map((t) => t.pendingVar!));
-  const key = programKey(full);
+  // the regions flushed most recently are compared structurally first (no program text)
+  const near = recent.find((e) => cache.get(e.key) === e && sameStructure(full, e.full));
+  const key = near ? near.key : programKey(full);
   let entry = cache.get(key);
   if (entry) {
     stats.replays++;
     cache.delete(key); // LRU: re-inserted as the newest
   } else {
-    entry = new Entry(full);
+    entry = new Entry(full, key);
     if (cache.size >= config.jitCacheSize) cache.delete(cache.keys().next().value!);
   }
   cache.set(key, entry);
+  if (!near) {
+    recent.unshift(entry);
+    if (recent.length > RECENT) recent.pop();
+  }
   entry.runs++;
   // a copy: reading this region's inputs (earlier runs of the same entry) marks outputs used
   const mask = entry.used?.slice() ?? null;
@@ -261,5 +284,62 @@ function recompute(run: RegionRun): void {
   }
   run.outs.forEach((t, i) => {
     if (t.home === run && t.value === null && t._ready) t.value = all[i]!;
+  });
+}
+
+/** A region recorded but not run (recordRegion): its closed program and the values it reads. */
+export interface Recorded<T> {
+  result: T;
+  /** inputs: one per outside value read; outputs: every value produced, in order */
+  program: Program;
+  inputs: Tensor[];
+  produced: LazyTensor[];
+}
+
+let recording = false;
+
+/** True while recordRegion runs its function (a nested transformation takes its ordinary path). */
+export function isRecording(): boolean {
+  return recording;
+}
+
+/**
+ * Runs `fn` with its eager operations deferred into a region of their own and returns that
+ * region closed, without running it (capture-grad.ts differentiates it). Pending work is flushed
+ * first, so the region reads earlier values as inputs. Returns null when the region could not be
+ * recorded whole: `fn` observed a value, or ran an operation that cannot be deferred (either
+ * flushes); what it deferred after that stays pending as usual. `settleRecorded` must follow.
+ */
+export function recordRegion<T>(fn: () => T): Recorded<T> | null {
+  flushCapture();
+  const flushes = stats.flushes;
+  const was = recording;
+  recording = true;
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    recording = was;
+  }
+  if (stats.flushes !== flushes) return null;
+  const p = pending;
+  pending = fresh();
+  const program = new Program([...p.inputs.values()], [], [], p.equations, p.produced.map((t) => t.pendingVar!));
+  return { result, program, inputs: [...p.inputs.keys()], produced: p.produced };
+}
+
+/**
+ * After a recorded region ran in another form: `known` values are filled in; every other value
+ * it produced is computed on demand by interpreting the region (a skipped output, as above).
+ */
+export function settleRecorded(r: Recorded<unknown>, known: Map<LazyTensor, Tensor>): void {
+  const entry = new Entry(r.program);
+  entry.used = r.produced.map(() => false);
+  const run: RegionRun = { entry, inputs: r.inputs, outs: r.produced };
+  r.produced.forEach((t, i) => {
+    t.pendingVar = null;
+    t.home = run;
+    t.slot = i;
+    t.value = known.get(t) ?? null;
   });
 }

@@ -21,12 +21,18 @@ import { programKey } from "../ir/serialize.js";
 import { Program } from "../ir/program.js";
 import { jitCallP } from "../higher-order/jit-call.js";
 import { type Jitted, type JitOptions, jit as coreJit } from "../jit/jit.js";
-import { avalKey, staticKey, treeKey } from "../jit/key.js";
+import { avalKey, keyParts, staticKey, treeKey } from "../jit/key.js";
 import { Lowered } from "../jit/lowered.js";
+import { IR_BYTES_PER_EQUATION, type SlotStats, SpecializationCache } from "../jit/lookup.js";
+import { compiledIfAny } from "../jit/compile.js";
 import { StagingTrace } from "../trace/staging.js";
-import { type Trace, concretizationTrace, currentTrace, withTrace } from "../trace/trace.js";
+import { type Trace, Tracer, concretizationTrace, currentTrace, withTrace } from "../trace/trace.js";
+import { BatchTrace } from "../transforms/vmap.js";
+import { type UnbatchedPart, unbatchedPart } from "./unbatched.js";
 import { LazyTrace, type LazyTracer, OutputVariants, type RegionRun } from "./lazy-trace.js";
 import { ClosureCheck, noteDefinition } from "./closures.js";
+import { sameStructure } from "./structure.js";
+import { RegionDisk } from "./region-disk.js";
 
 declare module "../jit/jit.js" {
   interface JitOptions {
@@ -72,6 +78,8 @@ export interface GraphBreakStats {
   replays: number;
   /** calls after the first that had to capture a new region (a guard failed) */
   guardFailures: number;
+  /** with config.cacheDir: region programs loaded from / written to the persistent cache */
+  disk?: { loads: number; writes: number };
 }
 
 const coreOptions = new WeakSet<object>();
@@ -91,6 +99,8 @@ interface Spec {
   /** consecutive calls (after the first) that captured a region */
   streak: number;
   warned: boolean;
+  /** the region each position k ran on the last call: compared first (no program text) */
+  last: Region[];
 }
 
 /**
@@ -181,10 +191,16 @@ export class HybridLowered extends Lowered {
 class Region {
   private static count = 0;
   readonly id = Region.count++;
+  /** how cacheReport() lists it */
+  readonly stack = "graph-break region";
   used: boolean[] | null = null;
   private readonly variants: OutputVariants;
 
-  constructor(readonly full: Program) {
+  constructor(
+    readonly full: Program,
+    /** its cache key (canonical program text) */
+    readonly key: string,
+  ) {
     this.variants = new OutputVariants(full);
   }
 
@@ -195,12 +211,42 @@ class Region {
   variant(): Program {
     return this.variants.get(this.used!);
   }
+
+  private readonly parts = new Map<string, UnbatchedPart | null>();
+  /** The part computed from the inputs not marked traced (one program instance per mask, compiled once). */
+  unbatched(traced: boolean[]): UnbatchedPart | null {
+    const key = traced.map(Number).join("");
+    if (!this.parts.has(key)) this.parts.set(key, unbatchedPart(this.full, traced));
+    return this.parts.get(key)!;
+  }
+
+  /** What the region holds, for the jit caches' byte budget: compiled code and arenas of each program, and the IR. */
+  measure(): SlotStats {
+    const s: SlotStats = { traceMs: 0, optimizeMs: 0, codegenMs: 0, wasmBytes: 0, jsBytes: 0, arenaBytes: 0, residualBytes: 0, otherBytes: 0, origin: "traced" };
+    for (const p of this.variants.all()) {
+      s.otherBytes += p.equations.length * IR_BYTES_PER_EQUATION;
+      const c = compiledIfAny(p);
+      const ex = c?.exec;
+      if (!c) continue;
+      s.optimizeMs += c.times.optimizeMs;
+      s.codegenMs += c.times.codegenMs;
+      s.wasmBytes += ex?.wasm?.bytes.length ?? 0;
+      s.jsBytes += ex && !ex.wasm ? ex.source.length : 0;
+      s.arenaBytes += ex ? (ex.memoryBytes?.() ?? ex.lowered.arenaBytes ?? 0) : 0;
+      s.origin = c.times.loadMs !== undefined ? "disk" : ex ? "compiled" : "interpreted";
+    }
+    return s;
+  }
 }
 
 class GraphBreaks {
   readonly specs = new Map<string, Spec>();
-  /** captured regions by canonical program text */
-  private regions = new Map<string, Region>();
+  /**
+   * captured regions by canonical program text, bounded like every jit cache: config.jitCacheSize
+   * entries (LRU) and config.jitCacheMaxBytes across all caches (an evicted region is captured
+   * and compiled again when its path recurs)
+   */
+  private readonly regions: SpecializationCache<Region>;
   private replays = 0;
   private guardFailures = 0;
 
@@ -208,7 +254,13 @@ class GraphBreaks {
     private readonly f: (...args: any[]) => any,
     private readonly name: string,
     private readonly statics: Set<number>,
-  ) {}
+  ) {
+    this.regions = new SpecializationCache<Region>(`${name} graph-break regions`, "inner", (r) => r.measure());
+    this.disk = new RegionDisk(f, name);
+  }
+
+  /** the regions' entries in the persistent cache (config.cacheDir) */
+  readonly disk: RegionDisk;
 
   /** The specialization: argument structure, leaf types and static values, as the core jit keys them. */
   keyOf(args: unknown[]): string {
@@ -219,7 +271,8 @@ class GraphBreaks {
   }
 
   stats(): GraphBreakStats {
-    return { regions: this.regions.size, replays: this.replays, guardFailures: this.guardFailures };
+    const { loads, writes } = this.disk.info;
+    return { regions: this.regions.size, replays: this.replays, guardFailures: this.guardFailures, ...(loads || writes ? { disk: { loads, writes } } : {}) };
   }
 
   clear(): void {
@@ -238,28 +291,50 @@ class GraphBreaks {
 
   private run(args: unknown[], key: string): { out: unknown; programs: Program[]; spec: Spec } {
     let spec = this.specs.get(key);
-    if (!spec) this.specs.set(key, (spec = { breaks: new Map(), places: new Map(), calls: 0, streak: 0, warned: false }));
+    if (!spec) this.specs.set(key, (spec = { breaks: new Map(), places: new Map(), calls: 0, streak: 0, warned: false, last: [] }));
     spec.calls++;
+    this.regions.called();
     const programs: Program[] = [];
     let captured: string | null = null;
     let lastBreak: GraphBreak | null = null;
     const ran = new Map<RegionRun, Region>();
     const runRegion = (run: RegionRun, k: number): (Tensor | null)[] => {
-      const text = programKey(run.program);
-      let r = this.regions.get(text);
+      // the region this position ran last time, if the JS recorded the same structure again
+      const prev = spec!.last[k];
+      let r = prev && sameStructure(run.program, prev.full) ? this.regions.lookup(prev.key) : undefined;
+      const text = r ? prev!.key : programKey(run.program);
+      r ??= this.regions.lookup(text);
       if (r) this.replays++;
       else {
-        this.regions.set(text, (r = new Region(run.program)));
+        const parts = keyParts({ kind: "leaf" } as TreeDef, run.program.inAvals, []);
+        parts.leaves = parts.leaves.map(([, aval], i) => [`input ${i}`, aval]);
+        this.regions.store(text, { ...parts, tree: `region ${k}` }, (r = new Region(run.program, text)));
         if (spec!.calls > 1 && captured === null) captured = this.explainCapture(k, lastBreak, run.program);
       }
       ran.set(run, r);
+      spec!.last[k] = r;
       programs.push(r.full);
       const name = `${this.name}/region ${k}`;
-      if (!r.used) return jitCallP.bind(run.inputs, { program: r.full, name });
-      // only the outputs earlier calls used: the others are dead code to the compiler
-      const outs = jitCallP.bind(run.inputs, { program: r.variant(), name });
-      let j = 0;
-      return r.used.map((u) => (u ? outs[j++]! : null));
+      let outs: (Tensor | null)[];
+      const top = currentTrace().parent === null; // (concrete inputs: the region runs compiled as it is)
+      if (!r.used) {
+        if (top) this.disk.prepare(r.full, name);
+        outs = jitCallP.bind(run.inputs, { program: r.full, name });
+      } else {
+        // only the outputs earlier calls used: the others are dead code to the compiler
+        const v = r.variant();
+        if (top) this.disk.prepare(v, name);
+        const some = jitCallP.bind(run.inputs, { program: v, name });
+        let j = 0;
+        outs = r.used.map((u) => (u ? some[j++]! : null));
+      }
+      // under vmap: what does not depend on a mapped (traced) input stays an ordinary value (unbatched.ts)
+      const part = underVmap() ? r.unbatched(run.inputs.map((x) => x instanceof Tracer)) : null;
+      if (part) {
+        const vals = jitCallP.bind(part.inputs.map((i) => run.inputs[i]!), { program: part.program, name: `${name} (unbatched part)` });
+        part.outputs.forEach((o, j) => (outs[o] = vals[j]!));
+      }
+      return outs;
     };
     const recompute = (run: RegionRun): Tensor[] => jitCallP.bind(run.inputs, { program: ran.get(run)!.full, name: `${this.name}/region (all outputs)` });
     const observed = (t: LazyTracer, what: string, source: () => string | undefined) => {
@@ -267,7 +342,12 @@ class GraphBreaks {
       const place = t.home ? `${ran.get(t.home)!.id}:${t.slot}` : `arg ${t.slot}`;
       lastBreak = this.noteBreak(spec!, t, `${place}:${what}`, what, source);
     };
-    const trace = new LazyTrace(currentTrace(), `jit(${this.name})`, { run: runRegion, recompute, observed });
+    // Source lines (a JS stack capture per operation, most of a small call's cost) are recorded
+    // for every operation while the specialization is still capturing (its first two calls and
+    // any call after one that captured a new region); steady-state calls replay known regions,
+    // whose programs have them, and record only each region's first line (for a miss explanation).
+    const sources = spec.calls <= 2 || spec.streak > 0 ? "all" : "first";
+    const trace = new LazyTrace(currentTrace(), `jit(${this.name})`, { run: runRegion, recompute, observed }, sources);
     const [leaves, def] = flatten(args.map((a, i) => (this.statics.has(i) ? null : a)));
     const tensors = leaves.map((l, i) => trace.watch(leafToTensor(l, `jit(${this.name}): argument leaf ${i}`), i));
     const dyn = unflatten(def, tensors) as unknown[];
@@ -352,6 +432,12 @@ class GraphBreaks {
         `or pass the deciding value as a static argument (staticArgnums) if it takes few values.`,
     });
   }
+}
+
+/** True inside vmap (at any depth): regions then split off their unbatched part. */
+function underVmap(): boolean {
+  for (let t: Trace | null = currentTrace(); t; t = t.parent) if (t instanceof BatchTrace) return true;
+  return false;
 }
 
 const at = (line: string | undefined) => (line ? ` at ${line}` : "");

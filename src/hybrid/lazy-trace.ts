@@ -21,6 +21,11 @@ import { Trace, Tracer, checkNotEscaped, withTrace } from "../trace/trace.js";
 export class OutputVariants {
   private readonly byMask = new Map<string, Program>();
   constructor(readonly full: Program) {}
+  /** The full program and every variant made so far. */
+  all(): Program[] {
+    return [this.full, ...this.byMask.values()];
+  }
+
   get(mask: readonly boolean[]): Program {
     const key = mask.map(Number).join("");
     let p = this.byMask.get(key);
@@ -90,6 +95,11 @@ export class LazyTrace extends Trace {
     parent: Trace,
     kind: string,
     readonly hooks: LazyHooks,
+    /**
+     * record the source line of every operation, or of the first of each region only (a miss
+     * explanation names it); either way only with config.captureSourceLines
+     */
+    private readonly sources: "all" | "first" = "all",
   ) {
     super(parent);
     this.kind = kind;
@@ -138,7 +148,7 @@ export class LazyTrace extends Trace {
 
   processPrimitive(prim: Primitive<any>, inputs: Tensor[], params: any): Tensor[] {
     const atoms = inputs.map((x) => this.atomOf(x, prim.name));
-    const source = config.captureSourceLines ? captureSource() : undefined;
+    const source = config.captureSourceLines && (this.sources === "all" || this.equations.length === 0) ? captureSource() : undefined;
     const outAvals = prim.abstractEval(atoms.map((a) => a.aval), params);
     const outs = outAvals.map((a) => new Var(a));
     const eqn = { prim, inputs: atoms, params, outs, source };

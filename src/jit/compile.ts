@@ -128,3 +128,13 @@ export function compiledFor(p: Program, name: string): Compiled {
   if (!c) executables.set(p, (c = compileProgram(p, name)));
   return c;
 }
+
+/** The compiled form of `p` if compiledFor made one (hybrid/graph-breaks.ts measures its regions without compiling). */
+export function compiledIfAny(p: Program): Compiled | undefined {
+  return executables.get(p);
+}
+
+/** Makes `c` the compiled form of `p` (a graph-break region loaded from the disk cache). */
+export function adoptCompiled(p: Program, c: Compiled): void {
+  if (!executables.has(p)) executables.set(p, c);
+}

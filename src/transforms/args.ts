@@ -17,6 +17,12 @@ type Fn = (...args: any[]) => any;
  * (higher-order/checkpoint, a higher layer: index.ts installs it).
  */
 export const rematHook: { wrap: ((what: string, f: Fn, memoryBudget: unknown, dims: unknown) => Fn) | null } = { wrap: null };
+/**
+ * grad/valueAndGrad under automatic capture (hybrid/capture-grad.ts, a higher layer: index.ts
+ * installs it): returns the call's [value, grads] from a cached compiled program, or null to take
+ * the ordinary path.
+ */
+export const gradCaptureHook: { run: ((name: string, f: Fn, opts: { argnums?: number | number[]; hasAux?: boolean; memoryBudget?: unknown }, args: any[]) => [any, any] | null) | null } = { run: null };
 export const jacOptionsSchema: Schema = { argnums: argnumsRule };
 
 /** Checks that `f` is a function (transformations are applied to functions, not values). */

@@ -21,7 +21,7 @@ import { Program } from "../ir/program.js";
 import { evalProgram, traceFlat } from "../trace/make-program.js";
 import { type Linearized, linearizeFlat } from "./linearize.js";
 import { evalTranspose } from "./transpose.js";
-import { argnumsArg, checkFunction, checkTransform, gradOptionsSchema, rematHook } from "./args.js";
+import { argnumsArg, checkFunction, checkTransform, gradCaptureHook, gradOptionsSchema, rematHook } from "./args.js";
 
 export interface VjpResult {
   outs: Tensor[];
@@ -155,6 +155,8 @@ export interface GradOptions {
 
 /** Shared by grad and valueAndGrad: returns [value (or [value, aux]), grads]. */
 function valueAndGradImpl(name: string, f0: (...args: any[]) => any, opts: GradOptions, args: any[]): [any, any] {
+  const captured = gradCaptureHook.run?.(name, f0, opts, args);
+  if (captured) return captured;
   const f = opts.memoryBudget === undefined ? f0 : rematHook.wrap!(name, f0, opts.memoryBudget, opts.dims);
   const argnums = argnumsArg(name, opts.argnums, args.length);
   const [leaves, def] = flatten(argnums.map((i) => args[i]));

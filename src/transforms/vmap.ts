@@ -5,7 +5,8 @@
 
 import { ShapedArray } from "../core/aval.js";
 import { leafToTensor } from "../core/convert.js";
-import { ArgumentError, ShapeError } from "../core/errors.js";
+import { ArgumentError, ConcretizationError, ShapeError } from "../core/errors.js";
+import type { TypedArray } from "../core/dtype.js";
 import { is } from "../core/options.js";
 import { checkTransform } from "./args.js";
 import { type Dim, dimEq, dimToString, normalizeAxis } from "../core/shape.js";
@@ -24,6 +25,30 @@ export class BatchTracer extends Tracer {
     const s = [...val.aval.shape];
     s.splice(bdim, 1);
     super(new ShapedArray(s, val.aval.dtype, val.aval.weak));
+  }
+
+  /**
+   * A batch tracer holds a value that differs per example (an unbatched value is never wrapped):
+   * JS control flow on it would take one path for the whole batch, so the error says how to
+   * write a per-example branch (as JAX does).
+   */
+  protected override concretize(what: string): TypedArray {
+    try {
+      return super.concretize(what);
+    } catch (e) {
+      if (e instanceof ConcretizationError) {
+        const where = e.sourceLine ? `\n  at ${e.sourceLine} (your code)` : "";
+        const old = e.message;
+        e.message =
+          `cannot ${what} a traced value (${this.aval}) inside vmap: it differs per example (mapped along axis ${this.bdim} of ${this.val.aval}), and ` +
+          `a JS branch or loop would take one path for the whole batch. Write a per-example branch as np.where(pred, a, b) or ` +
+          `lax.cond(pred, trueFn, falseFn, ...operands) (vmap evaluates both branches and selects per example), and a ` +
+          `per-example loop as lax.whileLoop(condFn, bodyFn, init) (vmap runs it until every example is done). Values that ` +
+          `do not depend on the mapped inputs can be read in JS as usual.${where}`;
+        if (e.stack) e.stack = e.stack.replace(old, e.message);
+      }
+      throw e;
+    }
   }
 }
 
