@@ -103,6 +103,15 @@ export function planMemory(lp: LoweredProgram, sizes: readonly number[], schedul
  */
 function inPlaceDonors(lp: LoweredProgram, expr: Expr, shape: Dim[], k: number, lastUse: Map<number, number>, out: number): number[] {
   const views = exprViews(expr, []);
+  // a gathered buffer is read at data-dependent positions (a gather's view is only its base), so it
+  // is never a donor (the kernel verifier's in-place rule is the same)
+  const gathered = new Set<number>();
+  const collect = (e: Expr): void => {
+    if (e.k === "gather") gathered.add(e.view.buf), collect(e.index);
+    else if (e.k === "op") e.args.forEach(collect);
+    else if (e.k === "guard") [e.body, e.other].forEach(collect);
+  };
+  collect(expr);
   const cs = contiguousStrides(shape);
   const identity = (v: View) => v.offset === 0 && v.strides.every((s, i) => dimEq(s, cs[i]!) || shape[i] === 1);
   const outDType = lp.buffers[out]!.dtype;
@@ -110,7 +119,7 @@ function inPlaceDonors(lp: LoweredProgram, expr: Expr, shape: Dim[], k: number, 
   for (const v of views) {
     const b = v.buf;
     const buf = lp.buffers[b]!;
-    if (buf.kind !== "temp" || lastUse.get(b) !== k || donors.includes(b)) continue;
+    if (buf.kind !== "temp" || lastUse.get(b) !== k || donors.includes(b) || gathered.has(b)) continue;
     if (byteSize(buf.dtype) === byteSize(outDType) && views.filter((w) => w.buf === b).every(identity)) donors.push(b);
   }
   return donors;
