@@ -86,3 +86,27 @@ function firstUserFrame(stack: string): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * A cheap identity of the current call path, for keys only: the unformatted positions of the
+ * innermost frames (V8's structured stack, so no source map is read; under tsx or vitest,
+ * formatting a stack that passes through a large source-mapped file costs ~100 ms the first
+ * time). Engines without the structured API get the formatted first user frame.
+ */
+export function callPathKey(): string | undefined {
+  const E = Error as ErrorConstructor & { prepareStackTrace?: unknown; captureStackTrace?: (o: object, f?: (...a: any[]) => unknown) => void };
+  if (override !== undefined || typeof E.captureStackTrace !== "function") return userSourceLine();
+  const prevPrepare = E.prepareStackTrace;
+  const prevLimit = E.stackTraceLimit;
+  type Site = { getFileName(): string | null; getLineNumber(): number | null; getColumnNumber(): number | null };
+  E.prepareStackTrace = (_e: unknown, sites: Site[]) => sites.map((x) => `${x.getFileName() ?? ""}:${x.getLineNumber() ?? ""}:${x.getColumnNumber() ?? ""}`).join("|");
+  E.stackTraceLimit = 16;
+  const o: { stack?: unknown } = {};
+  try {
+    E.captureStackTrace(o, callPathKey);
+    return typeof o.stack === "string" ? o.stack : userSourceLine();
+  } finally {
+    E.prepareStackTrace = prevPrepare;
+    E.stackTraceLimit = prevLimit;
+  }
+}

@@ -9,7 +9,7 @@
 
 import { log } from "../core/config.js";
 import { leafToTensor } from "../core/convert.js";
-import { userSourceLine } from "../core/source.js";
+import { callPathKey, userSourceLine } from "../core/source.js";
 import { flatten, unflatten } from "../core/tree.js";
 import { programHash } from "../ir/serialize.js";
 import { traceFlat } from "../trace/make-program.js";
@@ -22,8 +22,8 @@ const definitions = new Map<string, { count: number; warned: boolean }>();
 
 /** Called by jit(f): warns once per site when wrappers for the same function keep being created. */
 export function noteDefinition(f: (...args: any[]) => any, name: string): void {
-  const site = userSourceLine();
-  const key = `${site ?? "?"}\n${String(f)}`;
+  // keyed by the raw call path (cheap); the readable line is formatted only for the warning
+  const key = `${callPathKey() ?? "?"}\n${String(f)}`;
   let d = definitions.get(key);
   if (!d) {
     if (definitions.size > 4096) definitions.clear(); // a bound, not a cache: only counts are kept
@@ -31,6 +31,7 @@ export function noteDefinition(f: (...args: any[]) => any, name: string): void {
   }
   if (++d.count < REDEFINED_WARN_AFTER || d.warned) return;
   d.warned = true;
+  const site = userSourceLine();
   log({
     kind: "recompile-warning",
     message:
