@@ -15,6 +15,8 @@ import { installMethods } from "./api/methods.js";
 import { verifyEveryProgram } from "./ir/program.js";
 import { verifyProgram } from "./ir/verify.js";
 import { verifyEveryLoweredProgram } from "./lower/verify.js";
+import { observePhases } from "./core/profile.js";
+import { timelinePhases } from "./jit/timeline.js";
 import { gradCaptureHook, rematHook } from "./transforms/args.js";
 import { capturedValueAndGrad } from "./hybrid/capture-grad.js";
 import { budgetPolicy, checkpointed } from "./higher-order/checkpoint.js";
@@ -39,6 +41,8 @@ if ((globalThis as { process?: { env?: Record<string, string | undefined> } }).p
   verifyEveryProgram((p) => verifyProgram(p, "new program"));
   verifyEveryLoweredProgram(true);
 }
+// core/profile <- jit/timeline: with config.traceFile, every measured compile phase is a span
+observePhases(timelinePhases);
 // transforms <- higher-order: grad's memoryBudget makes f one checkpoint region with a budget policy
 rematHook.wrap = (what, f, budget, dims) => checkpointed(f, budgetPolicy(what, budget, dims));
 // transforms <- hybrid: with config.capture, a grad/valueAndGrad call outside any transformation

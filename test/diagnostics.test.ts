@@ -255,15 +255,27 @@ describe("timeline (config.traceFile)", () => {
         if (e["ph"] === "X") expect(e["dur"] as number).toBeGreaterThanOrEqual(0);
         else expect(["g", "p", "t"]).toContain(e["s"]);
       }
-      const names = doc.traceEvents.map((e) => e["name"]);
+      // track 1: cache events, the per-stage summary and runs; track 2: every measured compile phase
+      const main = doc.traceEvents.filter((e) => e["tid"] === 1);
+      const phases = doc.traceEvents.filter((e) => e["tid"] === 2) as { name: string; cat: string; ts: number; dur: number }[];
+      const names = main.map((e) => e["name"]);
       expect(names).toEqual([
         "cache miss jit(tl)", "trace jit(tl)", "optimize jit(tl)", "codegen jit(tl)", "run jit(tl)",
         "cache hit jit(tl)", "run jit(tl)",
         "cache miss jit(tl)", "trace jit(tl)", "optimize jit(tl)", "codegen jit(tl)", "run jit(tl)",
       ]);
-      expect(doc.traceEvents[7]!["args"]).toEqual({ reason: "arg 0 shape [10] -> [12]" });
+      expect(main[7]!["args"]).toEqual({ reason: "arg 0 shape [10] -> [12]" });
+      // each compile's phases: the trace, every optimization pass, lowering, planning, JS codegen
+      expect(phases.every((e) => e.cat === "phase")).toBe(true);
+      const phaseNames = new Set(phases.map((e) => e.name));
+      for (const n of ["trace", "simplify", "fold", "cse", "dce", "lower", "plan", "codegen-js", "js-eval"]) expect(phaseNames.has(n)).toBe(true);
+      expect(phases.filter((e) => e.name === "trace").length).toBe(2); // two compiles
+      // every phase lies inside the process's compile work: after the first miss, before the last run ends
+      const first = main[0] as { ts: number };
+      const last = main[main.length - 1] as { ts: number; dur: number };
+      for (const e of phases) expect(e.ts >= first.ts && e.ts + e.dur <= last.ts + last.dur).toBe(true);
       // the stages of one compile follow each other
-      const [tr, op, cg] = doc.traceEvents.slice(1, 4) as { ts: number; dur: number }[];
+      const [tr, op, cg] = main.slice(1, 4) as { ts: number; dur: number }[];
       expect(op!.ts).toBeCloseTo(tr!.ts + tr!.dur, 6);
       expect(cg!.ts).toBeCloseTo(op!.ts + op!.dur, 6);
     } finally {

@@ -34,19 +34,35 @@ export function profileCompile(enable: boolean): void {
   }
 }
 
-/** Runs `fn` as phase `name` (exclusive time added to the phase's total when profiling). */
+/** Who else sees each phase as a wall-clock span: the timeline (jit/timeline.ts, wired in index.ts). */
+export interface PhaseObserver {
+  active(): boolean;
+  span(name: string, startUs: number, durUs: number): void;
+}
+let observer: PhaseObserver | null = null;
+export function observePhases(o: PhaseObserver | null): void {
+  observer = o;
+}
+const wallUs = () => (typeof performance !== "undefined" ? performance.now() : Date.now()) * 1000;
+
+/** Runs `fn` as phase `name` (exclusive time added to the phase's total when profiling; a span on the timeline when it is on). */
 export function profiled<T>(name: string, fn: () => T): T {
-  if (!on) return fn();
-  const t0 = now();
-  childTime.push(0);
+  const watch = observer !== null && observer.active();
+  if (!on && !watch) return fn();
+  const w0 = watch ? wallUs() : 0;
+  const t0 = on ? now() : 0;
+  if (on) childTime.push(0);
   try {
     return fn();
   } finally {
-    const total = now() - t0;
-    const inner = childTime.pop()!;
-    totals.set(name, (totals.get(name) ?? 0) + total - inner);
-    counts.set(name, (counts.get(name) ?? 0) + 1);
-    if (childTime.length) childTime[childTime.length - 1]! += total;
+    if (on) {
+      const total = now() - t0;
+      const inner = childTime.pop()!;
+      totals.set(name, (totals.get(name) ?? 0) + total - inner);
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+      if (childTime.length) childTime[childTime.length - 1]! += total;
+    }
+    if (watch) observer!.span(name, w0, wallUs() - w0);
   }
 }
 

@@ -1,7 +1,7 @@
 // The timeline (`config.update({ traceFile: "adgen-trace.json" })`, or ADGEN_LOG=timeline which
 // writes ./adgen-trace.json): Chrome trace-event JSON of what the jit did (cache hits and misses
 // as instant events; trace, optimize, codegen and disk loads as spans; each compiled run as a
-// span), openable in Perfetto (ui.perfetto.dev) or chrome://tracing. Events are buffered (bounded)
+// span; on track 2 every measured compile phase: trace, each pass, lower, plan, codegen, wasm compile), openable in Perfetto (ui.perfetto.dev) or chrome://tracing. Events are buffered (bounded)
 // and written when the process exits, or by `flushTimeline()`. Node only: elsewhere a no-op.
 
 import { config } from "../core/config.js";
@@ -44,10 +44,17 @@ function push(e: TraceEvent): void {
 }
 
 /** A span that ended now and lasted `ms` (or began at `startUs`). */
-export function span(name: string, cat: string, startUs: number, durUs: number, args?: Record<string, unknown>): void {
+export function span(name: string, cat: string, startUs: number, durUs: number, args?: Record<string, unknown>, tid = 1): void {
   if (!timelineOn()) return;
-  push({ name, cat, ph: "X", ts: startUs, dur: Math.max(0, durUs), pid: 1, tid: 1, ...(args ? { args } : {}) });
+  push({ name, cat, ph: "X", ts: startUs, dur: Math.max(0, durUs), pid: 1, tid, ...(args ? { args } : {}) });
 }
+
+/**
+ * The compile phases as measured (trace, each optimization pass, lower, plan, codegen, wasm
+ * compile, ...: core/profile.ts's `profiled` sites), on their own track (tid 2) so they nest
+ * properly beside the per-stage summary spans of track 1.
+ */
+export const timelinePhases = { active: timelineOn, span: (name: string, startUs: number, durUs: number) => span(name, "phase", startUs, durUs, undefined, 2) };
 
 export function instant(name: string, cat: string, args?: Record<string, unknown>): void {
   if (!timelineOn()) return;
