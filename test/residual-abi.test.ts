@@ -96,3 +96,21 @@ describe("residual ABI of a full exportVjp (MLP), in full", () => {
     for (const { residual, input } of want.residualInputs) expect(residuals[residual].data).toBe(leaves[input]);
   });
 });
+
+describe("residuals named by checkpointName (issue 15 item 3)", () => {
+  it("carry the user's name in .residuals() and in the exported manifest, and only those", async () => {
+    const { checkpoint, checkpointName, grad, jit } = await import("../src/index.js");
+    const f = (w: Tensor, x: Tensor) => np.sum(np.sin(checkpointName(np.tanh(np.matmul(x, w)), "hidden")));
+    const g = (w: Tensor, x: Tensor) => checkpoint(f, { policy: { saveOnlyTheseNames: ["hidden"] } })(w, x);
+    const w = np.ones([3, 2]);
+    const x = np.ones([4, 3]);
+    const named = (rs: { userName?: string }[]) => rs.map((r) => r.userName ?? null);
+    expect(named(jit(grad(g)).lower(w, x).residuals())).toEqual(["hidden", null, null]);
+    const m = exportVjp(g, [spec("float32", [3, 2]), spec("float32", [4, 3])]).manifest;
+    expect(m.residuals.map((r) => [r.dtype, r.shape, r.userName ?? null])).toEqual([
+      ["float32", [4, 2], "hidden"],
+      ["float32", [3, 2], null],
+      ["float32", [4, 3], null],
+    ]);
+  });
+});

@@ -4,7 +4,8 @@
 // by its position (r0, r1, ...: the order forward returns them and backward takes them), gives its
 // dtype and shape (symbolic dimensions as their names), its size in bytes (a formula such as
 // "3136*B" when the shape is symbolic) and what produced it: a primitive and the user's line, an
-// input (by its argument path), or a constant.
+// input (by its argument path), or a constant; a value named with `checkpointName` carries that
+// name (`userName`).
 
 import type { ShapedArray } from "../core/aval.js";
 import { byteSize } from "../core/dtype.js";
@@ -25,6 +26,8 @@ export interface ResidualInfo<D extends JsonDim = JsonDim> {
   bytes: D;
   /** "tanh at model.ts:12:7", "input arg 0.W1", "captured constant" or "constant" */
   producedBy: string;
+  /** the user's name for it, where the value is a `checkpointName(x, name)` (present only then) */
+  userName?: string;
 }
 
 /** A residual to describe: its atom in the program (null when it is not one of its values). */
@@ -52,8 +55,23 @@ export function describeResiduals(program: Program, saved: readonly SavedValue[]
   const defs = new Map<Var, Equation>(program.equations.flatMap((e) => e.outs.map((o) => [o, e] as const)));
   return saved.map((s, i) => {
     const shape = jsonDims(s.aval.shape);
-    return { name: `r${i}`, dtype: s.aval.dtype, shape, bytes: bytesOf(s.aval.dtype, shape), producedBy: producer(program, defs, s, inputNames) };
+    const info: ResidualInfo = { name: `r${i}`, dtype: s.aval.dtype, shape, bytes: bytesOf(s.aval.dtype, shape), producedBy: producer(program, defs, s, inputNames) };
+    const user = userNameOf(defs, s.atom);
+    return user === undefined ? info : { ...info, userName: user };
   });
+}
+
+/** The `checkpointName` a residual carries: its own equation's, or the one inside the checkpoint that saved it. */
+function userNameOf(defs: Map<Var, Equation>, a: Atom | null): string | undefined {
+  if (!(a instanceof Var)) return undefined;
+  const e = defs.get(a);
+  if (e?.prim.name === "checkpoint_name") return String(e.params.name);
+  if (e?.prim.name === "checkpoint" && e.params.program) {
+    const body = e.params.program as Program;
+    const inner = body.outputs[e.outs.indexOf(a)];
+    return userNameOf(new Map(body.equations.flatMap((q) => q.outs.map((o) => [o, q] as const))), inner ?? null);
+  }
+  return undefined;
 }
 
 function producer(program: Program, defs: Map<Var, Equation>, s: SavedValue, inputNames: readonly string[]): string {
