@@ -4,34 +4,17 @@
 // loss:jvp), run as a child process from source (as test/cli.test.ts does); the written modules are
 // imported and compared with adgen called directly, in float64.
 
-import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { INDEX_URL, type Run, runAdgen } from "./util/cli-run.js";
 import { type Tensor, grad, jvp, nn, np, vjp } from "../src/index.js";
 import { assertClose, rand } from "./util/check.js";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const MAIN = path.join(ROOT, "src/cli/main.ts");
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 let dir = "";
-const adgen = (args: string[]): Promise<Run> =>
-  new Promise((resolve) => {
-    const env = { ...process.env };
-    delete env.ADGEN_DEBUG;
-    execFile(process.execPath, ["--import", TSX, MAIN, ...args], { cwd: dir, env, timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr }),
-    );
-  });
+const adgen = (args: string[]) => runAdgen(args, dir, {}, 60_000);
 const load = (p: string) => import(/* @vite-ignore */ pathToFileURL(path.join(dir, p)).href);
 
 // the model: an MLP loss over a params pytree, a float batch and int32 labels
@@ -57,7 +40,7 @@ const KEYS = ["W1", "b1", "W2"] as const;
 const runs: Record<string, Run> = {};
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), "adgen-cli-module-"));
-  writeFileSync(path.join(dir, "model.mjs"), MODEL(pathToFileURL(path.join(ROOT, "src/index.ts")).href));
+  writeFileSync(path.join(dir, "model.mjs"), MODEL(INDEX_URL));
   writeFileSync(path.join(dir, "specs.json"), JSON.stringify({ args: [{ W1: "float64[4,5]", b1: "float64[5]", W2: "float64[5,3]" }, "float64[B,4]", "int32[B]"], constraints: ["B <= 1024"] }));
   const jobs: [string, string[]][] = [
     ["multi", ["export", "model.mjs", "--fn", "loss", "--fn", "loss:grad", "--fn", "step=loss:vjp", "--spec", "specs.json", "--out", "build"]],

@@ -4,38 +4,17 @@
 // and its numbers compared with adgen eager (at two batch sizes, through the one dim_param); an
 // int32 argument gets no cotangent; and the rejected combinations exit with a one-line message.
 
-import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { INDEX_URL, type Run, VERSION, runAdgen } from "./util/cli-run.js";
 import { type Tensor, grad, jvp, nn, np, vjp } from "../src/index.js";
 import { assertClose, rand, tensor } from "./util/check.js";
 import { runOnnx } from "./onnx-run.js";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const MAIN = path.join(ROOT, "src/cli/main.ts");
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
-const VERSION = (JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { version: string }).version;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 let dir = "";
-function adgen(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const env = { ...process.env };
-    delete env.ADGEN_DEBUG;
-    execFile(process.execPath, ["--import", TSX, MAIN, ...args], { cwd: dir, env, timeout: 25_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr }),
-    );
-  });
-}
+const adgen = (args: string[]) => runAdgen(args, dir);
 const readJson = (p: string) => JSON.parse(readFileSync(path.join(dir, p), "utf8")) as any;
 const model = (p: string) => new Uint8Array(readFileSync(path.join(dir, p)));
 
@@ -59,7 +38,7 @@ const runs: Record<string, Run> = {};
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), "adgen-cli-onnx-"));
-  writeFileSync(path.join(dir, "model.mjs"), MODEL(pathToFileURL(path.join(ROOT, "src/index.ts")).href));
+  writeFileSync(path.join(dir, "model.mjs"), MODEL(INDEX_URL));
   const jobs: [string, string[]][] = [
     ["value", ["export", "model.mjs", "--fn", "predict", ...ARGS, "--onnx", "--out", "o-value"]],
     ["grad", ["export", "model.mjs", "--fn", "loss", ...ARGS, "--grad", "--onnx", "--out", "o-grad"]],

@@ -6,39 +6,17 @@
 // directory without node_modules under plain node, and every rejected input's exit code and
 // one-line message.
 
-import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, copyFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { INDEX_URL, type Run, VERSION, run, runAdgen } from "./util/cli-run.js";
 import { grad, jvp, nn, np, Tensor } from "../src/index.js";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const MAIN = path.join(ROOT, "src/cli/main.ts");
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
-const VERSION = (JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { version: string }).version;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const e = { ...process.env, ...env };
-    if (!("ADGEN_DEBUG" in env)) delete e.ADGEN_DEBUG;
-    execFile(cmd, args, { cwd, env: e, timeout: 25_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 let dir = "";
-const adgen = (args: string[], env: Record<string, string> = {}) => run(process.execPath, ["--import", TSX, MAIN, ...args], dir, env);
+const adgen = (args: string[], env: Record<string, string> = {}) => runAdgen(args, dir, env);
 const readJson = (p: string) => JSON.parse(readFileSync(p, "utf8")) as any;
 
 const MODEL = (indexUrl: string) => `// example module for the adgen CLI test
@@ -59,7 +37,7 @@ const exports_: Record<string, Run> = {};
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), "adgen-cli-"));
-  writeFileSync(path.join(dir, "model.mjs"), MODEL(pathToFileURL(path.join(ROOT, "src/index.ts")).href));
+  writeFileSync(path.join(dir, "model.mjs"), MODEL(INDEX_URL));
   const jobs: [string, string[]][] = [
     ["value", ["export", "model.mjs", "--fn", "predict", ...ARGS, "--out", "out-value"]],
     ["grad", ["export", "model.mjs", "--fn", "loss", ...ARGS, "--grad", "--out", "out-grad"]],

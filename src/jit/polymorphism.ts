@@ -15,7 +15,7 @@
 
 import { ShapedArray } from "../core/aval.js";
 import { ArgumentError } from "../core/errors.js";
-import { type Dim, SymDim, dimAdd, dimMul } from "../core/shape.js";
+import { type Dim, SymDim, dimSubstitute } from "../core/shape.js";
 import type { Binding } from "../core/symbols.js";
 import type { Tensor } from "../core/tensor.js";
 import { type Atom, type Equation, Literal, Program, Var } from "../ir/program.js";
@@ -137,24 +137,12 @@ export class ShapePolicy {
   }
 }
 
-/** A dimension with the symbols `env` binds replaced by their values (others stay symbolic). */
-function substDim(d: Dim, env: Binding): Dim {
-  if (typeof d === "number") return d;
-  let out: Dim = 0;
-  for (const [mono, coef] of d.terms) {
-    let term: Dim = coef;
-    for (const f of mono.split("*")) if (f) term = dimMul(term, env[f] ?? SymDim.symbol(f));
-    out = dimAdd(out, term);
-  }
-  return out;
-}
-
 function substAval(a: ShapedArray, env: Binding): ShapedArray {
-  return a.shape.every((d) => typeof d === "number") ? a : new ShapedArray(a.shape.map((d) => substDim(d, env)), a.dtype, a.weak);
+  return a.shape.every((d) => typeof d === "number") ? a : new ShapedArray(a.shape.map((d) => dimSubstitute(d, env)), a.dtype, a.weak);
 }
 
 function substParam(v: unknown, env: Binding): unknown {
-  if (v instanceof SymDim) return substDim(v, env);
+  if (v instanceof SymDim) return dimSubstitute(v, env);
   if (v instanceof ShapedArray) return substAval(v, env);
   if (v instanceof Program) return instantiateProgram(v, env);
   if (Array.isArray(v)) return v.map((x) => substParam(x, env));
