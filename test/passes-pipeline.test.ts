@@ -16,7 +16,7 @@ import { definePrimitive } from "../src/prims/primitive.js";
 import { reduceSum, reduceSumP } from "../src/prims/reduce.js";
 import { broadcastInDim, reshape, reshapeP, transpose } from "../src/prims/shape.js";
 import { convertP, exp, neg, sin } from "../src/prims/unary.js";
-import { scalar } from "../src/rules/helpers.js";
+import { scalar } from "../src/rules/scalar.js";
 import { dce } from "../src/passes/dce.js";
 import { PASSES, countEquations, optimize } from "../src/passes/pipeline.js";
 import { rand } from "./util/check.js";

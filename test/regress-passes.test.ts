@@ -17,7 +17,7 @@ import { add, binaryPrims, div, mul, sub } from "../src/prims/binary.js";
 import { compare, select } from "../src/prims/compare.js";
 import { reduceSumP } from "../src/prims/reduce.js";
 import { neg, negP } from "../src/prims/unary.js";
-import { scalar } from "../src/rules/helpers.js";
+import { scalar } from "../src/rules/scalar.js";
 import { atomKey, canonicalParam, cse, equationKey } from "../src/passes/cse.js";
 import { fold } from "../src/passes/fold.js";
 import { optimize } from "../src/passes/pipeline.js";

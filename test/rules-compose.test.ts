@@ -1,11 +1,11 @@
-// The rule combinator jvpOfComposition (rules/compose.ts), which lets a derivative rule
+// The rule combinator jvpOfComposition (prims/rule-compose.ts), which lets a derivative rule
 // differentiate a helper computation without running a transformation: its tangent must equal
 // the closed form, and the JVP transformation of the same function, bit for bit.
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { jit, jvp, np, type Tensor } from "../src/index.js";
-import { jvpOfComposition } from "../src/rules/compose.js";
+import { jvpOfComposition } from "../src/prims/rule-compose.js";
 import { mul } from "../src/prims/binary.js";
 import { pad, reshape, slice, transpose } from "../src/prims/shape.js";
 import { tensor } from "./util/check.js";
@@ -18,7 +18,7 @@ function pairProduct(x: Tensor): Tensor {
   return mul(slice(y, [0, 0], [n!, p], [1, 2]), slice(y, [0, 1], [n!, p], [1, 2]));
 }
 
-describe("rules/compose: jvpOfComposition", () => {
+describe("prims/rule-compose: jvpOfComposition", () => {
   it("matches the jvp transformation bit for bit (fixed seed)", () => {
     fc.assert(
       fc.property(

@@ -6,7 +6,7 @@
 import type { Tensor } from "../core/tensor.js";
 import { type Atom, Literal, type Program, type Var, subPrograms } from "../ir/program.js";
 import { mapSubPrograms } from "../passes/rewrite.js";
-import { scalar } from "../rules/helpers.js";
+import { scalar } from "../rules/scalar.js";
 import { traceFlat } from "../trace/make-program.js";
 import { withSource } from "../core/source.js";
 

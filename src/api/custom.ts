@@ -8,7 +8,7 @@ import type { Tensor } from "../core/tensor.js";
 import { type TreeDef, flatten, treedefEqual, treedefToString, unflatten } from "../core/tree.js";
 import { type FlatBwd, type FlatFwd, type FlatJvp, customJvpCallP, customVjpCallP } from "../higher-order/custom.js";
 import { keyFunction } from "../ir/serialize.js";
-import { zerosLike } from "../rules/helpers.js";
+import { zerosLike } from "../prims/rule-helpers.js";
 import { traceFlat } from "../trace/make-program.js";
 import { checkFunction } from "../transforms/args.js";
 

@@ -13,7 +13,7 @@ import { condP, predicateIndex } from "../higher-order/cond.js";
 import { scanP } from "../higher-order/scan.js";
 import { revolveScan } from "./scan-revolve.js";
 import { whileP } from "../higher-order/while.js";
-import { scalar } from "../rules/helpers.js";
+import { scalar } from "../rules/scalar.js";
 import { evalProgram, traceFlat } from "../trace/make-program.js";
 import { convert } from "../prims/unary.js";
 import { arange } from "./np/creation.js";

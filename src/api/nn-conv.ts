@@ -16,7 +16,7 @@ import { ArgumentError, ShapeError } from "../core/errors.js";
 import { add, div, max } from "../prims/binary.js";
 import { dotGeneral } from "../prims/dot.js";
 import { broadcastInDim, pad, reshape, slice } from "../prims/shape.js";
-import { full } from "../rules/helpers.js";
+import { full } from "../prims/rule-helpers.js";
 import { type ArrayInput, asTensor, promote } from "./np/coerce.js";
 
 type X = Tensor | ArrayInput;

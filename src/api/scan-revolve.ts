@@ -11,7 +11,7 @@ import { ArgumentError } from "../core/errors.js";
 import type { Tensor } from "../core/tensor.js";
 import type { Program } from "../ir/program.js";
 import { scanP } from "../higher-order/scan.js";
-import { addTangents, instantiate, zerosLike } from "../rules/helpers.js";
+import { addTangents, instantiate, zerosLike } from "../prims/rule-helpers.js";
 import { isZero } from "../rules/zero.js";
 import { evalProgram } from "../trace/make-program.js";
 import { type RevolveStats, revolveReverse } from "../transforms/remat-revolve.js";

@@ -15,7 +15,7 @@ import { type RematGraph, type RematPlan, describePlan, planBudget, planDims, po
 import type { Tensor } from "../core/tensor.js";
 import { Program } from "../ir/program.js";
 import { runProgram } from "./runner.js";
-import { instantiate } from "../rules/helpers.js";
+import { instantiate } from "../prims/rule-helpers.js";
 import { type Tangent, Zero, isLinearIn, isZero } from "../rules/zero.js";
 import { jvpProgram, partialEvalProgram, transposedProgram, vmapProgram } from "../transforms/program.js";
 import { definePrimitive, type Primitive } from "../prims/primitive.js";

@@ -8,7 +8,7 @@ import type { ShapedArray } from "../core/aval.js";
 import type { Tensor } from "../core/tensor.js";
 import type { Program } from "../ir/program.js";
 import { runProgram } from "./runner.js";
-import { instantiate, moveBatchAxis } from "../rules/helpers.js";
+import { instantiate, moveBatchAxis } from "../prims/rule-helpers.js";
 import { type Tangent, Zero, isLinearIn, isZero } from "../rules/zero.js";
 import { vmapProgram } from "../transforms/program.js";
 import { vmapFlat } from "../transforms/vmap.js";

@@ -6,7 +6,7 @@ import { ShapeError } from "../core/errors.js";
 import type { Tensor } from "../core/tensor.js";
 import type { Program } from "../ir/program.js";
 import { definePrimitive, type Primitive } from "../prims/primitive.js";
-import { instantiate } from "../rules/helpers.js";
+import { instantiate } from "../prims/rule-helpers.js";
 import { type Tangent, Zero, isLinearIn, isZero } from "../rules/zero.js";
 import type { ShapedArray } from "../core/aval.js";
 import { jvpProgram, partialEvalProgram, transposedProgram, vmapProgram } from "../transforms/program.js";

@@ -11,7 +11,7 @@ import { type Dim, concreteSize, shapeEq } from "../core/shape.js";
 import { Tensor } from "../core/tensor.js";
 import { type Program, reorderProgram } from "../ir/program.js";
 import { runProgram } from "./runner.js";
-import { addTangents, moveBatchAxis, zerosLike } from "../rules/helpers.js";
+import { addTangents, moveBatchAxis, zerosLike } from "../prims/rule-helpers.js";
 import { type LinearIn, type Tangent, Zero, isLinearIn, isZero } from "../rules/zero.js";
 import { evalProgram, traceFlat } from "../trace/make-program.js";
 import { jvpProgram, partialEvalProgram, transposedProgram, vmapProgram } from "../transforms/program.js";

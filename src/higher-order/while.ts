@@ -9,7 +9,7 @@ import { DTypeError, ShapeError } from "../core/errors.js";
 import { Tensor } from "../core/tensor.js";
 import { type Program, reorderProgram } from "../ir/program.js";
 import { runProgram } from "./runner.js";
-import { moveBatchAxis, zerosLike } from "../rules/helpers.js";
+import { moveBatchAxis, zerosLike } from "../prims/rule-helpers.js";
 import { type Tangent, Zero, isZero } from "../rules/zero.js";
 import { evalProgram, traceFlat } from "../trace/make-program.js";
 import { jvpProgram, vmapProgram } from "../transforms/program.js";

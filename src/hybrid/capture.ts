@@ -22,7 +22,7 @@ import { type Equation, Program, Var } from "../ir/program.js";
 import { programKey } from "../ir/serialize.js";
 import type { Primitive } from "../prims/primitive.js";
 import { runJitted } from "../higher-order/runner.js";
-import { applyConcrete } from "../trace/eval.js";
+import { applyConcrete } from "../backends/interp/interpret.js";
 import { interpret } from "../backends/interp/interpret.js";
 import { OutputVariants } from "./lazy-trace.js";
 import { sameStructure } from "./structure.js";

@@ -12,8 +12,8 @@
 import { isConcreteShape, concreteSize } from "../core/shape.js";
 import { Tensor } from "../core/tensor.js";
 import { type Atom, type Equation, Literal, type Program, type Var } from "../ir/program.js";
-import { scalar } from "../rules/helpers.js";
-import { applyConcrete } from "../trace/eval.js";
+import { scalar } from "../rules/scalar.js";
+import { applyConcrete } from "../backends/interp/interpret.js";
 import { Subst, constTable, isHigherOrder, rebuild } from "./rewrite.js";
 
 /** The size rule: a fold may not produce more elements than it consumes (or 1). */

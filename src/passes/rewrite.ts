@@ -5,7 +5,7 @@
 import type { ShapedArray } from "../core/aval.js";
 import type { Tensor } from "../core/tensor.js";
 import { type Atom, type Equation, Literal, Program, Var, subPrograms } from "../ir/program.js";
-import { scalar } from "../rules/helpers.js";
+import { scalar } from "../rules/scalar.js";
 
 /** A Program -> Program transformation; the input is never mutated. */
 export type Pass = (p: Program) => Program;

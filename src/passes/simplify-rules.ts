@@ -16,8 +16,8 @@ import { shapeEq } from "../core/shape.js";
 import { type Atom, type Equation, Literal, type Var } from "../ir/program.js";
 import { negP } from "../prims/unary.js";
 import { broadcastInDimP, reshapeP, transposeP } from "../prims/shape.js";
-import { scalar } from "../rules/helpers.js";
-import { applyConcrete } from "../trace/eval.js";
+import { scalar } from "../rules/scalar.js";
+import { applyConcrete } from "../backends/interp/interpret.js";
 import { literalValue } from "./rewrite.js";
 import type { RuleContext, SimplifyRule } from "./simplify.js";
 

@@ -2,8 +2,10 @@
 // or are rank-0 scalars (np functions broadcast before binding). add/sub are linear in both
 // operands, mul in either one, div in its numerator; their transposes live here too.
 
-import { type DTypeClass, elementwiseAval, elementwiseBatch, fromPartials, mapBinary } from "../rules/elementwise.js";
-import { addTangents, broadcastTo, negTangent, scalarLike, unbroadcast } from "../rules/helpers.js";
+import { type DTypeClass, elementwiseAval, mapBinary } from "../rules/elementwise.js";
+import { elementwiseBatch, fromPartials } from "./rule-elementwise.js";
+import { addTangents, broadcastTo, negTangent, unbroadcast } from "./rule-helpers.js";
+import { scalarLike } from "../rules/scalar.js";
 import { type Tangent, Zero, isLinearIn, isZero } from "../rules/zero.js";
 import { InternalError } from "../core/errors.js";
 import type { Tensor } from "../core/tensor.js";

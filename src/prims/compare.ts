@@ -4,8 +4,10 @@
 import { ShapedArray } from "../core/aval.js";
 import { DTypeError } from "../core/errors.js";
 import type { Tensor } from "../core/tensor.js";
-import { elementwiseAval, elementwiseBatch, elementwiseShape, mapBinary, mapNary, mapUnary } from "../rules/elementwise.js";
-import { broadcastTo, scalarLike, unbroadcast } from "../rules/helpers.js";
+import { elementwiseAval, elementwiseShape, mapBinary, mapNary, mapUnary } from "../rules/elementwise.js";
+import { elementwiseBatch } from "./rule-elementwise.js";
+import { broadcastTo, unbroadcast } from "./rule-helpers.js";
+import { scalarLike } from "../rules/scalar.js";
 import { Zero, isLinearIn, isZero } from "../rules/zero.js";
 import { definePrimitive, type Primitive } from "./primitive.js";
 

@@ -12,7 +12,7 @@ import { type TypedArray, allocArray } from "../core/dtype.js";
 import { DTypeError, ShapeError } from "../core/errors.js";
 import { type Dim, concreteSize } from "../core/shape.js";
 import type { Tensor } from "../core/tensor.js";
-import { linearJvp } from "../rules/linear.js";
+import { linearJvp } from "./rule-linear.js";
 import { type Tangent, Zero, isZero } from "../rules/zero.js";
 import { BINARY, add, mul } from "./binary.js";
 import { type BatchRule, definePrimitive, type Primitive } from "./primitive.js";

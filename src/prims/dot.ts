@@ -8,7 +8,7 @@ import { type TypedArray, allocArray, isFloat } from "../core/dtype.js";
 import { DTypeError, InternalError, ShapeError } from "../core/errors.js";
 import { concreteSize, dimEq, stridesOf } from "../core/shape.js";
 import type { Tensor } from "../core/tensor.js";
-import { addTangents } from "../rules/helpers.js";
+import { addTangents } from "./rule-helpers.js";
 import { Zero, isLinearIn, isZero } from "../rules/zero.js";
 import { definePrimitive, type Primitive } from "./primitive.js";
 import { permuteData } from "./ref/strided.js";

@@ -22,7 +22,7 @@ import { defineRuntime } from "../core/runtime-text.js";
 import { ArgumentError, DTypeError, ShapeError } from "../core/errors.js";
 import { type Dim, concreteSize, dimEq, shapeToString } from "../core/shape.js";
 import type { Tensor } from "../core/tensor.js";
-import { moveBatchAxis } from "../rules/helpers.js";
+import { moveBatchAxis } from "./rule-helpers.js";
 import { Zero, isLinearIn, isZero } from "../rules/zero.js";
 import { definePrimitive, type Primitive } from "./primitive.js";
 

@@ -12,7 +12,7 @@ import { type DType, type TypedArray, allocArray, isDType } from "../core/dtype.
 import { DTypeError, ShapeError } from "../core/errors.js";
 import { type Dim, type Shape, SymDim, shapeEq, shapeToString } from "../core/shape.js";
 import type { Tensor } from "../core/tensor.js";
-import { moveBatchAxis } from "../rules/helpers.js";
+import { moveBatchAxis } from "./rule-helpers.js";
 import { Zero } from "../rules/zero.js";
 import { definePrimitive, type Primitive } from "./primitive.js";
 import { defineRuntime } from "../core/runtime-text.js";

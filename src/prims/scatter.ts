@@ -20,7 +20,7 @@ import { ArgumentError, DTypeError, ShapeError } from "../core/errors.js";
 import { dimEq, dimMul } from "../core/shape.js";
 import { Tensor } from "../core/tensor.js";
 import { defineRuntime } from "../core/runtime-text.js";
-import { full, moveBatchAxis } from "../rules/helpers.js";
+import { full, moveBatchAxis } from "./rule-helpers.js";
 import { type Tangent, Zero, isZero } from "../rules/zero.js";
 import { add, div, max, min, mul, sub } from "./binary.js";
 import { cumsum } from "./cumulative.js";

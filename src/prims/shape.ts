@@ -25,9 +25,9 @@ import {
   stridesOf,
 } from "../core/shape.js";
 import type { Tensor } from "../core/tensor.js";
-import { moveBatchAxis } from "../rules/helpers.js";
+import { moveBatchAxis } from "./rule-helpers.js";
 import { Zero, isLinearIn, isZero } from "../rules/zero.js";
-import { linearJvp } from "../rules/linear.js";
+import { linearJvp } from "./rule-linear.js";
 import { definePrimitive, type Primitive } from "./primitive.js";
 import { permuteData, stridedCopy } from "./ref/strided.js";
 import { reduceSum } from "./reduce.js";

@@ -17,7 +17,7 @@ import { type TypedArray, allocArray } from "../core/dtype.js";
 import { DTypeError, ShapeError } from "../core/errors.js";
 import type { Tensor } from "../core/tensor.js";
 import { defineRuntime } from "../core/runtime-text.js";
-import { moveBatchAxis } from "../rules/helpers.js";
+import { moveBatchAxis } from "./rule-helpers.js";
 import { Zero, isZero } from "../rules/zero.js";
 import { gather } from "./gather.js";
 import { definePrimitive, type Primitive } from "./primitive.js";

@@ -4,7 +4,7 @@
 // as in his CALERF routine), accurate to about 1e-16 relative in float64 over the whole line.
 
 import { elementwiseAval, mapUnary } from "../rules/elementwise.js";
-import { scalarLike } from "../rules/helpers.js";
+import { scalarLike } from "../rules/scalar.js";
 import { Zero, isZero } from "../rules/zero.js";
 import type { Tensor } from "../core/tensor.js";
 import { mul } from "./binary.js";

@@ -7,7 +7,7 @@ import { type DType, isFloat, toInt32Saturating } from "../core/dtype.js";
 import { DTypeError } from "../core/errors.js";
 import type { Tensor } from "../core/tensor.js";
 import { type DTypeClass, elementwiseAval, mapUnary } from "../rules/elementwise.js";
-import { scalarLike } from "../rules/helpers.js";
+import { scalarLike } from "../rules/scalar.js";
 import { Zero, isZero } from "../rules/zero.js";
 import { add, div, mul, sub } from "./binary.js";
 import { type Primitive, definePrimitive } from "./primitive.js";

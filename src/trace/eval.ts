@@ -1,15 +1,12 @@
 // The root trace: applies primitives immediately with their reference implementations on
 // concrete tensors (eager mode). The eager tape hooks in here to record operations on variables.
 
-import { ShapedArray } from "../core/aval.js";
-import { InternalError } from "../core/errors.js";
-import { isConcreteShape } from "../core/shape.js";
-import type { TypedArray } from "../core/dtype.js";
-import { Tensor } from "../core/tensor.js";
+import type { Tensor } from "../core/tensor.js";
 import type { Primitive } from "../prims/primitive.js";
 import { Trace, checkNotEscaped } from "./trace.js";
 import { config } from "../core/config.js";
 import { checkEagerNans } from "../backends/interp/nans.js";
+import { applyConcrete } from "../backends/interp/interpret.js";
 
 /**
  * eager/tape.ts's `record`, connected in index.ts: applies a primitive some of whose inputs are
@@ -53,31 +50,6 @@ export class EvalTrace extends Trace {
     if (config.debugNans) checkEagerNans(prim, inputs, params, outs);
     return outs;
   }
-}
-
-/** Shape-checks and runs a primitive's reference implementation. */
-export function applyConcrete(prim: Primitive<any>, inputs: Tensor[], params: any): Tensor[] {
-  const outAvals: ShapedArray[] = prim.abstractEval(
-    inputs.map((x) => x.aval),
-    params,
-  );
-  const datas: TypedArray[] = prim.impl(inputs, params, outAvals);
-  return outAvals.map((a, i) => new Tensor(isConcreteShape(a.shape) ? a : resolveShape(a, datas[i]!.length), datas[i]!));
-}
-
-/**
- * An output whose shape has one symbolic dimension (a run-time trip count, say) gets it from
- * the length of the data the implementation produced.
- */
-function resolveShape(a: ShapedArray, length: number): ShapedArray {
-  const known = a.shape.reduce<number>((n, d) => (typeof d === "number" ? n * d : n), 1);
-  const symbolic = a.shape.filter((d) => typeof d !== "number").length;
-  if (symbolic !== 1) throw new InternalError(`cannot resolve the run-time shape ${a} from ${length} elements`);
-  return new ShapedArray(
-    a.shape.map((d) => (typeof d === "number" ? d : known === 0 ? 0 : length / known)),
-    a.dtype,
-    a.weak,
-  );
 }
 
 /** The root trace (index.ts installs it with setRootTrace). */

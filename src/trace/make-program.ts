@@ -9,7 +9,7 @@ import { withSource } from "../core/source.js";
 import type { Tensor } from "../core/tensor.js";
 import { type TreeDef, flatten, unflatten } from "../core/tree.js";
 import { type Atom, Literal, type Program, Var } from "../ir/program.js";
-import { scalar } from "../rules/helpers.js";
+import { scalar } from "../rules/scalar.js";
 import { StagingTrace } from "./staging.js";
 import { currentTrace, withTrace } from "./trace.js";
 

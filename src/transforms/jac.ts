@@ -12,7 +12,7 @@ import { type Dim, dimAdd, dimMul, dimSub, shapeSize } from "../core/shape.js";
 import { Tensor } from "../core/tensor.js";
 import { type TreeDef, flatten, unflatten } from "../core/tree.js";
 import { pad, reshape, slice } from "../prims/shape.js";
-import { full, instantiate } from "../rules/helpers.js";
+import { full, instantiate } from "../prims/rule-helpers.js";
 import { jvpFlat } from "./jvp.js";
 import { vjpFlat } from "./vjp.js";
 import { vmapFlat } from "./vmap.js";

@@ -8,7 +8,7 @@ import { type TypedArray, isFloat } from "../core/dtype.js";
 import { Tensor } from "../core/tensor.js";
 import { checkStructure, flatten, unflatten } from "../core/tree.js";
 import type { Primitive } from "../prims/primitive.js";
-import { instantiate } from "../rules/helpers.js";
+import { instantiate } from "../prims/rule-helpers.js";
 import { type Tangent, Zero, isZero } from "../rules/zero.js";
 import { Trace, Tracer, checkNotEscaped, currentTrace, withTrace } from "../trace/trace.js";
 import { convert } from "../prims/unary.js";

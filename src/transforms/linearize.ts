@@ -17,7 +17,7 @@ import { leafToTensor } from "../core/convert.js";
 import { isFloat } from "../core/dtype.js";
 import { ShapeError } from "../core/errors.js";
 import { type TreeDef, checkStructure, flatten, unflatten } from "../core/tree.js";
-import { zerosLike } from "../rules/helpers.js";
+import { zerosLike } from "../prims/rule-helpers.js";
 import { evalProgram } from "../trace/make-program.js";
 import { checkFunction } from "./args.js";
 

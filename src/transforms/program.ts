@@ -7,7 +7,7 @@ import { ShapedArray } from "../core/aval.js";
 import { InternalError } from "../core/errors.js";
 import type { Tensor } from "../core/tensor.js";
 import { type Atom, Program } from "../ir/program.js";
-import { instantiate } from "../rules/helpers.js";
+import { instantiate } from "../prims/rule-helpers.js";
 import { type Tangent, Zero, isZero } from "../rules/zero.js";
 import { StagingTrace } from "../trace/staging.js";
 import { evalProgram, traceFlat } from "../trace/make-program.js";

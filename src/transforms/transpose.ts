@@ -10,7 +10,8 @@ import { evalProgram, traceFlat } from "../trace/make-program.js";
 import { type SourceRef, withSource } from "../core/source.js";
 import type { Tensor } from "../core/tensor.js";
 import { type Atom, Literal, Program, Var } from "../ir/program.js";
-import { addTangents, full, instantiate, scalar, zerosLike } from "../rules/helpers.js";
+import { addTangents, full, instantiate, zerosLike } from "../prims/rule-helpers.js";
+import { scalar } from "../rules/scalar.js";
 import { LinearIn, type Tangent, Zero, isZero } from "../rules/zero.js";
 import { checkFunction } from "./args.js";
 

@@ -13,7 +13,7 @@ import { type Dim, dimEq, dimToString, normalizeAxis } from "../core/shape.js";
 import type { Tensor } from "../core/tensor.js";
 import { type TreeDef, flatten, treedefToString, unflatten } from "../core/tree.js";
 import type { BatchDim, Primitive } from "../prims/primitive.js";
-import { moveBatchAxis } from "../rules/helpers.js";
+import { moveBatchAxis } from "../prims/rule-helpers.js";
 import { Trace, Tracer, checkNotEscaped, currentTrace, withTrace } from "../trace/trace.js";
 
 export class BatchTracer extends Tracer {

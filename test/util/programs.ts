@@ -9,7 +9,7 @@ import { interpret } from "../../src/backends/interp/interpret.js";
 import { type Atom, type Equation, type Program, Var } from "../../src/ir/program.js";
 import { printProgram } from "../../src/ir/printer.js";
 import type { Primitive } from "../../src/prims/primitive.js";
-import { scalar } from "../../src/rules/helpers.js";
+import { scalar } from "../../src/rules/scalar.js";
 
 export const show = (p: Program) => printProgram(p, { sources: false });
 export const f64 = (v: number) => scalar(v, "float64");

@@ -23,7 +23,7 @@ import { gather, scatterAdd } from "../../prims/gather.js";
 import { type ScatterMode, iotaInt, scatter } from "../../prims/scatter.js";
 import { reshape } from "../../prims/shape.js";
 import { convert } from "../../prims/unary.js";
-import { full } from "../../rules/helpers.js";
+import { full } from "../../prims/rule-helpers.js";
 import { type ArrayInput, asTensor, broadcastTo, isInt32Value, scalarTensor } from "./coerce.js";
 import { type IndexItem, index } from "./indexing.js";
 

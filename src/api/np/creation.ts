@@ -9,7 +9,7 @@ import { isConcreteShape } from "../../core/shape.js";
 import { Tensor } from "../../core/tensor.js";
 import { broadcastInDim } from "../../prims/shape.js";
 import { convert } from "../../prims/unary.js";
-import { scalar } from "../../rules/helpers.js";
+import { scalar } from "../../rules/scalar.js";
 import { type ArrayInput, arrayFromData, asTensor, broadcastTo, isInt32Value } from "./coerce.js";
 import { dtypeArg, dtypeOptions, intArg, shapeArg } from "./args.js";
 import { checkOptions, is } from "../../core/options.js";

@@ -33,7 +33,7 @@ import { add, div, mul, sub } from "../../prims/binary.js";
 import { compare, select } from "../../prims/compare.js";
 import { gather } from "../../prims/gather.js";
 import { reshape as laxReshape, rev, slice as laxSlice } from "../../prims/shape.js";
-import { scalar } from "../../rules/helpers.js";
+import { scalar } from "../../rules/scalar.js";
 import { type ArrayInput, arrayFromData, asTensor, broadcastTo } from "./coerce.js";
 import { axisArg } from "./args.js";
 import { moveaxis, ravel } from "./shape.js";

@@ -11,7 +11,7 @@ import { ShapedArray } from "../../core/aval.js";
 import { select } from "../../prims/compare.js";
 import { gather } from "../../prims/gather.js";
 import { broadcastInDim, concatenate, reshape, slice, transpose } from "../../prims/shape.js";
-import { full } from "../../rules/helpers.js";
+import { full } from "../../prims/rule-helpers.js";
 import { axisArg, intArg } from "./args.js";
 import { type ArrayInput, asTensor } from "./coerce.js";
 import { ravel } from "./shape.js";

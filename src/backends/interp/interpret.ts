@@ -1,15 +1,20 @@
 // The interpreter backend: runs a Program equation by equation with each primitive's reference
 // implementation on typed arrays. It is the oracle every other backend is tested against, and
 // with `debugNans` it names the first equation (and user line) that produced a NaN (nans.ts).
+// `applyConcrete` (one primitive on concrete tensors) is also the eager trace's step
+// (trace/eval.ts); it needs no trace, so the interpreter sits below trace/ in the layer order.
 
+import { ShapedArray } from "../../core/aval.js";
 import { config } from "../../core/config.js";
+import type { TypedArray } from "../../core/dtype.js";
+import { InternalError } from "../../core/errors.js";
 import { checkNans } from "./nans.js";
-import type { Tensor } from "../../core/tensor.js";
+import { Tensor } from "../../core/tensor.js";
 import { type Atom, Literal, type Program, type Var } from "../../ir/program.js";
-import { scalar } from "../../rules/helpers.js";
+import type { Primitive } from "../../prims/primitive.js";
+import { scalar } from "../../rules/scalar.js";
 
 export { NanError } from "../../core/errors.js";
-import { applyConcrete } from "../../trace/eval.js";
 import { type Binding, bindSymbols, currentBinding, instantiateParams, withBinding } from "../../core/symbols.js";
 import { isConcreteShape } from "../../core/shape.js";
 
@@ -44,4 +49,29 @@ function run(p: Program, args: Tensor[], binding: Binding | null): Tensor[] {
     e.outs.forEach((o, i) => env.set(o, outs[i]!));
   }
   return p.outputs.map(read);
+}
+
+/** Shape-checks and runs a primitive's reference implementation. */
+export function applyConcrete(prim: Primitive<any>, inputs: Tensor[], params: any): Tensor[] {
+  const outAvals: ShapedArray[] = prim.abstractEval(
+    inputs.map((x) => x.aval),
+    params,
+  );
+  const datas: TypedArray[] = prim.impl(inputs, params, outAvals);
+  return outAvals.map((a, i) => new Tensor(isConcreteShape(a.shape) ? a : resolveShape(a, datas[i]!.length), datas[i]!));
+}
+
+/**
+ * An output whose shape has one symbolic dimension (a run-time trip count, say) gets it from
+ * the length of the data the implementation produced.
+ */
+function resolveShape(a: ShapedArray, length: number): ShapedArray {
+  const known = a.shape.reduce<number>((n, d) => (typeof d === "number" ? n * d : n), 1);
+  const symbolic = a.shape.filter((d) => typeof d !== "number").length;
+  if (symbolic !== 1) throw new InternalError(`cannot resolve the run-time shape ${a} from ${length} elements`);
+  return new ShapedArray(
+    a.shape.map((d) => (typeof d === "number" ? d : known === 0 ? 0 : length / known)),
+    a.dtype,
+    a.weak,
+  );
 }

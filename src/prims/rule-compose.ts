@@ -3,15 +3,16 @@
 // tree of products). The helper is staged once at the primal's abstract value and its equations
 // are then applied in order to (primal, tangent) pairs through each primitive's own JVP rule,
 // exactly as the JVP trace would (no tangent in: plain bind; otherwise the rule, with the
-// current, parent trace doing or staging the work). It lives with the rules, below
+// current, parent trace doing or staging the work). It lives with the primitives, below
 // transforms/, so that a rule never runs a whole transformation (layer order: src/README.md).
 
 import { withSource } from "../core/source.js";
 import type { Tensor } from "../core/tensor.js";
 import { type Atom, Literal, type Var } from "../ir/program.js";
 import { traceFlat } from "../trace/make-program.js";
-import { instantiate, scalar } from "./helpers.js";
-import { type Tangent, Zero, isZero } from "./zero.js";
+import { scalar } from "../rules/scalar.js";
+import { type Tangent, Zero, isZero } from "../rules/zero.js";
+import { instantiate } from "./rule-helpers.js";
 
 /**
  * `[fn(x), d fn(x)[t]]` for a function of one tensor built from primitives; the tangent is

@@ -1,9 +1,9 @@
 // JVP of a primitive that is linear in all of its inputs: the tangent map is the primitive itself
 // applied to the tangents (symbolic zeros are materialized only when some tangent is non-zero).
 
-import type { JvpRule, Primitive } from "../prims/primitive.js";
-import { zerosLike } from "./helpers.js";
-import { Zero, isZero } from "./zero.js";
+import type { JvpRule, Primitive } from "./primitive.js";
+import { zerosLike } from "./rule-helpers.js";
+import { Zero, isZero } from "../rules/zero.js";
 
 export function linearJvp<P>(prim: () => Primitive<P>): JvpRule<P> {
   return (primals, tangents, params) => {

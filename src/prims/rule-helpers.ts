@@ -1,30 +1,19 @@
-// Small building blocks used by derivative and batching rules: constants, symbolic-zero
-// arithmetic, and the broadcast/unbroadcast pair that moves (co)tangents between an operand's
-// shape and an output's shape.
+// Small building blocks used by derivative and batching rules, written with primitives:
+// materialized zeros, symbolic-zero arithmetic, and the broadcast/unbroadcast pair that moves
+// (co)tangents between an operand's shape and an output's shape. They live with the primitives
+// (not in rules/, which needs no primitive) so that the kernel's folders import one way only.
 
-import { ShapedArray } from "../core/aval.js";
-import { type DType, allocArray, castNumber } from "../core/dtype.js";
-import { type Shape, isConcreteShape, shapeEq } from "../core/shape.js";
-import { Tensor } from "../core/tensor.js";
+import type { ShapedArray } from "../core/aval.js";
+import type { DType } from "../core/dtype.js";
+import { type Shape, shapeEq } from "../core/shape.js";
+import type { Tensor } from "../core/tensor.js";
 import { InternalError } from "../core/errors.js";
-import { add } from "../prims/binary.js";
-import { neg } from "../prims/unary.js";
-import { broadcastInDim, moveAxis } from "../prims/shape.js";
-import { reduceSum } from "../prims/reduce.js";
-import { type Tangent, Zero, isZero } from "./zero.js";
-
-/** A concrete rank-0 tensor (staged as an inline literal). */
-export function scalar(value: number, dtype: DType, weak = false): Tensor {
-  const d = allocArray(dtype, 1);
-  d[0] = castNumber(dtype, value);
-  return new Tensor(new ShapedArray([], dtype, weak), d);
-}
-
-/** A rank-0 constant with the dtype of `like`. */
-export function scalarLike(like: { aval: ShapedArray } | ShapedArray, value: number): Tensor {
-  const a = like instanceof ShapedArray ? like : like.aval;
-  return scalar(value, a.dtype);
-}
+import { scalar } from "../rules/scalar.js";
+import { type Tangent, Zero, isZero } from "../rules/zero.js";
+import { add } from "./binary.js";
+import { neg } from "./unary.js";
+import { broadcastInDim, moveAxis } from "./shape.js";
+import { reduceSum } from "./reduce.js";
 
 /** A tensor filled with `value` (a broadcast of a literal, so it costs nothing to stage). */
 export function full(shape: Shape, dtype: DType, value: number): Tensor {
@@ -77,9 +66,4 @@ export function moveBatchAxis(x: Tensor, from: number | null, to: number, size: 
     return broadcastInDim(x, shape, dims);
   }
   return from === to ? x : moveAxis(x, from, to);
-}
-
-export function concreteShape(s: Shape, what: string): number[] {
-  if (!isConcreteShape(s)) throw new InternalError(`${what}: symbolic shape [${s}] needs a concrete size`);
-  return s as number[];
 }
