@@ -9,12 +9,14 @@
 // against the kernel, writing [N, O, ...out] in place (no transpose copies). Gradients come from
 // autodiff of the composite: the input's is the transposed convolution (slice^T = pad, the
 // patches summed back), the kernel's a GEMM of patches and output cotangents.
-// Pooling reduces the same strided window slices with max / add.
+// Pooling with non-overlapping windows is one reduction over a reshaped view (tiledPool); other
+// strides reduce the strided window slices pairwise with max / add.
 
 import type { Tensor } from "../core/tensor.js";
 import { ArgumentError, ShapeError } from "../core/errors.js";
 import { add, div, max } from "../prims/binary.js";
 import { dotGeneral } from "../prims/dot.js";
+import { reduceMax, reduceSum } from "../prims/reduce.js";
 import { broadcastInDim, pad, reshape, slice } from "../prims/shape.js";
 import { full } from "../rules/helpers.js";
 import { type ArrayInput, asTensor, promote } from "./np/coerce.js";
@@ -207,6 +209,27 @@ function pool(name: string, x: X, window: number | readonly number[], opts: Pool
   const strides = opts.strides === undefined ? win : perDim(name, "strides", opts.strides, nd);
   const ones = win.map(() => 1);
   const { y, out } = padInput(name, t, win, strides, opts.padding ?? "VALID", ones, ones, kind === "avg" ? 0 : t.aval.dtype === "int32" ? -2147483648 : -Infinity);
+  const r = strides.every((s, i) => s === win[i]) ? tiledPool(y, win, out, kind) : treePool(y, win, strides, out, kind);
+  return kind === "max" ? r : div(r, full([], r.aval.dtype, prod(win)));
+}
+
+/**
+ * Non-overlapping windows (strides = window, the usual pooling): the padded input cropped to whole
+ * windows and viewed as [N, C, o1, k1, o2, k2, ...] (a reshape, no copy), reduced over the k
+ * axes. One reduce kernel forward; reduce_max's derivative is one fused mask (ties share the
+ * cotangent evenly, as the pairwise tree does for 2 and 4 tied elements).
+ */
+function tiledPool(y: Tensor, win: number[], out: number[], kind: "max" | "avg"): Tensor {
+  const ys = y.aval.shape as number[];
+  const crop = slice(y, ys.map(() => 0), [ys[0]!, ys[1]!, ...out.map((o, i) => o * win[i]!)]);
+  const tiled = reshape(crop, [ys[0]!, ys[1]!, ...out.flatMap((o, i) => [o, win[i]!])]);
+  const axes = win.map((_, i) => 3 + 2 * i);
+  return (kind === "max" ? reduceMax : reduceSum)(tiled, axes);
+}
+
+/** Overlapping (or gapped) windows: one strided slice per window offset, reduced pairwise. */
+function treePool(y: Tensor, win: number[], strides: number[], out: number[], kind: "max" | "avg"): Tensor {
+  const ones = win.map(() => 1);
   const slices = windowSlices(y, win, strides, ones, out);
   // a balanced tree keeps the fused expressions shallow
   let level = slices;
@@ -215,8 +238,7 @@ function pool(name: string, x: X, window: number | readonly number[], opts: Pool
     for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? (kind === "max" ? max : add)(level[i]!, level[i + 1]!) : level[i]!);
     level = next;
   }
-  const r = level[0]!;
-  return kind === "max" ? r : div(r, full([], r.aval.dtype, prod(win)));
+  return level[0]!;
 }
 
 /** nn.maxPool(x [N, C, ...spatial], window, {strides = window, padding}): the max over each window (NaN propagates). */
