@@ -3,12 +3,13 @@
 // OIHW kernels, any number of spatial dims), nn.conv1d / conv2d, nn.maxPool / avgPool.
 //
 // conv is im2col onto dot_general, so it runs at GEMM speed: the input is padded once (lhs
-// dilation as interior padding, then explicit padding; negative padding crops), each kernel
-// offset is one strided slice of it, stacked into the patches [N, C, K, ...out] by one fused loop
-// (windowPatches), and one dot_general batched over (N, feature groups) contracts (C/G, K)
-// against the kernel, writing [N, O, ...out] in place (no transpose copies). Gradients come from
-// autodiff of the composite: the input's is the transposed convolution (slice^T = pad, the
-// patches summed back), the kernel's a GEMM of patches and output cotangents.
+// dilation as interior padding, then explicit padding; negative padding crops), its windows are
+// the patches [N, C, ...window, ...out] (window_patches, prims/windows.ts: one kernel reading
+// the padded input through an overlapping strided view), and one dot_general batched over (N,
+// feature groups) contracts (C/G, K) against the kernel, writing [N, O, ...out] in place (no
+// transpose copies). Gradients come from autodiff of the composite: the input's is the
+// transposed convolution (window_patches^T sums the patches back, then pad^T crops), the
+// kernel's a GEMM of patches and output cotangents.
 // Pooling with non-overlapping windows is one reduction over a reshaped view (tiledPool); other
 // strides reduce the strided window slices pairwise with max / add.
 
@@ -17,6 +18,7 @@ import { ArgumentError, ShapeError } from "../core/errors.js";
 import { add, div, max } from "../prims/binary.js";
 import { dotGeneral } from "../prims/dot.js";
 import { reduceMax, reduceSum } from "../prims/reduce.js";
+import { windowPatches } from "../prims/windows.js";
 import { broadcastInDim, pad, reshape, slice } from "../prims/shape.js";
 import { full } from "../rules/helpers.js";
 import { type ArrayInput, asTensor, promote } from "./np/coerce.js";
@@ -104,32 +106,6 @@ function windowSlices(y: Tensor, window: number[], strides: number[], rhsDil: nu
 }
 
 /**
- * The window slices stacked on a new axis 2, [N, C, K, ...out]: slices of the padded input with a
- * unit axis 2 (one reshape of the input, so no per-slice reshape breaks fusion), each padded to
- * its position on that axis, summed. Pads, adds and strided slices fuse into one loop reading the
- * padded input, where a concatenate would copy each slice once more; the transpose (slices of
- * the cotangent padded back and summed) fuses the same way.
- */
-function windowPatches(y: Tensor, window: number[], strides: number[], rhsDil: number[], out: number[]): Tensor {
-  const ys = y.aval.shape as number[];
-  const y5 = reshape(y, [ys[0]!, ys[1]!, 1, ...ys.slice(2)]);
-  const K = prod(window);
-  const parts = windowSlices(y5, window, strides, rhsDil, out, 3).map((s, k) => {
-    if (K === 1) return s;
-    const lo = s.aval.shape.map((_, i) => (i === 2 ? k : 0));
-    const hi = s.aval.shape.map((_, i) => (i === 2 ? K - 1 - k : 0));
-    return pad(s, lo, hi, lo.map(() => 0), 0);
-  });
-  let level = parts;
-  while (level.length > 1) {
-    const next: Tensor[] = [];
-    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? add(level[i]!, level[i + 1]!) : level[i]!);
-    level = next;
-  }
-  return level[0]!;
-}
-
-/**
  * lax.conv(lhs [N, C, ...spatial], rhs [O, C / groups, ...window], opts): JAX's
  * conv_general_dilated with dimension numbers NCHW / OIHW / NCHW. Output [N, O, ...out].
  */
@@ -155,7 +131,7 @@ export function conv(lhs: X, rhs: X, opts: ConvOpts = {}): Tensor {
   const K = prod(window);
   const P = prod(out);
   // patches [N, C, K, P] -> [N, G, C/G * K, P]; kernel [O, C/G, ...window] -> [G, O/G, C/G * K]
-  const patches = reshape(windowPatches(y, window, strides, rhsDil, out), [N, G, (C / G) * K, P]);
+  const patches = reshape(windowPatches(y, { window, strides, dilation: rhsDil }), [N, G, (C / G) * K, P]);
   // The kernel is broadcast over the batch (it is small: O * C/G * K per sample) so that the
   // GEMM is batched over (N, G) and reads the patches and writes the output in place: [N, G, O/G,
   // CgK] . [N, G, CgK, P] -> [N, G, O/G, P], which is [N, O, ...out] without a transpose copy of

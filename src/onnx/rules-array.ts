@@ -117,6 +117,30 @@ const rev: OnnxRule = ({ g, ins: [x], params }) => {
 };
 
 /**
+ * window_patches (prims/windows.ts): one strided Slice of the spatial dims per window offset,
+ * each with a unit axis before the output dims, concatenated on it, then split into the window
+ * dims by a Reshape.
+ */
+const windowPatches: OnnxRule = ({ g, ins: [x], inAvals: [a], outAvals: [o], params }) => {
+  const { window, strides, dilation } = params as { window: number[]; strides: number[]; dilation: number[] };
+  const nd = window.length;
+  const nl = a!.shape.length - nd;
+  const out = (o!.shape as number[]).slice(nl + nd);
+  const axes = window.map((_, j) => nl + j);
+  const K = window.reduce((p, q) => p * q, 1);
+  const parts: string[] = [];
+  for (let k = 0; k < K; k++) {
+    const off = window.map(() => 0);
+    for (let j = nd - 1, r = k; j >= 0; j--) (off[j] = r % window[j]!), (r = Math.floor(r / window[j]!));
+    const start = off.map((v, j) => v * dilation[j]!);
+    const end = start.map((v, j) => v + (out[j]! - 1) * strides[j]! + 1);
+    parts.push(g.op("Unsqueeze", [g.op("Slice", [x!, g.ints(start), g.ints(end), g.ints(axes), g.ints(strides)]), g.ints([nl])]));
+  }
+  const stacked = parts.length === 1 ? parts[0]! : g.op("Concat", parts, { axis: attr.int(nl) });
+  return [reshape(g, stacked, o!.shape)];
+};
+
+/**
  * int64 indices: clamped into [0, n - 1] (mode "clip", adgen's default), or for mode "raise"
  * (np.take's bounds check) every index outside [0, n) replaced by 2^62, which ONNX Runtime's
  * Gather rejects with an error instead of wrapping negative indices (ONNX semantics) or reading
@@ -273,6 +297,7 @@ export const ARRAY_RULES = {
   pad,
   slice,
   rev,
+  window_patches: windowPatches,
   gather,
   scatter_add: scatterAdd,
   scatter,
