@@ -5,9 +5,9 @@
  * each kernel's time is the median over the runs of the gap between its tick and the next.
  * Kernels are grouped by kind and fused primitives in the summary.
  *
- *   npx tsx bench/profile-kernels.ts [--workload transformer-step|transformer-fwd|cnn-step] [--reps 20] [--top 25]
+ *   npx tsx bench/profile-kernels.ts [--workload transformer-step|transformer-fwd|cnn-step] [--reps 20] [--top 25] [--threads N]
  */
-import { jit, valueAndGrad, type Tensor } from "../src/index.js";
+import { config, jit, valueAndGrad, type Tensor } from "../src/index.js";
 import { compileWasm } from "../src/backends/wasm/program.js";
 import { generateWasm } from "../src/backends/wasm/kernels.js";
 import { flatten } from "../src/core/tree.js";
@@ -23,6 +23,7 @@ const arg = (name: string, dflt: string) => {
 };
 const workload = arg("workload", "transformer-step");
 const reps = Number(arg("reps", "20"));
+if (process.argv.includes("--threads")) config.update({ matmulThreads: Number(arg("threads", "2")) });
 
 const cnn = workload === "cnn-step";
 const { p, x, target } = cnn ? cnnTensors() : transformerTensors();

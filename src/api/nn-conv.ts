@@ -18,7 +18,7 @@ import { ArgumentError, ShapeError } from "../core/errors.js";
 import { add, div, max } from "../prims/binary.js";
 import { dotGeneral } from "../prims/dot.js";
 import { reduceMax, reduceSum } from "../prims/reduce.js";
-import { windowPatches } from "../prims/windows.js";
+import { pairwise, windowOffsets, windowPatches } from "../prims/windows.js";
 import { broadcastInDim, pad, reshape, slice } from "../prims/shape.js";
 import { full } from "../rules/helpers.js";
 import { type ArrayInput, asTensor, promote } from "./np/coerce.js";
@@ -88,20 +88,12 @@ function padInput(name: string, x: Tensor, window: number[], strides: number[], 
 /** One strided slice of the padded input per window offset (row-major over the window); the spatial axes start at `sp`. */
 function windowSlices(y: Tensor, window: number[], strides: number[], rhsDil: number[], out: number[], sp = 2): Tensor[] {
   const ys = y.aval.shape as number[];
-  const slices: Tensor[] = [];
-  const K = prod(window);
-  for (let k = 0; k < K; k++) {
-    let r = k;
-    const off = window.map(() => 0);
-    for (let i = window.length - 1; i >= 0; i--) {
-      off[i] = r % window[i]!;
-      r = Math.floor(r / window[i]!);
-    }
-    const lead = ys.slice(0, sp);
+  const lead = ys.slice(0, sp);
+  const slices = windowOffsets(window).map((off) => {
     const start = [...lead.map(() => 0), ...off.map((o, i) => o * rhsDil[i]!)];
     const limit = [...lead, ...out.map((o, i) => start[i + sp]! + (o - 1) * strides[i]! + 1)];
-    slices.push(slice(y, start, limit, [...lead.map(() => 1), ...strides]));
-  }
+    return slice(y, start, limit, [...lead.map(() => 1), ...strides]);
+  });
   return slices;
 }
 
@@ -206,15 +198,7 @@ function tiledPool(y: Tensor, win: number[], out: number[], kind: "max" | "avg")
 /** Overlapping (or gapped) windows: one strided slice per window offset, reduced pairwise. */
 function treePool(y: Tensor, win: number[], strides: number[], out: number[], kind: "max" | "avg"): Tensor {
   const ones = win.map(() => 1);
-  const slices = windowSlices(y, win, strides, ones, out);
-  // a balanced tree keeps the fused expressions shallow
-  let level = slices;
-  while (level.length > 1) {
-    const next: Tensor[] = [];
-    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? (kind === "max" ? max : add)(level[i]!, level[i + 1]!) : level[i]!);
-    level = next;
-  }
-  return level[0]!;
+  return pairwise(windowSlices(y, win, strides, ones, out), kind === "max" ? max : add);
 }
 
 /** nn.maxPool(x [N, C, ...spatial], window, {strides = window, padding}): the max over each window (NaN propagates). */

@@ -12,6 +12,7 @@ import { attr, elemOf } from "./graph.js";
 import type { GraphBuilder } from "./graph.js";
 import { cast } from "./rules-elementwise.js";
 import { ArgumentError } from "../core/errors.js";
+import { windowOffsets } from "../prims/windows.js";
 
 const isFloatAval = (a: ShapedArray) => isFloat(a.dtype);
 
@@ -127,15 +128,11 @@ const windowPatches: OnnxRule = ({ g, ins: [x], inAvals: [a], outAvals: [o], par
   const nl = a!.shape.length - nd;
   const out = (o!.shape as number[]).slice(nl + nd);
   const axes = window.map((_, j) => nl + j);
-  const K = window.reduce((p, q) => p * q, 1);
-  const parts: string[] = [];
-  for (let k = 0; k < K; k++) {
-    const off = window.map(() => 0);
-    for (let j = nd - 1, r = k; j >= 0; j--) (off[j] = r % window[j]!), (r = Math.floor(r / window[j]!));
+  const parts = windowOffsets(window).map((off) => {
     const start = off.map((v, j) => v * dilation[j]!);
     const end = start.map((v, j) => v + (out[j]! - 1) * strides[j]! + 1);
-    parts.push(g.op("Unsqueeze", [g.op("Slice", [x!, g.ints(start), g.ints(end), g.ints(axes), g.ints(strides)]), g.ints([nl])]));
-  }
+    return g.op("Unsqueeze", [g.op("Slice", [x!, g.ints(start), g.ints(end), g.ints(axes), g.ints(strides)]), g.ints([nl])]);
+  });
   const stacked = parts.length === 1 ? parts[0]! : g.op("Concat", parts, { axis: attr.int(nl) });
   return [reshape(g, stacked, o!.shape)];
 };

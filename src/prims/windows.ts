@@ -40,6 +40,27 @@ function windowOut(x: ShapedArray, p: WindowParams): number[] {
   return out;
 }
 
+/** Every window offset (a1..ad), row-major over the window. */
+export function windowOffsets(window: readonly number[]): number[][] {
+  const K = window.reduce((a, b) => a * b, 1);
+  return Array.from({ length: K }, (_, k) => {
+    const a = window.map(() => 0);
+    for (let j = window.length - 1, r = k; j >= 0; j--) (a[j] = r % window[j]!), (r = Math.floor(r / window[j]!));
+    return a;
+  });
+}
+
+/** xs combined pairwise by `op` in a balanced tree (keeps fused expressions shallow). */
+export function pairwise(xs: Tensor[], op: (a: Tensor, b: Tensor) => Tensor): Tensor {
+  let level = xs;
+  while (level.length > 1) {
+    const next: Tensor[] = [];
+    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? op(level[i]!, level[i + 1]!) : level[i]!);
+    level = next;
+  }
+  return level[0]!;
+}
+
 /** The strides (in elements) of the window view of a contiguous x of `shape`: lead, then window, then output dims. */
 export function windowStrides(shape: readonly number[], p: WindowParams): number[] {
   const nd = p.window.length;
@@ -81,24 +102,14 @@ function windowPatchesTranspose(ct: Tensor, x: ShapedArray, p: WindowParams): Te
   const nl = xs.length - nd;
   const lead = xs.slice(0, nl);
   const out = cs.slice(nl + nd);
-  const K = p.window.reduce((a, b) => a * b, 1);
-  const parts: Tensor[] = [];
-  for (let k = 0; k < K; k++) {
-    const a = p.window.map(() => 0);
-    for (let j = nd - 1, r = k; j >= 0; j--) (a[j] = r % p.window[j]!), (r = Math.floor(r / p.window[j]!));
+  const parts = windowOffsets(p.window).map((a) => {
     const start = [...lead.map(() => 0), ...a, ...out.map(() => 0)];
     const s = reshape(slice(ct, start, [...lead, ...a.map((v) => v + 1), ...out]), [...lead, ...out]);
     const lo = a.map((v, j) => v * p.dilation[j]!);
     const hi = lo.map((l, j) => xs[nl + j]! - (l + (out[j]! - 1) * p.strides[j]! + 1));
-    parts.push(pad(s, [...lead.map(() => 0), ...lo], [...lead.map(() => 0), ...hi], [...lead.map(() => 0), ...p.strides.map((v) => v - 1)], 0));
-  }
-  let level = parts;
-  while (level.length > 1) {
-    const next: Tensor[] = [];
-    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? add(level[i]!, level[i + 1]!) : level[i]!);
-    level = next;
-  }
-  return level[0]!;
+    return pad(s, [...lead.map(() => 0), ...lo], [...lead.map(() => 0), ...hi], [...lead.map(() => 0), ...p.strides.map((v) => v - 1)], 0);
+  });
+  return pairwise(parts, add);
 }
 
 /** The windows of x's trailing window.length dims: [...lead, ...window, ...out]. */
