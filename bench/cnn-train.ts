@@ -1,14 +1,14 @@
 /**
- * A small CNN trained on real data, adgen and PyTorch side by side: the cnn-step network
+ * A small CNN trained on real data, adgen, PyTorch, TensorFlow.js and jax-js side by side: the cnn-step network
  * (bench/workloads/cnn.ts: conv 3x3x8 SAME + relu -> maxPool 2 -> conv 3x3x16 -> maxPool 2 ->
  * dense 10) on the Fashion-MNIST subset in bench/data (1024 training, 512 test images), plain SGD,
  * batch 32, the same initial parameters and batch order for every peer. Prints the mean training
  * loss per epoch, the test accuracy and the median time of a training step (forward, gradients
  * and the parameter update; adgen: one jit-compiled function).
- *   npx tsx bench/cnn-train.ts [--epochs 3] [--lr 0.1] [--peers adgen,pytorch]
- * PyTorch runs bench/peers/torch_cnn_train.py with the system python3 (torch installed).
- * tfjs-cpu is not a peer here (its cnn-step takes seconds per step on this network; tfjs-wasm has
- * no Conv2DBackpropFilter kernel); jax-js has no cnn peer yet.
+ *   npx tsx bench/cnn-train.ts [--epochs 3] [--lr 0.1] [--peers adgen,pytorch,tfjs-cpu,tfjs-wasm,jax-js]
+ * PyTorch runs bench/peers/torch_cnn_train.py with the system python3 (torch installed); the
+ * JavaScript peers are in bench/peers/cnn-train-js.ts (tfjs-cpu takes about a second per step on
+ * this network; a peer whose backend lacks a kernel the network needs is reported unavailable).
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { jit, nn, np, valueAndGrad, type Tensor } from "../src/index.js";
+import { jaxjsTrain, median, tfjsTrain, type TrainResult } from "./peers/cnn-train-js.js";
 import { CNN, CNN_PARAM_NAMES, type CnnParamName, FASHION_MNIST_FILE, cnnData, cnnShapes, fashionMnist } from "./workloads/cnn.js";
 
 type P = Record<CnnParamName, Tensor>;
@@ -26,7 +27,7 @@ const opt = (name: string, dflt: string) => {
 };
 const epochs = Number(opt("epochs", "3"));
 const lr = Number(opt("lr", "0.1"));
-const peers = opt("peers", "adgen,pytorch").split(",");
+const peers = opt("peers", "adgen,pytorch,tfjs-cpu,tfjs-wasm,jax-js").split(",");
 const B = CNN.B;
 
 function logits(p: P, x: Tensor): Tensor {
@@ -36,14 +37,7 @@ function logits(p: P, x: Tensor): Tensor {
 }
 const loss = (p: P, x: Tensor, y: Tensor) => np.mean(nn.softmaxCrossEntropy(logits(p, x), y));
 
-interface Result {
-  steps: number;
-  stepMs: number;
-  losses: number[];
-  accuracy: number;
-}
-
-const median = (a: number[]) => [...a].sort((u, v) => u - v)[a.length >> 1]!;
+type Result = TrainResult;
 
 async function adgen(): Promise<Result> {
   const data = await fashionMnist();
@@ -93,13 +87,22 @@ function pytorch(): Result {
 }
 
 console.log(`cnn-train: Fashion-MNIST subset (${FASHION_MNIST_FILE.pathname.split("/").at(-1)}), ${epochs} epochs, batch ${B}, SGD lr ${lr}`);
+const run: Record<string, () => Promise<Result> | Result> = {
+  adgen,
+  pytorch,
+  "tfjs-cpu": async () => tfjsTrain("cpu", { epochs, lr, data: await fashionMnist() }),
+  "tfjs-wasm": async () => tfjsTrain("wasm", { epochs, lr, data: await fashionMnist() }),
+  "jax-js": async () => jaxjsTrain({ epochs, lr, data: await fashionMnist() }),
+};
 for (const peer of peers) {
   let r: Result;
   try {
-    r = peer === "adgen" ? await adgen() : peer === "pytorch" ? pytorch() : (() => { throw new Error("unknown peer (adgen, pytorch)"); })();
+    const f = run[peer];
+    if (!f) throw new Error(`unknown peer (${Object.keys(run).join(", ")})`);
+    r = await f();
   } catch (e) {
-    console.log(`${peer.padEnd(8)} unavailable: ${(e as Error).message.split("\n")[0]}`);
+    console.log(`${peer.padEnd(9)} unavailable: ${(e as Error).message.split("\n")[0]}`);
     continue;
   }
-  console.log(`${peer.padEnd(8)} test accuracy ${(100 * r.accuracy).toFixed(1)}%, epoch losses ${r.losses.map((l) => l.toFixed(3)).join(" ")}, step ${r.stepMs.toFixed(2)} ms (median of ${r.steps})`);
+  console.log(`${peer.padEnd(9)} test accuracy ${(100 * r.accuracy).toFixed(1)}%, epoch losses ${r.losses.map((l) => l.toFixed(3)).join(" ")}, step ${r.stepMs.toFixed(2)} ms (median of ${r.steps})`);
 }

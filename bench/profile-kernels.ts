@@ -5,9 +5,9 @@
  * each kernel's time is the median over the runs of the gap between its tick and the next.
  * Kernels are grouped by kind and fused primitives in the summary.
  *
- *   npx tsx bench/profile-kernels.ts [--workload transformer-step|transformer-fwd] [--reps 20] [--top 25]
+ *   npx tsx bench/profile-kernels.ts [--workload transformer-step|transformer-fwd|cnn-step] [--reps 20] [--top 25] [--threads N]
  */
-import { jit, valueAndGrad, type Tensor } from "../src/index.js";
+import { config, jit, valueAndGrad, type Tensor } from "../src/index.js";
 import { compileWasm } from "../src/backends/wasm/program.js";
 import { generateWasm } from "../src/backends/wasm/kernels.js";
 import { flatten } from "../src/core/tree.js";
@@ -15,6 +15,7 @@ import { optimizeForBackend } from "../src/jit/compile.js";
 import { lowerProgram } from "../src/lower/fuse.js";
 import type { Kernel, LoweredProgram } from "../src/lower/kernel-ir.js";
 import { transformerLoss, transformerTensors } from "./peers/adgen-transformer.js";
+import { cnnLoss, cnnTensors } from "./peers/adgen-cnn.js";
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -22,9 +23,11 @@ const arg = (name: string, dflt: string) => {
 };
 const workload = arg("workload", "transformer-step");
 const reps = Number(arg("reps", "20"));
+if (process.argv.includes("--threads")) config.update({ matmulThreads: Number(arg("threads", "2")) });
 
-const { p, x, target } = transformerTensors();
-const fn = workload === "transformer-fwd" ? transformerLoss : valueAndGrad(transformerLoss);
+const cnn = workload === "cnn-step";
+const { p, x, target } = cnn ? cnnTensors() : transformerTensors();
+const fn = cnn ? valueAndGrad(cnnLoss) : workload === "transformer-fwd" ? transformerLoss : valueAndGrad(transformerLoss);
 const low = jit(fn, { name: workload }).lower(p, x, target);
 const lp: LoweredProgram = lowerProgram(optimizeForBackend(low.program));
 const [leaves] = flatten([p, x, target]);

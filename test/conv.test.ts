@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { type Tensor, config, exportFunction, exportOnnx, jit, lax, nn, np, spec, vmap } from "../src/index.js";
+import { type Tensor, config, exportFunction, exportOnnx, grad, jit, lax, nn, np, spec, vmap } from "../src/index.js";
 import { runOnnx } from "./onnx-run.js";
 import { ArgumentError, ShapeError } from "../src/core/errors.js";
 import { assertClose, checkGradients, rand } from "./util/check.js";
@@ -158,6 +158,44 @@ describe("pooling", () => {
     checkGradients((v: Tensor) => nn.avgPool(v, [3, 2], { padding: "SAME" }), [x]);
     const y = nn.maxPool(np.array([[[[1, NaN], [0, 2]]]], { dtype: "float64" }), 2);
     expect(Number.isNaN(y.item())).toBe(true);
+  });
+});
+
+describe("pooling with non-overlapping windows (one reduction over a reshaped view)", () => {
+  it("max / avg against window loops: VALID crops a partial window, SAME pads it", () => {
+    const x = rand([2, 3, 5, 7], 11);
+    const xd = x.toArray() as number[][][][];
+    const cases = [
+      { opts: {}, out: [2, 2], pad: [0, 0] },
+      { opts: { padding: "SAME" as const }, out: [3, 3], pad: [0, 1] },
+    ];
+    for (const { opts, out, pad } of cases) {
+      const m = nn.maxPool(x, [2, 3], opts);
+      const a = nn.avgPool(x, [2, 3], opts);
+      expect(m.shape).toEqual([2, 3, ...out]);
+      const md = m.toArray() as number[][][][];
+      const ad = a.toArray() as number[][][][];
+      for (let n = 0; n < 2; n++) for (let c = 0; c < 3; c++) for (let i = 0; i < out[0]!; i++) for (let j = 0; j < out[1]!; j++) {
+        let best = -Infinity;
+        let sum = 0;
+        for (let u = 2 * i - pad[0]!; u < 2 * i - pad[0]! + 2; u++) for (let v = 3 * j - pad[1]!; v < 3 * j - pad[1]! + 3; v++) {
+          if (u < 0 || v < 0 || u >= 5 || v >= 7) continue; // padding: -Infinity for max, 0 (counted) for avg
+          best = Math.max(best, xd[n]![c]![u]![v]!);
+          sum += xd[n]![c]![u]![v]!;
+        }
+        expect(md[n]![c]![i]![j]).toBe(best);
+        expect(ad[n]![c]![i]![j]).toBeCloseTo(sum / 6, 14);
+      }
+    }
+  });
+  it("gradients against central differences (float64), ties share the cotangent evenly", () => {
+    const x = rand([2, 2, 5, 6], 12);
+    checkGradients((v: Tensor) => nn.maxPool(v, 2), [x]);
+    checkGradients((v: Tensor) => nn.maxPool(v, [2, 3], { padding: "SAME" }), [x]);
+    checkGradients((v: Tensor) => nn.avgPool(v, [3, 2], { padding: "SAME", strides: [3, 2] }), [x]);
+    // a window of 4 equal values (relu's zeros): each gets a quarter, as the pairwise max tree gives
+    const g = grad((v: Tensor) => np.sum(nn.maxPool(v, 2)))(np.zeros([1, 1, 2, 2], { dtype: "float64" })) as Tensor;
+    expect(Array.from(g.data)).toEqual([0.25, 0.25, 0.25, 0.25]);
   });
 });
 

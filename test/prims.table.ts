@@ -17,6 +17,7 @@ import { erf } from "../src/prims/special.js";
 import * as sc from "../src/prims/scatter.js";
 import * as so from "../src/prims/sort.js";
 import * as rnd from "../src/prims/random.js";
+import { windowPatches } from "../src/prims/windows.js";
 
 export interface ArgSpec {
   shape: number[];
@@ -154,6 +155,8 @@ export const ROWS: Row[] = [
   { prim: "pad", args: [f([2, 3])], fn: (x) => s.pad(x, [1, 0], [0, 2], [1, 1], 0.5) },
   { prim: "slice", args: [f([5, 6])], fn: (x) => s.slice(x, [1, 0], [5, 6], [2, 3]) },
   { prim: "rev", args: [f([3, 4])], fn: (x) => s.rev(x, [1]) },
+  { prim: "window_patches", args: [f([2, 5, 6])], fn: (x) => windowPatches(x, { window: [2, 3], strides: [1, 2], dilation: [2, 1] }) },
+  { prim: "window_patches", variant: "1-d, overlapping, two lead dims", args: [f([2, 1, 7])], fn: (x) => windowPatches(x, { window: [3], strides: [2], dilation: [1] }) },
   // indexing: index and key operands are drawn as floats and truncated to int32 inside the row,
   // so every driver (including grad over all inputs) can treat them as ordinary inputs
   { prim: "gather", args: [f([4, 3]), f([2, 3], 0, 4)], fn: (x, i) => gather(x, toInt(i), { axis: 0, batchDims: 0 }) },

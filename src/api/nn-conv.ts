@@ -3,18 +3,22 @@
 // OIHW kernels, any number of spatial dims), nn.conv1d / conv2d, nn.maxPool / avgPool.
 //
 // conv is im2col onto dot_general, so it runs at GEMM speed: the input is padded once (lhs
-// dilation as interior padding, then explicit padding; negative padding crops), each kernel
-// offset is one strided slice of it, stacked into the patches [N, C, K, ...out] by one fused loop
-// (windowPatches), and one dot_general batched over (N, feature groups) contracts (C/G, K)
-// against the kernel, writing [N, O, ...out] in place (no transpose copies). Gradients come from
-// autodiff of the composite: the input's is the transposed convolution (slice^T = pad, the
-// patches summed back), the kernel's a GEMM of patches and output cotangents.
-// Pooling reduces the same strided window slices with max / add.
+// dilation as interior padding, then explicit padding; negative padding crops), its windows are
+// the patches [N, C, ...window, ...out] (window_patches, prims/windows.ts: one kernel reading
+// the padded input through an overlapping strided view), and one dot_general batched over (N,
+// feature groups) contracts (C/G, K) against the kernel, writing [N, O, ...out] in place (no
+// transpose copies). Gradients come from autodiff of the composite: the input's is the
+// transposed convolution (window_patches^T sums the patches back, then pad^T crops), the
+// kernel's a GEMM of patches and output cotangents.
+// Pooling with non-overlapping windows is one reduction over a reshaped view (tiledPool); other
+// strides reduce the strided window slices pairwise with max / add.
 
 import type { Tensor } from "../core/tensor.js";
 import { ArgumentError, ShapeError } from "../core/errors.js";
 import { add, div, max } from "../prims/binary.js";
 import { dotGeneral } from "../prims/dot.js";
+import { reduceMax, reduceSum } from "../prims/reduce.js";
+import { pairwise, windowOffsets, windowPatches } from "../prims/windows.js";
 import { broadcastInDim, pad, reshape, slice } from "../prims/shape.js";
 import { full } from "../prims/rule-helpers.js";
 import { type ArrayInput, asTensor, promote } from "./np/coerce.js";
@@ -84,47 +88,13 @@ function padInput(name: string, x: Tensor, window: number[], strides: number[], 
 /** One strided slice of the padded input per window offset (row-major over the window); the spatial axes start at `sp`. */
 function windowSlices(y: Tensor, window: number[], strides: number[], rhsDil: number[], out: number[], sp = 2): Tensor[] {
   const ys = y.aval.shape as number[];
-  const slices: Tensor[] = [];
-  const K = prod(window);
-  for (let k = 0; k < K; k++) {
-    let r = k;
-    const off = window.map(() => 0);
-    for (let i = window.length - 1; i >= 0; i--) {
-      off[i] = r % window[i]!;
-      r = Math.floor(r / window[i]!);
-    }
-    const lead = ys.slice(0, sp);
+  const lead = ys.slice(0, sp);
+  const slices = windowOffsets(window).map((off) => {
     const start = [...lead.map(() => 0), ...off.map((o, i) => o * rhsDil[i]!)];
     const limit = [...lead, ...out.map((o, i) => start[i + sp]! + (o - 1) * strides[i]! + 1)];
-    slices.push(slice(y, start, limit, [...lead.map(() => 1), ...strides]));
-  }
-  return slices;
-}
-
-/**
- * The window slices stacked on a new axis 2, [N, C, K, ...out]: slices of the padded input with a
- * unit axis 2 (one reshape of the input, so no per-slice reshape breaks fusion), each padded to
- * its position on that axis, summed. Pads, adds and strided slices fuse into one loop reading the
- * padded input, where a concatenate would copy each slice once more; the transpose (slices of
- * the cotangent padded back and summed) fuses the same way.
- */
-function windowPatches(y: Tensor, window: number[], strides: number[], rhsDil: number[], out: number[]): Tensor {
-  const ys = y.aval.shape as number[];
-  const y5 = reshape(y, [ys[0]!, ys[1]!, 1, ...ys.slice(2)]);
-  const K = prod(window);
-  const parts = windowSlices(y5, window, strides, rhsDil, out, 3).map((s, k) => {
-    if (K === 1) return s;
-    const lo = s.aval.shape.map((_, i) => (i === 2 ? k : 0));
-    const hi = s.aval.shape.map((_, i) => (i === 2 ? K - 1 - k : 0));
-    return pad(s, lo, hi, lo.map(() => 0), 0);
+    return slice(y, start, limit, [...lead.map(() => 1), ...strides]);
   });
-  let level = parts;
-  while (level.length > 1) {
-    const next: Tensor[] = [];
-    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? add(level[i]!, level[i + 1]!) : level[i]!);
-    level = next;
-  }
-  return level[0]!;
+  return slices;
 }
 
 /**
@@ -153,7 +123,7 @@ export function conv(lhs: X, rhs: X, opts: ConvOpts = {}): Tensor {
   const K = prod(window);
   const P = prod(out);
   // patches [N, C, K, P] -> [N, G, C/G * K, P]; kernel [O, C/G, ...window] -> [G, O/G, C/G * K]
-  const patches = reshape(windowPatches(y, window, strides, rhsDil, out), [N, G, (C / G) * K, P]);
+  const patches = reshape(windowPatches(y, { window, strides, dilation: rhsDil }), [N, G, (C / G) * K, P]);
   // The kernel is broadcast over the batch (it is small: O * C/G * K per sample) so that the
   // GEMM is batched over (N, G) and reads the patches and writes the output in place: [N, G, O/G,
   // CgK] . [N, G, CgK, P] -> [N, G, O/G, P], which is [N, O, ...out] without a transpose copy of
@@ -207,16 +177,28 @@ function pool(name: string, x: X, window: number | readonly number[], opts: Pool
   const strides = opts.strides === undefined ? win : perDim(name, "strides", opts.strides, nd);
   const ones = win.map(() => 1);
   const { y, out } = padInput(name, t, win, strides, opts.padding ?? "VALID", ones, ones, kind === "avg" ? 0 : t.aval.dtype === "int32" ? -2147483648 : -Infinity);
-  const slices = windowSlices(y, win, strides, ones, out);
-  // a balanced tree keeps the fused expressions shallow
-  let level = slices;
-  while (level.length > 1) {
-    const next: Tensor[] = [];
-    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? (kind === "max" ? max : add)(level[i]!, level[i + 1]!) : level[i]!);
-    level = next;
-  }
-  const r = level[0]!;
+  const r = strides.every((s, i) => s === win[i]) ? tiledPool(y, win, out, kind) : treePool(y, win, strides, out, kind);
   return kind === "max" ? r : div(r, full([], r.aval.dtype, prod(win)));
+}
+
+/**
+ * Non-overlapping windows (strides = window, the usual pooling): the padded input cropped to whole
+ * windows and viewed as [N, C, o1, k1, o2, k2, ...] (a reshape, no copy), reduced over the k
+ * axes. One reduce kernel forward; reduce_max's derivative is one fused mask (ties share the
+ * cotangent evenly, as the pairwise tree does for 2 and 4 tied elements).
+ */
+function tiledPool(y: Tensor, win: number[], out: number[], kind: "max" | "avg"): Tensor {
+  const ys = y.aval.shape as number[];
+  const crop = slice(y, ys.map(() => 0), [ys[0]!, ys[1]!, ...out.map((o, i) => o * win[i]!)]);
+  const tiled = reshape(crop, [ys[0]!, ys[1]!, ...out.flatMap((o, i) => [o, win[i]!])]);
+  const axes = win.map((_, i) => 3 + 2 * i);
+  return (kind === "max" ? reduceMax : reduceSum)(tiled, axes);
+}
+
+/** Overlapping (or gapped) windows: one strided slice per window offset, reduced pairwise. */
+function treePool(y: Tensor, win: number[], strides: number[], out: number[], kind: "max" | "avg"): Tensor {
+  const ones = win.map(() => 1);
+  return pairwise(windowSlices(y, win, strides, ones, out), kind === "max" ? max : add);
 }
 
 /** nn.maxPool(x [N, C, ...spatial], window, {strides = window, padding}): the max over each window (NaN propagates). */

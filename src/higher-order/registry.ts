@@ -22,6 +22,7 @@ import { gatherP, indexCheckP, scatterAddP } from "../prims/gather.js";
 import { erfP } from "../prims/special.js";
 import { scatterP } from "../prims/scatter.js";
 import { sortP } from "../prims/sort.js";
+import { windowPatchesP } from "../prims/windows.js";
 import { randomBitsP, randomFoldInP, randomSplitP } from "../prims/random.js";
 
 const list: Primitive<any>[] = [
@@ -50,6 +51,7 @@ const list: Primitive<any>[] = [
   padP,
   sliceP,
   revP,
+  windowPatchesP,
   // indexing, special functions and random numbers
   gatherP,
   scatterAddP,

@@ -35,7 +35,7 @@ export interface CostAnalysis {
   totalNumbers: Cost<number> | null;
 }
 
-const MOVES = new Set(["reshape", "transpose", "broadcast_in_dim", "concatenate", "pad", "slice", "rev", "gather", "convert_element_type", "stop_gradient", "index_check", "dim_value", "random_bits", "random_split", "random_fold_in", "select"]);
+const MOVES = new Set(["reshape", "transpose", "broadcast_in_dim", "concatenate", "pad", "slice", "rev", "window_patches", "gather", "convert_element_type", "stop_gradient", "index_check", "dim_value", "random_bits", "random_split", "random_fold_in", "select"]);
 const TRANSCENDENTAL = new Set(["exp", "expm1", "log", "log1p", "sin", "cos", "tan", "tanh", "asin", "acos", "atan", "atan2", "sinh", "cosh", "asinh", "acosh", "atanh", "erf", "erfc", "erf_inv", "lgamma", "digamma", "logistic", "pow", "sqrt", "rsqrt", "cbrt"]);
 
 const zero = (): Cost => ({ flops: 0, transcendentals: 0, bytesRead: 0, bytesWritten: 0 });

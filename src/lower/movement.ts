@@ -11,6 +11,7 @@ import type { PadParams } from "../prims/shape.js";
 import { type LowerContext, fusedEqns } from "./context.js";
 import type { Expr } from "./kernel-ir.js";
 import { padExpr } from "./pad.js";
+import { REUSE_COST, exprCost } from "./rules.js";
 import { type DimMap, isFlatAffine, reshapeExpr } from "./views.js";
 
 type Rule = (L: LowerContext, e: Equation, id: number) => void;
@@ -58,7 +59,14 @@ export const transpose: Rule = (L, e, id) => {
 export const broadcastInDim: Rule = (L, e, id) => {
   const dims = e.params.dims as number[];
   const outShape = outShapeOf(e);
-  const inShape = e.inputs[0]!.aval.shape as Dim[];
+  const x = e.inputs[0]!;
+  const inShape = x.aval.shape as Dim[];
+  // An expanding broadcast reads each element of its operand several times: like a value used
+  // several times, a costly expression is computed once into a buffer rather than per read (the
+  // col2im of a convolution's input gradient, broadcast over a max-pool window by its mask).
+  const l = L.lazy(x);
+  const expands = outShape.some((n, d) => n !== 1 && (!dims.includes(d) || inShape[dims.indexOf(d)] === 1));
+  if (l.kind === "expr" && expands && exprCost(l.expr) > REUSE_COST) L.materialize(x as Var);
   const map: DimMap[] = dims.map((d, j) =>
     inShape[j] === 1 && outShape[d] !== 1 ? { loop: -1, offset: 0 } : { loop: d, scale: 1, offset: 0 },
   );

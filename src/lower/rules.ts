@@ -16,6 +16,7 @@ import { type LowerContext, type NestedContext, fusedEqns } from "./context.js";
 import { lowerCond, lowerInlineCall, lowerScan, lowerWhile } from "./control-flow.js";
 import { dotGeneral } from "./dot.js";
 import { gather, scatterAdd } from "./indexing.js";
+import { windowPatches } from "./windows.js";
 import type { Expr } from "./kernel-ir.js";
 import { broadcastInDim, concatenate, dimValue, pad, reshape, rev, slice, transpose } from "./movement.js";
 import { argReduction, cumulative, reduction } from "./reduce.js";
@@ -106,6 +107,7 @@ const ARRAY = {
   pad: fused(pad),
   slice: fused(slice),
   rev: fused(rev),
+  window_patches: fused(windowPatches),
   gather: fused(gather),
   scatter_add: fused(scatterAdd),
   dim_value: fused(dimValue),

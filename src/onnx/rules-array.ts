@@ -12,6 +12,7 @@ import { attr, elemOf } from "./graph.js";
 import type { GraphBuilder } from "./graph.js";
 import { cast } from "./rules-elementwise.js";
 import { ArgumentError } from "../core/errors.js";
+import { windowOffsets } from "../prims/windows.js";
 
 const isFloatAval = (a: ShapedArray) => isFloat(a.dtype);
 
@@ -114,6 +115,26 @@ const rev: OnnxRule = ({ g, ins: [x], params }) => {
   const starts = g.constant("int64", [axes.length], axes.map(() => -1));
   const ends = g.constant("int64", [axes.length], axes.map(() => BigInt(INT64_MIN)));
   return [g.op("Slice", [x!, starts, ends, g.ints(axes), g.ints(axes.map(() => -1))])];
+};
+
+/**
+ * window_patches (prims/windows.ts): one strided Slice of the spatial dims per window offset,
+ * each with a unit axis before the output dims, concatenated on it, then split into the window
+ * dims by a Reshape.
+ */
+const windowPatches: OnnxRule = ({ g, ins: [x], inAvals: [a], outAvals: [o], params }) => {
+  const { window, strides, dilation } = params as { window: number[]; strides: number[]; dilation: number[] };
+  const nd = window.length;
+  const nl = a!.shape.length - nd;
+  const out = (o!.shape as number[]).slice(nl + nd);
+  const axes = window.map((_, j) => nl + j);
+  const parts = windowOffsets(window).map((off) => {
+    const start = off.map((v, j) => v * dilation[j]!);
+    const end = start.map((v, j) => v + (out[j]! - 1) * strides[j]! + 1);
+    return g.op("Unsqueeze", [g.op("Slice", [x!, g.ints(start), g.ints(end), g.ints(axes), g.ints(strides)]), g.ints([nl])]);
+  });
+  const stacked = parts.length === 1 ? parts[0]! : g.op("Concat", parts, { axis: attr.int(nl) });
+  return [reshape(g, stacked, o!.shape)];
 };
 
 /**
@@ -273,6 +294,7 @@ export const ARRAY_RULES = {
   pad,
   slice,
   rev,
+  window_patches: windowPatches,
   gather,
   scatter_add: scatterAdd,
   scatter,

@@ -11,7 +11,7 @@ export type PrimName =
   | "compare" | "logical" | "not" | "select"
   | "reduce_sum" | "reduce_max" | "reduce_min" | "reduce_prod" | "argmax" | "argmin" | "cumsum" | "cumprod"
   | "dot_general"
-  | "reshape" | "transpose" | "broadcast_in_dim" | "concatenate" | "pad" | "slice" | "rev"
+  | "reshape" | "transpose" | "broadcast_in_dim" | "concatenate" | "pad" | "slice" | "rev" | "window_patches"
   | "gather" | "scatter_add" | "scatter" | "sort" | "index_check" | "erf" | "random_bits" | "random_split" | "random_fold_in" | "dim_value"
   | "jit_call" | "scan" | "cond" | "while" | "while_lin"
   | "custom_jvp_call" | "custom_vjp_call" | "custom_lin" | "checkpoint" | "checkpoint_name";
