@@ -57,6 +57,14 @@ const F32_BYTES = new Uint8Array(F32.buffer);
 const F64 = new Float64Array(1);
 const F64_BYTES = new Uint8Array(F64.buffer);
 
+/**
+ * A module beyond the JS API's implementation limits (locals per function, function body size),
+ * which every engine rejects: callers fall back (the jit runs such a program with the JS backend).
+ */
+export class WasmLimitError extends RangeError {}
+const MAX_LOCALS = 50000;
+const MAX_BODY_BYTES = 7654321;
+
 /** A label handed out by `block`/`loop`/`if_`: its absolute nesting depth. */
 export type Label = number & { readonly __label: unique symbol };
 
@@ -369,6 +377,10 @@ export class FuncBuilder {
     this.locals.push(type);
     return this.params.length + this.locals.length - 1;
   }
+  /** Params and declared locals. */
+  localCount(): number {
+    return this.params.length + this.locals.length;
+  }
   /** The compressed local declarations: the body is these, the instructions, then end (ModuleBuilder.build). */
   header(): number[] {
     const out: number[] = [];
@@ -509,6 +521,10 @@ export class ModuleBuilder {
     for (const f of this.funcs) {
       const h = f.header();
       const size = h.length + f.code.bytes.length + 1; // + end
+      const locals = f.localCount();
+      if (locals > MAX_LOCALS || size > MAX_BODY_BYTES) {
+        throw new WasmLimitError(`function ${f.index} has ${locals} locals and ${size} bytes (limits: ${MAX_LOCALS} locals, ${MAX_BODY_BYTES} bytes)`);
+      }
       const head: number[] = [];
       uleb(head, size);
       for (const b of h) head.push(b);
