@@ -41,9 +41,34 @@ export type SourceRef = string | LazySource;
 
 let override: SourceRef | undefined;
 
+/** Inside shareCapture: the capture its first captureSource() took (null: none yet). */
+let shared: { ref: LazySource | null } | null = null;
+
+/**
+ * Runs `fn` so that every captureSource() inside it returns one capture, taken at the first call
+ * (none if nothing asks). For a derivative rule of a built-in primitive, which binds several
+ * primitives for one user operation: the frames between them and the user's are all adgen's, so
+ * each capture would resolve to the same line, and capturing a stack is the costly part of
+ * tracing. Not for rules that run user functions (custom_jvp), whose own lines must stay theirs.
+ */
+export function shareCapture<T>(fn: () => T): T {
+  if (override !== undefined || shared !== null) return fn();
+  shared = { ref: null };
+  try {
+    return fn();
+  } finally {
+    shared = null;
+  }
+}
+
 /** Captures the current user source location without formatting the stack. */
 export function captureSource(): SourceRef {
   if (override !== undefined) return override;
+  if (shared !== null) return (shared.ref ??= newCapture());
+  return newCapture();
+}
+
+function newCapture(): LazySource {
   const prev = Error.stackTraceLimit;
   Error.stackTraceLimit = 64;
   const err = new Error();

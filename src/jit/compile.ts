@@ -7,6 +7,7 @@ import type { Tensor } from "../core/tensor.js";
 import { interpret } from "../backends/interp/interpret.js";
 import { type Executable, compileJs } from "../backends/js/compile.js";
 import { compileWasm } from "../backends/wasm/program.js";
+import { WasmLimitError } from "../runtime/wasm/encoder.js";
 import { type Program, subPrograms } from "../ir/program.js";
 import { lowerProgram } from "../lower/fuse.js";
 import type { LoweredProgram } from "../lower/kernel-ir.js";
@@ -44,7 +45,8 @@ export function optimizeForBackend(p: Program): Program {
  * Generates code for an optimized program with the configured backend. Backend "wasm" falls back
  * to generated JS where the engine has no WebAssembly (e.g. V8 --jitless, iOS lockdown mode) and,
  * with a log line, where it cannot allocate the program's WebAssembly memory (the process's
- * address space for wasm memories is exhausted): never a crash.
+ * address space for wasm memories is exhausted) or where a kernel function is beyond the JS API's
+ * limits (50000 locals, 7654321 body bytes): never a crash.
  */
 export function codegen(optimized: Program, name: string): Executable {
   return codegenLowered(lowerProgram(optimized), name);
@@ -59,7 +61,8 @@ export function codegenLowered(lp: LoweredProgram, name: string): Executable {
     return compileWasm(lp, name);
   } catch (err) {
     if (!(err instanceof RangeError)) throw err;
-    log({ kind: "info", message: `${name}: WebAssembly could not allocate memory (${err.message}); running this program with the JS backend`, program: name });
+    const why = err instanceof WasmLimitError ? `the program is beyond a WebAssembly limit (${err.message})` : `WebAssembly could not allocate memory (${err.message})`;
+    log({ kind: "info", message: `${name}: ${why}; running this program with the JS backend`, program: name });
     return compileJs(lp, name);
   }
 }

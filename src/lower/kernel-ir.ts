@@ -197,7 +197,16 @@ export function nestedKernels(k: Kernel): Kernel[][] {
 
 /** Every kernel, nested ones included, depth first in program order. */
 export function allKernels(kernels: readonly Kernel[]): Kernel[] {
-  return kernels.flatMap((k) => [k, ...nestedKernels(k).flatMap(allKernels)]);
+  // a plain walk (flatMap with spreads cost milliseconds per code generation of a large program)
+  const out: Kernel[] = [];
+  const walk = (ks: readonly Kernel[]): void => {
+    for (const k of ks) {
+      out.push(k);
+      for (const list of nestedKernels(k)) walk(list);
+    }
+  };
+  walk(kernels);
+  return out;
 }
 
 /** The fallback call kernels, depth first: the generated code calls them as calls[position]. */
@@ -244,13 +253,19 @@ export function exprLevel(e: Expr): number {
       return 0;
     case "load":
       return viewLevel(e.view);
-    case "gather":
-      return Math.max(viewLevel(e.view), exprLevel(e.index));
-    case "op":
-      return Math.max(0, ...e.args.map(exprLevel));
-    case "guard":
-      return Math.max(e.dim + 1, exprLevel(e.body), exprLevel(e.other));
     case "index":
       return e.dim + 1;
   }
+  // code generators ask at every node of a tree: computed once per node (nodes are never mutated, see nodeKeys)
+  let level = nodeLevels.get(e);
+  if (level === undefined) {
+    if (e.k === "gather") level = Math.max(viewLevel(e.view), exprLevel(e.index));
+    else if (e.k === "op") {
+      level = 0;
+      for (const a of e.args) level = Math.max(level, exprLevel(a));
+    } else level = Math.max(e.dim + 1, exprLevel(e.body), exprLevel(e.other));
+    nodeLevels.set(e, level);
+  }
+  return level;
 }
+const nodeLevels = new WeakMap<Expr, number>();

@@ -39,9 +39,18 @@ export function collectViews(e: Expr, out: View[], guards: Set<number>): void {
 
 /** Rewrites views and guard (and index) dims of `e` for collapsed loop groups. */
 export function regroup(e: Expr, groups: number[][]): Expr {
+  // nothing merged: the same expression (keeps the code generators' per-node caches warm)
+  if (groups.every((g, i) => g.length === 1 && g[0] === i)) return e;
   const dimOf = new Map<number, number>();
   groups.forEach((g, i) => g.forEach((d) => dimOf.set(d, i)));
+  // a node shared by several parents is rewritten once (and stays shared)
+  const done = new Map<Expr, Expr>();
   const rec = (x: Expr): Expr => {
+    let y = done.get(x);
+    if (y === undefined) done.set(x, (y = rewrite(x)));
+    return y;
+  };
+  const rewrite = (x: Expr): Expr => {
     switch (x.k) {
       case "const":
       case "dim":

@@ -36,14 +36,31 @@ export function atomKey(a: Atom): string {
   return `%${(a as Var).id}`;
 }
 
+/**
+ * canonicalParam of an equation's params object, encoded once per object: every round of the
+ * pipeline keys every equation again, and rewritten equations keep their params object (params
+ * are never mutated once built). null: cannot be canonicalized.
+ */
+const paramKeys = new WeakMap<object, string | null>();
+const NO_PARAMS = {};
+function paramsKey(params: unknown): string | null {
+  const cacheable = typeof params === "object" && params !== null;
+  let key = cacheable ? paramKeys.get(params) : undefined;
+  if (key === undefined) {
+    try {
+      key = canonicalParam(params);
+    } catch {
+      key = null; // e.g. a sub-program holding a JS function cannot be hashed: never merge it
+    }
+    if (cacheable) paramKeys.set(params, key);
+  }
+  return key;
+}
+
 /** The key under which equal equations meet, or null when params cannot be canonicalized. */
 export function equationKey(e: Equation): string | null {
-  let params: string;
-  try {
-    params = canonicalParam(e.params ?? {});
-  } catch {
-    return null; // e.g. a sub-program holding a JS function cannot be hashed: never merge it
-  }
+  const params = paramsKey(e.params ?? NO_PARAMS);
+  if (params === null) return null;
   const ins = e.inputs.map(atomKey);
   if (COMMUTATIVE.has(e.prim.name) && ins.length === 2) ins.sort();
   return `${e.prim.name}#${identityOf(e.prim)}(${ins.join(" ")})${params}`;

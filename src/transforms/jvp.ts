@@ -3,6 +3,7 @@
 // done (or staged) by whatever transformation sits below.
 
 import { leafToTensor } from "../core/convert.js";
+import { shareCapture } from "../core/source.js";
 import { DTypeError, ShapeError } from "../core/errors.js";
 import { type TypedArray, isFloat } from "../core/dtype.js";
 import { Tensor } from "../core/tensor.js";
@@ -56,12 +57,19 @@ export class JVPTrace extends Trace {
     const parent = this.parent!;
     // no tangent flows in: the result is a constant of this trace
     if (!anyTangent) return withTrace(parent, () => prim.bind(primals, params));
-    const [outs, outTangents] = withTrace(parent, () => prim.jvp(primals, tangents, params));
+    // every primitive the rule binds has the user's line of this operation: captured once
+    const rule = () => withTrace(parent, () => prim.jvp(primals, tangents, params));
+    const [outs, outTangents] = runsUserCode(params) ? rule() : shareCapture(rule);
     return outs.map((o, i) => {
       const t = outTangents[i]!;
       return isZero(t) ? o : new JVPTracer(this, o, t);
     });
   }
+}
+
+/** Whether a rule with these params may call the user's functions (custom_jvp's rule, ...). */
+function runsUserCode(params: unknown): boolean {
+  return typeof params === "object" && params !== null && Object.values(params).some((v) => typeof v === "function");
 }
 
 /**

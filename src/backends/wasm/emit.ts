@@ -72,7 +72,8 @@ export class Fn {
     for (const [name, i] of this.symLoads) c.i32Const(0).i32Load(4 * i).localSet(this.syms.get(name)!);
     const nSym = this.lp.symbols.length;
     for (const [id, l] of this.bases) c.i32Const(0).i32Load(4 * (nSym + id)).localSet(l);
-    c.raw(...this.body.bytes);
+    // appended in place: spreading a body of thousands of bytes as arguments is slow (and bounded by the stack)
+    for (const b of this.body.bytes) c.bytes.push(b);
   }
   ops(): OpContext {
     return { code: this.body, imports: this.imports, scratch: (vt) => this.scratch(vt), scratch2: (vt) => this.scratch(vt, 1), math: this.math };
@@ -95,6 +96,20 @@ export interface Node {
 interface Scope {
   level: number;
   seq: number;
+}
+
+/**
+ * The key of view `v`'s partial address (element size `bytes`, loop dims < k applied), encoded
+ * once per view (every load of a kernel asks for it at each loop level).
+ */
+const addressKeys = new WeakMap<View, Map<number, string>>();
+function addressKey(v: View, bytes: number, k: number): string {
+  let m = addressKeys.get(v);
+  if (!m) addressKeys.set(v, (m = new Map()));
+  const slot = bytes * 256 + k;
+  let key = m.get(slot);
+  if (key === undefined) m.set(slot, (key = exprKey(["addr", v.buf, bytes, v.offset, v.strides.slice(0, k)])));
+  return key;
 }
 
 /** Expression emitter for one loop nest: nodes become locals set at their loop level. */
@@ -138,7 +153,7 @@ export class Exprs {
    */
   address(v: View, bytes: number, k: number): Node {
     if (k > 0 && v.strides[k - 1] === 0) return this.address(v, bytes, k - 1);
-    const key = exprKey(["addr", v.buf, bytes, v.offset, v.strides.slice(0, k)]);
+    const key = addressKey(v, bytes, k);
     const hit = this.nodes.get(key);
     if (hit) return hit;
     const c = this.fn.body;

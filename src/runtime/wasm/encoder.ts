@@ -44,11 +44,26 @@ export function sleb(out: number[], value: number): void {
   }
 }
 
+const utf8 = new TextEncoder();
 function name(out: number[], s: string): void {
-  const bytes = new TextEncoder().encode(s);
+  const bytes = utf8.encode(s);
   uleb(out, bytes.length);
   for (const b of bytes) out.push(b);
 }
+
+// scratch for the little-endian bytes of float constants (one allocation, not one per constant)
+const F32 = new Float32Array(1);
+const F32_BYTES = new Uint8Array(F32.buffer);
+const F64 = new Float64Array(1);
+const F64_BYTES = new Uint8Array(F64.buffer);
+
+/**
+ * A module beyond the JS API's implementation limits (locals per function, function body size),
+ * which every engine rejects: callers fall back (the jit runs such a program with the JS backend).
+ */
+export class WasmLimitError extends RangeError {}
+const MAX_LOCALS = 50000;
+const MAX_BODY_BYTES = 7654321;
 
 /** A label handed out by `block`/`loop`/`if_`: its absolute nesting depth. */
 export type Label = number & { readonly __label: unique symbol };
@@ -192,12 +207,16 @@ export class Code {
     return this;
   }
   f32Const(v: number): this {
-    const b = new Uint8Array(new Float32Array([v]).buffer);
-    return this.op(0x43, ...b);
+    F32[0] = v;
+    this.bytes.push(0x43);
+    for (let i = 0; i < 4; i++) this.bytes.push(F32_BYTES[i]!);
+    return this;
   }
   f64Const(v: number): this {
-    const b = new Uint8Array(new Float64Array([v]).buffer);
-    return this.op(0x44, ...b);
+    F64[0] = v;
+    this.bytes.push(0x44);
+    for (let i = 0; i < 8; i++) this.bytes.push(F64_BYTES[i]!);
+    return this;
   }
   i32Eqz(): this {
     return this.op(0x45);
@@ -358,8 +377,12 @@ export class FuncBuilder {
     this.locals.push(type);
     return this.params.length + this.locals.length - 1;
   }
-  /** Encoded body: compressed local declarations + instructions + end. */
-  encode(): number[] {
+  /** Params and declared locals. */
+  localCount(): number {
+    return this.params.length + this.locals.length;
+  }
+  /** The compressed local declarations: the body is these, the instructions, then end (ModuleBuilder.build). */
+  header(): number[] {
     const out: number[] = [];
     const groups: [number, ValType][] = [];
     for (const t of this.locals) {
@@ -372,8 +395,6 @@ export class FuncBuilder {
       uleb(out, n);
       out.push(VALTYPE[t]);
     }
-    for (const b of this.code.bytes) out.push(b);
-    out.push(0x0b);
     return out;
   }
 }
@@ -458,7 +479,7 @@ export class ModuleBuilder {
     if (this.imports.length > 0) {
       const imps: number[] = [];
       uleb(imps, this.imports.length);
-      for (const imp of this.imports) {
+      for (const [i, imp] of this.imports.entries()) {
         name(imps, imp.module);
         name(imps, imp.field);
         if (imp.kind === "memory") {
@@ -470,7 +491,7 @@ export class ModuleBuilder {
           imps.push(0x03, VALTYPE[imp.type], imp.mutable ? 1 : 0);
         } else {
           imps.push(0x00);
-          uleb(imps, importTypes[this.imports.indexOf(imp)]!);
+          uleb(imps, importTypes[i]!);
         }
       }
       section(2, imps);
@@ -491,14 +512,39 @@ export class ModuleBuilder {
     }
     section(7, exps);
 
-    const code: number[] = [];
-    uleb(code, this.funcs.length);
+    // the code section is most of the module: its bodies are copied once, straight into the result
+    const heads: number[][] = [];
+    let codeBytes = 0;
+    const counts: number[] = [];
+    uleb(counts, this.funcs.length);
+    codeBytes += counts.length;
     for (const f of this.funcs) {
-      const body = f.encode();
-      uleb(code, body.length);
-      for (const b of body) code.push(b);
+      const h = f.header();
+      const size = h.length + f.code.bytes.length + 1; // + end
+      const locals = f.localCount();
+      if (locals > MAX_LOCALS || size > MAX_BODY_BYTES) {
+        throw new WasmLimitError(`function ${f.index} has ${locals} locals and ${size} bytes (limits: ${MAX_LOCALS} locals, ${MAX_BODY_BYTES} bytes)`);
+      }
+      const head: number[] = [];
+      uleb(head, size);
+      for (const b of h) head.push(b);
+      heads.push(head);
+      codeBytes += head.length + size - h.length;
     }
-    section(10, code);
-    return new Uint8Array(out);
+    out.push(10);
+    uleb(out, codeBytes);
+    const bytes = new Uint8Array(out.length + codeBytes);
+    bytes.set(out);
+    let at = out.length;
+    bytes.set(counts, at);
+    at += counts.length;
+    this.funcs.forEach((f, i) => {
+      bytes.set(heads[i]!, at);
+      at += heads[i]!.length;
+      bytes.set(f.code.bytes, at);
+      at += f.code.bytes.length;
+      bytes[at++] = 0x0b;
+    });
+    return bytes;
   }
 }
