@@ -4,19 +4,22 @@
 // leading -0 stays -0. The lowering (lower/reduce.ts) makes them a reduce kernel that stores its
 // running value at every step: their operand's elementwise producers fuse into it.
 // cumsum is linear: its transpose is the reversed cumsum. cumprod's tangent is a log-step
-// (Hillis-Steele) scan of (product, tangent) pairs, exact when some elements are zero; its primal
-// is the primitive itself.
+// (Hillis-Steele) scan of (product, tangent) pairs in float64 with zeros counted, not multiplied;
+// its primal is the primitive itself.
 
 import { ShapedArray } from "../core/aval.js";
-import { type TypedArray, allocArray } from "../core/dtype.js";
+import { type TypedArray, allocArray, isFloat } from "../core/dtype.js";
 import { DTypeError, ShapeError } from "../core/errors.js";
 import { type Dim, concreteSize } from "../core/shape.js";
 import type { Tensor } from "../core/tensor.js";
 import { linearJvp } from "../rules/linear.js";
 import { type Tangent, Zero, isZero } from "../rules/zero.js";
+import { scalar } from "../rules/helpers.js";
 import { BINARY, add, mul } from "./binary.js";
+import { compare, select } from "./compare.js";
 import { type BatchRule, definePrimitive, type Primitive } from "./primitive.js";
 import { moveAxis, pad, slice } from "./shape.js";
+import { convert } from "./unary.js";
 
 export interface CumulativeParams {
   axis: number;
@@ -87,11 +90,11 @@ function shifted(x: Tensor, axis: number, k: number, reverse: boolean, fill: num
 }
 
 /**
- * The tangent of cumprod(x) along t: after step k every position holds the (product, tangent)
- * pair of the 2^k elements ending at it, combined as (p, t) (q, u) = (p q, t q + p u), so the
- * tangent never divides by x.
+ * The tangent of cumprod(x) along t for x without zeros: after step k every position holds the
+ * (product, tangent) pair of the 2^k elements ending at it, combined as (p, t) (q, u) =
+ * (p q, t q + p u), so the tangent never divides by x.
  */
-function cumprodTangent(x: Tensor, t: Tensor, axis: number, reverse: boolean): Tensor {
+function logStepTangent(x: Tensor, t: Tensor, axis: number, reverse: boolean): Tensor {
   const n = x.aval.shape[axis]!;
   if (typeof n !== "number") throw new ShapeError(`cumprod: the derivative needs a concrete length along axis ${axis}, got ${n}`);
   let p = x;
@@ -104,13 +107,36 @@ function cumprodTangent(x: Tensor, t: Tensor, axis: number, reverse: boolean): T
   return dt;
 }
 
+/**
+ * The tangent of cumprod(x) along t, in float64 (rounded once to x's dtype), with zeros counted
+ * rather than multiplied (fuzz F12's sibling: a window product that overflowed met a zero, Inf * 0
+ * = NaN where the derivative is 0). With Z_j zeros up to position j: Z_j = 0, the log-step scan
+ * over the elements before the first zero (later ones enter as 1); Z_j = 1, the tangent at that
+ * zero times the product of the other elements up to j; Z_j >= 2, 0. The unused branches' factors
+ * stay finite, so their zero cotangents never make NaN under transposition.
+ */
+function cumprodTangent(x: Tensor, t: Tensor, axis: number, reverse: boolean): Tensor {
+  const f64 = (v: number) => scalar(v, "float64");
+  const to64 = (v: Tensor) => (v.aval.dtype === "float64" ? v : convert(v, "float64"));
+  const [x64, t64] = [to64(x), to64(t)];
+  const isZero0 = compare(x64, f64(0), "eq");
+  const zerosUpTo = cumsum(convert(isZero0, "float64"), axis, reverse);
+  const noZero = compare(zerosUpTo, f64(0.5), "lt");
+  const atMostOne = compare(zerosUpTo, f64(1.5), "lt");
+  const t0 = logStepTangent(select(noZero, x64, f64(1)), t64, axis, reverse);
+  const others = cumprod(select(atMostOne, select(isZero0, f64(1), x64), f64(1)), axis, reverse);
+  const tAtZero = cumsum(select(isZero0, t64, f64(0)), axis, reverse);
+  const ty = select(noZero, t0, select(atMostOne, mul(tAtZero, others), f64(0)));
+  return ty.aval.dtype === x.aval.dtype ? ty : convert(ty, x.aval.dtype);
+}
+
 export const cumprodP: Primitive<CumulativeParams> = definePrimitive<CumulativeParams>({
   name: "cumprod",
   abstractEval: ([x], p) => [cumulativeAval("cumprod", x!, p)],
   impl: cumulativeImpl("mul", 1),
   jvp: ([x], [t], params) => {
     const y = cumprodP.bind1([x!], params);
-    const ty: Tangent = isZero(t) ? new Zero(y.aval.strong()) : cumprodTangent(x!, t as Tensor, params.axis, params.reverse);
+    const ty: Tangent = isZero(t) || !isFloat(x!.aval.dtype) ? new Zero(y.aval.strong()) : cumprodTangent(x!, t as Tensor, params.axis, params.reverse);
     return [[y], [ty]];
   },
   batch: cumulativeBatch(() => cumprodP),
