@@ -4,8 +4,8 @@
 // leading -0 stays -0. The lowering (lower/reduce.ts) makes them a reduce kernel that stores its
 // running value at every step: their operand's elementwise producers fuse into it.
 // cumsum is linear: its transpose is the reversed cumsum. cumprod's tangent is a log-step
-// (Hillis-Steele) scan of (product, tangent) pairs in float64 with zeros counted, not multiplied;
-// its primal is the primitive itself.
+// (Hillis-Steele) scan of (product, tangent) pairs in float64, over the non-zero elements and the
+// zeros apart; its primal is the primitive itself.
 
 import { ShapedArray } from "../core/aval.js";
 import { type TypedArray, allocArray, isFloat } from "../core/dtype.js";
@@ -90,7 +90,7 @@ function shifted(x: Tensor, axis: number, k: number, reverse: boolean, fill: num
 }
 
 /**
- * The tangent of cumprod(x) along t for x without zeros: after step k every position holds the
+ * The tangent of cumprod(x) along t by a log-step scan: after step k every position holds the
  * (product, tangent) pair of the 2^k elements ending at it, combined as (p, t) (q, u) =
  * (p q, t q + p u), so the tangent never divides by x.
  */
@@ -108,25 +108,24 @@ function logStepTangent(x: Tensor, t: Tensor, axis: number, reverse: boolean): T
 }
 
 /**
- * The tangent of cumprod(x) along t, in float64 (rounded once to x's dtype), with zeros counted
- * rather than multiplied (fuzz F12's sibling: a window product that overflowed met a zero, Inf * 0
- * = NaN where the derivative is 0). With Z_j zeros up to position j: Z_j = 0, the log-step scan
- * over the elements before the first zero (later ones enter as 1); Z_j = 1, the tangent at that
- * zero times the product of the other elements up to j; Z_j >= 2, 0. The unused branches' factors
- * stay finite, so their zero cotangents never make NaN under transposition.
+ * The tangent of cumprod(x) along t, in float64 (rounded once to x's dtype). x is split exactly
+ * into u (its non-zero elements, zeros as 1) times w (its zeros, the rest as 1), so cumprod(x) =
+ * cumprod(u) cumprod(w) and the tangent is the product rule over the two log-step scans: the scan
+ * never multiplies a window product that overflowed by a zero (fuzz F12's sibling: Inf * 0 = NaN
+ * where the derivative is 0), and the derivative with respect to a zero element is kept (second
+ * order). NaN only where a product of non-zero elements leaves float64's range.
  */
 function cumprodTangent(x: Tensor, t: Tensor, axis: number, reverse: boolean): Tensor {
   const f64 = (v: number) => scalar(v, "float64");
   const to64 = (v: Tensor) => (v.aval.dtype === "float64" ? v : convert(v, "float64"));
   const [x64, t64] = [to64(x), to64(t)];
   const isZero0 = compare(x64, f64(0), "eq");
-  const zerosUpTo = cumsum(convert(isZero0, "float64"), axis, reverse);
-  const noZero = compare(zerosUpTo, f64(0.5), "lt");
-  const atMostOne = compare(zerosUpTo, f64(1.5), "lt");
-  const t0 = logStepTangent(select(noZero, x64, f64(1)), t64, axis, reverse);
-  const others = cumprod(select(atMostOne, select(isZero0, f64(1), x64), f64(1)), axis, reverse);
-  const tAtZero = cumsum(select(isZero0, t64, f64(0)), axis, reverse);
-  const ty = select(noZero, t0, select(atMostOne, mul(tAtZero, others), f64(0)));
+  const [u, tu] = [select(isZero0, f64(1), x64), select(isZero0, f64(0), t64)];
+  const [w, tw] = [select(isZero0, x64, f64(1)), select(isZero0, t64, f64(0))];
+  const ty = add(
+    mul(cumprod(w, axis, reverse), logStepTangent(u, tu, axis, reverse)),
+    mul(cumprod(u, axis, reverse), logStepTangent(w, tw, axis, reverse)),
+  );
   return ty.aval.dtype === x.aval.dtype ? ty : convert(ty, x.aval.dtype);
 }
 

@@ -1,8 +1,8 @@
 // Reductions over a set of axes (sum, max, min, prod) and argmax/argmin over one axis.
 // reduce_sum is linear (its transpose is a broadcast); max/min split the tangent evenly among
 // tied maxima; prod's tangent weights each input tangent by the product of the other elements,
-// from sequential prefix/suffix products with zeros counted (exact where the primal is, never
-// Inf * 0 = NaN when a block holds zeros).
+// from sequential prefix/suffix products with the zeros kept apart (exact where the primal is,
+// never Inf * 0 = NaN when a block holds zeros).
 
 import { ShapedArray } from "../core/aval.js";
 import { type TypedArray, allocArray, isFloat } from "../core/dtype.js";
@@ -12,13 +12,13 @@ import type { Tensor } from "../core/tensor.js";
 import { scalar } from "../rules/helpers.js";
 import { linearJvp } from "../rules/linear.js";
 import { Zero, isZero } from "../rules/zero.js";
-import { div, mul, sub } from "./binary.js";
-import { compare, select } from "./compare.js";
+import { div, mul } from "./binary.js";
+import { compare, logical, select } from "./compare.js";
 import { cumprod } from "./cumulative.js";
 import { type BatchRule, definePrimitive, type Primitive } from "./primitive.js";
 import { permuteData } from "./ref/strided.js";
 import { broadcastInDim, moveAxis, pad, reshape, slice, transpose } from "./shape.js";
-import { convert } from "./unary.js";
+import { abs, convert, sign } from "./unary.js";
 
 export interface ReduceParams {
   axes: number[];
@@ -113,12 +113,14 @@ export const reduceMinP: Primitive<ReduceParams> = definePrimitive<ReduceParams>
 /**
  * d prod(x) / d x: for each element, the product of the other elements of its reduced block, in
  * the primal's arithmetic (a float64 accumulator, element order: kept dims, then the reduced axes
- * in increasing order), so it is exact where the primal is. It is built from exclusive prefix and
- * suffix products (sequential cumprods: never a tree whose partial products can overflow before
- * they meet a zero, fuzz F12) with zeros counted rather than multiplied: an element with another
- * zero in its block gets 0 (not Inf * 0 = NaN), and zeros enter the products as 1, so it is NaN
- * only where an input is NaN or a partial product of the non-zero elements overflows on one side
- * and underflows on the other (beyond float64's range). Float64, laid out as x.
+ * in increasing order), so it is exact where the primal is. It is the product of two exclusive
+ * (prefix times suffix) products, each from sequential cumprods, never a tree whose partial
+ * products can overflow before they meet a zero (fuzz F12): one over the non-zero elements (zeros
+ * enter as 1), one over the zeros (the rest enter as 1), which is 1 or a signed 0 and keeps the
+ * derivative with respect to the zeros (second order). Where the non-zero part overflows and
+ * another element is zero the value is a signed 0 (not Inf * 0 = NaN) and its own derivative is
+ * taken as 0. NaN only where an input is NaN or the non-zero part overflows on one side and underflows on
+ * the other (beyond float64's range). Float64, laid out as x.
  */
 function prodOthers(x: Tensor, axes: number[]): Tensor {
   const s = x.aval.shape;
@@ -132,15 +134,17 @@ function prodOthers(x: Tensor, axes: number[]): Tensor {
   const f64 = (v: number) => scalar(v, "float64");
   let y = x.aval.dtype === "float64" ? x : convert(x, "float64");
   y = reshape(identity ? y : transpose(y, perm), [...keptShape, n]);
-  const isZero0 = compare(y, f64(0), "eq");
-  const zeros = convert(isZero0, "float64");
-  const zerosInBlock = broadcastInDim(reduceSum(zeros, [last]), y.aval.shape, kept.map((_, i) => i));
-  const otherZero = compare(sub(zerosInBlock, zeros), f64(0.5), "gt");
-  const nonZero = select(isZero0, f64(1), y);
   const o = keptShape.map(() => 0);
-  const pre = slice(cumprod(pad(nonZero, [...o, 1], [...o, 0], undefined, 1), last), [...o, 0], [...keptShape, n]);
-  const suf = slice(cumprod(pad(nonZero, [...o, 0], [...o, 1], undefined, 1), last, true), [...o, 1], [...keptShape, dimAdd(n, 1)]);
-  const others = reshape(select(otherZero, f64(0), mul(pre, suf)), perm.map((i) => s[i]!));
+  const exclusive = (v: Tensor) =>
+    mul(
+      slice(cumprod(pad(v, [...o, 1], [...o, 0], undefined, 1), last), [...o, 0], [...keptShape, n]),
+      slice(cumprod(pad(v, [...o, 0], [...o, 1], undefined, 1), last, true), [...o, 1], [...keptShape, dimAdd(n, 1)]),
+    );
+  const isZero0 = compare(y, f64(0), "eq");
+  const nonZeros = exclusive(select(isZero0, f64(1), y));
+  const zeros = exclusive(select(isZero0, y, f64(1)));
+  const overflowMeetsZero = logical(compare(abs(nonZeros), f64(Infinity), "eq"), compare(zeros, f64(0), "eq"), "and");
+  const others = reshape(select(overflowMeetsZero, mul(sign(nonZeros), zeros), mul(nonZeros, zeros)), perm.map((i) => s[i]!));
   return identity ? others : transpose(others, perm.map((_, i) => perm.indexOf(i)));
 }
 
