@@ -99,4 +99,8 @@ for (const dt of ["float32", "float64"] as const) {
     name: "F13: a JS number as a loop's initial carry (the body makes it the program's dtype)",
     prog: { dt, inputs: [[]], body: { k: "fori", c: "c0", n: 2, init: lit(0.1), body: bin("add", bin("multiply", c0, c0), x0), sh: [] } },
   });
+  CORPUS.push({
+    name: "F14 (harness): a let whose body is a JS number keeps its exact value on the hybrid paths",
+    prog: { dt, inputs: [[]], body: bin("add", { k: "let", name: "h0", value: x0, body: lit(0.1), sh: [] }, x0) },
+  });
 }
