@@ -12,6 +12,7 @@
 import { type Expr, type Prog, type Shape, broadcastShapes, size } from "./ast.js";
 import { indexPlan } from "./indexing.js";
 import { evalExt, padSource } from "./ref-ext.js";
+import { carryInit, joinBranches } from "./ref-weak.js";
 
 export interface RT {
   sh: Shape;
@@ -32,11 +33,6 @@ export const dtOf = (a: RT): RDT => (a.weak ? "weak" : a.f32 ? "f32" : "f64");
 export function promoteRT(args: RT[]): RDT {
   if (args.length === 0 || args.every((a) => a.weak)) return "weak";
   return args.some((a) => !a.weak && !a.f32) ? "f64" : "f32";
-}
-/** A weak value converted to a strong dtype (once: a JS number's exact value rounded at most to float32). */
-export function strongAs(a: RT, dt: RDT): RT {
-  if (!a.weak || dt === "weak") return a;
-  return { ...a, weak: false, f32: dt === "f32", v: dt === "f32" ? a.v.map(Math.fround) : a.v };
 }
 /**
  * A float32 operation's error in units of the float64 tolerances: its values are compared to
@@ -267,11 +263,7 @@ export class Ctx {
         const a = ev(e.a);
         this.nearTie(p.v[0]!, 0, p.mv[0]!, "cond predicate at 0");
         const [taken, other] = p.v[0]! > 0 ? [e.t, e.f] : [e.f, e.t];
-        const r = this.bind(e.v, a, () => ev(taken));
-        // the result has the join of both branches' dtypes: a weak branch result takes the
-        // other's dtype once, at the branch output (JAX; FINDINGS F13)
-        const o = this.typeOf(() => this.bind(e.v, a, () => ev(other)));
-        return o === undefined ? r : strongAs(r, promoteRT([r, { weak: o === "weak", f32: o === "f32" } as RT]));
+        return joinBranches(this, this.bind(e.v, a, () => ev(taken)), () => this.bind(e.v, a, () => ev(other)));
       }
       case "scan": {
         const xs = ev(e.xs);
@@ -280,7 +272,7 @@ export class Ctx {
         const rowN = size(rowSh);
         const row = (t: number) => this.move(xs, rowSh, (idx) => t * rowN + ravel(idx, rowSh));
         const typeRow = this.move(xs, rowSh, () => -1); // (only its dtype matters; xs may be empty)
-        let c = this.carryInit(ev(e.init), (c0) => this.bind(e.r, typeRow, () => this.bind(e.c, c0, () => ev(e.body))));
+        let c = carryInit(this, ev(e.init), (c0) => this.bind(e.r, typeRow, () => this.bind(e.c, c0, () => ev(e.body))));
         for (let t = 0; t < xs.sh[0]!; t++) {
           this.env.set(e.r, row(t));
           c = this.bind(e.c, c, () => ev(e.body));
@@ -290,7 +282,7 @@ export class Ctx {
         return e.out === "carry" ? c : this.stackRows(ys, e.sh);
       }
       case "fori": {
-        let c = this.carryInit(ev(e.init), (c0) => this.bind(e.c, c0, () => ev(e.body)));
+        let c = carryInit(this, ev(e.init), (c0) => this.bind(e.c, c0, () => ev(e.body)));
         for (let i = 0; i < e.n; i++) c = this.bind(e.c, c, () => ev(e.body));
         return c;
       }
@@ -306,29 +298,6 @@ export class Ctx {
       }
       default: return evalExt(this, e, ev);
     }
-  }
-
-  /** The dtype `f` gives, evaluated for its type only (its kinks, ill-conditions and errors dropped). */
-  typeOf(f: () => RT): RDT | undefined {
-    const { kink, ill } = this;
-    try {
-      return dtOf(f());
-    } catch {
-      return undefined;
-    } finally {
-      this.kink = kink;
-      this.ill = ill;
-    }
-  }
-
-  /**
-   * A loop's initial carry: a weak one (a JS number) is traced as float32 and takes float64 when
-   * the body gives float64 (adgen's and JAX's weak-carry rule), converted once, exactly.
-   */
-  carryInit(init: RT, body: (c: RT) => RT): RT {
-    if (!init.weak) return init;
-    const as32 = strongAs(init, "f32");
-    return this.typeOf(() => body(as32)) === "f64" ? strongAs(init, "f64") : as32;
   }
 
   bind(name: string, value: RT, f: () => RT): RT {
