@@ -4,6 +4,9 @@
 // under the limit compiles. Module bytes are written once, so large bodies are fine.
 import { describe, expect, it } from "vitest";
 import { ModuleBuilder, WasmLimitError } from "../src/runtime/wasm/encoder.js";
+import { wasmApi } from "../src/runtime/wasm/wasm-api.js";
+
+const WA = wasmApi();
 
 function moduleWithLocals(n: number, bodyOps = 0): Uint8Array {
   const m = new ModuleBuilder();
@@ -16,7 +19,7 @@ function moduleWithLocals(n: number, bodyOps = 0): Uint8Array {
 
 describe("WebAssembly function limits", () => {
   it("50000 locals (params included) compile and run; 50001 are refused with WasmLimitError", () => {
-    const ok = new WebAssembly.Instance(new WebAssembly.Module(moduleWithLocals(50000))).exports["f"] as (x: number) => number;
+    const ok = new WA.Instance(new WA.Module(moduleWithLocals(50000)), {}).exports["f"] as (x: number) => number;
     expect(ok(7)).toBe(7);
     expect(() => moduleWithLocals(50001)).toThrow(WasmLimitError);
     expect(() => moduleWithLocals(50001)).toThrow(/50001 locals/);
@@ -25,7 +28,7 @@ describe("WebAssembly function limits", () => {
   it("a body of 600000 instructions (1.2 MB) is written whole (no argument spreading) and runs", () => {
     const bytes = moduleWithLocals(1, 300_000); // 4 bytes per pair: 1.2 MB of body
     expect(bytes.length).toBeGreaterThan(1_200_000);
-    const f = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports["f"] as (x: number) => number;
+    const f = new WA.Instance(new WA.Module(bytes), {}).exports["f"] as (x: number) => number;
     expect(f(-3)).toBe(-3);
   });
 });

@@ -4,19 +4,22 @@
 // leading -0 stays -0. The lowering (lower/reduce.ts) makes them a reduce kernel that stores its
 // running value at every step: their operand's elementwise producers fuse into it.
 // cumsum is linear: its transpose is the reversed cumsum. cumprod's tangent is a log-step
-// (Hillis-Steele) scan of (product, tangent) pairs, exact when some elements are zero; its primal
-// is the primitive itself.
+// (Hillis-Steele) scan of (product, tangent) pairs in float64, over the non-zero elements and the
+// zeros apart; its primal is the primitive itself.
 
 import { ShapedArray } from "../core/aval.js";
-import { type TypedArray, allocArray } from "../core/dtype.js";
+import { type TypedArray, allocArray, isFloat } from "../core/dtype.js";
 import { DTypeError, ShapeError } from "../core/errors.js";
 import { type Dim, concreteSize } from "../core/shape.js";
 import type { Tensor } from "../core/tensor.js";
 import { linearJvp } from "./rule-linear.js";
 import { type Tangent, Zero, isZero } from "../rules/zero.js";
+import { scalar } from "../rules/scalar.js";
 import { BINARY, add, mul } from "./binary.js";
+import { compare, select } from "./compare.js";
 import { type BatchRule, definePrimitive, type Primitive } from "./primitive.js";
 import { moveAxis, pad, slice } from "./shape.js";
+import { convert } from "./unary.js";
 
 export interface CumulativeParams {
   axis: number;
@@ -87,11 +90,11 @@ function shifted(x: Tensor, axis: number, k: number, reverse: boolean, fill: num
 }
 
 /**
- * The tangent of cumprod(x) along t: after step k every position holds the (product, tangent)
- * pair of the 2^k elements ending at it, combined as (p, t) (q, u) = (p q, t q + p u), so the
- * tangent never divides by x.
+ * The tangent of cumprod(x) along t by a log-step scan: after step k every position holds the
+ * (product, tangent) pair of the 2^k elements ending at it, combined as (p, t) (q, u) =
+ * (p q, t q + p u), so the tangent never divides by x.
  */
-function cumprodTangent(x: Tensor, t: Tensor, axis: number, reverse: boolean): Tensor {
+function logStepTangent(x: Tensor, t: Tensor, axis: number, reverse: boolean): Tensor {
   const n = x.aval.shape[axis]!;
   if (typeof n !== "number") throw new ShapeError(`cumprod: the derivative needs a concrete length along axis ${axis}, got ${n}`);
   let p = x;
@@ -104,13 +107,35 @@ function cumprodTangent(x: Tensor, t: Tensor, axis: number, reverse: boolean): T
   return dt;
 }
 
+/**
+ * The tangent of cumprod(x) along t, in float64 (rounded once to x's dtype). x is split exactly
+ * into u (its non-zero elements, zeros as 1) times w (its zeros, the rest as 1), so cumprod(x) =
+ * cumprod(u) cumprod(w) and the tangent is the product rule over the two log-step scans: the scan
+ * never multiplies a window product that overflowed by a zero (fuzz F12's sibling: Inf * 0 = NaN
+ * where the derivative is 0), and the derivative with respect to a zero element is kept (second
+ * order). NaN only where a product of non-zero elements leaves float64's range.
+ */
+function cumprodTangent(x: Tensor, t: Tensor, axis: number, reverse: boolean): Tensor {
+  const f64 = (v: number) => scalar(v, "float64");
+  const to64 = (v: Tensor) => (v.aval.dtype === "float64" ? v : convert(v, "float64"));
+  const [x64, t64] = [to64(x), to64(t)];
+  const isZero0 = compare(x64, f64(0), "eq");
+  const [u, tu] = [select(isZero0, f64(1), x64), select(isZero0, f64(0), t64)];
+  const [w, tw] = [select(isZero0, x64, f64(1)), select(isZero0, t64, f64(0))];
+  const ty = add(
+    mul(cumprod(w, axis, reverse), logStepTangent(u, tu, axis, reverse)),
+    mul(cumprod(u, axis, reverse), logStepTangent(w, tw, axis, reverse)),
+  );
+  return ty.aval.dtype === x.aval.dtype ? ty : convert(ty, x.aval.dtype);
+}
+
 export const cumprodP: Primitive<CumulativeParams> = definePrimitive<CumulativeParams>({
   name: "cumprod",
   abstractEval: ([x], p) => [cumulativeAval("cumprod", x!, p)],
   impl: cumulativeImpl("mul", 1),
   jvp: ([x], [t], params) => {
     const y = cumprodP.bind1([x!], params);
-    const ty: Tangent = isZero(t) ? new Zero(y.aval.strong()) : cumprodTangent(x!, t as Tensor, params.axis, params.reverse);
+    const ty: Tangent = isZero(t) || !isFloat(x!.aval.dtype) ? new Zero(y.aval.strong()) : cumprodTangent(x!, t as Tensor, params.axis, params.reverse);
     return [[y], [ty]];
   },
   batch: cumulativeBatch(() => cumprodP),

@@ -1,23 +1,24 @@
 // Reductions over a set of axes (sum, max, min, prod) and argmax/argmin over one axis.
 // reduce_sum is linear (its transpose is a broadcast); max/min split the tangent evenly among
-// tied maxima; prod differentiates through a balanced tree of multiplications, which stays exact
-// when some elements are zero.
+// tied maxima; prod's tangent weights each input tangent by the product of the other elements,
+// from sequential prefix/suffix products with the zeros kept apart (exact where the primal is,
+// never Inf * 0 = NaN when a block holds zeros).
 
 import { ShapedArray } from "../core/aval.js";
-import { type TypedArray, allocArray } from "../core/dtype.js";
+import { type TypedArray, allocArray, isFloat } from "../core/dtype.js";
 import { DTypeError, ShapeError } from "../core/errors.js";
-import { concreteSize } from "../core/shape.js";
+import { concreteSize, dimAdd, shapeSize } from "../core/shape.js";
 import type { Tensor } from "../core/tensor.js";
-import { scalarLike } from "../rules/scalar.js";
-import { jvpOfComposition } from "./rule-compose.js";
+import { scalar } from "../rules/scalar.js";
 import { linearJvp } from "./rule-linear.js";
 import { Zero, isZero } from "../rules/zero.js";
 import { div, mul } from "./binary.js";
-import { compare } from "./compare.js";
+import { compare, logical, select } from "./compare.js";
+import { cumprod } from "./cumulative.js";
 import { type BatchRule, definePrimitive, type Primitive } from "./primitive.js";
 import { permuteData } from "./ref/strided.js";
 import { broadcastInDim, moveAxis, pad, reshape, slice, transpose } from "./shape.js";
-import { convert } from "./unary.js";
+import { abs, convert, sign } from "./unary.js";
 
 export interface ReduceParams {
   axes: number[];
@@ -109,44 +110,56 @@ export const reduceMinP: Primitive<ReduceParams> = definePrimitive<ReduceParams>
   batch: reduceBatch(() => reduceMinP),
 });
 
-/** Product over `axes` as a balanced tree of elementwise multiplications (used for its JVP). */
-function prodTree(x: Tensor, axes: number[]): Tensor {
-  const s = x.aval.shape as number[];
-  const kept = s.map((_, i) => i).filter((i) => !axes.includes(i));
+/**
+ * d prod(x) / d x: for each element, the product of the other elements of its reduced block, in
+ * the primal's arithmetic (a float64 accumulator, element order: kept dims, then the reduced axes
+ * in increasing order), so it is exact where the primal is. It is the product of two exclusive
+ * (prefix times suffix) products, each from sequential cumprods, never a tree whose partial
+ * products can overflow before they meet a zero (fuzz F12): one over the non-zero elements (zeros
+ * enter as 1), one over the zeros (the rest enter as 1), which is 1 or a signed 0 and keeps the
+ * derivative with respect to the zeros (second order). Where the non-zero part overflows and
+ * another element is zero the value is a signed 0 (not Inf * 0 = NaN) and its own derivative is
+ * taken as 0. NaN only where an input is NaN or the non-zero part overflows on one side and underflows on
+ * the other (beyond float64's range). Float64, laid out as x.
+ */
+function prodOthers(x: Tensor, axes: number[]): Tensor {
+  const s = x.aval.shape;
+  const red = [...axes].sort((a, b) => a - b);
+  const kept = s.map((_, i) => i).filter((i) => !red.includes(i));
+  const perm = [...kept, ...red];
+  const identity = perm.every((p, i) => p === i);
   const keptShape = kept.map((i) => s[i]!);
-  let n = concreteSize(axes.map((a) => s[a]!));
-  let y = reshape(transpose(x, [...kept, ...axes]), [...keptShape, n]);
-  const ones = keptShape.map(() => 0);
-  while (n > 1) {
-    if (n % 2 === 1) {
-      y = pad(y, [...ones, 0], [...ones, 1], undefined, 1);
-      n += 1;
-    }
-    const start = [...ones, 0];
-    const lim = [...keptShape, n];
-    const st = [...keptShape.map(() => 1), 2];
-    y = mul(slice(y, start, lim, st), slice(y, [...ones, 1], lim, st));
-    n /= 2;
-  }
-  if (n === 0) return reshape(broadcastInDim(scalarOne(x), [...keptShape, 1], []), keptShape);
-  return reshape(y, keptShape);
+  const n = shapeSize(red.map((i) => s[i]!));
+  const last = kept.length;
+  const f64 = (v: number) => scalar(v, "float64");
+  let y = x.aval.dtype === "float64" ? x : convert(x, "float64");
+  y = reshape(identity ? y : transpose(y, perm), [...keptShape, n]);
+  const o = keptShape.map(() => 0);
+  const exclusive = (v: Tensor) =>
+    mul(
+      slice(cumprod(pad(v, [...o, 1], [...o, 0], undefined, 1), last), [...o, 0], [...keptShape, n]),
+      slice(cumprod(pad(v, [...o, 0], [...o, 1], undefined, 1), last, true), [...o, 1], [...keptShape, dimAdd(n, 1)]),
+    );
+  const isZero0 = compare(y, f64(0), "eq");
+  const nonZeros = exclusive(select(isZero0, f64(1), y));
+  const zeros = exclusive(select(isZero0, y, f64(1)));
+  const overflowMeetsZero = logical(compare(abs(nonZeros), f64(Infinity), "eq"), compare(zeros, f64(0), "eq"), "and");
+  const others = reshape(select(overflowMeetsZero, mul(sign(nonZeros), zeros), mul(nonZeros, zeros)), perm.map((i) => s[i]!));
+  return identity ? others : transpose(others, perm.map((_, i) => perm.indexOf(i)));
 }
-const scalarOne = (x: Tensor) => scalarLike(x, 1);
 
 export const reduceProdP: Primitive<ReduceParams> = definePrimitive<ReduceParams>({
   name: "reduce_prod",
   abstractEval: ([x], { axes }) => [reduceAval("reduce_prod", x!, axes, false)],
   impl: reduceImpl(1, (a, v) => a * v),
   jvp: ([x], [t], { axes }) => {
-    if (isZero(t)) {
-      const y = reduceProdP.bind1([x!], { axes });
-      return [[y], [new Zero(y.aval.strong())]];
-    }
-    // The primal is the primitive itself (the same value, bit for bit, as without jvp: a tree
-    // of float32 products can overflow to Inf * 0 = NaN where the sequential float64
-    // accumulation gives 0); only the tangent comes from the tree (dead under jit otherwise).
-    const [, ty] = jvpOfComposition((v: Tensor) => prodTree(v, axes), x!, t!);
-    return [[reduceProdP.bind1([x!], { axes })], [ty]];
+    // The primal is the primitive itself (the same value, bit for bit, as without jvp); the
+    // tangent is sum(t * prodOthers(x)) in float64, rounded once to x's dtype.
+    const y = reduceProdP.bind1([x!], { axes });
+    if (isZero(t) || !isFloat(x!.aval.dtype)) return [[y], [new Zero(y.aval.strong())]];
+    const t64 = x!.aval.dtype === "float64" ? (t as Tensor) : convert(t as Tensor, "float64");
+    const ty = reduceSum(mul(t64, prodOthers(x!, axes)), axes);
+    return [[y], [ty.aval.dtype === y.aval.dtype ? ty : convert(ty, y.aval.dtype)]];
   },
   batch: reduceBatch(() => reduceProdP),
 });

@@ -12,7 +12,7 @@ import { allocArray } from "../core/dtype.js";
 import { ShapeError } from "../core/errors.js";
 import { stridesOf } from "../core/shape.js";
 import type { Tensor } from "../core/tensor.js";
-import { linearJvp } from "../rules/linear.js";
+import { linearJvp } from "./rule-linear.js";
 import { Zero, isZero } from "../rules/zero.js";
 import { add } from "./binary.js";
 import { definePrimitive, type Primitive } from "./primitive.js";

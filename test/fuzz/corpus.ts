@@ -81,4 +81,26 @@ for (const dt of ["float32", "float64"] as const) {
       body: un("arcsinh", bin("hypot", { k: "at", items: [{ arr: [0, 2] }], op: "multiply", a: x4, v: un("exp2", lit(0.5)), sh: [4] }, un("log10", un("cosh", x4)))),
     },
   });
+
+  // F13: weak values through control flow (the cond result joins both branches' dtypes once; a
+  // weak loop carry is float32 unless the body makes it float64)
+  const x0 = x([]);
+  const v0: Expr = { k: "var", name: "v0", sh: [] };
+  const red: Expr = { k: "red", f: "sum", axes: null, keep: false, a: x0, sh: [] };
+  CORPUS.push({
+    name: "F13: a weak branch result computed from a JS number takes the other branch's dtype once",
+    prog: {
+      dt, inputs: [[]],
+      body: un("negative", un("square", { k: "cond", p: red, v: "v0", t: bin("add", v0, x0), f: bin("multiply", v0, v0), a: lit(0.1), sh: [] })),
+    },
+  });
+  const c0: Expr = { k: "var", name: "c0", sh: [] };
+  CORPUS.push({
+    name: "F13: a JS number as a loop's initial carry (the body makes it the program's dtype)",
+    prog: { dt, inputs: [[]], body: { k: "fori", c: "c0", n: 2, init: lit(0.1), body: bin("add", bin("multiply", c0, c0), x0), sh: [] } },
+  });
+  CORPUS.push({
+    name: "F14 (harness): a let whose body is a JS number keeps its exact value on the hybrid paths",
+    prog: { dt, inputs: [[]], body: bin("add", { k: "let", name: "h0", value: x0, body: lit(0.1), sh: [] }, x0) },
+  });
 }

@@ -31,11 +31,6 @@ function fewUlps(f: Failure, ulps = 8): boolean {
 
 export const KNOWN: Known[] = [
   {
-    id: "F2",
-    why: "np.prod's tangent comes from a balanced multiplication tree: jvp's derivatives can differ from grad's in the last bits (its primal is exact since the F2 fix)",
-    match: (f, p) => !f.path.includes("primal") && uses(p, "red", (e) => e.f === "prod") && fewUlps(f),
-  },
-  {
     id: "F5",
     why: "the eager tape sums fan-out cotangents in a different order than grad (pow(x, x) + x + x): last-bit differences (the README states it)",
     match: (f) => f.path === "tape" && fewUlps(f),

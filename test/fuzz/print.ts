@@ -26,13 +26,39 @@ const linalgCode = (e: Extract<Expr, { k: "linalg" }>, c: (x: Expr) => string): 
 /**
  * How a program is printed: `dt` (for astype of integer results) and `hybrid`: JS control flow
  * on observed values (graph breaks under jit) at the program's top and at each let outside lax
- * bodies; both branches compute the same bits (the false one negates twice).
+ * bodies; both branches compute the same bits (the false one negates twice, except where the
+ * value is a JS number: negating makes it a weak float32 tensor, rounded, FINDINGS F14).
+ * `numbers`: the let names bound to JS numbers where the code being printed sits.
  */
 export interface PrintCtx {
   dt: string;
   hybrid: boolean;
+  numbers: Set<string>;
 }
-let ctx: PrintCtx = { dt: "float64", hybrid: false };
+let ctx: PrintCtx = { dt: "float64", hybrid: false, numbers: new Set() };
+
+/**
+ * Does `e` evaluate to a JS number, or to a weak scalar keeping one's exact value (a lax.cond
+ * branch returning its JS-number operand), whose rounding negation would change?
+ */
+function exactNumber(e: Expr, numbers: ReadonlySet<string>): boolean {
+  const bind = (name: string, on: boolean) => {
+    const s = new Set(numbers);
+    if (on) s.add(name);
+    else s.delete(name);
+    return s;
+  };
+  switch (e.k) {
+    case "lit": return true;
+    case "var": return numbers.has(e.name);
+    case "let": return exactNumber(e.body, bind(e.name, exactNumber(e.value, numbers)));
+    case "cond": {
+      const inner = bind(e.v, exactNumber(e.a, numbers));
+      return exactNumber(e.t, inner) || exactNumber(e.f, inner);
+    }
+    default: return false;
+  }
+}
 
 export function exprCode(e: Expr, inBody = false): string {
   const c = (x: Expr) => exprCode(x, inBody);
@@ -65,7 +91,19 @@ export function exprCode(e: Expr, inBody = false): string {
       return `lax.scan((${e.c}, ${e.r}) => { const n = ${cb(e.body)}; return [n, n]; }, ${c(e.init)}, ${c(e.xs)})[${e.out === "carry" ? 0 : 1}]`;
     case "fori": return `lax.foriLoop(0, ${e.n}, (i, ${e.c}) => ${cb(e.body)}, ${c(e.init)})`;
     case "call": return `${e.how}((${e.p}) => ${cb(e.body)})(${c(e.a)})`;
-    case "let": return `((${e.name}) => ${ctx.hybrid && !inBody ? observed(e.name, c(e.body)) : c(e.body)})(${c(e.value)})`;
+    case "let": {
+      const outer = ctx.numbers;
+      ctx.numbers = new Set(outer);
+      if (exactNumber(e.value, outer)) ctx.numbers.add(e.name);
+      else ctx.numbers.delete(e.name);
+      try {
+        const body = c(e.body);
+        const obs = ctx.hybrid && !inBody ? observed(e.name, body, exactNumber(e.body, ctx.numbers)) : body;
+        return `((${e.name}) => ${obs})(${c(e.value)})`;
+      } finally {
+        ctx.numbers = outer;
+      }
+    }
     case "roll": return `np.roll(${c(e.a)}, ${e.axes === null ? e.shift[0] : list(e.shift)}, { axis: ${e.axes === null ? "null" : list(e.axes)} })`;
     case "diag": case "trace": return `np.${e.k === "diag" ? "diagonal" : "trace"}(${c(e.a)}, { offset: ${e.offset}, axis1: ${e.ax1}, axis2: ${e.ax2} })`;
     case "tri": return `np.${e.upper ? "triu" : "tril"}(${c(e.a)}, ${e.kk})`;
@@ -93,15 +131,16 @@ export function exprCode(e: Expr, inBody = false): string {
 }
 
 /** A JS branch on an observed value (a graph break under jit) whose two sides give the same bits. */
-const observed = (name: string, body: string) => `(np.sum(${name}).item() > 0 ? ${body} : np.negative(np.negative(${body})))`;
+const observed = (name: string, body: string, number: boolean) =>
+  `(np.sum(${name}).item() > 0 ? ${body} : ${number ? body : `np.negative(np.negative(${body}))`})`;
 
 export const params = (p: Prog) => p.inputs.map((_, i) => `x${i}`).join(", ");
 export function programCode(p: Prog, hybrid = false): string {
   const old = ctx;
-  ctx = { dt: p.dt, hybrid };
+  ctx = { dt: p.dt, hybrid, numbers: new Set() };
   try {
     const body = exprCode(p.body);
-    return `(${params(p)}) => ${hybrid ? observed("x0", body) : body}`;
+    return `(${params(p)}) => ${hybrid ? observed("x0", body, exactNumber(p.body, new Set())) : body}`;
   } finally {
     ctx = old;
   }

@@ -12,6 +12,7 @@
 import { type Expr, type Prog, type Shape, broadcastShapes, size } from "./ast.js";
 import { indexPlan } from "./indexing.js";
 import { evalExt, padSource } from "./ref-ext.js";
+import { carryInit, joinBranches } from "./ref-weak.js";
 
 export interface RT {
   sh: Shape;
@@ -261,17 +262,19 @@ export class Ctx {
         const p = ev(e.p);
         const a = ev(e.a);
         this.nearTie(p.v[0]!, 0, p.mv[0]!, "cond predicate at 0");
-        return this.bind(e.v, a, () => ev(p.v[0]! > 0 ? e.t : e.f));
+        const [taken, other] = p.v[0]! > 0 ? [e.t, e.f] : [e.f, e.t];
+        return joinBranches(this, this.bind(e.v, a, () => ev(taken)), () => this.bind(e.v, a, () => ev(other)));
       }
       case "scan": {
         const xs = ev(e.xs);
-        let c = ev(e.init);
         const ys: RT[] = [];
         const rowSh = xs.sh.slice(1);
         const rowN = size(rowSh);
+        const row = (t: number) => this.move(xs, rowSh, (idx) => t * rowN + ravel(idx, rowSh));
+        const typeRow = this.move(xs, rowSh, () => -1); // (only its dtype matters; xs may be empty)
+        let c = carryInit(this, ev(e.init), (c0) => this.bind(e.r, typeRow, () => this.bind(e.c, c0, () => ev(e.body))));
         for (let t = 0; t < xs.sh[0]!; t++) {
-          const r = this.move(xs, rowSh, (idx) => t * rowN + ravel(idx, rowSh));
-          this.env.set(e.r, r);
+          this.env.set(e.r, row(t));
           c = this.bind(e.c, c, () => ev(e.body));
           ys.push(c);
         }
@@ -279,7 +282,7 @@ export class Ctx {
         return e.out === "carry" ? c : this.stackRows(ys, e.sh);
       }
       case "fori": {
-        let c = ev(e.init);
+        let c = carryInit(this, ev(e.init), (c0) => this.bind(e.c, c0, () => ev(e.body)));
         for (let i = 0; i < e.n; i++) c = this.bind(e.c, c, () => ev(e.body));
         return c;
       }
