@@ -7,7 +7,7 @@
 
 import { ShapedArray } from "../core/aval.js";
 import { ArgumentError } from "../core/errors.js";
-import { type Dim, SymDim, dimSubstitute, parseDim } from "../core/shape.js";
+import { type Dim, type DimFacts, SymDim, dimLinearIn, dimSubstitute, parseDim } from "../core/shape.js";
 import { quotientOf, quotientSymbol } from "../core/symbols.js";
 import { type DimConstraint, parseConstraints } from "./shape-checks.js";
 
@@ -27,9 +27,11 @@ export interface DimRules {
   rewrites: DimRewrite[];
   /** the symbols of the user's specs and relations (what the manifest lists) */
   symbols: string[];
+  /** what the shape rules may assume while tracing (bounds of the traced symbols: every one >= 1) */
+  facts: DimFacts;
 }
 
-export const NO_RULES: DimRules = { checks: [], rewrites: [], symbols: [] };
+export const NO_RULES: DimRules = { checks: [], rewrites: [], symbols: [], facts: { bounds: {} } };
 
 /** The symbols of a list of avals, sorted. */
 export function symbolsOf(avals: readonly ShapedArray[]): string[] {
@@ -42,7 +44,7 @@ const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 /** Reads `list` (ExportOptions.constraints) against the symbols of the specs. */
 export function dimRules(list: readonly string[] | undefined, specAvals: readonly ShapedArray[], what: string): DimRules {
   const specSyms = symbolsOf(specAvals);
-  if (list === undefined) return { ...NO_RULES, symbols: specSyms };
+  if (list === undefined) return withFacts({ ...NO_RULES, symbols: specSyms });
   if (!Array.isArray(list)) return { ...NO_RULES, checks: parseConstraints(list, specSyms, what) }; // throws the usage message
   const relations: DimRewrite[] = [];
   const rest: string[] = [];
@@ -83,7 +85,37 @@ export function dimRules(list: readonly string[] | undefined, specAvals: readonl
     if (symbols.includes(q)) throw new ArgumentError(`${what}: the name ${q} is taken by a symbolic dimension of the specs; rename it`);
     rewrites.push({ symbol: s, def: SymDim.fromTerms(new Map([[q, l]])), text: checks.filter((c) => c.symbol === s && c.op === "%").map((c) => c.text).join(", "), relation: false });
   }
-  return { checks, rewrites, symbols };
+  return withFacts({ checks, rewrites, symbols, facts: NO_RULES.facts });
+}
+
+/**
+ * The rules with their facts: each user symbol's declared bounds (at least 1: the module checks
+ * every symbol >= 1), carried to the symbol a rewrite replaces it by when the rewrite is c*K + d
+ * (B % 2 == 0 with B >= 4 gives B_div_2 >= 2; B == 2*K with B <= 64 gives K <= 32).
+ */
+function withFacts(r: DimRules): DimRules {
+  const bounds: Record<string, { min: number; max: number }> = {};
+  const get = (s: string) => (bounds[s] ??= { min: 1, max: Infinity });
+  for (const c of r.checks) {
+    const b = get(c.symbol);
+    if (c.op === ">=" || c.op === ">" || c.op === "==") b.min = Math.max(b.min, c.op === ">" ? c.value + 1 : c.value);
+    if (c.op === "<=" || c.op === "<" || c.op === "==") b.max = Math.min(b.max, c.op === "<" ? c.value - 1 : c.value);
+  }
+  for (const s of r.symbols) get(s);
+  for (const w of r.rewrites) {
+    if (typeof w.def === "number") continue;
+    for (const k of w.def.symbols()) get(k);
+    const from = get(w.symbol);
+    const syms = w.def.symbols();
+    const lin = syms.length === 1 ? dimLinearIn(w.def, syms[0]!) : null;
+    if (!lin || typeof lin.coef !== "number" || typeof lin.rest !== "number" || lin.coef <= 0) continue;
+    const to = get(syms[0]!);
+    to.min = Math.max(to.min, Math.ceil((from.min - lin.rest) / lin.coef));
+    to.max = Math.min(to.max, Math.floor((from.max - lin.rest) / lin.coef));
+  }
+  const out: Record<string, { min: number; max?: number }> = {};
+  for (const [s, b] of Object.entries(bounds)) out[s] = b.max === Infinity ? { min: b.min } : b;
+  return { ...r, facts: { bounds: out } };
 }
 
 /** The avals with every rewritten symbol replaced by its definition. */

@@ -10,6 +10,7 @@ import { ArgumentError } from "../core/errors.js";
 import { checkOptions, is } from "../core/options.js";
 import { type Entry, type ExportOptions, type Exported, exportOptionsSchema, exportRules, finish, jvpEntry, traceAtSpecs, valueEntry, vjpEntry } from "./export.js";
 import { exportNameProblem } from "./names.js";
+import { withDimFacts } from "../core/shape.js";
 
 const MARK = Symbol("adgen.exportEntry");
 
@@ -57,6 +58,7 @@ export function exportModule(entries: Record<string, ModuleEntry>, argSpecs: unk
   const keys = Object.keys(entries);
   if (!keys.length) throw new ArgumentError("exportModule: entries is empty");
   const rules = exportRules(argSpecs, opts.constraints, `export ${name}`);
+  return withDimFacts(rules.facts, () => {
   const built: Entry[] = [];
   const taken = new Map<string, string>();
   const claim = (n: string, key: string) => {
@@ -77,4 +79,5 @@ export function exportModule(entries: Record<string, ModuleEntry>, argSpecs: unk
     else throw new ArgumentError(`${what} must be a function, vjpOf(f) or jvpOf(f), got ${e === null ? "null" : typeof e}`);
   }
   return finish(name, "module", built, opts, false, rules);
+  });
 }

@@ -10,7 +10,7 @@
 // exactly IR_VERSION 2); a newer IR, an older unreadable one, an artifact exported with {ir: false}
 // or a corrupt program is refused with an ArgumentError saying which.
 
-import { type Shape, shapeEq, shapeToString } from "../core/shape.js";
+import { type Shape, shapeEq, shapeToString, withDimFacts } from "../core/shape.js";
 import { ArgumentError, ShapeError } from "../core/errors.js";
 import { leafToTensor } from "../core/convert.js";
 import { bindSymbols, quotientOf } from "../core/symbols.js";
@@ -23,7 +23,7 @@ import { Program } from "../ir/program.js";
 import { IR_FORMAT, IR_VERSION, type ProgramJson, programFromJson } from "../ir/serialize.js";
 import { verifyProgram } from "../ir/verify.js";
 import { evalProgram } from "../trace/make-program.js";
-import type { IrEntry } from "./ir-entry.js";
+import { type IrEntry, entryFacts } from "./ir-entry.js";
 import { MANIFEST_FORMAT, MANIFEST_VERSION, type Manifest } from "./manifest.js";
 
 export type ImportedFunction = (...args: any[]) => any;
@@ -67,8 +67,12 @@ function checkIr(m: Manifest, e: IrEntry, i: number): Program {
   if (e.version < IR_VERSION) throw new ArgumentError(`${what} is IR version ${e.version}, older than this adgen reads (${IR_VERSION}); re-export it`);
   let p: Program;
   try {
-    p = programFromJson(JSON.parse(e.program) as ProgramJson, lookupPrimitive);
-    verifyProgram(p, what);
+    // the shape facts the export assumed (declared bounds: B >= 2 makes x[1] valid) hold here too
+    p = withDimFacts(entryFacts(e), () => {
+      const q = programFromJson(JSON.parse(e.program) as ProgramJson, lookupPrimitive);
+      verifyProgram(q, what);
+      return q;
+    });
   } catch (err) {
     throw new ArgumentError(`${what} is corrupt: ${(err as Error).message}`);
   }
@@ -108,6 +112,7 @@ function checkBounds(cs: DimConstraint[], env: Record<string, number>, name: str
 function importedFunction(m: Manifest, e: IrEntry, p: Program): ImportedFunction {
   const name = `${m.name}.${e.key}`;
   const bounds = declaredBounds(m, `importModule ${m.name}`);
+  const facts = entryFacts(e);
   const inShapes: Shape[] = p.inAvals.map((a) => a.shape);
   const symbolic = inShapes.some((s) => s.some((d) => typeof d !== "number"));
   const f = (...args: unknown[]) => {
@@ -136,7 +141,7 @@ function importedFunction(m: Manifest, e: IrEntry, p: Program): ImportedFunction
         if (x.shape.length !== a.shape.length || x.shape.some((d, k) => d !== a.shape[k])) throw new ShapeError(`${name}: argument leaf ${i} has shape [${x.shape}], the export takes [${a.shape}]`);
       });
     }
-    return unflatten(e.outTree as TreeDef, evalProgram(q, xs));
+    return unflatten(e.outTree as TreeDef, q === p && symbolic ? withDimFacts(facts, () => evalProgram(q, xs)) : evalProgram(q, xs));
   };
   Object.defineProperty(f, "name", { value: e.key });
   return f;

@@ -11,6 +11,7 @@ import { DTypeError, ShapeError } from "../core/errors.js";
 import {
   type Dim,
   type Shape,
+  boundNeeded,
   concreteSize,
   dimAdd,
   dimDiv,
@@ -43,11 +44,12 @@ function requireLeq(what: string, a: Dim, b: Dim, axis: number): void {
   const ok = dimLeq(a, b);
   if (ok === true) return;
   const syms = [a, b].flatMap((d) => (typeof d === "number" ? [] : d.symbols()));
+  const need = ok === null ? boundNeeded(a, b) : null;
   throw new ShapeError(
     ok === false
       ? `${what}: on axis ${axis}, ${dimToString(a)} <= ${dimToString(b)} does not hold`
       : `${what}: on axis ${axis}, whether ${dimToString(a)} <= ${dimToString(b)} depends on the value of ${[...new Set(syms)].join(", ")} ` +
-          `(a symbolic dimension): use bounds that hold for every size, or a concrete size for this axis`,
+          `(a symbolic dimension): ${need ? `declare the constraint "${need}" (the constraints option of export or jit), ` : ""}use bounds that hold for every size, or a concrete size for this axis`,
   );
 }
 
