@@ -13,7 +13,7 @@
 import { type Shape, shapeEq, shapeToString, withDimFacts } from "../core/shape.js";
 import { ArgumentError, ShapeError } from "../core/errors.js";
 import { leafToTensor } from "../core/convert.js";
-import { bindSymbols, quotientOf } from "../core/symbols.js";
+import { bindSymbols, constraintHolds, quotientOf } from "../core/symbols.js";
 import { type DimConstraint, parseConstraints } from "./shape-checks.js";
 import { instantiateProgram } from "../jit/polymorphism.js";
 import type { Tensor } from "../core/tensor.js";
@@ -104,8 +104,7 @@ function checkBounds(cs: DimConstraint[], env: Record<string, number>, name: str
   for (const c of cs) {
     const v = vals[c.symbol];
     if (v === undefined) continue;
-    const ok = c.op === "%" ? v % c.value === 0 : c.op === ">=" ? v >= c.value : c.op === "<=" ? v <= c.value : c.op === ">" ? v > c.value : c.op === "<" ? v < c.value : v === c.value;
-    if (!ok) throw new ShapeError(`${name}: the arguments bind ${c.symbol} = ${v}, which violates the declared constraint ${c.text}`);
+    if (!constraintHolds(c, v)) throw new ShapeError(`${name}: the arguments bind ${c.symbol} = ${v}, which violates the declared constraint ${c.text}`);
   }
 }
 
