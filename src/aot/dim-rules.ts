@@ -1,9 +1,9 @@
 // Declared constraints on the symbolic dimensions of an export, read before tracing. Two kinds:
 // checks (B >= 2, B <= 4096, B == 4, B % 8 == 0) that the module runs once the arguments bind B,
-// and rewrites, which the shape rules see: `B % 8 == 0` makes B the polynomial 8*B_div_8 and a
+// and rewrites, which the shape rules see: `B % 8 == 0` makes B the polynomial 8*(B/8) and a
 // relation `B == 2*K` makes it 2*K, in the specs the function is traced at. Shape arithmetic then
 // stays exact polynomial arithmetic over independent symbols (reshape([-1, 2]) of [B,3] with B even
-// is [3*B_div_2, 2]) and the module derives the new symbols from the user's at call time.
+// is [3*B/2, 2]) and the module derives the new symbols from the user's at call time.
 
 import { ShapedArray } from "../core/aval.js";
 import { ArgumentError } from "../core/errors.js";
@@ -73,7 +73,7 @@ export function dimRules(list: readonly string[] | undefined, specAvals: readonl
   }
   const symbols = [...new Set([...specSyms, ...relSyms])].sort();
   const checks = parseConstraints(rest, symbols, what);
-  // divisibility: B % m == 0 (and B % n == 0) makes B = lcm(m, n) * B_div_lcm
+  // divisibility: B % m == 0 (and B % n == 0) makes B = lcm(m, n) * (B/lcm)
   const rewrites = [...relations];
   for (const s of symbols) {
     const mods = checks.filter((c) => c.symbol === s && c.op === "%" && c.value > 1).map((c) => c.value);
@@ -91,7 +91,7 @@ export function dimRules(list: readonly string[] | undefined, specAvals: readonl
 /**
  * The rules with their facts: each user symbol's declared bounds (at least 1: the module checks
  * every symbol >= 1), carried to the symbol a rewrite replaces it by when the rewrite is c*K + d
- * (B % 2 == 0 with B >= 4 gives B_div_2 >= 2; B == 2*K with B <= 64 gives K <= 32).
+ * (B % 2 == 0 with B >= 4 gives B/2 >= 2; B == 2*K with B <= 64 gives K <= 32).
  */
 function withFacts(r: DimRules): DimRules {
   const bounds: Record<string, { min: number; max: number }> = {};
@@ -126,8 +126,9 @@ export function rewriteAvals(avals: readonly ShapedArray[], rules: DimRules): Sh
 }
 
 /**
- * A dimension in the user's symbols where that is exact: a quotient symbol B_div_m (from
- * `B % m == 0`) becomes B/m when every monomial's coefficient takes the division (3*B_div_2 stays).
+ * A dimension in the user's symbols where that is exact: a multiple of a quotient symbol B/m
+ * (from `B % m == 0`) becomes a multiple of B when its coefficient takes the division (2*B/2 is
+ * B, 4*B/2 is 2*B; 3*B/2 stays, and reads as the user would write it).
  */
 export function userDim(d: Dim): Dim {
   if (typeof d === "number") return d;

@@ -95,7 +95,7 @@ export function exportName(f: (...a: any[]) => unknown, opts: ExportOptions, wha
 export interface Traced {
   program: Program;
   inDef: TreeDef;
-  /** the avals traced at (declared constraints' rewrites applied: B -> 2*B_div_2) */
+  /** the avals traced at (declared constraints' rewrites applied: B -> 2*B/2) */
   inAvals: ShapedArray[];
   /** the avals as the user declared them (what the module's arguments are checked against) */
   declared: ShapedArray[];

@@ -39,8 +39,8 @@ export function extendModule(artifact: unknown, add: (fns: Record<string, Import
   const added = add(fns);
   if (added === null || typeof added !== "object" || Array.isArray(added)) throw new ArgumentError(`${what}: the function must return an object { key: function | vjpOf(f) | jvpOf(f) }`);
   for (const k of Object.keys(added)) if (k in kept) throw new ArgumentError(`${what}: the artifact already has an entry ${JSON.stringify(k)}; choose another key`);
-  // declared constraints on the symbols the traced specs still hold (a B rewritten to 2*B_div_2 is
-  // checked by its shape: the binding of B_div_2 refuses an odd size)
+  // declared constraints on the symbols the traced specs still hold (a B rewritten to 2*B/2 is
+  // checked by its shape: the binding of B/2 refuses an odd size)
   const syms = symbolsOf(avals);
   const constraints = opts.constraints ?? manifest.symbolicDims.flatMap((d) => (syms.includes(d.name) ? d.constraints.filter((c) => c !== `${d.name} >= 1` && !/==.*[A-Za-z_]/.test(c)) : []));
   return exportModule({ ...kept, ...added }, specs, { ...opts, name: opts.name ?? manifest.name, constraints });

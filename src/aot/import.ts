@@ -86,7 +86,7 @@ function specialize(p: Program, env: Record<string, number>): Program {
 
 /**
  * The manifest's declared bounds and divisibility (relations are in the program's shapes) on the
- * symbols a call binds: a symbol the export rewrote (B = 2*B_div_2) gets its value from the
+ * symbols a call binds: a symbol the export rewrote (B = 2*B/2) gets its value from the
  * derived one.
  */
 function declaredBounds(m: Manifest, what: string): DimConstraint[] {

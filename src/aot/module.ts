@@ -135,7 +135,7 @@ function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => n
   const lp = f.lowered;
   checkCalls([lp]);
   // the arguments' symbols (the user's, or the program's for a backward's residuals), then the
-  // program's own where declared constraints rewrote the user's (B = 2*B_div_2)
+  // program's own where declared constraints rewrote the user's (B = 2*B/2)
   const argSyms = symbolsOf(f.args.flatMap((g) => g.leaves));
   const d = new DimJs([...lp.symbols, ...argSyms.filter((s) => !lp.symbols.includes(s))]);
   // the JavaScript kernels (readable; the fallback where WebAssembly is missing) ...
@@ -176,7 +176,7 @@ function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => n
   });
   body.push(...shapeChecks(specs, d, argSyms, f.name), ...constraintChecks(rules.checks, d, argSyms));
   // each rewritten user symbol equals its definition: that solves the program's other symbols
-  // (B = 2*B_div_2) and checks relations between the arguments' (T == S + 1)
+  // (B = 2*B/2) and checks relations between the arguments' (T == S + 1)
   const derived = lp.symbols.filter((s) => !argSyms.includes(s));
   const rel = rules.rewrites.filter((r) => argSyms.includes(r.symbol));
   if (rel.length) {

@@ -37,7 +37,8 @@ export class SymDim {
   }
 
   static symbol(name: string): SymDim {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+    // an identifier, or a quotient symbol "B/2" (core/symbols.ts quotientSymbol)
+    if (!/^[A-Za-z_][A-Za-z0-9_]*(\/[1-9][0-9]*)?$/.test(name)) {
       throw new Error(`invalid symbolic dimension name ${JSON.stringify(name)}`);
     }
     return new SymDim(new Map([[name, 1]]));
@@ -367,9 +368,9 @@ export function broadcastShapes(...shapes: Shape[]): Dim[] | null {
   return out;
 }
 
-/** Parses a dimension expression such as "B", "2*B", "B*T+1" or "7". */
+/** Parses a dimension expression such as "B", "2*B", "B*T+1", "7" or "3*B/2" (a quotient symbol: 3*(B/2)). */
 export function parseDim(text: string): Dim {
-  const tokens = text.replace(/\s+/g, "").match(/[A-Za-z_][A-Za-z0-9_]*|\d+|[+*-]/g);
+  const tokens = text.replace(/\s+/g, "").match(/[A-Za-z_][A-Za-z0-9_]*(?:\/[1-9][0-9]*)?|\d+|[+*-]/g);
   if (!tokens || tokens.join("") !== text.replace(/\s+/g, "")) throw new Error(`invalid dimension ${JSON.stringify(text)}`);
   let i = 0;
   const factor = (): Dim => {

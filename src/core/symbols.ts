@@ -104,16 +104,18 @@ export function instantiateParams(v: unknown, env: Binding): unknown {
 }
 
 /**
- * The symbol an export introduces for a declared `B % m == 0`: B is traced as m * B_div_m (see
- * aot/dim-rules.ts), so that shape rules can divide by m exactly.
+ * The symbol an export introduces for a declared `B % m == 0`: B is traced as m * (B/m) (see
+ * aot/dim-rules.ts), so that shape rules can divide by m exactly. Its name is its meaning, "B/m":
+ * shapes print as the user reads them (3*B/2, which is 3*(B/2)), and no user-written name can
+ * collide with it (a name is an identifier; spec strings refuse "/").
  */
 export function quotientSymbol(symbol: string, modulus: number): string {
-  return `${symbol}_div_${modulus}`;
+  return `${symbol}/${modulus}`;
 }
 
 /** The user symbol and modulus a quotient symbol stands for, or null for any other name. */
 export function quotientOf(name: string): { symbol: string; modulus: number } | null {
-  const m = /^([A-Za-z_][A-Za-z0-9_]*)_div_(\d+)$/.exec(name);
+  const m = /^([A-Za-z_][A-Za-z0-9_]*)\/(\d+)$/.exec(name);
   return m ? { symbol: m[1]!, modulus: Number(m[2]) } : null;
 }
 
