@@ -7,7 +7,7 @@
 
 import { ArgSpec } from "../core/spec.js";
 import { ArgumentError } from "../core/errors.js";
-import { symbolsOf } from "./dim-rules.js";
+import { parseInequality, symbolsOf } from "./dim-rules.js";
 import { checkOptions } from "../core/options.js";
 import { type TreeDef, treedefToString, unflatten } from "../core/tree.js";
 import { shapeToString } from "../core/shape.js";
@@ -42,6 +42,10 @@ export function extendModule(artifact: unknown, add: (fns: Record<string, Import
   // declared constraints on the symbols the traced specs still hold (a B rewritten to 2*B/2 is
   // checked by its shape: the binding of B/2 refuses an odd size)
   const syms = symbolsOf(avals);
-  const constraints = opts.constraints ?? manifest.symbolicDims.flatMap((d) => (syms.includes(d.name) ? d.constraints.filter((c) => c !== `${d.name} >= 1` && !/==.*[A-Za-z_]/.test(c)) : []));
+  const inSyms = (c: string) => {
+    const q = parseInequality(c);
+    return !q || [q.lhs, q.rhs].every((x) => typeof x === "number" || x.symbols().every((s) => syms.includes(s)));
+  };
+  const constraints = opts.constraints ?? [...new Set(manifest.symbolicDims.flatMap((d) => (syms.includes(d.name) ? d.constraints.filter((c) => c !== `${d.name} >= 1` && !/==.*[A-Za-z_]/.test(c) && inSyms(c)) : [])))];
   return exportModule({ ...kept, ...added }, specs, { ...opts, name: opts.name ?? manifest.name, constraints });
 }

@@ -10,7 +10,8 @@
 // exactly IR_VERSION 2); a newer IR, an older unreadable one, an artifact exported with {ir: false}
 // or a corrupt program is refused with an ArgumentError saying which.
 
-import { type Shape, shapeEq, shapeToString, withDimFacts } from "../core/shape.js";
+import { type Shape, evalDim, shapeEq, shapeToString, withDimFacts } from "../core/shape.js";
+import { type DimInequality, parseInequality } from "./dim-rules.js";
 import { ArgumentError, ShapeError } from "../core/errors.js";
 import { leafToTensor } from "../core/convert.js";
 import { bindSymbols, constraintHolds, quotientOf } from "../core/symbols.js";
@@ -89,13 +90,15 @@ function specialize(p: Program, env: Record<string, number>): Program {
  * symbols a call binds: a symbol the export rewrote (B = 2*B/2) gets its value from the
  * derived one.
  */
-function declaredBounds(m: Manifest, what: string): DimConstraint[] {
+function declaredBounds(m: Manifest, what: string): { cs: DimConstraint[]; inequalities: DimInequality[] } {
   const dims = m.symbolicDims ?? [];
-  const texts = dims.flatMap((d) => d.constraints.filter((c) => !/==.*[A-Za-z_]/.test(c)));
-  return parseConstraints(texts, dims.map((d) => d.name), what);
+  const texts = [...new Set(dims.flatMap((d) => d.constraints.filter((c) => !/==.*[A-Za-z_]/.test(c))))];
+  const inequalities = texts.flatMap((t) => parseInequality(t) ?? []);
+  const cs = parseConstraints(texts.filter((t) => !parseInequality(t)), dims.map((d) => d.name), what);
+  return { cs, inequalities };
 }
 
-function checkBounds(cs: DimConstraint[], env: Record<string, number>, name: string): void {
+function checkBounds({ cs, inequalities }: ReturnType<typeof declaredBounds>, env: Record<string, number>, name: string): void {
   const vals: Record<string, number> = { ...env };
   for (const [s, v] of Object.entries(env)) {
     const q = quotientOf(s);
@@ -105,6 +108,11 @@ function checkBounds(cs: DimConstraint[], env: Record<string, number>, name: str
     const v = vals[c.symbol];
     if (v === undefined) continue;
     if (!constraintHolds(c, v)) throw new ShapeError(`${name}: the arguments bind ${c.symbol} = ${v}, which violates the declared constraint ${c.text}`);
+  }
+  for (const q of inequalities) {
+    const syms = [...new Set([q.lhs, q.rhs].flatMap((x) => (typeof x === "number" ? [] : x.symbols())))].sort();
+    if (!syms.every((s) => vals[s] !== undefined)) continue;
+    if (!(evalDim(q.lhs, vals) <= evalDim(q.rhs, vals))) throw new ShapeError(`${name}: the arguments bind ${syms.map((s) => `${s} = ${vals[s]}`).join(", ")}, which violates the declared constraint ${q.text}`);
   }
 }
 

@@ -97,7 +97,7 @@ export function buildManifest(name: string, kind: string, irHash: string, fns: M
     })),
     symbolicDims: symbols.map((s) => ({
       name: s,
-      constraints: [`${s} >= 1`, ...(extra.rules?.checks ?? []).filter((c) => c.symbol === s).map((c) => c.text), ...(extra.rules?.rewrites ?? []).filter((r) => r.symbol === s && r.relation).map((r) => r.text)],
+      constraints: [`${s} >= 1`, ...(extra.rules?.checks ?? []).filter((c) => c.symbol === s).map((c) => c.text), ...(extra.rules?.rewrites ?? []).filter((r) => r.symbol === s && r.relation).map((r) => r.text), ...(extra.rules?.inequalities ?? []).filter((q) => [q.lhs, q.rhs].some((x) => typeof x !== "number" && x.symbols().includes(s))).map((q) => q.text)],
     })),
     ...(derived.length ? { derivedDims: derived } : {}),
     residuals: extra.residuals ?? [],

@@ -188,6 +188,13 @@ function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => n
     }));
     body.push(...shapeChecks(relSpecs, d, derived, f.name, argSyms), ...constraintChecks(rules.checks, d, derived));
   }
+  // declared inequalities between the user's symbols (T <= S): the shape rules assumed them
+  for (const q of rules.inequalities) {
+    const syms = [...new Set([q.lhs, q.rhs].flatMap((x) => (typeof x === "number" ? [] : x.symbols())))].sort();
+    if (!syms.every((s) => argSyms.includes(s))) continue;
+    const vals = syms.map((s, i) => `${js(`${i ? ", " : ""}${s} = `)} + ${d.sym(s)}`).join(" + ");
+    body.push(`if (!(${d.js(q.lhs)} <= ${d.js(q.rhs)})) $fail(${js("the arguments bind ")} + ${vals} + ${js(`, which violates the declared constraint ${q.text}`)});`);
+  }
   body.push(`const S = [${lp.symbols.map((s) => d.sym(s)).join(", ")}];`);
   // a RangeError of an allocation (the arena, the outputs) becomes an AdgenModuleError naming it
   body.push(`let outs;`, `try { outs = ${runCall(datas)}; } catch (e) { $memoryError(e); }`);

@@ -247,14 +247,16 @@ export function dimLeq(a: Dim, b: Dim): boolean | null {
 }
 
 /**
- * The declared bound that would make `a <= b` hold for every size when it depends on one symbol
- * linearly (`B >= 2` for 2 <= B, `B <= 8` for B <= 8 - ...), else null.
+ * The declared constraint that would make `a <= b` hold for every size: a bound when it depends
+ * on one symbol linearly (`B >= 2` for 2 <= B), the inequality itself between two symbolic
+ * dimensions (`T <= S`), else null.
  */
 export function boundNeeded(a: Dim, b: Dim): string | null {
   const diff = dimSub(b, a);
   if (typeof diff === "number") return null;
   const syms = diff.symbols();
-  if (syms.length !== 1) return null;
+  // between symbols (T <= S), the inequality itself is what to declare
+  if (syms.length !== 1) return typeof a !== "number" && typeof b !== "number" ? `${dimToString(a)} <= ${dimToString(b)}` : null;
   const lin = dimLinearIn(diff, syms[0]!);
   if (!lin || typeof lin.coef !== "number" || typeof lin.rest !== "number") return null;
   // coef * s + rest >= 0

@@ -283,7 +283,10 @@ export const sliceP: Primitive<SliceParams> = definePrimitive<SliceParams>({
       const len = dimSub(limit[i]!, start[i]!);
       const k = strides[i]!;
       if (typeof len === "number") return Math.ceil(len / k);
-      const q = k === 1 ? len : dimDiv(len, k);
+      // len = k*Q + c with Q a polynomial: ceil(len / k) = Q + ceil(c / k) (x[1::2] of 2*K rows is K)
+      const c = len.terms.get("") ?? 0;
+      const Q = k === 1 ? len : dimDiv(dimSub(len, c), k);
+      const q = k === 1 || Q === null ? Q : dimAdd(Q, Math.ceil(c / k));
       if (q === null) throw new ShapeError(`${what}: a stride of ${k} over ${dimToString(len)} elements (axis ${i}) has no size for every value of its symbols`);
       return q;
     });
