@@ -8,7 +8,7 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ArgumentError, ShapeError, type Tensor, exportFunction, exportModule, exportVjp, grad, importModule, jit, np, spec, vjpOf } from "../src/index.js";
+import { ArgumentError, ShapeError, type Tensor, exportFunction, exportModule, exportVjp, extendModule, grad, importModule, jit, np, spec, vjpOf } from "../src/index.js";
 import { type Dim, SymDim, dimAdd, dimLeq, dimMul, evalDim, withDimFacts } from "../src/core/shape.js";
 import { assertClose, rand } from "./util/check.js";
 import { loadExported as load } from "./util/load-exported.js";
@@ -126,6 +126,20 @@ describe("divisibility prints in the user's symbols", () => {
     expect(() => exportFunction((x: Tensor) => x.reshape([-1, 8]), [spec("float32", ["B", 3])], { constraints: ["B % 4 == 0"] })).toThrow(/3\*B\/4\b.*declare the constraint "B % 8 == 0"|declare the constraint "B % 8 == 0"/);
     // spec strings take the symbol whole
     expect(() => spec("float32", ["B/2"])).toThrow(/write the symbol whole \(B\) and declare its divisibility/);
+  });
+});
+
+describe("extendModule keeps every declared constraint", () => {
+  it("an artifact traced at [2*B/2, 3] (B % 2 == 0, B >= 4, B <= 64): the extended module still checks B <= 64 and its grad equals adgen's at B in {4, 10}", async () => {
+    const f = (x: Tensor) => np.sum(np.sin(np.index(x.reshape([-1, 2]), [5])));
+    const e = exportFunction(f, [spec("float64", ["B", 3])], { name: "q", constraints: ["B % 2 == 0", "B >= 4", "B <= 64"] });
+    const e2 = extendModule(e.manifest, (fns) => ({ g: grad(fns.q!) }), { bundle: true });
+    expect(e2.manifest.symbolicDims[0]).toEqual({ name: "B", constraints: ["B >= 1", "B % 2 == 0", "B >= 4", "B <= 64"] });
+    const m = await load(e2);
+    for (const B of [4, 10]) assertClose(m.g(rows(B, B)).data, (grad(f)(rows(B, B)) as Tensor).data, f64);
+    expect(() => m.g(rows(66))).toThrow(/bind B = 66, which violates the declared constraint B <= 64/);
+    expect(() => m.g(rows(2))).toThrow(/bind B = 2, which violates the declared constraint B >= 4/);
+    expect(() => m.g(rows(5))).toThrow(/axis 0 is 2\*B\/2, which needs B\/2 = size \/ 2 to be an integer >= 1/);
   });
 });
 

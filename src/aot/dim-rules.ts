@@ -35,6 +35,11 @@ export interface DimRules {
 
 export const NO_RULES: DimRules = { checks: [], rewrites: [], symbols: [], facts: { bounds: {} }, inequalities: [] };
 
+/** The symbols and the user symbols their quotient symbols divide (B/2 -> B), sorted. */
+export function withQuotientBases(syms: readonly string[]): string[] {
+  return [...new Set([...syms, ...syms.flatMap((s) => quotientOf(s)?.symbol ?? [])])].sort();
+}
+
 /** The symbols of a list of avals, sorted. */
 export function symbolsOf(avals: readonly ShapedArray[]): string[] {
   return [...new Set(avals.flatMap((a) => a.shape.flatMap((d) => (typeof d === "number" ? [] : d.symbols()))))].sort();
@@ -43,9 +48,12 @@ export function symbolsOf(avals: readonly ShapedArray[]): string[] {
 const RELATION = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*==\s*(.*[A-Za-z_].*)$/;
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
-/** Reads `list` (ExportOptions.constraints) against the symbols of the specs. */
+/**
+ * Reads `list` (ExportOptions.constraints) against the symbols of the specs. Specs holding a
+ * quotient symbol B/2 (an artifact's, re-exported by extendModule) take constraints on B too.
+ */
 export function dimRules(list: readonly string[] | undefined, specAvals: readonly ShapedArray[], what: string): DimRules {
-  const specSyms = symbolsOf(specAvals);
+  const specSyms = withQuotientBases(symbolsOf(specAvals));
   if (list === undefined) return withFacts({ ...NO_RULES, symbols: specSyms });
   if (!Array.isArray(list)) return { ...NO_RULES, checks: parseConstraints(list, specSyms, what) }; // throws the usage message
   const relations: DimRewrite[] = [];

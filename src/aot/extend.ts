@@ -9,7 +9,7 @@
 
 import { ArgSpec } from "../core/spec.js";
 import { ArgumentError } from "../core/errors.js";
-import { NO_RULES, parseInequality, symbolsOf } from "./dim-rules.js";
+import { NO_RULES, parseInequality, symbolsOf, withQuotientBases } from "./dim-rules.js";
 import { checkOptions } from "../core/options.js";
 import { type TreeDef, treedefToString, unflatten } from "../core/tree.js";
 import { shapeToString } from "../core/shape.js";
@@ -43,9 +43,9 @@ export function extendModule(artifact: unknown, add: (fns: Record<string, Import
   for (const k of Object.keys(added)) if (k in kept) throw new ArgumentError(`${what}: the artifact already has an entry ${JSON.stringify(k)}; choose another key`);
   if (given !== undefined && (given === null || typeof given !== "object" || Array.isArray(given))) throw new ArgumentError(`${what}: specs must be an object { newEntryKey: [specs] }`);
   for (const k of Object.keys(given ?? {})) if (!(k in added)) throw new ArgumentError(`${what}: specs names ${JSON.stringify(k)}, which is not a new entry (${Object.keys(added).join(", ")})`);
-  // declared constraints on the symbols the traced specs still hold (a B rewritten to 2*B/2 is
-  // checked by its shape: the binding of B/2 refuses an odd size)
-  const syms = symbolsOf(entries.flatMap((e) => e.program.inAvals));
+  // declared constraints on the symbols the traced specs still hold, and on B where they hold B/2
+  // (B % 2 == 0 is then checked by the shape 2*B/2 too; B <= 64 by the module computing B)
+  const syms = withQuotientBases(symbolsOf(entries.flatMap((e) => e.program.inAvals)));
   const inSyms = (c: string) => {
     const q = parseInequality(c);
     return !q || [q.lhs, q.rhs].every((x) => typeof x === "number" || x.symbols().every((s) => syms.includes(s)));
