@@ -8,7 +8,7 @@
 import { ShapedArray } from "../core/aval.js";
 import { ArgumentError } from "../core/errors.js";
 import { type Dim, type DimFacts, SymDim, dimAdd, dimLinearIn, dimSub, dimSubstitute, parseDim } from "../core/shape.js";
-import { quotientOf, quotientSymbol } from "../core/symbols.js";
+import { boundsOf, quotientOf, quotientSymbol } from "../core/symbols.js";
 import { type DimConstraint, parseConstraints } from "./shape-checks.js";
 
 /** A user symbol rewritten before tracing: `symbol` = `def` (a polynomial in other symbols). */
@@ -181,13 +181,8 @@ function splitInequalities(list: readonly string[], symbols: readonly string[], 
  * (B % 2 == 0 with B >= 4 gives B/2 >= 2; B == 2*K with B <= 64 gives K <= 32).
  */
 function withFacts(r: DimRules): DimRules {
-  const bounds: Record<string, { min: number; max: number }> = {};
+  const bounds = boundsOf(r.checks, 1);
   const get = (s: string) => (bounds[s] ??= { min: 1, max: Infinity });
-  for (const c of r.checks) {
-    const b = get(c.symbol);
-    if (c.op === ">=" || c.op === ">" || c.op === "==") b.min = Math.max(b.min, c.op === ">" ? c.value + 1 : c.value);
-    if (c.op === "<=" || c.op === "<" || c.op === "==") b.max = Math.min(b.max, c.op === "<" ? c.value - 1 : c.value);
-  }
   for (const s of r.symbols) get(s);
   for (const w of r.rewrites) {
     if (typeof w.def === "number") continue;

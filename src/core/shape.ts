@@ -2,6 +2,8 @@
 // named dimensions ("B", "2*B", "B*T+1") so that one program can serve many sizes. JS conversions
 // of a symbolic dimension (which user code may branch on) are reported to a watcher, so that jit
 // never silently reuses a shape-generalized program for a function whose JS reads a size.
+// Comparisons of dimensions (dimLeq) hold for every size the current DimFacts allow: symbols are
+// >= 0, within the bounds and inequalities an export or a jit declared (withDimFacts).
 
 import { ShapeError } from "./errors.js";
 

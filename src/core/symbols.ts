@@ -1,7 +1,8 @@
 // The run-time binding of symbolic dimensions ("B" -> 32) while a shape-polymorphic program runs:
 // derived from the concrete shapes of the program's inputs, checked for consistency, and made
 // available to primitives that need a dimension's value (dim_value) and to parameters that hold
-// symbolic shapes.
+// symbolic shapes. Also the declared constraints on symbols (B >= 2, B % 8 == 0) that exports and
+// jit read, and the quotient symbols (B/8) a divisibility constraint introduces.
 
 import { ArgumentError, ShapeError } from "./errors.js";
 import { type Dim, SymDim, dimLinearIn, evalDim, shapeToString, type Shape } from "./shape.js";
@@ -158,4 +159,15 @@ export function constraintHolds(c: DimConstraint, v: number): boolean {
     default:
       return v === c.value;
   }
+}
+
+/** Each constrained symbol's bounds from the bound constraints (>=, >, <=, <, == a number), starting from `min` (no max: Infinity). */
+export function boundsOf(cs: readonly DimConstraint[], min: number): Record<string, { min: number; max: number }> {
+  const bounds: Record<string, { min: number; max: number }> = {};
+  for (const c of cs) {
+    const b = (bounds[c.symbol] ??= { min, max: Infinity });
+    if (c.op === ">=" || c.op === ">" || c.op === "==") b.min = Math.max(b.min, c.op === ">" ? c.value + 1 : c.value);
+    if (c.op === "<=" || c.op === "<" || c.op === "==") b.max = Math.min(b.max, c.op === "<" ? c.value - 1 : c.value);
+  }
+  return bounds;
 }

@@ -10,7 +10,7 @@
 
 import { ArgumentError, ShapeError } from "../core/errors.js";
 import { type DimFacts, shapeToString } from "../core/shape.js";
-import { type DimConstraint, constraintHolds, parseConstraints } from "../core/symbols.js";
+import { type DimConstraint, boundsOf, constraintHolds, parseConstraints } from "../core/symbols.js";
 import type { Tensor } from "../core/tensor.js";
 import { flatten } from "../core/tree.js";
 import type { ShapeSpec } from "./polymorphism.js";
@@ -84,13 +84,7 @@ export function declaredConstraints(name: string, constraints: unknown, shapes: 
   for (const c of checks) {
     if (c.op === "%") throw new ArgumentError(`${what}: the constraint ${JSON.stringify(c.text)} is a divisibility constraint, which jit does not take; jit's constraints are bounds ("B >= 2", "B <= 4096", "B == 8") (exportFunction takes divisibility and relations)`);
   }
-  const bounds: Record<string, { min?: number; max?: number }> = {};
-  for (const c of checks) {
-    const b = (bounds[c.symbol] ??= {});
-    if (c.op === ">=" || c.op === ">" || c.op === "==") b.min = Math.max(b.min ?? 0, c.op === ">" ? c.value + 1 : c.value);
-    if (c.op === "<=" || c.op === "<" || c.op === "==") b.max = Math.min(b.max ?? Infinity, c.op === "<" ? c.value - 1 : c.value);
-  }
-  return { checks, facts: { bounds } };
+  return { checks, facts: { bounds: boundsOf(checks, 0) } };
 }
 
 /** Throws a ShapeError when the sizes a call binds to declared symbols violate a declared constraint. */
