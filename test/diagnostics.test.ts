@@ -170,7 +170,7 @@ describe("bounded caches", () => {
 describe("strict jit options", () => {
   it("a typo gets a did-you-mean, fullGraph included", () => {
     const id = (x: Tensor) => x;
-    expect(() => jit(id, { fulGraph: true } as never)).toThrow('jit: unknown option "fulGraph". Did you mean "fullGraph"? Valid options: staticArgnums, name, shapes, fullGraph.');
+    expect(() => jit(id, { fulGraph: true } as never)).toThrow('jit: unknown option "fulGraph". Did you mean "fullGraph"? Valid options: staticArgnums, name, shapes, constraints, fullGraph.');
     expect(() => jit(id, { static_argnums: [0] } as never)).toThrow(/Did you mean "staticArgnums"\?/);
   });
 

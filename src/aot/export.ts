@@ -9,6 +9,7 @@ import { ArgumentError } from "../core/errors.js";
 import { checkOptions, is } from "../core/options.js";
 import { isFloat } from "../core/dtype.js";
 import { ArgSpec } from "../core/spec.js";
+import { type DimFacts, withDimFacts } from "../core/shape.js";
 import { type TreeDef, flatten, unflatten } from "../core/tree.js";
 import { ADGEN_VERSION } from "../core/version.js";
 import type { Program, Var } from "../ir/program.js";
@@ -94,11 +95,13 @@ export function exportName(f: (...a: any[]) => unknown, opts: ExportOptions, wha
 export interface Traced {
   program: Program;
   inDef: TreeDef;
-  /** the avals traced at (declared constraints' rewrites applied: B -> 2*B_div_2) */
+  /** the avals traced at (declared constraints' rewrites applied: B -> 2*B/2) */
   inAvals: ShapedArray[];
   /** the avals as the user declared them (what the module's arguments are checked against) */
   declared: ShapedArray[];
   outTree: TreeDef;
+  /** what the shape rules assumed (the declared bounds): the IR is valid under these facts */
+  facts: DimFacts;
 }
 
 function specLeaves(argSpecs: unknown[], what: string): [ShapedArray[], TreeDef] {
@@ -124,14 +127,14 @@ export function traceAtSpecs(f: (...a: any[]) => unknown, argSpecs: unknown[], w
   const at = currentTrace();
   let t;
   try {
-    t = traceFlat(fn, inAvals, what);
+    t = withDimFacts(rules.facts, () => traceFlat(fn, inAvals, what));
   } catch (err) {
     // a graph break (JS control flow on a traced value): refuse, listing every break
     if (isExportBreak(err, at, what)) throw exportBreaksError(fn, inAvals, what, err);
     throw err;
   }
   if (t.tracerConsts.length) throw new ArgumentError(`${what}: the function closes over values of an enclosing transformation`);
-  return { program: optimize(t.program), inDef, inAvals, declared, outTree: t.outTree };
+  return { program: withDimFacts(rules.facts, () => optimize(t.program)), inDef, inAvals, declared, outTree: t.outTree, facts: rules.facts };
 }
 
 /** One argument group per top-level argument. */
@@ -279,7 +282,7 @@ export function exportFunction(f: (...args: any[]) => unknown, argSpecs: unknown
   checkOptions("exportFunction", opts, exportOptionsSchema);
   const name = exportName(f, opts, "exportFunction");
   const rules = exportRules(argSpecs, opts.constraints, `export ${name}`);
-  return finish(name, "value", [valueEntry(traceAtSpecs(f, argSpecs, "exportFunction", rules), name)], opts, true, rules);
+  return withDimFacts(rules.facts, () => finish(name, "value", [valueEntry(traceAtSpecs(f, argSpecs, "exportFunction", rules), name)], opts, true, rules));
 }
 
 /**
@@ -291,7 +294,7 @@ export function exportVjp(f: (...args: any[]) => unknown, argSpecs: unknown[], o
   const name = exportName(f, opts, "exportVjp", "_vjp");
   const g = opts.memoryBudget === undefined ? f : checkpointed(f, budgetPolicy("exportVjp", opts.memoryBudget, opts.dims));
   const rules = exportRules(argSpecs, opts.constraints, `export ${name}`);
-  return finish(name, "vjp", [vjpEntry(traceAtSpecs(g, argSpecs, "exportVjp", rules), name, ["forward", "backward"], opts.argnums, "exportVjp")], opts, true, rules);
+  return withDimFacts(rules.facts, () => finish(name, "vjp", [vjpEntry(traceAtSpecs(g, argSpecs, "exportVjp", rules), name, ["forward", "backward"], opts.argnums, "exportVjp")], opts, true, rules));
 }
 
 /** `exportJvp(f, argSpecs)`: a module exporting `jvp(primals..., tangents...) -> {out, tangents}`. */
@@ -299,5 +302,5 @@ export function exportJvp(f: (...args: any[]) => unknown, argSpecs: unknown[], o
   checkOptions("exportJvp", opts, exportOptionsSchema);
   const name = exportName(f, opts, "exportJvp", "_jvp");
   const rules = exportRules(argSpecs, opts.constraints, `export ${name}`);
-  return finish(name, "jvp", [jvpEntry(traceAtSpecs(f, argSpecs, "exportJvp", rules), name)], opts, true, rules);
+  return withDimFacts(rules.facts, () => finish(name, "jvp", [jvpEntry(traceAtSpecs(f, argSpecs, "exportJvp", rules), name)], opts, true, rules));
 }

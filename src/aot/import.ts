@@ -10,10 +10,11 @@
 // exactly IR_VERSION 2); a newer IR, an older unreadable one, an artifact exported with {ir: false}
 // or a corrupt program is refused with an ArgumentError saying which.
 
-import { type Shape, shapeEq, shapeToString } from "../core/shape.js";
+import { type Shape, evalDim, shapeEq, shapeToString, withDimFacts } from "../core/shape.js";
+import { type DimInequality, parseInequality } from "./dim-rules.js";
 import { ArgumentError, ShapeError } from "../core/errors.js";
 import { leafToTensor } from "../core/convert.js";
-import { bindSymbols, quotientOf } from "../core/symbols.js";
+import { bindSymbols, constraintHolds, quotientOf } from "../core/symbols.js";
 import { type DimConstraint, parseConstraints } from "./shape-checks.js";
 import { instantiateProgram } from "../jit/polymorphism.js";
 import type { Tensor } from "../core/tensor.js";
@@ -23,7 +24,7 @@ import { Program } from "../ir/program.js";
 import { IR_FORMAT, IR_VERSION, type ProgramJson, programFromJson } from "../ir/serialize.js";
 import { verifyProgram } from "../ir/verify.js";
 import { evalProgram } from "../trace/make-program.js";
-import type { IrEntry } from "./ir-entry.js";
+import { type IrEntry, entryFacts } from "./ir-entry.js";
 import { MANIFEST_FORMAT, MANIFEST_VERSION, type Manifest } from "./manifest.js";
 
 export type ImportedFunction = (...args: any[]) => any;
@@ -67,8 +68,12 @@ function checkIr(m: Manifest, e: IrEntry, i: number): Program {
   if (e.version < IR_VERSION) throw new ArgumentError(`${what} is IR version ${e.version}, older than this adgen reads (${IR_VERSION}); re-export it`);
   let p: Program;
   try {
-    p = programFromJson(JSON.parse(e.program) as ProgramJson, lookupPrimitive);
-    verifyProgram(p, what);
+    // the shape facts the export assumed (declared bounds: B >= 2 makes x[1] valid) hold here too
+    p = withDimFacts(entryFacts(e), () => {
+      const q = programFromJson(JSON.parse(e.program) as ProgramJson, lookupPrimitive);
+      verifyProgram(q, what);
+      return q;
+    });
   } catch (err) {
     throw new ArgumentError(`${what} is corrupt: ${(err as Error).message}`);
   }
@@ -82,16 +87,18 @@ function specialize(p: Program, env: Record<string, number>): Program {
 
 /**
  * The manifest's declared bounds and divisibility (relations are in the program's shapes) on the
- * symbols a call binds: a symbol the export rewrote (B = 2*B_div_2) gets its value from the
+ * symbols a call binds: a symbol the export rewrote (B = 2*B/2) gets its value from the
  * derived one.
  */
-function declaredBounds(m: Manifest, what: string): DimConstraint[] {
+function declaredBounds(m: Manifest, what: string): { cs: DimConstraint[]; inequalities: DimInequality[] } {
   const dims = m.symbolicDims ?? [];
-  const texts = dims.flatMap((d) => d.constraints.filter((c) => !/==.*[A-Za-z_]/.test(c)));
-  return parseConstraints(texts, dims.map((d) => d.name), what);
+  const texts = [...new Set(dims.flatMap((d) => d.constraints.filter((c) => !/==.*[A-Za-z_]/.test(c))))];
+  const inequalities = texts.flatMap((t) => parseInequality(t) ?? []);
+  const cs = parseConstraints(texts.filter((t) => !parseInequality(t)), dims.map((d) => d.name), what);
+  return { cs, inequalities };
 }
 
-function checkBounds(cs: DimConstraint[], env: Record<string, number>, name: string): void {
+function checkBounds({ cs, inequalities }: ReturnType<typeof declaredBounds>, env: Record<string, number>, name: string): void {
   const vals: Record<string, number> = { ...env };
   for (const [s, v] of Object.entries(env)) {
     const q = quotientOf(s);
@@ -100,14 +107,19 @@ function checkBounds(cs: DimConstraint[], env: Record<string, number>, name: str
   for (const c of cs) {
     const v = vals[c.symbol];
     if (v === undefined) continue;
-    const ok = c.op === "%" ? v % c.value === 0 : c.op === ">=" ? v >= c.value : c.op === "<=" ? v <= c.value : c.op === ">" ? v > c.value : c.op === "<" ? v < c.value : v === c.value;
-    if (!ok) throw new ShapeError(`${name}: the arguments bind ${c.symbol} = ${v}, which violates the declared constraint ${c.text}`);
+    if (!constraintHolds(c, v)) throw new ShapeError(`${name}: the arguments bind ${c.symbol} = ${v}, which violates the declared constraint ${c.text}`);
+  }
+  for (const q of inequalities) {
+    const syms = [...new Set([q.lhs, q.rhs].flatMap((x) => (typeof x === "number" ? [] : x.symbols())))].sort();
+    if (!syms.every((s) => vals[s] !== undefined)) continue;
+    if (!(evalDim(q.lhs, vals) <= evalDim(q.rhs, vals))) throw new ShapeError(`${name}: the arguments bind ${syms.map((s) => `${s} = ${vals[s]}`).join(", ")}, which violates the declared constraint ${q.text}`);
   }
 }
 
 function importedFunction(m: Manifest, e: IrEntry, p: Program): ImportedFunction {
   const name = `${m.name}.${e.key}`;
   const bounds = declaredBounds(m, `importModule ${m.name}`);
+  const facts = entryFacts(e);
   const inShapes: Shape[] = p.inAvals.map((a) => a.shape);
   const symbolic = inShapes.some((s) => s.some((d) => typeof d !== "number"));
   const f = (...args: unknown[]) => {
@@ -136,7 +148,7 @@ function importedFunction(m: Manifest, e: IrEntry, p: Program): ImportedFunction
         if (x.shape.length !== a.shape.length || x.shape.some((d, k) => d !== a.shape[k])) throw new ShapeError(`${name}: argument leaf ${i} has shape [${x.shape}], the export takes [${a.shape}]`);
       });
     }
-    return unflatten(e.outTree as TreeDef, evalProgram(q, xs));
+    return unflatten(e.outTree as TreeDef, q === p && symbolic ? withDimFacts(facts, () => evalProgram(q, xs)) : evalProgram(q, xs));
   };
   Object.defineProperty(f, "name", { value: e.key });
   return f;

@@ -6,6 +6,7 @@
 
 import { ArgumentError } from "../core/errors.js";
 import type { TreeDef } from "../core/tree.js";
+import { type DimFacts, dimToString, parseDim } from "../core/shape.js";
 import { IR_FORMAT, IR_VERSION, programToJson } from "../ir/serialize.js";
 import type { Traced } from "./export.js";
 
@@ -22,6 +23,8 @@ export interface IrEntry {
   argnums?: number[];
   inTree: TreeDef;
   outTree: TreeDef;
+  /** the declared bounds the shape rules assumed when tracing it (the program verifies under them) */
+  dimFacts?: { bounds: DimFacts["bounds"]; nonneg?: string[] };
   /** the program as compact JSON text (ir/serialize.ts ProgramJson; a string keeps the pretty-printed manifest small) */
   program: string;
 }
@@ -44,6 +47,18 @@ export function irEntry(t: Traced, key: string, kind: IrEntry["kind"], exports: 
     ...(argnums ? { argnums } : {}),
     inTree: t.inDef,
     outTree: t.outTree,
+    ...(Object.keys(t.facts.bounds).length || t.facts.nonneg?.length ? { dimFacts: factsJson(t.facts) } : {}),
     program,
   };
+}
+
+function factsJson(f: DimFacts): NonNullable<IrEntry["dimFacts"]> {
+  return { bounds: f.bounds, ...(f.nonneg?.length ? { nonneg: f.nonneg.map(dimToString) } : {}) };
+}
+
+/** The facts an entry's program was traced under (none for an artifact that records none). */
+export function entryFacts(e: IrEntry): DimFacts {
+  const j = e.dimFacts;
+  if (!j || typeof j !== "object" || typeof j.bounds !== "object" || j.bounds === null) return { bounds: {} };
+  return { bounds: j.bounds, nonneg: (j.nonneg ?? []).map((d) => parseDim(String(d))) };
 }

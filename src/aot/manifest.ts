@@ -35,7 +35,7 @@ export interface Manifest {
     arenaBytes: number | "per binding";
   }[];
   symbolicDims: { name: string; constraints: string[] }[];
-  /** symbols a declared `B % m == 0` introduced (B is traced as m * B_div_m): name and definition */
+  /** symbols a declared `B % m == 0` introduced (B is traced as m * B/m): name and definition */
   derivedDims?: { name: string; definition: string }[];
   /** the residual ABI of a vjp export (the report `jit(f).lower(...).residuals()` also gives) */
   residuals: ResidualInfo[];
@@ -54,7 +54,7 @@ export interface Manifest {
   files: { module: string; types: string; manifest: string; runtime?: string };
 }
 
-/** Shapes in the user's symbols where exact (2*B_div_2 is B: see dim-rules.ts). */
+/** Shapes in the user's symbols where exact (2*B/2 is B: see dim-rules.ts). */
 const dims = (s: readonly Dim[]) => jsonDims(s.map(userDim));
 
 function arrays(tree: TreeDef, leaves: readonly ShapedArray[], prefix: string): ManifestArray[] {
@@ -97,7 +97,7 @@ export function buildManifest(name: string, kind: string, irHash: string, fns: M
     })),
     symbolicDims: symbols.map((s) => ({
       name: s,
-      constraints: [`${s} >= 1`, ...(extra.rules?.checks ?? []).filter((c) => c.symbol === s).map((c) => c.text), ...(extra.rules?.rewrites ?? []).filter((r) => r.symbol === s && r.relation).map((r) => r.text)],
+      constraints: [`${s} >= 1`, ...(extra.rules?.checks ?? []).filter((c) => c.symbol === s).map((c) => c.text), ...(extra.rules?.rewrites ?? []).filter((r) => r.symbol === s && r.relation).map((r) => r.text), ...(extra.rules?.inequalities ?? []).filter((q) => [q.lhs, q.rhs].some((x) => typeof x !== "number" && x.symbols().includes(s))).map((q) => q.text)],
     })),
     ...(derived.length ? { derivedDims: derived } : {}),
     residuals: extra.residuals ?? [],

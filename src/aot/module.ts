@@ -135,9 +135,11 @@ function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => n
   const lp = f.lowered;
   checkCalls([lp]);
   // the arguments' symbols (the user's, or the program's for a backward's residuals), then the
-  // program's own where declared constraints rewrote the user's (B = 2*B_div_2)
+  // program's own where declared constraints rewrote the user's (B = 2*B/2)
   const argSyms = symbolsOf(f.args.flatMap((g) => g.leaves));
-  const d = new DimJs([...lp.symbols, ...argSyms.filter((s) => !lp.symbols.includes(s))]);
+  // user symbols the arguments do not hold but determine (B where they hold B/2): computed, then checked
+  const computed = rules.rewrites.filter((r) => !argSyms.includes(r.symbol) && !lp.symbols.includes(r.symbol) && typeof r.def !== "number" && r.def.symbols().every((s) => argSyms.includes(s)));
+  const d = new DimJs([...new Set([...lp.symbols, ...argSyms, ...computed.map((r) => r.symbol)])]);
   // the JavaScript kernels (readable; the fallback where WebAssembly is missing) ...
   const lines = [`// ---- ${f.name}: ${lp.kernels.length} kernels (${wasm ? "WebAssembly, with this JavaScript as the readable fallback" : "JavaScript"}) ----`];
   const factory = generateJs(lp, f.name);
@@ -175,8 +177,10 @@ function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => n
     });
   });
   body.push(...shapeChecks(specs, d, argSyms, f.name), ...constraintChecks(rules.checks, d, argSyms));
+  for (const r of computed) body.push(`const ${d.sym(r.symbol)} = ${d.js(r.def)};`);
+  body.push(...constraintChecks(rules.checks, d, computed.map((r) => r.symbol)));
   // each rewritten user symbol equals its definition: that solves the program's other symbols
-  // (B = 2*B_div_2) and checks relations between the arguments' (T == S + 1)
+  // (B = 2*B/2) and checks relations between the arguments' (T == S + 1)
   const derived = lp.symbols.filter((s) => !argSyms.includes(s));
   const rel = rules.rewrites.filter((r) => argSyms.includes(r.symbol));
   if (rel.length) {
@@ -187,6 +191,13 @@ function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => n
       message: `${js(`the arguments bind ${r.symbol} = `)} + ${d.sym(r.symbol)} + ${js(`, which violates the declared constraint ${r.text}`)}`,
     }));
     body.push(...shapeChecks(relSpecs, d, derived, f.name, argSyms), ...constraintChecks(rules.checks, d, derived));
+  }
+  // declared inequalities between the user's symbols (T <= S): the shape rules assumed them
+  for (const q of rules.inequalities) {
+    const syms = [...new Set([q.lhs, q.rhs].flatMap((x) => (typeof x === "number" ? [] : x.symbols())))].sort();
+    if (!syms.every((s) => argSyms.includes(s))) continue;
+    const vals = syms.map((s, i) => `${js(`${i ? ", " : ""}${s} = `)} + ${d.sym(s)}`).join(" + ");
+    body.push(`if (!(${d.js(q.lhs)} <= ${d.js(q.rhs)})) $fail(${js("the arguments bind ")} + ${vals} + ${js(`, which violates the declared constraint ${q.text}`)});`);
   }
   body.push(`const S = [${lp.symbols.map((s) => d.sym(s)).join(", ")}];`);
   // a RangeError of an allocation (the arena, the outputs) becomes an AdgenModuleError naming it

@@ -7,6 +7,9 @@
 // produces a module that fails every call.
 
 import { ArgumentError } from "../core/errors.js";
+import type { DimConstraint } from "../core/symbols.js";
+
+export { type DimConstraint, parseConstraints } from "../core/symbols.js";
 import { type Dim, SymDim, dimLinearIn as linearIn, shapeToString } from "../core/shape.js";
 import type { DimJs } from "../backends/js/codegen.js";
 
@@ -81,29 +84,6 @@ export function shapeChecks(specs: ShapeSpec[], d: DimJs, symbols: string[], fnN
     lines.push(`if (${sp.sh}[${k}] !== ${d.js(dim)}) ${fail(sp, why, typeof dim === "number" ? undefined : d.js(dim))};`);
   }
   return lines;
-}
-
-/** A declared constraint on a symbolic dimension: `B >= 4`, `B <= 4096`, `B % 8 == 0`, `B == 2`. */
-export interface DimConstraint {
-  text: string;
-  symbol: string;
-  op: ">=" | "<=" | ">" | "<" | "==" | "%";
-  value: number;
-}
-
-const CONSTRAINT = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:(>=|<=|>|<|==)\s*(-?\d+)|%\s*(\d+)\s*==\s*0)\s*$/;
-
-/** Parses declared constraints; each must name one of the export's symbolic dimensions. */
-export function parseConstraints(list: readonly string[], symbols: readonly string[], what: string): DimConstraint[] {
-  if (!Array.isArray(list)) throw new ArgumentError(`${what}: constraints must be an array of strings such as "B >= 2" or "B % 8 == 0"`);
-  return list.map((text) => {
-    const m = typeof text === "string" ? CONSTRAINT.exec(text) : null;
-    if (!m) throw new ArgumentError(`${what}: cannot read the constraint ${JSON.stringify(text)}; write "<dim> >= <int>", "<dim> <= <int>", "<dim> > <int>", "<dim> < <int>", "<dim> == <int>" or "<dim> % <int> == 0"`);
-    const symbol = m[1]!;
-    if (!symbols.includes(symbol)) throw new ArgumentError(`${what}: the constraint ${JSON.stringify(text)} names ${symbol}, which is not a symbolic dimension of the argument specs (${symbols.join(", ") || "none"})`);
-    if (m[4] !== undefined && Number(m[4]) < 1) throw new ArgumentError(`${what}: the constraint ${JSON.stringify(text)} takes a modulus >= 1`);
-    return m[4] !== undefined ? { text: text.trim(), symbol, op: "%" as const, value: Number(m[4]) } : { text: text.trim(), symbol, op: m[2] as DimConstraint["op"], value: Number(m[3]) };
-  });
 }
 
 /** Statements checking the constraints on this function's symbols once they are bound. */

@@ -2,6 +2,8 @@
 // named dimensions ("B", "2*B", "B*T+1") so that one program can serve many sizes. JS conversions
 // of a symbolic dimension (which user code may branch on) are reported to a watcher, so that jit
 // never silently reuses a shape-generalized program for a function whose JS reads a size.
+// Comparisons of dimensions (dimLeq) hold for every size the current DimFacts allow: symbols are
+// >= 0, within the bounds and inequalities an export or a jit declared (withDimFacts).
 
 import { ShapeError } from "./errors.js";
 
@@ -37,7 +39,8 @@ export class SymDim {
   }
 
   static symbol(name: string): SymDim {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+    // an identifier, or a quotient symbol "B/2" (core/symbols.ts quotientSymbol)
+    if (!/^[A-Za-z_][A-Za-z0-9_]*(\/[1-9][0-9]*)?$/.test(name)) {
       throw new Error(`invalid symbolic dimension name ${JSON.stringify(name)}`);
     }
     return new SymDim(new Map([[name, 1]]));
@@ -180,19 +183,87 @@ export function dimSub(a: Dim, b: Dim): Dim {
 }
 
 /**
- * Whether a <= b for every value of the symbols (each a size, so >= 0): true or false when that
- * holds (or fails) for all of them, null when it depends on their values. b - a is a polynomial
- * whose monomials are non-negative and non-decreasing, so its least value is its constant term
- * when every other coefficient is >= 0 (and its greatest is that term when every one is <= 0).
+ * Declared facts about symbolic dimensions that the shape rules may assume: per symbol a lower
+ * and an upper bound (`B >= 2`, `B <= 4096`), and polynomials known to be >= 0 (`S - T` for a
+ * declared `T <= S`). An export or a jit with declared constraints traces inside `withDimFacts`
+ * and checks the constraints on every call, so a shape fact decided under them holds wherever the
+ * program runs. Outside any scope every symbol is only known to be >= 0.
+ */
+export interface DimFacts {
+  bounds: Readonly<Record<string, { min?: number; max?: number }>>;
+  /** polynomials known to be >= 0 for every allowed size */
+  nonneg?: readonly Dim[];
+}
+const NO_FACTS: DimFacts = { bounds: {} };
+let facts: DimFacts = NO_FACTS;
+
+/** Runs `fn` with the shape rules assuming `f` (see DimFacts). */
+export function withDimFacts<T>(f: DimFacts | undefined, fn: () => T): T {
+  if (!f) return fn();
+  const prev = facts;
+  facts = f;
+  try {
+    return fn();
+  } finally {
+    facts = prev;
+  }
+}
+
+/** The facts the shape rules assume now. */
+export function currentDimFacts(): DimFacts {
+  return facts;
+}
+
+const symMin = (s: string) => Math.max(0, facts.bounds[s]?.min ?? 0);
+const symMax = (s: string) => facts.bounds[s]?.max ?? Infinity;
+
+/** The least and greatest value of `d` over the allowed sizes (each monomial is monotone in its symbols, all >= 0). */
+function dimRange(d: Dim): [number, number] {
+  if (typeof d === "number") return [d, d];
+  let lo = 0;
+  let hi = 0;
+  for (const [mono, c] of d.terms) {
+    const fs = mono ? mono.split("*") : [];
+    const mLo = fs.reduce((v, f) => v * symMin(f), 1);
+    const mHi = fs.some((f) => symMax(f) === 0) ? 0 : fs.reduce((v, f) => v * symMax(f), 1);
+    lo += c > 0 ? c * mLo : c * mHi;
+    hi += c > 0 ? c * mHi : c * mLo;
+  }
+  return [lo, hi];
+}
+
+/**
+ * Whether a <= b for every allowed value of the symbols: true or false when that holds (or fails)
+ * for all of them, null when it depends on their values. The symbols are sizes (>= 0) within the
+ * declared bounds of the current DimFacts; b - a is bounded below and above monomial by monomial,
+ * and a declared non-negative polynomial p is used as b - a - p >= 0.
  */
 export function dimLeq(a: Dim, b: Dim): boolean | null {
   const diff = dimSub(b, a);
   if (typeof diff === "number") return diff >= 0;
-  const c = diff.terms.get("") ?? 0;
-  const rest = [...diff.terms].filter(([m]) => m !== "").map(([, v]) => v);
-  if (c >= 0 && rest.every((v) => v >= 0)) return true;
-  if (c < 0 && rest.every((v) => v <= 0)) return false;
+  const [lo, hi] = dimRange(diff);
+  if (lo >= 0) return true;
+  if (hi < 0) return false;
+  for (const p of facts.nonneg ?? []) if (dimRange(dimSub(diff, p))[0] >= 0) return true;
   return null;
+}
+
+/**
+ * The declared constraint that would make `a <= b` hold for every size: a bound when it depends
+ * on one symbol linearly (`B >= 2` for 2 <= B), the inequality itself between two symbolic
+ * dimensions (`T <= S`), else null.
+ */
+export function boundNeeded(a: Dim, b: Dim): string | null {
+  const diff = dimSub(b, a);
+  if (typeof diff === "number") return null;
+  const syms = diff.symbols();
+  // between symbols (T <= S), the inequality itself is what to declare
+  if (syms.length !== 1) return typeof a !== "number" && typeof b !== "number" ? `${dimToString(a)} <= ${dimToString(b)}` : null;
+  const lin = dimLinearIn(diff, syms[0]!);
+  if (!lin || typeof lin.coef !== "number" || typeof lin.rest !== "number") return null;
+  // coef * s + rest >= 0
+  const s = syms[0]!;
+  return lin.coef > 0 ? `${s} >= ${Math.ceil(-lin.rest / lin.coef)}` : `${s} <= ${Math.floor(lin.rest / -lin.coef)}`;
 }
 
 /** `d` with each symbol named in `sub` replaced by its dimension (a rewrite such as B -> 2*K). */
@@ -301,9 +372,9 @@ export function broadcastShapes(...shapes: Shape[]): Dim[] | null {
   return out;
 }
 
-/** Parses a dimension expression such as "B", "2*B", "B*T+1" or "7". */
+/** Parses a dimension expression such as "B", "2*B", "B*T+1", "7" or "3*B/2" (a quotient symbol: 3*(B/2)). */
 export function parseDim(text: string): Dim {
-  const tokens = text.replace(/\s+/g, "").match(/[A-Za-z_][A-Za-z0-9_]*|\d+|[+*-]/g);
+  const tokens = text.replace(/\s+/g, "").match(/[A-Za-z_][A-Za-z0-9_]*(?:\/[1-9][0-9]*)?|\d+|[+*-]/g);
   if (!tokens || tokens.join("") !== text.replace(/\s+/g, "")) throw new Error(`invalid dimension ${JSON.stringify(text)}`);
   let i = 0;
   const factor = (): Dim => {

@@ -12,6 +12,7 @@ export class ArgSpec {
     if (!isDType(dtype)) throw new ArgumentError(`spec: unknown dtype ${JSON.stringify(dtype)}`);
     const dims = shape.map((d): Dim => {
       if (typeof d === "string") {
+        if (d.includes("/")) throw new ArgumentError(`spec: dimension ${JSON.stringify(d)}: write the symbol whole (B) and declare its divisibility (constraints: ["B % 2 == 0"]); shapes then divide it exactly`);
         try {
           return parseDim(d);
         } catch (e) {

@@ -4,10 +4,13 @@
 // declared) is a ShapeError naming the argument, the declared and the actual shape: jit never
 // serves it a program specialized for something else. Two dimensions that share a symbol but
 // differ in one call are not a contradiction: that call gets its own concrete specialization
-// (polymorphism.ts).
+// (polymorphism.ts). Declared constraints on those symbols (`constraints: ["B >= 2"]`) are
+// facts the shape rules use while tracing (x[1] along B is valid when B >= 2) and are checked on
+// every call: a call that violates one is a ShapeError naming it.
 
 import { ArgumentError, ShapeError } from "../core/errors.js";
-import { shapeToString } from "../core/shape.js";
+import { type DimFacts, shapeToString } from "../core/shape.js";
+import { type DimConstraint, boundsOf, constraintHolds, parseConstraints } from "../core/symbols.js";
 import type { Tensor } from "../core/tensor.js";
 import { flatten } from "../core/tree.js";
 import type { ShapeSpec } from "./polymorphism.js";
@@ -54,4 +57,46 @@ export function checkDeclaredShapes(name: string, specs: readonly ShapeSpec[], t
         `Pass an argument of the declared shape, or declare that axis null (any size) or symbolic (a name).`,
     );
   });
+}
+
+/** The symbol names anywhere in jit's shapes option. */
+function declaredSymbols(shapes: unknown): string[] {
+  const out = new Set<string>();
+  const rec = (v: unknown): void => {
+    if (typeof v === "string") out.add(v);
+    else if (Array.isArray(v)) v.forEach(rec);
+    else if (v && typeof v === "object") Object.values(v).forEach(rec);
+  };
+  rec(shapes);
+  return [...out].sort();
+}
+
+/**
+ * jit's constraints option: bounds on the symbols of its shapes option ("B >= 2", "B <= 4096",
+ * "B == 8"), as the facts the shape rules assume while tracing. Divisibility and relations between
+ * symbols are export options (exportFunction's constraints), refused here by name.
+ */
+export function declaredConstraints(name: string, constraints: unknown, shapes: unknown[] | undefined): { checks: DimConstraint[]; facts: DimFacts | undefined } {
+  if (constraints === undefined) return { checks: [], facts: undefined };
+  const what = `jit(${name})`;
+  const syms = declaredSymbols(shapes);
+  const checks = parseConstraints(constraints as string[], syms, what);
+  for (const c of checks) {
+    if (c.op === "%") throw new ArgumentError(`${what}: the constraint ${JSON.stringify(c.text)} is a divisibility constraint, which jit does not take; jit's constraints are bounds ("B >= 2", "B <= 4096", "B == 8") (exportFunction takes divisibility and relations)`);
+  }
+  return { checks, facts: { bounds: boundsOf(checks, 0) } };
+}
+
+/** Throws a ShapeError when the sizes a call binds to declared symbols violate a declared constraint. */
+export function checkDeclaredConstraints(name: string, checks: readonly DimConstraint[], specs: readonly ShapeSpec[], tensors: readonly Tensor[], paths: readonly string[]): void {
+  if (!checks.length) return;
+  specs.forEach((spec, i) =>
+    spec?.forEach((d, axis) => {
+      if (typeof d !== "string") return;
+      const v = tensors[i]!.aval.shape[axis];
+      if (typeof v !== "number") return; // inside another trace: the enclosing one checks its sizes
+      const bad = checks.find((c) => c.symbol === d && !constraintHolds(c, v));
+      if (bad) throw new ShapeError(`jit(${name}): ${paths[i] ?? `argument leaf ${i}`} has shape ${shapeToString(tensors[i]!.aval.shape)}, which binds ${d} = ${v} (axis ${axis}) and violates the declared constraint ${bad.text}`);
+    }),
+  );
 }

@@ -22,7 +22,7 @@ import { config } from "../core/config.js";
 import { leafToTensor } from "../core/convert.js";
 import { ArgumentError, ShapeError } from "../core/errors.js";
 import { checkOptions, is } from "../core/options.js";
-import { shapeToString } from "../core/shape.js";
+import { currentDimFacts, shapeToString, withDimFacts } from "../core/shape.js";
 import { bindSymbols } from "../core/symbols.js";
 import { userSourceLine } from "../core/source.js";
 import { Tensor } from "../core/tensor.js";
@@ -31,7 +31,7 @@ import type { Program } from "../ir/program.js";
 import { evalTrace } from "../trace/eval.js";
 import { currentTrace } from "../trace/trace.js";
 import { type BuildContext, type Entry, SizeReadInJs, type TraceResult, buildEntry, traceCall } from "./build.js";
-import { checkDeclaredShapes, declaredLeafSpecs } from "./declared.js";
+import { checkDeclaredConstraints, checkDeclaredShapes, declaredConstraints, declaredLeafSpecs } from "./declared.js";
 import { JitDiskCache } from "./disk-cache.js";
 import { jitCallP } from "../higher-order/jit-call.js";
 import { backendKey, compilerOptions, type KeyParts, keyParts, keyString, leafPaths, onlySizesChanged, sameAvals, staticKey, treeKey } from "./key.js";
@@ -64,6 +64,8 @@ export interface JitOptions {
    * argument contradicts its entry (rank, or a declared size) raises a ShapeError.
    */
   shapes?: unknown[];
+  /** bounds on the symbols of `shapes` ("B >= 2", "B <= 4096"): the shape rules use them; every call is checked */
+  constraints?: string[];
 }
 
 export interface Jitted {
@@ -212,6 +214,7 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
     return args.map((a, i) => (statics.has(i) ? a : dyn[i]));
   };
   const cx: BuildContext = { name, disk, rebuild, statics: sortedStatics };
+  const declaredCs = declaredConstraints(name, opts.constraints, opts.shapes);
 
   // step 1: key
   const keyed = (args: unknown[]): Call => {
@@ -226,6 +229,7 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
     }
     const paths = s.paths;
     checkDeclaredShapes(name, s.declared, tensors, paths);
+    checkDeclaredConstraints(name, declaredCs.checks, s.declared, tensors, paths);
     const avals = s.policy.abstract(tensors) ?? tensors.map((t) => t.aval);
     // a repeated call keys like the last one: reuse its key text (a hit's main per-call cost)
     const staticArgs: [number, unknown][] = sortedStatics.map((i) => [i, args[i]]);
@@ -293,6 +297,10 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
 
   const jitted = ((...args: unknown[]) => {
     if (currentTrace() !== evalTrace) return callInside(args);
+    // the declared constraints are facts for everything this call traces, optimizes and compiles
+    return withDimFacts(declaredCs.facts, () => callTop(args));
+  }) as Jitted;
+  const callTop = (args: unknown[]) => {
     const first = keyed(args);
     // tensors tracked by the eager tape: apply as one jit_call so the tape records it
     if (first.tensors.some((t) => t._tape)) return callInside(args);
@@ -304,7 +312,7 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
     let outs = timelineOn() ? timed(`run jit(${name})`, "run", () => runEntry(name, e, found.c.tensors, found.c.paths), { tier: e.compiled.exec ? "compiled" : "interpreted" }) : runEntry(name, e, found.c.tensors, found.c.paths);
     if (donated.size) outs = donateAfterCall(name, donated, args.length, found.c.tensors, leafArgIndices(args, statics), found.c.paths, outs);
     return unflatten(e.outTree, outs); // step 5: run
-  }) as Jitted;
+  };
 
   /**
    * The entry that serves these concrete sizes: `e` (generalized over learned sizes) once a
@@ -342,7 +350,9 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
     const c = keyed(args);
     const avals = c.tensors.map((x) => x.aval);
     const parts = keyParts(c.def, avals, sortedStatics.map((i) => [i, args[i]]));
-    const key = keyString(parts);
+    // a program traced at symbolic sizes holds only under the enclosing trace's declared facts
+    const facts = currentDimFacts();
+    const key = keyString(parts) + (Object.keys(facts.bounds).length || facts.nonneg?.length ? ` facts ${JSON.stringify([facts.bounds, facts.nonneg?.map(String)])}` : "");
     innerPrograms.called();
     let t = innerPrograms.lookup(key);
     if (!t) {
@@ -365,7 +375,7 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
     // concrete shapes, whatever symbolic dims jit may have learned
     const c = keyed(args);
     const avals = opts.shapes ? c.avals : c.tensors.map((t) => t.aval);
-    const t = trace(c, avals);
+    const t = withDimFacts(declaredCs.facts, () => trace(c, avals));
     const lowered = new Lowered(name, t.program, t.residuals, avals, c.parts.leaves.map((l) => l[0]));
     const parts = opts.shapes ? c.parts : keyParts(c.def, avals, sortedStatics.map((i) => [i, args[i]]));
     lowered.origin = { owner: cache, name, sourceHash: (sourceHash ??= sourceHashOf(f)), parts, outTree: t.outTree, consts: t.tracerConsts, residuals: t.residuals };
@@ -403,6 +413,7 @@ const jitSchema = {
   staticArgnums: is.arrayOf(is.int(0), "argument indices (integers >= 0)"),
   name: is.string,
   shapes: is.arrayOf(is.any),
+  constraints: is.arrayOf(is.string, "strings"),
   // handled by the public jit (hybrid/graph-breaks.ts), listed here so a typo's did-you-mean finds it
   fullGraph: is.boolean,
 };

@@ -11,6 +11,7 @@ import { DTypeError, ShapeError } from "../core/errors.js";
 import {
   type Dim,
   type Shape,
+  boundNeeded,
   concreteSize,
   dimAdd,
   dimDiv,
@@ -43,11 +44,12 @@ function requireLeq(what: string, a: Dim, b: Dim, axis: number): void {
   const ok = dimLeq(a, b);
   if (ok === true) return;
   const syms = [a, b].flatMap((d) => (typeof d === "number" ? [] : d.symbols()));
+  const need = ok === null ? boundNeeded(a, b) : null;
   throw new ShapeError(
     ok === false
       ? `${what}: on axis ${axis}, ${dimToString(a)} <= ${dimToString(b)} does not hold`
       : `${what}: on axis ${axis}, whether ${dimToString(a)} <= ${dimToString(b)} depends on the value of ${[...new Set(syms)].join(", ")} ` +
-          `(a symbolic dimension): use bounds that hold for every size, or a concrete size for this axis`,
+          `(a symbolic dimension): ${need ? `declare the constraint "${need}" (the constraints option of export or jit), ` : ""}use bounds that hold for every size, or a concrete size for this axis`,
   );
 }
 
@@ -281,7 +283,10 @@ export const sliceP: Primitive<SliceParams> = definePrimitive<SliceParams>({
       const len = dimSub(limit[i]!, start[i]!);
       const k = strides[i]!;
       if (typeof len === "number") return Math.ceil(len / k);
-      const q = k === 1 ? len : dimDiv(len, k);
+      // len = k*Q + c with Q a polynomial: ceil(len / k) = Q + ceil(c / k) (x[1::2] of 2*K rows is K)
+      const c = len.terms.get("") ?? 0;
+      const Q = k === 1 ? len : dimDiv(dimSub(len, c), k);
+      const q = k === 1 || Q === null ? Q : dimAdd(Q, Math.ceil(c / k));
       if (q === null) throw new ShapeError(`${what}: a stride of ${k} over ${dimToString(len)} elements (axis ${i}) has no size for every value of its symbols`);
       return q;
     });

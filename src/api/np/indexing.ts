@@ -27,7 +27,7 @@
 // clamping of out-of-range bounds cannot be decided for a symbolic size, so it is not applied.
 
 import { ArgumentError, DTypeError, ShapeError } from "../../core/errors.js";
-import { type Dim, broadcastShapes, dimAdd, shapeToString } from "../../core/shape.js";
+import { type Dim, SymDim, broadcastShapes, dimAdd, isSymbolic, shapeToString } from "../../core/shape.js";
 import { Tensor } from "../../core/tensor.js";
 import { add, div, mul, sub } from "../../prims/binary.js";
 import { compare, select } from "../../prims/compare.js";
@@ -43,15 +43,16 @@ type X = Tensor | ArrayInput;
 /** A slice start:stop:step; null entries take their defaults. */
 export interface Slice {
   readonly kind: "slice";
-  readonly start: number | null;
-  readonly stop: number | null;
+  readonly start: number | SymDim | null;
+  readonly stop: number | SymDim | null;
   readonly step: number | null;
 }
 
 /** s(start, stop, step): a slice item for `index` (NumPy's start:stop:step). */
-export function s(start: number | null = null, stop: number | null = null, step: number | null = null): Slice {
+export function s(start: number | SymDim | null = null, stop: number | SymDim | null = null, step: number | null = null): Slice {
   for (const [what, v] of [["start", start], ["stop", stop], ["step", step]] as const) {
-    if (v !== null && !Number.isInteger(v)) throw new ArgumentError(`s: ${what} must be an integer or null, got ${JSON.stringify(v)}`);
+    // a symbolic size (y.shape[0]) bounds a slice of a symbolic axis; the slice rule checks it fits
+    if (v !== null && !Number.isInteger(v) && !(what !== "step" && v instanceof SymDim)) throw new ArgumentError(`s: ${what} must be an integer, a symbolic size or null, got ${JSON.stringify(v)}`);
   }
   if (step === 0) throw new ArgumentError("s: slice step cannot be zero");
   return { kind: "slice", start, stop, step };
@@ -72,7 +73,8 @@ function parseSliceString(item: string): Slice {
 }
 
 /** Python's slice.indices: the first index, step and number of selected elements. */
-function sliceIndices(sl: Slice, n: number): { start: number; step: number; len: number } {
+function sliceIndices(item: Slice, n: number): { start: number; step: number; len: number } {
+  const sl = item as { start: number | null; stop: number | null; step: number | null }; // (numbers here: index() refuses symbolic bounds on a concrete axis)
   const step = sl.step ?? 1;
   const norm = (v: number, lo: number, hi: number) => Math.min(Math.max(v < 0 ? v + n : v, lo), hi);
   if (step > 0) {
@@ -154,6 +156,7 @@ export function index(x: X, spec: IndexItem | readonly IndexItem[]): Tensor {
       limit.push(i + 1);
       strides.push(1);
     } else if (typeof it === "object" && it !== null && (it as Slice).kind === "slice") {
+      if (isSymbolic((it as Slice).start ?? 0) || isSymbolic((it as Slice).stop ?? 0)) throw new ShapeError(`index: a symbolic slice bound on axis ${ax} of ${desc(t)}, whose size ${d} is concrete; use integer bounds there`);
       const { start: st, step, len } = sliceIndices(it as Slice, d);
       if (len === 0) {
         start.push(0);
@@ -239,7 +242,7 @@ function advancedIndex(y: Tensor, t: Tensor, advanced: { idx: unknown; inAxis: n
 
 /** start, stop and step of an integer or slice item on a symbolic axis of size d (no clamping). */
 function symbolicBounds(it: unknown, d: Dim, ax: number, t: Tensor): { st: Dim; sp: Dim; step: number } {
-  const fromEnd = (v: number) => (v < 0 ? dimAdd(d, v) : v);
+  const fromEnd = (v: number | SymDim): Dim => (typeof v === "number" && v < 0 ? dimAdd(d, v) : v);
   if (typeof it === "number") {
     if (!Number.isInteger(it)) throw new ArgumentError(`index: index ${it} is not an integer`);
     return { st: fromEnd(it), sp: dimAdd(fromEnd(it), 1), step: 1 };

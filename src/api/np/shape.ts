@@ -55,7 +55,7 @@ export function reshape(x: X, shape: Dim | readonly Dim[]): Tensor {
 
 /**
  * The declared constraint that would make `total` a multiple of `k` for every allowed size, when
- * one symbol decides it (c*S needs S % (k / gcd(c, k)) == 0), in the user's symbol (S = B_div_m,
+ * one symbol decides it (c*S needs S % (k / gcd(c, k)) == 0), in the user's symbol (S = B/m,
  * from a declared B % m == 0, asks for B % (m * that) == 0); else null.
  */
 function neededDivisibility(total: Dim, k: Dim): string | null {
