@@ -22,7 +22,6 @@ import { type Equation, Program, Var } from "../ir/program.js";
 import { programKey } from "../ir/serialize.js";
 import type { Primitive } from "../prims/primitive.js";
 import { runJitted } from "../higher-order/runner.js";
-import { applyConcrete } from "../trace/eval.js";
 import { interpret } from "../backends/interp/interpret.js";
 import { OutputVariants } from "./lazy-trace.js";
 import { sameStructure } from "./structure.js";
@@ -64,9 +63,9 @@ export class LazyTensor extends Tensor {
   }
 
   /** Sets the computed value (a region of one primitive ran eagerly). */
-  fill(v: Tensor): void {
+  fill(data: TypedArray): void {
     this.pendingVar = null;
-    this._data = v.data;
+    this._data = data;
   }
 
   protected override concretize(_what: string): TypedArray {
@@ -117,10 +116,20 @@ interface Pending {
   equations: Equation[];
   inputs: Map<Tensor, Var>;
   produced: LazyTensor[];
+  /** the first equation's input tensors (a region of one primitive runs on them directly) */
+  first: Tensor[] | null;
 }
 
-const fresh = (): Pending => ({ equations: [], inputs: new Map(), produced: [] });
+const fresh = (): Pending => ({ equations: [], inputs: new Map(), produced: [], first: null });
 let pending = fresh();
+/**
+ * The equations of the last multi-equation region whose structure had already repeated, and
+ * whether the pending region matches it so far (primitive by primitive): while it does, the
+ * eager tape records no source line for its nodes (repeatsSoFar), the one per-operation cost
+ * of a steady-state training loop that is not needed to run it.
+ */
+let model: readonly Equation[] | null = null;
+let matching = true;
 /** true while a region runs (its own evaluation must not be captured again) */
 let running = false;
 const cache = new Map<string, Entry>();
@@ -134,9 +143,21 @@ export function captureStats(): { flushes: number; regions: number; replays: num
   return { ...stats, regions: cache.size, pending: pending.equations.length };
 }
 
+/**
+ * True while capture is on and the pending region has so far repeated, primitive by primitive,
+ * a region structure that has run more than once: the eager tape then skips the source line of
+ * the node it records (installed as tapeSourceHook.skip in index.ts). Only diagnostics lose by a
+ * wrong guess (a node without a line in savedTensors() or an unpack error); a region that
+ * diverges records lines again from the first differing operation.
+ */
+export function repeatsSoFar(): boolean {
+  return config.capture && matching && model !== null && !running && model.length > pending.equations.length;
+}
+
 /** Forgets every cached region (tests). Pending work is flushed first. */
 export function clearCaptureCache(): void {
   flushCapture();
+  model = null;
   cache.clear();
   recent.length = 0;
   Object.assign(stats, { flushes: 0, regions: 0, replays: 0, recomputes: 0 });
@@ -155,6 +176,7 @@ export function captureOp(prim: Primitive<any>, inputs: Tensor[], params: any): 
   const outAvals: ShapedArray[] = prim.abstractEval(inAvals, params);
   for (let i = 0; i < outAvals.length; i++) if (!isConcreteShape(outAvals[i]!.shape)) return null;
   const p = pending;
+  if (p.first === null) p.first = inputs;
   const atoms = new Array<Var>(n);
   for (let i = 0; i < n; i++) atoms[i] = atomOf(p, inputs[i]!);
   const outs = new Array<Var>(outAvals.length);
@@ -163,6 +185,7 @@ export function captureOp(prim: Primitive<any>, inputs: Tensor[], params: any): 
     const v = (outs[i] = new Var(outAvals[i]!));
     p.produced.push((res[i] = new LazyTensor(v.aval, v)));
   }
+  if (matching) matching = model !== null && model[p.equations.length]?.prim === prim;
   p.equations.push({ prim, inputs: atoms, params, outs, source: undefined });
   if (p.equations.length >= MAX_OPS) flushCapture();
   return res;
@@ -184,6 +207,7 @@ export function flushCapture(): void {
   const p = pending;
   if (p.equations.length === 0) return;
   pending = fresh();
+  matching = true;
   stats.flushes++;
   try {
     if (p.equations.length === 1) runSingle(p);
@@ -215,6 +239,7 @@ function runPending(p: Pending): void {
     if (recent.length > RECENT) recent.pop();
   }
   entry.runs++;
+  if (entry.runs > 1) model = entry.full.equations;
   // a copy: reading this region's inputs (earlier runs of the same entry) marks outputs used
   const mask = entry.used?.slice() ?? null;
   const run: RegionRun = { entry, inputs, outs: p.produced };
@@ -236,20 +261,22 @@ function runPending(p: Pending): void {
   });
 }
 
-/** A region of one primitive: compiling buys nothing, so it runs as the eager op it is. */
+/**
+ * A region of one primitive: compiling buys nothing, so it runs as the eager op it is (on the
+ * tensors it was applied to, with the output types captureOp derived: no second shape check).
+ */
 function runSingle(p: Pending): void {
   const e = p.equations[0]!;
-  const byVar = new Map<Var, Tensor>();
-  for (const [t, v] of p.inputs) byVar.set(v, t);
+  const outAvals = e.outs.map((v) => v.aval);
   const was = running;
   running = true;
-  let outs: Tensor[];
+  let datas: TypedArray[];
   try {
-    outs = applyConcrete(e.prim, e.inputs.map((v) => byVar.get(v as Var)!), e.params);
+    datas = e.prim.impl(p.first!, e.params, outAvals);
   } finally {
     running = was;
   }
-  p.produced.forEach((t, i) => t.fill(outs[i]!));
+  for (let i = 0; i < p.produced.length; i++) p.produced[i]!.fill(datas[i]!);
 }
 
 /** Tiering: a region is interpreted until its structure has run config.hotCalls times, then compiled. */
