@@ -5,9 +5,9 @@
 // flushed when a value is observed (.item(), .dataSync(), .data, toArray, printing, Number(x) or a
 // comparison in a JS branch), when a jitted function or the interpreter reads a lazy input, or
 // when it reaches MAX_OPS equations. A flushed region is closed into a Program over the values it
-// reads from outside; regions are cached by their canonical program text, so a region whose
-// structure repeats reuses one Program instance, which the jit runner interprets while cold and
-// compiles once hot (tiering, config.hotCalls). Values read from outside are always run-time
+// reads from outside; regions are cached by their canonical program text (LRU within
+// config.captureCacheMaxBytes), so a region whose structure repeats reuses one Program instance,
+// which the jit runner interprets while cold and compiles once hot (tiering, config.hotCalls). Values read from outside are always run-time
 // inputs, never constants: a tensor (or JS number) the code closes over that changes between
 // iterations is read afresh by every run, so a cached region can never serve a stale value.
 // Outputs nobody read during a region's first run are left out of later runs (dead code to the
@@ -25,6 +25,7 @@ import { runJitted } from "../higher-order/runner.js";
 import { interpret } from "../backends/interp/interpret.js";
 import { OutputVariants } from "./lazy-trace.js";
 import { sameStructure } from "./structure.js";
+import { ByteLru, programBytes } from "./byte-lru.js";
 
 /** A pending region is flushed at this many equations even if nothing observes it. */
 export const MAX_OPS = 4096;
@@ -103,6 +104,11 @@ class Entry {
   variant(mask: boolean[]): Program {
     return this.variants.get(mask);
   }
+
+  /** The full program and its variants (what the entry holds, for the byte budget). */
+  programs(): Program[] {
+    return this.variants.all();
+  }
 }
 
 /** A flushed region: its entry, its inputs and the tensors it produced (for a recompute). */
@@ -132,15 +138,16 @@ let model: readonly Equation[] | null = null;
 let matching = true;
 /** true while a region runs (its own evaluation must not be captured again) */
 let running = false;
-const cache = new Map<string, Entry>();
+/** cached regions by program text, LRU within config.captureCacheMaxBytes (byte-lru.ts) */
+const cache = new ByteLru<Entry>((e) => programBytes(e.programs()));
 /** how many recently flushed entries are compared structurally before the text lookup */
 const RECENT = 4;
 const recent: Entry[] = [];
 const stats = { flushes: 0, regions: 0, replays: 0, recomputes: 0 };
 
 /** Counters for tests and the docs: flushes, distinct regions, cached replays, recomputes. */
-export function captureStats(): { flushes: number; regions: number; replays: number; recomputes: number; pending: number } {
-  return { ...stats, regions: cache.size, pending: pending.equations.length };
+export function captureStats(): { flushes: number; regions: number; replays: number; recomputes: number; pending: number; bytes: number; evictions: number } {
+  return { ...stats, regions: cache.size, pending: pending.equations.length, bytes: cache.bytes, evictions: cache.evictions };
 }
 
 /**
@@ -223,17 +230,11 @@ function runPending(p: Pending): void {
   const inputs = [...p.inputs.keys()];
   const full = new Program([...p.inputs.values()], [], [], p.equations, p.produced.map((t) => t.pendingVar!));
   // the regions flushed most recently are compared structurally first (no program text)
-  const near = recent.find((e) => cache.get(e.key) === e && sameStructure(full, e.full));
+  const near = recent.find((e) => cache.peek(e.key) === e && sameStructure(full, e.full));
   const key = near ? near.key : programKey(full);
-  let entry = cache.get(key);
-  if (entry) {
-    stats.replays++;
-    cache.delete(key); // LRU: re-inserted as the newest
-  } else {
-    entry = new Entry(full, key);
-    if (cache.size >= config.jitCacheSize) cache.delete(cache.keys().next().value!);
-  }
-  cache.set(key, entry);
+  let entry = cache.get(key); // (LRU: now the most recent)
+  if (entry) stats.replays++;
+  else cache.set(key, (entry = new Entry(full, key)));
   if (!near) {
     recent.unshift(entry);
     if (recent.length > RECENT) recent.pop();
@@ -285,13 +286,16 @@ function runRegion(program: Program, inputs: Tensor[], entry: Entry): Tensor[] {
   running = true;
   try {
     if (entry.runs < config.hotCalls) return interpret(program, inputs);
-    if (!entry.compiled.has(program)) {
+    const cold = !entry.compiled.has(program);
+    if (cold) {
       entry.compiled.add(program);
       if (config.logCompiles) {
         log({ kind: "compile", message: `captured region (${program.equations.length} equations, ${program.outputs.length} outputs) compiled after ${entry.runs} runs` });
       }
     }
-    return runJitted(program, inputs, "captured region");
+    const outs = runJitted(program, inputs, "captured region");
+    if (cold && entry.key) cache.remeasure(entry.key); // its code and arena count now
+    return outs;
   } finally {
     running = was;
   }

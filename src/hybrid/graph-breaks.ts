@@ -23,8 +23,8 @@ import { jitCallP } from "../higher-order/jit-call.js";
 import { type Jitted, type JitOptions, jit as coreJit } from "../jit/jit.js";
 import { avalKey, keyParts, staticKey, treeKey } from "../jit/key.js";
 import { Lowered } from "../jit/lowered.js";
-import { IR_BYTES_PER_EQUATION, type SlotStats, SpecializationCache } from "../jit/lookup.js";
-import { compiledIfAny } from "../jit/compile.js";
+import { type SlotStats, SpecializationCache } from "../jit/lookup.js";
+import { measurePrograms } from "./byte-lru.js";
 import { StagingTrace } from "../trace/staging.js";
 import { type Trace, Tracer, concretizationTrace, currentTrace, withTrace } from "../trace/trace.js";
 import { BatchTrace } from "../transforms/vmap.js";
@@ -225,20 +225,7 @@ class Region {
 
   /** What the region holds, for the jit caches' byte budget: compiled code and arenas of each program, and the IR. */
   measure(): SlotStats {
-    const s: SlotStats = { traceMs: 0, optimizeMs: 0, codegenMs: 0, wasmBytes: 0, jsBytes: 0, arenaBytes: 0, residualBytes: 0, otherBytes: 0, origin: "traced" };
-    for (const p of this.variants.all()) {
-      s.otherBytes += p.equations.length * IR_BYTES_PER_EQUATION;
-      const c = compiledIfAny(p);
-      const ex = c?.exec;
-      if (!c) continue;
-      s.optimizeMs += c.times.optimizeMs;
-      s.codegenMs += c.times.codegenMs;
-      s.wasmBytes += ex?.wasm?.bytes.length ?? 0;
-      s.jsBytes += ex && !ex.wasm ? ex.source.length : 0;
-      s.arenaBytes += ex ? (ex.memoryBytes?.() ?? ex.lowered.arenaBytes ?? 0) : 0;
-      s.origin = c.times.loadMs !== undefined ? "disk" : ex ? "compiled" : "interpreted";
-    }
-    return s;
+    return measurePrograms(this.variants.all());
   }
 }
 
