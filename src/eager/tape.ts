@@ -24,7 +24,7 @@ let recording = true;
  * hybrid/capture.ts's repeatsSoFar (installed in index.ts): true when the node being recorded
  * belongs to a captured region that repeats one already seen, whose nodes skip their source line.
  */
-export const tapeSourceHook: { skip: (() => boolean) | null } = { skip: null };
+export const tapeSourceHook: { skip: ((prim: Primitive<any>) => boolean) | null } = { skip: null };
 
 function slot(t: Tensor): TapeSlot | null {
   return t._tape;
@@ -39,7 +39,7 @@ export function record(prim: Primitive<any>, inputs: Tensor[], params: any): Ten
   let res, saved;
   // one stack capture per operation: its linearization's equations share the node's user line
   // ("" is "no line": a repeating captured region's nodes capture none)
-  const source = tapeSourceHook.skip?.() ? "" : nodeSource();
+  const source = tapeSourceHook.skip?.(prim) ? "" : nodeSource();
   try {
     res = withSource(source, () => vjpFlat((xs) => prim.bind(xs, params), inputs, active));
     saved = packResiduals(res.lin.residuals, inputs); // (pack hooks are not recorded)

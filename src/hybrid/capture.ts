@@ -151,14 +151,15 @@ export function captureStats(): { flushes: number; regions: number; replays: num
 }
 
 /**
- * True while capture is on and the pending region has so far repeated, primitive by primitive,
- * a region structure that has run more than once: the eager tape then skips the source line of
- * the node it records (installed as tapeSourceHook.skip in index.ts). Only diagnostics lose by a
+ * True while capture is on, the pending region has so far repeated, primitive by primitive, a
+ * region structure that has run more than once, and that structure continues with `prim`: the
+ * eager tape then skips the source line of the node it records (installed as tapeSourceHook.skip in index.ts). Only diagnostics lose by a
  * wrong guess (a node without a line in savedTensors() or an unpack error); a region that
  * diverges records lines again from the first differing operation.
  */
-export function repeatsSoFar(): boolean {
-  return config.capture && matching && model !== null && !running && model.length > pending.equations.length;
+export function repeatsSoFar(prim: Primitive<any>): boolean {
+  // (`prim` is the node's primitive: its linearization usually records it first)
+  return config.capture && matching && model !== null && !running && model[pending.equations.length]?.prim === prim;
 }
 
 /** Forgets every cached region (tests). Pending work is flushed first. */
