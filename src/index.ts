@@ -5,8 +5,8 @@
 
 import { setRootTrace } from "./trace/trace.js";
 import { evalTrace, installCaptureHook, installTapeHook } from "./trace/eval.js";
-import { captureOp } from "./hybrid/capture.js";
-import { backward, record } from "./eager/tape.js";
+import { captureOp, repeatsSoFar } from "./hybrid/capture.js";
+import { backward, record, tapeSourceHook } from "./eager/tape.js";
 import { installProgramRunner } from "./higher-order/runner.js";
 import { compiledFor } from "./jit/compile.js";
 import { installOrtCompiler } from "./jit/tier.js";
@@ -48,6 +48,8 @@ rematHook.wrap = (what, f, budget, dims) => checkpointed(f, budgetPolicy(what, b
 // transforms <- hybrid: with config.capture, a grad/valueAndGrad call outside any transformation
 // replays a cached compiled program when the structure its JS records repeats
 gradCaptureHook.run = capturedValueAndGrad;
+// eager <- hybrid: tape nodes of a captured region that repeats a known structure skip their source line
+tapeSourceHook.skip = repeatsSoFar;
 
 export { Tensor } from "./core/tensor.js";
 export type { TensorLike } from "./core/tensor.js";

@@ -110,21 +110,22 @@ function mlpTapeSetup(): TimedSetup {
 }
 
 /**
- * `setup` run with automatic capture on (config.capture) for its timed calls only: the flag is
- * set around each call so that other rows in this process run as before.
+ * `setup` run with automatic capture on (config.capture) for its verify and timed calls: the
+ * flag is set once the setup is built and cleared by the row's teardown (run.ts runs rows one
+ * after another and always tears down), so other rows run as before and the timed calls measure
+ * capture, not config.update.
  */
 function withCapture(setup: SetupFactory): SetupFactory {
   return async (): Promise<TimedSetup> => {
     const s = (await setup()) as TimedSetup;
-    const on = <T>(f: () => T): T => {
-      adgen.config.update({ capture: true });
-      try {
-        return f();
-      } finally {
+    adgen.config.update({ capture: true });
+    return {
+      ...s,
+      teardown: async () => {
         adgen.config.update({ capture: false });
-      }
+        await s.teardown?.();
+      },
     };
-    return { ...s, fn: () => on(s.fn), verify: () => on(() => s.verify!()) };
   };
 }
 

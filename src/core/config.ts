@@ -103,6 +103,12 @@ export interface Config {
    */
   capture: boolean;
   /**
+   * Bytes the caches of automatic capture may hold (captured regions and the cached
+   * value-and-gradient programs of grad under capture: compiled code, arenas, IR), each cache
+   * evicting its least recently used entries beyond it. Default 64 MiB; Infinity disables.
+   */
+  captureCacheMaxBytes: number;
+  /**
    * jit: on every cache hit, re-trace the function and compare the program's structural hash
    * with the cached one; warn (once per function) when a value it closes over changed.
    */
@@ -143,6 +149,7 @@ export const config: Config & { update(opts: Partial<Config>): void } = {
   cacheTrustSource: false,
   traceFile: null,
   capture: false,
+  captureCacheMaxBytes: 64 * 2 ** 20,
   checkClosures: false,
   logger: defaultLogger,
   update(opts: Partial<Config>): void {
@@ -194,6 +201,7 @@ const schema: Schema = {
   cacheTrustSource: is.boolean,
   traceFile: is.nullable((v) => (typeof v === "string" && v.length > 0 ? undefined : "a non-empty file path")),
   capture: is.boolean,
+  captureCacheMaxBytes: countOrNever(0),
   checkClosures: is.boolean,
   logger: is.func,
 };

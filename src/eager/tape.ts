@@ -9,6 +9,7 @@
 import { isFloat } from "../core/dtype.js";
 import { DTypeError, GradError } from "../core/errors.js";
 import { leafToTensor } from "../core/convert.js";
+import { withSource } from "../core/source.js";
 import { Tensor, type TapeSlot } from "../core/tensor.js";
 import type { Primitive } from "../prims/primitive.js";
 import { convert } from "../prims/unary.js";
@@ -19,6 +20,12 @@ import { pullbackOf, vjpFlat } from "../transforms/vjp.js";
 import { type TapeNode, nodeSource, packResiduals, tapeOrder, unpackResiduals } from "./saved.js";
 
 let recording = true;
+
+/**
+ * hybrid/capture.ts's repeatsSoFar (installed in index.ts): true when the node being recorded
+ * belongs to a captured region that repeats one already seen, whose nodes skip their source line.
+ */
+export const tapeSourceHook: { skip: ((prim: Primitive<any>) => boolean) | null } = { skip: null };
 
 function slot(t: Tensor): TapeSlot | null {
   return t._tape;
@@ -31,13 +38,16 @@ export function record(prim: Primitive<any>, inputs: Tensor[], params: any): Ten
   if (!active.some(Boolean)) return null;
   recording = false;
   let res, saved;
+  // one stack capture per operation: its linearization's equations share the node's user line
+  // ("" is "no line": a repeating captured region's nodes capture none)
+  const source = tapeSourceHook.skip?.(prim) ? "" : nodeSource();
   try {
-    res = vjpFlat((xs) => prim.bind(xs, params), inputs, active);
+    res = withSource(source, () => vjpFlat((xs) => prim.bind(xs, params), inputs, active));
     saved = packResiduals(res.lin.residuals, inputs); // (pack hooks are not recorded)
   } finally {
     recording = true;
   }
-  const node: TapeNode = { prim: prim.name, inputs: inputs.filter((_, i) => active[i]), lin: res.lin, saved, outs: res.outs, source: nodeSource() };
+  const node: TapeNode = { prim: prim.name, inputs: inputs.filter((_, i) => active[i]), lin: res.lin, saved, outs: res.outs, source };
   return res.outs.map((o, i) => {
     if (res.lin.outZero[i] || !isFloat(o.aval.dtype)) return o;
     // (a captured value stays deferred: the tracked copy shares it)

@@ -29,6 +29,7 @@ import { evalProgram, traceFlat } from "../trace/make-program.js";
 import { argnumsArg } from "../transforms/args.js";
 import { vjpFlat } from "../transforms/vjp.js";
 import { sameStructure } from "./structure.js";
+import { ByteLru, programBytes } from "./byte-lru.js";
 import { type LazyTensor, type Recorded, isRecording, recordRegion, settleRecorded } from "./capture.js";
 
 type Fn = (...args: any[]) => any;
@@ -37,6 +38,7 @@ type Fn = (...args: any[]) => any;
 interface Entry {
   program: Program;
   runs: number;
+  key: string;
 }
 
 /** The structure a function recorded last, and its entry: compared first (no program text). */
@@ -49,14 +51,15 @@ interface Last {
 }
 const last = new WeakMap<Fn, Last>();
 
-const cache = new Map<string, Entry>();
+/** cached structures, LRU within config.captureCacheMaxBytes (byte-lru.ts) */
+const cache = new ByteLru<Entry>((e) => programBytes([e.program]));
 /** per function: recordings that failed (it observed a value) and calls left to skip */
 const backoff = new WeakMap<Fn, { failures: number; skip: number }>();
 const stats = { calls: 0, replays: 0, fallbacks: 0 };
 
 /** Counters for tests and the docs. */
-export function captureGradStats(): { calls: number; structures: number; replays: number; fallbacks: number } {
-  return { ...stats, structures: cache.size };
+export function captureGradStats(): { calls: number; structures: number; replays: number; fallbacks: number; bytes: number; evictions: number } {
+  return { ...stats, structures: cache.size, bytes: cache.bytes, evictions: cache.evictions };
 }
 
 /** Forgets the cached structures (tests). */
@@ -126,27 +129,23 @@ function fallback(f: Fn): null {
 function entryFor(name: string, f: Fn, rec: Recorded<Tensor>, yIndex: number, active: boolean[]): Entry {
   const shape = `${active.map(Number).join("")}:${yIndex}`;
   const l = last.get(f);
-  if (l && l.shape === shape && cache.get(l.key) === l.entry && sameStructure(rec.program, l.recorded)) {
+  if (l && l.shape === shape && cache.peek(l.key) === l.entry && sameStructure(rec.program, l.recorded)) {
     stats.replays++;
-    cache.delete(l.key); // LRU: re-inserted as the newest
-    cache.set(l.key, l.entry);
+    cache.get(l.key); // LRU: now the most recent
     return l.entry;
   }
   const key = `${shape}\n${programKey(rec.program)}`;
   let e = cache.get(key);
-  if (e) {
-    stats.replays++;
-    cache.delete(key); // LRU: re-inserted as the newest
-  } else {
+  if (e) stats.replays++;
+  else {
     const p = rec.program;
     const traced = traceFlat((xs) => {
       const { outs, pullback } = vjpFlat((ys) => [evalProgram(p, ys)[yIndex]!], xs, active);
       return [outs[0]!, ...pullback([scalar(1, outs[0]!.aval.dtype)]).map(instantiate)];
     }, p.inAvals, `${name} (captured)`);
-    e = { program: traced.program, runs: 0 };
-    if (cache.size >= config.jitCacheSize) cache.delete(cache.keys().next().value!);
+    e = { program: traced.program, runs: 0, key };
+    cache.set(key, e);
   }
-  cache.set(key, e);
   last.set(f, { recorded: rec.program, shape, key, entry: e });
   return e;
 }
@@ -158,5 +157,7 @@ function run(e: Entry, inputs: Tensor[], name: string): Tensor[] {
   if (e.runs === config.hotCalls && config.logCompiles) {
     log({ kind: "compile", message: `captured ${name} (${e.program.equations.length} equations) compiled after ${e.runs} calls` });
   }
-  return runJitted(e.program, inputs, `captured ${name}`);
+  const outs = runJitted(e.program, inputs, `captured ${name}`);
+  if (e.runs === config.hotCalls) cache.remeasure(e.key); // compiled now: its code and arena count
+  return outs;
 }

@@ -5,9 +5,9 @@
 // flushed when a value is observed (.item(), .dataSync(), .data, toArray, printing, Number(x) or a
 // comparison in a JS branch), when a jitted function or the interpreter reads a lazy input, or
 // when it reaches MAX_OPS equations. A flushed region is closed into a Program over the values it
-// reads from outside; regions are cached by their canonical program text, so a region whose
-// structure repeats reuses one Program instance, which the jit runner interprets while cold and
-// compiles once hot (tiering, config.hotCalls). Values read from outside are always run-time
+// reads from outside; regions are cached by their canonical program text (LRU within
+// config.captureCacheMaxBytes), so a region whose structure repeats reuses one Program instance,
+// which the jit runner interprets while cold and compiles once hot (tiering, config.hotCalls). Values read from outside are always run-time
 // inputs, never constants: a tensor (or JS number) the code closes over that changes between
 // iterations is read afresh by every run, so a cached region can never serve a stale value.
 // Outputs nobody read during a region's first run are left out of later runs (dead code to the
@@ -22,10 +22,10 @@ import { type Equation, Program, Var } from "../ir/program.js";
 import { programKey } from "../ir/serialize.js";
 import type { Primitive } from "../prims/primitive.js";
 import { runJitted } from "../higher-order/runner.js";
-import { applyConcrete } from "../backends/interp/interpret.js";
 import { interpret } from "../backends/interp/interpret.js";
 import { OutputVariants } from "./lazy-trace.js";
 import { sameStructure } from "./structure.js";
+import { ByteLru, programBytes } from "./byte-lru.js";
 
 /** A pending region is flushed at this many equations even if nothing observes it. */
 export const MAX_OPS = 4096;
@@ -64,9 +64,9 @@ export class LazyTensor extends Tensor {
   }
 
   /** Sets the computed value (a region of one primitive ran eagerly). */
-  fill(v: Tensor): void {
+  fill(data: TypedArray): void {
     this.pendingVar = null;
-    this._data = v.data;
+    this._data = data;
   }
 
   protected override concretize(_what: string): TypedArray {
@@ -104,6 +104,11 @@ class Entry {
   variant(mask: boolean[]): Program {
     return this.variants.get(mask);
   }
+
+  /** The full program and its variants (what the entry holds, for the byte budget). */
+  programs(): Program[] {
+    return this.variants.all();
+  }
 }
 
 /** A flushed region: its entry, its inputs and the tensors it produced (for a recompute). */
@@ -117,26 +122,50 @@ interface Pending {
   equations: Equation[];
   inputs: Map<Tensor, Var>;
   produced: LazyTensor[];
+  /** the first equation's input tensors (a region of one primitive runs on them directly) */
+  first: Tensor[] | null;
 }
 
-const fresh = (): Pending => ({ equations: [], inputs: new Map(), produced: [] });
+const fresh = (): Pending => ({ equations: [], inputs: new Map(), produced: [], first: null });
 let pending = fresh();
+/**
+ * The equations of the last multi-equation region whose structure had already repeated, and
+ * whether the pending region matches it so far (primitive by primitive): while it does, the
+ * eager tape records no source line for its nodes (repeatsSoFar), the one per-operation cost
+ * of a steady-state training loop that is not needed to run it.
+ */
+let model: readonly Equation[] | null = null;
+let matching = true;
 /** true while a region runs (its own evaluation must not be captured again) */
 let running = false;
-const cache = new Map<string, Entry>();
+/** cached regions by program text, LRU within config.captureCacheMaxBytes (byte-lru.ts) */
+const cache = new ByteLru<Entry>((e) => programBytes(e.programs()));
 /** how many recently flushed entries are compared structurally before the text lookup */
 const RECENT = 4;
 const recent: Entry[] = [];
 const stats = { flushes: 0, regions: 0, replays: 0, recomputes: 0 };
 
 /** Counters for tests and the docs: flushes, distinct regions, cached replays, recomputes. */
-export function captureStats(): { flushes: number; regions: number; replays: number; recomputes: number; pending: number } {
-  return { ...stats, regions: cache.size, pending: pending.equations.length };
+export function captureStats(): { flushes: number; regions: number; replays: number; recomputes: number; pending: number; bytes: number; evictions: number } {
+  return { ...stats, regions: cache.size, pending: pending.equations.length, bytes: cache.bytes, evictions: cache.evictions };
+}
+
+/**
+ * True while capture is on, the pending region has so far repeated, primitive by primitive, a
+ * region structure that has run more than once, and that structure continues with `prim`: the
+ * eager tape then skips the source line of the node it records (installed as tapeSourceHook.skip in index.ts). Only diagnostics lose by a
+ * wrong guess (a node without a line in savedTensors() or an unpack error); a region that
+ * diverges records lines again from the first differing operation.
+ */
+export function repeatsSoFar(prim: Primitive<any>): boolean {
+  // (`prim` is the node's primitive: its linearization usually records it first)
+  return config.capture && matching && model !== null && !running && model[pending.equations.length]?.prim === prim;
 }
 
 /** Forgets every cached region (tests). Pending work is flushed first. */
 export function clearCaptureCache(): void {
   flushCapture();
+  model = null;
   cache.clear();
   recent.length = 0;
   Object.assign(stats, { flushes: 0, regions: 0, replays: 0, recomputes: 0 });
@@ -155,6 +184,7 @@ export function captureOp(prim: Primitive<any>, inputs: Tensor[], params: any): 
   const outAvals: ShapedArray[] = prim.abstractEval(inAvals, params);
   for (let i = 0; i < outAvals.length; i++) if (!isConcreteShape(outAvals[i]!.shape)) return null;
   const p = pending;
+  if (p.first === null) p.first = inputs;
   const atoms = new Array<Var>(n);
   for (let i = 0; i < n; i++) atoms[i] = atomOf(p, inputs[i]!);
   const outs = new Array<Var>(outAvals.length);
@@ -163,6 +193,7 @@ export function captureOp(prim: Primitive<any>, inputs: Tensor[], params: any): 
     const v = (outs[i] = new Var(outAvals[i]!));
     p.produced.push((res[i] = new LazyTensor(v.aval, v)));
   }
+  if (matching) matching = model !== null && model[p.equations.length]?.prim === prim;
   p.equations.push({ prim, inputs: atoms, params, outs, source: undefined });
   if (p.equations.length >= MAX_OPS) flushCapture();
   return res;
@@ -184,6 +215,7 @@ export function flushCapture(): void {
   const p = pending;
   if (p.equations.length === 0) return;
   pending = fresh();
+  matching = true;
   stats.flushes++;
   try {
     if (p.equations.length === 1) runSingle(p);
@@ -199,22 +231,17 @@ function runPending(p: Pending): void {
   const inputs = [...p.inputs.keys()];
   const full = new Program([...p.inputs.values()], [], [], p.equations, p.produced.map((t) => t.pendingVar!));
   // the regions flushed most recently are compared structurally first (no program text)
-  const near = recent.find((e) => cache.get(e.key) === e && sameStructure(full, e.full));
+  const near = recent.find((e) => cache.peek(e.key) === e && sameStructure(full, e.full));
   const key = near ? near.key : programKey(full);
-  let entry = cache.get(key);
-  if (entry) {
-    stats.replays++;
-    cache.delete(key); // LRU: re-inserted as the newest
-  } else {
-    entry = new Entry(full, key);
-    if (cache.size >= config.jitCacheSize) cache.delete(cache.keys().next().value!);
-  }
-  cache.set(key, entry);
+  let entry = cache.get(key); // (LRU: now the most recent)
+  if (entry) stats.replays++;
+  else cache.set(key, (entry = new Entry(full, key)));
   if (!near) {
     recent.unshift(entry);
     if (recent.length > RECENT) recent.pop();
   }
   entry.runs++;
+  if (entry.runs > 1) model = entry.full.equations;
   // a copy: reading this region's inputs (earlier runs of the same entry) marks outputs used
   const mask = entry.used?.slice() ?? null;
   const run: RegionRun = { entry, inputs, outs: p.produced };
@@ -236,20 +263,22 @@ function runPending(p: Pending): void {
   });
 }
 
-/** A region of one primitive: compiling buys nothing, so it runs as the eager op it is. */
+/**
+ * A region of one primitive: compiling buys nothing, so it runs as the eager op it is (on the
+ * tensors it was applied to, with the output types captureOp derived: no second shape check).
+ */
 function runSingle(p: Pending): void {
   const e = p.equations[0]!;
-  const byVar = new Map<Var, Tensor>();
-  for (const [t, v] of p.inputs) byVar.set(v, t);
+  const outAvals = e.outs.map((v) => v.aval);
   const was = running;
   running = true;
-  let outs: Tensor[];
+  let datas: TypedArray[];
   try {
-    outs = applyConcrete(e.prim, e.inputs.map((v) => byVar.get(v as Var)!), e.params);
+    datas = e.prim.impl(p.first!, e.params, outAvals);
   } finally {
     running = was;
   }
-  p.produced.forEach((t, i) => t.fill(outs[i]!));
+  for (let i = 0; i < p.produced.length; i++) p.produced[i]!.fill(datas[i]!);
 }
 
 /** Tiering: a region is interpreted until its structure has run config.hotCalls times, then compiled. */
@@ -258,13 +287,16 @@ function runRegion(program: Program, inputs: Tensor[], entry: Entry): Tensor[] {
   running = true;
   try {
     if (entry.runs < config.hotCalls) return interpret(program, inputs);
-    if (!entry.compiled.has(program)) {
+    const cold = !entry.compiled.has(program);
+    if (cold) {
       entry.compiled.add(program);
       if (config.logCompiles) {
         log({ kind: "compile", message: `captured region (${program.equations.length} equations, ${program.outputs.length} outputs) compiled after ${entry.runs} runs` });
       }
     }
-    return runJitted(program, inputs, "captured region");
+    const outs = runJitted(program, inputs, "captured region");
+    if (cold && entry.key) cache.remeasure(entry.key); // its code and arena count now
+    return outs;
   } finally {
     running = was;
   }

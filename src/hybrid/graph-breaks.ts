@@ -23,8 +23,8 @@ import { jitCallP } from "../higher-order/jit-call.js";
 import { type Jitted, type JitOptions, jit as coreJit } from "../jit/jit.js";
 import { avalKey, keyParts, staticKey, treeKey } from "../jit/key.js";
 import { Lowered } from "../jit/lowered.js";
-import { IR_BYTES_PER_EQUATION, type SlotStats, SpecializationCache } from "../jit/lookup.js";
-import { compiledIfAny } from "../jit/compile.js";
+import { type SlotStats, SpecializationCache } from "../jit/lookup.js";
+import { measurePrograms } from "./byte-lru.js";
 import { StagingTrace } from "../trace/staging.js";
 import { type Trace, Tracer, concretizationTrace, currentTrace, withTrace } from "../trace/trace.js";
 import { BatchTrace } from "../transforms/vmap.js";
@@ -124,9 +124,12 @@ export function jitWithGraphBreaks(f: (...args: any[]) => any, opts: JitOptions,
   };
   const wrapped = ((...args: unknown[]) => {
     // (a function without breaks pays nothing here)
-    if (hybrid.specs.size) {
+    if (hybrid.specs.size || breaking.has(f)) {
       const key = hybrid.keyOf(args);
       if (hybrid.specs.has(key)) return hybrid.call(args, key);
+      // a new specialization of a function known to break (any wrapper of it) starts on the hybrid
+      // path: a jit trace would stop at the break and the hybrid path run the JS again from the start
+      if (breaking.has(f) && !hybrid.clean.has(key)) return hybrid.call(args, key);
     }
     const at = currentTrace();
     let out;
@@ -222,25 +225,24 @@ class Region {
 
   /** What the region holds, for the jit caches' byte budget: compiled code and arenas of each program, and the IR. */
   measure(): SlotStats {
-    const s: SlotStats = { traceMs: 0, optimizeMs: 0, codegenMs: 0, wasmBytes: 0, jsBytes: 0, arenaBytes: 0, residualBytes: 0, otherBytes: 0, origin: "traced" };
-    for (const p of this.variants.all()) {
-      s.otherBytes += p.equations.length * IR_BYTES_PER_EQUATION;
-      const c = compiledIfAny(p);
-      const ex = c?.exec;
-      if (!c) continue;
-      s.optimizeMs += c.times.optimizeMs;
-      s.codegenMs += c.times.codegenMs;
-      s.wasmBytes += ex?.wasm?.bytes.length ?? 0;
-      s.jsBytes += ex && !ex.wasm ? ex.source.length : 0;
-      s.arenaBytes += ex ? (ex.memoryBytes?.() ?? ex.lowered.arenaBytes ?? 0) : 0;
-      s.origin = c.times.loadMs !== undefined ? "disk" : ex ? "compiled" : "interpreted";
-    }
-    return s;
+    return measurePrograms(this.variants.all());
   }
 }
 
+/**
+ * Functions a jitted wrapper has seen break (weakly held): the first call of any later
+ * specialization, or of a new wrapper of the same function, then runs its JS once, on the hybrid
+ * path, instead of once traced up to the break and again from the start.
+ */
+const breaking = new WeakSet<(...args: any[]) => any>();
+
 class GraphBreaks {
   readonly specs = new Map<string, Spec>();
+  /**
+   * specializations of a breaking function whose hybrid run observed nothing: later calls take
+   * the core jit (one program, the JS not run on a hit)
+   */
+  readonly clean = new Set<string>();
   /**
    * captured regions by canonical program text, bounded like every jit cache: config.jitCacheSize
    * entries (LRU) and config.jitCacheMaxBytes across all caches (an evicted region is captured
@@ -277,6 +279,7 @@ class GraphBreaks {
 
   clear(): void {
     this.specs.clear();
+    this.clean.clear();
     this.regions.clear();
   }
 
@@ -365,6 +368,13 @@ class GraphBreaks {
     }
     // what the rest of this call used of each region's values: later calls compute only those
     for (const [run, r] of ran) r.use(run.used);
+    if (spec.breaks.size) breaking.add(this.f);
+    else if (spec.calls === 1) {
+      // (a specialization started here because the function broke elsewhere) nothing observed:
+      // it is one program, which the core jit traces and compiles on the next call
+      this.specs.delete(key);
+      this.clean.add(key);
+    }
     if (captured !== null) {
       this.guardFailures++;
       spec.streak++;
