@@ -3,7 +3,8 @@
 // GEMM's worker pool, against the program module's shared memory (backends/wasm/threads.ts).
 // Every output element and every row's reduction is computed by the same code in the same order
 // whichever thread runs it, so the results are bit-identical with 1 and N threads and to the
-// interpreter, for sizes that hit the SIMD tails and uneven thread splits (fixed seeds). Full
+// interpreter, for sizes that hit the SIMD tails and uneven thread splits (fixed seeds; the split
+// threshold is lowered so that small odd sizes split, and one case runs at the default). Full
 // reductions stay on one thread (same bits as well). The suite also checks that the workers
 // really ran chunks (else a split that never happens would pass trivially).
 
@@ -11,7 +12,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Tensor, config, grad, jit, np } from "../src/index.js";
 import { generateWasm } from "../src/backends/wasm/kernels.js";
-import { THREAD_MIN_WORK, importsSharedMemory } from "../src/backends/wasm/threads.js";
+import { importsSharedMemory, kernelThreadLimits } from "../src/backends/wasm/threads.js";
 import { lowerProgram } from "../src/lower/fuse.js";
 import { optimizeForBackend } from "../src/jit/compile.js";
 import { makeProgram, spec } from "../src/index.js";
@@ -73,6 +74,8 @@ function check(f: F, x: Tensor, what: string): void {
 }
 
 describe.skipIf(!shared)("threaded program kernels", () => {
+  const MIN = 4096;
+  const defaultLimits = { ...kernelThreadLimits };
   beforeAll(async () => {
     config.update({ matmulThreads: 3, matmulThreadsAfter: 0 });
     // the workers start asynchronously: run a large kernel until they take chunks
@@ -83,11 +86,15 @@ describe.skipIf(!shared)("threaded program kernels", () => {
       f(x);
       await new Promise((r) => setTimeout(r, 10));
     }
+    kernelThreadLimits.minWork = MIN;
   }, 30_000);
-  afterAll(() => config.update(saved));
+  afterAll(() => {
+    config.update(saved);
+    Object.assign(kernelThreadLimits, defaultLimits);
+  });
 
   it("the jit's modules import a shared memory; exported ones do not", () => {
-    const lp = lowerProgram(optimizeForBackend(makeProgram(ew)(spec("float32", [THREAD_MIN_WORK * 2]))));
+    const lp = lowerProgram(optimizeForBackend(makeProgram(ew)(spec("float32", [MIN * 2]))));
     expect(importsSharedMemory(generateWasm(lp, { threads: true }).bytes)).toBe(true);
     expect(importsSharedMemory(generateWasm(lp).bytes)).toBe(false);
   });
@@ -99,34 +106,45 @@ describe.skipIf(!shared)("threaded program kernels", () => {
 
   it("elementwise maps: bit-identical for 1 and N threads and the interpreter (odd lengths, SIMD tails, float32 and float64)", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 40_000 }), fc.boolean(), fc.integer(), (extra, f64, seed) => {
-        check(ew, data(THREAD_MIN_WORK + extra, seed, f64 ? "float64" : "float32"), `ew n=${THREAD_MIN_WORK + extra}${f64 ? " f64" : ""}`);
+      fc.property(fc.integer({ min: 0, max: 20_000 }), fc.boolean(), fc.integer(), (extra, f64, seed) => {
+        check(ew, data(MIN + extra, seed, f64 ? "float64" : "float32"), `ew n=${MIN + extra}${f64 ? " f64" : ""}`);
       }),
-      { seed: 12, numRuns: 8 },
+      { seed: 12, numRuns: 12 },
     );
+  });
+
+  it("at the default threshold: a large map and large softmax rows, bit-identical for 1 and N threads and the interpreter", () => {
+    const saveMin = kernelThreadLimits.minWork;
+    kernelThreadLimits.minWork = defaultLimits.minWork;
+    try {
+      check(ew, data(defaultLimits.minWork + 13, 5), "ew at the default threshold");
+      check(softmax(129, 4065), data(129 * 4065, 6), "softmax [129, 4065]");
+    } finally {
+      kernelThreadLimits.minWork = saveMin;
+    }
   });
 
   it("softmax and layernorm rows: bit-identical for 1 and N threads and the interpreter (odd rows and columns)", () => {
     fc.assert(
       fc.property(fc.integer({ min: 2, max: 400 }), fc.integer({ min: 0, max: 50 }), fc.integer(), (R, extra, seed) => {
-        const C = Math.ceil(THREAD_MIN_WORK / R) + extra;
+        const C = Math.ceil(MIN / R) + extra;
         const x = data(R * C, seed);
         check(softmax(R, C), x, `softmax [${R}, ${C}]`);
         check(layernorm(R, C), x, `layernorm [${R}, ${C}]`);
       }),
-      { seed: 34, numRuns: 6 },
+      { seed: 34, numRuns: 12 },
     );
   });
 
   it("row reductions (sum, max, argmax, prod) and a full sum: bit-identical for 1 and N threads and the interpreter", () => {
     fc.assert(
       fc.property(fc.integer({ min: 2, max: 300 }), fc.integer({ min: 0, max: 40 }), fc.constantFrom("sum", "max", "argmax", "prod"), fc.integer(), (R, extra, op, seed) => {
-        const C = Math.ceil(THREAD_MIN_WORK / R) + extra;
+        const C = Math.ceil(MIN / R) + extra;
         check(rowReduce(R, C, op as "sum"), data(R * C, seed), `${op} rows [${R}, ${C}]`);
       }),
-      { seed: 56, numRuns: 8 },
+      { seed: 56, numRuns: 16 },
     );
-    check(full, data(THREAD_MIN_WORK * 3 + 7, 9), "full sum");
+    check(full, data(MIN * 3 + 7, 9), "full sum");
   });
 
   it("a gradient program (maps and row reductions of the backward pass): bit-identical for 1 and N threads and the interpreter", () => {

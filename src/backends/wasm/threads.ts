@@ -3,8 +3,9 @@
 // sums), is emitted as an exported function `k<index>(lo, hi)` running its outermost loop over
 // [lo, hi) only; every output element (every row's reduction) is computed by the same code in
 // the same order whichever range it falls in, so the bits do not depend on the split or on the
-// number of threads. `run` calls m.par(k, rows) when the kernel's loop space has at least
-// THREAD_MIN_WORK elements, else the function itself over all rows (no JS transition). The
+// number of threads. `run` calls m.par(k, rows) when the kernel's work (loop-space elements
+// weighted by the fusion cost of its expression) reaches kernelThreadLimits.minWork, else the
+// function itself over all rows (no JS transition). The
 // module then imports a shared memory, which the workers of the GEMM's pool instantiate the
 // same module bytes against (runtime/wasm/gemm-threads.ts, backends/wasm/program.ts). Kernels
 // that call a JS import (float64 library functions, fallbacks) stay on the calling thread: the
@@ -13,20 +14,25 @@
 import type { Dim } from "../../core/shape.js";
 import type { Kernel } from "../../lower/kernel-ir.js";
 import { mapNest, reduceNest } from "../../lower/loop-nest.js";
+import { exprCost } from "../../lower/rules.js";
 import type { Fn } from "./emit.js";
 import type { ModuleMath } from "./math.js";
 
 /**
- * Loop-space elements from which a kernel is split over threads. Measured on the 2-core machine
- * (bench/profile-kernels.ts, test-free): a job costs ~5-20 us of signalling, an f32 elementwise
- * element ~0.3-3 ns, so below ~64K elements the split does not pay.
+ * From how much work (loop-space elements x (1 + the expression's fusion cost, lower/rules.ts)) a
+ * kernel is split over threads; read when a module is generated (tests lower it to split small
+ * kernels). Measured (2 cores, /tmp-free script in the issue 12 note): a job costs ~10-30 us of
+ * signalling and wake-up; `x * 0.5 + 1` (work 3 per element) runs ~0.7 ns per element and
+ * `tanh(x) * exp(-x * x)` (~25 per element) ~5.5 ns, so from ~2^19 work units the second core
+ * saves more than the job costs.
  */
-export const THREAD_MIN_WORK = 1 << 16;
+export const kernelThreadLimits = { minWork: 1 << 19 };
 
-/** A kernel threads may split: its outermost loop's extent and its whole loop space. */
+/** A kernel threads may split: its outermost loop's extent, its loop space, and from how many elements it is split. */
 export interface RowSplit {
   rows: Dim;
   space: Dim[];
+  minElements: number;
 }
 
 /** The split of a top-level kernel, or undefined (not a map or row reduction, one row, or too small). */
@@ -39,8 +45,9 @@ export function rowSplit(k: Kernel): RowSplit | undefined {
     space = n.shape;
   } else return undefined;
   if (space.length === 0 || space[0] === 1) return undefined;
-  if (space.every((d) => typeof d === "number") && (space as number[]).reduce((a, b) => a * b, 1) < THREAD_MIN_WORK) return undefined;
-  return { rows: space[0]!, space };
+  const minElements = Math.ceil(kernelThreadLimits.minWork / (1 + exprCost(k.expr)));
+  if (space.every((d) => typeof d === "number") && (space as number[]).reduce((a, b) => a * b, 1) < minElements) return undefined;
+  return { rows: space[0]!, space, minElements };
 }
 
 /**
@@ -56,7 +63,7 @@ export function emitRunKernel(run: Fn, f: number, k: number, split: RowSplit | u
   const isStatic = split.space.every((d) => typeof d === "number");
   if (!isStatic) {
     split.space.forEach((d, i) => (run.dim(d), i > 0 && c.i32Mul()));
-    c.i32Const(THREAD_MIN_WORK).raw(0x4f); // i32.ge_u
+    c.i32Const(split.minElements).raw(0x4f); // i32.ge_u
     c.if_();
   }
   c.i32Const(k);
