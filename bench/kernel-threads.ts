@@ -8,7 +8,8 @@
  */
 import { config, grad, jit, nn, np, type Tensor } from "../src/index.js";
 
-const reps = Number(process.argv[process.argv.indexOf("--reps") + 1] || 16);
+const at = process.argv.indexOf("--reps");
+const reps = at >= 0 ? Number(process.argv[at + 1]) : 16;
 config.update({ matmulThreadsAfter: 0, interpretBelowWork: 0, backend: "wasm" });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const data = (n: number) => np.array(Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 2));

@@ -19,14 +19,17 @@ import type { Fn } from "./emit.js";
 import type { ModuleMath } from "./math.js";
 
 /**
- * From how much work (loop-space elements x (1 + the expression's fusion cost, lower/rules.ts)) a
- * kernel is split over threads; read when a module is generated (tests lower it to split small
- * kernels). Measured (2 cores, /tmp-free script in the issue 12 note): a job costs ~10-30 us of
- * signalling and wake-up; `x * 0.5 + 1` (work 3 per element) runs ~0.7 ns per element and
- * `tanh(x) * exp(-x * x)` (~25 per element) ~5.5 ns, so from ~2^19 work units the second core
- * saves more than the job costs.
+ * From how much work (loop-space elements x (1 + the expression's fusion cost, lower/rules.ts:
+ * `x * 0.5 + 1` 3, `tanh(x) * exp(-x * x)` 20, a tanh GELU 17, softmax's exp map 13) a kernel is
+ * split over threads; read when a module is generated (tests lower it to split small kernels).
+ * Measured with bench/kernel-threads.ts on the shared 2-core machine under load 20-25 (medians,
+ * 1 vs 2 threads): `tanh(x) * exp(-x * x)` over 256K (work 5.2M) 2.98 -> 2.04 ms, but
+ * `x * 0.5 + 1` over 1M (work 3.1M) 1.93 -> 3.53 ms and softmax / layernorm rows 4096x128
+ * slower too (a worker descheduled while it holds a chunk makes the caller wait). So only heavy
+ * kernels split: 2^22, about a millisecond of work or more on one thread. A quiet machine
+ * probably pays from less (left to measure there with the same script).
  */
-export const kernelThreadLimits = { minWork: 1 << 19 };
+export const kernelThreadLimits = { minWork: 1 << 22 };
 
 /** A kernel threads may split: its outermost loop's extent, its loop space, and from how many elements it is split. */
 export interface RowSplit {
