@@ -28,6 +28,7 @@
 import { type GemmDtype, type GemmFn, gemmScratchBytes } from "./gemm.js";
 import { type MatmulOptions, resolveGemmConfig, WasmGemm, type WasmGemmOptions } from "./wasm-gemm.js";
 import { type WasmMemory, type WasmModule, wasmApi } from "./wasm-api.js";
+import { type WorkerHandle, canBlock, spawnWorker, spawnWorkerSync } from "./workers.js";
 
 export interface ThreadedGemmOptions {
   /** Threads including the caller (default 2). */
@@ -176,86 +177,7 @@ const drainPort = (f) => { for (let r = receiveMessageOnPort(parentPort); r; r =
 parentPort.once("message", (m) => start(m, () => parentPort.postMessage("ready"), drainPort));`;
 const WEB_WORKER = `${WORKER_MAIN}
 self.onmessage = (e) => start(e.data, () => self.postMessage("ready"), null);`;
-
-/** The few worker operations we need, over Node worker_threads or web Workers. */
-interface WorkerHandle {
-  post(msg: unknown): void;
-  /** receives messages while busy (Node: receiveMessageOnPort), so it can run program kernels */
-  sync: boolean;
-  ready: Promise<void>;
-  terminate(): Promise<unknown> | void;
-}
-
-async function spawnWorker(): Promise<WorkerHandle | undefined> {
-  const g = globalThis as { process?: { versions?: { node?: string } }; Worker?: new (url: string) => WebWorkerLike };
-  if (g.process?.versions?.node) {
-    const wt = await import("node:worker_threads");
-    const w = new wt.Worker(NODE_WORKER, { eval: true });
-    w.unref(); // a parked worker must not keep the process alive
-    const ready = new Promise<void>((res, rej) => {
-      w.once("message", () => res());
-      w.on("error", rej); // kept: an unhandled worker 'error' event would crash the process
-    });
-    return { post: (m) => w.postMessage(m), sync: true, ready, terminate: () => w.terminate() };
-  }
-  const Blob_ = (globalThis as { Blob?: new (parts: string[], o: { type: string }) => object }).Blob;
-  const URL_ = (globalThis as { URL?: { createObjectURL?(b: object): string } }).URL;
-  if (!g.Worker || !Blob_ || !URL_?.createObjectURL) return undefined;
-  const w = new g.Worker(URL_.createObjectURL(new Blob_([WEB_WORKER], { type: "text/javascript" })));
-  const ready = new Promise<void>((res, rej) => {
-    w.onmessage = () => res();
-    w.onerror = (e) => rej(e);
-  });
-  return { post: (m) => w.postMessage(m), sync: false, ready, terminate: () => w.terminate() };
-}
-interface WebWorkerLike {
-  postMessage(m: unknown): void;
-  terminate(): void;
-  onmessage: ((e: unknown) => void) | null;
-  onerror: ((e: unknown) => void) | null;
-}
-
-/**
- * Spawns a worker without awaiting anything (Node: via process.getBuiltinModule, Node >= 20.16;
- * browsers: a Blob-URL Worker). The worker joins in whenever it has started: chunks are claimed
- * from a shared counter, so the caller never waits for a worker that is not running yet.
- */
-function spawnWorkerSync(): WorkerHandle | undefined {
-  const g = globalThis as {
-    process?: { versions?: { node?: string }; getBuiltinModule?: (id: string) => unknown };
-    Worker?: new (url: string) => WebWorkerLike;
-  };
-  if (g.process?.versions?.node) {
-    const wt = g.process.getBuiltinModule?.("node:worker_threads") as typeof import("node:worker_threads") | undefined;
-    if (!wt) return undefined;
-    const w = new wt.Worker(NODE_WORKER, { eval: true });
-    w.unref(); // a parked worker must not keep the process alive
-    const ready = new Promise<void>((res) => {
-      w.once("message", () => res());
-      w.on("error", () => res()); // a failed worker simply never claims a chunk
-    });
-    return { post: (m) => w.postMessage(m), sync: true, ready, terminate: () => w.terminate() };
-  }
-  const Blob_ = (globalThis as { Blob?: new (parts: string[], o: { type: string }) => object }).Blob;
-  const URL_ = (globalThis as { URL?: { createObjectURL?(b: object): string } }).URL;
-  if (!g.Worker || !Blob_ || !URL_?.createObjectURL) return undefined;
-  const w = new g.Worker(URL_.createObjectURL(new Blob_([WEB_WORKER], { type: "text/javascript" })));
-  const ready = new Promise<void>((res) => {
-    w.onmessage = () => res();
-    w.onerror = () => res();
-  });
-  return { post: (m) => w.postMessage(m), sync: false, ready, terminate: () => w.terminate() };
-}
-
-/** Can this thread block in Atomics.wait? (Not on a browser main thread.) */
-function canBlock(): boolean {
-  try {
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const WORKER_CODE = { node: NODE_WORKER, web: WEB_WORKER };
 
 export class ThreadedGemm {
   /** The calling thread's instance: owns the (shared) memory and the bump allocator. */
@@ -329,7 +251,7 @@ export class ThreadedGemm {
     const ctrl: Int32Array[] = [];
     try {
       for (let w = 0; w < nWorkers; w++) {
-        const h = await spawnWorker();
+        const h = await spawnWorker(WORKER_CODE);
         if (!h) break;
         const ctrlOff = JOB_BYTES + w * WORKER_BYTES;
         h.post({ module, memory, scratch: ctrlBytes + (w + 1) * scratch, job: 0, ctrl: ctrlOff, spinMs });
@@ -384,7 +306,7 @@ export class ThreadedGemm {
     for (let w = this.workers.length; w < p.planned; w++) {
       let h: WorkerHandle | undefined;
       try {
-        h = spawnWorkerSync();
+        h = spawnWorkerSync(WORKER_CODE);
       } catch {
         h = undefined;
       }
