@@ -1,7 +1,7 @@
 /**
  * Per-kernel profile of a jitted program on the wasm backend (issue 12: where the time of the
  * transformer block goes). The program is lowered as jit does, generated with a `tick` import
- * before every top-level kernel (generateWasm(lp, true)), and run `--reps` times after warm-up;
+ * before every top-level kernel (generateWasm(lp, { profile: true })), and run `--reps` times after warm-up;
  * each kernel's time is the median over the runs of the gap between its tick and the next.
  * Kernels are grouped by kind and fused primitives in the summary.
  *
@@ -10,6 +10,7 @@
 import { config, jit, valueAndGrad, type Tensor } from "../src/index.js";
 import { compileWasm } from "../src/backends/wasm/program.js";
 import { generateWasm } from "../src/backends/wasm/kernels.js";
+import { sharedWasmMemories } from "../src/runtime/wasm/memory.js";
 import { flatten } from "../src/core/tree.js";
 import { optimizeForBackend } from "../src/jit/compile.js";
 import { lowerProgram } from "../src/lower/fuse.js";
@@ -35,7 +36,7 @@ const [leaves] = flatten([p, x, target]);
 const n = lp.kernels.length;
 let t = new Float64Array(n + 1);
 const tick = (k: number) => (t[k] = performance.now());
-const exec = compileWasm(lp, workload, generateWasm(lp, true), tick);
+const exec = compileWasm(lp, workload, generateWasm(lp, { profile: true, threads: sharedWasmMemories }), tick);
 const runs: Float64Array[] = [];
 for (let r = 0; r < reps + 5; r++) {
   t = new Float64Array(n + 1);

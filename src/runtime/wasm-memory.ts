@@ -13,8 +13,11 @@ export interface WasmLimits<M extends { readonly buffer: ArrayBufferLike }> {
   retainBytes: number;
   /** idle larger memories kept for reuse, all programs together */
   poolBytes: number;
-  /** a new memory of `pages` pages (throws, e.g. RangeError, when the engine cannot) */
-  create: (pages: number) => M;
+  /**
+   * a new memory of `pages` pages (throws, e.g. RangeError, when the engine cannot); `shared`: a
+   * SharedArrayBuffer-backed one (the jit's threaded program modules import a shared memory)
+   */
+  create: (pages: number, shared?: boolean) => M;
   /** grows `m` by `pages` pages (throws when the engine cannot) */
   grow: (m: M, pages: number) => void;
 }
@@ -32,25 +35,29 @@ export function wasmMemoryRuntime<M extends { readonly buffer: ArrayBufferLike }
     let total = pooledBytes();
     while (total > limits.poolBytes) total -= pool.shift()!.buffer.byteLength;
   }
-  /** The smallest pooled memory of at least `bytes`, or a new one (a power of two of pages, so sizes that differ a little share one). */
-  function takeMemory(bytes: number): M {
+  const isShared = (m: M) => typeof SharedArrayBuffer !== "undefined" && m.buffer instanceof SharedArrayBuffer;
+  /**
+   * The smallest pooled memory of at least `bytes` (shared or not, as asked), or a new one (a
+   * power of two of pages, so sizes that differ a little share one).
+   */
+  function takeMemory(bytes: number, shared?: boolean): M {
     trimPool(); // poolBytes may have been lowered
     let best = -1;
     for (let i = 0; i < pool.length; i++) {
       const n = pool[i]!.buffer.byteLength;
-      if (n >= bytes && (best < 0 || n < pool[best]!.buffer.byteLength)) best = i;
+      if (n >= bytes && isShared(pool[i]!) === !!shared && (best < 0 || n < pool[best]!.buffer.byteLength)) best = i;
     }
     if (best >= 0) return pool.splice(best, 1)[0]!;
     const pages = Math.ceil(bytes / PAGE);
     const cls = Math.min(Math.pow(2, Math.ceil(Math.log2(pages))), Math.floor(limits.maxBytes / PAGE));
     if (cls > pages) {
       try {
-        return limits.create(cls);
+        return limits.create(cls, shared);
       } catch (e) {
         /* the engine may still manage the exact size */
       }
     }
-    return limits.create(pages);
+    return limits.create(pages, shared);
   }
   /** Returns a memory after its call: pooled (dropping the least recently used beyond poolBytes) or dropped. */
   function giveBack(m: M): void {

@@ -17,6 +17,8 @@ export type ArrCtor = { new (buffer: ArrayBufferLike, byteOffset: number, length
 
 /** What the runtime needs to know of a program (all by buffer id unless said otherwise). */
 export interface WasmProgramDesc<Info> {
+  /** the module imports a shared memory (the jit's threaded modules; exports: never) */
+  shared?: boolean;
   /** an instance of the program's module bound to `memory` (imports set by the caller); returns its `run` export */
   instantiate(memory: Memory): () => void;
   /** constants, written into every memory before instantiating: [byte address, array constructor, data] */
@@ -57,7 +59,7 @@ export interface WasmLayout<Info> {
 }
 
 /** `pool`: the memory runtime (runtime/wasm-memory.ts); `limits`: the ones it was given. */
-export function wasmProgramRuntime<M extends Memory>(pool: { takeMemory(bytes: number): M; giveBack(m: M): void }, limits: WasmLimits<M>) {
+export function wasmProgramRuntime<M extends Memory>(pool: { takeMemory(bytes: number, shared?: boolean): M; giveBack(m: M): void }, limits: WasmLimits<M>) {
   const PAGE = 65536;
   const align16 = (n: number) => Math.ceil(n / 16) * 16;
   const gib = (bytes: number) => (bytes / 1073741824).toFixed(2) + " GiB";
@@ -103,7 +105,7 @@ export function wasmProgramRuntime<M extends Memory>(pool: { takeMemory(bytes: n
     let kept: { memory: M; run: () => void } | null = null;
     let keptError: unknown = null;
     try {
-      kept = space(limits.create(Math.max(1, Math.ceil(d.constEnd / PAGE))));
+      kept = space(limits.create(Math.max(1, Math.ceil(d.constEnd / PAGE)), d.shared === true));
     } catch (e) {
       keptError = e;
     }
@@ -118,7 +120,7 @@ export function wasmProgramRuntime<M extends Memory>(pool: { takeMemory(bytes: n
       if (pages * PAGE > limits.maxBytes) return "more than WebAssembly can address (" + gib(limits.maxBytes) + ")";
       try {
         if (l.end > limits.retainBytes) {
-          const m = pool.takeMemory(l.end);
+          const m = pool.takeMemory(l.end, d.shared === true);
           let sp = large.get(m);
           if (!sp) large.set(m, (sp = space(m)));
           return sp;

@@ -329,12 +329,26 @@ export class Exprs {
   }
 }
 
-/** Emits `for (i = 0; i < size; i++)` around `inner` (`resume`: from i's current value). */
-export function countedLoop(fn: Fn, i: number, size: Dim, inner: () => void, reverse = false, resume = false): void {
+/**
+ * A range [lo, hi) of a kernel's outermost loop, in two i32 locals (the parameters of a kernel
+ * function that threads run in pieces, kernels.ts).
+ */
+export interface Range {
+  lo: number;
+  hi: number;
+}
+
+/**
+ * Emits `for (i = 0; i < size; i++)` around `inner` (`resume`: from i's current value; `end`: a
+ * local holding the bound instead of `size`).
+ */
+export function countedLoop(fn: Fn, i: number, size: Dim, inner: () => void, reverse = false, resume = false, end?: number): void {
   const c = fn.body;
-  const n = fn.local("i32");
-  fn.dim(size);
-  c.localSet(n);
+  const n = end ?? fn.local("i32");
+  if (end === undefined) {
+    fn.dim(size);
+    c.localSet(n);
+  }
   if (reverse) c.localGet(n).i32Const(1).raw(0x6b).localSet(i);
   else if (!resume) c.i32Const(0).localSet(i);
   const exit = c.block();
@@ -351,19 +365,23 @@ export function countedLoop(fn: Fn, i: number, size: Dim, inner: () => void, rev
 /**
  * Loop nest over `shape` running each level's declarations, then `inner` innermost; loop `reversed`
  * counts down. `vector`: emits a loop over the innermost dim that stops where fewer than its step
- * remain (leaving the loop index there); the scalar innermost loop then runs the tail.
+ * remain (leaving the loop index there; given the local of its bound, or undefined for the dim's
+ * size); the scalar innermost loop then runs the tail. `range`: loop dim 0 runs over [lo, hi) only
+ * (never reversed: only map and row-reduction kernels take a range).
  */
-export function nest(fn: Fn, ex: Exprs, shape: Dim[], loops: number[], inner: () => void, from = 0, to = shape.length, reversed = -1, vector?: () => void): void {
+export function nest(fn: Fn, ex: Exprs, shape: Dim[], loops: number[], inner: () => void, from = 0, to = shape.length, reversed = -1, vector?: (end?: number) => void, range?: Range): void {
   const run = (d: number): void => {
     if (d === to && to < shape.length) return inner(); // the caller continues the nest from here
     for (const decl of ex.decls[d]!) decl();
     if (d === shape.length) return inner();
+    const r = d === 0 ? range : undefined;
     const tail = vector !== undefined && d === shape.length - 1;
+    if (r) fn.body.localGet(r.lo).localSet(loops[d]!);
     if (tail) {
-      fn.body.i32Const(0).localSet(loops[d]!);
-      vector();
+      if (!r) fn.body.i32Const(0).localSet(loops[d]!);
+      vector(r?.hi);
     }
-    countedLoop(fn, loops[d]!, shape[d]!, () => run(d + 1), d === reversed, tail);
+    countedLoop(fn, loops[d]!, shape[d]!, () => run(d + 1), d === reversed, tail || r !== undefined, r?.hi);
   };
   run(from);
 }

@@ -18,12 +18,13 @@ import {
 } from "../../lower/kernel-ir.js";
 import { mapNest, reduceNest } from "../../lower/loop-nest.js";
 import { kernelReads, kernelWrites } from "../../lower/memory.js";
-import { Exprs, Fn, countedLoop, nest, storeAt } from "./emit.js";
+import { Exprs, Fn, type Range, countedLoop, nest, storeAt } from "./emit.js";
 import { ModuleBuilder } from "../../runtime/wasm/encoder.js";
 import { MEM, VT_OF, declareImports, emitScalarOp, fromF64, toF64 } from "./scalar.js";
 import { ModuleMath } from "./math.js";
 import { vectorValue, vectorizable } from "./simd.js";
 import { columnReduction } from "./reduce-columns.js";
+import { ImportUse, type RowSplit, emitRunKernel, importsSharedMemory, rowSplit } from "./threads.js";
 import type { Dim } from "../../core/shape.js";
 
 export interface WasmProgram {
@@ -33,6 +34,12 @@ export interface WasmProgram {
   calls: CallKernel[];
   /** bytes of the table at address 0: one i32 per symbol, then one per buffer */
   tableBytes: number;
+  /**
+   * the module imports a shared memory and m.par(k, n): large map and row-reduction kernels are
+   * exported as `k<index>(lo, hi)` over a range of their outermost loop, which worker threads
+   * run in pieces (wasm/threads.ts)
+   */
+  shared: boolean;
 }
 
 /** Byte addresses of the constants (fixed, right after the table), and the end of that region. */
@@ -62,25 +69,41 @@ export function tableBytes(lp: LoweredProgram): number {
   return Math.ceil((4 * (lp.symbols.length + lp.buffers.length)) / 16) * 16;
 }
 
+/** How a program's module is generated. */
+export interface WasmGenOptions {
+  /** m.tick(k) before top-level kernel k and after the last (a profiling build: never cached or exported) */
+  profile?: boolean;
+  /** a shared memory and threaded kernels (the jit, where SharedArrayBuffer exists; never exports) */
+  threads?: boolean;
+}
+
 class Gen {
   readonly module = new ModuleBuilder();
-  readonly imports: Map<string, number>;
+  readonly imports: ImportUse;
   readonly dots: DotKernel[];
   readonly calls: CallKernel[];
   readonly math: ModuleMath;
+  private readonly profile: boolean;
+  private readonly threads: boolean;
   constructor(
     readonly lp: LoweredProgram,
-    private readonly profile = false,
+    opts: WasmGenOptions = {},
   ) {
-    this.module.importMemory("env", "memory", { initial: 1 });
-    this.imports = declareImports(this.module);
+    this.profile = opts.profile ?? false;
+    this.threads = opts.threads ?? false;
+    // the memory import comes first (importsSharedMemory reads it back from cached bytes)
+    this.module.importMemory("env", "memory", this.threads ? { initial: 1, maximum: 65536, shared: true } : { initial: 1 });
+    this.imports = new ImportUse(declareImports(this.module));
     // profiling build only (bench/profile-kernels.ts): m.tick(k) before top-level kernel k and after the last
-    if (profile) this.imports.set("tick", this.module.importFunc("m", "tick", ["i32"], []));
+    if (this.profile) this.imports.set("tick", this.module.importFunc("m", "tick", ["i32"], []));
+    if (this.threads) this.imports.set("par", this.module.importFunc("m", "par", ["i32", "i32"], []));
     this.math = new ModuleMath(this.module, (name) => this.imports.get(`u_${name}`)!);
+    this.imports.math = this.math;
     ({ dots: this.dots, calls: this.calls } = importedKernels(lp));
   }
 
-  kernel(fn: Fn, k: Kernel): void {
+  /** Emits kernel `k`; with `range`, a map or row reduction runs its outermost loop over [lo, hi) only (returns whether it did). */
+  kernel(fn: Fn, k: Kernel, range?: Range): boolean {
     const c = fn.body;
     const dtypeOf = (id: number) => this.lp.buffers[id]!.dtype;
     switch (k.kind) {
@@ -102,12 +125,13 @@ class Gen {
             : undefined;
         const root = ex.value(expr);
         fn.dim(k.outOffset ?? 0);
+        if (range) rangeStart(fn, range, shape.slice(1)), c.i32Add();
         c.localSet(o);
-        nest(fn, ex, shape, loops, () => storeAt(fn, k.out, dtypeOf(k.out), o, root), 0, shape.length, -1, vector);
-        return;
+        nest(fn, ex, shape, loops, () => storeAt(fn, k.out, dtypeOf(k.out), o, root), 0, shape.length, -1, vector, range);
+        return range !== undefined;
       }
       case "reduce":
-        return this.reduce(fn, k);
+        return this.reduce(fn, k, range);
       case "scatter": {
         const dt = dtypeOf(k.out);
         const m = MEM[dt];
@@ -133,22 +157,22 @@ class Gen {
           c.raw(VT_OF[dt] === "f32" ? 0x92 : VT_OF[dt] === "f64" ? 0xa0 : 0x6a);
           c.memOp(m.store, 0, m.align);
         });
-        return;
+        return false;
       }
       case "dot":
         c.i32Const(this.dots.indexOf(k));
         fn.dim(k.lhs.offset);
         fn.dim(k.rhs.offset);
         c.call(this.imports.get("dot")!);
-        return;
+        return false;
       case "call":
         c.i32Const(this.calls.indexOf(k)).call(this.imports.get("call")!);
-        return;
+        return false;
       case "loop": {
         const i = fn.local("i32");
         fn.syms.set(k.index, i);
         countedLoop(fn, i, k.length, () => k.body.forEach((b) => this.kernel(fn, b)), k.reverse);
-        return;
+        return false;
       }
       case "cond": {
         const idx = fn.local("i32");
@@ -166,7 +190,7 @@ class Gen {
           c.end();
         };
         branch(0);
-        return;
+        return false;
       }
       case "while": {
         const exit = c.block();
@@ -178,7 +202,7 @@ class Gen {
         c.br(top);
         c.end();
         c.end();
-        return;
+        return false;
       }
     }
   }
@@ -188,17 +212,19 @@ class Gen {
    * per iteration, then the scalar innermost loop runs the tail. Undefined when the kernel stays
    * scalar (short or non-vectorizable innermost loop).
    */
-  private simdLoop(fn: Fn, ex: Exprs, shape: Dim[], expr: Expr, loops: number[], step: (value: () => void) => void): (() => void) | undefined {
+  private simdLoop(fn: Fn, ex: Exprs, shape: Dim[], expr: Expr, loops: number[], step: (value: () => void) => void): ((end?: number) => void) | undefined {
     const inner = shape.length - 1;
     const n = shape[inner];
     if (n === undefined || (typeof n === "number" && n < 4) || !vectorizable(expr, inner)) return undefined;
     const i = loops[inner]!;
     const value = vectorValue(fn, ex, expr, inner, i);
-    return () => {
+    return (end) => {
       const c = fn.body;
-      const size = fn.local("i32");
-      fn.dim(n);
-      c.localSet(size);
+      const size = end ?? fn.local("i32");
+      if (end === undefined) {
+        fn.dim(n);
+        c.localSet(size);
+      }
       const exit = c.block();
       const top = c.loop();
       c.localGet(i).i32Const(4).i32Add().localGet(size).raw(0x4a).brIf(exit); // i + 4 > size
@@ -252,9 +278,9 @@ class Gen {
    * A float32 sum/prod/max/min computes its elements four at a time (f32x4, wasm/simd.ts) but
    * accumulates them one by one in element order, so the bits are the scalar loop's.
    */
-  private reduce(fn: Fn, k: Extract<Kernel, { kind: "reduce" }>): void {
-    if (k.op === "cumsum" || k.op === "cumprod") return this.cumulative(fn, k);
-    if (columnReduction(fn, k, this.lp.buffers[k.out]!.dtype)) return;
+  private reduce(fn: Fn, k: Extract<Kernel, { kind: "reduce" }>, range?: Range): boolean {
+    if (k.op === "cumsum" || k.op === "cumprod") return this.cumulative(fn, k), false;
+    if (columnReduction(fn, k, this.lp.buffers[k.out]!.dtype)) return false;
     const op = k.op;
     const c = fn.body;
     const { shape, nOuter, expr } = reduceNest(k);
@@ -267,7 +293,9 @@ class Gen {
     const best = fn.local("f64");
     const v = fn.local("f64");
     const o = fn.local("i32");
-    c.i32Const(0).localSet(o);
+    if (range && nOuter > 0) rangeStart(fn, range, shape.slice(1, nOuter));
+    else c.i32Const(0);
+    c.localSet(o);
     const init = () => {
       if (op === "argmax" || op === "argmin") c.i32Const(-1).localSet(acc).f64Const(NaN).localSet(best);
       else c.f64Const({ sum: 0, prod: 1, max: -Infinity, min: Infinity }[op]).localSet(acc);
@@ -317,36 +345,53 @@ class Gen {
         if (!k.op.startsWith("arg")) fromF64(c, this.imports, VT_OF[outDt], () => fn.scratch("f64"));
         if (outDt === "bool") c.i32Const(255).i32And();
       });
+    const ranged = range !== undefined && nOuter > 0;
     nest(fn, ex, shape, loops, () => {
       init();
       nest(fn, ex, shape, loops, combine, nOuter, shape.length, -1, vector);
       store();
-    }, 0, nOuter);
+    }, 0, nOuter, -1, undefined, ranged ? range : undefined);
+    return ranged;
   }
 
   build(): WasmProgram {
-    const fns = this.lp.kernels.map((k) => {
-      const f = this.module.func(undefined, [], []);
+    const fns = this.lp.kernels.map((k, i) => {
+      // a kernel threads may split takes the range of its outermost loop as parameters
+      const split: RowSplit | undefined = this.threads ? rowSplit(k) : undefined;
+      const f = this.module.func(split ? `k${i}` : undefined, split ? ["i32", "i32"] : [], []);
       const fn = new Fn(f, this.lp, this.imports, this.math);
-      this.kernel(fn, k);
+      this.imports.startKernel();
+      const ranged = this.kernel(fn, k, split && { lo: 0, hi: 1 });
       fn.finish();
-      return f;
+      // only a kernel that calls no JS import runs in workers (they have no JS functions of ours)
+      return { f, split, parallel: ranged && !this.imports.kernelUsesImports() };
     });
     const run = this.module.func("run", [], []);
-    const tick = (k: number) => this.profile && run.code.i32Const(k).call(this.imports.get("tick")!);
-    fns.forEach((f, k) => (tick(k), run.code.call(f.index)));
+    const runFn = new Fn(run, this.lp, this.imports, this.math);
+    const tick = (k: number) => this.profile && runFn.body.i32Const(k).call(this.imports.get("tick")!);
+    fns.forEach(({ f, split, parallel }, k) => {
+      tick(k);
+      emitRunKernel(runFn, f.index, k, split, parallel, this.imports.get("par"));
+    });
     tick(fns.length);
-    return { bytes: this.module.build(), dots: this.dots, calls: this.calls, tableBytes: tableBytes(this.lp) };
+    runFn.finish();
+    return { bytes: this.module.build(), dots: this.dots, calls: this.calls, tableBytes: tableBytes(this.lp), shared: this.threads };
   }
+}
+
+/** Pushes the output counter's start for a range: lo * (elements per step of the outermost loop). */
+function rangeStart(fn: Fn, range: Range, inner: Dim[]): void {
+  fn.body.localGet(range.lo);
+  for (const d of inner) fn.dim(d), fn.body.i32Mul();
 }
 
 /**
  * The WebAssembly module of a lowered program. With `profile`, `run` also calls the import
  * m.tick(k) before top-level kernel k and m.tick(kernels.length) at the end (a profiling build:
- * never cached or exported).
+ * never cached or exported); with `threads`, see WasmProgram.shared.
  */
-export function generateWasm(lp: LoweredProgram, profile = false): WasmProgram {
-  return new Gen(lp, profile).build();
+export function generateWasm(lp: LoweredProgram, opts: WasmGenOptions = {}): WasmProgram {
+  return new Gen(lp, opts).build();
 }
 
 /** The kernels a module calls back into JS for, depth first (their import index is the position). */
@@ -357,5 +402,5 @@ export function importedKernels(lp: LoweredProgram): { dots: DotKernel[]; calls:
 
 /** A module generated earlier for this lowered program (the disk cache). */
 export function wasmProgramOf(lp: LoweredProgram, bytes: Uint8Array): WasmProgram {
-  return { bytes, ...importedKernels(lp), tableBytes: tableBytes(lp) };
+  return { bytes, ...importedKernels(lp), tableBytes: tableBytes(lp), shared: importsSharedMemory(bytes) };
 }

@@ -220,6 +220,8 @@ export function emitSimd(m: ModuleBuilder, fn: MathFn, lib: (name: Lib) => numbe
 export class ModuleMath {
   private readonly scalars = new Map<string, number>();
   private readonly simds = new Map<string, number>();
+  /** names asked for since the caller last cleared it (wasm/threads.ts: which kernels call imports) */
+  readonly requested = new Set<string>();
   constructor(
     private readonly m: ModuleBuilder,
     private readonly lib: (name: Lib) => number,
@@ -229,14 +231,20 @@ export class ModuleMath {
     if (!fn) throw new Error(`wasm math: no function ${name}`);
     return fn;
   }
+  /** Whether function `name` calls an imported library function (a `patch` lane: sin, cos). */
+  usesLibrary(name: string): boolean {
+    return this.fn(name).stmts.some((s) => s.op === "patch");
+  }
   /** Index of the scalar function `name` (e.g. "exp_f32": f32 -> f32). */
   scalar(name: string): number {
+    this.requested.add(name);
     let i = this.scalars.get(name);
     if (i === undefined) this.scalars.set(name, (i = emitScalar(this.m, this.fn(name), this.lib)));
     return i;
   }
   /** Index of the SIMD function `name` (v128 -> v128, four float32 lanes). */
   simd(name: string): number {
+    this.requested.add(name);
     let i = this.simds.get(name);
     if (i === undefined) this.simds.set(name, (i = emitSimd(this.m, this.fn(name), this.lib)));
     return i;

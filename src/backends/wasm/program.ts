@@ -29,7 +29,9 @@ import { matmul } from "../../prims/ref/matmul.js";
 import { type Executable, outputTensor } from "../executable.js";
 import { type PrebuiltJs, compileJs } from "../js/compile.js";
 import { type WasmProgram, constLayout, generateWasm, touchedByWasm } from "./kernels.js";
-import { wasmMemoryLimits, wasmProgram, pooledWasmBytes } from "../../runtime/wasm/memory.js";
+import { wasmMemoryLimits, wasmProgram, pooledWasmBytes, sharedWasmMemories } from "../../runtime/wasm/memory.js";
+import { dropKernelInstance, kernelThreads } from "../../runtime/wasm/matmul.js";
+import { rowSplit } from "./threads.js";
 import { importedFunctions } from "./scalar.js";
 import { type WasmMemory, wasmApi } from "../../runtime/wasm/wasm-api.js";
 
@@ -49,9 +51,13 @@ interface LayoutInfo {
   outAvals: ShapedArray[];
 }
 
-/** `tick`: the profiling import of a module generated with generateWasm(lp, true). */
+/** Keys of threaded program instances (the workers' instances of them: ThreadedGemm.kernel). */
+let nextProgramKey = 1;
+const programInstances = new FinalizationRegistry<number>(dropKernelInstance);
+
+/** `tick`: the profiling import of a module generated with generateWasm(lp, { profile: true }). */
 export function compileWasm(lp: LoweredProgram, name = "program", prebuilt?: WasmProgram, tick?: (k: number) => void): Executable {
-  const prog = prebuilt ?? profiled("codegen-wasm", () => generateWasm(lp));
+  const prog = prebuilt ?? profiled("codegen-wasm", () => generateWasm(lp, { threads: sharedWasmMemories }));
   const wa = wasmApi();
   const module = profiled("wasm-compile", () => new wa.Module(prog.bytes));
   const symbolic = lp.symbols.length > 0;
@@ -86,8 +92,27 @@ export function compileWasm(lp: LoweredProgram, name = "program", prebuilt?: Was
   };
   const imports = importedFunctions(hooks);
   if (tick) imports["tick"] = tick;
+  // a threaded module: m.par(k, rows) runs kernel k's rows on the worker pool (wasm/threads.ts);
+  // 1-D kernels split in multiples of 16 elements (whole f32x4 steps, aligned cache lines)
+  const align = lp.kernels.map((k) => (rowSplit(k)?.space.length === 1 ? 16 : 1));
+  const instantiate = (memory: WasmMemory) => {
+    if (!prog.shared) return new wa.Instance(module, { env: { memory }, m: imports }).exports["run"] as () => void;
+    const p = { key: nextProgramKey++, module, memory };
+    let ex: Record<string, unknown> = {};
+    const par = (k: number, rows: number) => {
+      const f = ex[`k${k}`] as (lo: number, hi: number) => void;
+      const t = kernelThreads();
+      if (t) t.kernel(p, k, rows, align[k]!, f);
+      else f(0, rows);
+    };
+    ex = new wa.Instance(module, { env: { memory }, m: { ...imports, par } }).exports;
+    // when this instance's memory is collected, the workers forget their instances of it
+    programInstances.register(memory, p.key);
+    return ex["run"] as () => void;
+  };
   const P = wasmProgram<LayoutInfo>({
-    instantiate: (memory) => new wa.Instance(module, { env: { memory: memory as WasmMemory }, m: imports }).exports["run"] as () => void,
+    shared: prog.shared,
+    instantiate: (memory) => instantiate(memory as WasmMemory),
     consts: lp.consts.map((c) => [constAddr.get(c.buf)!, ARRAY_TYPES[c.value.dtype], c.value.data]),
     constEnd,
     kinds: lp.buffers.map((b) => b.kind[0]).join(""),

@@ -15,6 +15,11 @@
  * chunk is finished. Calls are synchronous, like the single-threaded exports, so a compiled
  * program can use either.
  *
+ * The same workers run large kernels of the jit's program modules (ThreadedGemm.kernel, OP 4):
+ * the module imports a shared memory, each worker instantiates the same module bytes against it
+ * once (registration by postMessage, received synchronously with receiveMessageOnPort: Node
+ * only; web workers never take such chunks) and runs the exported kernel over a range of rows.
+ *
  * Fallback: without SharedArrayBuffer (e.g. a page that is not cross-origin isolated), without a
  * worker API, or with threads = 1, `ThreadedGemm` runs everything on the calling thread.
  *
@@ -23,6 +28,7 @@
 import { type GemmDtype, type GemmFn, gemmScratchBytes } from "./gemm.js";
 import { type MatmulOptions, resolveGemmConfig, WasmGemm, type WasmGemmOptions } from "./wasm-gemm.js";
 import { type WasmMemory, type WasmModule, wasmApi } from "./wasm-api.js";
+import { type WorkerHandle, canBlock, spawnWorker, spawnWorkerSync } from "./workers.js";
 
 export interface ThreadedGemmOptions {
   /** Threads including the caller (default 2). */
@@ -48,7 +54,8 @@ export interface ThreadedGemmOptions {
  *   NEXT      (generation << 8) | next chunk index, claimed by compare-exchange; index 255 =
  *             "job being written". A claim succeeds only while NEXT is unchanged since it was
  *             read, so a late thread can never take a chunk of a job that has been replaced.
- *   COUNT     chunks in the job;  OP: 0 = sgemm, 1 = dgemm, 2 / 3 = batched sgemm / dgemm, -1 = quit
+ *   COUNT     chunks in the job;  OP: 0 = sgemm, 1 = dgemm, 2 / 3 = batched sgemm / dgemm,
+ *             4 = program kernel (chunk: program key, kernel index, rows [lo, hi)), -1 = quit
  *   FINISHED  chunks completed (the caller waits for COUNT);  ERR: 1 if a chunk threw
  *   from JOB_TABLE: the 12 gemm arguments of each chunk; for a batched job, the shared arguments
  *             (M, N, K, lda, aT, ldb, bT, ldc, acc) and the chunk's range [first, end) of products
@@ -79,10 +86,11 @@ function claim(J: Int32Array): number {
   }
 }
 
-/** Runs chunk `c` of the current job with the instance's sgemm / dgemm (shared by the caller and the worker body). */
-function runChunk(J: Int32Array, c: number, sgemm: GemmFn, dgemm: GemmFn): void {
+/** Runs chunk `c` of the current job with the instance's sgemm / dgemm or program kernels (shared by the caller and the worker body). */
+function runChunk(J: Int32Array, c: number, sgemm: GemmFn, dgemm: GemmFn, kern: (key: number, k: number, lo: number, hi: number) => void): void {
   const a = JOB_TABLE + 12 * c;
   const op = J[OP]!;
+  if (op === 4) return kern(J[a]!, J[a + 1]!, J[a + 2]!, J[a + 3]!);
   const f = op === 0 || op === 2 ? sgemm : dgemm;
   if (op < 2) return f(J[a]!, J[a + 1]!, J[a + 2]!, J[a + 3]!, J[a + 4]!, J[a + 5]!, J[a + 6]!, J[a + 7]!, J[a + 8]!, J[a + 9]!, J[a + 10]!, J[a + 11]!);
   for (let i = J[a + 9]!; i < J[a + 10]!; i++) {
@@ -104,9 +112,10 @@ function claim(J) { // the same as claim() above (kept as text: no Function.toSt
     if (Atomics.compareExchange(J, ${NEXT}, v, v + 1) === v) return idx;
   }
 }
-function runChunk(J, c, sgemm, dgemm) { // the same as runChunk() above
+function runChunk(J, c, sgemm, dgemm, kern) { // the same as runChunk() above
   const a = ${JOB_TABLE} + 12 * c;
   const op = J[${OP}];
+  if (op === 4) return kern(J[a], J[a + 1], J[a + 2], J[a + 3]);
   const f = op === 0 || op === 2 ? sgemm : dgemm;
   if (op < 2) return f(J[a], J[a + 1], J[a + 2], J[a + 3], J[a + 4], J[a + 5], J[a + 6], J[a + 7], J[a + 8], J[a + 9], J[a + 10], J[a + 11]);
   for (let i = J[a + 9]; i < J[a + 10]; i++) {
@@ -114,7 +123,24 @@ function runChunk(J, c, sgemm, dgemm) { // the same as runChunk() above
     f(J[a], J[a + 1], J[a + 2], J[t], J[a + 3], J[a + 4], J[t + 1], J[a + 5], J[a + 6], J[t + 2], J[a + 7], J[a + 8]);
   }
 }
-function start(msg, signalReady) {
+// program instances by key (OP 4), registered and dropped by messages the caller posts before the job
+const programs = new Map();
+function onMessage(m) {
+  if (m.drop !== undefined) return void programs.delete(m.drop);
+  const imports = {};
+  for (const i of WebAssembly.Module.imports(m.module)) {
+    // the kernels run here call no JS import (backends/wasm/threads.ts): a stub that says so
+    (imports[i.module] ??= {})[i.name] = i.kind === "memory" ? m.memory : () => { throw new Error("adgen worker: no import " + i.name); };
+  }
+  programs.set(m.program, new WebAssembly.Instance(m.module, imports).exports);
+}
+function kern(key, k, lo, hi) {
+  if (!programs.has(key)) drain();
+  programs.get(key)["k" + k](lo, hi);
+}
+let drain = () => {};
+function start(msg, signalReady, drainMessages) {
+  if (drainMessages) drain = () => drainMessages(onMessage);
   const { module, memory, scratch, job, ctrl, spinMs } = msg;
   const g = new WebAssembly.Global({ value: "i32" }, scratch);
   const ex = new WebAssembly.Instance(module, { env: { memory, scratch: g } }).exports;
@@ -128,10 +154,15 @@ function start(msg, signalReady) {
       if ((i & 255) === 0 && performance.now() > until) Atomics.wait(I, ${SEQ}, seen);
     }
     seen = Atomics.load(I, ${SEQ});
-    if (Atomics.load(J, ${OP}) === -1) return;
+    const op = Atomics.load(J, ${OP});
+    if (op === -1) return;
+    if (op === 4) {
+      drain();
+      if (!programs.has(J[${JOB_TABLE}])) continue; // not ours to run (a web worker): the caller runs it
+    }
     for (let c = claim(J); c >= 0; c = claim(J)) {
       try {
-        runChunk(J, c, ex.sgemm, ex.dgemm);
+        runChunk(J, c, ex.sgemm, ex.dgemm, kern);
       } catch (e) {
         Atomics.store(J, ${ERR}, 1);
       }
@@ -141,88 +172,12 @@ function start(msg, signalReady) {
   }
 }`;
 const NODE_WORKER = `${WORKER_MAIN}
-const { parentPort } = require("node:worker_threads");
-parentPort.once("message", (m) => start(m, () => parentPort.postMessage("ready")));`;
+const { parentPort, receiveMessageOnPort } = require("node:worker_threads");
+const drainPort = (f) => { for (let r = receiveMessageOnPort(parentPort); r; r = receiveMessageOnPort(parentPort)) f(r.message); };
+parentPort.once("message", (m) => start(m, () => parentPort.postMessage("ready"), drainPort));`;
 const WEB_WORKER = `${WORKER_MAIN}
-self.onmessage = (e) => start(e.data, () => self.postMessage("ready"));`;
-
-/** The few worker operations we need, over Node worker_threads or web Workers. */
-interface WorkerHandle {
-  post(msg: unknown): void;
-  ready: Promise<void>;
-  terminate(): Promise<unknown> | void;
-}
-
-async function spawnWorker(): Promise<WorkerHandle | undefined> {
-  const g = globalThis as { process?: { versions?: { node?: string } }; Worker?: new (url: string) => WebWorkerLike };
-  if (g.process?.versions?.node) {
-    const wt = await import("node:worker_threads");
-    const w = new wt.Worker(NODE_WORKER, { eval: true });
-    w.unref(); // a parked worker must not keep the process alive
-    const ready = new Promise<void>((res, rej) => {
-      w.once("message", () => res());
-      w.on("error", rej); // kept: an unhandled worker 'error' event would crash the process
-    });
-    return { post: (m) => w.postMessage(m), ready, terminate: () => w.terminate() };
-  }
-  const Blob_ = (globalThis as { Blob?: new (parts: string[], o: { type: string }) => object }).Blob;
-  const URL_ = (globalThis as { URL?: { createObjectURL?(b: object): string } }).URL;
-  if (!g.Worker || !Blob_ || !URL_?.createObjectURL) return undefined;
-  const w = new g.Worker(URL_.createObjectURL(new Blob_([WEB_WORKER], { type: "text/javascript" })));
-  const ready = new Promise<void>((res, rej) => {
-    w.onmessage = () => res();
-    w.onerror = (e) => rej(e);
-  });
-  return { post: (m) => w.postMessage(m), ready, terminate: () => w.terminate() };
-}
-interface WebWorkerLike {
-  postMessage(m: unknown): void;
-  terminate(): void;
-  onmessage: ((e: unknown) => void) | null;
-  onerror: ((e: unknown) => void) | null;
-}
-
-/**
- * Spawns a worker without awaiting anything (Node: via process.getBuiltinModule, Node >= 20.16;
- * browsers: a Blob-URL Worker). The worker joins in whenever it has started: chunks are claimed
- * from a shared counter, so the caller never waits for a worker that is not running yet.
- */
-function spawnWorkerSync(): WorkerHandle | undefined {
-  const g = globalThis as {
-    process?: { versions?: { node?: string }; getBuiltinModule?: (id: string) => unknown };
-    Worker?: new (url: string) => WebWorkerLike;
-  };
-  if (g.process?.versions?.node) {
-    const wt = g.process.getBuiltinModule?.("node:worker_threads") as typeof import("node:worker_threads") | undefined;
-    if (!wt) return undefined;
-    const w = new wt.Worker(NODE_WORKER, { eval: true });
-    w.unref(); // a parked worker must not keep the process alive
-    const ready = new Promise<void>((res) => {
-      w.once("message", () => res());
-      w.on("error", () => res()); // a failed worker simply never claims a chunk
-    });
-    return { post: (m) => w.postMessage(m), ready, terminate: () => w.terminate() };
-  }
-  const Blob_ = (globalThis as { Blob?: new (parts: string[], o: { type: string }) => object }).Blob;
-  const URL_ = (globalThis as { URL?: { createObjectURL?(b: object): string } }).URL;
-  if (!g.Worker || !Blob_ || !URL_?.createObjectURL) return undefined;
-  const w = new g.Worker(URL_.createObjectURL(new Blob_([WEB_WORKER], { type: "text/javascript" })));
-  const ready = new Promise<void>((res) => {
-    w.onmessage = () => res();
-    w.onerror = () => res();
-  });
-  return { post: (m) => w.postMessage(m), ready, terminate: () => w.terminate() };
-}
-
-/** Can this thread block in Atomics.wait? (Not on a browser main thread.) */
-function canBlock(): boolean {
-  try {
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+self.onmessage = (e) => start(e.data, () => self.postMessage("ready"), null);`;
+const WORKER_CODE = { node: NODE_WORKER, web: WEB_WORKER };
 
 export class ThreadedGemm {
   /** The calling thread's instance: owns the (shared) memory and the bump allocator. */
@@ -239,6 +194,8 @@ export class ThreadedGemm {
   private readonly nr: Record<GemmDtype, number>;
   /** Job generation (see NEXT). */
   private gen = 0;
+  /** Chunks the workers have run so far (tests check that a split really ran on them). */
+  workerChunks = 0;
 
   private constructor(
     local: WasmGemm,
@@ -294,7 +251,7 @@ export class ThreadedGemm {
     const ctrl: Int32Array[] = [];
     try {
       for (let w = 0; w < nWorkers; w++) {
-        const h = await spawnWorker();
+        const h = await spawnWorker(WORKER_CODE);
         if (!h) break;
         const ctrlOff = JOB_BYTES + w * WORKER_BYTES;
         h.post({ module, memory, scratch: ctrlBytes + (w + 1) * scratch, job: 0, ctrl: ctrlOff, spinMs });
@@ -349,7 +306,7 @@ export class ThreadedGemm {
     for (let w = this.workers.length; w < p.planned; w++) {
       let h: WorkerHandle | undefined;
       try {
-        h = spawnWorkerSync();
+        h = spawnWorkerSync(WORKER_CODE);
       } catch {
         h = undefined;
       }
@@ -455,20 +412,61 @@ export class ThreadedGemm {
       Atomics.notify(I, SEQ);
     }
     const sgemm = this.local.gemm("f32"), dgemm = this.local.gemm("f64");
-    for (let c = claim(J); c >= 0; c = claim(J)) {
+    let mine = 0;
+    for (let c = claim(J); c >= 0; c = claim(J), mine++) {
       try {
-        runChunk(J, c, sgemm, dgemm);
+        runChunk(J, c, sgemm, dgemm, this.kern);
       } catch {
         Atomics.store(J, ERR, 1);
       }
       Atomics.add(J, FINISHED, 1);
     }
+    this.workerChunks += n - mine;
     // Wait for the chunks still running on workers: poll briefly, then park where allowed.
     const until = performance.now() + Math.min(this.spinMs, 0.05);
     for (let i = 0, d = Atomics.load(J, FINISHED); d !== n; i++, d = Atomics.load(J, FINISHED)) {
       if (this.blocking && (i & 255) === 0 && performance.now() > until) Atomics.wait(J, FINISHED, d);
     }
     if (J[ERR] !== 0) throw new Error("ThreadedGemm: a gemm chunk trapped (operands out of memory bounds?)");
+  }
+
+  /** The caller's side of a program-kernel job (OP 4): its own instance's kernel over [lo, hi). */
+  private kern = (_key: number, _k: number, _lo: number, _hi: number): void => {
+    throw new Error("ThreadedGemm: no program kernel job");
+  };
+  /** Program instances each worker has (the worker's map mirrors it: same messages, same order). */
+  private registered: Set<number>[] = [];
+
+  /**
+   * Runs exported kernel `k<k>`(lo, hi) of program instance `p` (a module importing the shared
+   * memory `p.memory`) over rows [0, rows) on all threads: ranges of whole rows, 2 per thread,
+   * each a multiple of `align` rows (but the last), claimed from the shared counter. The caller
+   * runs them with `local`, the workers with their own instance of the same module (registered
+   * here on first use). Every row is computed by the same code whichever thread runs it.
+   */
+  kernel(p: { key: number; module: WasmModule; memory: WasmMemory }, k: number, rows: number, align: number, local: (lo: number, hi: number) => void): void {
+    const ws = this.workers.filter((w) => w.sync);
+    const count = Math.min(MAX_CHUNKS, 2 * (ws.length + 1), Math.ceil(rows / align));
+    if (count < 2) return local(0, rows);
+    ws.forEach((w, i) => {
+      const reg = (this.registered[i] ??= new Set());
+      if (reg.has(p.key)) return;
+      if (reg.size >= 64) this.drop(reg.values().next().value!);
+      w.post({ program: p.key, module: p.module, memory: p.memory });
+      reg.add(p.key);
+    });
+    const per = Math.ceil(rows / count / align) * align;
+    const chunks: number[][] = [];
+    for (let s = 0; s < rows; s += per) chunks.push([p.key, k, s, Math.min(rows, s + per), 0, 0, 0, 0, 0, 0, 0, 0]);
+    this.kern = (_key, _k, lo, hi) => local(lo, hi);
+    this.runJob(4, chunks);
+  }
+
+  /** Forgets program instance `key` in every worker (its memory can then be collected). */
+  drop(key: number): void {
+    this.workers.filter((w) => w.sync).forEach((w, i) => {
+      if (this.registered[i]?.delete(key)) w.post({ drop: key });
+    });
   }
 
   /** Copy-in/copy-out convenience like WasmGemm.matmul, computed on all threads. */

@@ -98,6 +98,23 @@ export function gemmFor(p: MatmulArgs): GemmHandle | null {
   return handle(g, config.matmulThreads > 1 && threaded && threaded.local === g ? threaded : null);
 }
 
+let largeKernels = 0;
+/**
+ * The worker pool for a large kernel of a program module (backends/wasm/threads.ts), or null (one
+ * thread: no SharedArrayBuffer, config.matmulThreads 1, or not started yet). The workers start at
+ * the `config.matmulThreadsAfter`-th large product or large kernel, as for products.
+ */
+export function kernelThreads(): ThreadedGemm | null {
+  if (config.matmulThreads <= 1) return null;
+  if (!threadsRequested && ++largeKernels >= config.matmulThreadsAfter) startThreads();
+  return threaded && threaded.threads > 1 && threaded.local === gemm ? threaded : null;
+}
+
+/** Forgets program instance `key` in the workers (its memory was collected). */
+export function dropKernelInstance(key: number): void {
+  threaded?.drop(key);
+}
+
 /**
  * The single-threaded GEMM's handle for a warm-up (runtime/matmul.ts primeGemm; null: no
  * WebAssembly SIMD here). The caller releases it with `done()`.

@@ -10,6 +10,13 @@ import { wasmProgramRuntime } from "../../runtime/wasm-program.js";
 import { type WasmMemory, wasmApi } from "./wasm-api.js";
 
 /**
+ * Whether the jit's program modules import a shared memory (and so may run kernels on the GEMM's
+ * worker threads, backends/wasm/threads.ts): wherever SharedArrayBuffer exists. Exported modules
+ * never do.
+ */
+export const sharedWasmMemories = typeof SharedArrayBuffer !== "undefined";
+
+/**
  * Limits of the executables' WebAssembly memories. Internal: tests lower them, or replace
  * `create` / `grow` by functions that throw, to simulate the engine's limits without allocating
  * gigabytes.
@@ -21,8 +28,13 @@ export const wasmMemoryLimits = {
   retainBytes: 16 * 2 ** 20,
   /** idle larger memories kept for reuse, all executables together */
   poolBytes: 512 * 2 ** 20,
-  /** a new memory of `pages` 64 KiB pages (throws, e.g. RangeError, when the engine cannot) */
-  create: (pages: number): WasmMemory => new (wasmApi().Memory)({ initial: pages }),
+  /**
+   * a new memory of `pages` 64 KiB pages (throws, e.g. RangeError, when the engine cannot);
+   * `shared` (default: where SharedArrayBuffer exists, as the jit's modules are generated):
+   * SharedArrayBuffer-backed, for program modules that worker threads run kernels of
+   */
+  create: (pages: number, shared = sharedWasmMemories): WasmMemory =>
+    new (wasmApi().Memory)(shared ? { initial: pages, maximum: 65536, shared: true } : { initial: pages }),
   /** grows `m` by `pages` pages (throws when the engine cannot) */
   grow: (m: WasmMemory, pages: number): void => void m.grow(pages),
 };
