@@ -19,6 +19,7 @@ import { byteSize } from "../core/dtype.js";
 import { type Dim, evalDim } from "../core/shape.js";
 import { ArgumentError } from "../core/errors.js";
 import type { ShapedArray } from "../core/aval.js";
+import type { PlanSizes } from "./remat-sizes.js";
 
 /** Save sets are enumerated exactly up to this many candidate values. */
 export const EXACT_LIMIT = 18;
@@ -129,6 +130,8 @@ export interface RematPlan {
   /** residual bytes of this plan: saved values plus inputs the recomputation reads */
   bytesAfter: number;
   extraFlops: number;
+  /** for which sizes of the symbolic dims the plan is known to fit (remat-sizes.ts) */
+  sizes?: PlanSizes;
   toString(): string;
 }
 
@@ -194,7 +197,7 @@ function minimumBytes(g: RematGraph, env: Readonly<Record<string, number>>): num
 }
 
 /** The printed/returned plan for a save set. */
-export function describePlan(g: RematGraph, chosen: Scored, before: number, method: RematPlan["method"], budget: number | null, env: Record<string, number>): RematPlan {
+export function describePlan(g: RematGraph, chosen: Scored, before: number, method: RematPlan["method"], budget: number | null, env: Record<string, number>, sizes?: PlanSizes): RematPlan {
   const where = (e: Equation | undefined) => (e ? `${e.prim.name}${e.source !== undefined ? ` at ${String(e.source)}` : ""}` : "input");
   const { equations } = recomputeSlice(g, new Set(chosen.saved));
   const plan: RematPlan = {
@@ -207,6 +210,7 @@ export function describePlan(g: RematGraph, chosen: Scored, before: number, meth
     bytesBefore: before,
     bytesAfter: chosen.bytes,
     extraFlops: chosen.flops,
+    ...(sizes ? { sizes } : {}),
     toString: () => formatPlan(plan),
   };
   return plan;
@@ -219,6 +223,7 @@ function formatPlan(p: RematPlan): string {
     ...p.saved.map((s) => `  save      ${`${s.bytes} B`.padStart(12)}  ${s.value.padEnd(12)} ${s.producedBy}`),
     ...p.recomputed.map((r) => `  recompute ${`${r.flops} FLOPs`.padStart(12)}  ${r.producedBy}`),
     `  inputs read by the recomputation: ${p.inputsRead} B`,
+    ...(p.sizes?.text ? [p.sizes.text] : []),
   ].join("\n");
 }
 
