@@ -8,9 +8,8 @@
 import { describe, expect, it } from "vitest";
 import { ArgumentError, type Tensor, checkpoint, exportVjp, grad, jit, np, planCheckpoint, spec, valueAndGrad } from "../src/index.js";
 import { type Atom, type Equation, Var } from "../src/ir/program.js";
-import { makeProgram } from "../src/trace/make-program.js";
-import { jvpProgram, partialEvalProgram } from "../src/transforms/program.js";
-import { type RematGraph, bytesOfAval, equationFlops, planBudget, rematGraph } from "../src/transforms/remat.js";
+import { type RematGraph, bytesOfAval, equationFlops, planBudget } from "../src/transforms/remat.js";
+import { graphOf } from "./util/remat-graph.js";
 import { checkGradients, rand } from "./util/check.js";
 
 const LAYERS = 16;
@@ -33,15 +32,6 @@ function smallestFeasible(f: (...a: any[]) => Tensor, ...args: unknown[]): numbe
     return Number(/smallest feasible budget is (\d+)/.exec((e as Error).message)![1]);
   }
   throw new Error("budget 0 was met");
-}
-
-/** The known half of f's linearization as a remat graph (what checkpoint's planner sees). */
-function graphOf(f: (...a: Tensor[]) => Tensor, ...args: Tensor[]): RematGraph {
-  const p = makeProgram(f)(...args);
-  const jp = jvpProgram(p, args.map(() => true)).program;
-  const pe = partialEvalProgram(jp, [...args.map(() => false), ...args.map(() => true)]);
-  const nKnownOut = pe.outUnknown.filter((u) => !u).length;
-  return rematGraph(pe.known, pe.known.outputs.slice(nKnownOut));
 }
 
 /** Brute force, independent of the planner's slice: [bytes, flops] of every save set. */

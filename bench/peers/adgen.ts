@@ -17,6 +17,7 @@
  * recompile per new batch size.
  */
 import { EXPORT_IMPLS } from "./adgen-export.js";
+import { MEMORY_IMPLS } from "./adgen-memory.js";
 import { grad, jit, np, valueAndGrad, variable, type Tensor } from "../../src/index.js";
 import * as adgen from "../../src/index.js";
 import type { SetupFactory, TimedSetup } from "../harness.js";
@@ -338,5 +339,6 @@ export const adgenPeer: Peer = {
     "lstm-obj": lstmObjSetup,
     "lstm-grad": lstmGradSetup,
     ...EXPORT_IMPLS,
+    ...MEMORY_IMPLS,
   },
 };

@@ -14,6 +14,7 @@ import { MLP } from "./data.js";
 import { TF } from "./transformer.js";
 import { COMPILE_WORKLOADS, type CompileWorkloadId } from "./compile.js";
 import { EXPORT_WORKLOADS } from "./export.js";
+import { MEMORY_WORKLOADS } from "./memory.js";
 
 export type WorkloadId =
   | "matmul-512"
@@ -317,5 +318,6 @@ export const WORKLOADS: WorkloadSpec[] = [
   },
   ...COMPILE_WORKLOADS,
   ...EXPORT_WORKLOADS,
+  ...MEMORY_WORKLOADS,
   ...HYBRID_WORKLOADS,
 ];

@@ -51,6 +51,15 @@ export interface ExportOptions {
   constraints?: string[];
 }
 
+export interface FunctionExportOptions extends ExportOptions {
+  /**
+   * argument indices whose arrays the module may overwrite during a call (results are written in
+   * place once their last reader ran, lowering the call's peak memory; lower/memory-donate.ts):
+   * their contents are unspecified afterwards. The manifest lists the donated inputs.
+   */
+  donate?: number[];
+}
+
 export interface VjpExportOptions extends ExportOptions {
   /** the arguments backward returns cotangents for (default: every argument with a float leaf) */
   argnums?: number | number[];
@@ -61,6 +70,7 @@ export interface VjpExportOptions extends ExportOptions {
 }
 
 export const exportOptionsSchema = { name: is.string, backend: is.oneOf("wasm", "js"), bundle: is.boolean, ir: is.boolean, constraints: is.arrayOf(is.string, "strings") };
+const functionOptionsSchema = { ...exportOptionsSchema, donate: is.arrayOf(is.int(0), "argument indices (integers >= 0)") };
 const vjpOptionsSchema = { ...exportOptionsSchema, argnums: is.either(is.int(), is.arrayOf(is.int(), "integers")), memoryBudget: is.any, dims: is.any };
 
 export class Exported {
@@ -162,8 +172,12 @@ export interface Entry {
 }
 
 /** A value function: `name(...args) -> out`. */
-export function valueEntry(t: Traced, name: string): Entry {
-  const fn: ModuleFunction = { name, lowered: lowerProgram(t.program), args: argGroups(t.inDef, t.declared), outTree: t.outTree };
+export function valueEntry(t: Traced, name: string, donate: readonly number[] = []): Entry {
+  const args = argGroups(t.inDef, t.declared);
+  for (const i of donate) if (i >= args.length) throw new ArgumentError(`export ${name}: donate names argument ${i} but the function takes ${args.length} argument(s)`);
+  // the donated arguments' leaf positions
+  const donated = args.flatMap((g, i) => g.leaves.map(() => i)).flatMap((a, leaf) => (donate.includes(a) ? [leaf] : []));
+  const fn: ModuleFunction = { name, lowered: lowerProgram(t.program), args, outTree: t.outTree, ...(donated.length ? { donate: donated } : {}) };
   return { fns: [fn], programs: [t.program], ir: irEntry(t, name, "value", [name]) };
 }
 
@@ -278,11 +292,11 @@ export function finish(name: string, kind: ExportKind, entries: Entry[], opts: E
 }
 
 /** `exportFunction(f, argSpecs, {name})`: f compiled for the given specs, as a module. */
-export function exportFunction(f: (...args: any[]) => unknown, argSpecs: unknown[], opts: ExportOptions = {}): Exported {
-  checkOptions("exportFunction", opts, exportOptionsSchema);
+export function exportFunction(f: (...args: any[]) => unknown, argSpecs: unknown[], opts: FunctionExportOptions = {}): Exported {
+  checkOptions("exportFunction", opts, functionOptionsSchema);
   const name = exportName(f, opts, "exportFunction");
   const rules = exportRules(argSpecs, opts.constraints, `export ${name}`);
-  return withDimFacts(rules.facts, () => finish(name, "value", [valueEntry(traceAtSpecs(f, argSpecs, "exportFunction", rules), name)], opts, true, rules));
+  return withDimFacts(rules.facts, () => finish(name, "value", [valueEntry(traceAtSpecs(f, argSpecs, "exportFunction", rules), name, opts.donate)], opts, true, rules));
 }
 
 /**

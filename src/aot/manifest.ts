@@ -33,6 +33,8 @@ export interface Manifest {
     outputs: ManifestArray[];
     kernels: string[];
     arenaBytes: number | "per binding";
+    /** inputs the caller donates (exportFunction's donate): the module may write results into their arrays */
+    donated?: string[];
   }[];
   symbolicDims: { name: string; constraints: string[] }[];
   /** symbols a declared `B % m == 0` introduced (B is traced as m * B/m): name and definition */
@@ -94,6 +96,7 @@ export function buildManifest(name: string, kind: string, irHash: string, fns: M
                       : `call ${k.prim.name}`,
       ),
       arenaBytes: f.lowered.symbols.length ? ("per binding" as const) : f.lowered.arenaBytes,
+      ...(f.donate?.length ? { donated: f.donate.map((i) => f.args.flatMap((g) => arrays(g.tree, g.leaves, g.label))[i]!.path) } : {}),
     })),
     symbolicDims: symbols.map((s) => ({
       name: s,

@@ -18,6 +18,7 @@ import { ARRAY, DimJs, generateJs } from "../backends/js/codegen.js";
 import { bytesToBase64 } from "../ir/serialize.js";
 import { type LoweredProgram, allKernels } from "../lower/kernel-ir.js";
 import { memorySchedule, planMemory } from "../lower/memory.js";
+import { type DonationPlan, donationFor } from "../lower/memory-donate.js";
 import { byteSize } from "../core/dtype.js";
 import { jsNumber } from "../backends/js/scalar.js";
 import { wasmRunnerCode } from "./wasm-runner.js";
@@ -43,6 +44,8 @@ export interface ModuleFunction {
   outTree: TreeDef;
   /** wrap the result as {out, residuals} with this many trailing residual outputs */
   residualOutputs?: number;
+  /** input leaf positions the caller donates: results may be written into their arrays (lower/memory-donate.ts) */
+  donate?: number[];
 }
 
 const js = (v: unknown) => JSON.stringify(v);
@@ -93,12 +96,12 @@ function buildTree(def: TreeDef, leaves: string[]): string {
 }
 
 /** Arena set-up for one program: static (planned now) or per binding of its symbols. */
-function arenaCode(lp: LoweredProgram, id: string, d: DimJs): { decls: string[]; get: string } {
+function arenaCode(lp: LoweredProgram, id: string, d: DimJs, sched = memorySchedule(lp)): { decls: string[]; get: string } {
   const temps = lp.buffers.filter((b) => b.kind === "temp");
   const views = (arena: string, off: (bid: number) => string, size: (bid: number) => string) =>
     `const t = []; ${temps.map((b) => `t[${b.id}] = new ${ARRAY[b.dtype]}(${arena}, ${off(b.id)}, ${size(b.id)});`).join(" ")} return t;`;
   if (lp.symbols.length === 0) {
-    const plan = planMemory(lp, lp.buffers.map((b) => b.size as number));
+    const plan = planMemory(lp, lp.buffers.map((b) => b.size as number), sched);
     // allocated on first use (a module whose WebAssembly runs never needs it)
     return {
       decls: [
@@ -109,7 +112,6 @@ function arenaCode(lp: LoweredProgram, id: string, d: DimJs): { decls: string[];
     };
   }
   // the planner's schedule as data; sizes as expressions of the symbols
-  const sched = memorySchedule(lp);
   const sym = lp.symbols.map((s, i) => `const ${d.sym(s)} = S[${i}];`).join(" ");
   return {
     decls: [
@@ -131,6 +133,32 @@ function arenaCode(lp: LoweredProgram, id: string, d: DimJs): { decls: string[];
   };
 }
 
+/**
+ * `$donated<idx>(temps, inputs, S)`: the JS form's temps with the buffers the donation plan puts in
+ * donated inputs viewing those inputs' arrays (an output of the input's dtype and size is the
+ * array itself); unchanged when a donated array shares memory with another input.
+ */
+function donatedTempsCode(lp: LoweredProgram, idx: number, d: DimJs, don: DonationPlan): string[] {
+  const pos = (root: number) => lp.inputs.indexOf(root);
+  const roots = [...new Set(don.aliases.values())].map(pos);
+  const sets = [...don.aliases].map(([b, root]) => {
+    const buf = lp.buffers[b]!, n = d.js(buf.size), src = `ins[${pos(root)}]`;
+    const same = buf.dtype === lp.buffers[root]!.dtype ? `${src} instanceof ${ARRAY[buf.dtype]} && ${src}.length === ${n} ? ${src} : ` : "";
+    return `t[${b}] = ${same}new ${ARRAY[buf.dtype]}(${src}.buffer, ${src}.byteOffset, ${n});`;
+  });
+  const syms = lp.symbols.map((s, i) => `const ${d.sym(s)} = S[${i}];`).join(" ");
+  return [
+    `function $donated${idx}(t, ins, S) {`,
+    `  const shares = (a, b) => a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;`,
+    `  for (const r of ${js(roots)}) for (let j = 0; j < ins.length; j++) if (j !== r && shares(ins[r], ins[j])) return t;`,
+    `  ${syms}`,
+    `  t = t.slice();`,
+    ...sets.map((l) => `  ${l}`),
+    `  return t;`,
+    `}`,
+  ];
+}
+
 function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => number, wasm: boolean, rules: DimRules): string[] {
   const lp = f.lowered;
   checkCalls([lp]);
@@ -148,12 +176,20 @@ function functionCode(f: ModuleFunction, idx: number, constIds: (t: Tensor) => n
     ...factory.split("\n").map((l) => "  " + l),
     `})([${lp.consts.map((c) => `$C${constIds(c.value)}`).join(", ")}], ${callsArrayJs(lp, d)}, matmul);`,
   );
-  const arena = arenaCode(lp, String(idx), d);
+  // donated inputs: the planner's in-place plan (the arena without the aliased temporaries)
+  const donation = f.donate?.length ? donationFor(lp, f.donate) : null;
+  const don = donation?.aliases.size ? donation : null;
+  const arena = arenaCode(lp, String(idx), d, don?.schedule);
   lines.push(...arena.decls);
-  let runCall = (datas: string[]) => `$run${idx}([${datas.join(", ")}], ${arena.get}, S)`;
+  let temps = arena.get;
+  if (don) {
+    lines.push(...donatedTempsCode(lp, idx, d, don));
+    temps = `$donated${idx}(${arena.get}, [${lp.inputs.map((_, i) => `d${i}`).join(", ")}], S)`;
+  }
+  let runCall = (datas: string[]) => `$run${idx}([${datas.join(", ")}], ${temps}, S)`;
   // ... and the same program as WebAssembly (what runs when the engine has it)
   if (wasm) {
-    lines.push(...wasmRunnerCode(lp, idx, d, constIds));
+    lines.push(...wasmRunnerCode(lp, idx, d, constIds, don));
     const js = runCall;
     runCall = (datas) => `$wrun${idx}([${datas.join(", ")}], S) ?? ${js(datas)}`;
   }

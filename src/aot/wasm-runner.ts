@@ -16,6 +16,7 @@ import { constLayout, generateWasm, touchedByWasm } from "../backends/wasm/kerne
 import { bytesToBase64 } from "../ir/serialize.js";
 import type { LoweredProgram } from "../lower/kernel-ir.js";
 import { memorySchedule, planMemory } from "../lower/memory.js";
+import type { DonationPlan } from "../lower/memory-donate.js";
 import { BINARY } from "../prims/binary.js";
 import { callCasesJs } from "./calls.js";
 import { UNARY } from "../prims/unary.js";
@@ -45,7 +46,7 @@ export function wasmImportsSource(): string {
  * has no WebAssembly), and `$wrun<idx>(inputs, S)`: the output buffers' arrays, or null when this
  * call does not fit in WebAssembly (the caller then runs the JavaScript form).
  */
-export function wasmRunnerCode(lp: LoweredProgram, idx: number, d: DimJs, constIds: (t: Tensor) => number): string[] {
+export function wasmRunnerCode(lp: LoweredProgram, idx: number, d: DimJs, constIds: (t: Tensor) => number, don: DonationPlan | null = null): string[] {
   const prog = generateWasm(lp);
   const touched = touchedByWasm(lp);
   const { addr: constAddr, end: constEnd } = constLayout(lp);
@@ -53,10 +54,13 @@ export function wasmRunnerCode(lp: LoweredProgram, idx: number, d: DimJs, constI
   const syms = lp.symbols.map((s, i) => `const ${d.sym(s)} = S[${i}];`).join(" ");
   const elemBytes = js(lp.buffers.map((b) => byteSize(b.dtype)));
   // the arena: planned now for a static program, by the planner's schedule per binding otherwise
-  const plan =
+  const planOf = (sched = memorySchedule(lp)) =>
     lp.symbols.length === 0
-      ? `() => { const p = ${js(planMemory(lp, lp.buffers.map((b) => b.size as number)))}; return { offsets: p.offsets, end: p.arenaBytes }; }`
-      : `(S, sizes) => $planArena(${js(memorySchedule(lp))}, sizes, ${elemBytes})`;
+      ? `() => { const p = ${js(planMemory(lp, lp.buffers.map((b) => b.size as number), sched))}; return { offsets: p.offsets, end: p.arenaBytes }; }`
+      : `(S, sizes) => $planArena(${js(sched)}, sizes, ${elemBytes})`;
+  const plan = planOf();
+  // donated inputs (every call donates): the buffers written in their place take their addresses
+  const alias: (number | null)[] = lp.buffers.map((b) => don?.aliases.get(b.id) ?? null);
   // matrix products: the embedded matmul on views of this memory (or the caller's arrays)
   const dotCases = prog.dots.map((k, i) => {
     const st = (v: { strides: Dim[] }) => `[${v.strides.map((x) => d.js(x)).join(", ")}]`;
@@ -89,7 +93,8 @@ export function wasmRunnerCode(lp: LoweredProgram, idx: number, d: DimJs, constI
     `  return P;`,
     `})();`,
     `function $wrun${I}(inputs, S) {`,
-    `  const outs = $W${I} && $W${I}.run(inputs, S);`,
+    ...(don ? [`  const don = { key: "donated", alias: ${js(alias)}.map((a) => (a === null ? undefined : a)), plan: ${planOf(don.schedule)} };`] : []),
+    `  const outs = $W${I} && $W${I}.run(inputs, S${don ? ", don" : ""});`,
     `  return Array.isArray(outs) ? outs : null;`,
     `}`,
   ];

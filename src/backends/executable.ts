@@ -9,8 +9,12 @@ import type { MemoryPlan } from "../lower/memory.js";
 import type { WasmProgram } from "./wasm/kernels.js";
 
 export interface Executable {
-  /** runs on concrete tensors, returns one tensor per program output */
-  run(args: Tensor[]): Tensor[];
+  /**
+   * runs on concrete tensors, returns one tensor per program output; `donate`: positions of args
+   * the caller gives away, whose memory results may be written into during the call
+   * (lower/memory-donate.ts)
+   */
+  run(args: Tensor[], donate?: readonly number[]): Tensor[];
   /** the generated JS (JS backend), or a one-line description (WebAssembly backend) */
   readonly source: string;
   readonly lowered: LoweredProgram;

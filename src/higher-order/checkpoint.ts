@@ -15,6 +15,7 @@ import { type RematGraph, type RematPlan, describePlan, planBudget, planDims, po
 import type { Tensor } from "../core/tensor.js";
 import { Program } from "../ir/program.js";
 import { runProgram } from "./runner.js";
+import { planSizes } from "../transforms/remat-sizes.js";
 import { instantiate } from "../prims/rule-helpers.js";
 import { type Tangent, Zero, isLinearIn, isZero } from "../rules/zero.js";
 import { jvpProgram, partialEvalProgram, transposedProgram, vmapProgram } from "../transforms/program.js";
@@ -33,7 +34,8 @@ export type CheckpointPolicy =
   | { saveOnlyTheseNames: string[] }
   | { saveAnyNamesBut: string[] }
   | { saveable: SaveablePredicate }
-  | { memoryBudget: MemoryBudget; dims?: Record<string, number> };
+  /** (perDims: the bytes a budget function gave at dims: the plan is checked there only) */
+  | { memoryBudget: MemoryBudget; dims?: Record<string, number>; perDims?: boolean };
 
 /** Observers of every budget plan made (planCheckpoint collects them). */
 export const rematPlanObservers = new Set<(p: RematPlan) => void>();
@@ -69,12 +71,12 @@ function saveRule(policy: Exclude<CheckpointPolicy, "nothingSaveable" | "everyth
 function chooseSaved(g: RematGraph, policy: Exclude<CheckpointPolicy, "nothingSaveable" | "everythingSaveable">): Var[] {
   const rule = saveRule(policy);
   if (rule) return [...policySaveSet(g, (e) => rule(e))];
-  const { memoryBudget, dims } = policy as { memoryBudget: MemoryBudget; dims?: Record<string, number> };
+  const { memoryBudget, dims, perDims } = policy as { memoryBudget: MemoryBudget; dims?: Record<string, number>; perDims?: boolean };
   const env = planDims(g, dims);
   const budget = typeof memoryBudget === "function" ? memoryBudget(env) : memoryBudget;
   if (typeof budget !== "number" || !(budget >= 0)) throw new ArgumentError(`checkpoint: memoryBudget must be a number of bytes >= 0, got ${String(budget)}`);
   const { best, method, all } = planBudget(g, budget, env);
-  const plan = describePlan(g, best, all.bytes, method, budget, env);
+  const plan = describePlan(g, best, all.bytes, method, budget, env, planSizes(g, best.saved, budget, env, perDims === true || typeof memoryBudget === "function"));
   for (const obs of rematPlanObservers) obs(plan);
   return best.saved;
 }
@@ -187,5 +189,5 @@ export function budgetPolicy(what: string, memoryBudget: unknown, dims: unknown)
   // with the dims known, a budget function is evaluated now: the policy stays plain data (serializable)
   const env = dims as Record<string, number>;
   const bytes = typeof memoryBudget === "function" ? (memoryBudget as (d: Record<string, number>) => number)(env) : memoryBudget;
-  return { memoryBudget: bytes, dims: env };
+  return typeof memoryBudget === "function" ? { memoryBudget: bytes, dims: env, perDims: true } : { memoryBudget: bytes, dims: env };
 }

@@ -291,7 +291,7 @@ export function decodeArtifact(a: Artifact, key: string): LoadedArtifact {
     },
     exec,
     times,
-    run: (args) => exec.run(args),
+    run: (args, donate) => exec.run(args, donate),
   };
   return { programHash: body.programHash, outTree, compiled };
 }

@@ -27,7 +27,8 @@ export interface Compiled {
   /** null when the program runs in the interpreter (tier 0 or backend "interp") */
   exec: Executable | null;
   times: StageTimes;
-  run(args: Tensor[]): Tensor[];
+  /** `donate`: positions of args given away (Executable.run; the interpreter ignores it) */
+  run(args: Tensor[], donate?: readonly number[]): Tensor[];
   /**
    * Set (with exec null) when the program runs in an external engine's session (config.backend
    * "onnxruntime", src/onnx/jit-backend.ts): the device key and a one-line description.
@@ -90,7 +91,7 @@ export function compileOptimized(optimized: Program, name: string, opts: { trace
     optimized,
     exec,
     times: { traceMs: opts.traceMs, optimizeMs: opts.optimizeMs, codegenMs: t2 - t1 },
-    run: exec ? (args) => exec.run(args) : (args) => interpret(optimized, args),
+    run: exec ? (args, donate) => exec.run(args, donate) : (args) => interpret(optimized, args),
   };
 }
 

@@ -1,19 +1,18 @@
 // Buffer donation, `jit(f, {donateArgnums})`: the caller promises not to use the donated
-// arguments again, so their buffers may hold outputs. Each output takes the buffer of a donated
-// argument leaf with the same dtype and element count (first come, first served, in output order),
-// and every donated leaf is invalidated after the call: reading it raises an ArgumentError naming
-// the jitted function and the argument (Tensor._donate).
-//
-// The reuse happens when the call returns: the output's elements move into the donated buffer,
-// whose owner is dead by then, so any pairing is safe whatever the kernels' order (no alias
-// analysis needed) and it works the same for the JS and WebAssembly backends and the interpreter.
-// What it saves is the output's allocation living on past the call (a training step's new
-// parameters land in the old parameters' arrays); it does not lower the peak during the call,
-// which would need the kernels to write into the argument in place (a memory-planner condition:
-// the argument's last read before the output's first write; not done yet).
+// arguments again, so their memory belongs to the call. Two steps:
+//   during the call: the memory planner (lower/memory-donate.ts) writes temporaries and outputs
+//     in place of a donated argument once its last reader has run (map kernels reading it
+//     element-for-element, the arena's in-place rule), which lowers the call's peak; the JS
+//     backend writes into the argument's own array, WebAssembly into its copy in the memory;
+//   after the call: each output not already in a donated leaf's memory takes the buffer of a
+//     donated leaf with the same dtype and element count (first come, first served, in output
+//     order), so a training step's new parameters land in the old parameters' arrays.
+// Every donated leaf is invalidated after the call: reading it raises an ArgumentError naming the
+// jitted function and the argument (Tensor._donate).
 //
 // Only direct calls donate: a jitted function called inside another transformation (a trace, the
-// eager tape) leaves its arguments valid, as JAX does for donation inside an outer jit.
+// eager tape) leaves its arguments valid, as JAX does for donation inside an outer jit. The
+// interpreted tier and debugNans (which may rerun the inputs) donate only after the call.
 
 import { ArgumentError } from "../core/errors.js";
 import { Tensor } from "../core/tensor.js";
@@ -30,6 +29,11 @@ export function donatedArgs(name: string, donate: unknown, statics: ReadonlySet<
   return new Set(donate as number[]);
 }
 
+/** The leaf positions a direct call may overwrite in place: concrete plain tensors of donated arguments. */
+export function donatedLeaves(donated: ReadonlySet<number>, tensors: Tensor[], leafArgs: number[]): number[] {
+  return tensors.flatMap((t, i) => (donated.has(leafArgs[i]!) && t.constructor === Tensor && t.isConcrete && t._donated === null ? [i] : []));
+}
+
 /**
  * After a direct call: moves outputs into donated leaves' buffers and invalidates those leaves.
  * `leafArgs[i]` is the argument index of tensor leaf i; `paths[i]` names it.
@@ -40,8 +44,12 @@ export function donateAfterCall(name: string, donated: ReadonlySet<number>, nArg
   }
   const leaves = tensors.map((t, i) => ({ t, i })).filter(({ t, i }) => donated.has(leafArgs[i]!) && t.constructor === Tensor && t.isConcrete);
   if (!leaves.length) return outs;
-  const free = [...new Set(leaves.map((l) => l.t))];
+  // a leaf whose memory an output was written into during the call (in place) is taken
+  const inside = (o: Tensor, t: Tensor) => o.data.buffer === t.data.buffer && o.data.byteOffset < t.data.byteOffset + t.data.byteLength && t.data.byteOffset < o.data.byteOffset + o.data.byteLength;
+  const inPlace = (o: Tensor) => o.isConcrete && !leaves.some((l) => l.t === o) && leaves.some((l) => inside(o, l.t));
+  const free = [...new Set(leaves.map((l) => l.t))].filter((t) => !outs.some((o) => inPlace(o) && inside(o, t)));
   const result = outs.map((o) => {
+    if (inPlace(o)) return o;
     const k = free.findIndex((t) => t.dtype === o.dtype && t.size === o.size);
     // an output that is a donated argument itself (returned unchanged) must outlive its invalidation
     if (k < 0) return leaves.some((l) => l.t === o) ? new Tensor(o.aval, o.data) : o;

@@ -35,7 +35,7 @@ import { checkDeclaredConstraints, checkDeclaredShapes, declaredConstraints, dec
 import { JitDiskCache } from "./disk-cache.js";
 import { jitCallP } from "../higher-order/jit-call.js";
 import { backendKey, compilerOptions, type KeyParts, keyParts, keyString, leafPaths, onlySizesChanged, sameAvals, staticKey, treeKey } from "./key.js";
-import { donateAfterCall, donatedArgs } from "./donate.js";
+import { donateAfterCall, donatedArgs, donatedLeaves } from "./donate.js";
 import { type CacheInfo, IR_BYTES_PER_EQUATION, type SlotStats, SpecializationCache, at } from "./lookup.js";
 import { SpecializationTable, rowsOf } from "./report.js";
 import { byteSize } from "../core/dtype.js";
@@ -309,8 +309,10 @@ export function jit(f: (...args: any[]) => any, opts: JitOptions = {}): Jitted {
     const e = found.e.sizes ? checkSize(found.e, found.c) : found.e;
     countCall(e, name); // step 4: tier
     if (e.consts.some((c) => c._tape)) return callInside(args);
-    let outs = timelineOn() ? timed(`run jit(${name})`, "run", () => runEntry(name, e, found.c.tensors, found.c.paths), { tier: e.compiled.exec ? "compiled" : "interpreted" }) : runEntry(name, e, found.c.tensors, found.c.paths);
-    if (donated.size) outs = donateAfterCall(name, donated, args.length, found.c.tensors, leafArgIndices(args, statics), found.c.paths, outs);
+    const leafArgs = donated.size ? leafArgIndices(args, statics) : null;
+    const give = leafArgs && donatedLeaves(donated, found.c.tensors, leafArgs);
+    let outs = timelineOn() ? timed(`run jit(${name})`, "run", () => runEntry(name, e, found.c.tensors, found.c.paths, give), { tier: e.compiled.exec ? "compiled" : "interpreted" }) : runEntry(name, e, found.c.tensors, found.c.paths, give);
+    if (leafArgs) outs = donateAfterCall(name, donated, args.length, found.c.tensors, leafArgs, found.c.paths, outs);
     return unflatten(e.outTree, outs); // step 5: run
   };
 
@@ -419,7 +421,7 @@ const jitSchema = {
 };
 
 /** The argument index of each tensor leaf (statics have none), in flattening order. */
-function leafArgIndices(args: unknown[], statics: ReadonlySet<number>): number[] {
+export function leafArgIndices(args: unknown[], statics: ReadonlySet<number>): number[] {
   return args.flatMap((a, i) => (statics.has(i) ? [] : flatten(a)[0].map(() => i)));
 }
 

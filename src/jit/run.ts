@@ -13,9 +13,10 @@ import { hasNan } from "../backends/interp/nans.js";
 import type { Entry } from "./build.js";
 
 /** The entry's outputs for these argument leaves (`paths` name them in errors). */
-export function runEntry(name: string, e: Entry, tensors: Tensor[], paths: readonly string[]): Tensor[] {
+export function runEntry(name: string, e: Entry, tensors: Tensor[], paths: readonly string[], donate?: readonly number[] | null): Tensor[] {
   const ins = e.consts.length ? [...tensors, ...e.consts] : tensors;
-  const outs = e.compiled.run(ins);
+  // donated leaves may be overwritten in place (jit/donate.ts), except when debugNans may rerun the inputs
+  const outs = e.compiled.run(ins, donate?.length && !config.debugNans ? donate : undefined);
   if (config.debugNans && outs.some(hasNan)) locateNan(name, e, ins, paths, outs);
   return outs;
 }

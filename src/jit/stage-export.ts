@@ -58,7 +58,7 @@ export function stageEntry(stage: CompiledStage, owner: object, name: string): {
   checkKeyHere(o.parts, `jit(${name}).insert`);
   const l = stage.lowered;
   const exec = stage.executable;
-  const compiled: Compiled = { optimized: l.optimized, exec, times: { traceMs: 0, optimizeMs: 0, codegenMs: 0 }, run: (args) => exec.run(args) };
+  const compiled: Compiled = { optimized: l.optimized, exec, times: { traceMs: 0, optimizeMs: 0, codegenMs: 0 }, run: (args, donate) => exec.run(args, donate) };
   const entry: Entry = { parts: o.parts, consts: o.consts, program: l.program, outTree: o.outTree, compiled, calls: 0, residuals: o.residuals, origin: "inserted" };
   return { key: keyString(o.parts), entry };
 }

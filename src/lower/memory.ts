@@ -8,7 +8,7 @@
 
 import { byteSize } from "../core/dtype.js";
 import { type Dim, dimAdd, dimEq, dimLeq, dimMul, dimToString, evalDim } from "../core/shape.js";
-import { type Expr, type Kernel, type LoweredProgram, type View, nestedKernels } from "./kernel-ir.js";
+import { type Expr, type Kernel, type LoweredProgram, type MapKernel, type View, nestedKernels } from "./kernel-ir.js";
 import { contiguousStrides } from "./views.js";
 import { type ArenaSchedule, type ArenaStep, planArena } from "../runtime/arena.js";
 
@@ -68,12 +68,22 @@ export interface MemoryPlan {
  */
 export type MemorySchedule = ArenaSchedule;
 
-export function memorySchedule(lp: LoweredProgram): MemorySchedule {
-  const temps = lp.buffers.filter((b) => b.kind === "temp").map((b) => b.id);
+export function memorySchedule(lp: LoweredProgram, aliased: ReadonlyMap<number, number> = NO_ALIASES): MemorySchedule {
+  const { temps, steps } = kernelSchedule(lp, aliased);
+  return { temps, steps: steps.filter(([a, r]) => a.length || r.length) };
+}
+
+const NO_ALIASES: ReadonlyMap<number, number> = new Map();
+
+/**
+ * memorySchedule with one step per top-level kernel (empty ones kept, so step i is kernel i: the
+ * peak computations add inputs' and outputs' liveness per kernel). `aliased`: buffers written in
+ * place of a donated input (memory-donate.ts), which live in that input's memory, not the arena.
+ */
+export function kernelSchedule(lp: LoweredProgram, aliased: ReadonlyMap<number, number> = NO_ALIASES): MemorySchedule {
+  const temps = lp.buffers.filter((b) => b.kind === "temp" && !aliased.has(b.id)).map((b) => b.id);
   const index = new Map(temps.map((b, t) => [b, t]));
-  const lastUse = new Map<number, number>();
-  // last kernel touching each temp (a loop carry is read and written again inside its loop)
-  lp.kernels.forEach((k, i) => [...kernelReads(k), ...kernelWrites(k)].forEach((b) => index.has(b) && lastUse.set(b, i)));
+  const lastUse = lastUses(lp);
   const allocated = new Set<number>();
   const steps: ArenaStep[] = [];
   lp.kernels.forEach((k, i) => {
@@ -81,13 +91,20 @@ export function memorySchedule(lp: LoweredProgram): MemorySchedule {
     for (const out of kernelWrites(k)) {
       if (!index.has(out) || allocated.has(out)) continue;
       allocated.add(out);
-      const donors = k.kind === "map" && !k.outOffset ? inPlaceDonors(lp, k.expr, k.shape, i, lastUse, out) : [];
+      const donors = k.kind === "map" && !k.outOffset ? inPlaceDonors(lp, k, i, lastUse, (b) => index.has(b)) : [];
       allocs.push(donors.length ? [index.get(out)!, ...donors.map((b) => index.get(b)!)] : index.get(out)!);
     }
-    const releases = [...new Set([...kernelReads(k), ...kernelWrites(k)])].filter((b) => lastUse.get(b) === i).map((b) => index.get(b)!);
-    if (allocs.length || releases.length) steps.push([allocs, releases]);
+    const releases = [...new Set([...kernelReads(k), ...kernelWrites(k)])].filter((b) => index.has(b) && lastUse.get(b) === i).map((b) => index.get(b)!);
+    steps.push([allocs, releases]);
   });
   return { temps, steps };
+}
+
+/** The last top-level kernel touching each buffer (a loop carry is read and written again inside its loop). */
+export function lastUses(lp: LoweredProgram): Map<number, number> {
+  const lastUse = new Map<number, number>();
+  lp.kernels.forEach((k, i) => [...kernelReads(k), ...kernelWrites(k)].forEach((b) => lastUse.set(b, i)));
+  return lastUse;
 }
 
 /** Assigns arena offsets to temporaries given every buffer's element count (by buffer id). */
@@ -97,30 +114,31 @@ export function planMemory(lp: LoweredProgram, sizes: readonly number[], schedul
 }
 
 /**
- * Temps that die at kernel `k` and are only read element-for-element by this map kernel, with
- * the element width of `out` (so output element i only overlaps input element i, already read);
- * the planner takes the first whose block is large enough.
+ * Buffers that die at map kernel `k` (`candidate` ones: temporaries, or for donation the holders
+ * of a donated input's memory) and that it reads only element-for-element with the element width
+ * of its output (so output element i only overlaps input element i, already read); the planner
+ * takes the first whose block is large enough. A gathered buffer is read at data-dependent
+ * positions (a gather's view is only its base), so it is never a donor; the kernel verifier's
+ * in-place rule (verify.ts) is the same.
  */
-function inPlaceDonors(lp: LoweredProgram, expr: Expr, shape: Dim[], k: number, lastUse: Map<number, number>, out: number): number[] {
-  const views = exprViews(expr, []);
-  // a gathered buffer is read at data-dependent positions (a gather's view is only its base), so it
-  // is never a donor (the kernel verifier's in-place rule is the same)
+export function inPlaceDonors(lp: LoweredProgram, k: MapKernel, i: number, lastUse: ReadonlyMap<number, number>, candidate: (b: number) => boolean): number[] {
+  const views = exprViews(k.expr, []);
   const gathered = new Set<number>();
   const collect = (e: Expr): void => {
     if (e.k === "gather") gathered.add(e.view.buf), collect(e.index);
     else if (e.k === "op") e.args.forEach(collect);
     else if (e.k === "guard") [e.body, e.other].forEach(collect);
   };
-  collect(expr);
+  collect(k.expr);
+  const shape = k.shape;
   const cs = contiguousStrides(shape);
-  const identity = (v: View) => v.offset === 0 && v.strides.every((s, i) => dimEq(s, cs[i]!) || shape[i] === 1);
-  const outDType = lp.buffers[out]!.dtype;
+  const identity = (v: View) => v.offset === 0 && v.strides.every((s, j) => dimEq(s, cs[j]!) || shape[j] === 1);
+  const outDType = lp.buffers[k.out]!.dtype;
   const donors: number[] = [];
   for (const v of views) {
     const b = v.buf;
-    const buf = lp.buffers[b]!;
-    if (buf.kind !== "temp" || lastUse.get(b) !== k || donors.includes(b) || gathered.has(b)) continue;
-    if (byteSize(buf.dtype) === byteSize(outDType) && views.filter((w) => w.buf === b).every(identity)) donors.push(b);
+    if (!candidate(b) || b === k.out || lastUse.get(b) !== i || donors.includes(b) || gathered.has(b)) continue;
+    if (byteSize(lp.buffers[b]!.dtype) === byteSize(outDType) && views.filter((w) => w.buf === b).every(identity)) donors.push(b);
   }
   return donors;
 }
@@ -144,6 +162,11 @@ export interface LivePeak {
  * live set, a lower bound of the arena (whose placement may fragment) and independent of it.
  */
 export function livePeak(lp: LoweredProgram, schedule = memorySchedule(lp)): LivePeak {
+  return peakOf(stepSums(lp, schedule));
+}
+
+/** The temporaries' live bytes at each step of a schedule (after its allocations, before its releases). */
+export function stepSums(lp: LoweredProgram, schedule: MemorySchedule): Dim[] {
   const bytes = schedule.temps.map((b) => dimMul(lp.buffers[b]!.size, byteSize(lp.buffers[b]!.dtype)));
   // live temporaries -> the bytes of the block each holds (an in-place result holds its donor's)
   const live = new Map<number, Dim>();
@@ -162,6 +185,11 @@ export function livePeak(lp: LoweredProgram, schedule = memorySchedule(lp)): Liv
     sums.push([...live.values()].reduce<Dim>((s, b) => dimAdd(s, b), 0));
     for (const r of releases) live.delete(r);
   }
+  return sums;
+}
+
+/** The maximum of per-step byte formulas, with the steps dominated for every size dropped. */
+export function peakOf(sums: readonly Dim[]): LivePeak {
   const kept: Dim[] = [];
   for (const d of sums) {
     if (kept.some((k) => dimLeq(d, k) === true)) continue;

@@ -14,7 +14,8 @@
 //                     convert gives its target), indices are int32
 //   arena-overlap     for a static program, the planner's arena blocks of two temporaries that
 //                     are live at the same kernel do not overlap, except a map kernel writing in
-//                     place of an input that dies there and that it reads element for element
+//                     place of an input that dies there and that it reads element for element;
+//                     the same for the buffers a donation plan puts in a donated input's memory
 //   output-unwritten  every output buffer is written
 // Runs on every lowered program under ADGEN_VERIFY=1 (the test suite; wired in index.ts).
 
@@ -46,6 +47,11 @@ export function verifyLoweredEnabled(): boolean {
 
 export function verifyLowered(lp: LoweredProgram): void {
   new Verifier(lp).run();
+}
+
+/** Checks a donation plan (lower/memory-donate.ts): buffer id -> the donated input whose memory it is written into. */
+export function verifyDonation(lp: LoweredProgram, aliases: ReadonlyMap<number, number>): void {
+  new Verifier(lp).donation(aliases);
 }
 
 class Verifier {
@@ -340,15 +346,48 @@ class Verifier {
         if (b <= a || bytes(a) === 0 || bytes(b) === 0) continue;
         const oa = offsets[a]!, ob = offsets[b]!;
         if (oa + bytes(a) <= ob || ob + bytes(b) <= oa) continue;
-        const from = Math.max(first.get(a)!, first.get(b)!), to = Math.min(last.get(a)!, last.get(b)!);
-        if (from > to) continue;
-        if (from === to && (this.inPlace(a, b, from) || this.inPlace(b, a, from))) continue;
+        const from = this.liveTogether(a, b, first, last);
+        if (from === null) continue;
         this.fail(
           "arena-overlap",
           `kernel ${from} (${lp.kernels[from]!.kind})`,
           `temporaries ${a} [${oa}, ${oa + bytes(a)}) and ${b} [${ob}, ${ob + bytes(b)}) share arena bytes while both are live (kernels ${first.get(a)}..${last.get(a)} and ${first.get(b)}..${last.get(b)})`,
         );
       }
+  }
+
+  /** The first kernel where `a` and `b` are both live, unless none or one is written there in place of the other. */
+  liveTogether(a: number, b: number, first: ReadonlyMap<number, number>, last: ReadonlyMap<number, number>): number | null {
+    const from = Math.max(first.get(a)!, first.get(b)!), to = Math.min(last.get(a)!, last.get(b)!);
+    if (from > to) return null;
+    if (from === to && (this.inPlace(a, b, from) || this.inPlace(b, a, from))) return null;
+    return from;
+  }
+
+  /** Donation (memory-donate.ts): the buffers sharing a donated input's memory are never live together except in place. */
+  donation(aliases: ReadonlyMap<number, number>): void {
+    const lp = this.lp;
+    const first = new Map<number, number>(), last = new Map<number, number>();
+    lp.kernels.forEach((k, i) =>
+      [...kernelReads(k), ...kernelWrites(k)].forEach((b) => {
+        if (!first.has(b)) first.set(b, lp.buffers[b]?.kind === "input" ? -1 : i);
+        last.set(b, lp.buffers[b]?.kind === "output" ? Infinity : i);
+      }),
+    );
+    const groups = new Map<number, number[]>();
+    for (const [b, root] of aliases) {
+      const r = this.buf(root, "donation"), o = this.buf(b, "donation");
+      if (r.kind !== "input" || (o.kind !== "temp" && o.kind !== "output")) this.fail("arena-overlap", "donation", `buffer ${b} (${o.kind}) is planned in the memory of buffer ${root} (${r.kind}): only temporaries and outputs go into donated inputs`);
+      const bytes = (x: typeof r) => (typeof x.size === "number" ? x.size * byteSize(x.dtype) : null);
+      if (bytes(o) !== null && bytes(r) !== null && bytes(o)! > bytes(r)!) this.fail("out-of-bounds", "donation", `buffer ${b} (${bytes(o)} bytes) does not fit in donated input ${root} (${bytes(r)} bytes)`);
+      groups.set(root, [...(groups.get(root) ?? [root]), b]);
+    }
+    for (const g of groups.values())
+      for (const a of g)
+        for (const b of g) {
+          const at = b > a && first.has(a) && first.has(b) ? this.liveTogether(a, b, first, last) : null;
+          if (at !== null) this.fail("arena-overlap", `kernel ${at} (${lp.kernels[at]!.kind})`, `buffers ${a} and ${b} share donated input ${g[0]}'s memory while both are live`);
+        }
   }
 
   /** Kernel `k` is a map writing `out` in place of `dying`, which it reads element for element and never again. */

@@ -3,7 +3,9 @@
 // per binding of the symbols for a shape-polymorphic one, the last 8 kept), the choice of memory
 // for a call (the program's own while small, else one from the shared pool, given back after the
 // call), and a call itself: write the table, copy the inputs in, run, copy the outputs out
-// (inputs and outputs only matrix products and fallback calls touch stay JS arrays). A call that
+// (inputs and outputs only matrix products and fallback calls touch stay JS arrays). With a
+// donation, temporaries and outputs the planner writes in place of donated inputs take those
+// inputs' addresses (outside the arena and the outputs region, which shrink). A call that
 // does not fit in WebAssembly (beyond what it can address, or a memory the engine cannot create
 // or grow) returns why, and the caller runs it with its JavaScript form instead. The jit
 // (backends/wasm/program.ts) calls it in-process; an exported module (aot/wasm-runner.ts) embeds
@@ -45,6 +47,17 @@ export interface WasmProgramDesc<Info> {
   info: ((S: number[], sizes: number[]) => Info) | null;
 }
 
+/**
+ * Donation for one donated set (lower/memory-donate.ts): `alias[b]` is the donated input buffer
+ * whose memory buffer b is written into (undefined: its own place), `plan` the arena without the
+ * aliased temporaries; `key` names the set (layouts are kept per binding and set).
+ */
+export interface WasmDonation {
+  key: string;
+  alias: (number | undefined)[];
+  plan(S: number[], sizes: number[]): { offsets: number[]; end: number };
+}
+
 /** A layout of a program for one binding of its symbols. */
 export interface WasmLayout<Info> {
   S: number[];
@@ -67,12 +80,13 @@ export function wasmProgramRuntime<M extends Memory>(pool: { takeMemory(bytes: n
   function wasmProgram<Info>(d: WasmProgramDesc<Info>) {
     const n = d.kinds.length;
     const layouts = new Map<string, WasmLayout<Info>>();
-    function layoutFor(S: number[]): WasmLayout<Info> {
-      const key = S.join(",");
+    function layoutFor(S: number[], don?: WasmDonation | null): WasmLayout<Info> {
+      const key = don ? S.join(",") + "|" + don.key : S.join(",");
       const hit = layouts.get(key);
       if (hit) return hit;
       const sizes = d.sizes(S);
-      const plan = d.plan(S, sizes);
+      const plan = don ? don.plan(S, sizes) : d.plan(S, sizes);
+      const alias = don ? don.alias : [];
       const addr: number[] = [];
       let at = d.constEnd;
       for (let i = 0; i < n; i++) if (d.kinds[i] === "i") (addr[i] = at), (at = align16(at + sizes[i]! * d.elemBytes[i]!));
@@ -82,7 +96,9 @@ export function wasmProgramRuntime<M extends Memory>(pool: { takeMemory(bytes: n
         const k = d.kinds[i];
         if (k === "t") addr[i] = plan.offsets[i] === undefined || plan.offsets[i] === null ? 0 : arena + plan.offsets[i]!;
         else if (k === "c") addr[i] = d.constAddr[i]!;
-        else if (k === "o") (addr[i] = at), (at = align16(at + sizes[i]! * d.elemBytes[i]!));
+        else if (k === "o" && alias[i] === undefined) (addr[i] = at), (at = align16(at + sizes[i]! * d.elemBytes[i]!));
+        // written in place of a donated input: at that input's address
+        if (alias[i] !== undefined) addr[i] = addr[alias[i]!]!;
       }
       const table = new Int32Array(S.length + n);
       table.set(S);
@@ -152,8 +168,8 @@ export function wasmProgramRuntime<M extends Memory>(pool: { takeMemory(bytes: n
     }
 
     /** Runs one call: the output buffers' arrays, or why it cannot run in WebAssembly and the bytes it needs. */
-    function run(inputs: ArrayLike<number>[], S: number[]): Arr[] | { why: string; bytes: number } {
-      const l = layoutFor(S);
+    function run(inputs: ArrayLike<number>[], S: number[], don?: WasmDonation | null): Arr[] | { why: string; bytes: number } {
+      const l = layoutFor(S, don);
       const sp = spaceFor(l);
       if (typeof sp === "string") return { why: sp, bytes: l.end };
       cur = l;

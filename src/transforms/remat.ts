@@ -11,14 +11,16 @@
 // the lower convex hull of the FLOPs/bytes frontier, not at an arbitrary budget). The candidates
 // are the values on the residuals' backward slice, usually few in a checkpointed region, so the
 // plan enumerates save sets exactly (with pruning) up to EXACT_LIMIT candidates; beyond it a
-// greedy (drop the value that frees the most bytes per recomputed FLOP) is used, and the plan says
-// which method chose it.
+// greedy (drop the value that frees the most bytes per recomputed FLOP) followed by a bounded
+// local search (remat-search.ts) is used, and the plan says which method chose it.
 
 import { type Equation, type Atom, Program, Var } from "../ir/program.js";
 import { byteSize } from "../core/dtype.js";
 import { type Dim, evalDim } from "../core/shape.js";
 import { ArgumentError } from "../core/errors.js";
 import type { ShapedArray } from "../core/aval.js";
+import type { PlanSizes } from "./remat-sizes.js";
+import { type Scored, greedyPlan, improvePlan } from "./remat-search.js";
 
 /** Save sets are enumerated exactly up to this many candidate values. */
 export const EXACT_LIMIT = 18;
@@ -117,7 +119,7 @@ export function equationFlops(e: Equation, env: Readonly<Record<string, number>>
 // ---- budget placement ----
 
 export interface RematPlan {
-  method: "exact" | "greedy" | "policy";
+  method: "exact" | "greedy+local" | "policy";
   /** the dimension values the plan was made for (empty at concrete shapes) */
   dims: Record<string, number>;
   budget: number | null;
@@ -129,16 +131,12 @@ export interface RematPlan {
   /** residual bytes of this plan: saved values plus inputs the recomputation reads */
   bytesAfter: number;
   extraFlops: number;
+  /** for which sizes of the symbolic dims the plan is known to fit (remat-sizes.ts) */
+  sizes?: PlanSizes;
   toString(): string;
 }
 
-interface Scored {
-  saved: Var[];
-  bytes: number;
-  flops: number;
-}
-
-function score(g: RematGraph, saved: Var[], env: Readonly<Record<string, number>>): Scored {
+export function score(g: RematGraph, saved: Var[], env: Readonly<Record<string, number>>): Scored {
   const { equations, inputsRead } = recomputeSlice(g, new Set(saved));
   const directIns = g.needed.filter((a): a is Var => a instanceof Var && g.program.inputs.includes(a));
   const ins = new Set([...inputsRead, ...directIns]);
@@ -149,12 +147,12 @@ function score(g: RematGraph, saved: Var[], env: Readonly<Record<string, number>
 const better = (a: Scored, b: Scored | null) => b === null || a.flops < b.flops || (a.flops === b.flops && a.bytes < b.bytes);
 
 /** The save set of least recompute FLOPs whose residual bytes fit `budget` (exact when small). */
-export function planBudget(g: RematGraph, budget: number, env: Readonly<Record<string, number>>): { best: Scored; method: "exact" | "greedy"; all: Scored; none: Scored } {
+export function planBudget(g: RematGraph, budget: number, env: Readonly<Record<string, number>>): { best: Scored; method: "exact" | "greedy+local"; all: Scored; none: Scored } {
   const c = g.candidates;
   const all = score(g, [...policySaveSet(g, () => true)], env);
   const none = score(g, [], env);
   let best: Scored | null = null;
-  let method: "exact" | "greedy" = "exact";
+  let method: "exact" | "greedy+local" = "exact";
   if (c.length <= EXACT_LIMIT) {
     for (let mask = 0; mask < 1 << c.length; mask++) {
       const saved = c.filter((_, i) => mask & (1 << i));
@@ -163,20 +161,11 @@ export function planBudget(g: RematGraph, budget: number, env: Readonly<Record<s
       if (s.bytes <= budget && better(s, best)) best = s;
     }
   } else {
-    method = "greedy";
-    let cur = all;
-    while (cur.bytes > budget && cur.saved.length) {
-      let pick: Scored | null = null;
-      let pickRate = -Infinity;
-      for (const v of cur.saved) {
-        const s = score(g, cur.saved.filter((x) => x !== v), env);
-        const rate = (cur.bytes - s.bytes) / Math.max(1, s.flops - cur.flops);
-        if (rate > pickRate) [pick, pickRate] = [s, rate];
-      }
-      cur = pick!;
-    }
-    if (cur.bytes > budget && none.bytes <= budget) cur = none;
-    if (cur.bytes <= budget) best = cur;
+    // beyond exact enumeration: greedy, then a bounded local search from it (remat-search.ts)
+    method = "greedy+local";
+    const sc = (saved: Var[]) => score(g, saved, env);
+    const greedy = greedyPlan(all, none, budget, sc);
+    if (greedy) best = improvePlan(g, greedy, budget, sc).best;
   }
   if (best === null) {
     const min = c.length <= EXACT_LIMIT ? minimumBytes(g, env) : none.bytes;
@@ -194,7 +183,7 @@ function minimumBytes(g: RematGraph, env: Readonly<Record<string, number>>): num
 }
 
 /** The printed/returned plan for a save set. */
-export function describePlan(g: RematGraph, chosen: Scored, before: number, method: RematPlan["method"], budget: number | null, env: Record<string, number>): RematPlan {
+export function describePlan(g: RematGraph, chosen: Scored, before: number, method: RematPlan["method"], budget: number | null, env: Record<string, number>, sizes?: PlanSizes): RematPlan {
   const where = (e: Equation | undefined) => (e ? `${e.prim.name}${e.source !== undefined ? ` at ${String(e.source)}` : ""}` : "input");
   const { equations } = recomputeSlice(g, new Set(chosen.saved));
   const plan: RematPlan = {
@@ -207,6 +196,7 @@ export function describePlan(g: RematGraph, chosen: Scored, before: number, meth
     bytesBefore: before,
     bytesAfter: chosen.bytes,
     extraFlops: chosen.flops,
+    ...(sizes ? { sizes } : {}),
     toString: () => formatPlan(plan),
   };
   return plan;
@@ -219,6 +209,7 @@ function formatPlan(p: RematPlan): string {
     ...p.saved.map((s) => `  save      ${`${s.bytes} B`.padStart(12)}  ${s.value.padEnd(12)} ${s.producedBy}`),
     ...p.recomputed.map((r) => `  recompute ${`${r.flops} FLOPs`.padStart(12)}  ${r.producedBy}`),
     `  inputs read by the recomputation: ${p.inputsRead} B`,
+    ...(p.sizes?.text ? [p.sizes.text] : []),
   ].join("\n");
 }
 

@@ -251,7 +251,8 @@ const PART_LINES = 400;
 
 /**
  * The JS source of a factory `(consts, calls, matmul) => run`, where `run(inputs, temps, S)`
- * takes the input arrays, the arena views of the temps (by buffer id) and the symbol values, and
+ * takes the input arrays, the arena views of the temps (by buffer id; an output's entry, when
+ * set, is the donated memory it is written into) and the symbol values, and
  * returns the output arrays (the buffer outputs, in buffer-id order). Kernels are grouped into
  * functions of bounded size; every buffer a group uses is passed to it as a parameter.
  */
@@ -287,7 +288,8 @@ export function generateJs(lp: LoweredProgram, name = "program"): string {
   const inputs = lp.inputs.map((b, i) => `const ${ctx.buf(b)} = inputs[${i}];`);
   const temps = lp.buffers.filter((b) => b.kind === "temp").map((b) => `const ${ctx.buf(b.id)} = temps[${b.id}];`);
   const outs = lp.buffers.filter((b) => b.kind === "output");
-  const allocs = outs.map((b) => `const ${ctx.buf(b.id)} = new ${ARRAY[b.dtype]}(${ctx.d.js(b.size)});`);
+  // an output written in place of a donated input comes in `temps` (lower/memory-donate.ts)
+  const allocs = outs.map((b) => `const ${ctx.buf(b.id)} = temps[${b.id}] || new ${ARRAY[b.dtype]}(${ctx.d.js(b.size)});`);
   const ret = `return [${outs.map((b) => ctx.buf(b.id)).join(", ")}];`;
   return [
     `// adgen generated code: ${name} (${lp.kernels.length} kernels${lp.symbols.length ? `, symbolic dims ${lp.symbols.join(", ")}` : `, arena ${lp.arenaBytes} bytes`})`,

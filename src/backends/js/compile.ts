@@ -13,6 +13,7 @@ import { Tensor } from "../../core/tensor.js";
 import { type LoweredProgram, callKernels } from "../../lower/kernel-ir.js";
 import { type Executable, outputTensor } from "../executable.js";
 import { type MemoryPlan, planMemory } from "../../lower/memory.js";
+import { type DonationPlan, donationFor, unsharedInputs } from "../../lower/memory-donate.js";
 import { matmul } from "../../prims/ref/matmul.js";
 import { generateJs } from "./codegen.js";
 
@@ -81,11 +82,37 @@ export function compileJs(lp: LoweredProgram, name = "program", prebuilt?: Prebu
   const outPos = new Map(outBufs.map((id, i) => [id, i]));
   const plans = new Map<string, TypedArray[]>();
   const noSymbols: number[] = [];
+  /** per donated set: its in-place plan (lower/memory-donate.ts) and arenas per binding of the symbols */
+  const donations = new Map<string, { plan: DonationPlan; arenas: Map<string, { temps: TypedArray[]; sizes: number[] }> }>();
+  /** The temps of a call writing in place of donated inputs: arena views, aliased ones in the inputs' memory. */
+  const donatedTemps = (args: Tensor[], give: number[], S: number[], env: Binding): TypedArray[] | null => {
+    const key = give.join(",");
+    let d = donations.get(key);
+    if (!d) donations.set(key, (d = { plan: donationFor(lp, give), arenas: new Map() }));
+    if (!d.plan.aliases.size) return null;
+    const skey = S.join(",");
+    let a = d.arenas.get(skey);
+    if (!a) {
+      const sizes = sizesOf(env);
+      a = { temps: tempsFor(lp, sizes, planMemory(lp, sizes, d.plan.schedule)).temps, sizes };
+      if (d.arenas.size >= MAX_PLANS) d.arenas.delete(d.arenas.keys().next().value!);
+      d.arenas.set(skey, a);
+    }
+    const temps = a.temps.slice();
+    for (const [b, root] of d.plan.aliases) {
+      const src = args[lp.inputs.indexOf(root)]!.data;
+      const dtype = lp.buffers[b]!.dtype;
+      const n = a.sizes[b]!;
+      // an output of the input's dtype and size is the input's array itself
+      temps[b] = dtype === lp.buffers[root]!.dtype && n === src.length ? src : viewArray(dtype, src.buffer as ArrayBuffer, src.byteOffset, n);
+    }
+    return temps;
+  };
   return {
     source,
     lowered: lp,
     plan: staticTemps?.plan ?? null,
-    run(args: Tensor[]): Tensor[] {
+    run(args: Tensor[], donate?: readonly number[]): Tensor[] {
       let S = noSymbols;
       let temps: TypedArray[];
       let env: Binding = {};
@@ -102,6 +129,8 @@ export function compileJs(lp: LoweredProgram, name = "program", prebuilt?: Prebu
         }
         temps = t;
       }
+      const give = donate?.length ? unsharedInputs(args.map((a) => a.data), donate) : [];
+      if (give.length) temps = donatedTemps(args, give, S, env) ?? temps;
       const outs = run(args.map((a) => a.data), temps, S);
       return lp.outputs.map((o, i) => {
         const a = lp.outAvals[i]!;

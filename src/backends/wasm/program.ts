@@ -25,6 +25,8 @@ import { type Binding, bindSymbols, instantiateParams } from "../../core/symbols
 import { Tensor } from "../../core/tensor.js";
 import type { LoweredProgram } from "../../lower/kernel-ir.js";
 import { memorySchedule, planMemory } from "../../lower/memory.js";
+import { donationFor } from "../../lower/memory-donate.js";
+import type { WasmDonation } from "../../runtime/wasm-program.js";
 import { matmul } from "../../prims/ref/matmul.js";
 import { type Executable, outputTensor } from "../executable.js";
 import { type PrebuiltJs, compileJs } from "../js/compile.js";
@@ -156,6 +158,19 @@ export function compileWasm(lp: LoweredProgram, name = "program", prebuilt?: Was
 
   const outBufs = lp.buffers.filter((b) => b.kind === "output").map((b) => b.id);
   const noSymbols: number[] = [];
+  // per donated set: the in-place plan (lower/memory-donate.ts) as the layout runtime takes it;
+  // inputs are copied into this memory, so no check of inputs sharing memory is needed here
+  const donations = new Map<string, WasmDonation | null>();
+  const donation = (give: readonly number[]): WasmDonation | null => {
+    const key = [...give].sort((a, b) => a - b).join(",");
+    if (!donations.has(key)) {
+      const d = donationFor(lp, give);
+      const alias: (number | undefined)[] = [];
+      for (const [b, root] of d.aliases) alias[b] = root;
+      donations.set(key, d.aliases.size ? { key, alias, plan: (_S, sizes) => { const p = planMemory(lp, sizes, d.schedule); return { offsets: p.offsets, end: p.arenaBytes }; } } : null);
+    }
+    return donations.get(key)!;
+  };
   const staticLayout = symbolic ? null : P.layoutFor(noSymbols);
   const staticPlan = staticLayout && { offsets: staticLayout.plan.offsets, arenaBytes: staticLayout.plan.end };
   if (staticPlan) {
@@ -168,7 +183,7 @@ export function compileWasm(lp: LoweredProgram, name = "program", prebuilt?: Was
     lowered: lp,
     plan: staticPlan,
     wasm: prog,
-    run(args: Tensor[]): Tensor[] {
+    run(args: Tensor[], donate?: readonly number[]): Tensor[] {
       let S = noSymbols;
       if (symbolic) {
         const env = bindSymbols(lp.inShapes, args.map((a) => a.aval.shape as number[]), (i) => `argument ${i}`);
@@ -177,6 +192,7 @@ export function compileWasm(lp: LoweredProgram, name = "program", prebuilt?: Was
       const outs = P.run(
         args.map((a) => a.data),
         S,
+        donate?.length ? donation(donate) : null,
       );
       if (!Array.isArray(outs)) return runJs(args, outs.bytes, outs.why);
       const info = P.current().info!; // the layout this call ran with
