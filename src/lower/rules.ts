@@ -15,7 +15,7 @@ import type { PrimName } from "../prims/names.js";
 import { type LowerContext, type NestedContext, fusedEqns } from "./context.js";
 import { lowerCond, lowerInlineCall, lowerScan, lowerWhile } from "./control-flow.js";
 import { dotGeneral } from "./dot.js";
-import { gather, scatterAdd } from "./indexing.js";
+import { gather, scatterAdd, scatterCombine } from "./indexing.js";
 import { windowPatches } from "./windows.js";
 import type { Expr } from "./kernel-ir.js";
 import { broadcastInDim, concatenate, dimValue, pad, reshape, rev, slice, transpose } from "./movement.js";
@@ -112,7 +112,7 @@ const ARRAY = {
   scatter_add: fused(scatterAdd),
   dim_value: fused(dimValue),
   index_check: call,
-  scatter: call,
+  scatter: fused(scatterCombine),
   sort: call,
   random_bits: call,
   random_split: call,
