@@ -3,17 +3,19 @@
 // combining scatter loop in update order), never to a fallback call kernel, and agree bit for bit
 // with the interpreter: duplicates (set: last wins; add/multiply/min/max: folded in order),
 // out-of-range positions (the primitive clamps; np.at wraps negatives as NumPy), NaN, signed zeros,
-// int32 wraparound, float32/float64/int32, batched through vmap, and exported modules.
+// int32 wraparound, float32/float64/int32, batched through vmap, and exported modules. Sorting
+// (sort/argsort/topK) lowers natively for rows up to SORT_RANK_MAX_ROW, checked the same way.
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { type Tensor, config, exportFunction, jit, makeProgram, np, spec, vmap } from "../src/index.js";
+import { type Tensor, config, exportFunction, jit, lax, makeProgram, np, spec, vmap } from "../src/index.js";
 import type { DType } from "../src/core/dtype.js";
 import { allKernels } from "../src/lower/kernel-ir.js";
 import { lowerProgram } from "../src/lower/fuse.js";
+import { SORT_RANK_MAX_ROW } from "../src/lower/sort.js";
 import { type ScatterMode, scatter } from "../src/prims/scatter.js";
 import { scatterAdd } from "../src/prims/gather.js";
 
@@ -157,5 +159,45 @@ describe("index updates lower natively and agree with the interpreter bit for bi
       const rows = [0, 1, 2].flatMap((r) => Array.from(row(np.index(xs, r), np.index(us, r)).data));
       same(got, rows, `vmap ${op}: per row`);
     }
+  });
+});
+
+describe("sort along the last axis lowers natively for rows up to SORT_RANK_MAX_ROW (ranks, permutation, gather)", () => {
+  const rows: Record<"float32" | "float64" | "int32", number[][]> = {
+    float32: [[3, -0, NaN, 1, 0, 2, NaN, -Infinity, 1], [0, -0, 0, -0, 5, 5, -1, Infinity, NaN]],
+    float64: [[3, -0, NaN, 1, 0, 2, NaN, -Infinity, 1], [0, -0, 0, -0, 5, 5, -1, Infinity, NaN]],
+    int32: [[3, 0, -7, 2147483647, -2147483648, 2, 3, 0, 3], [1, 1, 1, 1, 1, 1, 1, 1, 0]],
+  };
+  for (const dtype of ["float32", "float64", "int32"] as const) {
+    for (const descending of [false, true]) {
+      it(`${dtype}${descending ? " descending" : ""}: sort, argsort, topK agree bit for bit; no call kernel`, async () => {
+        const x = np.array(rows[dtype], { dtype });
+        const f = (a: Tensor) => np.add(np.astype(np.argsort(a, { descending }), dtype), np.sort(a, { descending }));
+        const g = (a: Tensor) => lax.topK(a, 4)[1];
+        for (const h of [f, g, (a: Tensor) => np.sort(a, { axis: 0 })]) expect(callPrims(h, [x])).toEqual([]);
+        await agree((a: Tensor) => np.sort(a, { descending }), [x], `${dtype} sort`);
+        await agree((a: Tensor) => np.argsort(a, { descending }), [x], `${dtype} argsort`);
+        await agree(f, [x], `${dtype} fused`, false);
+        await agree(g, [x], `${dtype} topK indices`, false);
+        // an independent reference: a stable JS sort of (key, position) pairs with NaN last
+        const want = rows[dtype].flatMap((row) => {
+          const key = (v: number) => (Number.isNaN(v) ? (descending ? -Infinity : Infinity) : v);
+          const nanFirst = (v: number) => (Number.isNaN(v) ? 0 : 1);
+          const order = row.map((_, i) => i).sort((i, j) => (descending ? nanFirst(row[i]!) - nanFirst(row[j]!) || key(row[j]!) - key(row[i]!) : key(row[i]!) - key(row[j]!)) || i - j);
+          return order;
+        });
+        same(np.argsort(x, { descending }).data, want, `${dtype} argsort reference`);
+      });
+    }
+  }
+
+  it("vmap of sort (batched rows) under jit, and a row longer than SORT_RANK_MAX_ROW keeps the call kernel", async () => {
+    const x = np.array([[[2, NaN, 1], [0, -0, 0]], [[5, 4, 5], [-1, NaN, -Infinity]]], { dtype: "float64" });
+    const f = (a: Tensor) => vmap((r: Tensor) => np.sort(r))(a) as Tensor;
+    expect(callPrims(f, [x])).toEqual([]);
+    await agree(f, [x], "vmap sort");
+    const long = np.array(Array.from({ length: SORT_RANK_MAX_ROW + 1 }, (_, i) => (i * 37) % 101), { dtype: "float32" });
+    expect(callPrims((a: Tensor) => np.sort(a), [long])).toEqual(["sort"]);
+    await agree((a: Tensor) => np.sort(a), [long], "long row", false);
   });
 });

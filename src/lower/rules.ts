@@ -16,6 +16,7 @@ import { type LowerContext, type NestedContext, fusedEqns } from "./context.js";
 import { lowerCond, lowerInlineCall, lowerScan, lowerWhile } from "./control-flow.js";
 import { dotGeneral } from "./dot.js";
 import { gather, scatterAdd, scatterCombine } from "./indexing.js";
+import { sortByRank } from "./sort.js";
 import { windowPatches } from "./windows.js";
 import type { Expr } from "./kernel-ir.js";
 import { broadcastInDim, concatenate, dimValue, pad, reshape, rev, slice, transpose } from "./movement.js";
@@ -113,7 +114,7 @@ const ARRAY = {
   dim_value: fused(dimValue),
   index_check: call,
   scatter: fused(scatterCombine),
-  sort: call,
+  sort: fused(sortByRank),
   random_bits: call,
   random_split: call,
   random_fold_in: call,
