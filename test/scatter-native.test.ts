@@ -15,6 +15,7 @@ import { type Tensor, config, exportFunction, jit, lax, makeProgram, np, spec, v
 import type { DType } from "../src/core/dtype.js";
 import { allKernels } from "../src/lower/kernel-ir.js";
 import { lowerProgram } from "../src/lower/fuse.js";
+import { kernelSchedule } from "../src/lower/memory.js";
 import { SORT_RANK_MAX_ROW } from "../src/lower/sort.js";
 import { type ScatterMode, scatter } from "../src/prims/scatter.js";
 import { scatterAdd } from "../src/prims/gather.js";
@@ -103,6 +104,18 @@ describe("index updates lower natively and agree with the interpreter bit for bi
     expect(combining((a, b) => a.at([POS]).multiply(b), [x, u])).toEqual(["mul"]);
     expect(combining((a, b) => a.at([POS]).add(b), [x, u])).toEqual(["add"]);
     expect(combining((a, b) => a.at([POS]).set(b), [x, u])).toEqual(["max"]);
+  });
+
+  it("the operand copy is written in place of a dying temporary (the arena plans no new block)", () => {
+    const f = (x: Tensor, u: Tensor) => np.sum(np.reshape(np.matmul(x, x), [16]).at([[1, 1, 5]]).max(u));
+    const lp = lowerProgram(makeProgram(f)(spec("float32", [4, 4]), spec("float32", [3])));
+    const copy = lp.kernels.findIndex((k, i) => k.kind === "map" && lp.kernels[i + 1]?.kind === "scatter");
+    expect(lp.kernels[copy + 1]).toMatchObject({ kind: "scatter", combine: "max" });
+    const { temps, steps } = kernelSchedule(lp); // one step per kernel
+    const dot = lp.kernels.find((k) => k.kind === "dot")!;
+    // the copy's allocation names the dot's output block as its in-place donor
+    const step = steps[copy]![0];
+    expect(step).toEqual([[temps.indexOf((lp.kernels[copy] as { out: number }).out), temps.indexOf((dot as { out: number }).out)]]);
   });
 
   it("int32 multiply wraps as the elementwise product (Math.imul), duplicates in order", async () => {
