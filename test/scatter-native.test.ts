@@ -204,6 +204,18 @@ describe("sort along the last axis lowers natively for rows up to SORT_RANK_MAX_
     }
   }
 
+  it("rows of SORT_RANK_MAX_ROW elements (float32, many ties, NaN, signed zeros) agree bit for bit", async () => {
+    const n = SORT_RANK_MAX_ROW;
+    const special = [NaN, -0, 0, Infinity, -Infinity];
+    const data = Array.from({ length: 3 * n }, (_, i) => (i % 17 === 0 ? special[(i / 17) % 5]! : ((i * 7919) % 23) - 11 + 0.5 * (i % 3)));
+    const x = np.array(data, { dtype: "float32" }).reshape([3, n]);
+    for (const descending of [false, true]) {
+      const f = (a: Tensor) => np.add(np.sort(a, { descending }), np.astype(np.argsort(a, { descending }), "float32"));
+      expect(callPrims(f, [x])).toEqual([]);
+      await agree(f, [x], `row ${n}${descending ? " descending" : ""}`, false);
+    }
+  });
+
   it("vmap of sort (batched rows) under jit, and a row longer than SORT_RANK_MAX_ROW keeps the call kernel", async () => {
     const x = np.array([[[2, NaN, 1], [0, -0, 0]], [[5, 4, 5], [-1, NaN, -Infinity]]], { dtype: "float64" });
     const f = (a: Tensor) => vmap((r: Tensor) => np.sort(r))(a) as Tensor;
