@@ -86,7 +86,7 @@ export function buildManifest(name: string, kind: string, irHash: string, fns: M
             : k.kind === "dot"
               ? `dot ${k.dtype} M=${k.M} N=${k.N} K=${k.K}${k.B === 1 ? "" : ` B=${k.B}`}`
               : k.kind === "scatter"
-                ? `scatter_add ${shapeToString(k.shape)}`
+                ? `scatter_${k.combine ?? "add"} ${shapeToString(k.shape)}`
                 : k.kind === "loop"
                   ? `loop ${k.length}${k.reverse ? " reversed" : ""} over ${k.body.length} kernels`
                   : k.kind === "cond"

@@ -1,10 +1,13 @@
 // Lowering rules of gather (a fused read at a clamped index along one axis of a materialized
-// operand) and scatter_add (a scatter kernel: zero the output, then add every update at its
-// clamped index). With mode "raise" the indices first pass an index_check call kernel.
+// operand), scatter_add (a scatter kernel: zero the output, then add every update at its
+// clamped index) and scatter (min / max / mul: a map kernel copies the operand into the output,
+// in place when the operand dies there, then a combining scatter kernel folds the updates in
+// order). With mode "raise" the indices first pass an index_check call kernel.
 
 import type { Dim } from "../core/shape.js";
 import type { Atom, Equation, Var } from "../ir/program.js";
 import { type GatherParams, type IndexCheckParams, type ScatterAddParams, indexCheckP } from "../prims/gather.js";
+import type { ScatterParams } from "../prims/scatter.js";
 import { type LowerContext, fusedEqns } from "./context.js";
 import type { Expr, View } from "./kernel-ir.js";
 import { type DimMap, contiguousStrides, identityMap, mapExpr } from "./views.js";
@@ -67,5 +70,21 @@ export function scatterAdd(L: LowerContext, e: Equation, id: number): void {
   const buf = L.outBuffer(out);
   base.buf = buf;
   L.push({ kind: "scatter", out: buf, shape: us, value, index, base, stride: cs[axis]!, size, eqns: fusedEqns(L, [upd, idx], id) });
+  L.bindBuffer(out, buf);
+}
+
+/** scatter(x [N], idx [K], upd [K], {mode}): out = x, then out[clamp(idx[k])] = mode(upd[k], out[...]) for k in order. */
+export function scatterCombine(L: LowerContext, e: Equation, id: number): void {
+  const out = e.outs[0]!;
+  const { mode } = e.params as ScatterParams;
+  const [x, idx, upd] = e.inputs as [Atom, Atom, Atom];
+  const n = x.aval.shape[0]!;
+  const k = upd.aval.shape as Dim[];
+  const buf = L.outBuffer(out);
+  L.push({ kind: "map", out: buf, shape: [n], expr: L.readOrMaterialize(x, identityMap(1), 1), eqns: fusedEqns(L, [x], id) });
+  const value = L.readOrMaterialize(upd, identityMap(1), 1);
+  const index = L.readOrMaterialize(idx, identityMap(1), 1);
+  const base: View = { buf, offset: 0, strides: [0] };
+  L.push({ kind: "scatter", out: buf, shape: k, value, index, base, stride: 1, size: n, combine: mode, eqns: fusedEqns(L, [upd, idx], id) });
   L.bindBuffer(out, buf);
 }

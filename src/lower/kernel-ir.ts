@@ -142,7 +142,12 @@ export interface CallKernel {
   eqns: number[];
 }
 
-/** out = 0; for every loop index: out[base(loop) + clamp(index, 0, size - 1) * stride] += value. */
+/**
+ * out = 0; for every loop index in order: out[base(loop) + clamp(index, 0, size - 1) * stride] +=
+ * value. With `combine`, out is not zeroed (the kernel before it wrote the operand there) and
+ * each update is combined as out[c] = combine(value, out[c]) with the elementwise max / min / mul
+ * ops (NaN propagates; a tie keeps the old element), in loop order, so duplicates fold in order.
+ */
 export interface ScatterKernel {
   kind: "scatter";
   out: number;
@@ -152,6 +157,7 @@ export interface ScatterKernel {
   base: View;
   stride: Dim;
   size: Dim;
+  combine?: "max" | "min" | "mul";
   eqns: number[];
 }
 

@@ -32,7 +32,8 @@ export function kernelReads(k: Kernel): number[] {
     case "reduce":
       return exprViews(k.expr, []).map((v) => v.buf);
     case "scatter":
-      return [...exprViews(k.value, []), ...exprViews(k.index, [])].map((v) => v.buf);
+      // a combining scatter reads the operand its output already holds
+      return [...exprViews(k.value, []), ...exprViews(k.index, [])].map((v) => v.buf).concat(k.combine ? [k.out] : []);
     case "dot":
       return [k.lhs.buf, k.rhs.buf];
     case "call":

@@ -15,7 +15,8 @@ import type { PrimName } from "../prims/names.js";
 import { type LowerContext, type NestedContext, fusedEqns } from "./context.js";
 import { lowerCond, lowerInlineCall, lowerScan, lowerWhile } from "./control-flow.js";
 import { dotGeneral } from "./dot.js";
-import { gather, scatterAdd } from "./indexing.js";
+import { gather, scatterAdd, scatterCombine } from "./indexing.js";
+import { sortByRank } from "./sort.js";
 import { windowPatches } from "./windows.js";
 import type { Expr } from "./kernel-ir.js";
 import { broadcastInDim, concatenate, dimValue, pad, reshape, rev, slice, transpose } from "./movement.js";
@@ -112,8 +113,8 @@ const ARRAY = {
   scatter_add: fused(scatterAdd),
   dim_value: fused(dimValue),
   index_check: call,
-  scatter: call,
-  sort: call,
+  scatter: fused(scatterCombine),
+  sort: fused(sortByRank),
   random_bits: call,
   random_split: call,
   random_fold_in: call,

@@ -6,9 +6,10 @@
 //     out = copy of x; for k in 0..K-1 in order: out[c] = op(out[c], upd[k]), c = clamp(idx[k])
 //
 // Out-of-range positions are clamped into [0, N) (the np layer computes positions that are in
-// range). min and max propagate NaN (as np.minimum / np.maximum). The operation is a call kernel
-// (a sequential read-modify-write loop that the fused loop nests do not express), with one text
-// for the interpreter, jit (JS and WebAssembly backends) and exported modules.
+// range). min and max propagate NaN (as np.minimum / np.maximum) and are the elementwise max(upd,
+// old) / min(upd, old) (a tie keeps the old element); int32 mul wraps (Math.imul) as elementwise
+// mul. The runtime below is the reference (interpreter); jit backends and exports lower it
+// natively (lower/indexing.ts: a copy of the operand, then a combining scatter kernel).
 //
 // Derivatives (JAX's rules): min/max send a tangent through every operand element equal to the
 // result, divided by the number of ties; multiply's tangent in the updates assumes unique
@@ -42,11 +43,13 @@ function scatterRuntime() {
     const x = ins[0]!, idx = ins[1]!, u = ins[2]!, out = outs[0]!;
     const n = x.length, k = idx.length;
     out.set(x);
+    // int32 products wrap as the elementwise mul does (Math.imul), not through a rounded double
+    const int = out instanceof Int32Array;
     for (let i = 0; i < k; i++) {
       let c = idx[i]!;
       c = c < 0 ? 0 : c >= n ? n - 1 : c;
       const a = out[c]!, b = u[i]!;
-      if (p.mode === "mul") out[c] = a * b;
+      if (p.mode === "mul") out[c] = int ? Math.imul(a, b) : a * b;
       else if (a !== a || b !== b) out[c] = NaN;
       else if (p.mode === "max") out[c] = b > a ? b : a;
       else out[c] = b < a ? b : a;

@@ -5,9 +5,9 @@
 //
 // The order is total and stable (ties keep their input order): ascending puts NaN last (NumPy's
 // np.sort), descending puts NaN first (the largest, as lax.top_k) and is otherwise the reverse
-// order with ties still in input order. -0 and +0 are equal. It is a call kernel (a comparison
-// sort is not a fused loop nest), one text for the interpreter, jit (JS and WebAssembly
-// backends) and exported modules.
+// order with ties still in input order. -0 and +0 are equal. The runtime below is the reference
+// (interpreter); jit backends and exports lower rows up to lower/sort.ts's SORT_RANK_MAX_ROW
+// natively (ranks, permutation, gather) and run this text as a call kernel for longer rows.
 //
 // JVP: the values' tangent is the input tangent permuted the same way (a gather along the last
 // axis with the leading axes as batch dims), so reverse mode is its transpose (scatter_add).

@@ -164,7 +164,13 @@ function emitScatter(k: ScatterKernel, i: string, ctx: Ctx): string[] {
   const [base] = em.indexOf(k.base);
   const d = ctx.d;
   const clamped = `(${ix} < 0 ? 0 : ${ix} > ${d.js(k.size)} - 1 ? ${d.js(k.size)} - 1 : ${ix})`;
-  return [`${ctx.buf(k.out)}.fill(0);`, ...emitLoops(k.shape, em, [`${ctx.buf(k.out)}[${base} + ${clamped} * ${d.js(k.stride)}] += ${v};`])];
+  const out = ctx.buf(k.out);
+  if (!k.combine) return [`${out}.fill(0);`, ...emitLoops(k.shape, em, [`${out}[${base} + ${clamped} * ${d.js(k.stride)}] += ${v};`])];
+  // out already holds the operand: fold each update into its element with the elementwise op
+  const dt = k.value.dtype;
+  const c = `c${i}`;
+  const combined = jsScalarOp(k.combine, [`${c}v`, `${out}[${c}]`], dt, [dt, dt]);
+  return emitLoops(k.shape, em, [`const ${c} = ${base} + ${clamped} * ${d.js(k.stride)}, ${c}v = ${v};`, `${out}[${c}] = ${combined};`]);
 }
 
 function emitCall(k: CallKernel, ctx: Ctx): string[] {
@@ -242,7 +248,7 @@ function describe(k: Kernel, lp: LoweredProgram): string {
     case "call":
       return `call ${k.prim.name}`;
     case "scatter":
-      return `scatter_add ${b.dtype}, updates [${k.shape}]`;
+      return `scatter_${k.combine ?? "add"} ${b.dtype}, updates [${k.shape}]`;
   }
 }
 

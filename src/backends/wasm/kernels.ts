@@ -135,11 +135,16 @@ class Gen {
       case "scatter": {
         const dt = dtypeOf(k.out);
         const m = MEM[dt];
-        fn.base(k.out);
-        c.i32Const(0);
-        fn.dim(this.lp.buffers[k.out]!.size);
-        if (m.bytes > 1) c.i32Const(Math.log2(m.bytes)).i32Shl();
-        c.memoryFill();
+        if (!k.combine) {
+          fn.base(k.out);
+          c.i32Const(0);
+          fn.dim(this.lp.buffers[k.out]!.size);
+          if (m.bytes > 1) c.i32Const(Math.log2(m.bytes)).i32Shl();
+          c.memoryFill();
+        }
+        const combine = k.combine;
+        const old = combine ? fn.local(VT_OF[dt]) : -1;
+        const upd = combine ? fn.local(VT_OF[dt]) : -1;
         const loops = k.shape.map(() => fn.local("i32"));
         const ex = new Exprs(fn, loops);
         const value = ex.value(k.value);
@@ -153,8 +158,16 @@ class Gen {
           if (m.bytes > 1) c.i32Const(Math.log2(m.bytes)).i32Shl();
           c.i32Add().localTee(addr);
           c.localGet(addr).memOp(m.load, 0, m.align);
-          value();
-          c.raw(VT_OF[dt] === "f32" ? 0x92 : VT_OF[dt] === "f64" ? 0xa0 : 0x6a);
+          if (combine) {
+            // out already holds the operand: out = op(update, old) with the elementwise op
+            c.localSet(old);
+            value();
+            c.localSet(upd);
+            emitScalarOp(fn.ops(), combine, [() => void c.localGet(upd), () => void c.localGet(old)], dt, [dt, dt]);
+          } else {
+            value();
+            c.raw(VT_OF[dt] === "f32" ? 0x92 : VT_OF[dt] === "f64" ? 0xa0 : 0x6a);
+          }
           c.memOp(m.store, 0, m.align);
         });
         return false;
