@@ -69,9 +69,17 @@ function sameParam(x: unknown, y: unknown): boolean {
   if (x instanceof SymDim) return y instanceof SymDim && x.toString() === y.toString();
   const px = Object.getPrototypeOf(x);
   if ((px !== Object.prototype && px !== null) || Object.getPrototypeOf(y) !== px) return false; // Programs: by identity (above)
-  const kx = Object.keys(x).filter((k) => (x as Record<string, unknown>)[k] !== undefined);
-  const ky = Object.keys(y).filter((k) => (y as Record<string, unknown>)[k] !== undefined);
-  if (kx.length !== ky.length) return false;
-  for (const k of kx) if (!sameParam((x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k])) return false;
-  return true;
+  // the keys whose value is defined, on both sides (plain loops: this runs for every parameter
+  // object of every equation on each flush of a steady-state loop, so it allocates no key lists)
+  const ox = x as Record<string, unknown>;
+  const oy = y as Record<string, unknown>;
+  let nx = 0;
+  for (const k in ox) {
+    if (!Object.hasOwn(ox, k) || ox[k] === undefined) continue;
+    nx++;
+    if (!Object.hasOwn(oy, k) || !sameParam(ox[k], oy[k])) return false;
+  }
+  let ny = 0;
+  for (const k in oy) if (Object.hasOwn(oy, k) && oy[k] !== undefined) ny++;
+  return nx === ny;
 }
