@@ -66,6 +66,9 @@ const deepShape = `${DEEP.L}-layer tanh MLP, width ${DEEP.D}, batch ${DEEP.B}, f
 const n = RNN.N;
 const k = RNN.K;
 const t = revolveForwardSteps(n, k);
+// closed forms of test/memory-bench.test.ts: the inputs the backward reads, and the full residuals
+const deepInputsRead = ((DEEP.L - 1) * DEEP.D * DEEP.D + DEEP.B * DEEP.D) * 4;
+const deepFull = deepInputsRead + 2 * DEEP.L * DEEP.B * DEEP.D * 4;
 
 export const MEMORY_DEEP_WORKLOADS: WorkloadSpec[] = [
   { id: rnnRowId("bytes", "full"), description: `residual bytes of grad (${rnnShape}; full storage)`, unit: "MB", measure: { warmup: 0, maxRuns: 1, minRuns: 1 } },
@@ -76,8 +79,8 @@ export const MEMORY_DEEP_WORKLOADS: WorkloadSpec[] = [
     unit: "x",
     derived: { num: rnnRowId("bytes", "k10"), den: rnnRowId("bytes", "full") },
     footnote:
-      `mem-rnn1000: theory: full storage keeps per-step residuals for ${n} steps, Revolve keeps ${k} carries ` +
-      `(memory ratio ~ ${k}/${n} x carry bytes / per-step residual bytes); it recomputes t(${n}, ${k}) = ${t} forward steps ` +
+      `mem-rnn1000: theory: full storage keeps 2 H-vectors per step for ${n} steps, Revolve keeps ${k} carries: ` +
+      `stored-state ratio ${k}/(2*${n}) = ${(k / (2 * n)).toFixed(4)} (the measured ratio also counts W, U, h0, which both keep); it recomputes t(${n}, ${k}) = ${t} forward steps ` +
       `(binomial formula, revolveForwardSteps), so with a backward step costing about one forward step the time ratio is ` +
       `(t + 2n) / 2n = ${((t + 2 * n) / (2 * n)).toFixed(2)}x (under grad alone Revolve's forward loop is dead code).`,
   },
@@ -96,7 +99,10 @@ export const MEMORY_DEEP_WORKLOADS: WorkloadSpec[] = [
     description: `residual bytes of grad (${deepShape}; checkpoint policy dotsSaveable = JAX's dots_saveable rule)`,
     unit: "MB",
     measure: { warmup: 0, maxRuns: 1, minRuns: 1 },
-    footnote: "mem-deepmlp: the budget plan keeps no more bytes than dots_saveable would (asserted in test/memory-bench.test.ts).",
+    footnote:
+      `mem-deepmlp: 25% of the full residuals (${(0.25 * deepFull / 1e6).toFixed(4)} MB) is below what the backward must read anyway ` +
+      `(W_1..W_${DEEP.L - 1} and x: ${(deepInputsRead / 1e6).toFixed(4)} MB), so the budget row uses the smallest feasible budget; ` +
+      "the budget plan keeps no more bytes than dots_saveable would (asserted in test/memory-bench.test.ts).",
   },
   { id: deepRowId("time", "full"), description: `grad wall time (${deepShape}; no checkpoint)`, unit: "ms" },
   { id: deepRowId("time", "budget25"), description: `grad wall time (${deepShape}; memoryBudget 25%)`, unit: "ms" },
