@@ -18,6 +18,7 @@
  */
 import { EXPORT_IMPLS } from "./adgen-export.js";
 import { MEMORY_IMPLS } from "./adgen-memory.js";
+import { MEMORY_DEEP_IMPLS } from "./adgen-memory-deep.js";
 import { grad, jit, np, valueAndGrad, variable, type Tensor } from "../../src/index.js";
 import * as adgen from "../../src/index.js";
 import type { SetupFactory, TimedSetup } from "../harness.js";
@@ -340,5 +341,6 @@ export const adgenPeer: Peer = {
     "lstm-grad": lstmGradSetup,
     ...EXPORT_IMPLS,
     ...MEMORY_IMPLS,
+    ...MEMORY_DEEP_IMPLS,
   },
 };

@@ -14,7 +14,7 @@ import { MLP } from "./data.js";
 import { TF } from "./transformer.js";
 import { COMPILE_WORKLOADS, type CompileWorkloadId } from "./compile.js";
 import { EXPORT_WORKLOADS } from "./export.js";
-import { MEMORY_WORKLOADS } from "./memory.js";
+import { MEMORY_DEEP_WORKLOADS, MEMORY_WORKLOADS } from "./memory.js";
 
 export type WorkloadId =
   | "matmul-512"
@@ -319,5 +319,6 @@ export const WORKLOADS: WorkloadSpec[] = [
   ...COMPILE_WORKLOADS,
   ...EXPORT_WORKLOADS,
   ...MEMORY_WORKLOADS,
+  ...MEMORY_DEEP_WORKLOADS,
   ...HYBRID_WORKLOADS,
 ];
