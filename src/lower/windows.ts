@@ -11,7 +11,7 @@ export function windowPatches(L: LowerContext, e: Equation, id: number): void {
   const x = e.inputs[0]! as Var;
   const out = e.outs[0]!;
   const xb = L.materialize(x);
-  const strides = windowStrides(x.aval.shape as number[], e.params as WindowParams);
+  const strides = windowStrides(x.aval.shape, e.params as WindowParams);
   const buf = L.outBuffer(out);
   const shape = out.aval.shape as Dim[];
   L.push({ kind: "map", out: buf, shape: [...shape], expr: { k: "load", view: { buf: xb, offset: 0, strides }, dtype: out.aval.dtype }, eqns: [id] });

@@ -10,7 +10,7 @@
 import { ShapedArray } from "../core/aval.js";
 import { allocArray } from "../core/dtype.js";
 import { ShapeError } from "../core/errors.js";
-import { stridesOf } from "../core/shape.js";
+import { type Dim, dimMul, stridesOf } from "../core/shape.js";
 import type { Tensor } from "../core/tensor.js";
 import { linearJvp } from "./rule-linear.js";
 import { Zero, isZero } from "../rules/zero.js";
@@ -33,8 +33,10 @@ function windowOut(x: ShapedArray, p: WindowParams): number[] {
   if (!ok(p.window) || !ok(p.strides) || !ok(p.dilation) || x.ndim < nd) {
     throw new ShapeError(`window_patches: window ${JSON.stringify(p.window)}, strides ${JSON.stringify(p.strides)}, dilation ${JSON.stringify(p.dilation)} do not fit ${x}`);
   }
-  if (!x.shape.every((d) => typeof d === "number")) throw new ShapeError(`window_patches: ${x} must have a concrete shape`);
-  const sp = (x.shape as number[]).slice(x.ndim - nd);
+  // the leading (batch) dims may be symbolic (vmap at a symbolic batch, exports); the spatial ones
+  // decide the output's size, so they must be concrete
+  const sp = x.shape.slice(x.ndim - nd);
+  if (!sp.every((d): d is number => typeof d === "number")) throw new ShapeError(`window_patches: the spatial dims of ${x} must be concrete`);
   const out = sp.map((n, j) => Math.floor((n - (p.window[j]! - 1) * p.dilation[j]! - 1) / p.strides[j]!) + 1);
   if (out.some((o) => o <= 0)) throw new ShapeError(`window_patches: the window ${JSON.stringify(p.window)} (dilation ${JSON.stringify(p.dilation)}) does not fit the spatial dims ${JSON.stringify(sp)} of ${x}`);
   return out;
@@ -61,13 +63,18 @@ export function pairwise(xs: Tensor[], op: (a: Tensor, b: Tensor) => Tensor): Te
   return level[0]!;
 }
 
-/** The strides (in elements) of the window view of a contiguous x of `shape`: lead, then window, then output dims. */
-export function windowStrides(shape: readonly number[], p: WindowParams): number[] {
+/**
+ * The strides (in elements) of the window view of a contiguous x of `shape`: lead, then window,
+ * then output dims. The leading dims may be symbolic (their strides are then polynomials).
+ */
+export function windowStrides(shape: readonly Dim[], p: WindowParams): Dim[] {
   const nd = p.window.length;
-  const st = stridesOf(shape);
+  const st = new Array<Dim>(shape.length);
+  let acc: Dim = 1;
+  for (let i = shape.length - 1; i >= 0; i--) (st[i] = acc), (acc = dimMul(acc, shape[i]!));
   const lead = st.slice(0, shape.length - nd);
   const sp = st.slice(shape.length - nd);
-  return [...lead, ...sp.map((s, j) => s * p.dilation[j]!), ...sp.map((s, j) => s * p.strides[j]!)];
+  return [...lead, ...sp.map((s, j) => dimMul(s, p.dilation[j]!)), ...sp.map((s, j) => dimMul(s, p.strides[j]!))];
 }
 
 export const windowPatchesP: Primitive<WindowParams> = definePrimitive<WindowParams>({
@@ -81,7 +88,7 @@ export const windowPatchesP: Primitive<WindowParams> = definePrimitive<WindowPar
   impl: ([x], p, [o]) => {
     const shape = o!.shape as number[];
     const data = allocArray(o!.dtype, shape.reduce((a, b) => a * b, 1));
-    if (data.length) stridedCopy(x!.data, 0, windowStrides(x!.aval.shape as number[], p), data, 0, stridesOf(shape), shape);
+    if (data.length) stridedCopy(x!.data, 0, windowStrides(x!.aval.shape, p) as number[], data, 0, stridesOf(shape), shape);
     return [data];
   },
   jvp: linearJvp(() => windowPatchesP),
@@ -97,16 +104,16 @@ export const windowPatchesP: Primitive<WindowParams> = definePrimitive<WindowPar
  */
 function windowPatchesTranspose(ct: Tensor, x: ShapedArray, p: WindowParams): Tensor {
   const nd = p.window.length;
-  const xs = x.shape as number[];
-  const cs = ct.aval.shape as number[];
+  const xs = x.shape;
+  const cs = ct.aval.shape;
   const nl = xs.length - nd;
   const lead = xs.slice(0, nl);
-  const out = cs.slice(nl + nd);
+  const out = cs.slice(nl + nd) as number[];
   const parts = windowOffsets(p.window).map((a) => {
     const start = [...lead.map(() => 0), ...a, ...out.map(() => 0)];
     const s = reshape(slice(ct, start, [...lead, ...a.map((v) => v + 1), ...out]), [...lead, ...out]);
     const lo = a.map((v, j) => v * p.dilation[j]!);
-    const hi = lo.map((l, j) => xs[nl + j]! - (l + (out[j]! - 1) * p.strides[j]! + 1));
+    const hi = lo.map((l, j) => (xs[nl + j] as number) - (l + (out[j]! - 1) * p.strides[j]! + 1));
     return pad(s, [...lead.map(() => 0), ...lo], [...lead.map(() => 0), ...hi], [...lead.map(() => 0), ...p.strides.map((v) => v - 1)], 0);
   });
   return pairwise(parts, add);
