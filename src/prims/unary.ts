@@ -9,7 +9,7 @@ import type { Tensor } from "../core/tensor.js";
 import { type DTypeClass, elementwiseAval, mapUnary } from "../rules/elementwise.js";
 import { scalarLike } from "../rules/scalar.js";
 import { Zero, isZero } from "../rules/zero.js";
-import { add, div, mul, sub } from "./binary.js";
+import { add, div, hypot, mul, sub } from "./binary.js";
 import { type Primitive, definePrimitive } from "./primitive.js";
 import { scalarHelpers } from "../runtime/scalar.js";
 import { MATH_F32_RUNTIME } from "../math/runtime.js";
@@ -70,7 +70,7 @@ export const UNARY: Record<string, UnarySpec> = {
   atan: { cls: "float", f: Math.atan, js: (a) => `Math.atan(${a})`, jvp: (x, _y, t) => div(t, add(one(x), mul(x, x))) },
   sinh: { cls: "float", f: Math.sinh, js: (a) => `Math.sinh(${a})`, jvp: (x, _y, t) => mul(t, cosh(x)) },
   cosh: { cls: "float", f: Math.cosh, js: (a) => `Math.cosh(${a})`, jvp: (x, _y, t) => mul(t, sinh(x)) },
-  asinh: { cls: "float", f: Math.asinh, js: (a) => `Math.asinh(${a})`, jvp: (x, _y, t) => div(t, sqrt(add(mul(x, x), one(x)))) },
+  asinh: { cls: "float", f: Math.asinh, js: (a) => `Math.asinh(${a})`, jvp: (x, _y, t) => div(t, hypot(x, one(x))) }, // hypot: x*x overflows above 1.3e154 where 1/|x| does not (F17)
   // 1 / sqrt(x^2 - 1) as 1 / (sqrt(x - 1) sqrt(x + 1)): no cancellation in x^2 - 1 near x = 1
   acosh: { cls: "float", f: Math.acosh, js: (a) => `Math.acosh(${a})`, jvp: (x, _y, t) => div(t, mul(sqrt(sub(x, one(x))), sqrt(add(x, one(x))))) },
   atanh: { cls: "float", f: Math.atanh, js: (a) => `Math.atanh(${a})`, jvp: (x, _y, t) => div(t, sub(one(x), mul(x, x))) },
