@@ -282,7 +282,12 @@ export async function checkProgram(p: Prog, seed: number, opts: Options): Promis
     // a weak result (built from JS numbers only) is materialized as float32
     if (ref.out.weak) ref = { ...ref, out: { ...ref.out, v: ref.out.v.map(Math.fround) } };
     if (opts.mutateReference) ref = { ...ref, out: { ...ref.out, v: ref.out.v.map((v, i) => (i === 0 ? v * (1 + 1e-6) + 1e-6 : v)) } };
-    await check("eager~ref", s, `console.log(f(${argList}).dataSync())`, () => want, (x) => (ref.kink ? null : tolDiff(x, ref.out.v, ref.out.mv, 1e-12)));
+    // a float32 value whose error scale (the magnitudes it was computed from) exceeds float32's
+    // range may overflow or not depending on the summation order (F18: mean of [3.4e38, 3.4e38,
+    // ...] is Infinity in float32, as in NumPy and JAX, where the float64 reference is 2.5e37):
+    // not compared with the reference (the bit-for-bit paths still compare adgen with itself)
+    const valueScale = p.dt === "float32" ? ref.out.mv.map((m) => (m > 3.4028234663852886e38 ? Infinity : m)) : ref.out.mv;
+    await check("eager~ref", s, `console.log(f(${argList}).dataSync())`, () => want, (x) => (ref.kink ? null : tolDiff(x, ref.out.v, valueScale, 1e-12)));
     if (ref.kink || ref.ill) {
       out.skippedRef++;
       continue;
