@@ -9,9 +9,10 @@
 // another element is 0, else the sequential product), rounded once to the dtype.
 
 import { describe, expect, it } from "vitest";
-import { type Tensor, config, exportFunction, grad, hessian, jit, jvp, np, spec, variable, vmap } from "../src/index.js";
+import { type Tensor, exportFunction, grad, hessian, jit, jvp, np, spec, variable, vmap } from "../src/index.js";
 import { cumprod } from "../src/prims/cumulative.js";
 import { loadExported } from "./util/load-exported.js";
+import { onEveryBackend } from "./util/backends.js";
 
 type DT = "float32" | "float64";
 const round = (dt: DT) => (dt === "float32" ? Math.fround : (v: number) => v);
@@ -38,17 +39,6 @@ function cumprodGradRef(v: number[]): number[] {
   });
 }
 
-function onBackends(fn: () => void): void {
-  const saved = config.backend;
-  try {
-    for (const backend of ["interp", "js", "wasm"] as const) {
-      config.update({ backend });
-      fn();
-    }
-  } finally {
-    config.update({ backend: saved });
-  }
-}
 
 // the fuzzer's program (replay [[152,0,13,3,95,58,67,67,59,52,28,49], 3]), float32 [4, 4]
 const F12 = [
@@ -72,7 +62,7 @@ describe("F12: np.prod's derivative is never Inf * 0 = NaN where the product of 
       const want = othersRef(v).map(round(dt));
       const x = np.array(v, { dtype: dt });
       expect(Array.from(grad(prod)(x).dataSync())).toEqual(want);
-      onBackends(() => expect(Array.from(jit(grad(prod))(x).dataSync())).toEqual(want));
+      onEveryBackend(() => expect(Array.from(jit(grad(prod))(x).dataSync())).toEqual(want));
       const xv = variable(x);
       prod(xv).backward();
       expect(Array.from(xv.grad!.dataSync())).toEqual(want);
@@ -101,7 +91,7 @@ describe("F12: np.prod's derivative is never Inf * 0 = NaN where the product of 
         const o = othersRef(idx.map((k) => F12[k]!));
         idx.forEach((k, j) => (want[k] = Math.fround(Math.fround(o[j]!) * [0.5, -1, 2, 0.25][b]!)));
       }
-      onBackends(() => expect(Array.from(jit(grad((v: Tensor) => np.sum(np.multiply(np.prod(v, { axis }), w))))(x).dataSync())).toEqual(want));
+      onEveryBackend(() => expect(Array.from(jit(grad((v: Tensor) => np.sum(np.multiply(np.prod(v, { axis }), w))))(x).dataSync())).toEqual(want));
       expect((Array.from(g.dataSync()) as number[]).every((d, k) => Math.abs(d - want[k]!) <= 1e-6 * Math.abs(want[k]!) || Object.is(d, want[k]))).toBe(true);
     }
   });
@@ -160,7 +150,7 @@ describe("F12's sibling: np.cumprod's derivative with zeros after an overflowing
             else expect(Math.abs(d - w)).toBeLessThanOrEqual(4 * 2 ** -52 * Math.abs(w) + (dt === "float32" ? 2 ** -24 * Math.abs(w) : 0));
           });
         close(got);
-        onBackends(() => expect(Array.from(jit(grad(f))(x).dataSync())).toEqual(got));
+        onEveryBackend(() => expect(Array.from(jit(grad(f))(x).dataSync())).toEqual(got));
         const xv = variable(x);
         f(xv).backward();
         close(Array.from(xv.grad!.dataSync()) as number[]);

@@ -5,19 +5,9 @@
 // a float32 array, so an exact gradient beyond float32's range is +-Infinity, as in JAX; adgen
 // did this on every path, the fuzzer's reference did not round (checked here against JAX's rule).
 import { describe, expect, it } from "vitest";
-import { type Tensor, config, grad, jacrev, jit, jvp, lax, np } from "../src/index.js";
+import { type Tensor, grad, jacrev, jit, jvp, lax, np } from "../src/index.js";
+import { onEveryBackend } from "./util/backends.js";
 
-function onEveryBackend(run: () => void): void {
-  const saved = config.backend;
-  try {
-    for (const backend of ["interp", "js", "wasm"] as const) {
-      config.update({ backend });
-      run();
-    }
-  } finally {
-    config.update({ backend: saved });
-  }
-}
 
 describe("F17: arcsinh's derivative for large |x| (float64)", () => {
   const xs = [1e300, -7.6e299, 2e154, -1.5e200, 3.7, -0.25, 1e-300];
