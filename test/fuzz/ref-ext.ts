@@ -7,7 +7,7 @@
 
 import { type Expr, size } from "./ast.js";
 import { indexPositions } from "./indexing.js";
-import { type Ctx, type Fn, type RDT, type RT, type Term, dtOf, ravel } from "./ref.js";
+import { type Ctx, type Fn, type RDT, type RT, type Term, dotOfPairs, dtOf, ravel } from "./ref.js";
 import { linalgRef, spdRef } from "./ref-linalg.js";
 import { windowOut } from "./gen-ext.js";
 
@@ -157,12 +157,7 @@ function convRef(ctx: Ctx, e: Extract<Expr, { k: "conv" }>, x: RT, w: RT): RT {
     }
     if (C === undefined) throw new Error("conv: bad input");
     return ts;
-  }, (vs) => {
-    let s = 0;
-    const cs: number[] = [];
-    for (let k = 0; k < vs.length; k += 2) { s += vs[k]! * vs[k + 1]!; cs.push(vs[k + 1]!, vs[k]!); }
-    return [s, cs];
-  }, "conv");
+  }, dotOfPairs, "conv");
 }
 
 function poolRef(ctx: Ctx, e: Extract<Expr, { k: "pool" }>, x: RT): RT {

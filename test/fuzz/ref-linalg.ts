@@ -6,7 +6,7 @@
 // Near-repeated eigen/singular values are recorded as kinks (their sorted values are not smooth).
 
 import type { Expr } from "./ast.js";
-import { type Ctx, type RT, type Term, promoteRT } from "./ref.js";
+import { type Ctx, type RT, type Term, dotOfPairs, promoteRT } from "./ref.js";
 
 /** A dual number over `n` input entries. */
 class D {
@@ -164,12 +164,7 @@ export function spdRef(ctx: Ctx, m: RT): RT {
     const ts: Term[] = [];
     for (let k = 0; k < n; k++) ts.push([0, flat(idx[r - 2]!, k)], [0, flat(idx[r - 1]!, k)]);
     return ts;
-  }, (vs) => {
-    let s = 0;
-    const cs: number[] = [];
-    for (let k = 0; k < vs.length; k += 2) { s += vs[k]! * vs[k + 1]!; cs.push(vs[k + 1]!, vs[k]!); }
-    return [s, cs];
-  }, "spd", dt);
+  }, dotOfPairs, "spd", dt);
   const r = m.sh.length;
   let onDiag = false; // (terms runs right before the value function for each element)
   return ctx.combine([prod], m.sh, (k, idx) => { onDiag = idx[r - 1] === idx[r - 2]; return [[0, k]]; }, (vs) => [vs[0]! + (onDiag ? n : 0), [1]], "spd + nI");

@@ -243,12 +243,7 @@ export class Ctx {
           const ts: Term[] = [];
           for (let k = 0; k < K; k++) ts.push([0, r * K + k], [1, k * N + col]);
           return ts;
-        }, (vs) => {
-          let s = 0;
-          const cs: number[] = [];
-          for (let k = 0; k < vs.length; k += 2) { s += vs[k]! * vs[k + 1]!; cs.push(vs[k + 1]!, vs[k]!); }
-          return [s, cs];
-        }, "matmul");
+        }, dotOfPairs, "matmul");
       }
       case "cumsum": {
         const a = ev(e.a);
@@ -492,4 +487,12 @@ export function refJvp(r: RefResult, tangents: Float64Array[]): { d: Float64Arra
     }
   }
   return { d, m };
+}
+
+/** sum_k v[2k] * v[2k+1] and its partials (each factor's partner): a dot product's combiner. */
+export function dotOfPairs(vs: number[]): [number, number[]] {
+  let s = 0;
+  const cs: number[] = [];
+  for (let k = 0; k < vs.length; k += 2) { s += vs[k]! * vs[k + 1]!; cs.push(vs[k + 1]!, vs[k]!); }
+  return [s, cs];
 }
